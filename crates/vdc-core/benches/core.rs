@@ -1,0 +1,2 @@
+//! Criterion benchmarks for the credential core.
+fn main() {}

@@ -1,0 +1,1 @@
+//! DID resolution: did:key, did:jwk, did:web. Filled in by the DID work item.

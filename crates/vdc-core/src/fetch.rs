@@ -1,0 +1,1 @@
+//! Hardened outbound HTTP fetches (G7). Filled in by the fetch work item.
