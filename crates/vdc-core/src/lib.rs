@@ -14,17 +14,22 @@
 //! - [`x509`]: x5c chain validation to configured trust anchors and certificate creation.
 //! - [`fetch`]: the hardened outbound HTTP client (HTTPS only, no private addresses,
 //!   bounded size and time; G7).
-//! - [`holder`]: wallet-side operations: OID4VCI key proofs, disclosure selection, KB-JWTs.
+//! - [`key_proof`]: OID4VCI `jwt` key proofs, created by wallets and checked by issuers.
+//! - [`claims_path`]: claims path pointers shared by OID4VCI configurations and DCQL.
+//!
+//! Holder-side operations live beside the verifier's: [`sd_jwt::select_disclosures`],
+//! [`sd_jwt::present`] (KB-JWT) and [`key_proof::create`].
 //!
 //! Nothing here knows HTTP servers or SQL; errors are the one [`Error`] enum.
 
 pub mod base64url;
+pub mod claims_path;
 pub mod did;
 pub mod error;
 pub mod fetch;
-pub mod holder;
 pub mod jose;
 pub mod json;
+pub mod key_proof;
 pub mod rng;
 pub mod sd_jwt;
 pub mod sd_jwt_vc;

@@ -140,12 +140,23 @@ pub fn typ_matches(found: &str, expected: &str) -> bool {
 /// header can never claim an algorithm the key does not have; `kid` is set from the
 /// signer's JWK when the caller's header carries none.
 pub async fn sign(
-    mut header: Map<String, Value>,
+    header: Map<String, Value>,
     payload: &Map<String, Value>,
     signer: &dyn Signer,
 ) -> Result<String> {
+    sign_with_options(header, payload, signer, true).await
+}
+
+/// Like [`sign`], but `add_kid: false` leaves `kid` out unless the caller's header has one
+/// (for JWTs verified with a key the verifier already holds, such as a KB-JWT).
+pub async fn sign_with_options(
+    mut header: Map<String, Value>,
+    payload: &Map<String, Value>,
+    signer: &dyn Signer,
+    add_kid: bool,
+) -> Result<String> {
     header.insert("alg".into(), signer.algorithm().name().into());
-    if !header.contains_key("kid") && !header.contains_key("jwk") {
+    if add_kid && !header.contains_key("kid") && !header.contains_key("jwk") {
         if let Some(kid) = &signer.public_jwk().kid {
             header.insert("kid".into(), kid.clone().into());
         }
