@@ -1,0 +1,7 @@
+//! vdc-core integration tests: one binary (STYLE.md §8), one module per concern.
+
+mod key_proof;
+mod property;
+mod sd_jwt_rules;
+mod sd_jwt_vc;
+mod support;
