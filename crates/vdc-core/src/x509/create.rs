@@ -218,8 +218,10 @@ fn unsigned_key_pair(key: &PublicKey) -> Result<KeyPair> {
 }
 
 /// Creates a self-signed certificate for `key` (DER). With `spec.is_ca` it is a root CA;
-/// without, a self-signed end entity, which validates only where that exact certificate is
-/// pinned as a trust anchor (see [`super::validate_x5c`]).
+/// without, a self-signed end entity (e.g. an `x509_san_dns` verifier with no configured
+/// certificate), which validates only where that exact certificate is pinned as a trust
+/// anchor (see [`super::validate_x5c`]). HAIP 1.0 says the certificate signing a request
+/// "MUST NOT be self-signed": for HAIP, issue the leaf under a CA with [`issue`].
 pub fn self_signed(spec: &CertificateSpec, key: &SigningKey) -> Result<Vec<u8>> {
     let params = spec.to_params()?;
     let key_pair = unsigned_key_pair(key.public_key())?;

@@ -178,9 +178,11 @@ fn cert_err(context: &str, e: webpki::Error) -> Error {
 /// constraints (intermediates must be CAs, the leaf must not be), path length, name
 /// constraints and the anchors' [`EkuPolicy`]. Revocation is not checked here.
 ///
-/// A self-signed leaf is accepted only if that exact certificate is configured as an anchor
-/// (webpki treats the anchor as a bare name + key and validates the leaf against it); this
-/// is how a pinned verifier certificate works.
+/// A self-signed end-entity leaf is accepted only if that exact certificate (its name and
+/// key) is configured as an anchor: webpki takes the anchor as a bare name + key and checks
+/// the leaf's self-signature against it. This is how a pinned verifier certificate works;
+/// HAIP 1.0 forbids self-signed signing certificates, so HAIP wallets will not take one.
+/// A self-signed CA certificate is never accepted as a leaf.
 pub fn validate_x5c(
     chain: &[Vec<u8>],
     anchors: &TrustAnchors,
@@ -200,8 +202,10 @@ pub fn validate_x5c(
             "x5c certificate larger than {MAX_CERT_DER_LEN} bytes"
         )));
     }
-    // Spec: RFC 7515 §4.1.6 (and HAIP, which would rather see it left out): the anchor may
-    // be sent as the last certificate; it adds nothing, so drop it before path building.
+    // The anchor may arrive as the last certificate; it adds nothing, so drop it before
+    // path building. HAIP 1.0 says senders "MUST NOT" include it (x5c of SD-JWT VCs, signed
+    // requests and signed metadata), an obligation on the sender: a caller enforcing it
+    // checks `TrustAnchors::contains` on the last element.
     let intermediates = match rest.split_last() {
         Some((last, init)) if anchors.contains(last) => init,
         _ => rest,
@@ -274,7 +278,7 @@ pub fn x509_hash(leaf_der: &[u8]) -> String {
 /// Whether `dns_name` equals a `dNSName` Subject Alternative Name of the certificate.
 ///
 /// For the OID4VP `x509_san_dns` prefix the client identifier "MUST be a DNS name and match
-/// a `dNSName` Subject Alternative Name (SAN) [RFC5280] entry in the leaf certificate"
+/// a `dNSName` Subject Alternative Name (SAN) \[RFC5280\] entry in the leaf certificate"
 /// (OID4VP 1.0 §5.9.3). Matching is exact up to ASCII case (DNS names are case-insensitive,
 /// RFC 5280 §7.2 / RFC 4343); wildcard SANs do not match, since a client identifier names one
 /// host. This does not validate the certificate: call it on a leaf that [`validate_x5c`]
