@@ -738,9 +738,9 @@ mod tests {
             addr
         }
 
-        fn allowing(origins: &[String]) -> FetchPolicy {
+        fn allowing(origins: &[&str]) -> FetchPolicy {
             FetchPolicy {
-                allow_origins: origins.to_vec(),
+                allow_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
                 ..FetchPolicy::default()
             }
         }
@@ -786,7 +786,7 @@ mod tests {
             format!("http://{}", serve(app()).await)
         }
 
-        fn fetcher(origins: &[String]) -> Fetcher {
+        fn fetcher(origins: &[&str]) -> Fetcher {
             Fetcher::new(allowing(origins)).unwrap()
         }
 
@@ -806,7 +806,7 @@ mod tests {
         #[tokio::test]
         async fn allow_listed_origin_is_fetched_over_http() {
             let origin = app_origin().await;
-            let f = fetcher(&[origin.clone()]);
+            let f = fetcher(&[&origin]);
             let body = f
                 .get(&format!("{origin}/ok"), FetchOptions::default())
                 .await
@@ -823,7 +823,7 @@ mod tests {
         #[tokio::test]
         async fn get_json_is_strict() {
             let origin = app_origin().await;
-            let err = fetcher(&[origin.clone()])
+            let err = fetcher(&[&origin])
                 .get_json(&format!("{origin}/dup"))
                 .await
                 .unwrap_err();
@@ -875,7 +875,7 @@ mod tests {
         async fn allow_listed_host_name_resolves_to_loopback_only_at_its_origin() {
             let addr = serve(app()).await;
             let origin = format!("http://localhost:{}", addr.port());
-            let f = fetcher(&[origin.clone()]);
+            let f = fetcher(&[&origin]);
             let body = f
                 .get(&format!("{origin}/ok"), FetchOptions::default())
                 .await
@@ -916,7 +916,7 @@ mod tests {
         #[tokio::test]
         async fn oversize_body_with_content_length_is_refused() {
             let origin = app_origin().await;
-            let err = fetcher(&[origin.clone()])
+            let err = fetcher(&[&origin])
                 .get(&format!("{origin}/big"), FetchOptions::default())
                 .await
                 .unwrap_err();
@@ -968,7 +968,7 @@ mod tests {
             for total in [Some(2 * 1024 * 1024), None] {
                 let addr = chunked_server(total);
                 let origin = format!("http://{addr}");
-                let err = fetcher(&[origin.clone()])
+                let err = fetcher(&[&origin])
                     .get(&format!("{origin}/"), FetchOptions::default())
                     .await
                     .unwrap_err();
@@ -977,7 +977,7 @@ mod tests {
             // The same server within the limit is fine: the bound is what refuses.
             let addr = chunked_server(Some(128 * 1024));
             let origin = format!("http://{addr}");
-            let body = fetcher(&[origin.clone()])
+            let body = fetcher(&[&origin])
                 .get(&format!("{origin}/"), FetchOptions::default())
                 .await
                 .unwrap();
@@ -1009,7 +1009,7 @@ mod tests {
                     }),
                 );
             let origin = format!("http://{}", serve(redirector).await);
-            let f = fetcher(&[origin.clone()]);
+            let f = fetcher(&[&origin]);
             for path in ["/to-other", "/to-metadata", "/to-https-loopback"] {
                 let err = f
                     .get(&format!("{origin}{path}"), FetchOptions::default())
@@ -1021,7 +1021,7 @@ mod tests {
                 );
             }
             // Allowing the target too makes the first redirect work.
-            let both = fetcher(&[origin.clone(), target]);
+            let both = fetcher(&[&origin, &target]);
             assert!(
                 both.get(&format!("{origin}/to-other"), FetchOptions::default())
                     .await
@@ -1032,7 +1032,7 @@ mod tests {
         #[tokio::test]
         async fn redirects_are_limited_in_number() {
             let origin = app_origin().await;
-            let f = fetcher(&[origin.clone()]);
+            let f = fetcher(&[&origin]);
             let body = f
                 .get(&format!("{origin}/hop/3"), FetchOptions::default())
                 .await
@@ -1048,7 +1048,7 @@ mod tests {
             );
             let strict = Fetcher::new(FetchPolicy {
                 max_redirects: 0,
-                ..allowing(&[origin.clone()])
+                ..allowing(&[&origin])
             })
             .unwrap();
             assert!(
@@ -1062,7 +1062,7 @@ mod tests {
         #[tokio::test]
         async fn redirect_is_refused_when_the_call_forbids_redirects() {
             let origin = app_origin().await;
-            let f = fetcher(&[origin.clone()]);
+            let f = fetcher(&[&origin]);
             let opts = FetchOptions {
                 accept: None,
                 follow_redirects: false,
@@ -1080,7 +1080,7 @@ mod tests {
             let origin = app_origin().await;
             let f = Fetcher::new(FetchPolicy {
                 timeout: Duration::from_millis(300),
-                ..allowing(&[origin.clone()])
+                ..allowing(&[&origin])
             })
             .unwrap();
             let err = f
@@ -1096,7 +1096,7 @@ mod tests {
         #[tokio::test]
         async fn non_success_status_is_an_error_without_the_body() {
             let origin = app_origin().await;
-            let err = fetcher(&[origin.clone()])
+            let err = fetcher(&[&origin])
                 .get(&format!("{origin}/missing"), FetchOptions::default())
                 .await
                 .unwrap_err();
@@ -1108,11 +1108,11 @@ mod tests {
 
         #[tokio::test]
         async fn is_allow_listed_matches_normalised_origins() {
-            let f = fetcher(&["http://LOCALHOST:9000/".to_string()]);
+            let f = fetcher(&["http://LOCALHOST:9000/"]);
             assert!(f.is_allow_listed("http://localhost:9000"));
             assert!(!f.is_allow_listed("https://localhost:9000"));
             assert!(!f.is_allow_listed("http://localhost:9001"));
-            assert!(Fetcher::new(allowing(&["https://x.example/path".into()])).is_err());
+            assert!(Fetcher::new(allowing(&["https://x.example/path"])).is_err());
         }
     }
 }
