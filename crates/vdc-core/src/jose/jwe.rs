@@ -62,7 +62,10 @@ impl ContentEncryption {
         match name {
             "A128GCM" => Ok(Self::A128Gcm),
             "A256GCM" => Ok(Self::A256Gcm),
-            other => Err(Error::AlgorithmNotAllowed(format!("enc {}", printable(other)))),
+            other => Err(Error::AlgorithmNotAllowed(format!(
+                "enc {}",
+                printable(other)
+            ))),
         }
     }
 
@@ -362,8 +365,8 @@ pub fn encrypt(
     let mut iv = [0u8; IV_LEN];
     rng.fill(&mut iv)?;
 
-    let header_json = serde_json::to_vec(&Value::Object(header))
-        .map_err(|e| Error::malformed(e.to_string()))?;
+    let header_json =
+        serde_json::to_vec(&Value::Object(header)).map_err(|e| Error::malformed(e.to_string()))?;
     let protected = base64url::encode(header_json);
     let key = LessSafeKey::new(
         UnboundKey::new(enc.aead(), &cek).map_err(|_| Error::Crypto("AES key rejected".into()))?,
@@ -515,7 +518,9 @@ fn party_info(header: &Map<String, Value>, name: &str) -> Result<Vec<u8>> {
         Some(Value::String(s)) => {
             let bytes = base64url::decode(s)?;
             if bytes.len() > MAX_PARTY_INFO_LEN {
-                return Err(Error::TooLarge(format!("{name} over {MAX_PARTY_INFO_LEN} bytes")));
+                return Err(Error::TooLarge(format!(
+                    "{name} over {MAX_PARTY_INFO_LEN} bytes"
+                )));
             }
             Ok(bytes)
         }
@@ -631,9 +636,14 @@ mod tests {
         let derived = concat_kdf(&expected_z, "A128GCM", b"Alice", b"Bob", 16).unwrap();
         assert_eq!(
             derived.as_slice(),
-            &[86, 170, 141, 234, 248, 35, 109, 32, 92, 34, 40, 205, 113, 167, 16, 26]
+            &[
+                86, 170, 141, 234, 248, 35, 109, 32, 92, 34, 40, 205, 113, 167, 16, 26
+            ]
         );
-        assert_eq!(base64url::encode(derived.as_slice()), "VqqN6vgjbSBcIijNcacQGg");
+        assert_eq!(
+            base64url::encode(derived.as_slice()),
+            "VqqN6vgjbSBcIijNcacQGg"
+        );
     }
 
     #[test]
@@ -695,7 +705,14 @@ mod tests {
             assert!(out.header["epk"].get("d").is_none());
         }
         // Empty plaintext works too.
-        let t = encrypt(b"", k.public_key(), ContentEncryption::A128Gcm, JweHeaderParams::default(), &rng).unwrap();
+        let t = encrypt(
+            b"",
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &rng,
+        )
+        .unwrap();
         assert!(decrypt(&t, &k, ALL).unwrap().plaintext.is_empty());
     }
 
@@ -703,8 +720,22 @@ mod tests {
     fn fresh_ephemeral_key_and_iv_per_message() {
         let k = key(3);
         let rng = SeededRandom::new(4);
-        let a = encrypt(b"x", k.public_key(), ContentEncryption::A128Gcm, JweHeaderParams::default(), &rng).unwrap();
-        let b = encrypt(b"x", k.public_key(), ContentEncryption::A128Gcm, JweHeaderParams::default(), &rng).unwrap();
+        let a = encrypt(
+            b"x",
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &rng,
+        )
+        .unwrap();
+        let b = encrypt(
+            b"x",
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &rng,
+        )
+        .unwrap();
         assert_ne!(header_of(&a)["epk"], header_of(&b)["epk"]);
         assert_ne!(parts(&a)[2], parts(&b)[2]);
     }
@@ -712,18 +743,35 @@ mod tests {
     #[test]
     fn tampered_ciphertext_tag_iv_or_header_fails_with_decryption() {
         let k = key(5);
-        let token = encrypt(b"secret payload", k.public_key(), ContentEncryption::A256Gcm, JweHeaderParams::default(), &SeededRandom::new(6)).unwrap();
+        let token = encrypt(
+            b"secret payload",
+            k.public_key(),
+            ContentEncryption::A256Gcm,
+            JweHeaderParams::default(),
+            &SeededRandom::new(6),
+        )
+        .unwrap();
         for index in [2, 3, 4] {
-            assert_eq!(decrypt(&flip(&token, index), &k, ALL), Err(Error::Decryption), "part {index}");
+            assert_eq!(
+                decrypt(&flip(&token, index), &k, ALL),
+                Err(Error::Decryption),
+                "part {index}"
+            );
         }
         // A header change that still parses (the AAD changes).
         let mut h = header_of(&token);
         h["kid"] = "other".into();
-        assert_eq!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::Decryption));
+        assert_eq!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::Decryption)
+        );
         // Changing apu changes both the KDF input and the AAD.
         let mut h = header_of(&token);
         h["apu"] = base64url::encode(b"mallory").into();
-        assert_eq!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::Decryption));
+        assert_eq!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::Decryption)
+        );
         // Truncated ciphertext.
         let mut p = parts(&token);
         p[3] = base64url::encode(&base64url::decode(&p[3]).unwrap()[1..]);
@@ -732,77 +780,165 @@ mod tests {
 
     #[test]
     fn wrong_key_fails_with_decryption() {
-        let token = encrypt(b"hi", key(7).public_key(), ContentEncryption::A128Gcm, JweHeaderParams::default(), &SeededRandom::new(8)).unwrap();
+        let token = encrypt(
+            b"hi",
+            key(7).public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &SeededRandom::new(8),
+        )
+        .unwrap();
         assert_eq!(decrypt(&token, &key(9), ALL), Err(Error::Decryption));
     }
 
     #[test]
     fn off_curve_or_foreign_epk_is_rejected() {
         let k = key(10);
-        let token = encrypt(b"hi", k.public_key(), ContentEncryption::A128Gcm, JweHeaderParams::default(), &SeededRandom::new(11)).unwrap();
+        let token = encrypt(
+            b"hi",
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &SeededRandom::new(11),
+        )
+        .unwrap();
         let mut h = header_of(&token);
         h["epk"]["y"] = base64url::encode([7u8; 32]).into();
-        assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::InvalidKey(_))
+        ));
         // The point at infinity / short coordinates.
         let mut h = header_of(&token);
         h["epk"]["x"] = base64url::encode([0u8; 31]).into();
-        assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::InvalidKey(_))
+        ));
         let mut h = header_of(&token);
         h["epk"] = json!({"kty":"OKP","crv":"X25519","x":base64url::encode([9u8; 32])});
-        assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::InvalidKey(_))
+        ));
         let mut h = header_of(&token);
         h["epk"]["d"] = base64url::encode([1u8; 32]).into();
-        assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::InvalidKey(_))
+        ));
         let mut h = header_of(&token);
         h.as_object_mut().unwrap().remove("epk");
-        assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::Malformed(_))));
+        assert!(matches!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::Malformed(_))
+        ));
     }
 
     #[test]
     fn zip_crit_and_other_algorithms_are_rejected() {
         let k = key(12);
-        let token = encrypt(b"hi", k.public_key(), ContentEncryption::A128Gcm, JweHeaderParams::default(), &SeededRandom::new(13)).unwrap();
+        let token = encrypt(
+            b"hi",
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &SeededRandom::new(13),
+        )
+        .unwrap();
         let mut h = header_of(&token);
         h["zip"] = "DEF".into();
-        assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::AlgorithmNotAllowed(_))));
+        assert!(matches!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::AlgorithmNotAllowed(_))
+        ));
         let mut h = header_of(&token);
         h["crit"] = json!(["exp"]);
-        assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::UnsupportedCritical(_))));
-        for alg in ["dir", "none", "RSA-OAEP", "RSA-OAEP-256", "ECDH-ES+A128KW", "A128KW", "ecdh-es", ""] {
+        assert!(matches!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::UnsupportedCritical(_))
+        ));
+        for alg in [
+            "dir",
+            "none",
+            "RSA-OAEP",
+            "RSA-OAEP-256",
+            "ECDH-ES+A128KW",
+            "A128KW",
+            "ecdh-es",
+            "",
+        ] {
             let mut h = header_of(&token);
             h["alg"] = alg.into();
-            assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::AlgorithmNotAllowed(_))), "{alg}");
+            assert!(
+                matches!(
+                    decrypt(&with_header(&token, &h), &k, ALL),
+                    Err(Error::AlgorithmNotAllowed(_))
+                ),
+                "{alg}"
+            );
         }
         for enc in ["A128CBC-HS256", "A192GCM", "none"] {
             let mut h = header_of(&token);
             h["enc"] = enc.into();
-            assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::AlgorithmNotAllowed(_))), "{enc}");
+            assert!(
+                matches!(
+                    decrypt(&with_header(&token, &h), &k, ALL),
+                    Err(Error::AlgorithmNotAllowed(_))
+                ),
+                "{enc}"
+            );
         }
         let mut h = header_of(&token);
         h.as_object_mut().unwrap().remove("alg");
-        assert!(matches!(decrypt(&with_header(&token, &h), &k, ALL), Err(Error::Malformed(_))));
+        assert!(matches!(
+            decrypt(&with_header(&token, &h), &k, ALL),
+            Err(Error::Malformed(_))
+        ));
     }
 
     #[test]
     fn structural_violations_are_rejected() {
         let k = key(14);
-        let token = encrypt(b"hi", k.public_key(), ContentEncryption::A128Gcm, JweHeaderParams::default(), &SeededRandom::new(15)).unwrap();
+        let token = encrypt(
+            b"hi",
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &SeededRandom::new(15),
+        )
+        .unwrap();
         let p = parts(&token);
         // Four or six parts.
-        assert!(matches!(decrypt(&p[..4].join("."), &k, ALL), Err(Error::Malformed(_))));
-        assert!(matches!(decrypt(&format!("{token}."), &k, ALL), Err(Error::Malformed(_))));
+        assert!(matches!(
+            decrypt(&p[..4].join("."), &k, ALL),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            decrypt(&format!("{token}."), &k, ALL),
+            Err(Error::Malformed(_))
+        ));
         // A non-empty encrypted key.
         let mut q = p.clone();
         q[1] = base64url::encode([0u8; 16]);
-        assert!(matches!(decrypt(&q.join("."), &k, ALL), Err(Error::Malformed(_))));
+        assert!(matches!(
+            decrypt(&q.join("."), &k, ALL),
+            Err(Error::Malformed(_))
+        ));
         // IV of the wrong length.
         let mut q = p.clone();
         q[2] = base64url::encode([0u8; 16]);
-        assert!(matches!(decrypt(&q.join("."), &k, ALL), Err(Error::Malformed(_))));
+        assert!(matches!(
+            decrypt(&q.join("."), &k, ALL),
+            Err(Error::Malformed(_))
+        ));
         // Truncated tag.
         let mut q = p.clone();
         q[4] = base64url::encode([0u8; 12]);
-        assert!(matches!(decrypt(&q.join("."), &k, ALL), Err(Error::Malformed(_))));
+        assert!(matches!(
+            decrypt(&q.join("."), &k, ALL),
+            Err(Error::Malformed(_))
+        ));
         // Duplicate header member.
         let dup = format!(
             "{}{}",
@@ -869,7 +1005,9 @@ mod tests {
         assert!(RecipientKey::select(&json!({"keys": [sig_key_only()]})).is_err());
 
         fn sig_key_only() -> Value {
-            let mut v = EcdhPrivateKey::generate(&SeededRandom::new(22)).unwrap().public_jwk_value(None);
+            let mut v = EcdhPrivateKey::generate(&SeededRandom::new(22))
+                .unwrap()
+                .public_jwk_value(None);
             v["alg"] = "ES256".into();
             v
         }
@@ -879,7 +1017,13 @@ mod tests {
     fn ed25519_recipient_is_refused() {
         let pk = PublicKey::ed25519(&[1u8; 32]).unwrap();
         assert!(matches!(
-            encrypt(b"x", &pk, ContentEncryption::A128Gcm, JweHeaderParams::default(), &SeededRandom::new(1)),
+            encrypt(
+                b"x",
+                &pk,
+                ContentEncryption::A128Gcm,
+                JweHeaderParams::default(),
+                &SeededRandom::new(1)
+            ),
             Err(Error::InvalidKey(_))
         ));
     }
