@@ -157,6 +157,56 @@ for issuer_impl in IMPLS:
         rc, r = call(v, "verify", vreq(pres, now=now + 3000))
         check(f"{tag} rejects stale KB-JWT iat", rc == 0 and r.get("ok") is False, json.dumps(r)[:300], r.get("stage"))
 
+# RFC 9901 §7.1 / SD-JWT VC rules the libraries skip; the drivers (strict mode) must enforce them.
+import hashlib
+from jwcrypto.jws import JWS
+
+print("== crafted SD-JWTs (strict mode)")
+ik = JWK(**issuer)
+
+
+def sign(payload, typ="dc+sd-jwt"):
+    hdr = {"alg": "ES256"}
+    if typ is not None:
+        hdr["typ"] = typ
+    s = JWS(json.dumps(payload))
+    s.add_signature(ik, alg="ES256", protected=json.dumps(hdr))
+    return s.serialize(compact=True)
+
+
+def disc(*a):
+    return b64u(json.dumps(list(a)).encode())
+
+
+def dig(d):
+    return b64u(hashlib.sha256(d.encode()).digest())
+
+
+base = {"iss": "https://issuer.example.org", "vct": "urn:eudi:pid:1", "iat": now, "_sd_alg": "sha-256"}
+no_vct = {k: v for k, v in base.items() if k != "vct"}
+d1, d2, a1 = disc("s1", "given_name", "Erika"), disc("s2", "family_name", "M"), disc("s3", "DE")
+dsd, dvct = disc("s4", "_sd", ["x"]), disc("s5", "vct", "urn:eudi:pid:1")
+crafted = {
+    "unreferenced disclosure (§7.1 step 5)": sign({**base, "_sd": [dig(d1)]}) + f"~{d1}~{d2}~",
+    "digest twice in _sd (§7.1 step 4)": sign({**base, "_sd": [dig(d1), dig(d1)]}) + f"~{d1}~",
+    "digest in _sd and in an array (§7.1 step 4)": sign({**base, "_sd": [dig(a1)], "n": [{"...": dig(a1)}]}) + f"~{a1}~",
+    "disclosed name already present (§7.1 step 3.3.2.3)": sign({**base, "given_name": "P", "_sd": [dig(d1)]}) + f"~{d1}~",
+    "2-element disclosure in _sd (§7.1 step 3.3.2.1)": sign({**base, "_sd": [dig(a1)]}) + f"~{a1}~",
+    "3-element disclosure in array (§7.1 step 3.3.3.1)": sign({**base, "n": [{"...": dig(d1)}]}) + f"~{d1}~",
+    "claim name _sd (§7.1 step 3.3.2.2)": sign({**base, "_sd": [dig(dsd)]}) + f"~{dsd}~",
+    "no ~ at all (§4)": sign(base),
+    "typ vc+sd-jwt (SD-JWT VC)": sign({**base, "_sd": [dig(d1)]}, typ="vc+sd-jwt") + f"~{d1}~",
+    "vct missing (SD-JWT VC)": sign({**no_vct, "_sd": [dig(d1)]}) + f"~{d1}~",
+    "vct selectively disclosed (SD-JWT VC)": sign({**no_vct, "_sd": [dig(dvct)]}) + f"~{dvct}~",
+}
+good = sign({**base, "_sd": [dig(d1)]}) + f"~{d1}~"
+for v in IMPLS:
+    rc, r = call(v, "verify", vreq(good, holder_binding=False))
+    check(f"{v} accepts the crafted baseline", r.get("ok") is True and r.get("claims", {}).get("given_name") == "Erika", json.dumps(r)[:300])
+    for name, sd in crafted.items():
+        rc, r = call(v, "verify", vreq(sd, holder_binding=False))
+        check(f"{v} rejects {name}", rc == 0 and r.get("ok") is False, json.dumps(r)[:300], r.get("stage"))
+
 for v in IMPLS:
     rc, r = call(v, "verify", {"sd_jwt": 5})
     check(f"{v} bad request -> exit 2 with ok=false", rc == 2 and r.get("ok") is False, json.dumps(r)[:200])

@@ -87,6 +87,15 @@ function checkP256Jwk(jwk, needPrivate, what) {
 }
 const publicJwk = (jwk) => ({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y });
 
+/** Imports a JWK as a node KeyObject; an unusable key is a request error. */
+function loadKey(jwk, isPrivate, what) {
+  try {
+    return isPrivate ? createPrivateKey({ key: jwk, format: "jwk" }) : createPublicKey({ key: publicJwk(jwk), format: "jwk" });
+  } catch {
+    inputFail(`${what} is not a valid EC P-256 JWK`);
+  }
+}
+
 /** ES256 signer producing JOSE r||s (ieee-p1363) signatures, base64url. */
 function es256Signer(privJwk) {
   const key = createPrivateKey({ key: privJwk, format: "jwk" });
@@ -233,6 +242,7 @@ async function cmdVerify(req) {
   if (typeof vc !== "boolean") inputFail("vc must be a boolean");
 
   const issuerPub = publicJwk(req.issuer_jwk);
+  loadKey(issuerPub, false, "issuer_jwk");
   const sdjwt = new SDJwtVcInstance({
     hasher,
     verifier: async (data, sig) => es256Verify(issuerPub, data, sig),
@@ -306,6 +316,8 @@ function presentationFrame(paths) {
 async function cmdIssue(req) {
   checkP256Jwk(req.issuer_jwk, true, "issuer_jwk");
   checkP256Jwk(req.holder_jwk, true, "holder_jwk");
+  loadKey(req.issuer_jwk, true, "issuer_jwk");
+  loadKey(req.holder_jwk, true, "holder_jwk");
   if (!isObj(req.payload)) inputFail("payload must be an object");
   if ("cnf" in req.payload) inputFail("payload must not contain cnf (the script adds it)");
   if (req.disclosure_frame !== undefined && !isObj(req.disclosure_frame)) inputFail("disclosure_frame must be an object");

@@ -101,6 +101,13 @@ def check_p256_jwk(jwk, need_private, what):
         input_fail(f"{what} must contain the private part d")
 
 
+def load_jwk(jwk, what):
+    try:
+        return JWK(**jwk)
+    except Exception:
+        input_fail(f"{what} is not a valid EC P-256 JWK")
+
+
 def public_jwk(jwk):
     return {k: jwk[k] for k in ("kty", "crv", "x", "y")}
 
@@ -265,7 +272,7 @@ def cmd_verify(req):
     if not isinstance(vc, bool):
         input_fail("vc must be a boolean")
 
-    issuer_key = JWK(**public_jwk(req["issuer_jwk"]))
+    issuer_key = load_jwk(public_jwk(req["issuer_jwk"]), "issuer_jwk")
     try:
         # With expected_aud/expected_nonce set the library requires and checks the
         # KB-JWT: signature with cnf.jwk (alg forced to ES256), typ kb+jwt, aud,
@@ -410,9 +417,9 @@ def cmd_issue(req):
     user_claims = apply_frame(payload, req.get("disclosure_frame"), "$")
     to_disclose = claims_to_disclose(req.get("disclose", []))
 
-    issuer_key = JWK(**req["issuer_jwk"])
-    holder_priv = JWK(**req["holder_jwk"])
-    holder_pub = JWK(**public_jwk(req["holder_jwk"]))  # library puts this in cnf.jwk
+    issuer_key = load_jwk(req["issuer_jwk"], "issuer_jwk")
+    holder_priv = load_jwk(req["holder_jwk"], "holder_jwk")
+    holder_pub = load_jwk(public_jwk(req["holder_jwk"]), "holder_jwk")  # library puts this in cnf.jwk
     issuer = SDJWTIssuer(
         user_claims,
         issuer_key,
