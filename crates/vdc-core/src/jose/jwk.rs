@@ -252,7 +252,14 @@ impl JwkSet {
                 ),
                 (Some("EC"), Some("P-256")) | (Some("OKP"), Some("Ed25519"))
             );
-            if supported {
+            // Encryption keys (RFC 7517 §4.2 `use: enc`, or an `alg` that is not a signature
+            // algorithm such as ECDH-ES) share sets with signing keys, e.g. OID4VP
+            // client_metadata.jwks; they are not signature verification keys, so skip them.
+            let signing = k.get("use").and_then(Value::as_str) != Some("enc")
+                && k.get("alg")
+                    .and_then(Value::as_str)
+                    .is_none_or(|a| Algorithm::from_name(a).is_ok());
+            if supported && signing {
                 out.push(Jwk::from_value(k)?);
             }
         }
@@ -312,6 +319,17 @@ mod tests {
             Jwk::from_value(&jwk),
             Err(Error::AlgorithmKeyMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn jwk_set_skips_encryption_keys() {
+        let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        let sig = json!({"kty":"OKP","crv":"Ed25519","kid":"s","x":x});
+        let enc = json!({"kty":"OKP","crv":"Ed25519","kid":"e","use":"enc","x":x});
+        let ecdh = json!({"kty":"OKP","crv":"Ed25519","kid":"d","alg":"ECDH-ES","x":x});
+        let set = JwkSet::from_value(&json!({"keys": [sig, enc, ecdh]})).unwrap();
+        assert_eq!(set.keys.len(), 1);
+        assert_eq!(set.keys[0].kid.as_deref(), Some("s"));
     }
 
     #[test]

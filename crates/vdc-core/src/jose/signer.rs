@@ -79,6 +79,12 @@ impl SigningKey {
     /// A P-256 key from its private scalar `d` (32 bytes, big-endian).
     pub fn p256_from_scalar(d: &[u8]) -> Result<Self> {
         use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+        // Spec: RFC 7518 §6.2.2.1: `d` is exactly the curve size; p256 would left-pad.
+        if d.len() != 32 {
+            return Err(Error::InvalidKey(
+                "P-256 private scalar must be 32 bytes".into(),
+            ));
+        }
         let secret = p256::SecretKey::from_slice(d)
             .map_err(|_| Error::InvalidKey("P-256 private scalar out of range".into()))?;
         let point = secret.public_key().to_encoded_point(false);

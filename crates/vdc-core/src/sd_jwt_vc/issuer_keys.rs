@@ -7,13 +7,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use crate::did::{DidResolver, Relationship};
 use crate::error::{Error, Result};
+use crate::fetch::Fetcher;
 use crate::jose::alg::printable;
 use crate::jose::{JwkSet, PublicKey};
+use crate::time::{Clock, SystemClock, UnixTime};
+use crate::x509::{self, TrustAnchors};
 
 /// How an issuer key was established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,27 +56,91 @@ pub trait IssuerKeyResolver: Send + Sync + fmt::Debug {
 }
 
 /// A verifier's issuer-trust policy: which issuers it trusts and which key mechanisms it
-/// allows for them.
-#[derive(Debug, Clone, Default)]
+/// allows for them. A mechanism is only used when configured here; `iss` must be on
+/// `trusted_issuers` before anything is fetched on its behalf (no fetches driven by
+/// untrusted input beyond what the policy names).
+#[derive(Clone)]
 pub struct IssuerTrustPolicy {
     /// Issuer identifiers whose credentials are accepted. Empty means none.
     pub trusted_issuers: Vec<String>,
-    /// Locally configured key sets by issuer identifier.
+    /// Locally configured key sets by issuer identifier (tried first).
     pub pinned: HashMap<String, JwkSet>,
+    /// Trust anchors for `x5c` chains; `None` disables the x5c mechanism.
+    pub x509_anchors: Option<TrustAnchors>,
+    /// DID resolver for DID issuers; `None` disables the DID mechanism.
+    pub did_resolver: Option<Arc<dyn DidResolver>>,
+    /// Fetcher for JWT VC Issuer Metadata; `None` disables that mechanism.
+    pub metadata_fetcher: Option<Fetcher>,
+    /// How long fetched issuer metadata is reused, seconds.
+    pub metadata_ttl_secs: i64,
+    /// The clock for certificate validity and the metadata cache.
+    pub clock: Arc<dyn Clock>,
+    metadata_cache: Arc<Mutex<HashMap<String, (JwkSet, UnixTime)>>>,
 }
 
+impl fmt::Debug for IssuerTrustPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuerTrustPolicy")
+            .field("trusted_issuers", &self.trusted_issuers)
+            .field("pinned", &self.pinned.keys().collect::<Vec<_>>())
+            .field("x509", &self.x509_anchors.is_some())
+            .field("did", &self.did_resolver.is_some())
+            .field("metadata", &self.metadata_fetcher.is_some())
+            .finish()
+    }
+}
+
+impl Default for IssuerTrustPolicy {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+/// Largest number of issuers whose metadata is cached at once.
+const METADATA_CACHE_MAX: usize = 1024;
+
 impl IssuerTrustPolicy {
-    /// A policy trusting the listed issuers with pinned keys only.
+    /// A policy trusting the listed issuers, with no key mechanism enabled yet.
     pub fn new(trusted_issuers: Vec<String>) -> Self {
         Self {
             trusted_issuers,
-            ..Self::default()
+            pinned: HashMap::new(),
+            x509_anchors: None,
+            did_resolver: None,
+            metadata_fetcher: None,
+            metadata_ttl_secs: 300,
+            clock: Arc::new(SystemClock),
+            metadata_cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
     /// Pins a key set for an issuer.
     pub fn pin(mut self, issuer: impl Into<String>, keys: JwkSet) -> Self {
         self.pinned.insert(issuer.into(), keys);
+        self
+    }
+
+    /// Enables `x5c` chains ending at these anchors.
+    pub fn with_x509_anchors(mut self, anchors: TrustAnchors) -> Self {
+        self.x509_anchors = Some(anchors);
+        self
+    }
+
+    /// Enables DID issuers through this resolver.
+    pub fn with_did_resolver(mut self, resolver: Arc<dyn DidResolver>) -> Self {
+        self.did_resolver = Some(resolver);
+        self
+    }
+
+    /// Enables JWT VC Issuer Metadata fetched with this (hardened) fetcher.
+    pub fn with_metadata_fetcher(mut self, fetcher: Fetcher) -> Self {
+        self.metadata_fetcher = Some(fetcher);
+        self
+    }
+
+    /// Sets the clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -85,6 +154,125 @@ impl IssuerTrustPolicy {
             )))
         }
     }
+
+    /// Spec: SD-JWT VC §"Issuer Verification Key Discovery and Validation", "Inline X.509
+    /// Certificates": the key comes from the end-entity certificate of a chain validated to
+    /// a trust anchor; the issuer is that certificate's subject. When `iss` is present it
+    /// must name the certificate: an https `iss` must equal a URI SAN or have its host as a
+    /// DNS SAN (HAIP 1.0 requires this binding between `iss` and the certificate).
+    fn resolve_x5c(
+        &self,
+        anchors: &TrustAnchors,
+        x5c: &Value,
+        iss: Option<&str>,
+    ) -> Result<ResolvedIssuerKey> {
+        let chain = x509::parse_x5c(x5c)?;
+        let leaf = x509::validate_x5c(&chain, anchors, self.clock.now())?;
+        let issuer = match iss {
+            Some(iss) => {
+                let host = url::Url::parse(iss)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned));
+                let named = leaf.uris.iter().any(|u| u == iss)
+                    || host.as_deref().is_some_and(|h| leaf.has_dns_san(h));
+                if !named {
+                    return Err(Error::UntrustedKey(
+                        "iss is not a subject alternative name of the x5c certificate".into(),
+                    ));
+                }
+                iss.to_owned()
+            }
+            None => leaf
+                .uris
+                .first()
+                .or(leaf.dns_names.first())
+                .cloned()
+                .ok_or_else(|| Error::UntrustedKey("x5c certificate names no issuer".into()))?,
+        };
+        self.check_trusted(&issuer)?;
+        Ok(ResolvedIssuerKey {
+            key: leaf.public_key,
+            issuer,
+            mechanism: KeyMechanism::X509,
+        })
+    }
+
+    async fn resolve_did(
+        &self,
+        resolver: &dyn DidResolver,
+        iss: &str,
+        kid: Option<&str>,
+    ) -> Result<ResolvedIssuerKey> {
+        let document = resolver.resolve(iss).await?;
+        if document.id != iss {
+            return Err(Error::UntrustedKey("DID document id is not the iss".into()));
+        }
+        // The key must be an assertionMethod of the issuer's own DID.
+        let key = match kid {
+            Some(kid) => document.key_for(kid, Relationship::AssertionMethod)?,
+            None => document.sole_key_for(Relationship::AssertionMethod)?,
+        };
+        Ok(ResolvedIssuerKey {
+            key: key.clone(),
+            issuer: iss.to_owned(),
+            mechanism: KeyMechanism::Did,
+        })
+    }
+
+    async fn resolve_metadata(
+        &self,
+        fetcher: &Fetcher,
+        iss: &str,
+        kid: Option<&str>,
+    ) -> Result<ResolvedIssuerKey> {
+        let keys = self.issuer_metadata_keys(fetcher, iss).await?;
+        Ok(ResolvedIssuerKey {
+            key: select_key(&keys, kid)?.clone(),
+            issuer: iss.to_owned(),
+            mechanism: KeyMechanism::JwtVcIssuerMetadata,
+        })
+    }
+
+    async fn issuer_metadata_keys(&self, fetcher: &Fetcher, iss: &str) -> Result<JwkSet> {
+        let now = self.clock.now();
+        if let Some((keys, fetched)) = self.lock_cache().get(iss) {
+            if now.secs() < fetched.secs() + self.metadata_ttl_secs {
+                return Ok(keys.clone());
+            }
+        }
+        let metadata = fetcher.get_json(&jwt_vc_issuer_metadata_url(iss)?).await?;
+        // Spec: SD-JWT VC §"JWT VC Issuer Metadata Validation": `issuer` MUST be identical
+        // to `iss`, otherwise the response MUST NOT be used.
+        if metadata.get("issuer").and_then(Value::as_str) != Some(iss) {
+            return Err(Error::UntrustedKey(
+                "issuer metadata names another issuer".into(),
+            ));
+        }
+        // Spec: ibid. "Response": either `jwks_uri` or `jwks`, not both.
+        let jwks = match (metadata.get("jwks"), metadata.get("jwks_uri")) {
+            (Some(jwks), None) => jwks.clone(),
+            (None, Some(Value::String(uri))) => fetcher.get_json(uri).await?,
+            _ => {
+                return Err(Error::UntrustedKey(
+                    "issuer metadata must have exactly one of jwks and jwks_uri".into(),
+                ));
+            }
+        };
+        let keys = JwkSet::from_value(&jwks)?;
+        let mut cache = self.lock_cache();
+        if cache.len() >= METADATA_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(iss.to_owned(), (keys.clone(), now));
+        Ok(keys)
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (JwkSet, UnixTime)>> {
+        // A poisoned cache only holds fetched public metadata; keep using it.
+        self.metadata_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[async_trait]
@@ -94,18 +282,31 @@ impl IssuerKeyResolver for IssuerTrustPolicy {
         header: &Map<String, Value>,
         payload: &Map<String, Value>,
     ) -> Result<ResolvedIssuerKey> {
-        let iss = payload
-            .get("iss")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Error::UntrustedKey("no iss to establish the issuer".into()))?;
-        self.check_trusted(iss)?;
+        let iss = match payload.get("iss") {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => return Err(Error::Claim("iss must be a string".into())),
+        };
         let kid = header.get("kid").and_then(Value::as_str);
+        if let (Some(anchors), Some(x5c)) = (&self.x509_anchors, header.get("x5c")) {
+            return self.resolve_x5c(anchors, x5c, iss);
+        }
+        let iss =
+            iss.ok_or_else(|| Error::UntrustedKey("no iss to establish the issuer".into()))?;
+        self.check_trusted(iss)?;
         if let Some(keys) = self.pinned.get(iss) {
             return Ok(ResolvedIssuerKey {
                 key: select_key(keys, kid)?.clone(),
                 issuer: iss.to_owned(),
                 mechanism: KeyMechanism::Pinned,
             });
+        }
+        if iss.starts_with("did:") {
+            if let Some(resolver) = &self.did_resolver {
+                return self.resolve_did(resolver.as_ref(), iss, kid).await;
+            }
+        } else if let Some(fetcher) = &self.metadata_fetcher {
+            return self.resolve_metadata(fetcher, iss, kid).await;
         }
         Err(Error::UntrustedKey(format!(
             "no permitted key mechanism found a key for {}",
