@@ -77,6 +77,14 @@ impl SdJwt {
             }
             disclosures.push(d.to_owned());
         }
+        // Whatever follows the last `~` is a KB-JWT: it must at least look like a compact
+        // JWS, so a presentation that lost its trailing `~` is refused instead of silently
+        // dropping its last disclosure.
+        if !kb.is_empty() && kb.split('.').count() != 3 {
+            return Err(Error::malformed(
+                "the part after the last '~' is not a KB-JWT",
+            ));
+        }
         Ok(Self {
             issuer_jwt: issuer_jwt.to_owned(),
             disclosures,
@@ -168,7 +176,7 @@ mod tests {
 
     #[test]
     fn parse_rejects_malformed_structures() {
-        for bad in ["a.b.c", "~d1~", "a.b.c~~d~", ""] {
+        for bad in ["a.b.c", "~d1~", "a.b.c~~d~", "", "a.b.c~d1~d2"] {
             assert!(SdJwt::parse(bad).is_err(), "{bad}");
         }
         let many = format!("a.b.c~{}", "d~".repeat(MAX_DISCLOSURES + 1));

@@ -3,6 +3,7 @@
 mod issuer_keys;
 mod key_proof;
 mod property;
+mod rfc_examples;
 mod sd_jwt_rules;
 mod sd_jwt_vc;
 mod support;
