@@ -1,5 +1,6 @@
 //! vdc-core integration tests: one binary (STYLE.md §8), one module per concern.
 
+mod interop;
 mod issuer_keys;
 mod key_proof;
 mod property;
