@@ -5,6 +5,9 @@
 //! `address` object that is itself disclosable), a second nested object (`employer`) and an
 //! array of 2 disclosable elements, `cnf` with a P-256 key, ES256 issuer key.
 
+// A benchmark that hits an error must stop loudly; unwrap is the point here.
+#![allow(clippy::unwrap_used)]
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};

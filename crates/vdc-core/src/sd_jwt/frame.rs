@@ -97,10 +97,13 @@ impl Frame {
     }
 
     pub(crate) fn child_for(&self, key: &Key) -> Option<&Frame> {
-        self.children.get(key).or_else(|| match key {
-            Key::Index(_) => self.all_elements_child.as_deref(),
-            Key::Name(_) => None,
-        })
+        match key {
+            Key::Index(_) => self
+                .children
+                .get(key)
+                .or(self.all_elements_child.as_deref()),
+            Key::Name(_) => self.children.get(key),
+        }
     }
 
     /// Whether a top-level member name is selectively disclosable.

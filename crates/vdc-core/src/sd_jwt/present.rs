@@ -46,7 +46,8 @@ pub fn select_disclosures(sd_jwt: &SdJwt, paths: &[ClaimPath]) -> Result<Vec<Str
         .disclosures()
         .iter()
         .zip(keep)
-        .filter_map(|(d, k)| k.then(|| d.clone()))
+        .filter(|&(_, k)| k)
+        .map(|(d, _)| d.clone())
         .collect())
 }
 

@@ -1,5 +1,8 @@
 //! vdc-core integration tests: one binary (STYLE.md §8), one module per concern.
 
+// Test helpers outside #[test] functions fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod interop;
 mod issuer_keys;
 mod key_proof;

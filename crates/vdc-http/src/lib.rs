@@ -1,0 +1,21 @@
+//! vdc-http: the axum glue every vdc router shares.
+//!
+//! Layout:
+//! - [`error`]: [`ErrorResponse`], the OAuth-style error body (`error` +
+//!   `error_description`) with `Cache-Control: no-store`, and [`ErrorDetail`], the
+//!   server-side detail that travels as a response extension to the logging middleware.
+//! - [`extract`]: [`AppJson`] (strict JSON bodies: 415 for other media types, 413 over the
+//!   limit, 400 `invalid_request` for malformed input), [`OAuthForm`] (form bodies without
+//!   repeated parameters), [`BearerToken`] (RFC 6750).
+//! - [`layers`]: the body limit, request ids and the error-logging middleware every router
+//!   gets through [`layers::standard`].
+
+pub mod error;
+pub mod extract;
+pub mod layers;
+
+pub use error::{ErrorDetail, ErrorResponse};
+pub use extract::{AppJson, BearerToken, OAuthForm};
+
+/// The largest request body any endpoint accepts (contract: "a body over 1 MiB gets 413").
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
