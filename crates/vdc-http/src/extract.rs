@@ -145,3 +145,129 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::post;
+    use serde::Deserialize;
+    use tower::ServiceExt as _;
+
+    #[derive(Deserialize)]
+    struct Body1 {
+        name: String,
+    }
+
+    fn app() -> Router {
+        layers::standard(
+            Router::new()
+                .route(
+                    "/json",
+                    post(|AppJson(b): AppJson<Body1>| async move { b.name }),
+                )
+                .route(
+                    "/form",
+                    post(|f: OAuthForm| async move { f.get("a").unwrap_or("-").to_owned() }),
+                )
+                .route(
+                    "/bearer",
+                    post(|t: BearerToken| async move { t.0.len().to_string() }),
+                ),
+        )
+    }
+
+    async fn send(
+        path: &str,
+        content_type: &str,
+        body: impl Into<Body>,
+        auth: Option<&str>,
+    ) -> (StatusCode, http::HeaderMap, serde_json::Value) {
+        let mut req = http::Request::post(path).header(header::CONTENT_TYPE, content_type);
+        if let Some(a) = auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let resp = app().oneshot(req.body(body.into()).unwrap()).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::String(
+            String::from_utf8_lossy(&bytes).into(),
+        ));
+        (status, headers, json)
+    }
+
+    #[tokio::test]
+    async fn json_bodies_are_strict_but_ignore_unknown_fields() {
+        let (s, _, b) = send(
+            "/json",
+            "application/json",
+            r#"{"name":"a","extra":1}"#,
+            None,
+        )
+        .await;
+        assert_eq!((s, b), (StatusCode::OK, serde_json::json!("a")));
+        let (s, h, b) = send("/json", "text/plain", r#"{"name":"a"}"#, None).await;
+        assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(b["error"], "invalid_request");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        let (s, _, b) = send(
+            "/json",
+            "application/json",
+            r#"{"name":"a","name":"b"}"#,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request"))
+        );
+        let (s, _, _) = send("/json", "application/json", r#"{"nom":"a"}"#, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let big = format!(r#"{{"name":"{}"}}"#, "x".repeat(MAX_BODY_BYTES + 1));
+        let (s, _, b) = send("/json", "application/json", big, None).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(b["error"], "invalid_request");
+    }
+
+    #[tokio::test]
+    async fn repeated_form_parameters_are_refused() {
+        let ct = "application/x-www-form-urlencoded";
+        assert_eq!(
+            send("/form", ct, "a=1&b=2", None).await.2,
+            serde_json::json!(1)
+        );
+        let (s, _, b) = send("/form", ct, "a=1&a=2", None).await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request"))
+        );
+        assert_eq!(
+            send("/form", "application/json", "{}", None).await.0,
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_or_malformed_bearer_is_401_with_www_authenticate() {
+        let (s, h, b) = send("/bearer", "text/plain", "", None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(b["error"], "invalid_token");
+        let (s, h, _) = send("/bearer", "text/plain", "", Some("Basic abc")).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(
+            h[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .contains("invalid_token")
+        );
+        let (s, h, b) = send("/bearer", "text/plain", "", Some("bearer abcd")).await;
+        assert_eq!((s, b), (StatusCode::OK, serde_json::json!(4)));
+        assert!(h.contains_key(layers::REQUEST_ID_HEADER));
+    }
+}
