@@ -404,3 +404,25 @@ async fn plain_http_issuers_are_refused_unless_allowed() {
         .unwrap_err();
     assert!(matches!(err, Error::InsecureUrl(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn jwt_vc_json_credentials_are_verified_and_bound_through_the_subject_did() {
+    let mock = Mock::start(MockConfig::default()).await;
+    let wallet = memory_wallet(&mock, 14);
+    let accepted = wallet
+        .accept_offer(&mock.offer(None, &["vc_jwt"]), None, 2)
+        .await
+        .unwrap();
+    assert_eq!(accepted.credentials.len(), 2);
+    for c in &accepted.credentials {
+        assert_eq!(c.format, "jwt_vc_json");
+        assert_eq!(c.issuer, mock.issuer);
+        let key = c.holder_private_jwk.as_ref().unwrap().public_key().unwrap();
+        // The stored key is the one named by the credential's subject did:jwk.
+        let payload = vdc_core::jose::jws::decode(&c.credential).unwrap().payload;
+        assert_eq!(
+            payload["credentialSubject"]["id"].as_str().unwrap(),
+            vdc_core::did::did_jwk_from(&key)
+        );
+    }
+}

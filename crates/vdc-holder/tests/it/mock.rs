@@ -253,6 +253,12 @@ async fn issuer_metadata(State(st): State<Arc<St>>) -> Response {
         "credential_configurations_supported": {
             "pid": config(VCT),
             "deferred_pid": config(VCT),
+            "vc_jwt": {
+                "format": "jwt_vc_json",
+                "credential_definition": { "type": ["VerifiableCredential", "ExampleCredential"] },
+                "cryptographic_binding_methods_supported": ["jwk", "did:jwk"],
+                "proof_types_supported": { "jwt": { "proof_signing_alg_values_supported": ["ES256"] } }
+            }
         }
     }))
     .into_response()
@@ -364,6 +370,28 @@ async fn issue(st: &St, keys: &[PublicKey]) -> Vec<Value> {
     out
 }
 
+/// W3C VCDM 2.0 `vc+jwt` credentials whose subject is the holder's did:jwk.
+async fn issue_vc_jwt(st: &St, keys: &[PublicKey]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for key in keys {
+        let credential = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential", "ExampleCredential"],
+            "issuer": st.issuer,
+            "validFrom": "2025-01-01T00:00:00Z",
+            "credentialSubject": { "id": vdc_core::did::did_jwk_from(key), "degree": "BSc" }
+        });
+        let Value::Object(credential) = credential else {
+            unreachable!()
+        };
+        let jwt = vdc_core::vc_jose::issue_vc_jwt(&credential, &st.signer)
+            .await
+            .unwrap();
+        out.push(json!({ "credential": jwt }));
+    }
+    out
+}
+
 async fn credential(State(st): State<Arc<St>>, headers: HeaderMap, body: String) -> Response {
     if let Err(r) = bearer(&st, &headers) {
         return r;
@@ -375,7 +403,7 @@ async fn credential(State(st): State<Arc<St>>, headers: HeaderMap, body: String)
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    if config_id != "pid" && config_id != "deferred_pid" {
+    if !["pid", "deferred_pid", "vc_jwt"].contains(&config_id.as_str()) {
         return oauth_error(StatusCode::BAD_REQUEST, "unknown_credential_configuration");
     }
     let Some(proofs) = req["proofs"]["jwt"].as_array() else {
@@ -432,7 +460,11 @@ async fn credential(State(st): State<Arc<St>>, headers: HeaderMap, body: String)
                 .into_response();
         }
     }
-    let credentials = issue(&st, &keys).await;
+    let credentials = if config_id == "vc_jwt" {
+        issue_vc_jwt(&st, &keys).await
+    } else {
+        issue(&st, &keys).await
+    };
     let nid = {
         let mut inner = st.inner.lock().unwrap();
         inner.counter += 1;
