@@ -1,0 +1,667 @@
+//! The high-level wallet: accept a Credential Offer end to end (OID4VCI 1.0 §3.5, the
+//! pre-authorized code flow), verify and store what arrives, poll deferred issuance and
+//! notify the issuer.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vdc_core::jose::{Algorithm, AlgorithmPolicy, LocalSigner, PublicKey, SigningKey};
+use vdc_core::key_proof::{self, ProofInput};
+use vdc_core::rng::{RandomSource, SystemRandom, random_b64};
+use vdc_core::sd_jwt_vc::IssuerKeyResolver;
+use vdc_core::time::{Clock, DEFAULT_SKEW_SECS, SystemClock};
+
+use crate::client::{
+    AccessToken, CredentialRequest, CredentialResponse, CredentialTarget, IssuerClient,
+    NotificationEvent, TokenResponse,
+};
+use crate::error::{Endpoint, Error, ErrorCode, Result, bounded};
+use crate::metadata::{CredentialConfiguration, IssuerInfo};
+use crate::offer::CredentialOffer;
+use crate::store::{CredentialStore, PrivateJwk, StoredCredential};
+use crate::verify::{SUPPORTED_FORMATS, VerifyContext, verify_received};
+
+/// Default total time for one HTTP request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default largest HTTP response body (a batch of SD-JWT VCs fits comfortably).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How a [`Wallet`] behaves.
+#[derive(Clone)]
+pub struct WalletOptions {
+    /// Permit `http://` URLs (local testing only; OID4VCI 1.0 requires TLS everywhere).
+    pub allow_insecure_http: bool,
+    /// Total time for one HTTP request, including reading the body.
+    pub timeout: Duration,
+    /// Largest HTTP response body accepted.
+    pub max_response_bytes: usize,
+    /// The clock for key proof `iat`, credential time checks and `received_at`.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness for holder keys and credential ids.
+    pub rng: Arc<dyn RandomSource>,
+    /// Holder key algorithms in preference order; the first one the issuer lists in
+    /// `proof_signing_alg_values_supported` is used.
+    pub proof_algorithms: Vec<Algorithm>,
+    /// Algorithms accepted for the issuer's signature on received credentials.
+    pub credential_algorithms: AlgorithmPolicy,
+    /// Allowed clock skew (seconds) when checking received credentials.
+    pub skew_secs: i64,
+    /// Send `credential_accepted` / `credential_failure` to the Notification Endpoint
+    /// (OID4VCI 1.0 §11) automatically.
+    pub send_notifications: bool,
+    /// How issuer keys of received credentials are found. `None`: JWT VC Issuer Metadata
+    /// at the credential's `iss` (and did:jwk/did:key issuers of `jwt_vc_json`). Set a
+    /// [`vdc_core::sd_jwt_vc::IssuerTrustPolicy`] or another resolver for x5c or pinned keys.
+    pub issuer_key_resolver: Option<Arc<dyn IssuerKeyResolver>>,
+}
+
+impl fmt::Debug for WalletOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WalletOptions")
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("proof_algorithms", &self.proof_algorithms)
+            .field("skew_secs", &self.skew_secs)
+            .field("send_notifications", &self.send_notifications)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for WalletOptions {
+    fn default() -> Self {
+        Self {
+            allow_insecure_http: false,
+            timeout: DEFAULT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(SystemRandom::new()),
+            proof_algorithms: vec![Algorithm::Es256, Algorithm::EdDsa],
+            credential_algorithms: AlgorithmPolicy::default(),
+            skew_secs: DEFAULT_SKEW_SECS,
+            send_notifications: true,
+            issuer_key_resolver: None,
+        }
+    }
+}
+
+/// What accepting an offer (or polling a deferred issuance) produced.
+#[derive(Debug, Default)]
+pub struct AcceptedOffer {
+    /// The credentials received, verified and stored.
+    pub credentials: Vec<StoredCredential>,
+    /// Issuances the issuer deferred (OID4VCI 1.0 §9), one per Credential Request; poll
+    /// each with [`Wallet::poll_deferred`] after its `interval`.
+    pub deferred: Vec<DeferredHandle>,
+    /// Notification Requests that failed. Notifications are best-effort (OID4VCI 1.0
+    /// §11: "there are no guarantees"), so they never fail the acceptance.
+    pub notification_errors: Vec<Error>,
+}
+
+/// A deferred issuance to poll later (OID4VCI 1.0 §9). It holds the access token and the
+/// holder private keys: persist it only where the credentials themselves may be stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeferredHandle {
+    /// The Credential Issuer Identifier.
+    pub credential_issuer: String,
+    /// The configuration requested.
+    pub credential_configuration_id: String,
+    /// The `credential_identifier` requested, if any.
+    pub credential_identifier: Option<String>,
+    /// The configuration's metadata (format, `vct`), to verify what arrives.
+    pub configuration: CredentialConfiguration,
+    /// `deferred_credential_endpoint`.
+    pub deferred_credential_endpoint: String,
+    /// `notification_endpoint`, if the issuer has one.
+    pub notification_endpoint: Option<String>,
+    /// The access token the Credential Request used (§9: "MUST present ... an Access
+    /// Token that is valid for the issuance").
+    pub access_token: AccessToken,
+    /// `transaction_id`.
+    pub transaction_id: String,
+    /// `interval`: seconds to wait before polling.
+    pub interval: u64,
+    /// The holder keys proved in the Credential Request.
+    pub holder_keys: Vec<PrivateJwk>,
+}
+
+/// One issuance in progress: what is being requested, from where, with which token.
+struct Issuance<'a> {
+    credential_issuer: &'a str,
+    configuration_id: &'a str,
+    identifier: Option<&'a str>,
+    config: &'a CredentialConfiguration,
+    notification_endpoint: Option<&'a str>,
+    access_token: &'a AccessToken,
+}
+
+/// A wallet over a [`CredentialStore`]: accepts offers from any OID4VCI 1.0 issuer with
+/// the pre-authorized code flow.
+#[derive(Debug, Clone)]
+pub struct Wallet {
+    store: Arc<dyn CredentialStore>,
+    client: IssuerClient,
+    options: WalletOptions,
+}
+
+impl Wallet {
+    /// A wallet storing into `store`.
+    pub fn new(store: impl CredentialStore + 'static, options: WalletOptions) -> Result<Self> {
+        Self::with_shared_store(Arc::new(store), options)
+    }
+
+    /// A wallet over a store shared with other code.
+    pub fn with_shared_store(
+        store: Arc<dyn CredentialStore>,
+        options: WalletOptions,
+    ) -> Result<Self> {
+        Ok(Self {
+            client: IssuerClient::new(&options)?,
+            store,
+            options,
+        })
+    }
+
+    /// The protocol client, for driving individual steps.
+    pub fn client(&self) -> &IssuerClient {
+        &self.client
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn CredentialStore> {
+        &self.store
+    }
+
+    /// Every stored credential, oldest first.
+    pub async fn list(&self) -> Result<Vec<StoredCredential>> {
+        self.store.list().await
+    }
+
+    /// One stored credential.
+    pub async fn get(&self, id: &str) -> Result<Option<StoredCredential>> {
+        self.store.get(id).await
+    }
+
+    /// Parses (and, by reference, fetches) an offer without acting on it: use it to show
+    /// the End-User the issuer and the `tx_code` description before asking for the code.
+    pub async fn resolve_offer(&self, offer_uri: &str) -> Result<CredentialOffer> {
+        self.client.resolve_offer(offer_uri).await
+    }
+
+    /// Accepts an offer URI end to end: resolve the offer (§4.1), discover metadata
+    /// (§12.2, RFC 8414), exchange the pre-authorized code (§6), then for each offered
+    /// configuration request `batch` credentials, each bound to its own fresh holder key
+    /// (§8), verify and store them, and notify the issuer (§11).
+    pub async fn accept_offer(
+        &self,
+        offer_uri: &str,
+        tx_code: Option<&str>,
+        batch: usize,
+    ) -> Result<AcceptedOffer> {
+        let offer = self.resolve_offer(offer_uri).await?;
+        self.accept(&offer, tx_code, batch).await
+    }
+
+    /// Accepts an already resolved offer (see [`Wallet::accept_offer`]).
+    pub async fn accept(
+        &self,
+        offer: &CredentialOffer,
+        tx_code: Option<&str>,
+        batch: usize,
+    ) -> Result<AcceptedOffer> {
+        let grant = offer.pre_authorized_grant()?;
+        // Spec: OID4VCI 1.0 §6.1 `tx_code`: "MUST be present if a tx_code object was present
+        // in the Credential Offer (including if the object was empty)", and "MUST only be
+        // used" with this grant when asked for; checked before the single-use code is spent.
+        match (&grant.tx_code, tx_code) {
+            (Some(_), None) => return Err(Error::TxCodeRequired),
+            (None, Some(_)) => return Err(Error::TxCodeNotExpected),
+            _ => {}
+        }
+        if batch == 0 {
+            return Err(Error::BatchTooLarge {
+                requested: 0,
+                max: 1,
+            });
+        }
+        let info = self
+            .client
+            .discover(
+                &offer.credential_issuer,
+                grant.authorization_server.as_deref(),
+            )
+            .await?;
+        if info.issuer.requires_encryption() {
+            return Err(Error::Unsupported(
+                "the issuer requires encrypted credential requests/responses (§10)".into(),
+            ));
+        }
+        for id in &offer.credential_configuration_ids {
+            self.check_configuration(&info, info.issuer.configuration(id)?, batch)?;
+        }
+        let token = self
+            .client
+            .token(
+                info.authorization_server.token_endpoint()?,
+                &grant.pre_authorized_code,
+                tx_code,
+                None,
+            )
+            .await?;
+        let targets = targets(offer, &token, &info)?;
+        let mut accepted = AcceptedOffer::default();
+        for (config_id, identifier) in &targets {
+            let config = info.issuer.configuration(config_id)?;
+            self.check_configuration(&info, config, batch)?;
+            let issuance = Issuance {
+                credential_issuer: &info.issuer.credential_issuer,
+                configuration_id: config_id,
+                identifier: identifier.as_deref(),
+                config,
+                notification_endpoint: info.issuer.notification_endpoint.as_deref(),
+                access_token: &token.access_token,
+            };
+            self.request(&info, &issuance, batch, &mut accepted).await?;
+        }
+        Ok(accepted)
+    }
+
+    /// Checks, before the pre-authorized code is spent, that a configuration can be
+    /// requested and what arrives can be verified.
+    fn check_configuration(
+        &self,
+        info: &IssuerInfo,
+        config: &CredentialConfiguration,
+        batch: usize,
+    ) -> Result<()> {
+        if !SUPPORTED_FORMATS.contains(&config.format.as_str()) {
+            return Err(Error::Unsupported(format!(
+                "credential format {} (supported: {})",
+                bounded(&config.format),
+                SUPPORTED_FORMATS.join(", ")
+            )));
+        }
+        if !config.requires_proof() {
+            if batch > 1 {
+                return Err(Error::BatchTooLarge {
+                    requested: batch,
+                    max: 1,
+                });
+            }
+            return Ok(());
+        }
+        let max = info.issuer.max_batch();
+        if batch > max {
+            return Err(Error::BatchTooLarge {
+                requested: batch,
+                max,
+            });
+        }
+        if let Some(methods) = &config.cryptographic_binding_methods_supported {
+            if !methods.iter().any(|m| m == "jwk") {
+                return Err(Error::Unsupported(
+                    "the configuration binds to no key representation other than jwk".into(),
+                ));
+            }
+        }
+        let jwt = config.jwt_proof().ok_or_else(|| {
+            Error::Unsupported("the configuration supports no jwt proof type (Appendix F.1)".into())
+        })?;
+        if jwt.key_attestations_required.is_some() {
+            return Err(Error::Unsupported("key attestations (Appendix D)".into()));
+        }
+        self.proof_algorithm(config).map(|_| ())
+    }
+
+    fn proof_algorithm(&self, config: &CredentialConfiguration) -> Result<Algorithm> {
+        let offered = config
+            .jwt_proof()
+            .map(|p| p.proof_signing_alg_values_supported.as_slice())
+            .unwrap_or_default();
+        self.options
+            .proof_algorithms
+            .iter()
+            .copied()
+            .find(|alg| {
+                offered
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|name| Algorithm::from_name(name).is_ok_and(|a| a == *alg))
+            })
+            .ok_or_else(|| {
+                Error::Unsupported(
+                    "none of the issuer's proof_signing_alg_values_supported is a wallet algorithm"
+                        .into(),
+                )
+            })
+    }
+
+    async fn request(
+        &self,
+        info: &IssuerInfo,
+        issuance: &Issuance<'_>,
+        batch: usize,
+        accepted: &mut AcceptedOffer,
+    ) -> Result<()> {
+        let config = issuance.config;
+        let keys = if config.requires_proof() {
+            let alg = self.proof_algorithm(config)?;
+            (0..batch)
+                .map(|_| SigningKey::generate(alg, self.options.rng.as_ref()).map(LocalSigner::new))
+                .collect::<vdc_core::Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        let target = match issuance.identifier {
+            Some(id) => CredentialTarget::Identifier(id.to_owned()),
+            None => CredentialTarget::ConfigurationId(issuance.configuration_id.to_owned()),
+        };
+        let nonce_endpoint = info.issuer.nonce_endpoint.as_deref();
+        let mut retried = false;
+        let response = loop {
+            let request = CredentialRequest {
+                target: target.clone(),
+                jwt_proofs: self
+                    .proofs(&keys, issuance.credential_issuer, nonce_endpoint)
+                    .await?,
+            };
+            match self
+                .client
+                .credential(
+                    &info.issuer.credential_endpoint,
+                    issuance.access_token,
+                    &request,
+                )
+                .await
+            {
+                // Spec: §8.3.1.2 `invalid_nonce`: "The wallet should retrieve a new c_nonce
+                // value"; one retry with fresh proofs.
+                Err(e)
+                    if !retried
+                        && nonce_endpoint.is_some()
+                        && e.oauth_code() == Some(&ErrorCode::InvalidNonce) =>
+                {
+                    retried = true;
+                }
+                other => break other?,
+            }
+        };
+        match response {
+            CredentialResponse::Issued {
+                credentials,
+                notification_id,
+            } => {
+                let holder: Vec<PrivateJwk> =
+                    keys.iter().map(|k| PrivateJwk::from_key(k.key())).collect();
+                self.receive(issuance, &holder, credentials, notification_id, accepted)
+                    .await
+            }
+            CredentialResponse::Deferred {
+                transaction_id,
+                interval,
+            } => {
+                let endpoint = info
+                    .issuer
+                    .deferred_credential_endpoint
+                    .clone()
+                    .ok_or_else(|| Error::InvalidResponse {
+                        endpoint: Endpoint::Credential,
+                        reason: "deferred issuance but no deferred_credential_endpoint in metadata"
+                            .into(),
+                    })?;
+                accepted.deferred.push(DeferredHandle {
+                    credential_issuer: issuance.credential_issuer.to_owned(),
+                    credential_configuration_id: issuance.configuration_id.to_owned(),
+                    credential_identifier: issuance.identifier.map(str::to_owned),
+                    configuration: config.clone(),
+                    deferred_credential_endpoint: endpoint,
+                    notification_endpoint: issuance.notification_endpoint.map(str::to_owned),
+                    access_token: issuance.access_token.clone(),
+                    transaction_id,
+                    interval,
+                    holder_keys: keys.iter().map(|k| PrivateJwk::from_key(k.key())).collect(),
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// One `jwt` key proof per key (Appendix F.1): `aud` = the Credential Issuer
+    /// Identifier, `nonce` = a fresh `c_nonce` when the issuer has a Nonce Endpoint (§7),
+    /// no `iss` (anonymous pre-authorized code flow).
+    async fn proofs(
+        &self,
+        keys: &[LocalSigner],
+        credential_issuer: &str,
+        nonce_endpoint: Option<&str>,
+    ) -> Result<Vec<String>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let nonce = match nonce_endpoint {
+            Some(url) => Some(self.client.nonce(url).await?),
+            None => None,
+        };
+        let iat = self.options.clock.now();
+        let mut proofs = Vec::with_capacity(keys.len());
+        for key in keys {
+            proofs.push(
+                key_proof::create(
+                    key,
+                    ProofInput {
+                        audience: credential_issuer,
+                        nonce: nonce.as_deref(),
+                        client_id: None,
+                        iat,
+                    },
+                )
+                .await?,
+            );
+        }
+        Ok(proofs)
+    }
+
+    /// Verifies, stores and acknowledges the credentials of one response.
+    async fn receive(
+        &self,
+        issuance: &Issuance<'_>,
+        holder_keys: &[PrivateJwk],
+        credentials: Vec<Value>,
+        notification_id: Option<String>,
+        accepted: &mut AcceptedOffer,
+    ) -> Result<()> {
+        let result = self
+            .verify_and_store(
+                issuance,
+                holder_keys,
+                &credentials,
+                notification_id.as_deref(),
+            )
+            .await;
+        let (event, description) = match &result {
+            Ok(_) => (NotificationEvent::CredentialAccepted, None),
+            Err(_) => (
+                NotificationEvent::CredentialFailure,
+                Some("the wallet could not verify or store the credentials"),
+            ),
+        };
+        if let (Some(id), Some(endpoint), true) = (
+            notification_id.as_deref(),
+            issuance.notification_endpoint,
+            self.options.send_notifications,
+        ) {
+            if let Err(e) = self
+                .client
+                .notify(endpoint, issuance.access_token, id, event, description)
+                .await
+            {
+                accepted.notification_errors.push(e);
+            }
+        }
+        accepted.credentials.extend(result?);
+        Ok(())
+    }
+
+    async fn verify_and_store(
+        &self,
+        issuance: &Issuance<'_>,
+        holder_keys: &[PrivateJwk],
+        credentials: &[Value],
+        notification_id: Option<&str>,
+    ) -> Result<Vec<StoredCredential>> {
+        let public: Vec<PublicKey> = holder_keys
+            .iter()
+            .map(PrivateJwk::public_key)
+            .collect::<Result<_>>()?;
+        // Spec: §8.3: "Each key provided by the Wallet is used to bind to, at most, one
+        // Credential."
+        if !public.is_empty() && credentials.len() > public.len() {
+            return Err(Error::InvalidResponse {
+                endpoint: Endpoint::Credential,
+                reason: "more credentials than holder keys".into(),
+            });
+        }
+        let ctx = VerifyContext {
+            client: &self.client,
+            resolver: self.options.issuer_key_resolver.as_deref(),
+            policy: &self.options.credential_algorithms,
+            now: self.options.clock.now(),
+            skew: self.options.skew_secs,
+        };
+        let mut used = vec![false; public.len()];
+        let mut stored = Vec::with_capacity(credentials.len());
+        for credential in credentials {
+            let received = verify_received(&ctx, issuance.config, credential, &public).await?;
+            let holder_private_jwk = match received.holder_key_index {
+                Some(i) => {
+                    if used.get(i).copied().unwrap_or(true) {
+                        return Err(Error::InvalidCredential(vdc_core::Error::Claim(
+                            "two credentials are bound to the same holder key".into(),
+                        )));
+                    }
+                    used[i] = true;
+                    holder_keys.get(i).cloned()
+                }
+                None => None,
+            };
+            stored.push(StoredCredential {
+                id: random_b64(self.options.rng.as_ref(), 16)?,
+                credential: received.credential,
+                format: issuance.config.format.clone(),
+                credential_configuration_id: issuance.configuration_id.to_owned(),
+                credential_identifier: issuance.identifier.map(str::to_owned),
+                credential_issuer: issuance.credential_issuer.to_owned(),
+                issuer: received.issuer,
+                vct: received.vct,
+                holder_private_jwk,
+                notification_id: notification_id.map(str::to_owned),
+                received_at: self.options.clock.now().secs(),
+            });
+        }
+        // Spec: §11.1: partial failure of a batch is the whole flow failing, so nothing is
+        // kept unless everything verified; a failed save removes what was saved before it.
+        for (i, c) in stored.iter().enumerate() {
+            if let Err(e) = self.store.save(c).await {
+                for earlier in &stored[..i] {
+                    let _ = self.store.delete(&earlier.id).await;
+                }
+                return Err(e);
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Polls a deferred issuance once (§9). The result has the credentials when issued,
+    /// or the handle again (with the new `interval`) while still pending.
+    pub async fn poll_deferred(&self, handle: &DeferredHandle) -> Result<AcceptedOffer> {
+        let response = self
+            .client
+            .deferred_credential(
+                &handle.deferred_credential_endpoint,
+                &handle.access_token,
+                &handle.transaction_id,
+            )
+            .await?;
+        let mut accepted = AcceptedOffer::default();
+        match response {
+            CredentialResponse::Deferred { interval, .. } => {
+                accepted.deferred.push(DeferredHandle {
+                    interval,
+                    ..handle.clone()
+                });
+            }
+            CredentialResponse::Issued {
+                credentials,
+                notification_id,
+            } => {
+                let issuance = Issuance {
+                    credential_issuer: &handle.credential_issuer,
+                    configuration_id: &handle.credential_configuration_id,
+                    identifier: handle.credential_identifier.as_deref(),
+                    config: &handle.configuration,
+                    notification_endpoint: handle.notification_endpoint.as_deref(),
+                    access_token: &handle.access_token,
+                };
+                self.receive(
+                    &issuance,
+                    &handle.holder_keys,
+                    credentials,
+                    notification_id,
+                    &mut accepted,
+                )
+                .await?;
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// Sends a Notification Request (§11), e.g. `credential_deleted` when the End-User
+    /// deletes credentials. It needs a still-valid access token (§11), so it is for callers
+    /// that kept theirs (a [`DeferredHandle`] has one).
+    pub async fn notify(
+        &self,
+        notification_endpoint: &str,
+        access_token: &AccessToken,
+        notification_id: &str,
+        event: NotificationEvent,
+    ) -> Result<()> {
+        self.client
+            .notify(
+                notification_endpoint,
+                access_token,
+                notification_id,
+                event,
+                None,
+            )
+            .await
+    }
+}
+
+/// The Credential Requests to make: with `credential_identifiers` in the token response,
+/// one per identifier (§8.2: then `credential_identifier` is REQUIRED); otherwise one per
+/// offered configuration.
+fn targets(
+    offer: &CredentialOffer,
+    token: &TokenResponse,
+    info: &IssuerInfo,
+) -> Result<Vec<(String, Option<String>)>> {
+    if token.authorization_details.is_empty() {
+        return Ok(offer
+            .credential_configuration_ids
+            .iter()
+            .map(|id| (id.clone(), None))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for detail in &token.authorization_details {
+        info.issuer
+            .configuration(&detail.credential_configuration_id)?;
+        for id in &detail.credential_identifiers {
+            out.push((detail.credential_configuration_id.clone(), Some(id.clone())));
+        }
+    }
+    Ok(out)
+}
