@@ -24,7 +24,8 @@ use crate::error::{Error, Result};
 
 pub use create::{CertificateSpec, issue, self_signed};
 pub use validate::{
-    EkuPolicy, TrustAnchors, ValidatedLeaf, leaf_has_dns_san, validate_x5c, x509_hash,
+    EkuPolicy, TrustAnchors, ValidatedLeaf, leaf_has_dns_san, leaf_public_key, validate_x5c,
+    x509_hash,
 };
 
 /// The most certificates an `x5c` chain may hold (leaf, intermediates, optional anchor).

@@ -288,6 +288,13 @@ pub fn leaf_has_dns_san(leaf_der: &[u8], dns_name: &str) -> Result<bool> {
     Ok(dns_san_matches(&info.dns_names, dns_name))
 }
 
+/// The subject public key of a certificate (P-256 or Ed25519), without validating anything
+/// else: for checking that a configured chain's leaf certifies a configured key. Trust
+/// decisions use [`validate_x5c`].
+pub fn leaf_public_key(leaf_der: &[u8]) -> Result<PublicKey> {
+    LeafInfo::parse(leaf_der)?.public_key()
+}
+
 fn dns_san_matches(sans: &[String], dns_name: &str) -> bool {
     !dns_name.is_empty() && sans.iter().any(|s| s.eq_ignore_ascii_case(dns_name))
 }
