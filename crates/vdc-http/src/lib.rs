@@ -1,6 +1,7 @@
 //! vdc-http: the axum glue every vdc router shares.
 //!
 //! Layout:
+//! - [`auth`]: the admin key check for management routers ([`auth::require_admin`]).
 //! - [`error`]: [`ErrorResponse`], the OAuth-style error body (`error` +
 //!   `error_description`) with `Cache-Control: no-store`, and [`ErrorDetail`], the
 //!   server-side detail that travels as a response extension to the logging middleware.
@@ -10,6 +11,7 @@
 //! - [`layers`]: the body limit, request ids and the error-logging middleware every router
 //!   gets through [`layers::standard`].
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod layers;
