@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - [`base64url`], [`json`]: strict decoders every external input goes through (G8).
+//! - [`ct`]: constant-time comparison of secrets.
 //! - [`time`], [`rng`]: the clock and randomness, injected everywhere (STYLE.md §7).
 //! - [`jose`]: algorithms and their allow-list, JWKs and thumbprints, signing keys behind
 //!   the [`jose::Signer`] trait, JWS compact and JWE (ECDH-ES + AES-GCM).
@@ -24,6 +25,7 @@
 
 pub mod base64url;
 pub mod claims_path;
+pub mod ct;
 pub mod did;
 pub mod error;
 pub mod fetch;

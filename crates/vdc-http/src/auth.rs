@@ -37,7 +37,7 @@ impl AdminKey {
 
     /// Whether `presented` is the admin key (constant time in the key's content).
     pub fn matches(&self, presented: &str) -> bool {
-        ring::constant_time::verify_slices_are_equal(&sha256(presented), self.0.as_ref()).is_ok()
+        vdc_core::ct::eq(&sha256(presented), self.0.as_ref())
     }
 }
 
