@@ -52,16 +52,25 @@ fn bench_claims(holder: &LocalSigner) -> SdJwtVcClaims {
         nbf: None,
         exp: Some(UnixTime(NOW + 31_536_000)),
         holder_key: Some(holder.public_jwk().key.clone()),
-        status: Some(json!({"status_list": {"idx": 4711, "uri": "https://issuer.example/status/1"}})),
+        status: Some(
+            json!({"status_list": {"idx": 4711, "uri": "https://issuer.example/status/1"}}),
+        ),
         claims,
     }
 }
 
 fn bench_frame() -> Frame {
     let paths: Vec<ClaimPath> = [
-        json!(["given_name"]), json!(["family_name"]), json!(["email"]), json!(["phone_number"]),
-        json!(["birthdate"]), json!(["employee_id"]), json!(["department"]), json!(["title"]),
-        json!(["address", "street_address"]), json!(["address", "locality"]),
+        json!(["given_name"]),
+        json!(["family_name"]),
+        json!(["email"]),
+        json!(["phone_number"]),
+        json!(["birthdate"]),
+        json!(["employee_id"]),
+        json!(["department"]),
+        json!(["title"]),
+        json!(["address", "street_address"]),
+        json!(["address", "locality"]),
         json!(["nationalities", null]),
     ]
     .iter()
@@ -77,7 +86,9 @@ fn benches(c: &mut Criterion) {
     let ed = SigningKey::generate(Algorithm::EdDsa, &rng).unwrap();
     let msg = b"eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIn0";
 
-    c.bench_function("es256_sign", |b| b.iter(|| issuer.key().sign_sync(msg).unwrap()));
+    c.bench_function("es256_sign", |b| {
+        b.iter(|| issuer.key().sign_sync(msg).unwrap())
+    });
     let sig = issuer.key().sign_sync(msg).unwrap();
     let public = issuer.public_jwk().key.clone();
     c.bench_function("es256_verify", |b| {
@@ -85,7 +96,11 @@ fn benches(c: &mut Criterion) {
     });
     let ed_sig = ed.sign_sync(msg).unwrap();
     c.bench_function("eddsa_verify", |b| {
-        b.iter(|| ed.public_key().verify(Algorithm::EdDsa, msg, &ed_sig).unwrap())
+        b.iter(|| {
+            ed.public_key()
+                .verify(Algorithm::EdDsa, msg, &ed_sig)
+                .unwrap()
+        })
     });
 
     let claims = bench_claims(&holder);
@@ -96,11 +111,20 @@ fn benches(c: &mut Criterion) {
 
     let issued = run(sd_jwt_vc::issue(&claims, &frame, &issuer, &rng)).unwrap();
     let sd = SdJwt::parse(&issued.compact).unwrap();
-    let wanted: Vec<ClaimPath> = [json!(["given_name"]), json!(["employee_id"]), json!(["address", "locality"])]
-        .iter()
-        .filter_map(|p| ClaimPath::from_value(p).ok())
-        .collect();
-    let kb = KeyBindingInput { signer: &holder, aud: "x509_san_dns:rp.example", nonce: "n-0S6_WzA2Mj", iat: UnixTime(NOW) };
+    let wanted: Vec<ClaimPath> = [
+        json!(["given_name"]),
+        json!(["employee_id"]),
+        json!(["address", "locality"]),
+    ]
+    .iter()
+    .filter_map(|p| ClaimPath::from_value(p).ok())
+    .collect();
+    let kb = KeyBindingInput {
+        signer: &holder,
+        aud: "x509_san_dns:rp.example",
+        nonce: "n-0S6_WzA2Mj",
+        iat: UnixTime(NOW),
+    };
     c.bench_function("sd_jwt_vc_present_kb", |b| {
         b.iter(|| {
             let chosen = sd_jwt::select_disclosures(&sd, &wanted).unwrap();
@@ -111,15 +135,22 @@ fn benches(c: &mut Criterion) {
     let chosen = sd_jwt::select_disclosures(&sd, &wanted).unwrap();
     let presentation = run(sd_jwt::present(&sd, chosen, Some(kb))).unwrap();
     let policy = AlgorithmPolicy::default();
-    let trust = sd_jwt_vc::IssuerTrustPolicy::new(vec!["https://issuer.example/issuers/acme".into()]).pin(
-        "https://issuer.example/issuers/acme",
-        vdc_core::jose::JwkSet { keys: vec![issuer.public_jwk().clone()] },
-    );
+    let trust =
+        sd_jwt_vc::IssuerTrustPolicy::new(vec!["https://issuer.example/issuers/acme".into()]).pin(
+            "https://issuer.example/issuers/acme",
+            vdc_core::jose::JwkSet {
+                keys: vec![issuer.public_jwk().clone()],
+            },
+        );
     let opts = VerifyOptions {
         policy: &policy,
         now: UnixTime(NOW),
         time_rules: TimeRules::default(),
-        key_binding: KeyBindingRequirement::Required { aud: "x509_san_dns:rp.example", nonce: "n-0S6_WzA2Mj", max_age_secs: 300 },
+        key_binding: KeyBindingRequirement::Required {
+            aud: "x509_san_dns:rp.example",
+            nonce: "n-0S6_WzA2Mj",
+            max_age_secs: 300,
+        },
     };
     c.bench_function("sd_jwt_vc_verify_kb", |b| {
         b.iter(|| run(sd_jwt_vc::verify(&presentation, &trust, &opts)).unwrap())
