@@ -151,12 +151,16 @@ impl StatusListClient {
         reference: &StatusReference,
         expected_issuer: Option<&str>,
     ) -> Result<u8> {
-        let list = self.list(&reference.uri, expected_issuer).await?;
-        let idx = usize::try_from(reference.idx).map_err(|_| Error::IndexOutOfRange {
-            idx: reference.idx,
-            len: u64::try_from(list.len()).unwrap_or(u64::MAX),
-        })?;
-        list.get(idx)
+        let now = self.clock.now();
+        // Hot path: read the bit under the read lock, no Arc clone, no allocation.
+        let cached = self.with_cached(&reference.uri, expected_issuer, now, |list| {
+            read_index(list, reference.idx)
+        });
+        if let Some(result) = cached {
+            return result;
+        }
+        let list = self.refresh(&reference.uri, expected_issuer, now).await?;
+        read_index(&list, reference.idx)
     }
 
     /// The verified, decompressed list at `uri`: from the cache while it is fresh,
@@ -164,9 +168,19 @@ impl StatusListClient {
     /// one snapshot.
     pub async fn list(&self, uri: &str, expected_issuer: Option<&str>) -> Result<Arc<StatusList>> {
         let now = self.clock.now();
-        if let Some(list) = self.lookup(uri, expected_issuer, now) {
-            return Ok(list);
+        match self.with_cached(uri, expected_issuer, now, Arc::clone) {
+            Some(list) => Ok(list),
+            None => self.refresh(uri, expected_issuer, now).await,
         }
+    }
+
+    /// Resolves, verifies and caches the list at `uri`.
+    async fn refresh(
+        &self,
+        uri: &str,
+        expected_issuer: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Arc<StatusList>> {
         let token = self.resolve_token(uri).await?;
         let verified = verify_status_list_token(
             &token,
@@ -191,7 +205,7 @@ impl StatusListClient {
 
     /// The cached list for `uri` if one is fresh, without any I/O.
     pub fn cached(&self, uri: &str) -> Option<Arc<StatusList>> {
-        self.lookup(uri, None, self.clock.now())
+        self.with_cached(uri, None, self.clock.now(), Arc::clone)
     }
 
     /// Drops the cached list for `uri` (e.g. after a local revocation).
@@ -201,18 +215,21 @@ impl StatusListClient {
         }
     }
 
-    fn lookup(
+    /// Applies `f` to the fresh cached list for `uri` (verified for `expected_issuer`, if
+    /// given) while holding the read lock.
+    fn with_cached<T>(
         &self,
         uri: &str,
         expected_issuer: Option<&str>,
         now: UnixTime,
-    ) -> Option<Arc<StatusList>> {
+        f: impl FnOnce(&Arc<StatusList>) -> T,
+    ) -> Option<T> {
         // A poisoned lock only means another thread panicked mid-update of a map whose
         // entries are replaced whole; treat it as a miss rather than propagate the panic.
         let cache = self.cache.read().ok()?;
         let entry = cache.get(uri)?;
         let issuer_ok = expected_issuer.is_none_or(|e| e == entry.issuer);
-        (issuer_ok && now < entry.valid_until).then(|| Arc::clone(&entry.list))
+        (issuer_ok && now < entry.valid_until).then(|| f(&entry.list))
     }
 
     /// `min(exp, max(fetched + min_cache, min(iat + ttl, fetched + max_cache)))`.
@@ -295,6 +312,18 @@ impl StatusListClient {
         } else {
             Ok(trimmed.to_owned())
         }
+    }
+}
+
+/// The status at a Referenced Token's `idx` (§8.3 step 6: out of range MUST be rejected).
+#[inline]
+fn read_index(list: &StatusList, idx: u64) -> Result<u8> {
+    match usize::try_from(idx) {
+        Ok(i) => list.get(i),
+        Err(_) => Err(Error::IndexOutOfRange {
+            idx,
+            len: u64::try_from(list.len()).unwrap_or(u64::MAX),
+        }),
     }
 }
 

@@ -9,7 +9,7 @@
 //! RANGE_ERROR, MALFORMED_VALUE_ERROR), see [`Error::w3c_error_code`].
 //!
 //! Messages never contain key material or response bodies; attacker-supplied text is
-//! bounded (see [`printable`]).
+//! bounded in length and stripped of control characters.
 
 /// Everything that can go wrong with a status list.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

@@ -120,7 +120,7 @@ async fn sd_jwt_js_reads_our_lists_identically_for_every_bit_width() {
         assert_eq!(answer["verified"], json!(true));
         let ours: Vec<u8> = indexes.iter().map(|&i| list.get(i).unwrap()).collect();
         assert_eq!(answer["statuses"], json!(ours), "bits {bits}");
-        assert!(ours.iter().any(|&s| s != 0) && ours.iter().any(|&s| s == 0));
+        assert!(ours.iter().any(|&s| s != 0) && ours.contains(&0));
     }
 }
 
