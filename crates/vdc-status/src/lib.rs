@@ -1,0 +1,45 @@
+//! vdc-status: status lists for revocation and suspension, store-independent.
+//!
+//! Layout:
+//! - [`status_list`]: the Token Status List byte array of draft-ietf-oauth-status-list
+//!   §4 ([`StatusList`], `bits` 1/2/4/8, LSB-first) and its ZLIB encoding; Status Type
+//!   values of §7.1.
+//! - [`token`]: Status List Tokens in JWT format (§5.1): signing for issuers,
+//!   verification for relying parties, and the Referenced Token's `status` claim (§6.2,
+//!   [`StatusReference`]).
+//! - [`client`]: the relying party's status check (§8): local source first, then the
+//!   hardened HTTP fetcher, verification, and a cache of decompressed lists.
+//! - [`bitstring`]: W3C Bitstring Status List v1.0: the MSB-first bitstring, the
+//!   `BitstringStatusListCredential` secured as `vc+jwt`, and `BitstringStatusListEntry`.
+//! - `compress`: bounded ZLIB/GZIP inflation (decompression-bomb guard) and deflation.
+//!
+//! The store-backed allocation of indexes and the publication endpoints build on these
+//! types: a store keeps [`StatusList::bytes`] and rebuilds lists with
+//! [`StatusList::from_bytes`]; an endpoint serves [`sign_status_list_token`]'s output with
+//! the media type [`STATUS_LIST_JWT_MEDIA_TYPE`], and the same token feeds a
+//! [`StatusListSource`] for in-process verifiers.
+//!
+//! Errors are the one [`Error`] enum; time and keys are inputs (STYLE.md §7).
+
+pub mod bitstring;
+pub mod client;
+mod compress;
+pub mod error;
+pub mod status_list;
+pub mod token;
+
+pub use bitstring::{
+    BitstringStatusList, BitstringStatusListCredential, BitstringStatusListEntry,
+    MIN_BITSTRING_ENTRIES, StatusPurpose, VerifiedBitstringStatusList,
+    verify_bitstring_status_list_credential,
+};
+pub use client::{ClientConfig, StatusListClient, StatusListSource};
+pub use compress::BEST_LEVEL;
+pub use error::{Error, ErrorKind, Result};
+pub use status_list::{
+    DEFAULT_LEVEL, DEFAULT_LIST_LEN, INVALID, MAX_LIST_BYTES, SUSPENDED, StatusList, VALID,
+};
+pub use token::{
+    STATUS_LIST_JWT_MEDIA_TYPE, STATUS_LIST_JWT_TYP, StatusReference, VerifiedStatusList,
+    VerifyOptions, sign_status_list_token, verify_status_list_token,
+};
