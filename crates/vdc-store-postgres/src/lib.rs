@@ -2,7 +2,7 @@
 //!
 //! Layout:
 //! - this file: [`PostgresStore`] (pool, migrations) and its [`IssuanceStore`] impl.
-//! - [`error`]: sqlx errors → [`StoreError`] (constraints by name, outages → `Unavailable`).
+//! - `error`: sqlx errors → [`StoreError`] (constraints by name, outages → `Unavailable`).
 //!
 //! Every query is `sqlx::query!`/`query_as!`, checked at build time against the database in
 //! `VDC_PG_URL` (see `sqlx.toml`) or, with `SQLX_OFFLINE=true`, against the committed `.sqlx/`.
@@ -31,9 +31,19 @@ use crate::error::{db_err, db_err_fk};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// The Postgres store. Cheap to clone (a pool handle).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    /// The pool's connect options hold the database password: print sizes only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("connections", &self.pool.size())
+            .field("idle", &self.pool.num_idle())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PostgresStore {

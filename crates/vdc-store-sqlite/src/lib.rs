@@ -2,7 +2,7 @@
 //!
 //! Layout:
 //! - this file: [`SqliteStore`] (pool, pragmas, migrations) and its [`IssuanceStore`] impl.
-//! - [`error`]: sqlx errors → [`StoreError`] (constraints by their column lists, `BUSY` and
+//! - `error`: sqlx errors → [`StoreError`] (constraints by their column lists, `BUSY` and
 //!   I/O failures → `Unavailable`).
 //!
 //! Every query is `sqlx::query!`/`query_as!`, checked at build time against the database in
@@ -42,9 +42,19 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqli
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// The SQLite store. Cheap to clone (a pool handle).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    /// The pool's connect options hold the database password: print sizes only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("connections", &self.pool.size())
+            .field("idle", &self.pool.num_idle())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqliteStore {
@@ -71,9 +81,9 @@ impl SqliteStore {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // Durable across application crashes; WAL with NORMAL may lose the last
-            // commits only on power loss / OS crash.
-            .synchronous(SqliteSynchronous::Normal)
+            // R1: a commit that answered must survive power loss too (WAL with NORMAL could
+            // lose the last commits on an OS crash), so every commit syncs the WAL.
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(settings.acquire_timeout)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()

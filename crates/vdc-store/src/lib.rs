@@ -11,7 +11,7 @@
 //! - [`pool`]: connection settings shared by the backends ([`PoolSettings`]).
 //! - `contract` (feature `contract-tests`): the backend contract suite, written once and run by
 //!   every backend crate (`vdc-store-sqlite`, `vdc-store-postgres`) through
-//!   [`contract_suite!`].
+//!   `contract_suite!`.
 //!
 //! Tenancy (G6): every record carries its tenant (`issuer_id`), every key of every table leads
 //! with it, and every method filters on it. Time is a parameter (`now`); no backend reads a

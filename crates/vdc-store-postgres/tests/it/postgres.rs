@@ -82,3 +82,15 @@ async fn migrate_is_idempotent() {
     outcome.unwrap();
     pinged.unwrap();
 }
+
+#[tokio::test]
+async fn debug_output_does_not_show_the_database_password() {
+    let store = PostgresStore::connect_lazy(
+        "postgres://vdc:s3cret-pw@127.0.0.1:1/vdc",
+        PoolSettings::default(),
+    )
+    .unwrap();
+    let printed = format!("{store:?}");
+    assert!(printed.starts_with("PostgresStore"), "{printed}");
+    assert!(!printed.contains("s3cret-pw"), "{printed}");
+}
