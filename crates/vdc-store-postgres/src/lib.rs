@@ -1,0 +1,921 @@
+//! vdc-store-postgres: the production store, on Postgres through sqlx.
+//!
+//! Layout:
+//! - this file: [`PostgresStore`] (pool, migrations) and its [`IssuanceStore`] impl.
+//! - `error`: sqlx errors → [`StoreError`] (constraints by name, outages → `Unavailable`).
+//!
+//! Every query is `sqlx::query!`/`query_as!`, checked at build time against the database in
+//! `VDC_PG_URL` (see `sqlx.toml`) or, with `SQLX_OFFLINE=true`, against the committed `.sqlx/`.
+//! Single use (G2) is a conditional `UPDATE … WHERE consumed_at IS NULL AND expires_at > $now`
+//! (Postgres re-checks the condition after waiting for a concurrent writer's row lock, so
+//! exactly one racer matches); multi-statement writes run in one transaction.
+
+mod error;
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use vdc_store::{
+    AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
+    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NotificationRecord, OfferRecord,
+    OfferStatus, PoolSettings, Result, SecretHash, SigningKeyRecord, StatusListEntry, StoreError,
+    UnixTime, check_records,
+};
+
+use crate::error::{db_err, db_err_fk};
+
+/// The migrations of `migrations/postgres`, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The Postgres store. Cheap to clone (a pool handle).
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    /// The pool's connect options hold the database password: print sizes only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("connections", &self.pool.size())
+            .field("idle", &self.pool.num_idle())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`), opening one connection now so a
+    /// wrong URL fails at startup; [`StoreError::Unavailable`] if unreachable within
+    /// `settings.acquire_timeout`.
+    pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self> {
+        let store = Self::connect_lazy(url, settings)?;
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// Builds the pool without connecting (connections open on first use).
+    /// [`StoreError::Invalid`] if the URL does not parse.
+    pub fn connect_lazy(url: &str, settings: PoolSettings) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| StoreError::Invalid("database URL does not parse"))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    /// Wraps an existing pool.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies the pending migrations of `migrations/postgres` (idempotent; concurrent
+    /// instances serialize on sqlx's advisory lock).
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await.map_err(error::migrate_err)
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn t(at: UnixTime) -> i64 {
+    at.secs()
+}
+
+fn hash(stored: Vec<u8>) -> Result<SecretHash> {
+    SecretHash::from_stored(&stored)
+}
+
+fn max_failures(max: u32) -> i32 {
+    i32::try_from(max).unwrap_or(i32::MAX)
+}
+
+struct IssuerRow {
+    issuer_id: String,
+    config: Value,
+    created_at: i64,
+}
+
+impl From<IssuerRow> for IssuerRecord {
+    fn from(r: IssuerRow) -> Self {
+        Self {
+            id: r.issuer_id,
+            config: r.config,
+            created_at: UnixTime(r.created_at),
+        }
+    }
+}
+
+struct KeyRow {
+    issuer_id: String,
+    kid: String,
+    alg: String,
+    public_jwk: Value,
+    encrypted_private_key: Vec<u8>,
+    created_at: i64,
+    retired_at: Option<i64>,
+}
+
+impl From<KeyRow> for SigningKeyRecord {
+    fn from(r: KeyRow) -> Self {
+        Self {
+            issuer_id: r.issuer_id,
+            kid: r.kid,
+            alg: r.alg,
+            public_jwk: r.public_jwk,
+            encrypted_private_key: r.encrypted_private_key,
+            created_at: UnixTime(r.created_at),
+            retired_at: r.retired_at.map(UnixTime),
+        }
+    }
+}
+
+struct OfferRow {
+    issuer_id: String,
+    offer_id: String,
+    credential_configuration_ids: Vec<String>,
+    claims: Option<Value>,
+    credential_offer: Value,
+    pre_authorized_code_hash: Vec<u8>,
+    tx_code_hash: Option<Vec<u8>>,
+    tx_code_failures: i32,
+    deferred: bool,
+    status: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<OfferRow> for OfferRecord {
+    type Error = StoreError;
+    fn try_from(r: OfferRow) -> Result<Self> {
+        Ok(Self {
+            issuer_id: r.issuer_id,
+            offer_id: r.offer_id,
+            credential_configuration_ids: r.credential_configuration_ids,
+            claims: r.claims,
+            credential_offer: r.credential_offer,
+            pre_authorized_code_hash: hash(r.pre_authorized_code_hash)?,
+            tx_code_hash: r.tx_code_hash.map(hash).transpose()?,
+            tx_code_failures: u32::try_from(r.tx_code_failures)
+                .map_err(|_| StoreError::Corrupt("negative tx_code_failures".into()))?,
+            deferred: r.deferred,
+            status: OfferStatus::from_stored(&r.status)?,
+            created_at: UnixTime(r.created_at),
+            expires_at: UnixTime(r.expires_at),
+        })
+    }
+}
+
+struct CredentialRow {
+    issuer_id: String,
+    credential_id: String,
+    offer_id: String,
+    credential_configuration_id: String,
+    holder_key_thumbprint: Option<String>,
+    status_list_id: Option<String>,
+    status_list_index: Option<i64>,
+    status: String,
+    issued_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl TryFrom<CredentialRow> for IssuedCredentialRecord {
+    type Error = StoreError;
+    fn try_from(r: CredentialRow) -> Result<Self> {
+        let status_list = match (r.status_list_id, r.status_list_index) {
+            (Some(list_id), Some(index)) => Some(StatusListEntry {
+                list_id,
+                index: u64::try_from(index)
+                    .map_err(|_| StoreError::Corrupt("negative status list index".into()))?,
+            }),
+            (None, None) => None,
+            _ => return Err(StoreError::Corrupt("half a status list entry".into())),
+        };
+        Ok(Self {
+            issuer_id: r.issuer_id,
+            credential_id: r.credential_id,
+            offer_id: r.offer_id,
+            credential_configuration_id: r.credential_configuration_id,
+            holder_key_thumbprint: r.holder_key_thumbprint,
+            status_list,
+            status: CredentialStatus::from_stored(&r.status)?,
+            issued_at: UnixTime(r.issued_at),
+            expires_at: r.expires_at.map(UnixTime),
+        })
+    }
+}
+
+/// Inserts issuance records and the optional notification inside `tx`, then marks the offer
+/// `CredentialIssued`. Callers checked the records with [`check_records`].
+async fn write_issuance(
+    tx: &mut sqlx::PgConnection,
+    issuer_id: &str,
+    offer_id: &str,
+    records: &[IssuedCredentialRecord],
+    notification: Option<&NotificationRecord>,
+) -> Result<()> {
+    for r in records {
+        let (list_id, index) = match &r.status_list {
+            Some(s) => (
+                Some(s.list_id.as_str()),
+                Some(i64::try_from(s.index).map_err(|_| StoreError::Invalid("status list index"))?),
+            ),
+            None => (None, None),
+        };
+        sqlx::query!(
+            "INSERT INTO issued_credentials (issuer_id, credential_id, offer_id,
+                credential_configuration_id, holder_key_thumbprint, status_list_id,
+                status_list_index, status, issued_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            r.issuer_id,
+            r.credential_id,
+            r.offer_id,
+            r.credential_configuration_id,
+            r.holder_key_thumbprint,
+            list_id,
+            index,
+            r.status.as_str(),
+            t(r.issued_at),
+            r.expires_at.map(t),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_err_fk(e, "offer"))?;
+    }
+    if let Some(n) = notification {
+        sqlx::query!(
+            "INSERT INTO notifications (issuer_id, notification_id_hash, offer_id, expires_at)
+             VALUES ($1, $2, $3, $4)",
+            n.issuer_id,
+            n.notification_id_hash.as_bytes().as_slice(),
+            n.offer_id,
+            t(n.expires_at),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_err_fk(e, "offer"))?;
+    }
+    let updated = sqlx::query!(
+        "UPDATE credential_offers SET status = 'credential_issued'
+         WHERE issuer_id = $1 AND offer_id = $2
+           AND status IN ('token_issued', 'credential_issued')",
+        issuer_id,
+        offer_id,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
+    if updated != 1 {
+        return Err(StoreError::NotFound("offer with a redeemed code"));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl IssuanceStore for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query!("SELECT 1 AS one")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn create_issuer(&self, issuer: &IssuerRecord) -> Result<()> {
+        sqlx::query!(
+            "INSERT INTO issuers (issuer_id, config, created_at) VALUES ($1, $2, $3)",
+            issuer.id,
+            issuer.config,
+            t(issuer.created_at),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_issuer(&self, issuer_id: &str) -> Result<Option<IssuerRecord>> {
+        let row = sqlx::query_as!(
+            IssuerRow,
+            "SELECT issuer_id, config, created_at FROM issuers WHERE issuer_id = $1",
+            issuer_id,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_issuers(&self) -> Result<Vec<IssuerRecord>> {
+        let rows = sqlx::query_as!(
+            IssuerRow,
+            "SELECT issuer_id, config, created_at FROM issuers ORDER BY issuer_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn update_issuer_config(&self, issuer_id: &str, config: &Value) -> Result<()> {
+        let updated = sqlx::query!(
+            "UPDATE issuers SET config = $2 WHERE issuer_id = $1",
+            issuer_id,
+            config
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound("issuer"));
+        }
+        Ok(())
+    }
+
+    async fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        sqlx::query!(
+            "INSERT INTO issuer_signing_keys (issuer_id, kid, alg, public_jwk,
+                encrypted_private_key, created_at, retired_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            key.issuer_id,
+            key.kid,
+            key.alg,
+            key.public_jwk,
+            key.encrypted_private_key,
+            t(key.created_at),
+            key.retired_at.map(t),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err_fk(e, "issuer"))?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self, issuer_id: &str) -> Result<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query_as!(
+            KeyRow,
+            "SELECT issuer_id, kid, alg, public_jwk, encrypted_private_key, created_at, retired_at
+             FROM issuer_signing_keys WHERE issuer_id = $1 ORDER BY created_at, kid",
+            issuer_id,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn retire_signing_key(&self, issuer_id: &str, kid: &str, at: UnixTime) -> Result<bool> {
+        let updated = sqlx::query!(
+            "UPDATE issuer_signing_keys SET retired_at = $3
+             WHERE issuer_id = $1 AND kid = $2 AND retired_at IS NULL",
+            issuer_id,
+            kid,
+            t(at),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn create_offer(&self, offer: &OfferRecord) -> Result<()> {
+        let failures = i32::try_from(offer.tx_code_failures)
+            .map_err(|_| StoreError::Invalid("tx_code_failures"))?;
+        sqlx::query!(
+            "INSERT INTO credential_offers (issuer_id, offer_id, credential_configuration_ids,
+                claims, credential_offer, pre_authorized_code_hash, tx_code_hash,
+                tx_code_failures, deferred, status, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            offer.issuer_id,
+            offer.offer_id,
+            &offer.credential_configuration_ids,
+            offer.claims,
+            offer.credential_offer,
+            offer.pre_authorized_code_hash.as_bytes().as_slice(),
+            offer.tx_code_hash.as_ref().map(|h| h.as_bytes().as_slice()),
+            failures,
+            offer.deferred,
+            offer.status.as_str(),
+            t(offer.created_at),
+            t(offer.expires_at),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err_fk(e, "issuer"))?;
+        Ok(())
+    }
+
+    async fn get_offer(&self, issuer_id: &str, offer_id: &str) -> Result<Option<OfferRecord>> {
+        sqlx::query_as!(
+            OfferRow,
+            "SELECT issuer_id, offer_id, credential_configuration_ids, claims, credential_offer,
+                pre_authorized_code_hash, tx_code_hash, tx_code_failures, deferred, status,
+                created_at, expires_at
+             FROM credential_offers WHERE issuer_id = $1 AND offer_id = $2",
+            issuer_id,
+            offer_id,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn cancel_offer(&self, issuer_id: &str, offer_id: &str) -> Result<bool> {
+        let updated = sqlx::query!(
+            "UPDATE credential_offers SET status = 'cancelled'
+             WHERE issuer_id = $1 AND offer_id = $2 AND status = 'offered'",
+            issuer_id,
+            offer_id,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn find_live_offer_by_code(
+        &self,
+        issuer_id: &str,
+        code_hash: &SecretHash,
+        now: UnixTime,
+        max_tx_failures: u32,
+    ) -> Result<Option<OfferRecord>> {
+        sqlx::query_as!(
+            OfferRow,
+            "SELECT issuer_id, offer_id, credential_configuration_ids, claims, credential_offer,
+                pre_authorized_code_hash, tx_code_hash, tx_code_failures, deferred, status,
+                created_at, expires_at
+             FROM credential_offers
+             WHERE issuer_id = $1 AND pre_authorized_code_hash = $2 AND status = 'offered'
+               AND expires_at > $3 AND tx_code_failures < $4",
+            issuer_id,
+            code_hash.as_bytes().as_slice(),
+            t(now),
+            max_failures(max_tx_failures),
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn record_tx_code_failure(&self, issuer_id: &str, offer_id: &str) -> Result<u32> {
+        let count = sqlx::query_scalar!(
+            "UPDATE credential_offers SET tx_code_failures = tx_code_failures + 1
+             WHERE issuer_id = $1 AND offer_id = $2 AND status = 'offered'
+             RETURNING tx_code_failures",
+            issuer_id,
+            offer_id,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound("offer"))?;
+        u32::try_from(count).map_err(|_| StoreError::Corrupt("negative tx_code_failures".into()))
+    }
+
+    async fn redeem_pre_authorized_code(
+        &self,
+        issuer_id: &str,
+        code_hash: &SecretHash,
+        now: UnixTime,
+        max_tx_failures: u32,
+        token: &NewAccessToken,
+    ) -> Result<Option<OfferRecord>> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let Some(row) = sqlx::query_as!(
+            OfferRow,
+            "UPDATE credential_offers SET status = 'token_issued'
+             WHERE issuer_id = $1 AND pre_authorized_code_hash = $2 AND status = 'offered'
+               AND expires_at > $3 AND tx_code_failures < $4
+             RETURNING issuer_id, offer_id, credential_configuration_ids, claims,
+                credential_offer, pre_authorized_code_hash, tx_code_hash, tx_code_failures,
+                deferred, status, created_at, expires_at",
+            issuer_id,
+            code_hash.as_bytes().as_slice(),
+            t(now),
+            max_failures(max_tx_failures),
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        else {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(None);
+        };
+        let offer = OfferRecord::try_from(row)?;
+        sqlx::query!(
+            "INSERT INTO access_tokens (issuer_id, token_hash, offer_id,
+                credential_configuration_ids, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            issuer_id,
+            token.token_hash.as_bytes().as_slice(),
+            offer.offer_id,
+            &offer.credential_configuration_ids,
+            t(token.expires_at),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_err_fk(e, "offer"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(offer))
+    }
+
+    async fn find_access_token(
+        &self,
+        issuer_id: &str,
+        token_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<AccessTokenRecord>> {
+        let Some(row) = sqlx::query!(
+            "SELECT issuer_id, token_hash, offer_id, credential_configuration_ids, expires_at
+             FROM access_tokens WHERE issuer_id = $1 AND token_hash = $2 AND expires_at > $3",
+            issuer_id,
+            token_hash.as_bytes().as_slice(),
+            t(now),
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(AccessTokenRecord {
+            issuer_id: row.issuer_id,
+            token_hash: hash(row.token_hash)?,
+            offer_id: row.offer_id,
+            credential_configuration_ids: row.credential_configuration_ids,
+            expires_at: UnixTime(row.expires_at),
+        }))
+    }
+
+    async fn create_nonce(
+        &self,
+        issuer_id: &str,
+        nonce_hash: &SecretHash,
+        expires_at: UnixTime,
+    ) -> Result<()> {
+        sqlx::query!(
+            "INSERT INTO c_nonces (issuer_id, nonce_hash, expires_at) VALUES ($1, $2, $3)",
+            issuer_id,
+            nonce_hash.as_bytes().as_slice(),
+            t(expires_at),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err_fk(e, "issuer"))?;
+        Ok(())
+    }
+
+    async fn consume_nonce(
+        &self,
+        issuer_id: &str,
+        nonce_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool> {
+        let updated = sqlx::query!(
+            "UPDATE c_nonces SET consumed_at = $3
+             WHERE issuer_id = $1 AND nonce_hash = $2 AND consumed_at IS NULL
+               AND expires_at > $3",
+            issuer_id,
+            nonce_hash.as_bytes().as_slice(),
+            t(now),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn issue_credentials(
+        &self,
+        issuer_id: &str,
+        nonce_hash: &SecretHash,
+        now: UnixTime,
+        offer_id: &str,
+        records: &[IssuedCredentialRecord],
+        notification: Option<&NotificationRecord>,
+    ) -> Result<bool> {
+        check_records(issuer_id, offer_id, records, notification)?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let consumed = sqlx::query!(
+            "UPDATE c_nonces SET consumed_at = $3
+             WHERE issuer_id = $1 AND nonce_hash = $2 AND consumed_at IS NULL
+               AND expires_at > $3",
+            issuer_id,
+            nonce_hash.as_bytes().as_slice(),
+            t(now),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if consumed != 1 {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(false);
+        }
+        write_issuance(&mut tx, issuer_id, offer_id, records, notification).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn get_credential(
+        &self,
+        issuer_id: &str,
+        credential_id: &str,
+    ) -> Result<Option<IssuedCredentialRecord>> {
+        sqlx::query_as!(
+            CredentialRow,
+            "SELECT issuer_id, credential_id, offer_id, credential_configuration_id,
+                holder_key_thumbprint, status_list_id, status_list_index, status, issued_at,
+                expires_at
+             FROM issued_credentials WHERE issuer_id = $1 AND credential_id = $2",
+            issuer_id,
+            credential_id,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn credentials_for_offer(
+        &self,
+        issuer_id: &str,
+        offer_id: &str,
+    ) -> Result<Vec<IssuedCredentialRecord>> {
+        sqlx::query_as!(
+            CredentialRow,
+            "SELECT issuer_id, credential_id, offer_id, credential_configuration_id,
+                holder_key_thumbprint, status_list_id, status_list_index, status, issued_at,
+                expires_at
+             FROM issued_credentials WHERE issuer_id = $1 AND offer_id = $2
+             ORDER BY credential_id",
+            issuer_id,
+            offer_id,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn defer_issuance(
+        &self,
+        issuer_id: &str,
+        nonce_hash: &SecretHash,
+        now: UnixTime,
+        deferred: &DeferredRecord,
+    ) -> Result<bool> {
+        if deferred.issuer_id != issuer_id {
+            return Err(StoreError::Invalid("deferred record of another issuer"));
+        }
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let consumed = sqlx::query!(
+            "UPDATE c_nonces SET consumed_at = $3
+             WHERE issuer_id = $1 AND nonce_hash = $2 AND consumed_at IS NULL
+               AND expires_at > $3",
+            issuer_id,
+            nonce_hash.as_bytes().as_slice(),
+            t(now),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if consumed != 1 {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(false);
+        }
+        sqlx::query!(
+            "INSERT INTO deferred_issuances (issuer_id, transaction_id_hash, offer_id,
+                credential_configuration_id, holder_keys, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            issuer_id,
+            deferred.transaction_id_hash.as_bytes().as_slice(),
+            deferred.offer_id,
+            deferred.credential_configuration_id,
+            deferred.holder_keys,
+            t(deferred.created_at),
+            t(deferred.expires_at),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_err_fk(e, "offer"))?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn get_deferred(
+        &self,
+        issuer_id: &str,
+        transaction_id_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<DeferredRecord>> {
+        let Some(row) = sqlx::query!(
+            "SELECT issuer_id, transaction_id_hash, offer_id, credential_configuration_id,
+                holder_keys, created_at, expires_at
+             FROM deferred_issuances
+             WHERE issuer_id = $1 AND transaction_id_hash = $2 AND consumed_at IS NULL
+               AND expires_at > $3",
+            issuer_id,
+            transaction_id_hash.as_bytes().as_slice(),
+            t(now),
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(DeferredRecord {
+            issuer_id: row.issuer_id,
+            transaction_id_hash: hash(row.transaction_id_hash)?,
+            offer_id: row.offer_id,
+            credential_configuration_id: row.credential_configuration_id,
+            holder_keys: row.holder_keys,
+            created_at: UnixTime(row.created_at),
+            expires_at: UnixTime(row.expires_at),
+        }))
+    }
+
+    async fn set_offer_claims(
+        &self,
+        issuer_id: &str,
+        offer_id: &str,
+        claims: &Value,
+    ) -> Result<bool> {
+        let updated = sqlx::query!(
+            "UPDATE credential_offers SET claims = $3
+             WHERE issuer_id = $1 AND offer_id = $2 AND deferred AND status <> 'cancelled'",
+            issuer_id,
+            offer_id,
+            claims,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn redeem_deferred(
+        &self,
+        issuer_id: &str,
+        transaction_id_hash: &SecretHash,
+        now: UnixTime,
+        records: &[IssuedCredentialRecord],
+        notification: Option<&NotificationRecord>,
+    ) -> Result<DeferredOutcome> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let consumed = sqlx::query_scalar!(
+            "UPDATE deferred_issuances SET consumed_at = $3
+             WHERE issuer_id = $1 AND transaction_id_hash = $2 AND consumed_at IS NULL
+               AND expires_at > $3
+               AND EXISTS (SELECT 1 FROM credential_offers o
+                           WHERE o.issuer_id = deferred_issuances.issuer_id
+                             AND o.offer_id = deferred_issuances.offer_id
+                             AND o.claims IS NOT NULL)
+             RETURNING offer_id",
+            issuer_id,
+            transaction_id_hash.as_bytes().as_slice(),
+            t(now),
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(offer_id) = consumed else {
+            let pending = sqlx::query_scalar!(
+                "SELECT count(*) AS \"count!\" FROM deferred_issuances
+                 WHERE issuer_id = $1 AND transaction_id_hash = $2 AND consumed_at IS NULL
+                   AND expires_at > $3",
+                issuer_id,
+                transaction_id_hash.as_bytes().as_slice(),
+                t(now),
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(if pending > 0 {
+                DeferredOutcome::Pending
+            } else {
+                DeferredOutcome::Unknown
+            });
+        };
+        check_records(issuer_id, &offer_id, records, notification)?;
+        write_issuance(&mut tx, issuer_id, &offer_id, records, notification).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(DeferredOutcome::Issued)
+    }
+
+    async fn create_notification(&self, n: &NotificationRecord) -> Result<()> {
+        sqlx::query!(
+            "INSERT INTO notifications (issuer_id, notification_id_hash, offer_id, expires_at)
+             VALUES ($1, $2, $3, $4)",
+            n.issuer_id,
+            n.notification_id_hash.as_bytes().as_slice(),
+            n.offer_id,
+            t(n.expires_at),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err_fk(e, "offer"))?;
+        Ok(())
+    }
+
+    async fn consume_notification(
+        &self,
+        issuer_id: &str,
+        notification_id_hash: &SecretHash,
+        event: &str,
+        now: UnixTime,
+    ) -> Result<bool> {
+        let updated = sqlx::query!(
+            "UPDATE notifications SET consumed_at = $4, event = $3
+             WHERE issuer_id = $1 AND notification_id_hash = $2 AND consumed_at IS NULL
+               AND expires_at > $4",
+            issuer_id,
+            notification_id_hash.as_bytes().as_slice(),
+            event,
+            t(now),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn purge_expired(&self, issuer_id: &str, now: UnixTime) -> Result<u64> {
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut removed = 0;
+        removed += sqlx::query!(
+            "DELETE FROM c_nonces WHERE issuer_id = $1 AND expires_at <= $2",
+            issuer_id,
+            t(now),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        removed += sqlx::query!(
+            "DELETE FROM access_tokens WHERE issuer_id = $1 AND expires_at <= $2",
+            issuer_id,
+            t(now),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        removed += sqlx::query!(
+            "DELETE FROM notifications WHERE issuer_id = $1 AND expires_at <= $2",
+            issuer_id,
+            t(now),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        tx.commit().await.map_err(db_err)?;
+        Ok(removed)
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        sqlx::query_scalar!("SELECT value FROM settings WHERE key = $1", key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> Result<bool> {
+        let inserted = sqlx::query!(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            key,
+            value,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+}

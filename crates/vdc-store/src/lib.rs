@@ -1,0 +1,39 @@
+//! vdc-store: what vdc keeps, said as intent, and the contract every backend must honour.
+//!
+//! Layout:
+//! - [`error`]: [`StoreError`], the one error every store method returns, with a `Copy`
+//!   [`StoreErrorKind`] for callers that branch (e.g. `Unavailable` → 503, R2).
+//! - [`secret`]: [`SecretHash`], the SHA-256 under which every bearer secret (codes, tokens,
+//!   nonces, transaction and notification ids) is stored: secrets never rest in clear.
+//! - [`issuance`]: the OpenID4VCI issuer state: tenants, signing keys, offers, access tokens,
+//!   `c_nonce`s, issued credentials, deferred issuance, notifications, and instance settings,
+//!   behind the object-safe [`IssuanceStore`] trait.
+//! - [`pool`]: connection settings shared by the backends ([`PoolSettings`]).
+//! - `contract` (feature `contract-tests`): the backend contract suite, written once and run by
+//!   every backend crate (`vdc-store-sqlite`, `vdc-store-postgres`) through
+//!   `contract_suite!`.
+//!
+//! Tenancy (G6): every record carries its tenant (`issuer_id`), every key of every table leads
+//! with it, and every method filters on it. Time is a parameter (`now`); no backend reads a
+//! clock. Single use (G2) is one atomic conditional statement or one transaction per method.
+
+pub mod error;
+pub mod issuance;
+pub mod pool;
+pub mod secret;
+
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+
+pub use error::{StoreError, StoreErrorKind};
+pub use issuance::{
+    AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
+    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NotificationRecord, OfferRecord,
+    OfferStatus, SigningKeyRecord, StatusListEntry, check_records,
+};
+pub use pool::PoolSettings;
+pub use secret::SecretHash;
+pub use vdc_core::time::UnixTime;
+
+/// The result of every store method.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
