@@ -1,0 +1,446 @@
+//! An issuer tenant's definition (the management API's create body) and what it publishes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use vdc_core::claims_path::{ClaimPath, PathElement};
+use vdc_core::jose::Algorithm;
+use vdc_core::sd_jwt::Frame;
+use vdc_core::sd_jwt_vc::NEVER_DISCLOSABLE;
+
+use crate::error::{IssuerError, Result};
+
+/// The format identifier of SD-JWT VC (OID4VCI 1.0 Appendix A.3).
+pub const FORMAT_SD_JWT_VC: &str = "dc+sd-jwt";
+/// The format identifier of W3C VCs signed as JWT without JSON-LD (OID4VCI 1.0 A.1.1).
+pub const FORMAT_JWT_VC_JSON: &str = "jwt_vc_json";
+/// Default credential lifetime when a configuration names none: one year.
+pub const DEFAULT_CREDENTIAL_LIFETIME: i64 = 365 * 24 * 3600;
+/// Default and largest `batch_size` (OID4VCI 1.0 §12.2.4: at least 2).
+pub const DEFAULT_BATCH_SIZE: usize = 10;
+
+/// A tenant slug (contract: `^[a-z0-9][a-z0-9-]{0,62}$`).
+pub fn is_slug(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// The issuer create body (`POST /api/v1/issuers`), as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuerDefinition {
+    /// The slug.
+    pub id: String,
+    /// Issuer display objects (OID4VCI 1.0 §12.2.4 `display`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub display: Vec<Value>,
+    /// The credential signing algorithm: `ES256` (default) or `EdDSA`.
+    #[serde(default = "default_alg")]
+    pub signing_alg: String,
+    /// The credential configurations by id.
+    pub credential_configurations: BTreeMap<String, CredentialConfiguration>,
+    /// The largest number of key proofs in one credential request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// The signing key's certificate chain, leaf first, standard base64 DER (sent as `x5c`
+    /// in every credential's header). Requires `signing_key` (the chain's leaf key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
+    /// An imported private signing key (JWK). Never stored in the definition or returned:
+    /// it is moved into the encrypted key store on creation.
+    #[serde(default, skip_serializing)]
+    pub signing_key: Option<Value>,
+}
+
+fn default_alg() -> String {
+    "ES256".into()
+}
+
+/// One credential configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CredentialConfiguration {
+    /// `dc+sd-jwt` or `jwt_vc_json`.
+    pub format: String,
+    /// The SD-JWT VC type (required for `dc+sd-jwt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vct: Option<String>,
+    /// The W3C credential definition (required for `jwt_vc_json`): `{"type": [...]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_definition: Option<Value>,
+    /// The claims the credential carries; all are selectively disclosable in `dc+sd-jwt`.
+    #[serde(default)]
+    pub claims: Vec<ClaimDescription>,
+    /// Holder binding methods (`jwk`, `did:jwk`).
+    #[serde(default = "default_binding")]
+    pub cryptographic_binding_methods_supported: Vec<String>,
+    /// Credential lifetime in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// Credential display objects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub display: Vec<Value>,
+    /// An OAuth scope for the authorization code flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+fn default_binding() -> Vec<String> {
+    vec!["jwk".into()]
+}
+
+/// A claims description (OID4VCI 1.0 Appendix B.2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimDescription {
+    /// The claims path pointer.
+    pub path: Value,
+    /// Whether the issuer always includes the claim.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mandatory: bool,
+    /// Display objects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub display: Vec<Value>,
+}
+
+impl IssuerDefinition {
+    /// Checks the definition (400 `invalid_request` with the reason).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(IssuerError::InvalidRequest(m));
+        if !is_slug(&self.id) {
+            return bad("id must match ^[a-z0-9][a-z0-9-]{0,62}$".into());
+        }
+        self.algorithm()?;
+        if self.credential_configurations.is_empty() {
+            return bad("at least one credential configuration is required".into());
+        }
+        if let Some(b) = self.batch_size {
+            if !(2..=100).contains(&b) {
+                return bad("batch_size must be between 2 and 100".into());
+            }
+        }
+        if self.x5c.is_some() && self.signing_key.is_none() {
+            return bad("x5c needs the signing_key its leaf certifies".into());
+        }
+        for (id, c) in &self.credential_configurations {
+            if id.is_empty() || id.len() > 128 {
+                return bad("credential configuration ids are 1 to 128 characters".into());
+            }
+            c.validate(id)?;
+        }
+        Ok(())
+    }
+
+    /// The signing algorithm.
+    pub fn algorithm(&self) -> Result<Algorithm> {
+        match self.signing_alg.as_str() {
+            "ES256" => Ok(Algorithm::Es256),
+            "EdDSA" => Ok(Algorithm::EdDsa),
+            _ => Err(IssuerError::InvalidRequest(
+                "signing_alg must be ES256 or EdDSA".into(),
+            )),
+        }
+    }
+
+    /// The batch size advertised and enforced.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size.unwrap_or(DEFAULT_BATCH_SIZE)
+    }
+
+    /// `credential_configurations_supported` exactly as the metadata publishes it.
+    pub fn configurations_supported(&self) -> Value {
+        let alg = self.signing_alg.clone();
+        let mut out = Map::new();
+        for (id, c) in &self.credential_configurations {
+            let mut m = Map::new();
+            m.insert("format".into(), c.format.clone().into());
+            if let Some(scope) = &c.scope {
+                m.insert("scope".into(), scope.clone().into());
+            }
+            if let Some(vct) = &c.vct {
+                m.insert("vct".into(), vct.clone().into());
+            }
+            if let Some(def) = &c.credential_definition {
+                m.insert("credential_definition".into(), def.clone());
+            }
+            m.insert(
+                "credential_signing_alg_values_supported".into(),
+                json!([alg]),
+            );
+            m.insert(
+                "cryptographic_binding_methods_supported".into(),
+                json!(c.cryptographic_binding_methods_supported),
+            );
+            // Spec: OID4VCI 1.0 §12.2.4: proof_types_supported MUST be present when binding is.
+            m.insert(
+                "proof_types_supported".into(),
+                json!({"jwt": {"proof_signing_alg_values_supported": ["ES256", "EdDSA"]}}),
+            );
+            let mut meta = Map::new();
+            if !c.display.is_empty() {
+                meta.insert("display".into(), json!(c.display));
+            }
+            if !c.claims.is_empty() {
+                meta.insert("claims".into(), json!(c.claims));
+            }
+            if !meta.is_empty() {
+                m.insert("credential_metadata".into(), Value::Object(meta));
+            }
+            out.insert(id.clone(), Value::Object(m));
+        }
+        Value::Object(out)
+    }
+}
+
+impl CredentialConfiguration {
+    fn validate(&self, id: &str) -> Result<()> {
+        let bad = |m: String| {
+            Err(IssuerError::InvalidRequest(format!(
+                "configuration {id}: {m}"
+            )))
+        };
+        match self.format.as_str() {
+            FORMAT_SD_JWT_VC => {
+                if self.vct.as_deref().is_none_or(str::is_empty) {
+                    return bad("dc+sd-jwt needs a vct".into());
+                }
+            }
+            FORMAT_JWT_VC_JSON => {
+                let types = self
+                    .credential_definition
+                    .as_ref()
+                    .and_then(|d| d.get("type"))
+                    .and_then(Value::as_array);
+                let ok = types.is_some_and(|t| {
+                    t.iter().any(|v| v == "VerifiableCredential") && t.iter().all(Value::is_string)
+                });
+                if !ok {
+                    return bad("jwt_vc_json needs credential_definition.type including VerifiableCredential".into());
+                }
+            }
+            _ => return bad("format must be dc+sd-jwt or jwt_vc_json".into()),
+        }
+        for b in &self.cryptographic_binding_methods_supported {
+            if b != "jwk" && b != "did:jwk" {
+                return bad(
+                    "cryptographic_binding_methods_supported may list jwk and did:jwk".into(),
+                );
+            }
+        }
+        if self.cryptographic_binding_methods_supported.is_empty() {
+            return bad("holder binding is required: list jwk or did:jwk".into());
+        }
+        if let Some(e) = self.expires_in {
+            if !(60..=10 * 365 * 24 * 3600).contains(&e) {
+                return bad("expires_in must be between 60 seconds and 10 years".into());
+            }
+        }
+        let paths = self
+            .claim_paths()
+            .map_err(|e| IssuerError::InvalidRequest(format!("configuration {id}: {e}")))?;
+        for p in &paths {
+            if self.format == FORMAT_SD_JWT_VC {
+                if let Some(PathElement::Name(first)) = p.elements().first() {
+                    if NEVER_DISCLOSABLE.contains(&first.as_str()) || first == "iat" {
+                        return bad(format!(
+                            "{first} is set by the issuer and cannot be a claim"
+                        ));
+                    }
+                }
+            }
+            if self.format == FORMAT_JWT_VC_JSON
+                && p.elements().first() != Some(&PathElement::Name("credentialSubject".into()))
+            {
+                return bad("jwt_vc_json claim paths start with credentialSubject".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured claim paths.
+    pub fn claim_paths(&self) -> vdc_core::Result<Vec<ClaimPath>> {
+        self.claims
+            .iter()
+            .map(|c| ClaimPath::from_value(&c.path))
+            .collect()
+    }
+
+    /// The disclosure frame: every configured claim (and its parents) selectively
+    /// disclosable.
+    pub fn frame(&self) -> Result<Frame> {
+        let paths = self
+            .claim_paths()
+            .map_err(|e| IssuerError::Internal(e.to_string()))?;
+        Frame::from_paths(&paths).map_err(|e| IssuerError::Internal(e.to_string()))
+    }
+
+    /// Lifetime of issued credentials.
+    pub fn lifetime(&self) -> i64 {
+        self.expires_in.unwrap_or(DEFAULT_CREDENTIAL_LIFETIME)
+    }
+
+    /// Checks offered claims against this configuration: an object; every mandatory claim
+    /// present; nothing outside the configured claims (for `jwt_vc_json`, the claims are the
+    /// `credentialSubject` members). 400 `invalid_request` otherwise.
+    pub fn check_claims(&self, id: &str, claims: &Value) -> Result<()> {
+        let bad = |m: String| Err(IssuerError::InvalidRequest(format!("claims for {id}: {m}")));
+        let Some(obj) = claims.as_object() else {
+            return bad("must be an object".into());
+        };
+        let subject_paths: Vec<Vec<PathElement>> = self
+            .claim_paths()
+            .map_err(|e| IssuerError::Internal(e.to_string()))?
+            .into_iter()
+            .map(|p| {
+                let e = p.elements().to_vec();
+                if self.format == FORMAT_JWT_VC_JSON {
+                    e[1..].to_vec()
+                } else {
+                    e
+                }
+            })
+            .collect();
+        for (name, _) in obj {
+            let known = subject_paths
+                .iter()
+                .any(|p| p.first() == Some(&PathElement::Name(name.clone())));
+            if !known {
+                return bad(format!("{name} is not a claim of this configuration"));
+            }
+            if NEVER_DISCLOSABLE.contains(&name.as_str()) || name == "_sd" || name == "..." {
+                return bad(format!("{name} cannot be set"));
+            }
+        }
+        for (c, p) in self.claims.iter().zip(&subject_paths) {
+            if c.mandatory && lookup(claims, p).is_none() {
+                return bad(format!("mandatory claim {} is missing", c.path));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Follows a concrete path (names and indexes; `null` selects the first element).
+fn lookup<'a>(value: &'a Value, path: &[PathElement]) -> Option<&'a Value> {
+    let mut v = value;
+    for e in path {
+        v = match e {
+            PathElement::Name(n) => v.get(n)?,
+            PathElement::Index(i) => v.get(*i)?,
+            PathElement::AllElements => v.as_array()?.first()?,
+        };
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract_example() -> IssuerDefinition {
+        serde_json::from_value(json!({ "id": "acme",
+          "display": [{"name": "ACME Corp", "locale": "en"}],
+          "signing_alg": "ES256",
+          "credential_configurations": {
+            "EmployeeBadge": {
+              "format": "dc+sd-jwt",
+              "vct": "https://acme.example/vct/employee-badge",
+              "claims": [{"path": ["given_name"]}, {"path": ["family_name"]}, {"path": ["employee_id"], "mandatory": true}],
+              "cryptographic_binding_methods_supported": ["jwk"],
+              "expires_in": 31536000 },
+            "EmployeeBadgeW3C": {
+              "format": "jwt_vc_json",
+              "credential_definition": {"type": ["VerifiableCredential", "EmployeeBadgeCredential"]},
+              "claims": [{"path": ["credentialSubject", "given_name"]}, {"path": ["credentialSubject", "employee_id"], "mandatory": true}],
+              "cryptographic_binding_methods_supported": ["did:jwk", "jwk"],
+              "expires_in": 31536000 } } }))
+        .unwrap()
+    }
+
+    #[test]
+    fn contract_example_validates_and_publishes_proof_types() {
+        let d = contract_example();
+        d.validate().unwrap();
+        let s = d.configurations_supported();
+        assert_eq!(
+            s["EmployeeBadge"]["vct"],
+            "https://acme.example/vct/employee-badge"
+        );
+        assert_eq!(
+            s["EmployeeBadge"]["proof_types_supported"]["jwt"]["proof_signing_alg_values_supported"]
+                [0],
+            "ES256"
+        );
+        assert_eq!(
+            s["EmployeeBadgeW3C"]["credential_metadata"]["claims"][1]["mandatory"],
+            true
+        );
+    }
+
+    #[test]
+    fn bad_definitions_are_invalid_requests() {
+        let mut d = contract_example();
+        d.id = "Acme!".into();
+        assert!(d.validate().is_err());
+        let mut d = contract_example();
+        d.signing_alg = "HS256".into();
+        assert!(d.validate().is_err());
+        let mut d = contract_example();
+        d.credential_configurations
+            .get_mut("EmployeeBadge")
+            .unwrap()
+            .vct = None;
+        assert!(d.validate().is_err());
+        let mut d = contract_example();
+        d.credential_configurations
+            .get_mut("EmployeeBadge")
+            .unwrap()
+            .claims
+            .push(ClaimDescription {
+                path: json!(["status"]),
+                mandatory: false,
+                display: vec![],
+            });
+        assert!(d.validate().is_err());
+    }
+
+    #[test]
+    fn offered_claims_must_fit_the_configuration() {
+        let d = contract_example();
+        let c = &d.credential_configurations["EmployeeBadge"];
+        c.check_claims(
+            "EmployeeBadge",
+            &json!({"given_name": "Ada", "employee_id": "E-1"}),
+        )
+        .unwrap();
+        assert!(
+            c.check_claims("EmployeeBadge", &json!({"given_name": "Ada"}))
+                .is_err(),
+            "mandatory missing"
+        );
+        assert!(
+            c.check_claims("EmployeeBadge", &json!({"employee_id": "E-1", "salary": 1}))
+                .is_err(),
+            "unknown claim"
+        );
+        assert!(c.check_claims("EmployeeBadge", &json!(["x"])).is_err());
+        let w = &d.credential_configurations["EmployeeBadgeW3C"];
+        w.check_claims(
+            "EmployeeBadgeW3C",
+            &json!({"given_name": "Ada", "employee_id": "E-1"}),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn slugs_follow_the_contract() {
+        for ok in ["a", "acme", "acme-2", "0x"] {
+            assert!(is_slug(ok), "{ok}");
+        }
+        for bad in ["", "-a", "A", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(!is_slug(bad), "{bad}");
+        }
+    }
+}

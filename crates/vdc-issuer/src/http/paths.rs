@@ -1,0 +1,41 @@
+//! Route paths, shared with tests and the test wallet (contract: "Issuers").
+
+/// Credential Issuer Metadata at the OID4VCI 1.0 §12.2.2 position.
+pub const METADATA_INSERTED: &str = "/.well-known/openid-credential-issuer/issuers/{issuer}";
+/// Credential Issuer Metadata appended to the identifier (what many wallets try).
+pub const METADATA_APPENDED: &str = "/issuers/{issuer}/.well-known/openid-credential-issuer";
+/// RFC 8414 §3.1 Authorization Server Metadata.
+pub const AS_METADATA_INSERTED: &str = "/.well-known/oauth-authorization-server/issuers/{issuer}";
+/// Authorization Server Metadata, appended form.
+pub const AS_METADATA_APPENDED: &str = "/issuers/{issuer}/.well-known/oauth-authorization-server";
+/// JWT VC Issuer Metadata (SD-JWT VC).
+pub const JWT_VC_ISSUER_INSERTED: &str = "/.well-known/jwt-vc-issuer/issuers/{issuer}";
+/// JWT VC Issuer Metadata, appended form.
+pub const JWT_VC_ISSUER_APPENDED: &str = "/issuers/{issuer}/.well-known/jwt-vc-issuer";
+/// A credential offer by reference.
+pub const OFFER: &str = "/issuers/{issuer}/offers/{id}";
+/// Token endpoint.
+pub const TOKEN: &str = "/issuers/{issuer}/token";
+/// Nonce endpoint.
+pub const NONCE: &str = "/issuers/{issuer}/nonce";
+/// Credential endpoint.
+pub const CREDENTIAL: &str = "/issuers/{issuer}/credential";
+/// Deferred credential endpoint.
+pub const DEFERRED_CREDENTIAL: &str = "/issuers/{issuer}/deferred_credential";
+/// Notification endpoint.
+pub const NOTIFICATION: &str = "/issuers/{issuer}/notification";
+
+/// Management: issuers.
+pub const API_ISSUERS: &str = "/api/v1/issuers";
+/// Management: one issuer.
+pub const API_ISSUER: &str = "/api/v1/issuers/{issuer}";
+/// Management: offers of an issuer.
+pub const API_OFFERS: &str = "/api/v1/issuers/{issuer}/offers";
+/// Management: one offer.
+pub const API_OFFER: &str = "/api/v1/issuers/{issuer}/offers/{id}";
+/// Management: a deferred offer's claims.
+pub const API_OFFER_CLAIMS: &str = "/api/v1/issuers/{issuer}/offers/{id}/claims";
+/// Management: an offer's QR code.
+pub const API_OFFER_QR: &str = "/api/v1/issuers/{issuer}/offers/{id}/qr.svg";
+/// Management: an issued credential.
+pub const API_CREDENTIAL: &str = "/api/v1/issuers/{issuer}/credentials/{id}";

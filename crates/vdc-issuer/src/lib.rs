@@ -1,0 +1,25 @@
+//! vdc-issuer: OpenID for Verifiable Credential Issuance 1.0, multi-tenant.
+//!
+//! Layout:
+//! - [`config`]: an issuer tenant's definition (the management API create body), its
+//!   validation and the `credential_configurations_supported` it publishes.
+//! - [`keys`]: signing keys, encrypted at rest under the key-encryption key.
+//! - [`service`]: the [`Issuer`] service and its settings.
+//! - [`metadata`]: Credential Issuer, Authorization Server and JWT VC Issuer metadata.
+//! - [`management`]: the contract's issuer, offer and credential operations.
+//! - [`oid4vci`]: token, nonce, credential, deferred credential and notification endpoints.
+//! - [`http`]: the axum routers (thin handlers) and the error → HTTP mapping.
+//! - [`error`]: [`IssuerError`], named after the specs' error codes.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod management;
+pub mod metadata;
+pub mod oid4vci;
+pub mod service;
+
+pub use error::{IssuerError, Result};
+pub use keys::KeyEncryptionKey;
+pub use service::{Issuer, IssuerSettings};

@@ -1,0 +1,617 @@
+//! The wallet-facing OID4VCI 1.0 endpoints as plain service methods: token (§6), nonce (§7),
+//! credential (§8), deferred credential (§9) and notification (§11).
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use vdc_core::jose::{AlgorithmPolicy, PublicKey, Signer};
+use vdc_core::key_proof::{self, ProofExpectations};
+use vdc_core::sd_jwt_vc::{self, SdJwtVcClaims};
+use vdc_core::time::UnixTime;
+use vdc_core::vc_jose;
+use vdc_store::{
+    AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuedCredentialRecord,
+    NewAccessToken, NotificationRecord, OfferRecord, SecretHash,
+};
+
+use crate::config::{
+    CredentialConfiguration, FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition,
+};
+use crate::error::{IssuerError, Result};
+use crate::metadata::PRE_AUTHORIZED_GRANT;
+use crate::service::Issuer;
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone)]
+pub struct TokenResponse {
+    /// The JSON body.
+    pub body: Value,
+}
+
+/// The credential request body (OID4VCI 1.0 §8.2). Unknown members are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CredentialRequest {
+    /// The configuration requested.
+    #[serde(default)]
+    pub credential_configuration_id: Option<String>,
+    /// A credential identifier from the token response (we issue none).
+    #[serde(default)]
+    pub credential_identifier: Option<String>,
+    /// `{"jwt": [...]}`.
+    #[serde(default)]
+    pub proofs: Option<Value>,
+    /// The pre-1.0 single `proof` parameter, refused explicitly.
+    #[serde(default)]
+    pub proof: Option<Value>,
+    /// Response encryption parameters (not supported).
+    #[serde(default)]
+    pub credential_response_encryption: Option<Value>,
+}
+
+/// What the credential and deferred endpoints answer.
+#[derive(Debug, Clone)]
+pub enum CredentialOutcome {
+    /// 200 `{"credentials": [...], "notification_id": ...}`.
+    Issued(Value),
+    /// 202 `{"transaction_id": ..., "interval": ...}`.
+    Deferred(Value),
+}
+
+/// The deferred credential request body (§9.1).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeferredRequest {
+    /// The transaction id from the credential response.
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+}
+
+/// The notification request body (§11.1).
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotificationRequest {
+    /// The notification id from the credential response.
+    #[serde(default)]
+    pub notification_id: Option<String>,
+    /// `credential_accepted`, `credential_failure` or `credential_deleted`.
+    #[serde(default)]
+    pub event: Option<String>,
+}
+
+impl Issuer {
+    async fn wallet_definition(&self, issuer_id: &str) -> Result<std::sync::Arc<IssuerDefinition>> {
+        self.definition(issuer_id)
+            .await?
+            .ok_or_else(|| IssuerError::NotFound(format!("no issuer {issuer_id}")))
+    }
+
+    /// Token endpoint: the pre-authorized code grant (OID4VCI 1.0 §6).
+    pub async fn token(
+        &self,
+        issuer_id: &str,
+        form: &HashMap<String, String>,
+    ) -> Result<TokenResponse> {
+        self.wallet_definition(issuer_id).await?;
+        let grant = form
+            .get("grant_type")
+            .ok_or_else(|| IssuerError::InvalidRequest("grant_type is required".into()))?;
+        if grant != PRE_AUTHORIZED_GRANT {
+            return Err(IssuerError::UnsupportedGrantType);
+        }
+        let code = form
+            .get("pre-authorized_code")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| IssuerError::InvalidRequest("pre-authorized_code is required".into()))?;
+        let now = self.now();
+        let code_hash = SecretHash::of(code);
+        let max = self.settings.max_tx_code_failures;
+        let offer = self
+            .store
+            .find_live_offer_by_code(issuer_id, &code_hash, now, max)
+            .await?
+            .ok_or_else(|| {
+                IssuerError::InvalidGrant(
+                    "the pre-authorized code is invalid, expired or used".into(),
+                )
+            })?;
+        let tx_code = form.get("tx_code");
+        match (&offer.tx_code_hash, tx_code) {
+            // Spec: OID4VCI 1.0 §6.3: a missing or unexpected tx_code is invalid_request, a
+            // wrong one invalid_grant.
+            (Some(_), None) => {
+                return Err(IssuerError::InvalidRequest("tx_code is required".into()));
+            }
+            (None, Some(_)) => {
+                return Err(IssuerError::InvalidRequest(
+                    "this offer has no tx_code".into(),
+                ));
+            }
+            (Some(expected), Some(given)) => {
+                // Reserve the attempt before comparing: with the count taken first, N
+                // concurrent guesses still get at most `max` comparisons in total.
+                let attempts = self
+                    .store
+                    .record_tx_code_failure(issuer_id, &offer.offer_id)
+                    .await?;
+                if attempts > max {
+                    return Err(IssuerError::InvalidGrant(
+                        "too many wrong tx_codes; the code is dead".into(),
+                    ));
+                }
+                // Constant-time comparison of the hashes (no timing oracle on the code).
+                if !vdc_core::ct::eq(expected.as_bytes(), SecretHash::of(given).as_bytes()) {
+                    tracing::info!(issuer = issuer_id, offer = %offer.offer_id, attempts, "wrong tx_code");
+                    return Err(IssuerError::InvalidGrant("the tx_code is wrong".into()));
+                }
+            }
+            (None, None) => {}
+        }
+        let token = self.random_b64(32)?;
+        let new = NewAccessToken {
+            token_hash: SecretHash::of(&token),
+            expires_at: now.plus(self.settings.access_token_ttl),
+        };
+        // G2: exactly one of N racing redemptions gets Some.
+        // The successful attempt was counted too, so allow one more than `max` here.
+        let redeem_limit = if offer.tx_code_hash.is_some() {
+            max + 1
+        } else {
+            max
+        };
+        self.store
+            .redeem_pre_authorized_code(issuer_id, &code_hash, now, redeem_limit, &new)
+            .await?
+            .ok_or_else(|| {
+                IssuerError::InvalidGrant(
+                    "the pre-authorized code is invalid, expired or used".into(),
+                )
+            })?;
+        tracing::info!(issuer = issuer_id, offer = %offer.offer_id, "access token issued");
+        Ok(TokenResponse {
+            body: json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.settings.access_token_ttl,
+            }),
+        })
+    }
+
+    /// Nonce endpoint (§7): a fresh, single-use `c_nonce`.
+    pub async fn nonce(&self, issuer_id: &str) -> Result<Value> {
+        self.wallet_definition(issuer_id).await?;
+        let nonce = self.random_b64(32)?;
+        let expires = self.now().plus(self.settings.c_nonce_ttl);
+        self.store
+            .create_nonce(issuer_id, &SecretHash::of(&nonce), expires)
+            .await?;
+        Ok(json!({ "c_nonce": nonce }))
+    }
+
+    async fn authorize(&self, issuer_id: &str, token: &str) -> Result<AccessTokenRecord> {
+        self.store
+            .find_access_token(issuer_id, &SecretHash::of(token), self.now())
+            .await?
+            .ok_or_else(|| {
+                IssuerError::InvalidToken("the access token is invalid or expired".into())
+            })
+    }
+
+    async fn token_offer(&self, issuer_id: &str, token: &AccessTokenRecord) -> Result<OfferRecord> {
+        self.store
+            .get_offer(issuer_id, &token.offer_id)
+            .await?
+            .ok_or_else(|| IssuerError::InvalidToken("the access token's offer is gone".into()))
+    }
+
+    /// Credential endpoint (§8).
+    pub async fn credential(
+        &self,
+        issuer_id: &str,
+        token: &str,
+        req: CredentialRequest,
+    ) -> Result<CredentialOutcome> {
+        let def = self.wallet_definition(issuer_id).await?;
+        let access = self.authorize(issuer_id, token).await?;
+        if req.credential_response_encryption.is_some() {
+            return Err(IssuerError::InvalidCredentialRequest(
+                "credential response encryption is not supported".into(),
+            ));
+        }
+        let config_id = match (&req.credential_configuration_id, &req.credential_identifier) {
+            (Some(id), None) => id.clone(),
+            (None, Some(_)) => return Err(IssuerError::UnknownCredentialIdentifier),
+            _ => {
+                return Err(IssuerError::InvalidCredentialRequest(
+                    "exactly one of credential_configuration_id and credential_identifier is required".into(),
+                ));
+            }
+        };
+        let config = def
+            .credential_configurations
+            .get(&config_id)
+            .ok_or(IssuerError::UnknownCredentialConfiguration)?;
+        if !access.credential_configuration_ids.contains(&config_id) {
+            return Err(IssuerError::UnknownCredentialConfiguration);
+        }
+        if req.proof.is_some() {
+            return Err(IssuerError::InvalidCredentialRequest(
+                "use proofs, not proof (OID4VCI 1.0)".into(),
+            ));
+        }
+        let (holder_keys, nonce) = self.check_proofs(issuer_id, &def, req.proofs.as_ref())?;
+        let offer = self.token_offer(issuer_id, &access).await?;
+        let now = self.now();
+        let nonce_hash = SecretHash::of(&nonce);
+        // A deferred offer always answers 202; the credential is issued at the deferred
+        // endpoint once the back end has supplied the claims.
+        let claims = (!offer.deferred)
+            .then(|| {
+                offer
+                    .claims
+                    .as_ref()
+                    .and_then(|c| c.get(&config_id))
+                    .cloned()
+            })
+            .flatten();
+        let Some(claims) = claims else {
+            let transaction_id = self.random_b64(32)?;
+            let record = DeferredRecord {
+                issuer_id: issuer_id.to_owned(),
+                transaction_id_hash: SecretHash::of(&transaction_id),
+                offer_id: offer.offer_id.clone(),
+                credential_configuration_id: config_id,
+                holder_keys: Value::Array(
+                    holder_keys
+                        .iter()
+                        .map(|k| Value::Object(k.to_jwk_members()))
+                        .collect(),
+                ),
+                created_at: now,
+                expires_at: now.plus(self.settings.deferred_ttl),
+            };
+            if !self
+                .store
+                .defer_issuance(issuer_id, &nonce_hash, now, &record)
+                .await?
+            {
+                return Err(IssuerError::InvalidNonce);
+            }
+            return Ok(CredentialOutcome::Deferred(
+                json!({ "transaction_id": transaction_id, "interval": self.settings.deferred_interval }),
+            ));
+        };
+        let (credentials, records) = self
+            .sign_credentials(
+                issuer_id,
+                &offer.offer_id,
+                &config_id,
+                config,
+                &claims,
+                &holder_keys,
+            )
+            .await?;
+        let (notification_id, notification) = self.new_notification(issuer_id, &offer.offer_id)?;
+        // G1/G2/R1: the nonce is consumed and the records are stored in one transaction
+        // before anything is sent; if the nonce was already used, nothing is stored or sent.
+        if !self
+            .store
+            .issue_credentials(
+                issuer_id,
+                &nonce_hash,
+                now,
+                &offer.offer_id,
+                &records,
+                Some(&notification),
+            )
+            .await?
+        {
+            return Err(IssuerError::InvalidNonce);
+        }
+        tracing::info!(issuer = issuer_id, offer = %offer.offer_id, count = records.len(), "credentials issued");
+        Ok(CredentialOutcome::Issued(
+            json!({ "credentials": credentials, "notification_id": notification_id }),
+        ))
+    }
+
+    /// Checks every key proof (OID4VCI 1.0 §8.2, Appendix F.1, F.4): at least one, at most
+    /// `batch_size`, all valid, all with the same fresh `c_nonce`, distinct keys.
+    fn check_proofs(
+        &self,
+        issuer_id: &str,
+        def: &IssuerDefinition,
+        proofs: Option<&Value>,
+    ) -> Result<(Vec<PublicKey>, String)> {
+        let proofs = proofs
+            .and_then(Value::as_object)
+            .ok_or_else(|| IssuerError::InvalidProof("proofs is required".into()))?;
+        if proofs.len() != 1 {
+            return Err(IssuerError::InvalidProof(
+                "proofs must contain exactly one proof type".into(),
+            ));
+        }
+        let jwts = proofs.get("jwt").and_then(Value::as_array).ok_or_else(|| {
+            IssuerError::InvalidProof("only the jwt proof type is supported".into())
+        })?;
+        if jwts.is_empty() {
+            return Err(IssuerError::InvalidProof(
+                "proofs.jwt must not be empty".into(),
+            ));
+        }
+        if jwts.len() > def.batch_size() {
+            return Err(IssuerError::InvalidCredentialRequest(format!(
+                "at most {} proofs per request (batch_size)",
+                def.batch_size()
+            )));
+        }
+        let policy = AlgorithmPolicy::default();
+        let audience = self.issuer_url(issuer_id);
+        let expect = ProofExpectations {
+            policy: &policy,
+            audience: &audience,
+            now: self.now(),
+            max_age_secs: self.settings.proof_max_age,
+            skew: self.settings.skew,
+        };
+        let mut keys: Vec<PublicKey> = Vec::with_capacity(jwts.len());
+        let mut nonce: Option<String> = None;
+        for (i, jwt) in jwts.iter().enumerate() {
+            let jwt = jwt
+                .as_str()
+                .ok_or_else(|| IssuerError::InvalidProof(format!("proof {i} is not a string")))?;
+            let proof = key_proof::verify(jwt, &expect)
+                .map_err(|e| IssuerError::InvalidProof(format!("proof {i}: {e}")))?;
+            // Spec: §8.3.1.2: a proof without c_nonce is invalid_proof; a wrong one
+            // invalid_nonce.
+            let n = proof
+                .nonce
+                .ok_or_else(|| IssuerError::InvalidProof(format!("proof {i} has no nonce")))?;
+            match &nonce {
+                None => nonce = Some(n),
+                Some(first) if *first == n => {}
+                Some(_) => return Err(IssuerError::InvalidNonce),
+            }
+            if keys.contains(&proof.holder_key) {
+                return Err(IssuerError::InvalidProof(
+                    "each proof must be for a different key".into(),
+                ));
+            }
+            keys.push(proof.holder_key);
+        }
+        let nonce = nonce.ok_or_else(|| IssuerError::InvalidProof("no proof".into()))?;
+        Ok((keys, nonce))
+    }
+
+    fn new_notification(
+        &self,
+        issuer_id: &str,
+        offer_id: &str,
+    ) -> Result<(String, NotificationRecord)> {
+        let id = self.random_b64(16)?;
+        let record = NotificationRecord {
+            issuer_id: issuer_id.to_owned(),
+            notification_id_hash: SecretHash::of(&id),
+            offer_id: offer_id.to_owned(),
+            expires_at: self.now().plus(self.settings.notification_ttl),
+        };
+        Ok((id, record))
+    }
+
+    /// Signs one credential per holder key and builds their durable records.
+    async fn sign_credentials(
+        &self,
+        issuer_id: &str,
+        offer_id: &str,
+        config_id: &str,
+        config: &CredentialConfiguration,
+        claims: &Value,
+        holder_keys: &[PublicKey],
+    ) -> Result<(Vec<Value>, Vec<IssuedCredentialRecord>)> {
+        let signer = self.keys.signer(self.store.as_ref(), issuer_id).await?;
+        let now = self.now();
+        let exp = now.plus(config.lifetime());
+        let mut credentials = Vec::with_capacity(holder_keys.len());
+        let mut records = Vec::with_capacity(holder_keys.len());
+        for key in holder_keys {
+            let credential = match config.format.as_str() {
+                FORMAT_SD_JWT_VC => {
+                    self.sd_jwt_vc(issuer_id, config, claims, key, now, exp, signer.as_ref())
+                        .await?
+                }
+                FORMAT_JWT_VC_JSON => {
+                    self.w3c_vc(issuer_id, config, claims, key, now, exp, signer.as_ref())
+                        .await?
+                }
+                other => return Err(IssuerError::Internal(format!("unsupported format {other}"))),
+            };
+            credentials.push(json!({ "credential": credential }));
+            records.push(IssuedCredentialRecord {
+                issuer_id: issuer_id.to_owned(),
+                credential_id: self.random_b64(16)?,
+                offer_id: offer_id.to_owned(),
+                credential_configuration_id: config_id.to_owned(),
+                holder_key_thumbprint: Some(key.thumbprint()),
+                status_list: None,
+                status: CredentialStatus::Valid,
+                issued_at: now,
+                expires_at: Some(exp),
+            });
+        }
+        Ok((credentials, records))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn sd_jwt_vc(
+        &self,
+        issuer_id: &str,
+        config: &CredentialConfiguration,
+        claims: &Value,
+        holder: &PublicKey,
+        now: UnixTime,
+        exp: UnixTime,
+        signer: &dyn Signer,
+    ) -> Result<Value> {
+        let vc = SdJwtVcClaims {
+            iss: Some(self.issuer_url(issuer_id)),
+            vct: config.vct.clone().unwrap_or_default(),
+            iat: Some(now),
+            nbf: None,
+            exp: Some(exp),
+            holder_key: Some(holder.clone()),
+            status: None,
+            claims: claims.as_object().cloned().unwrap_or_default(),
+        };
+        let issued = sd_jwt_vc::issue(&vc, &config.frame()?, signer, self.rng.as_ref()).await?;
+        Ok(Value::String(issued.compact))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn w3c_vc(
+        &self,
+        issuer_id: &str,
+        config: &CredentialConfiguration,
+        claims: &Value,
+        holder: &PublicKey,
+        now: UnixTime,
+        exp: UnixTime,
+        signer: &dyn Signer,
+    ) -> Result<Value> {
+        let types = config
+            .credential_definition
+            .as_ref()
+            .and_then(|d| d.get("type"))
+            .cloned()
+            .unwrap_or_else(|| json!(["VerifiableCredential"]));
+        let mut subject: Map<String, Value> = claims.as_object().cloned().unwrap_or_default();
+        // Holder binding for jwt_vc_json: the subject is the holder's did:jwk.
+        subject.insert("id".into(), vdc_core::did::did_jwk_from(holder).into());
+        let mut vc = Map::new();
+        vc.insert("@context".into(), json!([vc_jose::CREDENTIALS_V2_CONTEXT]));
+        vc.insert("type".into(), types);
+        vc.insert("issuer".into(), self.issuer_url(issuer_id).into());
+        vc.insert(
+            "validFrom".into(),
+            vc_jose::format_date_time_stamp(now).into(),
+        );
+        vc.insert(
+            "validUntil".into(),
+            vc_jose::format_date_time_stamp(exp).into(),
+        );
+        vc.insert("credentialSubject".into(), Value::Object(subject));
+        Ok(Value::String(vc_jose::issue_vc_jwt(&vc, signer).await?))
+    }
+
+    /// Deferred credential endpoint (§9).
+    pub async fn deferred_credential(
+        &self,
+        issuer_id: &str,
+        token: &str,
+        req: DeferredRequest,
+    ) -> Result<CredentialOutcome> {
+        let def = self.wallet_definition(issuer_id).await?;
+        let access = self.authorize(issuer_id, token).await?;
+        let transaction_id = req
+            .transaction_id
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                IssuerError::InvalidCredentialRequest("transaction_id is required".into())
+            })?;
+        let tx_hash = SecretHash::of(&transaction_id);
+        let now = self.now();
+        let deferred = self
+            .store
+            .get_deferred(issuer_id, &tx_hash, now)
+            .await?
+            .filter(|d| d.offer_id == access.offer_id)
+            .ok_or(IssuerError::InvalidTransactionId)?;
+        let offer = self.token_offer(issuer_id, &access).await?;
+        let pending = || {
+            CredentialOutcome::Deferred(
+                json!({ "transaction_id": transaction_id, "interval": self.settings.deferred_interval }),
+            )
+        };
+        let Some(claims) = offer
+            .claims
+            .as_ref()
+            .and_then(|c| c.get(&deferred.credential_configuration_id))
+            .cloned()
+        else {
+            return Ok(pending());
+        };
+        let config = def
+            .credential_configurations
+            .get(&deferred.credential_configuration_id)
+            .ok_or(IssuerError::UnknownCredentialConfiguration)?;
+        let keys = deferred
+            .holder_keys
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|k| vdc_core::jose::Jwk::from_value(k).map(|j| j.key))
+                    .collect::<vdc_core::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let (credentials, records) = self
+            .sign_credentials(
+                issuer_id,
+                &offer.offer_id,
+                &deferred.credential_configuration_id,
+                config,
+                &claims,
+                &keys,
+            )
+            .await?;
+        let (notification_id, notification) = self.new_notification(issuer_id, &offer.offer_id)?;
+        match self
+            .store
+            .redeem_deferred(issuer_id, &tx_hash, now, &records, Some(&notification))
+            .await?
+        {
+            DeferredOutcome::Issued => Ok(CredentialOutcome::Issued(
+                json!({ "credentials": credentials, "notification_id": notification_id }),
+            )),
+            DeferredOutcome::Pending => Ok(pending()),
+            DeferredOutcome::Unknown => Err(IssuerError::InvalidTransactionId),
+        }
+    }
+
+    /// Notification endpoint (§11).
+    pub async fn notification(
+        &self,
+        issuer_id: &str,
+        token: &str,
+        req: NotificationRequest,
+    ) -> Result<()> {
+        self.wallet_definition(issuer_id).await?;
+        self.authorize(issuer_id, token).await?;
+        let id = req
+            .notification_id
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                IssuerError::InvalidNotificationRequest("notification_id is required".into())
+            })?;
+        let event = req
+            .event
+            .filter(|e| {
+                matches!(
+                    e.as_str(),
+                    "credential_accepted" | "credential_failure" | "credential_deleted"
+                )
+            })
+            .ok_or_else(|| {
+                IssuerError::InvalidNotificationRequest(
+                    "event must be credential_accepted, credential_failure or credential_deleted"
+                        .into(),
+                )
+            })?;
+        if self
+            .store
+            .consume_notification(issuer_id, &SecretHash::of(&id), &event, self.now())
+            .await?
+        {
+            tracing::info!(issuer = issuer_id, event = %event, "wallet notification");
+            Ok(())
+        } else {
+            Err(IssuerError::InvalidNotificationId)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The [`Issuer`] service: state shared by every endpoint, and the tenant lookups.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use vdc_core::rng::RandomSource;
+use vdc_core::time::{Clock, UnixTime};
+use vdc_store::IssuanceStore;
+
+use crate::config::IssuerDefinition;
+use crate::error::{IssuerError, Result};
+use crate::keys::{KeyEncryptionKey, KeyRing};
+
+/// Lifetimes and limits of the issuance protocol.
+#[derive(Debug, Clone)]
+pub struct IssuerSettings {
+    /// Access token lifetime, seconds.
+    pub access_token_ttl: i64,
+    /// `c_nonce` lifetime, seconds.
+    pub c_nonce_ttl: i64,
+    /// How old a key proof's `iat` may be, seconds.
+    pub proof_max_age: i64,
+    /// Allowed clock skew, seconds (R4).
+    pub skew: i64,
+    /// Wrong `tx_code`s after which a pre-authorized code is dead.
+    pub max_tx_code_failures: u32,
+    /// How long a deferred `transaction_id` stays redeemable, seconds.
+    pub deferred_ttl: i64,
+    /// The `interval` wallets are told to wait before polling, seconds.
+    pub deferred_interval: i64,
+    /// How long a `notification_id` is accepted, seconds.
+    pub notification_ttl: i64,
+    /// Offer lifetime when the request names none, seconds.
+    pub default_offer_ttl: i64,
+}
+
+impl Default for IssuerSettings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: 600,
+            c_nonce_ttl: 300,
+            proof_max_age: 300,
+            skew: vdc_core::time::DEFAULT_SKEW_SECS,
+            max_tx_code_failures: 5,
+            deferred_ttl: 7 * 24 * 3600,
+            deferred_interval: 5,
+            notification_ttl: 30 * 24 * 3600,
+            default_offer_ttl: 600,
+        }
+    }
+}
+
+/// The issuer service. Cheap to clone; all state lives in the store (definitions and
+/// decrypted keys are cached, and reloaded from the store on a miss, so many instances can
+/// serve one deployment).
+#[derive(Clone)]
+pub struct Issuer {
+    pub(crate) store: Arc<dyn IssuanceStore>,
+    pub(crate) keys: KeyRing,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rng: Arc<dyn RandomSource>,
+    pub(crate) public_url: String,
+    pub(crate) settings: IssuerSettings,
+    definitions: Arc<RwLock<HashMap<String, Arc<IssuerDefinition>>>>,
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Issuer {
+    /// An issuer service over `store`, publishing identifiers under `public_url`.
+    pub fn new(
+        store: Arc<dyn IssuanceStore>,
+        kek: KeyEncryptionKey,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn RandomSource>,
+        public_url: &str,
+        settings: IssuerSettings,
+    ) -> Self {
+        Self {
+            store,
+            keys: KeyRing::new(kek),
+            clock,
+            rng,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            settings,
+            definitions: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// The credential issuer identifier of a tenant: `{public_url}/issuers/{issuer}`.
+    pub fn issuer_url(&self, issuer_id: &str) -> String {
+        format!("{}/issuers/{issuer_id}", self.public_url)
+    }
+
+    /// The public base URL.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub(crate) fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn random_b64(&self, n: usize) -> Result<String> {
+        vdc_core::rng::random_b64(self.rng.as_ref(), n)
+            .map_err(|e| IssuerError::Internal(e.to_string()))
+    }
+
+    /// The tenant's definition; `None` for an unknown (or malformed) slug.
+    pub(crate) async fn definition(
+        &self,
+        issuer_id: &str,
+    ) -> Result<Option<Arc<IssuerDefinition>>> {
+        if !crate::config::is_slug(issuer_id) {
+            return Ok(None);
+        }
+        if let Some(d) = self
+            .definitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(issuer_id)
+        {
+            return Ok(Some(d.clone()));
+        }
+        let Some(record) = self.store.get_issuer(issuer_id).await? else {
+            return Ok(None);
+        };
+        let def: IssuerDefinition = serde_json::from_value(record.config).map_err(|e| {
+            IssuerError::Internal(format!("stored issuer definition unreadable: {e}"))
+        })?;
+        let def = Arc::new(def);
+        self.remember(def.clone());
+        Ok(Some(def))
+    }
+
+    pub(crate) fn remember(&self, def: Arc<IssuerDefinition>) {
+        self.definitions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(def.id.clone(), def);
+    }
+
+    /// The definition, or `not_found` (management API).
+    pub(crate) async fn require(&self, issuer_id: &str) -> Result<Arc<IssuerDefinition>> {
+        self.definition(issuer_id)
+            .await?
+            .ok_or_else(|| IssuerError::NotFound(format!("no issuer {issuer_id}")))
+    }
+}

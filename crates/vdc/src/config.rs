@@ -1,0 +1,210 @@
+//! The one typed configuration (STYLE.md §5): serialized defaults → optional TOML file →
+//! `VDC_` environment variables (`__` for nesting) → command-line flags.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A secret configuration value; `Debug` never prints it.
+#[derive(Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Which parts `vdc serve` runs (contract: `--role issuer|verifier|status`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Issuer, verifier and status lists together.
+    #[default]
+    All,
+    /// Only the issuer (OID4VCI and its management API).
+    Issuer,
+    /// Only the verifier.
+    Verifier,
+    /// Only the status list service.
+    Status,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Every setting of `vdc serve`; see `docs/CONFIG.md`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to bind (`VDC_LISTEN`).
+    pub listen: String,
+    /// Base URL identifiers and metadata use (`VDC_PUBLIC_URL`); default `http://` + listen.
+    pub public_url: Option<String>,
+    /// `sqlite://PATH` or `postgres://...` (`VDC_DATABASE_URL`); default a SQLite file in
+    /// `data_dir`.
+    pub database_url: Option<Secret>,
+    /// The admin API key (`VDC_ADMIN_KEY`); generated and printed once on first start if unset.
+    pub admin_key: Option<Secret>,
+    /// The key-encryption key for private keys at rest, 32 bytes base64url (`VDC_KEK`);
+    /// generated into `data_dir/kek` on first start if unset.
+    pub kek: Option<Secret>,
+    /// Serve HTTPS with this PEM certificate chain (`VDC_TLS_CERT`).
+    pub tls_cert: Option<PathBuf>,
+    /// ... and this PEM private key (`VDC_TLS_KEY`).
+    pub tls_key: Option<PathBuf>,
+    /// Origins outbound fetches may reach although plain HTTP or private (`VDC_OUTBOUND_ALLOW`).
+    pub outbound_allow: String,
+    /// Directory for the default SQLite database and generated key material (`VDC_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Log format (`VDC_LOG_FORMAT`: `text` or `json`).
+    pub log_format: LogFormat,
+    /// Seed the demo issuer and verifier (`VDC_DEMO`).
+    pub demo: bool,
+    /// Which parts to run (`VDC_ROLE`).
+    pub role: Role,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            database_url: None,
+            admin_key: None,
+            kek: None,
+            tls_cert: None,
+            tls_key: None,
+            outbound_allow: String::new(),
+            data_dir: PathBuf::from("vdc-data"),
+            log_format: LogFormat::Text,
+            demo: false,
+            role: Role::All,
+        }
+    }
+}
+
+/// The environment variables this configuration reads.
+pub const KNOWN_ENV: &[&str] = &[
+    "VDC_LISTEN",
+    "VDC_PUBLIC_URL",
+    "VDC_DATABASE_URL",
+    "VDC_ADMIN_KEY",
+    "VDC_KEK",
+    "VDC_TLS_CERT",
+    "VDC_TLS_KEY",
+    "VDC_OUTBOUND_ALLOW",
+    "VDC_DATA_DIR",
+    "VDC_LOG_FORMAT",
+    "VDC_DEMO",
+    "VDC_ROLE",
+];
+
+/// Variables used by tooling rather than the server (not warned about).
+const OTHER_ENV: &[&str] = &[
+    "VDC_PG_URL",
+    "VDC_SQLITE_URL",
+    "VDC_CONFORMANCE_DIR",
+    "VDC_LOG",
+];
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then `VDC_*` variables. Errors name the key.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, figment::Error> {
+        let mut f = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            f = f.merge(Toml::file_exact(path));
+        }
+        f.merge(Env::prefixed("VDC_").split("__").filter(|k| {
+            let name = format!("VDC_{}", k.as_str().to_ascii_uppercase());
+            KNOWN_ENV.contains(&name.as_str())
+        }))
+        .extract()
+    }
+
+    /// `VDC_*` variables that are set but mean nothing (likely typos); warned about at start.
+    pub fn unknown_env() -> Vec<String> {
+        std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| {
+                k.starts_with("VDC_")
+                    && !KNOWN_ENV.contains(&k.as_str())
+                    && !OTHER_ENV.contains(&k.as_str())
+            })
+            .collect()
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| {
+                let scheme = if self.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}", self.listen)
+            })
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The database URL.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(s) => s.0.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("vdc.sqlite").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_the_one_command_run() {
+        let c = Config::default();
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+        assert_eq!(c.database_url(), "sqlite://vdc-data/vdc.sqlite");
+        assert!(
+            format!(
+                "{:?}",
+                Config {
+                    admin_key: Some(Secret("s3cret".into())),
+                    ..c
+                }
+            )
+            .contains("[redacted]")
+        );
+    }
+
+    #[test]
+    fn toml_file_errors_name_the_bad_key() {
+        let dir = std::env::temp_dir().join(format!("vdc-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("vdc.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndemo = \"yes please\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("demo"), "{err}");
+        std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\n").unwrap();
+        assert_eq!(Config::load(Some(&path)).unwrap().listen, "0.0.0.0:9000");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

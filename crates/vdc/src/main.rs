@@ -1,0 +1,247 @@
+//! `vdc`: issuer, verifier and status lists over one store.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use vdc::config::{Config, LogFormat, Role};
+
+#[derive(Parser)]
+#[command(
+    name = "vdc",
+    version,
+    about = "Verifiable digital credentials over OpenID4VC"
+)]
+struct Cli {
+    /// A TOML configuration file (keys as in docs/CONFIG.md).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server (migrates the store first).
+    Serve {
+        /// Address to bind (overrides VDC_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Public base URL (overrides VDC_PUBLIC_URL).
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Database URL (overrides VDC_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Seed the demo issuer.
+        #[arg(long)]
+        demo: bool,
+        /// Run only one part.
+        #[arg(long, value_enum)]
+        role: Option<Role>,
+    },
+    /// Applies the store's migrations and exits.
+    Migrate {
+        /// Database URL (overrides VDC_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// A command-line wallet.
+    Wallet {
+        /// Where credentials and holder keys are kept.
+        #[arg(long, global = true, default_value_os_t = vdc::wallet::default_dir())]
+        dir: PathBuf,
+        #[command(subcommand)]
+        command: WalletCommand,
+    },
+    /// Load generators.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletCommand {
+    /// Redeems a credential offer (pre-authorized code flow).
+    Accept {
+        /// The offer URI (openid-credential-offer://...).
+        offer: String,
+        /// The transaction code, when the offer asks for one.
+        #[arg(long)]
+        tx_code: Option<String>,
+        /// How many credential instances (one key each).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Allow http:// issuers (local testing only).
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// Lists stored credentials.
+    List,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Full pre-authorized issuance flows with N concurrent holders.
+    Issuance {
+        /// Base URL of the server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The admin key.
+        #[arg(long, env = "VDC_ADMIN_KEY", hide_env_values = true)]
+        admin_key: String,
+        /// Issuer slug.
+        #[arg(long, default_value = "demo")]
+        issuer: String,
+        /// Credential configuration.
+        #[arg(long, default_value = "EmployeeBadge")]
+        configuration: String,
+        /// Concurrent holders.
+        #[arg(long, default_value_t = 64)]
+        holders: usize,
+        /// Total flows.
+        #[arg(long, default_value_t = 2000)]
+        flows: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
+    init_logging(config.log_format);
+    for name in Config::unknown_env() {
+        tracing::warn!(variable = %name, "unknown VDC_ environment variable ignored");
+    }
+    match cli.command {
+        Command::Serve {
+            listen,
+            public_url,
+            database_url,
+            demo,
+            role,
+        } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            if public_url.is_some() {
+                config.public_url = public_url;
+            }
+            if let Some(d) = database_url {
+                config.database_url = Some(vdc::config::Secret(d));
+            }
+            config.demo |= demo;
+            if let Some(r) = role {
+                config.role = r;
+            }
+            serve(config).await
+        }
+        Command::Migrate { database_url } => {
+            if let Some(d) = database_url {
+                config.database_url = Some(vdc::config::Secret(d));
+            }
+            vdc::open_store(&config.database_url()).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Wallet { dir, command } => match command {
+            WalletCommand::Accept {
+                offer,
+                tx_code,
+                batch,
+                insecure_http,
+            } => vdc::wallet::accept(&dir, &offer, tx_code.as_deref(), batch, insecure_http).await,
+            WalletCommand::List => vdc::wallet::list(&dir).await,
+        },
+        Command::Bench {
+            command:
+                BenchCommand::Issuance {
+                    url,
+                    admin_key,
+                    issuer,
+                    configuration,
+                    holders,
+                    flows,
+                },
+        } => {
+            let report = vdc::bench::issuance(vdc::bench::IssuanceBench {
+                url,
+                admin_key,
+                issuer,
+                configuration,
+                claims: serde_json::json!({"given_name": "Ada", "family_name": "Lovelace", "employee_id": "E-1"}),
+                holders,
+                flows,
+            })
+            .await?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.tls_cert.is_some() || config.tls_key.is_some() {
+        anyhow::bail!(
+            "VDC_TLS_CERT/VDC_TLS_KEY: serving HTTPS directly is not available yet; run behind a TLS proxy"
+        );
+    }
+    let app = vdc::build(&config, vdc::Deps::default()).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot bind {}", config.listen))?;
+    let base = &app.public_url;
+    println!("vdc listening on {} (public URL {base})", config.listen);
+    if config.demo {
+        println!("demo issuer:   {base}/issuers/{}", vdc::demo::DEMO_ISSUER);
+        println!(
+            "  metadata:    {base}/.well-known/openid-credential-issuer/issuers/{}",
+            vdc::demo::DEMO_ISSUER
+        );
+        println!(
+            "  new offer:   curl -X POST {base}/api/v1/issuers/demo/offers -H 'Authorization: Bearer <admin key>' \\"
+        );
+        println!("                 -H 'Content-Type: application/json' \\");
+        println!(
+            "                 -d '{{\"credential_configuration_ids\":[\"EmployeeBadge\"],\"claims\":{{\"EmployeeBadge\":{{\"given_name\":\"Ada\",\"employee_id\":\"E-1\"}}}}}}'"
+        );
+    }
+    match &app.generated_admin_key {
+        Some(key) => println!("admin key (shown once, stored hashed): {key}"),
+        None => println!("admin key: as configured (VDC_ADMIN_KEY) or generated on first start"),
+    }
+    vdc::serve(listener, app.router, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VDC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
