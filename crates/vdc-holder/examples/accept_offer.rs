@@ -78,23 +78,23 @@ async fn run(args: Args) -> Result<(), vdc_holder::Error> {
 
     // 2. The transaction code, if the issuer asks for one.
     let mut tx_code = args.tx_code;
-    if let Some(tx) = offer.pre_authorized_grant()?.tx_code.as_ref() {
-        if tx_code.is_none() {
-            let hint = tx
-                .description
-                .as_deref()
-                .unwrap_or("Enter the transaction code");
-            let kind = if tx.is_numeric() {
-                "digits"
-            } else {
-                "characters"
-            };
-            let len = tx
-                .length
-                .map(|l| format!(", {l} {kind}"))
-                .unwrap_or_default();
-            tx_code = ask(&format!("{hint}{len}"));
-        }
+    if let Some(tx) = offer.pre_authorized_grant()?.tx_code.as_ref()
+        && tx_code.is_none()
+    {
+        let hint = tx
+            .description
+            .as_deref()
+            .unwrap_or("Enter the transaction code");
+        let kind = if tx.is_numeric() {
+            "digits"
+        } else {
+            "characters"
+        };
+        let len = tx
+            .length
+            .map(|l| format!(", {l} {kind}"))
+            .unwrap_or_default();
+        tx_code = ask(&format!("{hint}{len}"));
     }
 
     // 3. Token, nonce, key proofs, credentials, verification, storage, notification.

@@ -386,17 +386,17 @@ impl IssuerClient {
             .await?;
         if resp.status == 400 {
             let max = self.max();
-            if let Ok(b) = resp.json_object(endpoint, max) {
-                if b.get("error").and_then(Value::as_str) == Some("issuance_pending") {
-                    let interval = b
-                        .get("interval")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(DEFAULT_DEFERRED_INTERVAL);
-                    return Ok(CredentialResponse::Deferred {
-                        transaction_id: transaction_id.to_owned(),
-                        interval,
-                    });
-                }
+            if let Ok(b) = resp.json_object(endpoint, max)
+                && b.get("error").and_then(Value::as_str) == Some("issuance_pending")
+            {
+                let interval = b
+                    .get("interval")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(DEFAULT_DEFERRED_INTERVAL);
+                return Ok(CredentialResponse::Deferred {
+                    transaction_id: transaction_id.to_owned(),
+                    interval,
+                });
             }
         }
         self.credential_response(endpoint, resp)

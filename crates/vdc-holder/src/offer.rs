@@ -157,13 +157,14 @@ impl CredentialOffer {
                 return Err(Error::InvalidOffer("pre-authorized_code is empty".into()));
             }
             if let Some(tx) = &g.tx_code {
-                if let Some(mode) = &tx.input_mode {
-                    if mode != "numeric" && mode != "text" {
-                        return Err(Error::InvalidOffer(format!(
-                            "tx_code input_mode {} is neither numeric nor text",
-                            bounded(mode)
-                        )));
-                    }
+                if let Some(mode) = &tx.input_mode
+                    && mode != "numeric"
+                    && mode != "text"
+                {
+                    return Err(Error::InvalidOffer(format!(
+                        "tx_code input_mode {} is neither numeric nor text",
+                        bounded(mode)
+                    )));
                 }
                 if tx
                     .description

@@ -193,14 +193,14 @@ async fn verify_sd_jwt_vc(
         .await
         .map_err(Error::InvalidCredential)?;
     // Spec: OID4VCI 1.0 A.3.2: `vct` designates the type of the configuration.
-    if let Some(expected) = &config.vct {
-        if &verified.vct != expected {
-            return Err(reject(format!(
-                "vct {} is not the configuration's {}",
-                bounded(&verified.vct),
-                bounded(expected)
-            )));
-        }
+    if let Some(expected) = &config.vct
+        && &verified.vct != expected
+    {
+        return Err(reject(format!(
+            "vct {} is not the configuration's {}",
+            bounded(&verified.vct),
+            bounded(expected)
+        )));
     }
     Ok((
         verified.issuer,

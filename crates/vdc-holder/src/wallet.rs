@@ -300,12 +300,12 @@ impl Wallet {
                 max,
             });
         }
-        if let Some(methods) = &config.cryptographic_binding_methods_supported {
-            if !methods.iter().any(|m| m == "jwk") {
-                return Err(Error::Unsupported(
-                    "the configuration binds to no key representation other than jwk".into(),
-                ));
-            }
+        if let Some(methods) = &config.cryptographic_binding_methods_supported
+            && !methods.iter().any(|m| m == "jwk")
+        {
+            return Err(Error::Unsupported(
+                "the configuration binds to no key representation other than jwk".into(),
+            ));
         }
         let jwt = config.jwt_proof().ok_or_else(|| {
             Error::Unsupported("the configuration supports no jwt proof type (Appendix F.1)".into())
@@ -492,14 +492,12 @@ impl Wallet {
             notification_id.as_deref(),
             issuance.notification_endpoint,
             self.options.send_notifications,
-        ) {
-            if let Err(e) = self
-                .client
-                .notify(endpoint, issuance.access_token, id, event, description)
-                .await
-            {
-                accepted.notification_errors.push(e);
-            }
+        ) && let Err(e) = self
+            .client
+            .notify(endpoint, issuance.access_token, id, event, description)
+            .await
+        {
+            accepted.notification_errors.push(e);
         }
         accepted.credentials.extend(result?);
         Ok(())

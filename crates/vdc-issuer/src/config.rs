@@ -116,10 +116,10 @@ impl IssuerDefinition {
         if self.credential_configurations.is_empty() {
             return bad("at least one credential configuration is required".into());
         }
-        if let Some(b) = self.batch_size {
-            if !(2..=100).contains(&b) {
-                return bad("batch_size must be between 2 and 100".into());
-            }
+        if let Some(b) = self.batch_size
+            && !(2..=100).contains(&b)
+        {
+            return bad("batch_size must be between 2 and 100".into());
         }
         if self.x5c.is_some() && self.signing_key.is_none() {
             return bad("x5c needs the signing_key its leaf certifies".into());
@@ -232,23 +232,22 @@ impl CredentialConfiguration {
         if self.cryptographic_binding_methods_supported.is_empty() {
             return bad("holder binding is required: list jwk or did:jwk".into());
         }
-        if let Some(e) = self.expires_in {
-            if !(60..=10 * 365 * 24 * 3600).contains(&e) {
-                return bad("expires_in must be between 60 seconds and 10 years".into());
-            }
+        if let Some(e) = self.expires_in
+            && !(60..=10 * 365 * 24 * 3600).contains(&e)
+        {
+            return bad("expires_in must be between 60 seconds and 10 years".into());
         }
         let paths = self
             .claim_paths()
             .map_err(|e| IssuerError::InvalidRequest(format!("configuration {id}: {e}")))?;
         for p in &paths {
-            if self.format == FORMAT_SD_JWT_VC {
-                if let Some(PathElement::Name(first)) = p.elements().first() {
-                    if NEVER_DISCLOSABLE.contains(&first.as_str()) || first == "iat" {
-                        return bad(format!(
-                            "{first} is set by the issuer and cannot be a claim"
-                        ));
-                    }
-                }
+            if self.format == FORMAT_SD_JWT_VC
+                && let Some(PathElement::Name(first)) = p.elements().first()
+                && (NEVER_DISCLOSABLE.contains(&first.as_str()) || first == "iat")
+            {
+                return bad(format!(
+                    "{first} is set by the issuer and cannot be a claim"
+                ));
             }
             if self.format == FORMAT_JWT_VC_JSON
                 && p.elements().first() != Some(&PathElement::Name("credentialSubject".into()))

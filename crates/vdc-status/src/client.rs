@@ -281,10 +281,10 @@ impl StatusListClient {
     }
 
     async fn resolve_token(&self, uri: &str) -> Result<String> {
-        if let Some(local) = &self.local {
-            if let Some(token) = local.token(uri).await? {
-                return Ok(token);
-            }
+        if let Some(local) = &self.local
+            && let Some(token) = local.token(uri).await?
+        {
+            return Ok(token);
         }
         // Spec: §8.1: GET the uri with content negotiation for the JWT form.
         let opts = FetchOptions {

@@ -122,7 +122,7 @@ const OTHER_ENV: &[&str] = &[
 
 impl Config {
     /// Loads defaults, then `file` (if given), then `VDC_*` variables. Errors name the key.
-    pub fn load(file: Option<&std::path::Path>) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, Box<figment::Error>> {
         let mut f = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             f = f.merge(Toml::file_exact(path));
@@ -132,6 +132,7 @@ impl Config {
             KNOWN_ENV.contains(&name.as_str())
         }))
         .extract()
+        .map_err(Box::new)
     }
 
     /// `VDC_*` variables that are set but mean nothing (likely typos); warned about at start.

@@ -156,10 +156,12 @@ pub async fn sign_with_options(
     add_kid: bool,
 ) -> Result<String> {
     header.insert("alg".into(), signer.algorithm().name().into());
-    if add_kid && !header.contains_key("kid") && !header.contains_key("jwk") {
-        if let Some(kid) = &signer.public_jwk().kid {
-            header.insert("kid".into(), kid.clone().into());
-        }
+    if add_kid
+        && !header.contains_key("kid")
+        && !header.contains_key("jwk")
+        && let Some(kid) = &signer.public_jwk().kid
+    {
+        header.insert("kid".into(), kid.clone().into());
     }
     let header_json = serde_json::to_vec(&header).map_err(|e| Error::malformed(e.to_string()))?;
     let payload_json = serde_json::to_vec(payload).map_err(|e| Error::malformed(e.to_string()))?;
@@ -220,20 +222,20 @@ pub fn check_times(claims: &Map<String, Value>, now: UnixTime, rules: TimeRules)
         None if rules.require_exp => return Err(Error::malformed("exp is required")),
         _ => {}
     }
-    if let Some(nbf) = nbf {
-        if nbf > now + rules.skew {
-            return Err(Error::Time("not yet valid (nbf)".into()));
-        }
+    if let Some(nbf) = nbf
+        && nbf > now + rules.skew
+    {
+        return Err(Error::Time("not yet valid (nbf)".into()));
     }
     match iat {
         Some(iat) => {
             if iat > now + rules.skew {
                 return Err(Error::Time("iat is in the future".into()));
             }
-            if let Some(age) = rules.max_iat_age {
-                if iat < now - age - rules.skew {
-                    return Err(Error::Time("iat is too old".into()));
-                }
+            if let Some(age) = rules.max_iat_age
+                && iat < now - age - rules.skew
+            {
+                return Err(Error::Time("iat is too old".into()));
             }
         }
         None if rules.require_iat => return Err(Error::malformed("iat is required")),

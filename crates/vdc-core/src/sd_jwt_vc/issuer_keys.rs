@@ -235,10 +235,10 @@ impl IssuerTrustPolicy {
 
     async fn issuer_metadata_keys(&self, fetcher: &Fetcher, iss: &str) -> Result<JwkSet> {
         let now = self.clock.now();
-        if let Some((keys, fetched)) = self.lock_cache().get(iss) {
-            if now.secs() < fetched.secs() + self.metadata_ttl_secs {
-                return Ok(keys.clone());
-            }
+        if let Some((keys, fetched)) = self.lock_cache().get(iss)
+            && now.secs() < fetched.secs() + self.metadata_ttl_secs
+        {
+            return Ok(keys.clone());
         }
         let metadata = fetcher.get_json(&jwt_vc_issuer_metadata_url(iss)?).await?;
         // Spec: SD-JWT VC §"JWT VC Issuer Metadata Validation": `issuer` MUST be identical

@@ -192,32 +192,32 @@ pub async fn verify(
 fn check_vc_claims(v: &VerifiedSdJwt) -> Result<()> {
     // Spec: SD-JWT VC §"Registered JWT Claims": these claims MUST NOT be disclosed.
     for d in &v.disclosed {
-        if let Some(PathElement::Name(first)) = d.path.first() {
-            if NEVER_DISCLOSABLE.contains(&first.as_str()) {
-                return Err(Error::SdJwt(format!(
-                    "{first} must not be selectively disclosed"
-                )));
-            }
+        if let Some(PathElement::Name(first)) = d.path.first()
+            && NEVER_DISCLOSABLE.contains(&first.as_str())
+        {
+            return Err(Error::SdJwt(format!(
+                "{first} must not be selectively disclosed"
+            )));
         }
     }
     match v.claims.get("vct") {
         Some(Value::String(s)) if !s.is_empty() => {}
         _ => return Err(Error::Claim("vct is required and must be a string".into())),
     }
-    if let Some(iss) = v.claims.get("iss") {
-        if !iss.is_string() {
-            return Err(Error::Claim("iss must be a string".into()));
-        }
+    if let Some(iss) = v.claims.get("iss")
+        && !iss.is_string()
+    {
+        return Err(Error::Claim("iss must be a string".into()));
     }
-    if let Some(status) = v.claims.get("status") {
-        if !status.is_object() {
-            return Err(Error::Claim("status must be an object".into()));
-        }
+    if let Some(status) = v.claims.get("status")
+        && !status.is_object()
+    {
+        return Err(Error::Claim("status must be an object".into()));
     }
-    if let Some(cnf) = v.claims.get("cnf") {
-        if let Some(jwk) = cnf.get("jwk") {
-            Jwk::from_value(jwk)?;
-        }
+    if let Some(cnf) = v.claims.get("cnf")
+        && let Some(jwk) = cnf.get("jwk")
+    {
+        Jwk::from_value(jwk)?;
     }
     Ok(())
 }

@@ -54,10 +54,10 @@ pub fn check_data_model(credential: &Map<String, Value>) -> Result<()> {
     let (from, until) = validity_period(credential)?;
     // Spec: VCDM 2.0 §4.9 (Validity Period): validFrom MUST be temporally the same or
     // earlier than validUntil.
-    if let (Some(from), Some(until)) = (from, until) {
-        if from > until {
-            return Err(err("validUntil is before validFrom"));
-        }
+    if let (Some(from), Some(until)) = (from, until)
+        && from > until
+    {
+        return Err(err("validUntil is before validFrom"));
     }
     // Spec: VCDM 2.0 §4.10 (Status): a single object or a set of objects, each with a
     // `type`; `id` follows §4.4. Entries of types we know are checked in depth; others are

@@ -120,15 +120,15 @@ pub fn check_validity_window(
     skew: i64,
 ) -> Result<()> {
     let (from, until) = validity_period(credential)?;
-    if let Some(from) = from {
-        if from > now.plus(skew) {
-            return Err(Error::Time("credential not yet valid (validFrom)".into()));
-        }
+    if let Some(from) = from
+        && from > now.plus(skew)
+    {
+        return Err(Error::Time("credential not yet valid (validFrom)".into()));
     }
-    if let Some(until) = until {
-        if until <= now.plus(skew.saturating_neg()) {
-            return Err(Error::Time("credential expired (validUntil)".into()));
-        }
+    if let Some(until) = until
+        && until <= now.plus(skew.saturating_neg())
+    {
+        return Err(Error::Time("credential expired (validUntil)".into()));
     }
     Ok(())
 }
@@ -138,18 +138,18 @@ fn check_jwt_claims(credential: &Map<String, Value>) -> Result<()> {
     check_jwt_vc_vp_claims_absent(credential)?;
     // Spec: VC-JOSE-COSE §4.1.2 (iss): when issuer is a string (or an object with id),
     // iss, if present, MUST match it.
-    if let Some(iss) = credential.get("iss") {
-        if iss.as_str().is_none() || iss.as_str() != issuer_id(credential) {
-            return Err(Error::Claim(
-                "iss does not match the credential issuer".into(),
-            ));
-        }
+    if let Some(iss) = credential.get("iss")
+        && (iss.as_str().is_none() || iss.as_str() != issuer_id(credential))
+    {
+        return Err(Error::Claim(
+            "iss does not match the credential issuer".into(),
+        ));
     }
     // Spec: VC-JOSE-COSE §3.1.3: jti/id and sub/credentialSubject.id SHOULD NOT conflict.
-    if let (Some(jti), Some(id)) = (credential.get("jti"), credential.get("id")) {
-        if jti != id {
-            return Err(Error::Claim("jti does not match the credential id".into()));
-        }
+    if let (Some(jti), Some(id)) = (credential.get("jti"), credential.get("id"))
+        && jti != id
+    {
+        return Err(Error::Claim("jti does not match the credential id".into()));
     }
     if let Some(sub) = credential.get("sub") {
         let subject_ids: Vec<&Value> = match credential.get("credentialSubject") {

@@ -149,10 +149,10 @@ pub fn verify_vp_jwt(
     )?;
 
     let holder = data_model::holder_id(vp).map(str::to_owned);
-    if let (Some(iss), Some(h)) = (vp.get("iss"), holder.as_deref()) {
-        if iss.as_str() != Some(h) {
-            return Err(Error::Claim("iss does not match holder".into()));
-        }
+    if let (Some(iss), Some(h)) = (vp.get("iss"), holder.as_deref())
+        && iss.as_str() != Some(h)
+    {
+        return Err(Error::Claim("iss does not match holder".into()));
     }
 
     if entries.is_empty() {

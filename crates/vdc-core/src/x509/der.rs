@@ -132,7 +132,7 @@ fn write_unsigned_integer(magnitude: &[u8], out: &mut Vec<u8>) {
 pub(super) fn ecdsa_fixed_to_der(sig: &[u8]) -> Result<Vec<u8>> {
     // Spec: RFC 5480 §2.2 / RFC 3279 §2.2.3: Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER,
     // s INTEGER }, the value of the signatureValue BIT STRING for ecdsa-with-SHA256 (RFC 5758 §3.2).
-    if sig.is_empty() || sig.len() % 2 != 0 || sig.len() > 132 {
+    if sig.is_empty() || !sig.len().is_multiple_of(2) || sig.len() > 132 {
         return Err(Error::Crypto(
             "ECDSA signature has an unexpected length".into(),
         ));
