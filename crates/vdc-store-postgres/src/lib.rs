@@ -12,6 +12,9 @@
 
 mod error;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use std::str::FromStr;
 
 use async_trait::async_trait;

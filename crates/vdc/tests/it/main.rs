@@ -1,0 +1,11 @@
+//! End-to-end tests of the `vdc` server over real HTTP, each on SQLite and on Postgres
+//! (one test binary, STYLE.md §8).
+
+// Test helpers outside #[test] functions fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod errors;
+mod issuance;
+mod management;
+mod races;
+mod support;
