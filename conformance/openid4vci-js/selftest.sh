@@ -72,6 +72,13 @@ else
     echo "vdc serving $base (pid $server_pid, data dir $tmp/data)" >&2
 fi
 
+# The library falls back to other well-known locations (and even builds AS metadata from a
+# token_endpoint in the issuer metadata), so the spec locations are fetched here directly.
+issuer_md="$(curl -fsS -H 'Accept: application/json' "$base/.well-known/openid-credential-issuer/issuers/demo")" \
+    || die "no Credential Issuer metadata at the OID4VCI 1.0 §12.2.2 location"
+as_md="$(curl -fsS -H 'Accept: application/json' "$base/.well-known/oauth-authorization-server/issuers/demo")" \
+    || die "no RFC 8414 AS metadata at $base/.well-known/oauth-authorization-server/issuers/demo"
+
 offers="$base/api/v1/issuers/demo/offers"
 make_offer() { # $1 = JSON body; prints the 201 response
     curl -fsS -X POST "$offers" -H "Authorization: Bearer $ADMIN_KEY" \
@@ -90,6 +97,7 @@ o2="$(make_offer "$without_tx")"
 o3="$(make_offer "$with_tx")"
 o4="$(make_offer "$with_tx")"
 o5="$(make_offer "$without_tx")"
+o6="$(make_offer "$without_tx")"
 
 req() { # $1 = offer response, $2 = tx_code mode: offer|null|wrong, $3 = allow_http
     node -e '
@@ -106,9 +114,10 @@ a2b="$(wallet "$(req "$o2" null true)")" # same offer again: pre-authorized code
 a3="$(wallet "$(req "$o3" null true)")"
 a4="$(wallet "$(req "$o4" wrong true)")"
 a5="$(wallet "$(req "$o5" null false)")"
+a6="$(wallet "$(req "$o6" wrong true)")" # tx_code sent although the offer has none
 
-node - "$o1" "$a1" "$a2" "$a2b" "$a3" "$a4" "$a5" <<'JS'
-const [o1, a1, a2, a2b, a3, a4, a5] = process.argv.slice(2).map((s, i) => {
+node - "$issuer_md" "$as_md" "$o1" "$a1" "$a2" "$a2b" "$a3" "$a4" "$a5" "$a6" <<'JS'
+const [issuerMd, asMd, o1, a1, a2, a2b, a3, a4, a5, a6] = process.argv.slice(2).map((s, i) => {
   try { return JSON.parse(s); } catch { console.log(`  FAIL  answer ${i} is not JSON: ${s.slice(0, 300)}`); process.exit(1); }
 });
 let passed = 0, failed = 0;
@@ -132,6 +141,13 @@ const flowOk = (name, a, want) => {
   check(`${name}: issuer metadata read as 1.0-shaped (V1/Draft15)`, ["V1", "Draft15"].includes(a.metadata_version), a.metadata_version);
   for (const [k, v] of Object.entries(want)) check(`${name}: claim ${k}`, a.claims[k] === v, a.claims[k]);
 };
+const issuerId = issuerMd.credential_issuer;
+check("issuer metadata: credential_issuer is {base}/issuers/demo", typeof issuerId === "string" && issuerId.endsWith("/issuers/demo"), issuerId);
+check("issuer metadata: nonce_endpoint present", typeof issuerMd.nonce_endpoint === "string", issuerMd.nonce_endpoint);
+check("AS metadata: issuer equals the Credential Issuer Identifier", asMd.issuer === issuerId, asMd.issuer);
+check("AS metadata: token_endpoint present", typeof asMd.token_endpoint === "string", asMd.token_endpoint);
+// Spec: OID4VCI 1.0 §12.3 (default false); the wallet below is served anonymously.
+check("AS metadata: pre-authorized_grant_anonymous_access_supported is true", asMd["pre-authorized_grant_anonymous_access_supported"] === true, asMd);
 flowOk("with tx_code", a1, { given_name: "Ada", family_name: "Lovelace", employee_id: "E-1", department: "Engines" });
 check("offer with tx_code announced it", typeof o1.tx_code === "string" && o1.tx_code.length === 6 && o1.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code !== undefined, o1);
 flowOk("without tx_code", a2, { given_name: "Grace", employee_id: "E-2" });
@@ -139,6 +155,8 @@ check("without tx_code: claims not in the offer are absent", a2.ok === true && !
 check("second redemption of the same offer fails", a2b.ok === false && ["resolve_offer", "token"].includes(a2b.step), a2b);
 check("tx_code required but not given: fails at token", a3.ok === false && a3.step === "token", a3);
 check("wrong tx_code: invalid_grant at token", a4.ok === false && a4.step === "token" && a4.error_code === "invalid_grant", a4);
+// Spec: OID4VCI 1.0 §6.3: a Transaction Code the AS does not expect is invalid_request.
+check("unexpected tx_code: invalid_request at token", a6.ok === false && a6.step === "token" && a6.error_code === "invalid_request", a6);
 check("http without allow_http: refused at resolve_offer", a5.ok === false && a5.step === "resolve_offer", a5);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -97,8 +97,14 @@ const HASHES = { "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512" }
 
 function makeCallbacks(holder) {
   return {
-    // Every HTTP request the libraries make goes through here.
-    fetch: (input, init) => fetch(input, { ...init, redirect: "manual", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) }),
+    // Every HTTP request the libraries make goes through here: no redirects
+    // followed, a timeout, and `Accept: application/json` on GETs that name no
+    // Accept (the library sends none; OID4VCI 1.0 §12.2.2 RECOMMENDS one).
+    fetch: (input, init = {}) => {
+      const headers = new Headers(init.headers);
+      if ((init.method ?? "GET").toUpperCase() === "GET" && !headers.has("accept")) headers.set("accept", "application/json");
+      return fetch(input, { ...init, headers, redirect: "manual", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    },
     hash: (data, alg) => {
       const h = HASHES[alg];
       if (!h) throw new Error(`unsupported hash algorithm ${String(alg).slice(0, 20)}`);
