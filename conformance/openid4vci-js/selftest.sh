@@ -50,8 +50,17 @@ else
     else
         command -v cargo >/dev/null 2>&1 || die "cargo not found (or set VDC_BIN / VDC_BASE_URL)"
         echo "building vdc (cargo build -p vdc) ..." >&2
-        (cd "$repo" && cargo build -q -p vdc) || die "cargo build -p vdc failed"
-        bin="${CARGO_TARGET_DIR:-$repo/target}/debug/vdc"
+        # The artifact path comes from cargo itself (honours CARGO_TARGET_DIR and config).
+        bin="$(cd "$repo" && cargo build -q -p vdc --bin vdc --message-format=json-render-diagnostics \
+            | node -e '
+                let exe = "";
+                require("readline").createInterface({ input: process.stdin }).on("line", (l) => {
+                  try {
+                    const m = JSON.parse(l);
+                    if (m.reason === "compiler-artifact" && m.target && m.target.name === "vdc" && m.executable) exe = m.executable;
+                  } catch {}
+                }).on("close", () => process.stdout.write(exe));
+            ')" || die "cargo build -p vdc failed"
     fi
     [ -x "$bin" ] || die "vdc binary not found at $bin"
     port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
@@ -86,7 +95,8 @@ make_offer() { # $1 = JSON body; prints the 201 response
         || die "creating an offer failed: POST $offers"
 }
 wallet() { # $1 = request JSON; prints the driver's answer line
-    printf '%s' "$1" | node "$here/wallet.mjs"
+    # A crash (exit 1) still prints a JSON line; the checks below report it.
+    printf '%s' "$1" | node "$here/wallet.mjs" || true
 }
 
 with_tx='{"credential_configuration_ids":["EmployeeBadge"],"claims":{"EmployeeBadge":{"given_name":"Ada","family_name":"Lovelace","employee_id":"E-1","department":"Engines"}},"tx_code":{"length":6}}'
@@ -98,6 +108,7 @@ o3="$(make_offer "$with_tx")"
 o4="$(make_offer "$with_tx")"
 o5="$(make_offer "$without_tx")"
 o6="$(make_offer "$without_tx")"
+o7="$(make_offer "$with_tx")"
 
 req() { # $1 = offer response, $2 = tx_code mode: offer|null|wrong, $3 = allow_http
     node -e '
@@ -108,6 +119,15 @@ req() { # $1 = offer response, $2 = tx_code mode: offer|null|wrong, $3 = allow_h
     ' "$1" "$2" "$3"
 }
 
+by_value() { # $1 = offer response; the same request with the offer passed by value (§4.1.2)
+    node -e '
+      const r = JSON.parse(process.argv[1]);
+      process.stdout.write(JSON.stringify({
+        offer_uri: "openid-credential-offer://?credential_offer=" + encodeURIComponent(JSON.stringify(r.credential_offer)),
+        tx_code: r.tx_code, allow_http: true }));
+    ' "$1"
+}
+
 a1="$(wallet "$(req "$o1" offer true)")"
 a2="$(wallet "$(req "$o2" null true)")"
 a2b="$(wallet "$(req "$o2" null true)")" # same offer again: pre-authorized code already used
@@ -115,9 +135,10 @@ a3="$(wallet "$(req "$o3" null true)")"
 a4="$(wallet "$(req "$o4" wrong true)")"
 a5="$(wallet "$(req "$o5" null false)")"
 a6="$(wallet "$(req "$o6" wrong true)")" # tx_code sent although the offer has none
+a7="$(wallet "$(by_value "$o7")")"
 
-node - "$issuer_md" "$as_md" "$o1" "$a1" "$a2" "$a2b" "$a3" "$a4" "$a5" "$a6" <<'JS'
-const [issuerMd, asMd, o1, a1, a2, a2b, a3, a4, a5, a6] = process.argv.slice(2).map((s, i) => {
+node - "$issuer_md" "$as_md" "$o1" "$a1" "$a2" "$a2b" "$a3" "$a4" "$a5" "$a6" "$a7" <<'JS'
+const [issuerMd, asMd, o1, a1, a2, a2b, a3, a4, a5, a6, a7] = process.argv.slice(2).map((s, i) => {
   try { return JSON.parse(s); } catch { console.log(`  FAIL  answer ${i} is not JSON: ${s.slice(0, 300)}`); process.exit(1); }
 });
 let passed = 0, failed = 0;
@@ -135,7 +156,8 @@ const flowOk = (name, a, want) => {
   check(`${name}: one compact SD-JWT`, Array.isArray(a.credentials) && a.credentials.length === 1 && /^[\w-]+\.[\w-]+\.[\w-]+~/.test(a.credentials[0]), a.credentials);
   check(`${name}: vct`, a.claims.vct === VCT, a.claims.vct);
   check(`${name}: iss is the credential issuer`, a.claims.iss === a.credential_issuer && a.credential_issuer.endsWith("/issuers/demo"), a.claims.iss);
-  check(`${name}: cnf is the holder key`, JSON.stringify(a.claims.cnf && a.claims.cnf.jwk) === JSON.stringify(a.holder_jwk), a.claims.cnf);
+  const cnf = (a.claims.cnf && a.claims.cnf.jwk) || {};
+  check(`${name}: cnf is the holder key`, ["kty", "crv", "x", "y"].every((m) => typeof cnf[m] === "string" && cnf[m] === a.holder_jwk[m]), a.claims.cnf);
   // The library guesses the version: "V1" needs some configuration with credential_metadata;
   // "Draft15" (dc+sd-jwt without it) sends the same 1.0 request shape. Older guesses would not.
   check(`${name}: issuer metadata read as 1.0-shaped (V1/Draft15)`, ["V1", "Draft15"].includes(a.metadata_version), a.metadata_version);
@@ -149,6 +171,7 @@ check("AS metadata: token_endpoint present", typeof asMd.token_endpoint === "str
 // Spec: OID4VCI 1.0 §12.3 (default false); the wallet below is served anonymously.
 check("AS metadata: pre-authorized_grant_anonymous_access_supported is true", asMd["pre-authorized_grant_anonymous_access_supported"] === true, asMd);
 flowOk("with tx_code", a1, { given_name: "Ada", family_name: "Lovelace", employee_id: "E-1", department: "Engines" });
+flowOk("offer by value", a7, { given_name: "Ada", employee_id: "E-1" });
 check("offer with tx_code announced it", typeof o1.tx_code === "string" && o1.tx_code.length === 6 && o1.credential_offer.grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"].tx_code !== undefined, o1);
 flowOk("without tx_code", a2, { given_name: "Grace", employee_id: "E-2" });
 check("without tx_code: claims not in the offer are absent", a2.ok === true && !("family_name" in a2.claims) && !("department" in a2.claims), a2.claims);
