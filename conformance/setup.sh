@@ -59,5 +59,7 @@ else
         || die "npm ci failed in conformance/"
     node -e 'import("@sd-jwt/sd-jwt-vc").then(() => process.exit(0), () => process.exit(1))' \
         || die "installed @sd-jwt/sd-jwt-vc does not import"
+    node -e 'Promise.all([import("@openid4vc/openid4vci"), import("@openid4vc/oauth2")]).then(() => process.exit(0), () => process.exit(1))' \
+        || die "installed @openid4vc/openid4vci / @openid4vc/oauth2 do not import"
     printf '%s\n' "$js_want" >"$js_stamp"
 fi
