@@ -11,6 +11,7 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod tls;
 pub mod wallet;
 
 use std::path::Path;

@@ -182,14 +182,13 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    if config.tls_cert.is_some() || config.tls_key.is_some() {
-        anyhow::bail!(
-            "VDC_TLS_CERT/VDC_TLS_KEY: serving HTTPS directly is not available yet; run behind a TLS proxy"
-        );
-    }
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+        (None, None) => None,
+        _ => anyhow::bail!("VDC_TLS_CERT and VDC_TLS_KEY must be set together"),
+    };
     let app = vdc::build(&config, vdc::Deps::default()).await?;
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
+    let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot bind {}", config.listen))?;
     let base = &app.public_url;
     println!("vdc listening on {} (public URL {base})", config.listen);
@@ -211,8 +210,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(key) => println!("admin key (shown once, stored hashed): {key}"),
         None => println!("admin key: as configured (VDC_ADMIN_KEY) or generated on first start"),
     }
-    vdc::serve(listener, app.router, shutdown_signal()).await?;
-    Ok(())
+    match tls {
+        Some((cert, key)) => {
+            vdc::tls::serve_tls(listener, app.router, &cert, &key, shutdown_signal()).await
+        }
+        None => {
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            vdc::serve(listener, app.router, shutdown_signal()).await?;
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -10,3 +10,4 @@ mod issuance;
 mod management;
 mod races;
 mod support;
+mod tls;
