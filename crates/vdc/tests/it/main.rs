@@ -8,4 +8,5 @@ mod errors;
 mod issuance;
 mod management;
 mod races;
+mod status;
 mod support;
