@@ -6,7 +6,7 @@
 //! - this module: [`open_store`], [`build`] (store + keys + services + routers) and
 //!   [`serve`] (graceful shutdown).
 //! - [`demo`]: the `--demo` issuer.
-//! - [`wallet`], [`bench`]: the `vdc wallet` and `vdc bench` subcommands.
+//! - [`wallet`], [`bench`](mod@bench): the `vdc wallet` and `vdc bench` subcommands.
 
 pub mod bench;
 pub mod config;
