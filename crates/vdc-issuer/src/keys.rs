@@ -172,6 +172,11 @@ impl KeyRing {
         self.store_key(store, issuer_id, key, None, now, rng).await
     }
 
+    /// The issuer's signer if it is loaded already.
+    pub fn cached(&self, issuer_id: &str) -> Option<Arc<LocalSigner>> {
+        self.cache_read().get(issuer_id).cloned()
+    }
+
     /// The issuer's current signer (its newest unretired key).
     pub async fn signer(
         &self,
@@ -234,5 +239,42 @@ mod tests {
         let other = KeyEncryptionKey::from_bytes(&[8u8; 32]).unwrap();
         assert!(other.open(&sealed, "ctx-a").is_err());
         assert!(format!("{kek:?}").contains("redacted"));
+    }
+}
+
+/// The signer of an issuer's status lists: its current credential key, through the key
+/// ring (draft-ietf-oauth-status-list §11.3: the Status Issuer usually is the Issuer and uses
+/// the same keys, so relying parties resolve them from the issuer's JWT VC Issuer Metadata).
+#[derive(Debug, Clone)]
+pub struct IssuerStatusSigner {
+    keys: KeyRing,
+    store: Arc<dyn IssuanceStore>,
+}
+
+#[async_trait::async_trait]
+impl vdc_status::StatusSigner for IssuerStatusSigner {
+    async fn signer(
+        &self,
+        issuer_id: &str,
+    ) -> std::result::Result<Option<Arc<dyn Signer>>, vdc_status::ServiceError> {
+        if let Some(s) = self.keys.cached(issuer_id) {
+            return Ok(Some(s));
+        }
+        if !crate::config::is_slug(issuer_id) || self.store.get_issuer(issuer_id).await?.is_none() {
+            return Ok(None);
+        }
+        let signer = self
+            .keys
+            .signer(self.store.as_ref(), issuer_id)
+            .await
+            .map_err(|e| vdc_status::ServiceError::Internal(e.to_string()))?;
+        Ok(Some(signer))
+    }
+}
+
+impl IssuerStatusSigner {
+    /// A status signer over the issuer's key ring and store.
+    pub fn new(keys: KeyRing, store: Arc<dyn IssuanceStore>) -> Self {
+        Self { keys, store }
     }
 }

@@ -358,7 +358,7 @@ impl Issuer {
                     "id": c.credential_id,
                     "credential_configuration_id": c.credential_configuration_id,
                     "status": c.status.as_str(),
-                    "status_list": status_list(c),
+                    "status_list": status_list(&self.public_url, c),
                 })
             })
             .collect();
@@ -459,23 +459,13 @@ impl Issuer {
             .get_credential(issuer_id, credential_id)
             .await?
             .ok_or_else(|| IssuerError::NotFound(format!("no credential {credential_id}")))?;
-        Ok(json!({
-            "id": c.credential_id,
-            "status": c.status.as_str(),
-            "status_list": status_list(&c),
-            "credential_configuration_id": c.credential_configuration_id,
-            "offer_id": c.offer_id,
-            "issued_at": format_date_time_stamp(c.issued_at),
-            "expires_at": c.expires_at.map(format_date_time_stamp),
-        }))
+        Ok(vdc_status::credential_object(&self.public_url, &c))
     }
 }
 
-fn status_list(c: &IssuedCredentialRecord) -> Value {
-    match &c.status_list {
-        Some(s) => json!({ "uri": s.list_id, "idx": s.index }),
-        None => Value::Null,
-    }
+/// `status_list {uri, idx}` of a credential, as the contract shows it.
+fn status_list(public_url: &str, c: &IssuedCredentialRecord) -> Value {
+    vdc_status::credential_object(public_url, c)["status_list"].take()
 }
 
 fn with_code(mut template: Value, code: &str) -> Value {

@@ -52,6 +52,10 @@ impl Issuer {
             // client_id.
             "pre-authorized_grant_anonymous_access_supported": true,
             "token_endpoint_auth_methods_supported": ["none"],
+            // Spec: draft-ietf-oauth-status-list §9.1: an issuer that is an OAuth AS links
+            // its Status List Aggregation with this RFC 8414 parameter.
+            "status_list_aggregation_endpoint":
+                vdc_status::aggregation_uri(&self.public_url, issuer_id),
         }))
     }
 

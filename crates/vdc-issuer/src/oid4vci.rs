@@ -15,12 +15,43 @@ use vdc_store::{
     NewAccessToken, NotificationRecord, OfferRecord, SecretHash,
 };
 
+use vdc_status::{BitstringStatusListEntry, StatusPurpose, StatusReference};
+
 use crate::config::{
     CredentialConfiguration, FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition,
 };
 use crate::error::{IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
 use crate::service::Issuer;
+
+/// A status service failure during issuance: an outage stays an outage (503), anything
+/// else is internal.
+fn status_error(e: vdc_status::ServiceError) -> IssuerError {
+    match e {
+        vdc_status::ServiceError::Store(s) => IssuerError::Store(s),
+        other => IssuerError::Internal(other.to_string()),
+    }
+}
+
+/// The `credentialStatus` of a W3C credential: one `BitstringStatusListEntry` per purpose
+/// (revocation and suspension) at the same index of the list's two bitstrings.
+/// Spec: W3C Bitstring Status List v1.0 §2.1.
+fn bitstring_entries(
+    service: &vdc_status::StatusService,
+    issuer_id: &str,
+    entry: &vdc_store::StatusListEntry,
+) -> Result<Value> {
+    let mut entries = Vec::with_capacity(2);
+    for purpose in [StatusPurpose::Revocation, StatusPurpose::Suspension] {
+        let url = service.bitstring_uri(issuer_id, &entry.list_id, purpose);
+        let value = BitstringStatusListEntry::new(purpose, entry.index, url.clone())
+            .with_id(format!("{url}#{}", entry.index))
+            .to_value()
+            .map_err(|e| IssuerError::Internal(e.to_string()))?;
+        entries.push(value);
+    }
+    Ok(Value::Array(entries))
+}
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Clone)]
@@ -411,14 +442,51 @@ impl Issuer {
         let mut credentials = Vec::with_capacity(holder_keys.len());
         let mut records = Vec::with_capacity(holder_keys.len());
         for key in holder_keys {
+            // R1: the index is allocated (committed) before signing; the issuance
+            // transaction binds it to this credential, so no credential claims an index that
+            // was not allocated to it, and a credential that is never stored leaves an
+            // unused index behind (never reused, always valid).
+            let entry = match &self.status {
+                Some(status) => Some(status.allocate(issuer_id).await.map_err(status_error)?),
+                None => None,
+            };
+            let status = entry.as_ref().map(|e| (e, self.status.as_ref()));
             let credential = match config.format.as_str() {
                 FORMAT_SD_JWT_VC => {
-                    self.sd_jwt_vc(issuer_id, config, claims, key, now, exp, signer.as_ref())
-                        .await?
+                    let status_claim = match status {
+                        Some((e, Some(service))) => Some(
+                            StatusReference::new(e.index, service.list_uri(issuer_id, &e.list_id))
+                                .map_err(|e| IssuerError::Internal(e.to_string()))?
+                                .to_status_claim(),
+                        ),
+                        _ => None,
+                    };
+                    self.sd_jwt_vc(
+                        issuer_id,
+                        config,
+                        claims,
+                        key,
+                        (now, exp),
+                        status_claim,
+                        signer.as_ref(),
+                    )
+                    .await?
                 }
                 FORMAT_JWT_VC_JSON => {
-                    self.w3c_vc(issuer_id, config, claims, key, now, exp, signer.as_ref())
-                        .await?
+                    let credential_status = match status {
+                        Some((e, Some(service))) => Some(bitstring_entries(service, issuer_id, e)?),
+                        _ => None,
+                    };
+                    self.w3c_vc(
+                        issuer_id,
+                        config,
+                        claims,
+                        key,
+                        (now, exp),
+                        credential_status,
+                        signer.as_ref(),
+                    )
+                    .await?
                 }
                 other => return Err(IssuerError::Internal(format!("unsupported format {other}"))),
             };
@@ -429,7 +497,7 @@ impl Issuer {
                 offer_id: offer_id.to_owned(),
                 credential_configuration_id: config_id.to_owned(),
                 holder_key_thumbprint: Some(key.thumbprint()),
-                status_list: None,
+                status_list: entry,
                 status: CredentialStatus::Valid,
                 issued_at: now,
                 expires_at: Some(exp),
@@ -445,8 +513,8 @@ impl Issuer {
         config: &CredentialConfiguration,
         claims: &Value,
         holder: &PublicKey,
-        now: UnixTime,
-        exp: UnixTime,
+        (now, exp): (UnixTime, UnixTime),
+        status: Option<Value>,
         signer: &dyn Signer,
     ) -> Result<Value> {
         let vc = SdJwtVcClaims {
@@ -456,7 +524,8 @@ impl Issuer {
             nbf: None,
             exp: Some(exp),
             holder_key: Some(holder.clone()),
-            status: None,
+            // Spec: draft-ietf-oauth-status-list §6.2: `status.status_list {idx, uri}`.
+            status,
             claims: claims.as_object().cloned().unwrap_or_default(),
         };
         let issued = sd_jwt_vc::issue(&vc, &config.frame()?, signer, self.rng.as_ref()).await?;
@@ -470,8 +539,8 @@ impl Issuer {
         config: &CredentialConfiguration,
         claims: &Value,
         holder: &PublicKey,
-        now: UnixTime,
-        exp: UnixTime,
+        (now, exp): (UnixTime, UnixTime),
+        credential_status: Option<Value>,
         signer: &dyn Signer,
     ) -> Result<Value> {
         let types = config
@@ -496,6 +565,9 @@ impl Issuer {
             vc_jose::format_date_time_stamp(exp).into(),
         );
         vc.insert("credentialSubject".into(), Value::Object(subject));
+        if let Some(status) = credential_status {
+            vc.insert("credentialStatus".into(), status);
+        }
         Ok(Value::String(vc_jose::issue_vc_jwt(&vc, signer).await?))
     }
 

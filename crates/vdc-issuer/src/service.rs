@@ -9,7 +9,7 @@ use vdc_store::IssuanceStore;
 
 use crate::config::IssuerDefinition;
 use crate::error::{IssuerError, Result};
-use crate::keys::{KeyEncryptionKey, KeyRing};
+use crate::keys::{IssuerStatusSigner, KeyEncryptionKey, KeyRing};
 
 /// Lifetimes and limits of the issuance protocol.
 #[derive(Debug, Clone)]
@@ -61,6 +61,7 @@ pub struct Issuer {
     pub(crate) rng: Arc<dyn RandomSource>,
     pub(crate) public_url: String,
     pub(crate) settings: IssuerSettings,
+    pub(crate) status: Option<vdc_status::StatusService>,
     definitions: Arc<RwLock<HashMap<String, Arc<IssuerDefinition>>>>,
 }
 
@@ -89,8 +90,22 @@ impl Issuer {
             rng,
             public_url: public_url.trim_end_matches('/').to_owned(),
             settings,
+            status: None,
             definitions: Arc::new(RwLock::new(HashMap::new())),
         }
+    }
+
+    /// Gives every credential issued from now on a status list entry, allocated by
+    /// `status` (revocation and suspension). Without it credentials carry no status.
+    pub fn with_status(mut self, status: vdc_status::StatusService) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// The signer of this issuer's status lists (its credential keys), for the status
+    /// service.
+    pub fn status_signer(&self) -> IssuerStatusSigner {
+        IssuerStatusSigner::new(self.keys.clone(), self.store.clone())
     }
 
     /// The credential issuer identifier of a tenant: `{public_url}/issuers/{issuer}`.

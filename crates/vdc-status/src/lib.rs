@@ -12,12 +12,12 @@
 //! - [`bitstring`]: W3C Bitstring Status List v1.0: the MSB-first bitstring, the
 //!   `BitstringStatusListCredential` secured as `vc+jwt`, and `BitstringStatusListEntry`.
 //! - `compress`: bounded ZLIB/GZIP inflation (decompression-bomb guard) and deflation.
-//!
-//! The store-backed allocation of indexes and the publication endpoints build on these
-//! types: a store keeps [`StatusList::bytes`] and rebuilds lists with
-//! [`StatusList::from_bytes`]; an endpoint serves [`sign_status_list_token`]'s output with
-//! the media type [`STATUS_LIST_JWT_MEDIA_TYPE`], and the same token feeds a
-//! [`StatusListSource`] for in-process verifiers.
+//! - [`service`]: the issuer side over a `vdc_store::StatusStore`: random index allocation,
+//!   status changes (all or nothing, revoked is final), and publication of lists as signed
+//!   tokens cached per list version ([`StatusService`]); signers come from a
+//!   [`StatusSigner`] the binary wires to the issuer's keys.
+//! - [`http`]: the public routes (tokens with ETag/304, HEAD, gzip, CORS, `?time=`; W3C
+//!   status list credentials; the aggregation) and the management routes (status changes).
 //!
 //! Errors are the one [`Error`] enum; time and keys are inputs (STYLE.md §7).
 
@@ -25,6 +25,8 @@ pub mod bitstring;
 pub mod client;
 mod compress;
 pub mod error;
+pub mod http;
+pub mod service;
 pub mod status_list;
 pub mod token;
 
@@ -36,6 +38,10 @@ pub use bitstring::{
 pub use client::{ClientConfig, StatusListClient, StatusListSource};
 pub use compress::BEST_LEVEL;
 pub use error::{Error, ErrorKind, Result};
+pub use service::{
+    ServedToken, ServiceError, StatusService, StatusSettings, StatusSigner, aggregation_uri,
+    bitstring_uri, credential_object, list_uri,
+};
 pub use status_list::{
     DEFAULT_LEVEL, DEFAULT_LIST_LEN, INVALID, MAX_LIST_BYTES, SUSPENDED, StatusList, VALID,
 };

@@ -20,6 +20,9 @@ const UNIQUE: &[(&str, &str)] = &[
     ("issued_credentials_status_entry_key", "status list entry"),
     ("deferred_issuances_pkey", "transaction id"),
     ("notifications_pkey", "notification id"),
+    ("status_lists_pkey", "status list"),
+    ("status_entries_pkey", "status list entry"),
+    ("status_changes_pkey", "status change"),
 ];
 
 /// What a missing parent means, by foreign key name.
@@ -31,6 +34,9 @@ const FOREIGN: &[(&str, &str)] = &[
     ("issued_credentials_offer_fkey", "offer"),
     ("deferred_issuances_offer_fkey", "offer"),
     ("notifications_offer_fkey", "offer"),
+    ("status_lists_issuer_fkey", "issuer"),
+    ("status_entries_list_fkey", "status list"),
+    ("status_changes_list_fkey", "status list"),
 ];
 
 fn lookup(table: &[(&str, &'static str)], name: Option<&str>) -> Option<&'static str> {

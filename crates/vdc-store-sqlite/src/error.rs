@@ -48,6 +48,18 @@ const UNIQUE: &[(&str, &str)] = &[
         "notifications.issuer_id, notifications.notification_id_hash",
         "notification id",
     ),
+    (
+        "status_lists.issuer_id, status_lists.list_id",
+        "status list",
+    ),
+    (
+        "status_entries.issuer_id, status_entries.list_id, status_entries.idx",
+        "status list entry",
+    ),
+    (
+        "status_changes.issuer_id, status_changes.list_id, status_changes.version",
+        "status change",
+    ),
 ];
 
 fn unique_meaning(message: &str) -> &'static str {

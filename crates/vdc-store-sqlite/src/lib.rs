@@ -18,6 +18,7 @@
 //! writers are serialized, so exactly one racer matches.
 
 mod error;
+mod status;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -248,6 +249,45 @@ impl TryFrom<CredentialRow> for IssuedCredentialRecord {
     }
 }
 
+/// Binds an allocated status entry to its credential inside the issuance transaction (R1,
+/// G9): the entry must exist (allocated on a list of this issuer) and be unbound.
+async fn bind_status_entry(
+    tx: &mut sqlx::SqliteConnection,
+    issuer_id: &str,
+    list_id: &str,
+    index: i64,
+    credential_id: &str,
+) -> Result<()> {
+    let bound = sqlx::query!(
+        "UPDATE status_entries SET credential_id = ?4
+         WHERE issuer_id = ?1 AND list_id = ?2 AND idx = ?3 AND credential_id IS NULL",
+        issuer_id,
+        list_id,
+        index,
+        credential_id,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
+    if bound == 1 {
+        return Ok(());
+    }
+    let exists = sqlx::query_scalar!(
+        "SELECT idx FROM status_entries WHERE issuer_id = ?1 AND list_id = ?2 AND idx = ?3",
+        issuer_id,
+        list_id,
+        index,
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    Err(match exists {
+        Some(_) => StoreError::Duplicate("status list entry"),
+        None => StoreError::NotFound("status list entry"),
+    })
+}
+
 /// Inserts issuance records and the optional notification inside `tx`, then marks the offer
 /// `CredentialIssued`. Callers checked the records with [`check_records`].
 async fn write_issuance(
@@ -265,6 +305,9 @@ async fn write_issuance(
             ),
             None => (None, None),
         };
+        if let (Some(list_id), Some(index)) = (list_id, index) {
+            bind_status_entry(&mut *tx, issuer_id, list_id, index, &r.credential_id).await?;
+        }
         sqlx::query!(
             "INSERT INTO issued_credentials (issuer_id, credential_id, offer_id,
                 credential_configuration_id, holder_key_thumbprint, status_list_id,

@@ -344,7 +344,10 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
 
     /// Issues credentials (G2, R1): in one transaction consumes the proof `c_nonce`, stores
     /// every record (all for `offer_id` and this issuer, else [`StoreError::Invalid`]), the
-    /// optional notification id, and sets the offer `CredentialIssued`. False, with nothing
+    /// optional notification id, and sets the offer `CredentialIssued`. A record's status
+    /// list entry must have been allocated ([`crate::StatusStore::allocate_status_index`])
+    /// and is bound to it here: [`StoreError::NotFound`] if it was not,
+    /// [`StoreError::Duplicate`] if another credential holds it (R1, G9). False, with nothing
     /// written, if the nonce was not consumable.
     async fn issue_credentials(
         &self,

@@ -8,6 +8,9 @@
 //! - [`issuance`]: the OpenID4VCI issuer state: tenants, signing keys, offers, access tokens,
 //!   `c_nonce`s, issued credentials, deferred issuance, notifications, and instance settings,
 //!   behind the object-safe [`IssuanceStore`] trait.
+//! - [`status`]: status lists: random index allocation, status changes with their history,
+//!   behind the object-safe [`StatusStore`] trait.
+//! - [`Store`]: everything one backend keeps (both traits), what the server composes.
 //! - [`pool`]: connection settings shared by the backends ([`PoolSettings`]).
 //! - `contract` (feature `contract-tests`): the backend contract suite, written once and run by
 //!   every backend crate (`vdc-store-sqlite`, `vdc-store-postgres`) through
@@ -21,6 +24,7 @@ pub mod error;
 pub mod issuance;
 pub mod pool;
 pub mod secret;
+pub mod status;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;
@@ -33,7 +37,18 @@ pub use issuance::{
 };
 pub use pool::PoolSettings;
 pub use secret::SecretHash;
+pub use status::{
+    StatusChange, StatusChangeOutcome, StatusChangeRecord, StatusListRecord, StatusListSnapshot,
+    StatusStore,
+};
 pub use vdc_core::time::UnixTime;
 
 /// The result of every store method.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything one backend keeps: the issuer's state and its status lists. Each backend
+/// implements both traits on one type, so the issuance transaction can bind status entries
+/// (R1); services hold the narrower trait they need (`Arc<dyn Store>` upcasts to either).
+pub trait Store: IssuanceStore + StatusStore {}
+
+impl<T: IssuanceStore + StatusStore + ?Sized> Store for T {}

@@ -13,7 +13,7 @@ use serde_json::Value;
 use vdc::config::{Config, Secret};
 use vdc_core::time::{Clock as _, FixedClock, SystemClock};
 use vdc_holder::{MemoryStore, Wallet, WalletOptions};
-use vdc_store::IssuanceStore;
+use vdc_store::Store;
 
 /// The admin key every test server uses.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
@@ -39,7 +39,7 @@ pub struct TestServer {
     /// The clock the server (and [`TestServer::wallet`]) use.
     pub clock: FixedClock,
     /// The store.
-    pub store: Arc<dyn IssuanceStore>,
+    pub store: Arc<dyn Store>,
     /// An HTTP client.
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -55,7 +55,7 @@ impl TestServer {
         let n = N.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("vdc-testkit-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (store, cleanup): (Arc<dyn IssuanceStore>, Cleanup) = match backend {
+        let (store, cleanup): (Arc<dyn Store>, Cleanup) = match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}", dir.join("vdc.sqlite").display());
                 (

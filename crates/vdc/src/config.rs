@@ -75,6 +75,10 @@ pub struct Config {
     pub demo: bool,
     /// Which parts to run (`VDC_ROLE`).
     pub role: Role,
+    /// Entries per status list (`VDC_STATUS_LIST_SIZE`; at least 131072, up to 16777216).
+    pub status_list_size: u64,
+    /// `ttl` of status list tokens, seconds (`VDC_STATUS_TTL`).
+    pub status_ttl: i64,
 }
 
 impl Default for Config {
@@ -92,6 +96,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             demo: false,
             role: Role::All,
+            status_list_size: vdc_status::StatusSettings::default().list_size,
+            status_ttl: vdc_status::StatusSettings::default().ttl,
         }
     }
 }
@@ -110,6 +116,8 @@ pub const KNOWN_ENV: &[&str] = &[
     "VDC_LOG_FORMAT",
     "VDC_DEMO",
     "VDC_ROLE",
+    "VDC_STATUS_LIST_SIZE",
+    "VDC_STATUS_TTL",
 ];
 
 /// Variables used by tooling rather than the server (not warned about).
@@ -161,6 +169,15 @@ impl Config {
             })
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// The status list settings.
+    pub fn status_settings(&self) -> vdc_status::StatusSettings {
+        vdc_status::StatusSettings {
+            list_size: self.status_list_size,
+            ttl: self.status_ttl,
+            ..vdc_status::StatusSettings::default()
+        }
     }
 
     /// The database URL.

@@ -27,7 +27,8 @@ use vdc_core::rng::RandomSource;
 use vdc_core::time::Clock;
 use vdc_http::auth::{AdminKey, sha256};
 use vdc_issuer::{Issuer, IssuerSettings, KeyEncryptionKey};
-use vdc_store::{IssuanceStore, PoolSettings};
+use vdc_status::StatusService;
+use vdc_store::{IssuanceStore, PoolSettings, Store};
 
 use crate::config::{Config, Role};
 
@@ -35,7 +36,7 @@ use crate::config::{Config, Role};
 const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
 
 /// Opens the store a database URL names and applies its migrations.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn IssuanceStore>> {
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let settings = PoolSettings::default();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = vdc_store_postgres::PostgresStore::connect(url, settings)
@@ -95,8 +96,10 @@ pub struct App {
     pub generated_admin_key: Option<String>,
     /// The public base URL.
     pub public_url: String,
+    /// The status service.
+    pub status: StatusService,
     /// The store.
-    pub store: Arc<dyn IssuanceStore>,
+    pub store: Arc<dyn Store>,
 }
 
 /// Builds the server from configuration: store, key material, services, routers.
@@ -109,7 +112,7 @@ pub async fn build(config: &Config, deps: Deps) -> anyhow::Result<App> {
 pub async fn build_with_store(
     config: &Config,
     deps: Deps,
-    store: Arc<dyn IssuanceStore>,
+    store: Arc<dyn Store>,
 ) -> anyhow::Result<App> {
     let kek = key_encryption_key(config, deps.rng.as_ref())?;
     let (admin, generated_admin_key) = admin_key(config, store.as_ref(), deps.rng.as_ref()).await?;
@@ -122,17 +125,38 @@ pub async fn build_with_store(
         &public_url,
         IssuerSettings::default(),
     );
+    // The status service signs with the issuer's keys; the issuer allocates an index for
+    // every credential it issues through it.
+    let status = StatusService::new(
+        store.clone(),
+        Arc::new(issuer.status_signer()),
+        deps.clock.clone(),
+        deps.rng.clone(),
+        &public_url,
+        config.status_settings(),
+    )
+    .map_err(|e| anyhow::anyhow!("status list settings: {e}"))?;
+    let issuer = issuer.with_status(status.clone());
     if config.demo {
         demo::seed(&issuer).await?;
     }
+    let health: Arc<dyn IssuanceStore> = store.clone();
     let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .with_state(store.clone());
+        .with_state(health);
     if matches!(config.role, Role::All | Role::Issuer) {
         router = router
             .merge(vdc_issuer::http::wallet_routes(issuer.clone()))
             .merge(vdc_issuer::http::management_routes(
                 issuer.clone(),
+                admin.clone(),
+            ));
+    }
+    if matches!(config.role, Role::All | Role::Status | Role::Issuer) {
+        router = router
+            .merge(vdc_status::http::public_routes(status.clone()))
+            .merge(vdc_status::http::management_routes(
+                status.clone(),
                 admin.clone(),
             ));
     }
@@ -142,6 +166,7 @@ pub async fn build_with_store(
         issuer,
         generated_admin_key,
         public_url,
+        status,
         store,
     })
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use vdc_store::IssuanceStore;
+use vdc_store::Store;
 use vdc_store_postgres::PostgresStore;
 use vdc_store_postgres::testing::{self, TestDatabase};
 
@@ -18,7 +18,7 @@ pub(crate) async fn fresh() -> Fixture {
 }
 
 impl Fixture {
-    pub(crate) fn store(&self) -> Arc<dyn IssuanceStore> {
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
         Arc::new(self.0.store.clone())
     }
 

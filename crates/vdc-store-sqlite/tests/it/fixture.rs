@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use vdc_store::{IssuanceStore, PoolSettings};
+use vdc_store::{PoolSettings, Store};
 use vdc_store_sqlite::SqliteStore;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -44,7 +44,7 @@ pub(crate) async fn fresh() -> Fixture {
 }
 
 impl Fixture {
-    pub(crate) fn store(&self) -> Arc<dyn IssuanceStore> {
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
         Arc::new(self.store.clone())
     }
 

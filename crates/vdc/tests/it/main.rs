@@ -9,5 +9,6 @@ mod errors;
 mod issuance;
 mod management;
 mod races;
+mod status;
 mod support;
 mod tls;

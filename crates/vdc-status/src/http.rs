@@ -1,0 +1,278 @@
+//! The status routers: [`public_routes`] (status list tokens, W3C status list credentials,
+//! the aggregation; CORS `*`, gzip, ETags) and [`management_routes`] (the contract's status
+//! changes, behind the admin key). Handlers extract, call one service method, and map.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
+use vdc_http::auth::{AdminKey, require_admin};
+use vdc_http::{AppJson, ErrorResponse};
+use vdc_store::{StatusChange, StoreErrorKind};
+
+use crate::bitstring::StatusPurpose;
+use crate::service::{ServedToken, ServiceError, StatusService, parse_status};
+use crate::token::STATUS_LIST_JWT_MEDIA_TYPE;
+
+/// Route paths, shared with tests.
+pub mod paths {
+    /// A Status List Token (GET/HEAD, `?time=`).
+    pub const STATUS_LIST: &str = "/issuers/{issuer}/status-lists/{list}";
+    /// The Status List Aggregation of an issuer.
+    pub const STATUS_LIST_AGGREGATION: &str = "/issuers/{issuer}/status-lists";
+    /// A W3C `BitstringStatusListCredential` (`{purpose}`: revocation or suspension).
+    pub const BITSTRING_STATUS_LIST: &str =
+        "/issuers/{issuer}/status-lists/{list}/bitstring/{purpose}";
+    /// Management: one credential's status.
+    pub const API_CREDENTIAL_STATUS: &str = "/api/v1/issuers/{issuer}/credentials/{id}/status";
+    /// Management: many credentials' statuses at once.
+    pub const API_CREDENTIALS_STATUS: &str = "/api/v1/issuers/{issuer}/credentials/status";
+}
+
+/// The actor recorded for changes made with the admin key.
+pub const ADMIN_ACTOR: &str = "admin";
+
+/// The media type of a `vc+jwt` (VC-JOSE-COSE §6.1.1).
+const VC_JWT_MEDIA_TYPE: &str = "application/vc+jwt";
+
+/// The public routes: lists are fetched by any relying party, from browsers too.
+pub fn public_routes(service: StatusService) -> Router {
+    use paths::*;
+    // Spec: draft-ietf-oauth-status-list §8.1: the endpoint SHOULD support CORS; §8.2: the
+    // response SHOULD use Content-Encoding such as gzip.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([http::Method::GET, http::Method::HEAD])
+        .expose_headers([header::ETAG]);
+    Router::new()
+        .route(STATUS_LIST, get(status_list))
+        .route(STATUS_LIST_AGGREGATION, get(aggregation))
+        .route(BITSTRING_STATUS_LIST, get(bitstring_status_list))
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(cors)
+        .with_state(service)
+}
+
+/// The management routes (admin key required).
+pub fn management_routes(service: StatusService, admin: AdminKey) -> Router {
+    use paths::*;
+    Router::new()
+        .route(API_CREDENTIAL_STATUS, post(change_one))
+        .route(API_CREDENTIALS_STATUS, post(change_many))
+        .route_layer(middleware::from_fn_with_state(admin, require_admin))
+        .with_state(service)
+}
+
+impl ServiceError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            // R2: an outage is a fast 503 the client may retry.
+            Self::Store(e) if e.kind() == StoreErrorKind::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+            }
+            Self::Store(_) | Self::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        match self {
+            Self::InvalidRequest(m) | Self::NotFound(m) | Self::Conflict(m) => {
+                ErrorResponse::client(status, code, m).into_response()
+            }
+            other => ErrorResponse::server(status, code, other.to_string()).into_response(),
+        }
+    }
+}
+
+/// Reads the optional `time` query parameter: a non-negative integer of unix seconds,
+/// given at most once (draft-ietf-oauth-status-list §8.4); anything else is 400.
+fn time_param(query: Option<&str>) -> Result<Option<i64>, ServiceError> {
+    let mut time = None;
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if name != "time" {
+            continue;
+        }
+        let parsed = value
+            .parse::<i64>()
+            .ok()
+            .filter(|t| *t >= 0 && value.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                ServiceError::InvalidRequest("time must be unix seconds (an integer)".into())
+            })?;
+        if time.replace(parsed).is_some() {
+            return Err(ServiceError::InvalidRequest("time is given twice".into()));
+        }
+    }
+    Ok(time)
+}
+
+/// Whether `If-None-Match` matches `etag` (RFC 9110 §13.1.2: weak comparison).
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+/// 200 with the token (or 304 when the client has it), with `ETag` and `Cache-Control`.
+fn serve(headers: &HeaderMap, served: ServedToken, media_type: &'static str) -> Response {
+    let cache = HeaderValue::from_str(&format!("max-age={}", served.max_age))
+        .unwrap_or(HeaderValue::from_static("no-cache"));
+    let etag = HeaderValue::from_str(&served.etag).ok();
+    let mut response = if not_modified(headers, &served.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(media_type))],
+            served.token.to_string(),
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, cache);
+    if let Some(etag) = etag {
+        h.insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// `GET`/`HEAD` a Status List Token. Spec: draft-ietf-oauth-status-list §8.1, §8.2, §8.4.
+async fn status_list(
+    State(s): State<StatusService>,
+    Path((issuer, list)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ServiceError> {
+    let time = time_param(query.as_deref())?;
+    let served = s.token(&issuer, &list, time).await?;
+    Ok(serve(&headers, served, STATUS_LIST_JWT_MEDIA_TYPE))
+}
+
+/// `GET` a `BitstringStatusListCredential`. Spec: W3C Bitstring Status List v1.0 §2.2, §3.6.
+async fn bitstring_status_list(
+    State(s): State<StatusService>,
+    Path((issuer, list, purpose)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ServiceError> {
+    let purpose = StatusPurpose::parse(&purpose)
+        .map_err(|_| ServiceError::NotFound("no such status purpose".into()))?;
+    let served = s.bitstring_credential(&issuer, &list, purpose).await?;
+    Ok(serve(&headers, served, VC_JWT_MEDIA_TYPE))
+}
+
+/// The Status List Aggregation. Spec: draft-ietf-oauth-status-list §9.3.
+async fn aggregation(
+    State(s): State<StatusService>,
+    Path(issuer): Path<String>,
+) -> Result<Json<Value>, ServiceError> {
+    s.aggregation(&issuer).await.map(Json)
+}
+
+/// `{"status": "revoked"|"suspended"|"valid"}`.
+#[derive(Debug, Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+/// `{"items": [{"id", "status"}]}`.
+#[derive(Debug, Deserialize)]
+struct BatchBody {
+    items: Vec<BatchItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchItem {
+    id: String,
+    status: String,
+}
+
+async fn change_one(
+    State(s): State<StatusService>,
+    Path((issuer, id)): Path<(String, String)>,
+    AppJson(body): AppJson<StatusBody>,
+) -> Result<Json<Value>, ServiceError> {
+    let change = StatusChange {
+        credential_id: id,
+        status: parse_status(&body.status)?,
+    };
+    let records = s.change(&issuer, &[change], ADMIN_ACTOR).await?;
+    let record = records
+        .first()
+        .ok_or_else(|| ServiceError::Internal("the change returned no credential".into()))?;
+    Ok(Json(s.credential_object(record)))
+}
+
+async fn change_many(
+    State(s): State<StatusService>,
+    Path(issuer): Path<String>,
+    AppJson(body): AppJson<BatchBody>,
+) -> Result<Json<Value>, ServiceError> {
+    let changes = body
+        .items
+        .into_iter()
+        .map(|i| {
+            Ok(StatusChange {
+                credential_id: i.id,
+                status: parse_status(&i.status)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    let records = s.change(&issuer, &changes, ADMIN_ACTOR).await?;
+    let items: Vec<Value> = records.iter().map(|r| s.credential_object(r)).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_parameter_is_unix_seconds_once() {
+        assert_eq!(time_param(None).unwrap(), None);
+        assert_eq!(
+            time_param(Some("time=1686925000")).unwrap(),
+            Some(1686925000)
+        );
+        assert_eq!(time_param(Some("x=1&time=0")).unwrap(), Some(0));
+        for bad in [
+            "time=abc",
+            "time=-5",
+            "time=1.5",
+            "time=",
+            "time=+7",
+            "time=1&time=2",
+        ] {
+            assert!(time_param(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_uses_weak_comparison_and_lists() {
+        let mut h = HeaderMap::new();
+        assert!(!not_modified(&h, "\"abc\""));
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"x\", W/\"abc\""),
+        );
+        assert!(not_modified(&h, "\"abc\""));
+        assert!(!not_modified(&h, "\"abd\""));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(not_modified(&h, "\"q\""));
+    }
+}

@@ -1,0 +1,754 @@
+//! The issuer-side status service: allocating indexes, changing statuses, and publishing
+//! lists as signed tokens ([`StatusService`] over an `Arc<dyn StatusStore>`).
+//!
+//! Publication: every fetch reads the list's version (one indexed row); a signed token is
+//! cached per (list, version) and re-signed only when the version moved or the cached
+//! token is older than `ttl`. Versions follow commit order (see `vdc_store::status`), so a
+//! token is never older than the latest committed change (G9) and unchanged lists are not
+//! re-signed per request.
+//!
+//! Allocation: a random index among `size` (from the injected RNG), inserted by the store
+//! under its primary key; after `allocation_probes` taken candidates in a row the list is
+//! treated as nearly full, sealed, and the next list opened (no counter row anywhere).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use vdc_core::jose::Signer;
+use vdc_core::rng::RandomSource;
+use vdc_core::time::{Clock, UnixTime};
+use vdc_store::{
+    CredentialStatus, IssuedCredentialRecord, StatusChange, StatusChangeOutcome, StatusListEntry,
+    StatusListRecord, StatusListSnapshot, StatusStore, StoreError, StoreErrorKind,
+};
+
+use crate::bitstring::{BitstringStatusList, BitstringStatusListCredential, StatusPurpose};
+use crate::status_list::{DEFAULT_LEVEL, INVALID, SUSPENDED, StatusList};
+use crate::token::sign_status_list_token;
+
+/// How status lists are shaped and published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSettings {
+    /// Entries per list (herd privacy: at least 131,072, the W3C minimum).
+    pub list_size: u64,
+    /// Bits per entry: 2 (0 valid, 1 revoked, 2 suspended).
+    pub bits: u8,
+    /// `ttl` of published tokens, seconds: how long relying parties may cache them, and how
+    /// old a cached signed token may get before it is signed again.
+    pub ttl: i64,
+    /// `exp - iat` of published tokens, seconds.
+    pub token_lifetime: i64,
+    /// ZLIB/GZIP compression level (0-9).
+    pub compression_level: u32,
+    /// Taken random candidates in a row after which a list counts as nearly full.
+    pub allocation_probes: usize,
+}
+
+impl Default for StatusSettings {
+    fn default() -> Self {
+        Self {
+            list_size: crate::bitstring::MIN_BITSTRING_ENTRIES as u64,
+            bits: 2,
+            ttl: 300,
+            token_lifetime: 24 * 3600,
+            compression_level: DEFAULT_LEVEL,
+            allocation_probes: 16,
+        }
+    }
+}
+
+impl StatusSettings {
+    /// Checks the settings: `bits` 2, 4 or 8 (suspension needs 2), `list_size` between
+    /// 131,072 and 16 Mi entries, positive `ttl` and lifetime, level 0-9, probes 1-64.
+    pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.bits, 2 | 4 | 8) {
+            return Err("status lists need bits 2, 4 or 8 (suspension uses the value 2)".into());
+        }
+        let min = crate::bitstring::MIN_BITSTRING_ENTRIES as u64;
+        if !(min..=(16 << 20)).contains(&self.list_size) {
+            return Err(format!(
+                "status list size must be {min} to 16777216 entries"
+            ));
+        }
+        if self.ttl <= 0 || self.token_lifetime <= self.ttl {
+            return Err("ttl must be positive and shorter than the token lifetime".into());
+        }
+        if self.compression_level > 9 {
+            return Err("compression level must be 0-9".into());
+        }
+        if !(1..=64).contains(&self.allocation_probes) {
+            return Err("allocation probes must be 1-64".into());
+        }
+        Ok(())
+    }
+}
+
+/// The signer of an issuer's status lists (the issuer's current credential key), supplied
+/// by whoever holds the keys (the `vdc` binary wires the issuer's key ring).
+#[async_trait]
+pub trait StatusSigner: Send + Sync + std::fmt::Debug {
+    /// The signer for `issuer_id`; `None` if there is no such issuer.
+    async fn signer(&self, issuer_id: &str) -> Result<Option<Arc<dyn Signer>>, ServiceError>;
+}
+
+/// Why a status service operation failed; `http` maps each variant to one status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Bad input (a malformed `time`, an unknown status value, a repeated id).
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// The issuer, list or credential does not exist for this tenant, or the requested
+    /// time lies outside the list's life.
+    #[error("not_found: {0}")]
+    NotFound(String),
+    /// The change conflicts with the state: the credential is revoked (final).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store failed (an outage answers 503, anything else 500).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Signing or encoding failed; details are logged only.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<crate::Error> for ServiceError {
+    fn from(e: crate::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// A signed token ready to serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedToken {
+    /// The compact JWS.
+    pub token: Arc<str>,
+    /// Its strong entity tag, quoted (`"…"`): a digest of the token bytes.
+    pub etag: String,
+    /// Seconds relying parties may cache it (`Cache-Control: max-age`).
+    pub max_age: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    version: u64,
+    signed_at: UnixTime,
+    served: ServedToken,
+}
+
+/// What is cached per list: the Token Status List token and the two W3C credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum View {
+    Token,
+    Bitstring(StatusPurpose),
+}
+
+type CacheKey = (String, String, View);
+
+/// The status service. Cheap to clone.
+#[derive(Clone)]
+pub struct StatusService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn StatusStore>,
+    signer: Arc<dyn StatusSigner>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn RandomSource>,
+    public_url: String,
+    settings: StatusSettings,
+    cache: RwLock<HashMap<CacheKey, Cached>>,
+    open_lists: RwLock<HashMap<String, StatusListRecord>>,
+}
+
+impl std::fmt::Debug for StatusService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusService")
+            .field("public_url", &self.inner.public_url)
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URI of a Token Status List: `{public_url}/issuers/{issuer}/status-lists/{list}`
+/// (the `uri` in credentials and the token's `sub`).
+pub fn list_uri(public_url: &str, issuer_id: &str, list_id: &str) -> String {
+    format!(
+        "{}/issuers/{issuer_id}/status-lists/{list_id}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The URL of a list's W3C `BitstringStatusListCredential` for `purpose`.
+pub fn bitstring_uri(
+    public_url: &str,
+    issuer_id: &str,
+    list_id: &str,
+    purpose: StatusPurpose,
+) -> String {
+    format!(
+        "{}/bitstring/{}",
+        list_uri(public_url, issuer_id, list_id),
+        purpose.as_str()
+    )
+}
+
+/// The Status List Aggregation URI of an issuer (draft-ietf-oauth-status-list §9).
+pub fn aggregation_uri(public_url: &str, issuer_id: &str) -> String {
+    format!(
+        "{}/issuers/{issuer_id}/status-lists",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The management API's credential object (contract: "Issued credentials and their
+/// status"): `id`, `status`, `status_list {uri, idx}`, `issued_at`, `expires_at`, plus the
+/// configuration and offer ids.
+pub fn credential_object(public_url: &str, c: &IssuedCredentialRecord) -> Value {
+    let status_list = match &c.status_list {
+        Some(s) => json!({
+            "uri": list_uri(public_url, &c.issuer_id, &s.list_id),
+            "idx": s.index,
+        }),
+        None => Value::Null,
+    };
+    json!({
+        "id": c.credential_id,
+        "status": c.status.as_str(),
+        "status_list": status_list,
+        "credential_configuration_id": c.credential_configuration_id,
+        "offer_id": c.offer_id,
+        "issued_at": vdc_core::vc_jose::format_date_time_stamp(c.issued_at),
+        "expires_at": c.expires_at.map(vdc_core::vc_jose::format_date_time_stamp),
+    })
+}
+
+/// Parses a management API status value.
+pub fn parse_status(s: &str) -> Result<CredentialStatus, ServiceError> {
+    match s {
+        "valid" => Ok(CredentialStatus::Valid),
+        "revoked" => Ok(CredentialStatus::Revoked),
+        "suspended" => Ok(CredentialStatus::Suspended),
+        _ => Err(ServiceError::InvalidRequest(
+            "status must be valid, revoked or suspended".into(),
+        )),
+    }
+}
+
+/// The Token Status List value of a credential status (draft-ietf-oauth-status-list §7.1).
+fn token_value(status: CredentialStatus) -> u8 {
+    match status {
+        CredentialStatus::Valid => 0,
+        CredentialStatus::Revoked => INVALID,
+        CredentialStatus::Suspended => SUSPENDED,
+    }
+}
+
+/// How many times a change is retried after a transient conflict (a Postgres deadlock or
+/// serialization failure), which changed nothing.
+const CHANGE_RETRIES: usize = 3;
+/// How many lists allocation may open or skip in one call before giving up.
+const ALLOCATION_ROUNDS: usize = 8;
+
+impl StatusService {
+    /// A service over `store`; `public_url` is the server's base URL.
+    pub fn new(
+        store: Arc<dyn StatusStore>,
+        signer: Arc<dyn StatusSigner>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn RandomSource>,
+        public_url: &str,
+        settings: StatusSettings,
+    ) -> Result<Self, String> {
+        settings.validate()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                signer,
+                clock,
+                rng,
+                public_url: public_url.trim_end_matches('/').to_owned(),
+                settings,
+                cache: RwLock::new(HashMap::new()),
+                open_lists: RwLock::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &StatusSettings {
+        &self.inner.settings
+    }
+
+    /// The public base URL.
+    pub fn public_url(&self) -> &str {
+        &self.inner.public_url
+    }
+
+    /// See [`list_uri`].
+    pub fn list_uri(&self, issuer_id: &str, list_id: &str) -> String {
+        list_uri(&self.inner.public_url, issuer_id, list_id)
+    }
+
+    /// See [`bitstring_uri`].
+    pub fn bitstring_uri(&self, issuer_id: &str, list_id: &str, purpose: StatusPurpose) -> String {
+        bitstring_uri(&self.inner.public_url, issuer_id, list_id, purpose)
+    }
+
+    /// See [`aggregation_uri`].
+    pub fn aggregation_uri(&self, issuer_id: &str) -> String {
+        aggregation_uri(&self.inner.public_url, issuer_id)
+    }
+
+    fn issuer_url(&self, issuer_id: &str) -> String {
+        format!("{}/issuers/{issuer_id}", self.inner.public_url)
+    }
+
+    async fn signer(&self, issuer_id: &str) -> Result<Arc<dyn Signer>, ServiceError> {
+        self.inner
+            .signer
+            .signer(issuer_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no issuer {issuer_id}")))
+    }
+
+    /// Allocates a fresh, random, never-used index for a credential of `issuer_id` (G9),
+    /// opening a new list when the current one is nearly full. The entry is committed
+    /// before the caller signs; the issuance transaction then binds it to the credential.
+    pub async fn allocate(&self, issuer_id: &str) -> Result<StatusListEntry, ServiceError> {
+        let now = self.inner.clock.now();
+        for _ in 0..ALLOCATION_ROUNDS {
+            let list = self.open_list(issuer_id, now).await?;
+            let candidates = self.candidates(list.size)?;
+            if let Some(index) = self
+                .inner
+                .store
+                .allocate_status_index(issuer_id, &list.list_id, &candidates, now)
+                .await?
+            {
+                return Ok(StatusListEntry {
+                    list_id: list.list_id,
+                    index,
+                });
+            }
+            // Every candidate was taken (the list is nearly full) or another instance sealed
+            // it: seal it (idempotent) and move on.
+            self.inner
+                .store
+                .seal_status_list(issuer_id, &list.list_id, now)
+                .await?;
+            self.open_lists_mut().remove(issuer_id);
+            tracing::info!(issuer = issuer_id, list = %list.list_id, "status list sealed");
+        }
+        Err(ServiceError::Internal(
+            "no status list index could be allocated".into(),
+        ))
+    }
+
+    fn candidates(&self, size: u64) -> Result<Vec<u64>, ServiceError> {
+        let n = self.inner.settings.allocation_probes;
+        let mut bytes = vec![0u8; 8 * n];
+        self.inner
+            .rng
+            .fill(&mut bytes)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                // Multiply-shift maps 64 random bits onto [0, size) (bias below 2^-40).
+                ((u128::from(u64::from_le_bytes(b)) * u128::from(size)) >> 64) as u64
+            })
+            .collect())
+    }
+
+    fn open_lists_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, StatusListRecord>> {
+        self.inner
+            .open_lists
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The issuer's open list: cached, else the newest unsealed one, else a new one named
+    /// by the next number (two instances opening at once: one insert wins, the other reads).
+    async fn open_list(
+        &self,
+        issuer_id: &str,
+        now: UnixTime,
+    ) -> Result<StatusListRecord, ServiceError> {
+        if let Some(l) = self
+            .inner
+            .open_lists
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(issuer_id)
+        {
+            return Ok(l.clone());
+        }
+        for _ in 0..ALLOCATION_ROUNDS {
+            let lists = self.inner.store.status_lists(issuer_id).await?;
+            if let Some(open) = lists.iter().rev().find(|l| l.sealed_at.is_none()) {
+                self.open_lists_mut()
+                    .insert(issuer_id.to_owned(), open.clone());
+                return Ok(open.clone());
+            }
+            let next = lists
+                .iter()
+                .filter_map(|l| l.list_id.parse::<u64>().ok())
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let list = StatusListRecord {
+                issuer_id: issuer_id.to_owned(),
+                list_id: next.to_string(),
+                bits: self.inner.settings.bits,
+                size: self.inner.settings.list_size,
+                created_at: now,
+                sealed_at: None,
+                version: 0,
+            };
+            match self.inner.store.create_status_list(&list).await {
+                Ok(()) => {
+                    tracing::info!(issuer = issuer_id, list = %list.list_id, "status list opened");
+                    self.open_lists_mut()
+                        .insert(issuer_id.to_owned(), list.clone());
+                    return Ok(list);
+                }
+                Err(StoreError::Duplicate(_)) => continue,
+                Err(StoreError::NotFound(_)) => {
+                    return Err(ServiceError::NotFound(format!("no issuer {issuer_id}")));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Internal(
+            "could not open a status list".into(),
+        ))
+    }
+
+    /// Changes the status of credentials of `issuer_id`, all or nothing, recording `actor`
+    /// (G9): unknown ids are `NotFound`, any change to a revoked credential `Conflict`.
+    /// Returns the credentials as they now are, in request order.
+    pub async fn change(
+        &self,
+        issuer_id: &str,
+        changes: &[StatusChange],
+        actor: &str,
+    ) -> Result<Vec<IssuedCredentialRecord>, ServiceError> {
+        self.signer(issuer_id).await?;
+        if changes.is_empty() {
+            return Err(ServiceError::InvalidRequest(
+                "items must not be empty".into(),
+            ));
+        }
+        vdc_store::status::check_changes(changes)
+            .map_err(|_| ServiceError::InvalidRequest("a credential is listed twice".into()))?;
+        let mut attempt = 0;
+        loop {
+            let now = self.inner.clock.now();
+            match self
+                .inner
+                .store
+                .change_statuses(issuer_id, changes, actor, now)
+                .await
+            {
+                Ok(StatusChangeOutcome::Changed(records)) => {
+                    for r in &records {
+                        tracing::info!(issuer = issuer_id, credential = %r.credential_id, status = r.status.as_str(), actor, "credential status changed");
+                    }
+                    return Ok(records);
+                }
+                Ok(StatusChangeOutcome::UnknownCredential(id)) => {
+                    return Err(ServiceError::NotFound(format!("no credential {id}")));
+                }
+                Ok(StatusChangeOutcome::Revoked(id)) => {
+                    return Err(ServiceError::Conflict(format!(
+                        "credential {id} is revoked; revocation is final"
+                    )));
+                }
+                Err(e) if e.kind() == StoreErrorKind::Conflict && attempt < CHANGE_RETRIES => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The management API's credential object for a record.
+    pub fn credential_object(&self, record: &IssuedCredentialRecord) -> Value {
+        credential_object(&self.inner.public_url, record)
+    }
+
+    /// The Status List Token of a list: the current one, or with `time` the list as it was
+    /// then (draft-ietf-oauth-status-list §8.4: `iat` = `time`, so the token was valid at
+    /// the requested time). `NotFound` for an unknown list, or a time before the list
+    /// existed or in the future.
+    pub async fn token(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+        time: Option<i64>,
+    ) -> Result<ServedToken, ServiceError> {
+        match time {
+            None => self.current(issuer_id, list_id, View::Token).await,
+            Some(t) => self.historical(issuer_id, list_id, View::Token, t).await,
+        }
+    }
+
+    /// The W3C `BitstringStatusListCredential` of a list for `purpose`, as `vc+jwt`.
+    pub async fn bitstring_credential(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+        purpose: StatusPurpose,
+    ) -> Result<ServedToken, ServiceError> {
+        self.current(issuer_id, list_id, View::Bitstring(purpose))
+            .await
+    }
+
+    /// The Status List Aggregation (draft-ietf-oauth-status-list §9.3):
+    /// `{"status_lists": [uri, ...]}` of every list of the issuer.
+    pub async fn aggregation(&self, issuer_id: &str) -> Result<Value, ServiceError> {
+        self.signer(issuer_id).await?;
+        let uris: Vec<String> = self
+            .inner
+            .store
+            .status_lists(issuer_id)
+            .await?
+            .iter()
+            .map(|l| self.list_uri(issuer_id, &l.list_id))
+            .collect();
+        Ok(json!({ "status_lists": uris }))
+    }
+
+    async fn current(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+        view: View,
+    ) -> Result<ServedToken, ServiceError> {
+        let not_found = || ServiceError::NotFound(format!("no status list {list_id}"));
+        let version = self
+            .inner
+            .store
+            .status_list_version(issuer_id, list_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let now = self.inner.clock.now();
+        let key = (issuer_id.to_owned(), list_id.to_owned(), view);
+        if let Some(c) = self
+            .inner
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && c.version == version
+            && now.secs() - c.signed_at.secs() < self.inner.settings.ttl
+            && now >= c.signed_at
+        {
+            return Ok(c.served.clone());
+        }
+        let snapshot = self
+            .inner
+            .store
+            .status_list_snapshot(issuer_id, list_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let served = self.sign(issuer_id, &snapshot, view, now).await?;
+        let mut cache = self.inner.cache.write().unwrap_or_else(|e| e.into_inner());
+        // Never replace a newer cached version with an older one (a slower racer).
+        if cache
+            .get(&key)
+            .is_none_or(|c| c.version <= snapshot.list.version)
+        {
+            cache.insert(
+                key,
+                Cached {
+                    version: snapshot.list.version,
+                    signed_at: now,
+                    served: served.clone(),
+                },
+            );
+        }
+        Ok(served)
+    }
+
+    async fn historical(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+        view: View,
+        time: i64,
+    ) -> Result<ServedToken, ServiceError> {
+        let now = self.inner.clock.now();
+        let list = self
+            .inner
+            .store
+            .get_status_list(issuer_id, list_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no status list {list_id}")))?;
+        // Spec: draft-ietf-oauth-status-list §8.4: "if the requested time is not supported
+        // it SHOULD return a status code of 404".
+        if time < list.created_at.secs() || time > now.secs() {
+            return Err(ServiceError::NotFound(
+                "the status list did not exist at that time, or it is in the future".into(),
+            ));
+        }
+        let snapshot = self
+            .inner
+            .store
+            .status_list_at(issuer_id, list_id, UnixTime(time))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no status list {list_id}")))?;
+        self.sign(issuer_id, &snapshot, view, UnixTime(time)).await
+    }
+
+    async fn sign(
+        &self,
+        issuer_id: &str,
+        snapshot: &StatusListSnapshot,
+        view: View,
+        iat: UnixTime,
+    ) -> Result<ServedToken, ServiceError> {
+        let signer = self.signer(issuer_id).await?;
+        let s = &self.inner.settings;
+        let list = &snapshot.list;
+        let size = usize::try_from(list.size)
+            .map_err(|_| ServiceError::Internal("status list too large".into()))?;
+        let exp = iat.plus(s.token_lifetime);
+        let token = match view {
+            View::Token => {
+                let mut bits = StatusList::new(size, list.bits)?;
+                for &(idx, status) in &snapshot.entries {
+                    bits.set(index(idx)?, token_value(status))?;
+                }
+                let uri = self.list_uri(issuer_id, &list.list_id);
+                let agg = self.aggregation_uri(issuer_id);
+                sign_status_list_token(
+                    &bits,
+                    &uri,
+                    iat,
+                    exp,
+                    s.ttl,
+                    s.compression_level,
+                    Some(&agg),
+                    signer.as_ref(),
+                )
+                .await?
+            }
+            View::Bitstring(purpose) => {
+                let wanted = match purpose {
+                    StatusPurpose::Revocation => CredentialStatus::Revoked,
+                    StatusPurpose::Suspension => CredentialStatus::Suspended,
+                };
+                let mut bits = BitstringStatusList::new(size, 1)?;
+                for &(idx, status) in &snapshot.entries {
+                    if status == wanted {
+                        bits.set(index(idx)?, 1)?;
+                    }
+                }
+                let credential = BitstringStatusListCredential {
+                    id: self.bitstring_uri(issuer_id, &list.list_id, purpose),
+                    issuer: self.issuer_url(issuer_id),
+                    valid_from: iat,
+                    valid_until: Some(exp),
+                    subject_id: None,
+                    status_purpose: purpose,
+                    ttl_ms: u64::try_from(s.ttl).ok().map(|t| t * 1000),
+                };
+                credential
+                    .sign(&bits, s.compression_level, signer.as_ref())
+                    .await?
+            }
+        };
+        let digest = vdc_http::auth::sha256(&token);
+        Ok(ServedToken {
+            etag: format!("\"{}\"", vdc_core::base64url::encode(&digest[..18])),
+            token: token.into(),
+            max_age: s.ttl,
+        })
+    }
+}
+
+fn index(idx: u64) -> Result<usize, ServiceError> {
+    usize::try_from(idx).map_err(|_| ServiceError::Internal("status index too large".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_settings_are_valid_and_herd_sized() {
+        let s = StatusSettings::default();
+        s.validate().unwrap();
+        assert!(s.list_size >= 131_072);
+        assert_eq!(s.bits, 2);
+        let million = StatusSettings {
+            list_size: 1_000_000,
+            ..s.clone()
+        };
+        million.validate().unwrap();
+        for bad in [
+            StatusSettings {
+                bits: 1,
+                ..s.clone()
+            },
+            StatusSettings {
+                list_size: 1000,
+                ..s.clone()
+            },
+            StatusSettings {
+                ttl: 0,
+                ..s.clone()
+            },
+            StatusSettings {
+                compression_level: 10,
+                ..s.clone()
+            },
+            StatusSettings {
+                allocation_probes: 0,
+                ..s.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn list_uris_are_stable_and_tenant_scoped() {
+        assert_eq!(
+            list_uri("https://vdc.example/", "acme", "3"),
+            "https://vdc.example/issuers/acme/status-lists/3"
+        );
+        assert_eq!(
+            bitstring_uri(
+                "https://vdc.example",
+                "acme",
+                "3",
+                StatusPurpose::Suspension
+            ),
+            "https://vdc.example/issuers/acme/status-lists/3/bitstring/suspension"
+        );
+        assert_eq!(
+            aggregation_uri("https://vdc.example", "acme"),
+            "https://vdc.example/issuers/acme/status-lists"
+        );
+    }
+
+    #[test]
+    fn status_values_follow_the_token_status_list_registry() {
+        assert_eq!(token_value(CredentialStatus::Valid), 0);
+        assert_eq!(token_value(CredentialStatus::Revoked), 1);
+        assert_eq!(token_value(CredentialStatus::Suspended), 2);
+        assert!(parse_status("REVOKED").is_err());
+        assert_eq!(
+            parse_status("suspended").unwrap(),
+            CredentialStatus::Suspended
+        );
+    }
+}

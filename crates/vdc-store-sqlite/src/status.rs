@@ -1,0 +1,383 @@
+//! [`StatusStore`] on SQLite.
+//!
+//! Allocation is `INSERT … SELECT … WHERE <list open> ON CONFLICT DO NOTHING`, one statement
+//! per random candidate (no counter row). A status change is one `BEGIN IMMEDIATE`
+//! transaction: SQLite's single write lock serializes it with every other writer, so the
+//! revoked-is-final check and the version increments cannot interleave (G9).
+
+use async_trait::async_trait;
+use vdc_store::status::{check_changes, check_list, latest_per_index};
+use vdc_store::{
+    CredentialStatus, IssuedCredentialRecord, Result, StatusChange, StatusChangeOutcome,
+    StatusChangeRecord, StatusListRecord, StatusListSnapshot, StatusStore, StoreError, UnixTime,
+};
+
+use crate::error::{db_err, db_err_fk};
+use crate::{BEGIN_WRITE, CredentialRow, SqliteStore, t};
+
+struct ListRow {
+    issuer_id: String,
+    list_id: String,
+    bits: i64,
+    size: i64,
+    version: i64,
+    created_at: i64,
+    sealed_at: Option<i64>,
+}
+
+impl TryFrom<ListRow> for StatusListRecord {
+    type Error = StoreError;
+    fn try_from(r: ListRow) -> Result<Self> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("status list {what}"));
+        Ok(Self {
+            issuer_id: r.issuer_id,
+            list_id: r.list_id,
+            bits: u8::try_from(r.bits).map_err(|_| corrupt("bits"))?,
+            size: u64::try_from(r.size).map_err(|_| corrupt("size"))?,
+            created_at: UnixTime(r.created_at),
+            sealed_at: r.sealed_at.map(UnixTime),
+            version: u64::try_from(r.version).map_err(|_| corrupt("version"))?,
+        })
+    }
+}
+
+fn unsigned(v: i64, what: &'static str) -> Result<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
+}
+
+fn signed(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Invalid("value beyond i64"))
+}
+
+async fn list_row(
+    conn: &mut sqlx::SqliteConnection,
+    issuer_id: &str,
+    list_id: &str,
+) -> Result<Option<StatusListRecord>> {
+    sqlx::query_as!(
+        ListRow,
+        "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
+         FROM status_lists WHERE issuer_id = ?1 AND list_id = ?2",
+        issuer_id,
+        list_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?
+    .map(TryInto::try_into)
+    .transpose()
+}
+
+#[async_trait]
+impl StatusStore for SqliteStore {
+    async fn create_status_list(&self, list: &StatusListRecord) -> Result<()> {
+        check_list(list)?;
+        sqlx::query!(
+            "INSERT INTO status_lists (issuer_id, list_id, bits, size, version, created_at,
+                sealed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            list.issuer_id,
+            list.list_id,
+            i64::from(list.bits),
+            signed(list.size)?,
+            signed(list.version)?,
+            t(list.created_at),
+            list.sealed_at.map(t),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err_fk(e, "issuer"))?;
+        Ok(())
+    }
+
+    async fn get_status_list(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+    ) -> Result<Option<StatusListRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        list_row(&mut conn, issuer_id, list_id).await
+    }
+
+    async fn status_lists(&self, issuer_id: &str) -> Result<Vec<StatusListRecord>> {
+        sqlx::query_as!(
+            ListRow,
+            "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
+             FROM status_lists WHERE issuer_id = ?1
+             ORDER BY created_at, length(list_id), list_id",
+            issuer_id,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn seal_status_list(&self, issuer_id: &str, list_id: &str, at: UnixTime) -> Result<bool> {
+        let updated = sqlx::query!(
+            "UPDATE status_lists SET sealed_at = ?3
+             WHERE issuer_id = ?1 AND list_id = ?2 AND sealed_at IS NULL",
+            issuer_id,
+            list_id,
+            t(at),
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn allocate_status_index(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+        candidates: &[u64],
+        now: UnixTime,
+    ) -> Result<Option<u64>> {
+        for &candidate in candidates {
+            let idx = signed(candidate)?;
+            // G9: the primary key decides; a taken index inserts nothing.
+            let inserted = sqlx::query!(
+                "INSERT INTO status_entries (issuer_id, list_id, idx, allocated_at)
+                 SELECT l.issuer_id, l.list_id, ?3, ?4 FROM status_lists l
+                 WHERE l.issuer_id = ?1 AND l.list_id = ?2 AND l.sealed_at IS NULL
+                   AND l.size > ?3
+                 ON CONFLICT (issuer_id, list_id, idx) DO NOTHING",
+                issuer_id,
+                list_id,
+                idx,
+                t(now),
+            )
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(Some(candidate));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn change_statuses(
+        &self,
+        issuer_id: &str,
+        changes: &[StatusChange],
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<StatusChangeOutcome> {
+        check_changes(changes)?;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        // Phase 1: every credential exists and is not revoked (under the write lock).
+        let mut by_id: Vec<&StatusChange> = changes.iter().collect();
+        by_id.sort_by(|a, b| a.credential_id.cmp(&b.credential_id));
+        let mut current = std::collections::HashMap::new();
+        for change in by_id {
+            let row = sqlx::query_as!(
+                CredentialRow,
+                "SELECT issuer_id, credential_id, offer_id, credential_configuration_id,
+                    holder_key_thumbprint, status_list_id, status_list_index, status,
+                    issued_at, expires_at
+                 FROM issued_credentials WHERE issuer_id = ?1 AND credential_id = ?2",
+                issuer_id,
+                change.credential_id,
+            )
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let Some(row) = row else {
+                tx.rollback().await.map_err(db_err)?;
+                return Ok(StatusChangeOutcome::UnknownCredential(
+                    change.credential_id.clone(),
+                ));
+            };
+            let record = IssuedCredentialRecord::try_from(row)?;
+            // Revoked is final, checked under the write lock.
+            if record.status == CredentialStatus::Revoked {
+                tx.rollback().await.map_err(db_err)?;
+                return Ok(StatusChangeOutcome::Revoked(change.credential_id.clone()));
+            }
+            current.insert(change.credential_id.clone(), record);
+        }
+        // Phase 2: apply, in list order.
+        let mut by_list: Vec<&StatusChange> = changes.iter().collect();
+        by_list.sort_by_key(|c| {
+            let list = current
+                .get(&c.credential_id)
+                .and_then(|r| r.status_list.as_ref())
+                .map(|s| s.list_id.clone());
+            (list, c.credential_id.clone())
+        });
+        for change in by_list {
+            let Some(record) = current.get_mut(&change.credential_id) else {
+                continue;
+            };
+            if record.status == change.status {
+                continue;
+            }
+            sqlx::query!(
+                "UPDATE issued_credentials SET status = ?3
+                 WHERE issuer_id = ?1 AND credential_id = ?2",
+                issuer_id,
+                change.credential_id,
+                change.status.as_str(),
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            record.status = change.status;
+            let Some(entry) = &record.status_list else {
+                continue;
+            };
+            let version = sqlx::query_scalar!(
+                "UPDATE status_lists SET version = version + 1
+                 WHERE issuer_id = ?1 AND list_id = ?2 RETURNING version",
+                issuer_id,
+                entry.list_id,
+            )
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound("status list"))?;
+            sqlx::query!(
+                "INSERT INTO status_changes (issuer_id, list_id, version, idx, credential_id,
+                    status, at, actor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                issuer_id,
+                entry.list_id,
+                version,
+                signed(entry.index)?,
+                change.credential_id,
+                change.status.as_str(),
+                t(now),
+                actor,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_err_fk(e, "status list"))?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(StatusChangeOutcome::Changed(
+            changes
+                .iter()
+                .filter_map(|c| current.get(&c.credential_id).cloned())
+                .collect(),
+        ))
+    }
+
+    async fn status_list_version(&self, issuer_id: &str, list_id: &str) -> Result<Option<u64>> {
+        sqlx::query_scalar!(
+            "SELECT version FROM status_lists WHERE issuer_id = ?1 AND list_id = ?2",
+            issuer_id,
+            list_id,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|v| unsigned(v, "version"))
+        .transpose()
+    }
+
+    async fn status_list_snapshot(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+    ) -> Result<Option<StatusListSnapshot>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        // The version first: the entries read after it are at least that new.
+        let Some(list) = list_row(&mut conn, issuer_id, list_id).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query!(
+            "SELECT status_list_index AS \"idx!\", status FROM issued_credentials
+             WHERE issuer_id = ?1 AND status_list_id = ?2 AND status <> 'valid'
+               AND status_list_index IS NOT NULL
+             ORDER BY status_list_index",
+            issuer_id,
+            list_id,
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let entries = rows
+            .into_iter()
+            .map(|r| {
+                Ok((
+                    unsigned(r.idx, "index")?,
+                    CredentialStatus::from_stored(&r.status)?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(StatusListSnapshot { list, entries }))
+    }
+
+    async fn status_list_at(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+        at: UnixTime,
+    ) -> Result<Option<StatusListSnapshot>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let Some(list) = list_row(&mut conn, issuer_id, list_id).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query!(
+            "SELECT version, idx, status FROM status_changes
+             WHERE issuer_id = ?1 AND list_id = ?2 AND at <= ?3",
+            issuer_id,
+            list_id,
+            t(at),
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                Ok((
+                    unsigned(r.version, "version")?,
+                    unsigned(r.idx, "index")?,
+                    CredentialStatus::from_stored(&r.status)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(StatusListSnapshot {
+            list,
+            entries: latest_per_index(rows),
+        }))
+    }
+
+    async fn status_history(
+        &self,
+        issuer_id: &str,
+        credential_id: &str,
+    ) -> Result<Vec<StatusChangeRecord>> {
+        let rows = sqlx::query!(
+            "SELECT issuer_id, list_id, version, idx, credential_id, status, at, actor
+             FROM status_changes WHERE issuer_id = ?1 AND credential_id = ?2
+             ORDER BY version",
+            issuer_id,
+            credential_id,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(StatusChangeRecord {
+                    issuer_id: r.issuer_id,
+                    list_id: r.list_id,
+                    version: unsigned(r.version, "version")?,
+                    index: unsigned(r.idx, "index")?,
+                    credential_id: r.credential_id,
+                    status: CredentialStatus::from_stored(&r.status)?,
+                    at: UnixTime(r.at),
+                    actor: r.actor,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,51 @@
+-- 0002 status lists: index allocation, status changes and their history.
+-- Lockstep with migrations/sqlite/0002_status_lists.sql (same tables, columns and key order).
+-- Design (crates/vdc-store/src/status.rs): an index is allocated by inserting a random
+-- candidate into status_entries (the primary key refuses a taken one; no counter row), and
+-- bound to its credential in the issuance transaction. Every status change is its own
+-- status_changes row numbered by the list's version, which is bumped under the list row's
+-- lock in the same transaction (versions follow commit order).
+
+CREATE TABLE status_lists (
+    issuer_id  TEXT    NOT NULL,
+    list_id    TEXT    NOT NULL,
+    bits       INTEGER NOT NULL CHECK (bits IN (1, 2, 4, 8)),
+    size       BIGINT  NOT NULL CHECK (size > 0),
+    version    BIGINT  NOT NULL CHECK (version >= 0),
+    created_at BIGINT  NOT NULL,
+    sealed_at  BIGINT,
+    CONSTRAINT status_lists_pkey PRIMARY KEY (issuer_id, list_id),
+    CONSTRAINT status_lists_issuer_fkey FOREIGN KEY (issuer_id) REFERENCES issuers (issuer_id)
+);
+
+CREATE TABLE status_entries (
+    issuer_id     TEXT   NOT NULL,
+    list_id       TEXT   NOT NULL,
+    idx           BIGINT NOT NULL CHECK (idx >= 0),
+    allocated_at  BIGINT NOT NULL,
+    credential_id TEXT,
+    CONSTRAINT status_entries_pkey PRIMARY KEY (issuer_id, list_id, idx),
+    CONSTRAINT status_entries_list_fkey FOREIGN KEY (issuer_id, list_id)
+        REFERENCES status_lists (issuer_id, list_id)
+);
+
+CREATE TABLE status_changes (
+    issuer_id     TEXT   NOT NULL,
+    list_id       TEXT   NOT NULL,
+    version       BIGINT NOT NULL CHECK (version > 0),
+    idx           BIGINT NOT NULL CHECK (idx >= 0),
+    credential_id TEXT   NOT NULL,
+    status        TEXT   NOT NULL CHECK (status IN ('valid', 'revoked', 'suspended')),
+    at            BIGINT NOT NULL,
+    actor         TEXT   NOT NULL,
+    CONSTRAINT status_changes_pkey PRIMARY KEY (issuer_id, list_id, version),
+    CONSTRAINT status_changes_list_fkey FOREIGN KEY (issuer_id, list_id)
+        REFERENCES status_lists (issuer_id, list_id)
+);
+CREATE INDEX status_changes_entry ON status_changes (issuer_id, list_id, idx, version);
+CREATE INDEX status_changes_credential ON status_changes (issuer_id, credential_id, version);
+
+-- The current list is rebuilt from the credentials that are not valid.
+CREATE INDEX issued_credentials_not_valid
+    ON issued_credentials (issuer_id, status_list_id, status_list_index)
+    WHERE status <> 'valid';
