@@ -4,7 +4,7 @@
 //! Each test is a `pub async fn name(store: Arc<dyn Store>)` taking a fresh, migrated,
 //! empty store. A backend runs all of them with one line in its `tests/it/main.rs`:
 //!
-//! ```ignore
+//! ```text
 //! vdc_store::contract_suite!(fixture::fresh);
 //! ```
 //!
