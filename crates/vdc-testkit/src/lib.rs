@@ -52,6 +52,11 @@ static N: AtomicU64 = AtomicU64::new(0);
 impl TestServer {
     /// Starts a server on `backend` with the demo issuer seeded.
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server whose configuration `adjust` may change first.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let n = N.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("vdc-testkit-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -72,7 +77,7 @@ impl TestServer {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let config = Config {
+        let mut config = Config {
             public_url: Some(base.clone()),
             admin_key: Some(Secret(ADMIN_KEY.into())),
             kek: Some(Secret(vdc_core::base64url::encode([9u8; 32]))),
@@ -80,6 +85,7 @@ impl TestServer {
             demo: true,
             ..Config::default()
         };
+        adjust(&mut config);
         let clock = FixedClock::at(SystemClock.now().secs());
         let deps = vdc::Deps {
             clock: Arc::new(clock.clone()),

@@ -699,3 +699,22 @@ async fn independent_implementation_decodes_a_served_list(server: &TestServer) {
     assert_eq!(answer["typ"], "statuslist+jwt");
     assert_eq!(answer["statuses"], json!([1, 2, 0, 0]));
 }
+
+/// Issue 4: "1,000,000 must work": a server configured for 1,000,000-entry lists issues
+/// into one, serves it, and a revocation shows at the credential's index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn million_entry_lists_work_end_to_end() {
+    let server = TestServer::start_with(vdc_testkit::Backend::Sqlite, |c| {
+        c.status_list_size = 1_000_000
+    })
+    .await;
+    let issued = issue(&server, 3).await;
+    let (status, _) = set_status(&server, "demo", &issued[1].id, "revoked").await;
+    assert_eq!(status, 200);
+    let list = fetch_list(&server, &issued[1].uri, None).await;
+    assert!(list.len() >= 1_000_000, "{}", list.len());
+    assert_eq!(list.get(issued[1].idx as usize).unwrap(), 1);
+    assert_eq!(list.get(issued[0].idx as usize).unwrap(), 0);
+    assert!(issued.iter().all(|c| c.idx < 1_000_000));
+    server.stop().await;
+}
