@@ -935,9 +935,9 @@ impl IssuanceStore for SqliteStore {
         now: UnixTime,
     ) -> Result<bool> {
         let updated = sqlx::query!(
-            "UPDATE notifications SET consumed_at = ?4, event = ?3
-             WHERE issuer_id = ?1 AND notification_id_hash = ?2 AND consumed_at IS NULL
-               AND expires_at > ?4",
+            "UPDATE notifications SET consumed_at = COALESCE(consumed_at, ?4), event = ?3
+             WHERE issuer_id = ?1 AND notification_id_hash = ?2 AND expires_at > ?4
+               AND (consumed_at IS NULL OR event = ?3)",
             issuer_id,
             notification_id_hash.as_bytes().as_slice(),
             event,

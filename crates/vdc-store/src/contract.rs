@@ -1097,7 +1097,8 @@ pub async fn set_offer_claims_only_for_deferred_offers(store: Arc<dyn Store>) {
     );
 }
 
-/// A notification id is consumed once, with its event, and not after expiry.
+/// A notification id records its first event; identical repeats succeed, other events and
+/// expired ids do not.
 pub async fn notification_is_consumed_once(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
@@ -1121,7 +1122,15 @@ pub async fn notification_is_consumed_once(store: Arc<dyn Store>) {
         !store
             .consume_notification("acme", &h, "credential_accepted", later(2))
             .await
-            .unwrap()
+            .unwrap(),
+        "a different event after the first is refused"
+    );
+    assert!(
+        store
+            .consume_notification("acme", &h, "credential_deleted", later(3))
+            .await
+            .unwrap(),
+        "an identical repeat succeeds (OID4VCI 1.0 §11: notifications are idempotent)"
     );
     store
         .create_notification(&notification("acme", "o1", "notif-2"))
@@ -1560,7 +1569,8 @@ pub async fn race_put_setting_if_absent_one_winner(store: Arc<dyn Store>) {
     );
 }
 
-/// G2: of 50 concurrent notifications with one id exactly one is accepted.
+/// G2: of 50 concurrent notifications with one id and alternating events, exactly one event
+/// is recorded: every caller sending it succeeds (idempotent repeats), every other fails.
 pub async fn race_consume_notification_one_winner(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
@@ -1571,22 +1581,30 @@ pub async fn race_consume_notification_one_winner(store: Arc<dyn Store>) {
         .create_notification(&notification("acme", "o1", "notif-1"))
         .await
         .unwrap();
-    let results = race(|_| {
+    let events = ["credential_accepted", "credential_failure"];
+    let results = race(|i| {
         let store = store.clone();
         async move {
-            store
-                .consume_notification(
-                    "acme",
-                    &SecretHash::of("notif-1"),
-                    "credential_accepted",
-                    later(1),
-                )
+            let event = events[i % 2];
+            let ok = store
+                .consume_notification("acme", &SecretHash::of("notif-1"), event, later(1))
                 .await
-                .unwrap()
+                .unwrap();
+            (event, ok)
         }
     })
     .await;
-    assert_eq!(results.iter().filter(|&&won| won).count(), 1);
+    let winners: std::collections::BTreeSet<&str> = results
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(e, _)| *e)
+        .collect();
+    assert_eq!(winners.len(), 1, "one event wins: {results:?}");
+    let winner = winners.into_iter().next().unwrap();
+    assert!(
+        results.iter().all(|(e, ok)| *ok == (*e == winner)),
+        "{results:?}"
+    );
 }
 
 /// G9: 50 concurrent issuances (each with its own nonce) claiming the same status list

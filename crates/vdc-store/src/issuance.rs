@@ -414,8 +414,11 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     /// Stores a notification id; [`StoreError::Duplicate`] if it exists,
     /// [`StoreError::NotFound`] if its offer does not.
     async fn create_notification(&self, notification: &NotificationRecord) -> Result<()>;
-    /// Consumes a notification id with its `event` (G2): true for exactly one caller while
-    /// it is unexpired.
+    /// Consumes a notification id with its `event` while it is unexpired. The first event
+    /// wins (G2: of racing different events exactly one is recorded); repeating that same
+    /// event is also true, because OID4VCI 1.0 §11 makes notifications idempotent ("When the
+    /// Credential Issuer receives multiple identical calls ... it returns success"). A
+    /// different event after the first, an unknown or an expired id: false.
     async fn consume_notification(
         &self,
         issuer_id: &str,

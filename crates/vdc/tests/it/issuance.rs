@@ -10,7 +10,7 @@ vdc_testkit::both_backends!(
     pre_authorized_flow_without_tx_code_issues_w3c_and_sd_jwt,
     batch_of_three_binds_three_keys,
     deferred_issuance_completes_after_claims_are_supplied,
-    notification_is_accepted_once,
+    notification_is_idempotent_for_its_first_event,
     offer_by_reference_is_fetchable_until_redeemed,
     tenants_are_isolated,
     expired_offer_cannot_be_redeemed,
@@ -176,7 +176,7 @@ async fn deferred_issuance_completes_after_claims_are_supplied(server: &TestServ
     );
 }
 
-async fn notification_is_accepted_once(server: &TestServer) {
+async fn notification_is_idempotent_for_its_first_event(server: &TestServer) {
     let offer = server.offer("demo", &badge_offer(false)).await;
     let token = {
         let (status, body, _) = token(
@@ -212,16 +212,31 @@ async fn notification_is_accepted_once(server: &TestServer) {
             .send()
     };
     assert_eq!(send("credential_accepted").await.unwrap().status(), 204);
-    let again = send("credential_accepted").await.unwrap();
-    assert_eq!(again.status(), 400);
+    // Spec: OID4VCI 1.0 §11: identical repeats succeed (notifications are idempotent) ...
+    assert_eq!(send("credential_accepted").await.unwrap().status(), 204);
+    // ... but the id records one event: a different one later is refused.
+    let other = send("credential_deleted").await.unwrap();
+    assert_eq!(other.status(), 400);
     assert_eq!(
-        again.json::<Value>().await.unwrap()["error"],
+        other.json::<Value>().await.unwrap()["error"],
         "invalid_notification_id"
     );
     let bad = send("credential_lost").await.unwrap();
     assert_eq!(
         bad.json::<Value>().await.unwrap()["error"],
         "invalid_notification_request"
+    );
+    let unknown = server
+        .http
+        .post(server.url("/issuers/demo/notification"))
+        .bearer_auth(&token)
+        .json(&json!({"notification_id": "never-issued", "event": "credential_accepted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.json::<Value>().await.unwrap()["error"],
+        "invalid_notification_id"
     );
 }
 
