@@ -19,9 +19,6 @@ pub enum IssuerError {
     /// The access token is missing, unknown, expired or of another issuer (RFC 6750 §3.1).
     #[error("invalid_token: {0}")]
     InvalidToken(String),
-    /// The access token does not cover the requested credential configuration.
-    #[error("insufficient_scope")]
-    InsufficientScope,
     /// Malformed credential request (OID4VCI 1.0 §8.3.1.2).
     #[error("invalid_credential_request: {0}")]
     InvalidCredentialRequest(String),
@@ -46,9 +43,6 @@ pub enum IssuerError {
     /// Malformed notification request.
     #[error("invalid_notification_request: {0}")]
     InvalidNotificationRequest(String),
-    /// Management API: the admin key is missing or wrong.
-    #[error("unauthorized")]
-    Unauthorized,
     /// Management API: the named thing does not exist.
     #[error("not_found: {0}")]
     NotFound(String),

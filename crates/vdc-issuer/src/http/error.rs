@@ -15,7 +15,6 @@ impl IssuerError {
             Self::InvalidGrant(_) => (S::BAD_REQUEST, "invalid_grant"),
             Self::UnsupportedGrantType => (S::BAD_REQUEST, "unsupported_grant_type"),
             Self::InvalidToken(_) => (S::UNAUTHORIZED, "invalid_token"),
-            Self::InsufficientScope => (S::FORBIDDEN, "insufficient_scope"),
             Self::InvalidCredentialRequest(_) => (S::BAD_REQUEST, "invalid_credential_request"),
             Self::UnknownCredentialConfiguration => {
                 (S::BAD_REQUEST, "unknown_credential_configuration")
@@ -26,7 +25,6 @@ impl IssuerError {
             Self::InvalidTransactionId => (S::BAD_REQUEST, "invalid_transaction_id"),
             Self::InvalidNotificationId => (S::BAD_REQUEST, "invalid_notification_id"),
             Self::InvalidNotificationRequest(_) => (S::BAD_REQUEST, "invalid_notification_request"),
-            Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized"),
             Self::NotFound(_) => (S::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (S::CONFLICT, "conflict"),
             // R2: an outage is a fast 503 the client may retry.
@@ -48,13 +46,11 @@ impl IssuerError {
             | Self::NotFound(m)
             | Self::Conflict(m) => m.clone(),
             Self::UnsupportedGrantType => "only the pre-authorized code grant is supported".into(),
-            Self::InsufficientScope => "the access token does not cover this request".into(),
             Self::UnknownCredentialConfiguration => "the credential configuration is unknown or not covered by the access token".into(),
             Self::UnknownCredentialIdentifier => "the credential identifier is unknown".into(),
             Self::InvalidNonce => "the proof's c_nonce is unknown, expired or used; fetch a fresh one from the nonce endpoint".into(),
             Self::InvalidTransactionId => "the transaction_id is unknown, expired or used".into(),
             Self::InvalidNotificationId => "the notification_id is unknown or used".into(),
-            Self::Unauthorized => "a valid admin API key is required".into(),
             Self::Store(_) | Self::Internal(_) => String::new(),
         }
     }
