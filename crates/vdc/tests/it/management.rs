@@ -31,6 +31,20 @@ async fn management_api_requires_the_admin_key(server: &TestServer) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    for path in [
+        "/api/v1/issuers/demo/credentials/some-id/status",
+        "/api/v1/issuers/demo/credentials/status",
+    ] {
+        let body = json!({"status": "revoked", "items": []});
+        let r = server
+            .http
+            .post(server.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
 }
 
 async fn issuers_are_created_listed_and_validated(server: &TestServer) {
