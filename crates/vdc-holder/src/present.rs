@@ -17,7 +17,9 @@ use vdc_core::did::{Relationship, did_from_url};
 use vdc_core::jose::jwe::{self, ContentEncryption, JweHeaderParams, RecipientKey};
 use vdc_core::jose::{AlgorithmPolicy, PublicKey, jws};
 use vdc_core::rng::random_b64;
-use vdc_core::sd_jwt::{Disclosure, KeyBindingInput, SdJwt, present, select_disclosures, unpack_payload};
+use vdc_core::sd_jwt::{
+    Disclosure, KeyBindingInput, SdJwt, present, select_disclosures, unpack_payload,
+};
 use vdc_core::x509::{self, TrustAnchors};
 
 use crate::error::{Endpoint, Error, Result};
@@ -40,7 +42,10 @@ pub struct VerifierTrust {
 impl std::fmt::Debug for VerifierTrust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifierTrust")
-            .field("x509_anchors", &self.x509_anchors.as_ref().map(TrustAnchors::len))
+            .field(
+                "x509_anchors",
+                &self.x509_anchors.as_ref().map(TrustAnchors::len),
+            )
             .field("accept_unanchored_x509", &self.accept_unanchored_x509)
             .finish()
     }
@@ -134,7 +139,9 @@ impl Wallet {
         trust: &VerifierTrust,
     ) -> Result<PresentationRequest> {
         let q = query_params(uri)?;
-        let client_id = q.get("client_id").ok_or_else(|| bad("client_id is missing"))?;
+        let client_id = q
+            .get("client_id")
+            .ok_or_else(|| bad("client_id is missing"))?;
         let Some(request_uri) = q.get("request_uri") else {
             // Spec: OID4VP 1.0 §5.9.3: only redirect_uri requests come unsigned, by value.
             let Some(response_uri) = client_id.strip_prefix("redirect_uri:") else {
@@ -143,8 +150,9 @@ impl Wallet {
             let mut params = Map::new();
             for (k, v) in &q {
                 let value = match k.as_str() {
-                    "dcql_query" | "client_metadata" => serde_json::from_str(v)
-                        .map_err(|_| bad(format!("{k} is not JSON")))?,
+                    "dcql_query" | "client_metadata" => {
+                        serde_json::from_str(v).map_err(|_| bad(format!("{k} is not JSON")))?
+                    }
                     _ => Value::String(v.clone()),
                 };
                 params.insert(k.clone(), value);
@@ -181,8 +189,12 @@ impl Wallet {
             wallet_nonce = Some(n);
             r
         } else {
-            http.get(Endpoint::RequestObject, request_uri, REQUEST_OBJECT_MEDIA_TYPE)
-                .await?
+            http.get(
+                Endpoint::RequestObject,
+                request_uri,
+                REQUEST_OBJECT_MEDIA_TYPE,
+            )
+            .await?
         };
         if !response.is_success() {
             return Err(response.into_error(Endpoint::RequestObject, http.max_bytes()));
@@ -281,7 +293,10 @@ impl Wallet {
     /// Chooses stored credentials for the DCQL query (OID4VP 1.0 §6.4): for each credential
     /// query that must be answered, the first credential of its format and `vct` holding
     /// every requested claim (or the first satisfiable claim set), with the paths to disclose.
-    pub async fn select_credentials(&self, request: &PresentationRequest) -> Result<Vec<Selection>> {
+    pub async fn select_credentials(
+        &self,
+        request: &PresentationRequest,
+    ) -> Result<Vec<Selection>> {
         let query = request.dcql_query()?;
         let creds = query
             .get("credentials")
@@ -292,10 +307,19 @@ impl Wallet {
         for cq in creds {
             let id = cq.get("id").and_then(Value::as_str).unwrap_or_default();
             if let Some(sel) = match_query(cq, &stored)? {
-                found.insert(id.to_owned(), Selection { query_id: id.to_owned(), ..sel });
+                found.insert(
+                    id.to_owned(),
+                    Selection {
+                        query_id: id.to_owned(),
+                        ..sel
+                    },
+                );
             }
         }
-        let required: Vec<Vec<String>> = match query.get("credential_sets").and_then(Value::as_array) {
+        let required: Vec<Vec<String>> = match query
+            .get("credential_sets")
+            .and_then(Value::as_array)
+        {
             None => creds
                 .iter()
                 .filter_map(|c| c.get("id").and_then(Value::as_str))
@@ -381,8 +405,12 @@ impl Wallet {
             }
             "direct_post.jwt" => {
                 let jwe = self.encrypt_response(request, vp_token)?;
-                http.post_form(Endpoint::PresentationResponse, response_uri, &[("response", &jwe)])
-                    .await?
+                http.post_form(
+                    Endpoint::PresentationResponse,
+                    response_uri,
+                    &[("response", &jwe)],
+                )
+                .await?
             }
             other => return Err(bad(format!("response_mode {other} is not supported"))),
         };
@@ -401,7 +429,11 @@ impl Wallet {
     /// Spec: OID4VP 1.0 §8.3: the response parameters as an unsigned JWT encrypted to a key of
     /// `client_metadata.jwks`, `enc` from `encrypted_response_enc_values_supported`
     /// (default A128GCM), the JWK's `kid` repeated.
-    pub fn encrypt_response(&self, request: &PresentationRequest, vp_token: &Value) -> Result<String> {
+    pub fn encrypt_response(
+        &self,
+        request: &PresentationRequest,
+        vp_token: &Value,
+    ) -> Result<String> {
         let metadata = request
             .params
             .get("client_metadata")
@@ -449,7 +481,8 @@ impl Wallet {
                 a.push(Value::String(p));
             }
         }
-        self.send_presentation(&request, &Value::Object(vp_token)).await
+        self.send_presentation(&request, &Value::Object(vp_token))
+            .await
     }
 }
 

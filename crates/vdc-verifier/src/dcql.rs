@@ -78,8 +78,7 @@ fn bad(msg: impl Into<String>) -> VerifierError {
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -118,10 +117,7 @@ impl DcqlQuery {
     /// Parses and validates a DCQL query. Every violation is `invalid_request`.
     pub fn parse(value: &Value) -> Result<Self> {
         let o = obj(value, "the query")?;
-        let creds = non_empty_array(
-            o.get("credentials").unwrap_or(&Value::Null),
-            "credentials",
-        )?;
+        let creds = non_empty_array(o.get("credentials").unwrap_or(&Value::Null), "credentials")?;
         if creds.len() > MAX_CREDENTIAL_QUERIES {
             return Err(bad("too many credential queries"));
         }
@@ -154,7 +150,11 @@ impl DcqlQuery {
 
     /// The query as JSON (for the request object).
     pub fn to_value(&self) -> Value {
-        let creds: Vec<Value> = self.credentials.iter().map(CredentialQuery::to_value).collect();
+        let creds: Vec<Value> = self
+            .credentials
+            .iter()
+            .map(CredentialQuery::to_value)
+            .collect();
         let mut o = Map::new();
         o.insert("credentials".into(), Value::Array(creds));
         if let Some(sets) = &self.credential_sets {
@@ -249,7 +249,11 @@ impl CredentialQuery {
                 if arr.len() > MAX_CLAIMS {
                     return Err(bad("too many claims"));
                 }
-                Some(arr.iter().map(ClaimsQuery::parse).collect::<Result<Vec<_>>>()?)
+                Some(
+                    arr.iter()
+                        .map(ClaimsQuery::parse)
+                        .collect::<Result<Vec<_>>>()?,
+                )
             }
         };
         let claim_sets = match o.get("claim_sets") {
@@ -259,8 +263,7 @@ impl CredentialQuery {
                 let Some(claims) = &claims else {
                     return Err(bad("claim_sets without claims"));
                 };
-                let known: BTreeSet<&str> =
-                    claims.iter().filter_map(|c| c.id.as_deref()).collect();
+                let known: BTreeSet<&str> = claims.iter().filter_map(|c| c.id.as_deref()).collect();
                 let sets = non_empty_array(v, "claim_sets")?
                     .iter()
                     .map(|s| {
@@ -351,7 +354,10 @@ impl CredentialQuery {
     /// Spec: OID4VP 1.0 §6.4.1: the claims of a verified credential satisfy this query:
     /// with `claim_sets`, the first satisfiable set; otherwise every claims query. Returns
     /// the paths that were requested (and matched), or why not.
-    pub fn match_claims(&self, claims: &Map<String, Value>) -> std::result::Result<Vec<ClaimPath>, String> {
+    pub fn match_claims(
+        &self,
+        claims: &Map<String, Value>,
+    ) -> std::result::Result<Vec<ClaimPath>, String> {
         let Some(queries) = &self.claims else {
             return Ok(Vec::new());
         };
@@ -372,8 +378,10 @@ impl CredentialQuery {
                     .filter_map(|q| q.id.as_deref().map(|id| (id, q)))
                     .collect();
                 for set in sets {
-                    let qs: Vec<&ClaimsQuery> =
-                        set.iter().filter_map(|id| by_id.get(id.as_str()).copied()).collect();
+                    let qs: Vec<&ClaimsQuery> = set
+                        .iter()
+                        .filter_map(|id| by_id.get(id.as_str()).copied())
+                        .collect();
                     if qs.iter().all(|q| matches(q)) {
                         return Ok(qs.iter().map(|q| q.path.clone()).collect());
                     }
@@ -420,7 +428,9 @@ impl CredentialSetQuery {
             .map(|opt| {
                 let opt = strings(opt, "options[]")?;
                 if let Some(unknown) = opt.iter().find(|i| !ids.contains(i.as_str())) {
-                    return Err(bad(format!("options names unknown credential query {unknown}")));
+                    return Err(bad(format!(
+                        "options names unknown credential query {unknown}"
+                    )));
                 }
                 Ok(opt)
             })
@@ -517,8 +527,16 @@ mod tests {
         let q = DcqlQuery::parse(&badge()).unwrap();
         let ok = json!({"given_name": "Ada", "employee_id": "E-1"});
         let wrong = json!({"given_name": "Ada", "employee_id": "E-2"});
-        assert!(q.credentials[0].match_claims(ok.as_object().unwrap()).is_ok());
-        assert!(q.credentials[0].match_claims(wrong.as_object().unwrap()).is_err());
+        assert!(
+            q.credentials[0]
+                .match_claims(ok.as_object().unwrap())
+                .is_ok()
+        );
+        assert!(
+            q.credentials[0]
+                .match_claims(wrong.as_object().unwrap())
+                .is_err()
+        );
         let q = DcqlQuery::parse(&json!({"credentials": [{"id": "a", "format": "dc+sd-jwt",
             "meta": {}, "claims": [{"id": "x", "path": ["x"]}, {"id": "y", "path": ["y"]}],
             "claim_sets": [["x", "y"], ["y"]]}]}))

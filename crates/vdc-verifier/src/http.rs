@@ -48,7 +48,10 @@ fn no_store(status: StatusCode, body: Value) -> Response {
 pub fn wallet_routes(verifier: Verifier) -> Router {
     use paths::*;
     Router::new()
-        .route(REQUEST_OBJECT, get(request_object_get).post(request_object_post))
+        .route(
+            REQUEST_OBJECT,
+            get(request_object_get).post(request_object_post),
+        )
         .route(RESPONSE, post(response))
         .with_state(verifier)
 }
@@ -116,7 +119,10 @@ async fn create_verifier(
         .map(|o| (StatusCode::CREATED, Json(o)).into_response())
 }
 
-async fn get_verifier(State(v): State<Verifier>, Path(verifier): Path<String>) -> Result<Json<Value>> {
+async fn get_verifier(
+    State(v): State<Verifier>,
+    Path(verifier): Path<String>,
+) -> Result<Json<Value>> {
     v.get_verifier(&verifier).await.map(Json)
 }
 

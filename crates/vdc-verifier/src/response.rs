@@ -32,15 +32,16 @@ pub struct ResponseAck(pub Value);
 
 /// Attacker text, bounded and printable, for descriptions and stored errors.
 fn bounded(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .take(120)
-        .collect()
+    s.chars().filter(|c| !c.is_control()).take(120).collect()
 }
 
 impl Verifier {
     /// Handles one Authorization Response posted to the response URI (form parameters).
-    pub async fn respond(&self, verifier: &str, form: &BTreeMap<String, String>) -> Result<ResponseAck> {
+    pub async fn respond(
+        &self,
+        verifier: &str,
+        form: &BTreeMap<String, String>,
+    ) -> Result<ResponseAck> {
         let (_, config) = self.load_verifier(verifier).await?;
         let (req, params, encrypted) = self.locate(verifier, form).await?;
         let now = self.deps.clock.now();
@@ -57,8 +58,15 @@ impl Verifier {
         match self.check(&config, &req, &params, encrypted).await {
             Ok(presentation) => self.accept(verifier, &req, presentation).await,
             Err(Rejection::Wallet(error)) => {
-                self.finish(verifier, &req, PresentationStatus::Rejected, None, Some(error), None)
-                    .await?;
+                self.finish(
+                    verifier,
+                    &req,
+                    PresentationStatus::Rejected,
+                    None,
+                    Some(error),
+                    None,
+                )
+                .await?;
                 Ok(ResponseAck(json!({})))
             }
             Err(Rejection::Check(reason, description)) => {
@@ -66,8 +74,15 @@ impl Verifier {
                     "error": "invalid_request",
                     "error_description": format!("{}: {description}", reason.as_str()),
                 });
-                self.finish(verifier, &req, PresentationStatus::Rejected, None, Some(error), None)
-                    .await?;
+                self.finish(
+                    verifier,
+                    &req,
+                    PresentationStatus::Rejected,
+                    None,
+                    Some(error),
+                    None,
+                )
+                .await?;
                 Err(VerifierError::Rejected {
                     reason,
                     description,
@@ -101,10 +116,19 @@ impl Verifier {
                 self.deps.clock.now(),
             )
             .await?;
-        if won { Ok(()) } else { Err(VerifierError::NotPending) }
+        if won {
+            Ok(())
+        } else {
+            Err(VerifierError::NotPending)
+        }
     }
 
-    async fn accept(&self, verifier: &str, req: &LoadedRequest, presentation: Value) -> Result<ResponseAck> {
+    async fn accept(
+        &self,
+        verifier: &str,
+        req: &LoadedRequest,
+        presentation: Value,
+    ) -> Result<ResponseAck> {
         let redirect = req
             .record
             .request
@@ -138,13 +162,17 @@ impl Verifier {
         verifier: &str,
         form: &BTreeMap<String, String>,
     ) -> Result<(LoadedRequest, Map<String, Value>, bool)> {
-        let unknown = || VerifierError::InvalidRequest("the response names no known request".into());
+        let unknown =
+            || VerifierError::InvalidRequest("the response names no known request".into());
         if let Some(jwe_token) = form.get("response") {
             // Spec: OID4VP 1.0 §8.3: the JWE `kid` repeats the chosen JWK's kid, which is
             // the request id.
             let header = jwe::protected_header(jwe_token)
                 .map_err(|_| VerifierError::InvalidRequest("response is not a JWE".into()))?;
-            let kid = header.get("kid").and_then(Value::as_str).ok_or_else(unknown)?;
+            let kid = header
+                .get("kid")
+                .and_then(Value::as_str)
+                .ok_or_else(unknown)?;
             let record = self
                 .deps
                 .store
@@ -160,9 +188,16 @@ impl Verifier {
             )
             .map_err(|_| unknown())?;
             let params = vdc_core::json::parse_object(&decrypted.plaintext, MAX_VP_TOKEN_LEN)
-                .map_err(|_| VerifierError::InvalidRequest("the decrypted response is not a JSON object".into()))?;
+                .map_err(|_| {
+                    VerifierError::InvalidRequest(
+                        "the decrypted response is not a JSON object".into(),
+                    )
+                })?;
             // The state inside must be this request's: a JWE cannot be moved to another.
-            let state = params.get("state").and_then(Value::as_str).ok_or_else(unknown)?;
+            let state = params
+                .get("state")
+                .and_then(Value::as_str)
+                .ok_or_else(unknown)?;
             if SecretHash::of(state) != req.record.state_hash {
                 return Err(unknown());
             }
@@ -211,7 +246,10 @@ impl Verifier {
         let vp_token = match params.get("vp_token") {
             Some(Value::String(s)) if s.len() <= MAX_VP_TOKEN_LEN => {
                 vdc_core::json::parse_object(s.as_bytes(), MAX_VP_TOKEN_LEN).map_err(|_| {
-                    Rejection::Check(RejectReason::Signature, "vp_token is not a JSON object".into())
+                    Rejection::Check(
+                        RejectReason::Signature,
+                        "vp_token is not a JSON object".into(),
+                    )
                 })?
             }
             Some(Value::Object(o)) => o.clone(),

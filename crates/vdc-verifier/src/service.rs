@@ -208,8 +208,7 @@ pub fn valid_slug(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 63
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b
-            .iter()
+        && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
@@ -246,14 +245,22 @@ impl Verifier {
 
     /// The request URI of a presentation request.
     pub fn request_uri(&self, verifier: &str, id: &str) -> String {
-        format!("{}/verifiers/{verifier}/requests/{id}/request.jwt", self.public_url)
+        format!(
+            "{}/verifiers/{verifier}/requests/{id}/request.jwt",
+            self.public_url
+        )
     }
 
-    fn public_host(&self) -> Result<String> {
-        url::Url::parse(&self.public_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .ok_or_else(|| VerifierError::Internal("the public URL has no host".into()))
+    /// The DNS name for `x509_san_dns`: the public URL's host, or `localhost` when it is a
+    /// loopback address (a DNS SAN cannot hold an IP address); `None` for other IP hosts.
+    fn public_dns_name(&self) -> Option<String> {
+        let url = url::Url::parse(&self.public_url).ok()?;
+        match url.host()? {
+            url::Host::Domain(d) => Some(d.to_owned()),
+            url::Host::Ipv4(ip) if ip.is_loopback() => Some("localhost".into()),
+            url::Host::Ipv6(ip) if ip.is_loopback() => Some("localhost".into()),
+            _ => None,
+        }
     }
 
     /// Creates a verifier: a fresh P-256 signing key (sealed at rest) and, per prefix, a
@@ -271,7 +278,12 @@ impl Verifier {
         let mut kid = None;
         let client_id = match def.client_id_prefix {
             ClientIdPrefix::X509SanDns | ClientIdPrefix::X509Hash => {
-                let host = self.public_host()?;
+                let host = self.public_dns_name();
+                if def.client_id_prefix == ClientIdPrefix::X509SanDns && host.is_none() {
+                    return Err(VerifierError::InvalidRequest(
+                        "x509_san_dns needs a DNS name (or loopback) host in the public URL".into(),
+                    ));
+                }
                 // A per-verifier CA certifies the leaf, so a wallet can pin the CA as its
                 // trust anchor (the CA key is dropped after use).
                 let ca_key = SigningKey::generate(Algorithm::Es256, rng)?;
@@ -288,11 +300,16 @@ impl Verifier {
                     now.plus(-60),
                     now.plus(CERT_VALIDITY_SECS),
                     rng,
-                )?
-                .with_dns_name(host.clone());
+                )?;
+                let leaf_spec = match &host {
+                    Some(h) => leaf_spec.with_dns_name(h.clone()),
+                    None => leaf_spec,
+                };
                 let leaf = x509::issue(&leaf_spec, key.public_key(), &ca, &ca_key)?;
                 let id = match def.client_id_prefix {
-                    ClientIdPrefix::X509SanDns => format!("x509_san_dns:{host}"),
+                    ClientIdPrefix::X509SanDns => {
+                        format!("x509_san_dns:{}", host.unwrap_or_default())
+                    }
                     _ => format!("x509_hash:{}", x509::x509_hash(&leaf)),
                 };
                 x5c = vec![leaf, ca];
@@ -522,8 +539,7 @@ impl Verifier {
             ));
         }
         let req = self.load_request(verifier, id).await?;
-        if req.record.status != PresentationStatus::Pending || req.record.expires_at <= self.now()
-        {
+        if req.record.status != PresentationStatus::Pending || req.record.expires_at <= self.now() {
             return Err(VerifierError::NotPending);
         }
         let mut claims = req.claims.clone();
@@ -683,12 +699,11 @@ pub(crate) fn response_key(
     let Some(sealed) = &req.record.encrypted_response_key else {
         return Ok(None);
     };
-    let jwk = v
-        .deps
-        .vault
-        .open(sealed, &response_key_context(verifier, &req.record.request_id))?;
+    let jwk = v.deps.vault.open(
+        sealed,
+        &response_key_context(verifier, &req.record.request_id),
+    )?;
     let jwk: Value = serde_json::from_slice(&jwk)
         .map_err(|_| VerifierError::Internal("stored response key unreadable".into()))?;
     Ok(Some(EcdhPrivateKey::from_private_jwk(&jwk)?))
 }
-

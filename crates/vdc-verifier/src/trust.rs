@@ -53,7 +53,11 @@ impl CredentialState {
 pub trait StatusChecker: Send + Sync + fmt::Debug {
     /// The state of the credential whose `status` claim is `status`, issued by `issuer`;
     /// `Err` with a short reason if it cannot be established.
-    async fn check(&self, status: &Value, issuer: &str) -> std::result::Result<CredentialState, String>;
+    async fn check(
+        &self,
+        status: &Value,
+        issuer: &str,
+    ) -> std::result::Result<CredentialState, String>;
 }
 
 /// Seals private keys at rest (the deployment's key-encryption key).

@@ -59,7 +59,10 @@ pub async fn seed(issuer: &Issuer) -> anyhow::Result<()> {
 pub const DEMO_VERIFIER: &str = "demo";
 
 /// Creates the demo verifier (`x509_san_dns`, trusting the demo issuer) unless it exists.
-pub async fn seed_verifier(verifier: &vdc_verifier::Verifier, issuer: &Issuer) -> anyhow::Result<()> {
+pub async fn seed_verifier(
+    verifier: &vdc_verifier::Verifier,
+    issuer: &Issuer,
+) -> anyhow::Result<()> {
     match verifier.get_verifier(DEMO_VERIFIER).await {
         Ok(_) => Ok(()),
         Err(vdc_verifier::VerifierError::NotFound(_)) => {

@@ -92,9 +92,16 @@ impl StatusListSource for DeploymentLists {
     }
 }
 
-/// Status checks through the cached status list client.
+/// Status checks through the status list client: foreign lists are cached per their `ttl`;
+/// this deployment's lists are read fresh on every check (the status service keeps their
+/// signed tokens per list version, so a revocation here takes effect at once).
 #[derive(Debug)]
-pub struct ClientStatusChecker(pub StatusListClient);
+pub struct ClientStatusChecker {
+    /// The client (with this deployment's lists as its local source).
+    pub client: StatusListClient,
+    /// `{public_url}/issuers/`: URIs under it are this deployment's lists.
+    pub local_prefix: String,
+}
 
 #[async_trait]
 impl StatusChecker for ClientStatusChecker {
@@ -102,7 +109,10 @@ impl StatusChecker for ClientStatusChecker {
         let reference = StatusReference::from_status_claim(status).map_err(|e| e.to_string())?;
         // Spec: draft-ietf-oauth-status-list §7.1: 0 valid, 1 invalid, 2 suspended; any
         // other value is not a state we accept.
-        match self.0.status(&reference, Some(issuer)).await {
+        if reference.uri.starts_with(&self.local_prefix) {
+            self.client.invalidate(&reference.uri);
+        }
+        match self.client.status(&reference, Some(issuer)).await {
             Ok(0) => Ok(CredentialState::Valid),
             Ok(1) => Ok(CredentialState::Revoked),
             Ok(2) => Ok(CredentialState::Suspended),
@@ -132,14 +142,15 @@ pub fn verifier_service(
         .clone()
         .or_else(|| Fetcher::new(Default::default()).ok());
     let checker: Arc<dyn StatusChecker> = match client_fetcher {
-        Some(f) => Arc::new(ClientStatusChecker(
-            StatusListClient::new(f, Arc::new(resolver), clock.clone()).with_local_source(
+        Some(f) => Arc::new(ClientStatusChecker {
+            client: StatusListClient::new(f, Arc::new(resolver), clock.clone()).with_local_source(
                 Arc::new(DeploymentLists {
                     status,
                     public_url: public_url.to_owned(),
                 }),
             ),
-        )),
+            local_prefix: format!("{}/issuers/", public_url.trim_end_matches('/')),
+        }),
         None => Arc::new(NoStatus),
     };
     vdc_verifier::Verifier::new(
