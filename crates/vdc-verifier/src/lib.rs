@@ -26,7 +26,7 @@ pub mod service;
 pub mod trust;
 
 pub use error::{RejectReason, Result, VerifierError};
-pub use response::ResponseAck;
+pub use response::{PresentationCheck, ResponseAck, check_presentation};
 pub use service::{
     ClientIdPrefix, CreateRequest, ResponseMode, Verifier, VerifierDefinition, VerifierDeps,
     VerifierSettings,

@@ -14,13 +14,16 @@ use vdc_core::jose::jwe::{self, ContentEncryption};
 use vdc_core::jose::jws::{self, TimeRules};
 use vdc_core::rng::random_b64;
 use vdc_core::sd_jwt::{KeyBindingRequirement, SdJwt, VerifyOptions};
-use vdc_core::sd_jwt_vc;
+use vdc_core::sd_jwt_vc::{self, IssuerKeyResolver};
+use vdc_core::time::UnixTime;
 use vdc_store::{PresentationOutcome, PresentationStatus, SecretHash};
 
 use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT};
 use crate::error::{RejectReason, Result, VerifierError};
-use crate::service::{LoadedRequest, ResponseMode, Verifier, VerifierConfig, loaded, response_key};
-use crate::trust::{CredentialState, DeploymentKeyResolver};
+use crate::service::{
+    LoadedRequest, ResponseMode, Verifier, VerifierConfig, VerifierSettings, loaded, response_key,
+};
+use crate::trust::{CredentialState, DeploymentKeyResolver, StatusChecker};
 
 /// Longest `vp_token` accepted (bounded before any parsing).
 const MAX_VP_TOKEN_LEN: usize = 512 * 1024;
@@ -325,74 +328,117 @@ impl Verifier {
                 "a presentation must be a string".into(),
             ));
         };
-        if query.format != FORMAT_DC_SD_JWT {
-            return Err(Rejection::Check(
-                RejectReason::Signature,
-                format!("{} presentations are not supported yet", query.format),
-            ));
-        }
-        // G3: key binding is required by the query (always, unless the verifier asked
-        // otherwise), never decided by what the holder sent.
-        let key_binding = if query.require_cryptographic_holder_binding {
-            KeyBindingRequirement::Required {
-                aud: &config.client_id,
-                nonce,
-                max_age_secs: self.settings.kb_max_age_secs,
-            }
-        } else {
-            KeyBindingRequirement::NotRequired
-        };
-        let opts = VerifyOptions {
-            policy: &self.settings.policy,
+        let check = PresentationCheck {
+            client_id: &config.client_id,
+            nonce,
+            resolver,
+            status: self.deps.status.as_ref(),
+            settings: &self.settings,
             now: self.deps.clock.now(),
-            time_rules: TimeRules::default(),
-            key_binding,
+            require_status: config.require_status,
         };
-        let v = sd_jwt_vc::verify(text, resolver, &opts)
+        check_presentation(&check, query, text)
             .await
-            .map_err(|e| classify(&e, text, nonce, &config.client_id))?;
-        if let Some(vcts) = &query.vct_values
-            && !vcts.contains(&v.vct)
-        {
-            return Err(Rejection::Check(
-                RejectReason::DcqlUnsatisfied,
-                format!("vct {} is not requested", bounded(&v.vct)),
-            ));
+            .map_err(|(reason, m)| Rejection::Check(reason, m))
+    }
+}
+
+/// What one presentation is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct PresentationCheck<'a> {
+    /// This verifier's full client identifier (the KB-JWT `aud`).
+    pub client_id: &'a str,
+    /// This request's `nonce`.
+    pub nonce: &'a str,
+    /// The verifier's issuer-key policy.
+    pub resolver: &'a dyn IssuerKeyResolver,
+    /// Credential status.
+    pub status: &'a dyn StatusChecker,
+    /// Algorithms and KB-JWT age.
+    pub settings: &'a VerifierSettings,
+    /// The current time.
+    pub now: UnixTime,
+    /// Whether a credential without `status` is refused.
+    pub require_status: bool,
+}
+
+/// Checks one presentation for one credential query: issuer signature with a key from the
+/// verifier's policy (G3, G5), every RFC 9901 §7 rule, the KB-JWT (`aud`, `nonce`, fresh
+/// `iat`, `sd_hash`) when the query requires holder binding, `exp`/`nbf`, `vct` and the
+/// requested claims (OID4VP 1.0 §6.4.1), and the status. The result entry of the contract
+/// (`issuer`, `vct`, `claims` = exactly the disclosed claims, `status`), or the failed
+/// check and why.
+pub async fn check_presentation(
+    check: &PresentationCheck<'_>,
+    query: &CredentialQuery,
+    text: &str,
+) -> std::result::Result<Value, (RejectReason, String)> {
+    if query.format != FORMAT_DC_SD_JWT {
+        return Err((
+            RejectReason::Signature,
+            format!("{} presentations are not supported yet", query.format),
+        ));
+    }
+    // G3: key binding is required by the query (always, unless the verifier asked
+    // otherwise), never decided by what the holder sent.
+    let key_binding = if query.require_cryptographic_holder_binding {
+        KeyBindingRequirement::Required {
+            aud: check.client_id,
+            nonce: check.nonce,
+            max_age_secs: check.settings.kb_max_age_secs,
         }
-        query
-            .match_claims(&v.sd_jwt.claims)
-            .map_err(|m| Rejection::Check(RejectReason::DcqlUnsatisfied, m))?;
-        let state = match v.status() {
-            Some(status) => {
-                let s = self
-                    .deps
-                    .status
-                    .check(status, &v.issuer)
-                    .await
-                    .map_err(|m| Rejection::Check(RejectReason::Status, m))?;
-                if s != CredentialState::Valid {
-                    return Err(Rejection::Check(
-                        RejectReason::Status,
-                        format!("the credential is {}", s.as_str()),
-                    ));
-                }
-                s
-            }
-            None if config.require_status => {
-                return Err(Rejection::Check(
+    } else {
+        KeyBindingRequirement::NotRequired
+    };
+    let opts = VerifyOptions {
+        policy: &check.settings.policy,
+        now: check.now,
+        time_rules: TimeRules::default(),
+        key_binding,
+    };
+    let v = sd_jwt_vc::verify(text, check.resolver, &opts)
+        .await
+        .map_err(|e| classify(&e, text, check.nonce, check.client_id))?;
+    if let Some(vcts) = &query.vct_values
+        && !vcts.contains(&v.vct)
+    {
+        return Err((
+            RejectReason::DcqlUnsatisfied,
+            format!("vct {} is not requested", bounded(&v.vct)),
+        ));
+    }
+    query
+        .match_claims(&v.sd_jwt.claims)
+        .map_err(|m| (RejectReason::DcqlUnsatisfied, m))?;
+    let state = match v.status() {
+        Some(status) => {
+            let s = check
+                .status
+                .check(status, &v.issuer)
+                .await
+                .map_err(|m| (RejectReason::Status, m))?;
+            if s != CredentialState::Valid {
+                return Err((
                     RejectReason::Status,
-                    "the credential has no status and this verifier requires one".into(),
+                    format!("the credential is {}", s.as_str()),
                 ));
             }
-            None => CredentialState::Valid,
-        };
-        Ok(json!({
-            "issuer": v.issuer,
-            "vct": v.vct,
-            "claims": disclosed_claims(&v.sd_jwt.claims, &v.sd_jwt.disclosed),
-            "status": state.as_str(),
-        }))
-    }
+            s
+        }
+        None if check.require_status => {
+            return Err((
+                RejectReason::Status,
+                "the credential has no status and this verifier requires one".into(),
+            ));
+        }
+        None => CredentialState::Valid,
+    };
+    Ok(json!({
+        "issuer": v.issuer,
+        "vct": v.vct,
+        "claims": disclosed_claims(&v.sd_jwt.claims, &v.sd_jwt.disclosed),
+        "status": state.as_str(),
+    }))
 }
 
 /// Why a response was not accepted.
@@ -405,7 +451,7 @@ enum Rejection {
 
 /// Maps a verification error to its check. Key binding errors are told apart by reading
 /// the (already refused) KB-JWT's `nonce` and `aud`.
-fn classify(e: &vdc_core::Error, text: &str, nonce: &str, aud: &str) -> Rejection {
+fn classify(e: &vdc_core::Error, text: &str, nonce: &str, aud: &str) -> (RejectReason, String) {
     use vdc_core::Error as E;
     let reason = match e {
         E::UntrustedKey(_) | E::DidResolution(_) | E::Fetch(_) | E::Certificate(_) => {
@@ -429,7 +475,7 @@ fn classify(e: &vdc_core::Error, text: &str, nonce: &str, aud: &str) -> Rejectio
         }
         _ => RejectReason::Signature,
     };
-    Rejection::Check(reason, e.to_string())
+    (reason, e.to_string())
 }
 
 /// The disclosed claims only, nested by their paths (contract: "claims holds exactly the
