@@ -330,7 +330,7 @@ impl Verifier {
             "display": def.display,
             "trusted_issuers": def.trusted_issuers,
             "require_status": def.require_status,
-            "x5c": x5c.iter().map(|c| base64url::encode(c)).collect::<Vec<_>>(),
+            "x5c": x5c.iter().map(base64url::encode).collect::<Vec<_>>(),
             "kid": kid,
         });
         let sealed = self

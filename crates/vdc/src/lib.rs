@@ -151,8 +151,7 @@ pub async fn build_with_store(
         issuer.clone(),
         status.clone(),
         Some(fetcher),
-        deps.clock.clone(),
-        deps.rng.clone(),
+        &deps,
         &public_url,
     );
     if config.demo {

@@ -9,7 +9,6 @@ use serde_json::Value;
 use vdc_core::fetch::Fetcher;
 use vdc_core::jose::JwkSet;
 use vdc_core::rng::RandomSource;
-use vdc_core::time::Clock;
 use vdc_issuer::{Issuer, KeyEncryptionKey};
 use vdc_status::{StatusListClient, StatusListSource, StatusReference, StatusService};
 use vdc_verifier::VerifierError;
@@ -129,10 +128,10 @@ pub fn verifier_service(
     issuer: Issuer,
     status: StatusService,
     fetcher: Option<Fetcher>,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn RandomSource>,
+    deps: &crate::Deps,
     public_url: &str,
 ) -> vdc_verifier::Verifier {
+    let (clock, rng) = (deps.clock.clone(), deps.rng.clone());
     let local: Arc<dyn LocalIssuers> = Arc::new(DeploymentIssuers {
         issuer,
         public_url: public_url.to_owned(),
