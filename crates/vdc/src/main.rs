@@ -284,6 +284,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!(
             "                 -d '{{\"credential_configuration_ids\":[\"EmployeeBadge\"],\"claims\":{{\"EmployeeBadge\":{{\"given_name\":\"Ada\",\"employee_id\":\"E-1\"}}}}}}'"
         );
+        println!(
+            "demo verifier: {base}/api/v1/verifiers/{} (requests: POST .../requests with a dcql_query)",
+            vdc::demo::DEMO_VERIFIER
+        );
     }
     match &app.generated_admin_key {
         Some(key) => println!("admin key (shown once, stored hashed): {key}"),
