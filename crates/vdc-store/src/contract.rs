@@ -1,5 +1,5 @@
 //! The backend contract suite (feature `contract-tests`): what every [`Store`]
-//! ([`crate::IssuanceStore`] and [`crate::StatusStore`]) must do, written once and run by every backend crate (STYLE.md §8).
+//! ([`crate::IssuanceStore`], [`crate::StatusStore`] and [`crate::PresentationStore`]) must do, written once and run by every backend crate (STYLE.md §8).
 //!
 //! Each test is a `pub async fn name(store: Arc<dyn Store>)` taking a fresh, migrated,
 //! empty store. A backend runs all of them with one line in its `tests/it/main.rs`:

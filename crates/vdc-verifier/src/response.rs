@@ -268,12 +268,9 @@ impl Verifier {
             .get("nonce")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let resolver = DeploymentKeyResolver::new(
-            self.deps.local_issuers.clone(),
-            Some(config.trusted_issuers.clone()),
-            self.deps.fetcher.clone(),
-            self.deps.clock.clone(),
-        );
+        let resolver = self
+            .resolver(&req.record.verifier_id, config)
+            .map_err(|e| Rejection::Check(RejectReason::UntrustedIssuer, e.to_string()))?;
         let mut out = Map::new();
         for (id, presentations) in &vp_token {
             let query = req.dcql.credential(id).ok_or_else(|| {
@@ -301,7 +298,7 @@ impl Verifier {
             let mut verified = Vec::new();
             for p in list {
                 verified.push(
-                    self.check_presentation(config, query, p, nonce, &resolver)
+                    self.check_presentation(config, query, p, nonce, resolver.as_ref())
                         .await?,
                 );
             }

@@ -2,7 +2,8 @@
 //! presentation requests (creation, request objects, results). The response checks live in
 //! `response`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -14,7 +15,7 @@ use vdc_core::jose::{Algorithm, AlgorithmPolicy, LocalSigner, SigningKey, jws};
 use vdc_core::rng::{RandomSource, random_b64};
 use vdc_core::time::{Clock, UnixTime};
 use vdc_core::vc_jose::format_date_time_stamp;
-use vdc_core::x509::{self, CertificateSpec};
+use vdc_core::x509::{self, CertificateSpec, TrustAnchors};
 use vdc_store::{
     PresentationRequestRecord, PresentationStatus, PresentationStore, SecretHash, StoreError,
     VerifierRecord,
@@ -22,7 +23,7 @@ use vdc_store::{
 
 use crate::dcql::DcqlQuery;
 use crate::error::{Result, VerifierError};
-use crate::trust::{KeyVault, LocalIssuers, StatusChecker};
+use crate::trust::{DeploymentKeyResolver, KeyVault, LocalIssuers, StatusChecker};
 
 /// Longest presentation request lifetime (contract: 1 s to 1 day).
 pub const MAX_REQUEST_TTL: i64 = 24 * 3600;
@@ -82,6 +83,10 @@ pub struct VerifierDefinition {
     /// Whether credentials without a `status` claim are refused (default false).
     #[serde(default)]
     pub require_status: bool,
+    /// PEM certificates: foreign trusted issuers may sign with an `x5c` chain ending at one
+    /// of them.
+    #[serde(default)]
+    pub trusted_issuer_anchors: Vec<String>,
 }
 
 /// `POST /api/v1/verifiers/{verifier}/requests`.
@@ -178,6 +183,9 @@ pub struct Verifier {
     pub(crate) deps: VerifierDeps,
     pub(crate) public_url: Arc<str>,
     pub(crate) settings: Arc<VerifierSettings>,
+    /// Each verifier's issuer-key policy, kept so fetched foreign metadata stays cached
+    /// (verifiers do not change after creation).
+    resolvers: Arc<Mutex<HashMap<String, Arc<DeploymentKeyResolver>>>>,
 }
 
 /// A verifier's stored configuration (`verifiers.config`).
@@ -191,6 +199,8 @@ pub(crate) struct VerifierConfig {
     pub(crate) x5c: Vec<Vec<u8>>,
     /// The `kid` of the signing key (DID URL for decentralized_identifier).
     pub(crate) kid: Option<String>,
+    /// PEM trust anchors for foreign issuers' `x5c` chains.
+    pub(crate) issuer_anchors: Vec<String>,
 }
 
 /// A loaded presentation request.
@@ -231,7 +241,35 @@ impl Verifier {
             deps,
             public_url: public_url.trim_end_matches('/').into(),
             settings: Arc::new(settings),
+            resolvers: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The issuer-key policy of a verifier (built once, then shared).
+    pub(crate) fn resolver(
+        &self,
+        verifier: &str,
+        config: &VerifierConfig,
+    ) -> Result<Arc<DeploymentKeyResolver>> {
+        // A poisoned map only holds shareable policies; keep using it.
+        let mut map = self.resolvers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = map.get(verifier) {
+            return Ok(r.clone());
+        }
+        let mut resolver = DeploymentKeyResolver::new(
+            self.deps.local_issuers.clone(),
+            Some(config.trusted_issuers.clone()),
+            self.deps.fetcher.clone(),
+            self.deps.clock.clone(),
+        );
+        if !config.issuer_anchors.is_empty() {
+            let anchors = TrustAnchors::from_pem(&config.issuer_anchors.join("\n"))
+                .map_err(|e| VerifierError::Internal(format!("stored trust anchors: {e}")))?;
+            resolver = resolver.with_x509_anchors(anchors);
+        }
+        let resolver = Arc::new(resolver);
+        map.insert(verifier.to_owned(), resolver.clone());
+        Ok(resolver)
     }
 
     fn now(&self) -> UnixTime {
@@ -270,6 +308,11 @@ impl Verifier {
             return Err(VerifierError::InvalidRequest(
                 "id must match ^[a-z0-9][a-z0-9-]{0,62}$".into(),
             ));
+        }
+        for pem in &def.trusted_issuer_anchors {
+            TrustAnchors::from_pem(pem).map_err(|e| {
+                VerifierError::InvalidRequest(format!("trusted_issuer_anchors: {e}"))
+            })?;
         }
         let rng = self.deps.rng.as_ref();
         let key = SigningKey::generate(Algorithm::Es256, rng)?;
@@ -332,6 +375,7 @@ impl Verifier {
             "require_status": def.require_status,
             "x5c": x5c.iter().map(base64url::encode).collect::<Vec<_>>(),
             "kid": kid,
+            "trusted_issuer_anchors": def.trusted_issuer_anchors,
         });
         let sealed = self
             .deps
@@ -382,6 +426,7 @@ impl Verifier {
             "display": r.config.get("display").cloned().unwrap_or(Value::Null),
             "trusted_issuers": c.trusted_issuers,
             "require_status": c.require_status,
+            "trusted_issuer_anchors": c.issuer_anchors,
             "response_uri": self.response_uri(&r.id),
             "created_at": rfc3339(r.created_at),
         });
@@ -688,6 +733,7 @@ fn parse_config(v: &Value) -> Result<VerifierConfig> {
             .unwrap_or(false),
         x5c,
         kid: v.get("kid").and_then(Value::as_str).map(str::to_owned),
+        issuer_anchors: strs("trusted_issuer_anchors"),
     })
 }
 

@@ -12,6 +12,7 @@ use vdc_core::fetch::Fetcher;
 use vdc_core::jose::JwkSet;
 use vdc_core::sd_jwt_vc::{IssuerKeyResolver, IssuerTrustPolicy, KeyMechanism, ResolvedIssuerKey};
 use vdc_core::time::Clock;
+use vdc_core::x509::TrustAnchors;
 use zeroize::Zeroizing;
 
 use crate::error::Result;
@@ -77,6 +78,7 @@ pub struct DeploymentKeyResolver {
     trusted: Option<Vec<String>>,
     fetcher: Option<Fetcher>,
     foreign: Option<IssuerTrustPolicy>,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for DeploymentKeyResolver {
@@ -100,7 +102,7 @@ impl DeploymentKeyResolver {
             (Some(t), Some(f)) => Some(
                 IssuerTrustPolicy::new(t.clone())
                     .with_metadata_fetcher(f.clone())
-                    .with_clock(clock),
+                    .with_clock(clock.clone()),
             ),
             _ => None,
         };
@@ -109,7 +111,20 @@ impl DeploymentKeyResolver {
             trusted,
             fetcher,
             foreign,
+            clock,
         }
+    }
+
+    /// Also accepts foreign issuers whose `x5c` chain ends at one of `anchors` (G5: the
+    /// only way a chain becomes trusted). Needs a trusted-issuer list.
+    pub fn with_x509_anchors(mut self, anchors: TrustAnchors) -> Self {
+        if let Some(trusted) = &self.trusted {
+            let policy = self.foreign.take().unwrap_or_else(|| {
+                IssuerTrustPolicy::new(trusted.clone()).with_clock(self.clock.clone())
+            });
+            self.foreign = Some(policy.with_x509_anchors(anchors));
+        }
+        self
     }
 }
 

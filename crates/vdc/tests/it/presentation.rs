@@ -34,6 +34,7 @@ vdc_testkit::both_backends!(
     plain_response_to_an_encrypted_request_is_rejected,
     invalid_dcql_queries_and_bodies_are_invalid_request,
     racing_responses_to_one_request_process_exactly_one,
+    foreign_issuer_is_trusted_only_through_a_configured_x5c_anchor,
 );
 
 const VCT: &str = "https://vdc.example/vct/employee-badge";
@@ -841,4 +842,136 @@ async fn racing_responses_to_one_request_process_exactly_one(server: &TestServer
         result(server, "v", created["id"].as_str().unwrap()).await["status"],
         "verified"
     );
+}
+
+/// A foreign issuer's SD-JWT VC signed with an `x5c` chain, its CA (PEM), and the holder key.
+async fn foreign_credential(
+    server: &TestServer,
+    iss: &str,
+) -> (SdJwt, String, vdc_core::jose::LocalSigner) {
+    use vdc_core::jose::{Algorithm, LocalSigner, Signer as _, SigningKey};
+    use vdc_core::x509::{self, CertificateSpec};
+    let rng = vdc_core::rng::SystemRandom::new();
+    let now = server.clock.now();
+    let ca_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+    let ca = x509::self_signed(
+        &CertificateSpec::new("Foreign CA", now.plus(-60), now.plus(3600), &rng)
+            .unwrap()
+            .ca(),
+        &ca_key,
+    )
+    .unwrap();
+    let key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+    let leaf = x509::issue(
+        &CertificateSpec::new("Foreign issuer", now.plus(-60), now.plus(3600), &rng)
+            .unwrap()
+            .with_uri(iss),
+        key.public_key(),
+        &ca,
+        &ca_key,
+    )
+    .unwrap();
+    let signer = LocalSigner::new(key).with_x5c(vec![leaf]);
+    let holder = LocalSigner::new(SigningKey::generate(Algorithm::Es256, &rng).unwrap());
+    let claims = vdc_core::sd_jwt_vc::SdJwtVcClaims {
+        iss: Some(iss.into()),
+        vct: VCT.into(),
+        iat: Some(now),
+        nbf: None,
+        exp: Some(now.plus(3600)),
+        holder_key: Some(holder.public_jwk().key.clone()),
+        status: None,
+        claims: json!({"given_name": "Grace", "employee_id": "E-9", "department": "Navy"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    };
+    let paths: Vec<vdc_core::claims_path::ClaimPath> = ["given_name", "employee_id", "department"]
+        .iter()
+        .map(|n| vdc_core::claims_path::ClaimPath::names(&[n]).unwrap())
+        .collect();
+    let frame = vdc_core::sd_jwt::Frame::from_paths(&paths).unwrap();
+    let issued = vdc_core::sd_jwt_vc::issue(&claims, &frame, &signer, &rng)
+        .await
+        .unwrap();
+    (
+        SdJwt::parse(&issued.compact).unwrap(),
+        x509::to_pem(&ca),
+        holder,
+    )
+}
+
+async fn foreign_issuer_is_trusted_only_through_a_configured_x5c_anchor(server: &TestServer) {
+    let iss = "https://foreign.example/issuers/navy";
+    let (sd, ca_pem, holder) = foreign_credential(server, iss).await;
+    let wanted = vec![
+        vdc_core::claims_path::ClaimPath::names(&["given_name"]).unwrap(),
+        vdc_core::claims_path::ClaimPath::names(&["employee_id"]).unwrap(),
+    ];
+    let d = vdc_core::sd_jwt::select_disclosures(&sd, &wanted).unwrap();
+    let wallet = server.wallet();
+    for (id, anchors, outcome) in [
+        ("anchored", vec![ca_pem.clone()], "verified"),
+        ("unanchored", vec![], "rejected"),
+    ] {
+        let (status, v) = server
+            .admin_post(
+                "/api/v1/verifiers",
+                &json!({"id": id, "client_id_prefix": "x509_hash",
+                    "trusted_issuers": [iss], "trusted_issuer_anchors": anchors}),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        let created = request(server, id, json!({"dcql_query": badge_query()})).await;
+        let req = wallet
+            .resolve_presentation_request(
+                created["authorization_request"].as_str().unwrap(),
+                &trust_for(&v),
+            )
+            .await
+            .unwrap();
+        let vp = kb_presentation(
+            &sd,
+            d.clone(),
+            &holder,
+            &req.client_id,
+            req.nonce().unwrap(),
+            server.clock.now(),
+        )
+        .await;
+        let vp_token = json!({"badge": [vp]}).to_string();
+        let (code, body) = post(
+            server,
+            id,
+            &[("vp_token", &vp_token), ("state", req.state().unwrap())],
+        )
+        .await;
+        let r = result(server, id, created["id"].as_str().unwrap()).await;
+        assert_eq!(r["status"], outcome, "{id}: {body} {r}");
+        if outcome == "verified" {
+            assert_eq!(code, 200);
+            assert_eq!(r["presentation"]["badge"][0]["issuer"], iss);
+            assert_eq!(
+                r["presentation"]["badge"][0]["claims"],
+                json!({"given_name": "Grace", "employee_id": "E-9"})
+            );
+        } else {
+            assert_eq!(code, 400);
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("untrusted_issuer:"),
+                "{body}"
+            );
+        }
+    }
+    let (status, _) = server
+        .admin_post(
+            "/api/v1/verifiers",
+            &json!({"id": "bad-anchor", "client_id_prefix": "x509_hash",
+                "trusted_issuer_anchors": ["not a certificate"]}),
+        )
+        .await;
+    assert_eq!(status, 400);
 }
