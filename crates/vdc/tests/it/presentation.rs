@@ -35,6 +35,7 @@ vdc_testkit::both_backends!(
     invalid_dcql_queries_and_bodies_are_invalid_request,
     racing_responses_to_one_request_process_exactly_one,
     foreign_issuer_is_trusted_only_through_a_configured_x5c_anchor,
+    expired_credential_is_rejected_as_expired,
 );
 
 const VCT: &str = "https://vdc.example/vct/employee-badge";
@@ -974,4 +975,23 @@ async fn foreign_issuer_is_trusted_only_through_a_configured_x5c_anchor(server: 
         )
         .await;
     assert_eq!(status, 400);
+}
+
+async fn expired_credential_is_rejected_as_expired(server: &TestServer) {
+    let (wallet, _) = holder(server).await;
+    // The demo badge lives one year; two years later it is expired.
+    server.clock.advance(2 * 365 * 24 * 3600);
+    let (v, created) = setup(server, json!({"dcql_query": badge_query()})).await;
+    let (req, sd, d, signer) = resolve(&wallet, &v, &created).await;
+    let vp = kb_presentation(
+        &sd,
+        d,
+        &signer,
+        &req.client_id,
+        req.nonce().unwrap(),
+        server.clock.now(),
+    )
+    .await;
+    let answer = respond(server, &req, &vp).await;
+    assert_rejected(server, &created, answer, "expired").await;
 }
