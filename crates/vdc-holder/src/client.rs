@@ -153,6 +153,11 @@ pub struct IssuerClient {
 }
 
 impl IssuerClient {
+    /// The HTTP transport (shared with the OpenID4VP holder side).
+    pub(crate) fn http(&self) -> &Http {
+        &self.http
+    }
+
     /// A client with the options' timeout, size bound and scheme policy.
     pub fn new(options: &WalletOptions) -> Result<Self> {
         Ok(Self {

@@ -87,6 +87,13 @@ pub enum Error {
     /// An argument is not usable (for example an empty credential id).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// An OpenID4VP authorization request or request object is invalid or untrusted: the
+    /// wallet terminates processing (OID4VP 1.0 §5.10.1).
+    #[error("invalid presentation request: {0}")]
+    InvalidPresentationRequest(String),
+    /// No stored credential satisfies the DCQL query.
+    #[error("no matching credential: {0}")]
+    NoMatchingCredential(String),
 }
 
 /// Result alias for vdc-holder.
@@ -123,6 +130,10 @@ pub enum Endpoint {
     Notification,
     /// JWT VC Issuer Metadata (SD-JWT VC §"JWT VC Issuer Metadata").
     JwtVcIssuerMetadata,
+    /// An OpenID4VP Request URI (OID4VP 1.0 §5.10).
+    RequestObject,
+    /// An OpenID4VP Response URI (OID4VP 1.0 §8.2).
+    PresentationResponse,
 }
 
 impl fmt::Display for Endpoint {
@@ -137,6 +148,8 @@ impl fmt::Display for Endpoint {
             Self::DeferredCredential => "deferred credential endpoint",
             Self::Notification => "notification endpoint",
             Self::JwtVcIssuerMetadata => "JWT VC issuer metadata",
+            Self::RequestObject => "request URI",
+            Self::PresentationResponse => "response URI",
         })
     }
 }

@@ -121,6 +121,27 @@ impl Http {
 
     /// POST a JSON body (or an empty body when `body` is `None`), with an optional bearer
     /// access token (RFC 6750 §2.1).
+    /// A form POST expecting `accept` (OID4VP 1.0 §5.10: request URI method post).
+    pub(crate) async fn post_form_accept(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+        form: &[(&str, &str)],
+        accept: &str,
+    ) -> Result<Response> {
+        let url = self.check_url(url)?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let req = self
+            .post
+            .post(url)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, accept)
+            .body(body);
+        self.send(endpoint, req).await
+    }
+
     pub(crate) async fn post_json(
         &self,
         endpoint: Endpoint,

@@ -35,6 +35,8 @@
 //!   credential (§9), notification (§11), JWT VC Issuer Metadata.
 //! - [`verify`]: holder-side verification of received credentials.
 //! - [`store`]: [`CredentialStore`], [`FileStore`], [`MemoryStore`].
+//! - [`present`]: the OpenID4VP 1.0 holder side: request objects per client id prefix,
+//!   DCQL matching, minimal disclosure with KB-JWT, `direct_post` and `direct_post.jwt`.
 //! - [`wallet`]: [`Wallet`], which chains all of it.
 //!
 //! Transport: every URL must be `https` unless [`WalletOptions::allow_insecure_http`]
@@ -51,6 +53,7 @@ pub mod error;
 mod http;
 pub mod metadata;
 pub mod offer;
+pub mod present;
 pub mod store;
 pub mod verify;
 pub mod wallet;
@@ -67,6 +70,7 @@ pub use metadata::{
 pub use offer::{
     CredentialOffer, Grants, OfferRef, PreAuthorizedCodeGrant, TxCode, parse_offer_uri,
 };
+pub use present::{PresentationRequest, PresentationSent, Selection, VerifierTrust};
 pub use store::{CredentialStore, FileStore, MemoryStore, PrivateJwk, StoredCredential};
 pub use verify::JwtVcIssuerMetadataResolver;
 pub use wallet::{AcceptedOffer, DeferredHandle, Wallet, WalletOptions};

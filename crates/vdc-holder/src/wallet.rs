@@ -165,6 +165,16 @@ impl Wallet {
         })
     }
 
+    /// The HTTP transport.
+    pub(crate) fn http(&self) -> &crate::http::Http {
+        self.client.http()
+    }
+
+    /// The options in force.
+    pub(crate) fn options(&self) -> &WalletOptions {
+        &self.options
+    }
+
     /// The protocol client, for driving individual steps.
     pub fn client(&self) -> &IssuerClient {
         &self.client

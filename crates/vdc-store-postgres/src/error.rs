@@ -23,6 +23,10 @@ const UNIQUE: &[(&str, &str)] = &[
     ("status_lists_pkey", "status list"),
     ("status_entries_pkey", "status list entry"),
     ("status_changes_pkey", "status change"),
+    ("verifiers_pkey", "verifier"),
+    ("presentation_requests_pkey", "presentation request"),
+    ("presentation_requests_state_key", "state"),
+    ("presentation_requests_response_code", "response code"),
 ];
 
 /// What a missing parent means, by foreign key name.
@@ -37,6 +41,7 @@ const FOREIGN: &[(&str, &str)] = &[
     ("status_lists_issuer_fkey", "issuer"),
     ("status_entries_list_fkey", "status list"),
     ("status_changes_list_fkey", "status list"),
+    ("presentation_requests_verifier_fkey", "verifier"),
 ];
 
 fn lookup(table: &[(&str, &'static str)], name: Option<&str>) -> Option<&'static str> {

@@ -11,6 +11,7 @@
 //! exactly one racer matches); multi-statement writes run in one transaction.
 
 mod error;
+mod presentation;
 mod status;
 
 #[cfg(feature = "testing")]

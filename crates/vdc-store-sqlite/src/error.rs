@@ -60,6 +60,19 @@ const UNIQUE: &[(&str, &str)] = &[
         "status_changes.issuer_id, status_changes.list_id, status_changes.version",
         "status change",
     ),
+    ("verifiers.verifier_id", "verifier"),
+    (
+        "presentation_requests.verifier_id, presentation_requests.request_id",
+        "presentation request",
+    ),
+    (
+        "presentation_requests.verifier_id, presentation_requests.state_hash",
+        "state",
+    ),
+    (
+        "presentation_requests.verifier_id, presentation_requests.response_code_hash",
+        "response code",
+    ),
 ];
 
 fn unique_meaning(message: &str) -> &'static str {

@@ -18,6 +18,7 @@
 //! writers are serialized, so exactly one racer matches.
 
 mod error;
+mod presentation;
 mod status;
 
 use std::path::Path;

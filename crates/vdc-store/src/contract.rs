@@ -1,5 +1,5 @@
 //! The backend contract suite (feature `contract-tests`): what every [`Store`]
-//! ([`crate::IssuanceStore`] and [`crate::StatusStore`]) must do, written once and run by every backend crate (STYLE.md §8).
+//! ([`crate::IssuanceStore`], [`crate::StatusStore`] and [`crate::PresentationStore`]) must do, written once and run by every backend crate (STYLE.md §8).
 //!
 //! Each test is a `pub async fn name(store: Arc<dyn Store>)` taking a fresh, migrated,
 //! empty store. A backend runs all of them with one line in its `tests/it/main.rs`:
@@ -26,9 +26,10 @@ use tokio::sync::Barrier;
 
 use crate::{
     CredentialStatus, DeferredOutcome, DeferredRecord, IssuedCredentialRecord, IssuerRecord,
-    NewAccessToken, NotificationRecord, OfferRecord, OfferStatus, SecretHash, SigningKeyRecord,
-    StatusChange, StatusChangeOutcome, StatusListEntry, StatusListRecord, Store, StoreError,
-    UnixTime,
+    NewAccessToken, NotificationRecord, OfferRecord, OfferStatus, PresentationOutcome,
+    PresentationRequestRecord, PresentationStatus, SecretHash, SigningKeyRecord, StatusChange,
+    StatusChangeOutcome, StatusListEntry, StatusListRecord, Store, StoreError, UnixTime,
+    VerifierRecord,
 };
 
 /// How many tasks race for one single-use artifact.
@@ -105,6 +106,14 @@ macro_rules! contract_suite {
             race_concurrent_revocations_on_one_list_lose_none,
             race_allocations_never_share_an_index,
             race_revocation_is_final_under_concurrent_changes,
+            verifiers_round_trip_and_duplicates_are_refused,
+            presentation_request_of_unknown_verifier_is_not_found,
+            presentation_request_is_found_by_state_within_its_verifier_only,
+            presentation_request_finishes_once_and_not_after_expiry,
+            expired_presentation_request_is_marked_expired_once,
+            response_code_is_redeemed_once,
+            race_finish_presentation_request_one_winner,
+            race_redeem_response_code_one_winner,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -2226,4 +2235,306 @@ pub async fn race_revocation_is_final_under_concurrent_changes(store: Arc<dyn St
         entries_now(&store, "acme").await,
         vec![(3, CredentialStatus::Revoked)]
     );
+}
+
+fn verifier_record(id: &str) -> VerifierRecord {
+    VerifierRecord {
+        id: id.to_owned(),
+        config: json!({"client_id": format!("x509_san_dns:{id}.example")}),
+        encrypted_signing_key: vec![1, 2, 3],
+        created_at: T0,
+    }
+}
+
+fn request_record(verifier: &str, id: &str, state: &str) -> PresentationRequestRecord {
+    PresentationRequestRecord {
+        verifier_id: verifier.to_owned(),
+        request_id: id.to_owned(),
+        state_hash: SecretHash::of(state),
+        request: json!({"nonce": format!("n-{id}"), "state": state}),
+        encrypted_response_key: Some(vec![9; 40]),
+        status: PresentationStatus::Pending,
+        result: None,
+        error: None,
+        response_code_hash: None,
+        response_code_used_at: None,
+        created_at: T0,
+        expires_at: T0.plus(TTL),
+        finished_at: None,
+    }
+}
+
+fn verified_with_code(code: &str) -> PresentationOutcome {
+    PresentationOutcome {
+        status: PresentationStatus::Verified,
+        result: Some(json!({"badge": [{"claims": {"given_name": "Ada"}}]})),
+        error: None,
+        response_code_hash: Some(SecretHash::of(code)),
+    }
+}
+
+fn rejected() -> PresentationOutcome {
+    PresentationOutcome {
+        status: PresentationStatus::Rejected,
+        result: None,
+        error: Some(json!({"error": "invalid_request", "error_description": "nonce"})),
+        response_code_hash: None,
+    }
+}
+
+/// Verifiers round-trip; a second verifier with the same id is a duplicate.
+pub async fn verifiers_round_trip_and_duplicates_are_refused(store: Arc<dyn Store>) {
+    let v = verifier_record("acme-verifier");
+    store.create_verifier(&v).await.unwrap();
+    assert_eq!(
+        store.get_verifier("acme-verifier").await.unwrap(),
+        Some(v.clone())
+    );
+    assert_eq!(store.get_verifier("other").await.unwrap(), None);
+    assert!(matches!(
+        store.create_verifier(&v).await,
+        Err(StoreError::Duplicate("verifier"))
+    ));
+}
+
+/// A request names an existing verifier.
+pub async fn presentation_request_of_unknown_verifier_is_not_found(store: Arc<dyn Store>) {
+    let r = request_record("nobody", "r1", "s1");
+    assert!(matches!(
+        store.create_presentation_request(&r).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Requests are found by id and by state hash, only through their own verifier (G6);
+/// a second request with the same state is a duplicate.
+pub async fn presentation_request_is_found_by_state_within_its_verifier_only(
+    store: Arc<dyn Store>,
+) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store.create_verifier(&verifier_record("b")).await.unwrap();
+    let r = request_record("a", "r1", "state-1");
+    store.create_presentation_request(&r).await.unwrap();
+    assert_eq!(
+        store.get_presentation_request("a", "r1").await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(
+        store
+            .find_presentation_request_by_state("a", &SecretHash::of("state-1"))
+            .await
+            .unwrap()
+            .map(|r| r.request_id),
+        Some("r1".to_owned())
+    );
+    assert_eq!(
+        store.get_presentation_request("b", "r1").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_presentation_request_by_state("b", &SecretHash::of("state-1"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .finish_presentation_request("b", "r1", &rejected(), T0)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store
+            .create_presentation_request(&request_record("a", "r2", "state-1"))
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+}
+
+/// A pending request ends once; later outcomes change nothing; an expired one cannot end.
+pub async fn presentation_request_finishes_once_and_not_after_expiry(store: Arc<dyn Store>) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store
+        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .await
+        .unwrap();
+    store
+        .create_presentation_request(&request_record("a", "r2", "s2"))
+        .await
+        .unwrap();
+    let outcome = verified_with_code("code-1");
+    assert!(
+        store
+            .finish_presentation_request("a", "r1", &outcome, T0.plus(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_presentation_request("a", "r1", &rejected(), T0.plus(2))
+            .await
+            .unwrap()
+    );
+    let r1 = store
+        .get_presentation_request("a", "r1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r1.status, PresentationStatus::Verified);
+    assert_eq!(r1.result, outcome.result);
+    assert_eq!(r1.finished_at, Some(T0.plus(1)));
+    assert!(
+        !store
+            .finish_presentation_request("a", "r2", &rejected(), T0.plus(TTL))
+            .await
+            .unwrap()
+    );
+    let pending = PresentationOutcome {
+        status: PresentationStatus::Pending,
+        ..rejected()
+    };
+    assert!(matches!(
+        store
+            .finish_presentation_request("a", "r2", &pending, T0)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+/// Expiry applies to pending requests past `expires_at` only, once.
+pub async fn expired_presentation_request_is_marked_expired_once(store: Arc<dyn Store>) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store
+        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .expire_presentation_request("a", "r1", T0.plus(TTL - 1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .expire_presentation_request("a", "r1", T0.plus(TTL))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .expire_presentation_request("a", "r1", T0.plus(TTL + 1))
+            .await
+            .unwrap()
+    );
+    let r = store
+        .get_presentation_request("a", "r1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, PresentationStatus::Expired);
+}
+
+/// A response code is redeemed once, within its verifier.
+pub async fn response_code_is_redeemed_once(store: Arc<dyn Store>) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store.create_verifier(&verifier_record("b")).await.unwrap();
+    store
+        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finish_presentation_request("a", "r1", &verified_with_code("c1"), T0)
+            .await
+            .unwrap()
+    );
+    let code = SecretHash::of("c1");
+    assert_eq!(
+        store.redeem_response_code("b", &code, T0).await.unwrap(),
+        None
+    );
+    let r = store
+        .redeem_response_code("a", &code, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.request_id, "r1");
+    assert_eq!(r.response_code_used_at, Some(T0));
+    assert_eq!(
+        store.redeem_response_code("a", &code, T0).await.unwrap(),
+        None
+    );
+}
+
+/// Of N concurrent responses to one request exactly one is processed (G2).
+pub async fn race_finish_presentation_request_one_winner(store: Arc<dyn Store>) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store
+        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for i in 0..RACERS {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let outcome = if i % 2 == 0 {
+                verified_with_code(&format!("code-{i}"))
+            } else {
+                rejected()
+            };
+            barrier.wait().await;
+            let won = store
+                .finish_presentation_request("a", "r1", &outcome, T0)
+                .await
+                .unwrap();
+            won.then_some(outcome)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        if let Some(o) = t.await.unwrap() {
+            winners.push(o);
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let r = store
+        .get_presentation_request("a", "r1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, winners[0].status);
+    assert_eq!(r.response_code_hash, winners[0].response_code_hash);
+}
+
+/// Of N concurrent redemptions of one response code exactly one wins (G2).
+pub async fn race_redeem_response_code_one_winner(store: Arc<dyn Store>) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store
+        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .await
+        .unwrap();
+    store
+        .finish_presentation_request("a", "r1", &verified_with_code("c1"), T0)
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let mut tasks = Vec::new();
+    for _ in 0..RACERS {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            store
+                .redeem_response_code("a", &SecretHash::of("c1"), T0)
+                .await
+                .unwrap()
+                .is_some()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
 }

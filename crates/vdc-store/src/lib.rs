@@ -10,7 +10,9 @@
 //!   behind the object-safe [`IssuanceStore`] trait.
 //! - [`status`]: status lists: random index allocation, status changes with their history,
 //!   behind the object-safe [`StatusStore`] trait.
-//! - [`Store`]: everything one backend keeps (both traits), what the server composes.
+//! - [`presentation`]: the OpenID4VP verifier state: verifier tenants and presentation
+//!   requests with single-use responses and response codes, behind [`PresentationStore`].
+//! - [`Store`]: everything one backend keeps (all three traits), what the server composes.
 //! - [`pool`]: connection settings shared by the backends ([`PoolSettings`]).
 //! - `contract` (feature `contract-tests`): the backend contract suite, written once and run by
 //!   every backend crate (`vdc-store-sqlite`, `vdc-store-postgres`) through
@@ -23,6 +25,7 @@
 pub mod error;
 pub mod issuance;
 pub mod pool;
+pub mod presentation;
 pub mod secret;
 pub mod status;
 
@@ -36,6 +39,10 @@ pub use issuance::{
     OfferStatus, SigningKeyRecord, StatusListEntry, check_records,
 };
 pub use pool::PoolSettings;
+pub use presentation::{
+    PresentationOutcome, PresentationRequestRecord, PresentationStatus, PresentationStore,
+    VerifierRecord,
+};
 pub use secret::SecretHash;
 pub use status::{
     StatusChange, StatusChangeOutcome, StatusChangeRecord, StatusListRecord, StatusListSnapshot,
@@ -46,9 +53,10 @@ pub use vdc_core::time::UnixTime;
 /// The result of every store method.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Everything one backend keeps: the issuer's state and its status lists. Each backend
-/// implements both traits on one type, so the issuance transaction can bind status entries
-/// (R1); services hold the narrower trait they need (`Arc<dyn Store>` upcasts to either).
-pub trait Store: IssuanceStore + StatusStore {}
+/// Everything one backend keeps: the issuer's state, its status lists and the verifiers'
+/// presentation requests. Each backend implements every trait on one type, so the issuance
+/// transaction can bind status entries (R1); services hold the narrower trait they need
+/// (`Arc<dyn Store>` upcasts to each).
+pub trait Store: IssuanceStore + StatusStore + PresentationStore {}
 
-impl<T: IssuanceStore + StatusStore + ?Sized> Store for T {}
+impl<T: IssuanceStore + StatusStore + PresentationStore + ?Sized> Store for T {}

@@ -1,4 +1,5 @@
-//! `--demo`: seeds a demo issuer `demo` so a newcomer can try the whole flow at once.
+//! `--demo`: seeds a demo issuer `demo` and a demo verifier `demo` trusting it, so a
+//! newcomer can try the whole flow at once.
 
 use serde_json::json;
 use vdc_issuer::Issuer;
@@ -51,5 +52,31 @@ pub async fn seed(issuer: &Issuer) -> anyhow::Result<()> {
             }
         }
         Err(e) => Err(anyhow::anyhow!("reading the demo issuer: {e}")),
+    }
+}
+
+/// The demo verifier's slug.
+pub const DEMO_VERIFIER: &str = "demo";
+
+/// Creates the demo verifier (`x509_san_dns`, trusting the demo issuer) unless it exists.
+pub async fn seed_verifier(
+    verifier: &vdc_verifier::Verifier,
+    issuer: &Issuer,
+) -> anyhow::Result<()> {
+    match verifier.get_verifier(DEMO_VERIFIER).await {
+        Ok(_) => Ok(()),
+        Err(vdc_verifier::VerifierError::NotFound(_)) => {
+            let def: vdc_verifier::VerifierDefinition = serde_json::from_value(json!({
+                "id": DEMO_VERIFIER,
+                "client_id_prefix": "x509_san_dns",
+                "display": {"name": "vdc demo verifier"},
+                "trusted_issuers": [issuer.issuer_url(DEMO_ISSUER)],
+            }))?;
+            match verifier.create_verifier(def).await {
+                Ok(_) | Err(vdc_verifier::VerifierError::Conflict(_)) => Ok(()),
+                Err(e) => Err(anyhow::anyhow!("seeding the demo verifier: {e}")),
+            }
+        }
+        Err(e) => Err(anyhow::anyhow!("reading the demo verifier: {e}")),
     }
 }

@@ -5,13 +5,15 @@
 //! - [`config`]: the typed configuration and its layering.
 //! - this module: [`open_store`], [`build`] (store + keys + services + routers) and
 //!   [`serve`] (graceful shutdown).
-//! - [`demo`]: the `--demo` issuer.
+//! - [`demo`]: the `--demo` issuer and verifier.
+//! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
 
 pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod tls;
+pub mod verifier;
 pub mod wallet;
 
 use std::path::Path;
@@ -100,6 +102,8 @@ pub struct App {
     pub status: StatusService,
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The verifier service.
+    pub verifier: vdc_verifier::Verifier,
 }
 
 /// Builds the server from configuration: store, key material, services, routers.
@@ -119,7 +123,7 @@ pub async fn build_with_store(
     let public_url = config.public_url();
     let issuer = Issuer::new(
         store.clone(),
-        kek,
+        kek.clone(),
         deps.clock.clone(),
         deps.rng.clone(),
         &public_url,
@@ -137,8 +141,22 @@ pub async fn build_with_store(
     )
     .map_err(|e| anyhow::anyhow!("status list settings: {e}"))?;
     let issuer = issuer.with_status(status.clone());
+    let fetch_policy = vdc_core::fetch::FetchPolicy::from_allow_list(&config.outbound_allow)
+        .map_err(|e| anyhow::anyhow!("VDC_OUTBOUND_ALLOW: {e}"))?;
+    let fetcher = vdc_core::fetch::Fetcher::new(fetch_policy)
+        .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?;
+    let verifier = verifier::verifier_service(
+        store.clone(),
+        kek,
+        issuer.clone(),
+        status.clone(),
+        Some(fetcher),
+        &deps,
+        &public_url,
+    );
     if config.demo {
         demo::seed(&issuer).await?;
+        demo::seed_verifier(&verifier, &issuer).await?;
     }
     let health: Arc<dyn IssuanceStore> = store.clone();
     let mut router = Router::new()
@@ -149,6 +167,14 @@ pub async fn build_with_store(
             .merge(vdc_issuer::http::wallet_routes(issuer.clone()))
             .merge(vdc_issuer::http::management_routes(
                 issuer.clone(),
+                admin.clone(),
+            ));
+    }
+    if matches!(config.role, Role::All | Role::Verifier) {
+        router = router
+            .merge(vdc_verifier::http::wallet_routes(verifier.clone()))
+            .merge(vdc_verifier::http::management_routes(
+                verifier.clone(),
                 admin.clone(),
             ));
     }
@@ -168,6 +194,7 @@ pub async fn build_with_store(
         public_url,
         status,
         store,
+        verifier,
     })
 }
 

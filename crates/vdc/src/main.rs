@@ -77,6 +77,20 @@ enum WalletCommand {
         #[arg(long)]
         insecure_http: bool,
     },
+    /// Answers an OpenID4VP presentation request (openid4vp://...).
+    Present {
+        /// The authorization request URI.
+        request: String,
+        /// PEM file with the CA that certifies x509_san_dns / x509_hash verifiers.
+        #[arg(long)]
+        trust_anchor: Option<PathBuf>,
+        /// Accept a verifier certificate without a trust anchor (local demos only).
+        #[arg(long)]
+        accept_unanchored_verifier: bool,
+        /// Allow http:// verifiers (local testing only).
+        #[arg(long)]
+        insecure_http: bool,
+    },
     /// Lists stored credentials.
     List,
 }
@@ -103,6 +117,31 @@ enum BenchCommand {
         /// Total flows.
         #[arg(long, default_value_t = 2000)]
         flows: usize,
+    },
+    /// Full OpenID4VP presentations with N concurrent holders (create request → fetch
+    /// request object → respond → verified).
+    Presentation {
+        /// Base URL of the server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The admin key.
+        #[arg(long, env = "VDC_ADMIN_KEY", hide_env_values = true)]
+        admin_key: String,
+        /// Issuer slug (holders get one badge each first).
+        #[arg(long, default_value = "demo")]
+        issuer: String,
+        /// Verifier slug.
+        #[arg(long, default_value = "demo")]
+        verifier: String,
+        /// `direct_post` or `direct_post.jwt`.
+        #[arg(long, default_value = "direct_post")]
+        response_mode: String,
+        /// Concurrent holders.
+        #[arg(long, default_value_t = 64)]
+        holders: usize,
+        /// Total presentations.
+        #[arg(long, default_value_t = 2000)]
+        presentations: usize,
     },
 }
 
@@ -152,8 +191,48 @@ async fn main() -> anyhow::Result<()> {
                 batch,
                 insecure_http,
             } => vdc::wallet::accept(&dir, &offer, tx_code.as_deref(), batch, insecure_http).await,
+            WalletCommand::Present {
+                request,
+                trust_anchor,
+                accept_unanchored_verifier,
+                insecure_http,
+            } => {
+                vdc::wallet::present(
+                    &dir,
+                    &request,
+                    trust_anchor.as_deref(),
+                    accept_unanchored_verifier,
+                    insecure_http,
+                )
+                .await
+            }
             WalletCommand::List => vdc::wallet::list(&dir).await,
         },
+        Command::Bench {
+            command:
+                BenchCommand::Presentation {
+                    url,
+                    admin_key,
+                    issuer,
+                    verifier,
+                    response_mode,
+                    holders,
+                    presentations,
+                },
+        } => {
+            let report = vdc::bench::presentation(vdc::bench::PresentationBench {
+                url,
+                admin_key,
+                issuer,
+                verifier,
+                response_mode,
+                holders,
+                presentations,
+            })
+            .await?;
+            println!("{report}");
+            Ok(())
+        }
         Command::Bench {
             command:
                 BenchCommand::Issuance {
@@ -204,6 +283,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("                 -H 'Content-Type: application/json' \\");
         println!(
             "                 -d '{{\"credential_configuration_ids\":[\"EmployeeBadge\"],\"claims\":{{\"EmployeeBadge\":{{\"given_name\":\"Ada\",\"employee_id\":\"E-1\"}}}}}}'"
+        );
+        println!(
+            "demo verifier: {base}/api/v1/verifiers/{} (requests: POST .../requests with a dcql_query)",
+            vdc::demo::DEMO_VERIFIER
         );
     }
     match &app.generated_admin_key {

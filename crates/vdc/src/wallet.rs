@@ -67,3 +67,56 @@ pub async fn list(dir: &std::path::Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `vdc wallet present '<openid4vp uri>'`: answers a presentation request with the stored
+/// credentials, disclosing only what the DCQL query asks for.
+pub async fn present(
+    dir: &std::path::Path,
+    uri: &str,
+    trust_anchor: Option<&std::path::Path>,
+    accept_unanchored_verifier: bool,
+    insecure_http: bool,
+) -> anyhow::Result<()> {
+    let wallet = open(dir, insecure_http)?;
+    let x509_anchors = match trust_anchor {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+            Some(vdc_core::x509::TrustAnchors::from_pem(&pem)?)
+        }
+        None => None,
+    };
+    let trust = vdc_holder::VerifierTrust {
+        x509_anchors,
+        accept_unanchored_x509: accept_unanchored_verifier,
+    };
+    let request = wallet.resolve_presentation_request(uri, &trust).await?;
+    let selections = wallet.select_credentials(&request).await?;
+    let mut vp_token = serde_json::Map::new();
+    for s in &selections {
+        let presentation = wallet.presentation_for(&request, s).await?;
+        let paths: Vec<String> = s.paths.iter().map(ToString::to_string).collect();
+        println!(
+            "presenting {} for {}: {}",
+            s.credential.id,
+            s.query_id,
+            if paths.is_empty() {
+                "(no claims)".to_owned()
+            } else {
+                paths.join(", ")
+            }
+        );
+        vp_token.insert(
+            s.query_id.clone(),
+            serde_json::Value::Array(vec![presentation.into()]),
+        );
+    }
+    let sent = wallet
+        .send_presentation(&request, &serde_json::Value::Object(vp_token))
+        .await?;
+    println!("presentation accepted by {}", request.client_id);
+    if let Some(r) = sent.redirect_uri {
+        println!("continue at {r}");
+    }
+    Ok(())
+}

@@ -13,7 +13,10 @@ use vdc_testkit::TestServer;
 
 use crate::support::*;
 
-vdc_testkit::both_backends!(openid4vc_wallet_completes_the_pre_authorized_flow);
+vdc_testkit::both_backends!(
+    openid4vc_wallet_completes_the_pre_authorized_flow,
+    openid4vp_wallet_presents_with_direct_post_and_direct_post_jwt,
+);
 
 fn conformance_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -35,10 +38,15 @@ fn conformance_dir() -> &'static PathBuf {
 /// Runs the third-party wallet in a blocking thread (it makes HTTP calls to our server, which
 /// runs on this test's runtime).
 async fn third_party_wallet(input: Value) -> Value {
+    run_driver("openid4vci-js/wallet.mjs", input).await
+}
+
+/// Runs a conformance driver (`conformance/<script>`) with `input` on stdin.
+async fn run_driver(script: &'static str, input: Value) -> Value {
     let dir = conformance_dir().clone();
     tokio::task::spawn_blocking(move || {
         let mut child = Command::new("node")
-            .arg(dir.join("openid4vci-js/wallet.mjs"))
+            .arg(dir.join(script))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -110,4 +118,83 @@ async fn openid4vc_wallet_completes_the_pre_authorized_flow(server: &TestServer)
         (Some(false), Some("token"), Some("invalid_grant")),
         "{out}"
     );
+}
+
+/// The third-party OpenID4VP wallet (npm `@openid4vc/openid4vp` 0.4.6, presenting with
+/// `@sd-jwt/sd-jwt-vc` 0.19.0) answers requests of `x509_hash` and `decentralized_identifier`
+/// verifiers with `direct_post` and `direct_post.jwt`; vdc verifies each presentation, and
+/// the result holds exactly the claims the query named.
+async fn openid4vp_wallet_presents_with_direct_post_and_direct_post_jwt(server: &TestServer) {
+    let offer = server
+        .offer(
+            "demo",
+            &json!({"credential_configuration_ids": ["EmployeeBadge"],
+                "claims": {"EmployeeBadge": {"given_name": "Ada", "family_name": "Lovelace",
+                    "employee_id": "E-1", "department": "R&D"}}}),
+        )
+        .await;
+    let wallet = server.wallet();
+    let accepted = wallet
+        .accept_offer(offer["offer_uri"].as_str().unwrap(), None, 1)
+        .await
+        .unwrap();
+    let credential = &accepted.credentials[0];
+    let holder_jwk: Value = serde_json::from_str(
+        &credential
+            .holder_private_jwk
+            .as_ref()
+            .unwrap()
+            .signing_key()
+            .unwrap()
+            .to_private_jwk(),
+    )
+    .unwrap();
+    for prefix in ["x509_hash", "decentralized_identifier"] {
+        let id = prefix.replace('_', "-");
+        let (status, verifier) = server
+            .admin_post(
+                "/api/v1/verifiers",
+                &json!({"id": id, "client_id_prefix": prefix,
+                    "trusted_issuers": [server.issuer_url("demo")]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{verifier}");
+        for mode in ["direct_post", "direct_post.jwt"] {
+            let (status, created) = server
+                .admin_post(
+                    &format!("/api/v1/verifiers/{id}/requests"),
+                    &json!({"dcql_query": {"credentials": [{"id": "badge", "format": "dc+sd-jwt",
+                        "meta": {"vct_values": ["https://vdc.example/vct/employee-badge"]},
+                        "claims": [{"path": ["given_name"]}, {"path": ["employee_id"]}]}]},
+                        "response_mode": mode}),
+                )
+                .await;
+            assert_eq!(status, 201, "{created}");
+            let answer = run_driver(
+                "openid4vp-js/wallet.mjs",
+                json!({"authorization_request": created["authorization_request"],
+                    "trust_anchor_pem": verifier["trust_anchor"],
+                    "credential": credential.credential,
+                    "holder_private_jwk": holder_jwk,
+                    "allow_http": true}),
+            )
+            .await;
+            assert_eq!(answer["ok"], true, "{prefix} {mode}: {answer}");
+            assert_eq!(answer["status"], 200, "{answer}");
+            assert_eq!(answer["response_mode"], mode, "{answer}");
+            assert_eq!(answer["client_id"], verifier["client_id"]);
+            let (status, result) = server
+                .admin_get(&format!(
+                    "/api/v1/verifiers/{id}/requests/{}",
+                    created["id"].as_str().unwrap()
+                ))
+                .await;
+            assert_eq!(status, 200);
+            assert_eq!(result["status"], "verified", "{prefix} {mode}: {result}");
+            assert_eq!(
+                result["presentation"]["badge"][0]["claims"],
+                json!({"given_name": "Ada", "employee_id": "E-1"})
+            );
+        }
+    }
 }

@@ -8,6 +8,7 @@ mod conformance;
 mod errors;
 mod issuance;
 mod management;
+mod presentation;
 mod races;
 mod status;
 mod support;

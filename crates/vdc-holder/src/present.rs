@@ -1,0 +1,591 @@
+//! The holder side of OpenID for Verifiable Presentations 1.0: resolve an `openid4vp://`
+//! authorization request, fetch and verify its request object per the client identifier
+//! prefix (§5.9.3), match the DCQL query (§6) against stored credentials, disclose only what
+//! is asked, bind each presentation with a KB-JWT (`aud` = full `client_id`, the request's
+//! `nonce`), and answer with `direct_post` (§8.2) or `direct_post.jwt` (§8.3.1).
+//!
+//! The steps are public so tests can drive them one by one (and tamper in between):
+//! [`Wallet::resolve_presentation_request`], [`Wallet::select_credentials`],
+//! [`Wallet::presentation_for`], [`Wallet::send_presentation`]; [`Wallet::present`] chains
+//! them.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use vdc_core::claims_path::ClaimPath;
+use vdc_core::did::{Relationship, did_from_url};
+use vdc_core::jose::jwe::{self, ContentEncryption, JweHeaderParams, RecipientKey};
+use vdc_core::jose::{AlgorithmPolicy, PublicKey, jws};
+use vdc_core::rng::random_b64;
+use vdc_core::sd_jwt::{
+    Disclosure, KeyBindingInput, SdJwt, present, select_disclosures, unpack_payload,
+};
+use vdc_core::x509::{self, TrustAnchors};
+
+use crate::error::{Endpoint, Error, Result};
+use crate::store::StoredCredential;
+use crate::wallet::Wallet;
+
+/// Spec: RFC 9101 §10.2: the request object media type.
+const REQUEST_OBJECT_MEDIA_TYPE: &str = "application/oauth-authz-req+jwt";
+
+/// How the wallet decides to trust a verifier's request object.
+#[derive(Clone, Default)]
+pub struct VerifierTrust {
+    /// Anchors for `x509_san_dns` / `x509_hash` certificate chains.
+    pub x509_anchors: Option<TrustAnchors>,
+    /// Accept an `x5c` chain without a trust anchor (the signature and the client id binding
+    /// are still checked). For local demos only.
+    pub accept_unanchored_x509: bool,
+}
+
+impl std::fmt::Debug for VerifierTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierTrust")
+            .field(
+                "x509_anchors",
+                &self.x509_anchors.as_ref().map(TrustAnchors::len),
+            )
+            .field("accept_unanchored_x509", &self.accept_unanchored_x509)
+            .finish()
+    }
+}
+
+/// A verified authorization request.
+#[derive(Debug, Clone)]
+pub struct PresentationRequest {
+    /// The full client identifier (with prefix): the KB-JWT `aud`.
+    pub client_id: String,
+    /// The request parameters (from the request object, or by value for `redirect_uri`).
+    pub params: Map<String, Value>,
+}
+
+impl PresentationRequest {
+    fn str(&self, name: &str) -> Result<&str> {
+        self.params
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(format!("{name} is missing")))
+    }
+
+    /// The `nonce`.
+    pub fn nonce(&self) -> Result<&str> {
+        self.str("nonce")
+    }
+
+    /// The `state`, if any.
+    pub fn state(&self) -> Option<&str> {
+        self.params.get("state").and_then(Value::as_str)
+    }
+
+    /// The `response_uri`.
+    pub fn response_uri(&self) -> Result<&str> {
+        self.str("response_uri")
+    }
+
+    /// The `response_mode`.
+    pub fn response_mode(&self) -> Result<&str> {
+        self.str("response_mode")
+    }
+
+    /// The `dcql_query`.
+    pub fn dcql_query(&self) -> Result<&Map<String, Value>> {
+        self.params
+            .get("dcql_query")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad("dcql_query is missing"))
+    }
+}
+
+/// One credential chosen for one credential query, with the paths to disclose.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// The DCQL credential query id.
+    pub query_id: String,
+    /// The stored credential.
+    pub credential: StoredCredential,
+    /// The claims to disclose.
+    pub paths: Vec<ClaimPath>,
+}
+
+/// What the verifier answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresentationSent {
+    /// The `redirect_uri` of a same-device flow, if the verifier sent one.
+    pub redirect_uri: Option<String>,
+}
+
+fn bad(m: impl Into<String>) -> Error {
+    Error::InvalidPresentationRequest(m.into())
+}
+
+fn query_params(uri: &str) -> Result<BTreeMap<String, String>> {
+    let url = url::Url::parse(uri).map_err(|_| bad("not a URL"))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in url.query_pairs() {
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(bad(format!("parameter {k} is repeated")));
+        }
+    }
+    Ok(out)
+}
+
+impl Wallet {
+    /// Resolves an `openid4vp://` authorization request: fetches its request object
+    /// (`request_uri_method` get or post) and verifies it per the client id prefix.
+    pub async fn resolve_presentation_request(
+        &self,
+        uri: &str,
+        trust: &VerifierTrust,
+    ) -> Result<PresentationRequest> {
+        let q = query_params(uri)?;
+        let client_id = q
+            .get("client_id")
+            .ok_or_else(|| bad("client_id is missing"))?;
+        let Some(request_uri) = q.get("request_uri") else {
+            // Spec: OID4VP 1.0 §5.9.3: only redirect_uri requests come unsigned, by value.
+            let Some(response_uri) = client_id.strip_prefix("redirect_uri:") else {
+                return Err(bad("an unsigned request needs the redirect_uri prefix"));
+            };
+            let mut params = Map::new();
+            for (k, v) in &q {
+                let value = match k.as_str() {
+                    "dcql_query" | "client_metadata" => {
+                        serde_json::from_str(v).map_err(|_| bad(format!("{k} is not JSON")))?
+                    }
+                    _ => Value::String(v.clone()),
+                };
+                params.insert(k.clone(), value);
+            }
+            let request = PresentationRequest {
+                client_id: client_id.clone(),
+                params,
+            };
+            if request.response_uri()? != response_uri {
+                return Err(bad("response_uri differs from the client id"));
+            }
+            return Ok(request);
+        };
+        let post = match q.get("request_uri_method").map(String::as_str) {
+            None | Some("get") => false,
+            Some("post") => true,
+            Some(_) => return Err(bad("unknown request_uri_method")),
+        };
+        let http = self.http();
+        let mut wallet_nonce = None;
+        let response = if post {
+            let n = random_b64(self.options().rng.as_ref(), 16)?;
+            let metadata = json!({"vp_formats_supported": {"dc+sd-jwt": {
+                "sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]}}})
+            .to_string();
+            let r = http
+                .post_form_accept(
+                    Endpoint::RequestObject,
+                    request_uri,
+                    &[("wallet_metadata", &metadata), ("wallet_nonce", &n)],
+                    REQUEST_OBJECT_MEDIA_TYPE,
+                )
+                .await?;
+            wallet_nonce = Some(n);
+            r
+        } else {
+            http.get(
+                Endpoint::RequestObject,
+                request_uri,
+                REQUEST_OBJECT_MEDIA_TYPE,
+            )
+            .await?
+        };
+        if !response.is_success() {
+            return Err(response.into_error(Endpoint::RequestObject, http.max_bytes()));
+        }
+        let token = std::str::from_utf8(&response.body)
+            .map_err(|_| bad("request object is not text"))?
+            .trim()
+            .to_owned();
+        let jws = jws::decode(&token).map_err(|e| bad(format!("request object: {e}")))?;
+        jws.expect_typ("oauth-authz-req+jwt")
+            .map_err(|e| bad(e.to_string()))?;
+        // Spec: OID4VP 1.0 §5.10.1: client_id in the request and the object MUST be identical.
+        if jws.claim_str("client_id") != Some(client_id.as_str()) {
+            return Err(bad("client_id of the request object differs"));
+        }
+        let key = self.request_key(client_id, &jws.header, trust)?;
+        jws.verify(&key, &AlgorithmPolicy::default())
+            .map_err(|e| bad(format!("request object signature: {e}")))?;
+        if let Some(n) = &wallet_nonce
+            && jws.claim_str("wallet_nonce") != Some(n.as_str())
+        {
+            // Spec: OID4VP 1.0 §5.10.1: "If it does not, the Wallet MUST terminate".
+            return Err(bad("wallet_nonce does not match"));
+        }
+        let request = PresentationRequest {
+            client_id: client_id.clone(),
+            params: jws.payload.clone(),
+        };
+        if jws.claim_str("response_type") != Some("vp_token") {
+            return Err(bad("response_type must be vp_token"));
+        }
+        request.nonce()?;
+        request.response_uri()?;
+        Ok(request)
+    }
+
+    /// The key that must have signed the request object, per the client id prefix.
+    fn request_key(
+        &self,
+        client_id: &str,
+        header: &Map<String, Value>,
+        trust: &VerifierTrust,
+    ) -> Result<PublicKey> {
+        let (prefix, original) = client_id
+            .split_once(':')
+            .ok_or_else(|| bad("client_id has no prefix"))?;
+        match prefix {
+            "x509_san_dns" | "x509_hash" => {
+                let chain = x509::parse_x5c(header.get("x5c").unwrap_or(&Value::Null))
+                    .map_err(|e| bad(format!("x5c: {e}")))?;
+                let leaf = chain.first().ok_or_else(|| bad("x5c is empty"))?;
+                let key = match &trust.x509_anchors {
+                    Some(anchors) => {
+                        let v = x509::validate_x5c(&chain, anchors, self.options().clock.now())
+                            .map_err(|e| bad(format!("verifier certificate: {e}")))?;
+                        v.public_key
+                    }
+                    None if trust.accept_unanchored_x509 => x509::leaf_public_key(leaf)
+                        .map_err(|e| bad(format!("verifier certificate: {e}")))?,
+                    None => return Err(bad("no trust anchor for verifier certificates")),
+                };
+                if prefix == "x509_san_dns" {
+                    // Spec: OID4VP 1.0 §5.9.3: the DNS name MUST match a dNSName SAN.
+                    if !x509::leaf_has_dns_san(leaf, original).unwrap_or(false) {
+                        return Err(bad("client id is not a DNS SAN of the certificate"));
+                    }
+                } else if x509::x509_hash(leaf) != original {
+                    return Err(bad("client id is not the hash of the certificate"));
+                }
+                Ok(key)
+            }
+            "decentralized_identifier" => {
+                // Spec: OID4VP 1.0 §5.9.3: the key is identified by `kid`, a DID URL of
+                // this DID. did:jwk resolves locally.
+                let kid = header
+                    .get("kid")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("kid is missing"))?;
+                if did_from_url(kid) != original {
+                    return Err(bad("kid is not a key of the client's DID"));
+                }
+                if !original.starts_with("did:jwk:") {
+                    return Err(bad("only did:jwk verifiers are supported"));
+                }
+                let doc = vdc_core::did::jwk::resolve(original)
+                    .map_err(|e| bad(format!("DID resolution: {e}")))?;
+                doc.key_for(kid, Relationship::Authentication)
+                    .or_else(|_| doc.key_for(kid, Relationship::AssertionMethod))
+                    .cloned()
+                    .map_err(|e| bad(format!("DID key: {e}")))
+            }
+            _ => Err(bad(format!("client id prefix {prefix} is not supported"))),
+        }
+    }
+
+    /// Chooses stored credentials for the DCQL query (OID4VP 1.0 §6.4): for each credential
+    /// query that must be answered, the first credential of its format and `vct` holding
+    /// every requested claim (or the first satisfiable claim set), with the paths to disclose.
+    pub async fn select_credentials(
+        &self,
+        request: &PresentationRequest,
+    ) -> Result<Vec<Selection>> {
+        let query = request.dcql_query()?;
+        let creds = query
+            .get("credentials")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("dcql_query has no credentials"))?;
+        let stored = self.list().await?;
+        let mut found: BTreeMap<String, Selection> = BTreeMap::new();
+        for cq in creds {
+            let id = cq.get("id").and_then(Value::as_str).unwrap_or_default();
+            if let Some(sel) = match_query(cq, &stored)? {
+                found.insert(
+                    id.to_owned(),
+                    Selection {
+                        query_id: id.to_owned(),
+                        ..sel
+                    },
+                );
+            }
+        }
+        let required: Vec<Vec<String>> = match query
+            .get("credential_sets")
+            .and_then(Value::as_array)
+        {
+            None => creds
+                .iter()
+                .filter_map(|c| c.get("id").and_then(Value::as_str))
+                .map(|id| vec![id.to_owned()])
+                .collect(),
+            Some(sets) => {
+                let mut out = Vec::new();
+                for set in sets {
+                    let options: Vec<Vec<String>> = set
+                        .get("options")
+                        .and_then(|o| serde_json::from_value(o.clone()).ok())
+                        .unwrap_or_default();
+                    let opt = options
+                        .iter()
+                        .find(|o| o.iter().all(|id| found.contains_key(id)));
+                    match opt {
+                        Some(o) => out.push(o.clone()),
+                        None if set.get("required").and_then(Value::as_bool).unwrap_or(true) => {
+                            return Err(Error::NoMatchingCredential(
+                                "a required credential set cannot be satisfied".into(),
+                            ));
+                        }
+                        None => {}
+                    }
+                }
+                out
+            }
+        };
+        let mut out = Vec::new();
+        for group in required {
+            for id in group {
+                let sel = found.remove(&id).ok_or_else(|| {
+                    Error::NoMatchingCredential(format!("nothing matches credential query {id}"))
+                })?;
+                out.push(sel);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One presentation: the selected disclosures and a KB-JWT for this request.
+    pub async fn presentation_for(
+        &self,
+        request: &PresentationRequest,
+        selection: &Selection,
+    ) -> Result<String> {
+        let sd = SdJwt::parse(&selection.credential.credential)?;
+        let disclosures = select_disclosures(&sd, &selection.paths)?;
+        let key = selection
+            .credential
+            .holder_private_jwk
+            .as_ref()
+            .ok_or_else(|| Error::NoMatchingCredential("the credential has no holder key".into()))?
+            .signer()?;
+        let kb = KeyBindingInput {
+            signer: &key,
+            aud: &request.client_id,
+            nonce: request.nonce()?,
+            iat: self.options().clock.now(),
+        };
+        Ok(present(&sd, disclosures, Some(kb)).await?)
+    }
+
+    /// Sends a `vp_token` (JSON object keyed by credential query id) per the request's
+    /// response mode: form-encoded (`direct_post`) or as a JWE to the request's key
+    /// (`direct_post.jwt`).
+    pub async fn send_presentation(
+        &self,
+        request: &PresentationRequest,
+        vp_token: &Value,
+    ) -> Result<PresentationSent> {
+        let response_uri = request.response_uri()?;
+        let http = self.http();
+        let vp = vp_token.to_string();
+        let response = match request.response_mode()? {
+            "direct_post" => {
+                let mut form = vec![("vp_token", vp.as_str())];
+                if let Some(s) = request.state() {
+                    form.push(("state", s));
+                }
+                http.post_form(Endpoint::PresentationResponse, response_uri, &form)
+                    .await?
+            }
+            "direct_post.jwt" => {
+                let jwe = self.encrypt_response(request, vp_token)?;
+                http.post_form(
+                    Endpoint::PresentationResponse,
+                    response_uri,
+                    &[("response", &jwe)],
+                )
+                .await?
+            }
+            other => return Err(bad(format!("response_mode {other} is not supported"))),
+        };
+        if !response.is_success() {
+            return Err(response.into_error(Endpoint::PresentationResponse, http.max_bytes()));
+        }
+        let body = response.json_object(Endpoint::PresentationResponse, http.max_bytes())?;
+        Ok(PresentationSent {
+            redirect_uri: body
+                .get("redirect_uri")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    /// Spec: OID4VP 1.0 §8.3: the response parameters as an unsigned JWT encrypted to a key of
+    /// `client_metadata.jwks`, `enc` from `encrypted_response_enc_values_supported`
+    /// (default A128GCM), the JWK's `kid` repeated.
+    pub fn encrypt_response(
+        &self,
+        request: &PresentationRequest,
+        vp_token: &Value,
+    ) -> Result<String> {
+        let metadata = request
+            .params
+            .get("client_metadata")
+            .ok_or_else(|| bad("client_metadata is missing"))?;
+        let key = RecipientKey::select(metadata.get("jwks").unwrap_or(&Value::Null))?;
+        let enc = match metadata
+            .get("encrypted_response_enc_values_supported")
+            .and_then(Value::as_array)
+        {
+            Some(values) => values
+                .iter()
+                .filter_map(Value::as_str)
+                .find_map(|v| ContentEncryption::from_name(v).ok())
+                .ok_or_else(|| bad("no supported enc value"))?,
+            None => ContentEncryption::A128Gcm,
+        };
+        let mut payload = json!({"vp_token": vp_token});
+        if let Some(s) = request.state() {
+            payload["state"] = s.into();
+        }
+        let header = JweHeaderParams {
+            kid: key.kid.clone(),
+            ..JweHeaderParams::default()
+        };
+        Ok(jwe::encrypt(
+            payload.to_string().as_bytes(),
+            &key.key,
+            enc,
+            header,
+            self.options().rng.as_ref(),
+        )?)
+    }
+
+    /// Answers an authorization request end to end: resolve, select, present, send.
+    pub async fn present(&self, uri: &str, trust: &VerifierTrust) -> Result<PresentationSent> {
+        let request = self.resolve_presentation_request(uri, trust).await?;
+        let selections = self.select_credentials(&request).await?;
+        let mut vp_token = Map::new();
+        for s in &selections {
+            let p = self.presentation_for(&request, s).await?;
+            vp_token
+                .entry(s.query_id.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(Value::Array(a)) = vp_token.get_mut(&s.query_id) {
+                a.push(Value::String(p));
+            }
+        }
+        self.send_presentation(&request, &Value::Object(vp_token))
+            .await
+    }
+}
+
+/// The first stored credential matching one credential query, with the paths to disclose.
+fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Option<Selection>> {
+    let format = cq.get("format").and_then(Value::as_str).unwrap_or_default();
+    if format != "dc+sd-jwt" {
+        return Ok(None);
+    }
+    let vcts: Option<Vec<String>> = cq
+        .get("meta")
+        .and_then(|m| m.get("vct_values"))
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let claims = cq.get("claims").and_then(Value::as_array);
+    for c in stored.iter().filter(|c| c.format == format) {
+        if let Some(vcts) = &vcts
+            && !c.vct.as_ref().is_some_and(|v| vcts.contains(v))
+        {
+            continue;
+        }
+        let Ok(full) = full_claims(&c.credential) else {
+            continue;
+        };
+        let Some(claims) = claims else {
+            return Ok(Some(Selection {
+                query_id: String::new(),
+                credential: c.clone(),
+                paths: Vec::new(),
+            }));
+        };
+        let parsed: Vec<(Option<String>, ClaimPath, Option<Vec<Value>>)> = claims
+            .iter()
+            .map(|q| {
+                let path = ClaimPath::from_value(q.get("path").unwrap_or(&Value::Null))?;
+                Ok((
+                    q.get("id").and_then(Value::as_str).map(str::to_owned),
+                    path,
+                    q.get("values").and_then(Value::as_array).cloned(),
+                ))
+            })
+            .collect::<vdc_core::Result<_>>()?;
+        let ok = |p: &(Option<String>, ClaimPath, Option<Vec<Value>>)| {
+            let selected = select(&full, &p.1);
+            match &p.2 {
+                None => !selected.is_empty(),
+                Some(values) => selected.iter().any(|s| values.contains(s)),
+            }
+        };
+        let chosen: Option<Vec<ClaimPath>> = match cq.get("claim_sets").and_then(Value::as_array) {
+            None => parsed
+                .iter()
+                .all(ok)
+                .then(|| parsed.iter().map(|p| p.1.clone()).collect()),
+            Some(sets) => sets.iter().find_map(|set| {
+                let ids: Vec<&str> = set.as_array()?.iter().filter_map(Value::as_str).collect();
+                let qs: Vec<_> = parsed
+                    .iter()
+                    .filter(|p| p.0.as_deref().is_some_and(|i| ids.contains(&i)))
+                    .collect();
+                qs.iter()
+                    .all(|p| ok(p))
+                    .then(|| qs.iter().map(|p| p.1.clone()).collect())
+            }),
+        };
+        if let Some(paths) = chosen {
+            return Ok(Some(Selection {
+                query_id: String::new(),
+                credential: c.clone(),
+                paths,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Every claim of an issued SD-JWT, all disclosures applied.
+fn full_claims(credential: &str) -> Result<Value> {
+    let sd = SdJwt::parse(credential)?;
+    let jws = sd.issuer_jws()?;
+    let disclosures = sd
+        .disclosures()
+        .iter()
+        .map(|d| Disclosure::parse(d))
+        .collect::<vdc_core::Result<Vec<_>>>()?;
+    let (claims, _) = unpack_payload(jws.payload, &disclosures)?;
+    Ok(Value::Object(claims))
+}
+
+/// Spec: OID4VP 1.0 §7.1: the values a claims path pointer selects.
+fn select<'a>(root: &'a Value, path: &ClaimPath) -> Vec<&'a Value> {
+    use vdc_core::claims_path::PathElement;
+    let mut current = vec![root];
+    for element in path.elements() {
+        let mut next = Vec::new();
+        for v in current {
+            match (element, v) {
+                (PathElement::Name(n), Value::Object(o)) => next.extend(o.get(n)),
+                (PathElement::Index(i), Value::Array(a)) => next.extend(a.get(*i)),
+                (PathElement::AllElements, Value::Array(a)) => next.extend(a.iter()),
+                _ => {}
+            }
+        }
+        current = next;
+    }
+    current
+}

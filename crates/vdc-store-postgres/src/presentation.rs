@@ -1,0 +1,263 @@
+//! [`PresentationStore`] on Postgres.
+//!
+//! Ending a request is one conditional `UPDATE … WHERE status = 'pending' AND expires_at > ?`
+//! (Postgres re-checks the condition after waiting for a concurrent writer's row lock, so exactly one of N racing responses matches: G2); redeeming a
+//! `response_code` is one `UPDATE … WHERE response_code_used_at IS NULL RETURNING …`.
+
+use async_trait::async_trait;
+use vdc_store::presentation::check_outcome;
+use vdc_store::{
+    PresentationOutcome, PresentationRequestRecord, PresentationStatus, PresentationStore, Result,
+    SecretHash, StoreError, UnixTime, VerifierRecord,
+};
+
+use crate::error::{db_err, db_err_fk};
+use crate::{PostgresStore, hash, t};
+
+struct VerifierRow {
+    verifier_id: String,
+    config: serde_json::Value,
+    encrypted_signing_key: Vec<u8>,
+    created_at: i64,
+}
+
+impl TryFrom<VerifierRow> for VerifierRecord {
+    type Error = StoreError;
+    fn try_from(r: VerifierRow) -> Result<Self> {
+        Ok(Self {
+            id: r.verifier_id,
+            config: r.config,
+            encrypted_signing_key: r.encrypted_signing_key,
+            created_at: UnixTime(r.created_at),
+        })
+    }
+}
+
+struct RequestRow {
+    verifier_id: String,
+    request_id: String,
+    state_hash: Vec<u8>,
+    request: serde_json::Value,
+    encrypted_response_key: Option<Vec<u8>>,
+    status: String,
+    result: Option<serde_json::Value>,
+    error: Option<serde_json::Value>,
+    response_code_hash: Option<Vec<u8>>,
+    response_code_used_at: Option<i64>,
+    created_at: i64,
+    expires_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<RequestRow> for PresentationRequestRecord {
+    type Error = StoreError;
+    fn try_from(r: RequestRow) -> Result<Self> {
+        Ok(Self {
+            verifier_id: r.verifier_id,
+            request_id: r.request_id,
+            state_hash: hash(r.state_hash)?,
+            request: r.request,
+            encrypted_response_key: r.encrypted_response_key,
+            status: PresentationStatus::from_stored(&r.status)?,
+            result: r.result,
+            error: r.error,
+            response_code_hash: r.response_code_hash.map(hash).transpose()?,
+            response_code_used_at: r.response_code_used_at.map(UnixTime),
+            created_at: UnixTime(r.created_at),
+            expires_at: UnixTime(r.expires_at),
+            finished_at: r.finished_at.map(UnixTime),
+        })
+    }
+}
+
+#[async_trait]
+impl PresentationStore for PostgresStore {
+    async fn create_verifier(&self, v: &VerifierRecord) -> Result<()> {
+        let config = &v.config;
+        let created_at = t(v.created_at);
+        sqlx::query!(
+            "INSERT INTO verifiers (verifier_id, config, encrypted_signing_key, created_at)
+             VALUES ($1, $2, $3, $4)",
+            v.id,
+            config,
+            v.encrypted_signing_key,
+            created_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_verifier(&self, id: &str) -> Result<Option<VerifierRecord>> {
+        let row = sqlx::query_as!(
+            VerifierRow,
+            "SELECT verifier_id, config, encrypted_signing_key, created_at
+             FROM verifiers WHERE verifier_id = $1",
+            id,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn create_presentation_request(&self, r: &PresentationRequestRecord) -> Result<()> {
+        let state_hash = r.state_hash.as_bytes().as_slice();
+        let request = &r.request;
+        let status = r.status.as_str();
+        let result = r.result.as_ref();
+        let error = r.error.as_ref();
+        let code = r.response_code_hash.as_ref().map(|h| h.as_bytes().to_vec());
+        let used = r.response_code_used_at.map(t);
+        let created_at = t(r.created_at);
+        let expires_at = t(r.expires_at);
+        let finished_at = r.finished_at.map(t);
+        sqlx::query!(
+            "INSERT INTO presentation_requests (verifier_id, request_id, state_hash, request,
+                encrypted_response_key, status, result, error, response_code_hash,
+                response_code_used_at, created_at, expires_at, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            r.verifier_id,
+            r.request_id,
+            state_hash,
+            request,
+            r.encrypted_response_key,
+            status,
+            result,
+            error,
+            code,
+            used,
+            created_at,
+            expires_at,
+            finished_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_err_fk(e, "verifier"))?;
+        Ok(())
+    }
+
+    async fn get_presentation_request(
+        &self,
+        verifier_id: &str,
+        request_id: &str,
+    ) -> Result<Option<PresentationRequestRecord>> {
+        let row = sqlx::query_as!(
+            RequestRow,
+            "SELECT verifier_id, request_id, state_hash, request, encrypted_response_key, status,
+                result, error, response_code_hash, response_code_used_at, created_at, expires_at,
+                finished_at
+             FROM presentation_requests WHERE verifier_id = $1 AND request_id = $2",
+            verifier_id,
+            request_id,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn find_presentation_request_by_state(
+        &self,
+        verifier_id: &str,
+        state_hash: &SecretHash,
+    ) -> Result<Option<PresentationRequestRecord>> {
+        let state_hash = state_hash.as_bytes().as_slice();
+        let row = sqlx::query_as!(
+            RequestRow,
+            "SELECT verifier_id, request_id, state_hash, request, encrypted_response_key, status,
+                result, error, response_code_hash, response_code_used_at, created_at, expires_at,
+                finished_at
+             FROM presentation_requests WHERE verifier_id = $1 AND state_hash = $2",
+            verifier_id,
+            state_hash,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn finish_presentation_request(
+        &self,
+        verifier_id: &str,
+        request_id: &str,
+        outcome: &PresentationOutcome,
+        now: UnixTime,
+    ) -> Result<bool> {
+        check_outcome(outcome)?;
+        let status = outcome.status.as_str();
+        let result = outcome.result.as_ref();
+        let error = outcome.error.as_ref();
+        let code = outcome
+            .response_code_hash
+            .as_ref()
+            .map(|h| h.as_bytes().to_vec());
+        let now = t(now);
+        let done = sqlx::query!(
+            "UPDATE presentation_requests
+             SET status = $3, result = $4, error = $5, response_code_hash = $6, finished_at = $7
+             WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
+               AND expires_at > $7",
+            verifier_id,
+            request_id,
+            status,
+            result,
+            error,
+            code,
+            now,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn expire_presentation_request(
+        &self,
+        verifier_id: &str,
+        request_id: &str,
+        now: UnixTime,
+    ) -> Result<bool> {
+        let now = t(now);
+        let done = sqlx::query!(
+            "UPDATE presentation_requests SET status = 'expired', finished_at = $3
+             WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
+               AND expires_at <= $3",
+            verifier_id,
+            request_id,
+            now,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn redeem_response_code(
+        &self,
+        verifier_id: &str,
+        code_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<PresentationRequestRecord>> {
+        let code_hash = code_hash.as_bytes().as_slice();
+        let now = t(now);
+        let row = sqlx::query_as!(
+            RequestRow,
+            "UPDATE presentation_requests SET response_code_used_at = $3
+             WHERE verifier_id = $1 AND response_code_hash = $2
+               AND response_code_used_at IS NULL
+             RETURNING verifier_id, request_id, state_hash, request, encrypted_response_key,
+                status, result, error, response_code_hash, response_code_used_at, created_at,
+                expires_at, finished_at",
+            verifier_id,
+            code_hash,
+            now,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+}

@@ -1,0 +1,572 @@
+//! Digital Credentials Query Language (OID4VP 1.0 §6) and Claims Path Pointers (§7):
+//! parsing with every structural rule checked ([`DcqlQuery::parse`]), and the verifier's
+//! side of §6.4: whether verified presentations satisfy a query.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+use vdc_core::claims_path::{ClaimPath, PathElement};
+
+use crate::error::{Result, VerifierError};
+
+/// `dc+sd-jwt` (OID4VP 1.0 Appendix B.3).
+pub const FORMAT_DC_SD_JWT: &str = "dc+sd-jwt";
+/// `jwt_vc_json` (OID4VP 1.0 Appendix B.1.3.1).
+pub const FORMAT_JWT_VC_JSON: &str = "jwt_vc_json";
+
+/// Most credential queries in one DCQL query (bounds work per request).
+const MAX_CREDENTIAL_QUERIES: usize = 32;
+/// Most claims queries per credential query.
+const MAX_CLAIMS: usize = 128;
+
+/// A validated DCQL query (§6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DcqlQuery {
+    /// The Credential Queries (§6.1).
+    pub credentials: Vec<CredentialQuery>,
+    /// The Credential Set Queries (§6.2).
+    pub credential_sets: Option<Vec<CredentialSetQuery>>,
+}
+
+/// A Credential Query (§6.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialQuery {
+    /// `id`.
+    pub id: String,
+    /// `format`.
+    pub format: String,
+    /// `multiple` (default false).
+    pub multiple: bool,
+    /// `meta.vct_values` (dc+sd-jwt).
+    pub vct_values: Option<Vec<String>>,
+    /// `meta.type_values` (jwt_vc_json).
+    pub type_values: Option<Vec<Vec<String>>>,
+    /// `claims`.
+    pub claims: Option<Vec<ClaimsQuery>>,
+    /// `claim_sets` (claim ids).
+    pub claim_sets: Option<Vec<Vec<String>>>,
+    /// `require_cryptographic_holder_binding` (default true).
+    pub require_cryptographic_holder_binding: bool,
+}
+
+/// A Claims Query (§6.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimsQuery {
+    /// `id` (required with `claim_sets`).
+    pub id: Option<String>,
+    /// `path`.
+    pub path: ClaimPath,
+    /// `values`.
+    pub values: Option<Vec<Value>>,
+}
+
+/// A Credential Set Query (§6.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialSetQuery {
+    /// `options`: each a list of Credential Query ids.
+    pub options: Vec<Vec<String>>,
+    /// `required` (default true).
+    pub required: bool,
+}
+
+fn bad(msg: impl Into<String>) -> VerifierError {
+    VerifierError::InvalidRequest(format!("dcql_query: {}", msg.into()))
+}
+
+/// Spec: OID4VP 1.0 §6.1: `id` "MUST be a non-empty string consisting of alphanumeric,
+/// underscore (_), or hyphen (-) characters".
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn obj<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
+    v.as_object()
+        .ok_or_else(|| bad(format!("{what} must be an object")))
+}
+
+fn non_empty_array<'a>(v: &'a Value, what: &str) -> Result<&'a Vec<Value>> {
+    match v.as_array() {
+        Some(a) if !a.is_empty() => Ok(a),
+        _ => Err(bad(format!("{what} must be a non-empty array"))),
+    }
+}
+
+fn strings(v: &Value, what: &str) -> Result<Vec<String>> {
+    non_empty_array(v, what)?
+        .iter()
+        .map(|s| {
+            s.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| bad(format!("{what} must hold strings")))
+        })
+        .collect()
+}
+
+fn opt_bool(o: &Map<String, Value>, name: &str, default: bool) -> Result<bool> {
+    match o.get(name) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(bad(format!("{name} must be a boolean"))),
+    }
+}
+
+impl DcqlQuery {
+    /// Parses and validates a DCQL query. Every violation is `invalid_request`.
+    pub fn parse(value: &Value) -> Result<Self> {
+        let o = obj(value, "the query")?;
+        let creds = non_empty_array(o.get("credentials").unwrap_or(&Value::Null), "credentials")?;
+        if creds.len() > MAX_CREDENTIAL_QUERIES {
+            return Err(bad("too many credential queries"));
+        }
+        let credentials = creds
+            .iter()
+            .map(CredentialQuery::parse)
+            .collect::<Result<Vec<_>>>()?;
+        let mut ids = BTreeSet::new();
+        for c in &credentials {
+            // Spec: §6.1: "The value MUST be unique within the Authorization Request".
+            if !ids.insert(c.id.as_str()) {
+                return Err(bad(format!("duplicate credential query id {}", c.id)));
+            }
+        }
+        let credential_sets = match o.get("credential_sets") {
+            None => None,
+            Some(v) => {
+                let sets = non_empty_array(v, "credential_sets")?
+                    .iter()
+                    .map(|s| CredentialSetQuery::parse(s, &ids))
+                    .collect::<Result<Vec<_>>>()?;
+                Some(sets)
+            }
+        };
+        Ok(Self {
+            credentials,
+            credential_sets,
+        })
+    }
+
+    /// The query as JSON (for the request object).
+    pub fn to_value(&self) -> Value {
+        let creds: Vec<Value> = self
+            .credentials
+            .iter()
+            .map(CredentialQuery::to_value)
+            .collect();
+        let mut o = Map::new();
+        o.insert("credentials".into(), Value::Array(creds));
+        if let Some(sets) = &self.credential_sets {
+            let sets = sets
+                .iter()
+                .map(|s| serde_json::json!({"options": s.options, "required": s.required}))
+                .collect();
+            o.insert("credential_sets".into(), Value::Array(sets));
+        }
+        Value::Object(o)
+    }
+
+    /// The credential query with this id.
+    pub fn credential(&self, id: &str) -> Option<&CredentialQuery> {
+        self.credentials.iter().find(|c| c.id == id)
+    }
+
+    /// Spec: OID4VP 1.0 §6.4.2: which credential query ids must be answered. Without
+    /// `credential_sets` every query is required; with them, every required set needs one
+    /// option whose ids all were answered. `answered` are the ids present in the response.
+    pub fn satisfied_by(&self, answered: &BTreeSet<&str>) -> std::result::Result<(), String> {
+        match &self.credential_sets {
+            None => {
+                for c in &self.credentials {
+                    if !answered.contains(c.id.as_str()) {
+                        return Err(format!("no presentation for credential query {}", c.id));
+                    }
+                }
+            }
+            Some(sets) => {
+                for (i, set) in sets.iter().enumerate() {
+                    let met = set
+                        .options
+                        .iter()
+                        .any(|opt| opt.iter().all(|id| answered.contains(id.as_str())));
+                    if set.required && !met {
+                        return Err(format!("credential set {i} is not satisfied"));
+                    }
+                }
+            }
+        }
+        // Spec: §8.1: no entry for queries that were not asked for.
+        for id in answered {
+            if self.credential(id).is_none() {
+                return Err(format!("presentation for unknown credential query {id}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CredentialQuery {
+    fn parse(v: &Value) -> Result<Self> {
+        let o = obj(v, "a credential query")?;
+        let id = o
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|s| valid_id(s))
+            .ok_or_else(|| bad("credential query id must be alphanumeric, _ or -"))?
+            .to_owned();
+        let format = o
+            .get("format")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("format is required"))?
+            .to_owned();
+        if format != FORMAT_DC_SD_JWT && format != FORMAT_JWT_VC_JSON {
+            return Err(bad(format!(
+                "format must be {FORMAT_DC_SD_JWT} or {FORMAT_JWT_VC_JSON}"
+            )));
+        }
+        // Spec: §6.1: `meta` is REQUIRED (an object, possibly empty).
+        let meta = obj(o.get("meta").unwrap_or(&Value::Null), "meta")?;
+        let vct_values = match (format.as_str(), meta.get("vct_values")) {
+            (FORMAT_DC_SD_JWT, Some(v)) => Some(strings(v, "meta.vct_values")?),
+            (_, Some(_)) => return Err(bad("meta.vct_values is for dc+sd-jwt")),
+            (_, None) => None,
+        };
+        let type_values = match (format.as_str(), meta.get("type_values")) {
+            (FORMAT_JWT_VC_JSON, Some(v)) => Some(
+                non_empty_array(v, "meta.type_values")?
+                    .iter()
+                    .map(|t| strings(t, "meta.type_values[]"))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            (_, Some(_)) => return Err(bad("meta.type_values is for jwt_vc_json")),
+            (_, None) => None,
+        };
+        let claims = match o.get("claims") {
+            None => None,
+            Some(v) => {
+                let arr = non_empty_array(v, "claims")?;
+                if arr.len() > MAX_CLAIMS {
+                    return Err(bad("too many claims"));
+                }
+                Some(
+                    arr.iter()
+                        .map(ClaimsQuery::parse)
+                        .collect::<Result<Vec<_>>>()?,
+                )
+            }
+        };
+        let claim_sets = match o.get("claim_sets") {
+            None => None,
+            Some(v) => {
+                // Spec: §6.1: claim_sets MUST NOT be present if claims is absent.
+                let Some(claims) = &claims else {
+                    return Err(bad("claim_sets without claims"));
+                };
+                let known: BTreeSet<&str> = claims.iter().filter_map(|c| c.id.as_deref()).collect();
+                let sets = non_empty_array(v, "claim_sets")?
+                    .iter()
+                    .map(|s| {
+                        let ids = strings(s, "claim_sets[]")?;
+                        if let Some(unknown) = ids.iter().find(|i| !known.contains(i.as_str())) {
+                            return Err(bad(format!("claim_sets names unknown claim {unknown}")));
+                        }
+                        Ok(ids)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Some(sets)
+            }
+        };
+        if let Some(claims) = &claims {
+            let mut ids = BTreeSet::new();
+            for c in claims {
+                if let Some(id) = &c.id
+                    && !ids.insert(id.as_str())
+                {
+                    return Err(bad(format!("duplicate claim id {id}")));
+                }
+                // Spec: §6.3: id is REQUIRED if claim_sets is present.
+                if claim_sets.is_some() && c.id.is_none() {
+                    return Err(bad("claims need an id when claim_sets is present"));
+                }
+            }
+        }
+        if o.contains_key("trusted_authorities") {
+            return Err(bad("trusted_authorities is not supported"));
+        }
+        Ok(Self {
+            id,
+            format,
+            multiple: opt_bool(o, "multiple", false)?,
+            vct_values,
+            type_values,
+            claims,
+            claim_sets,
+            require_cryptographic_holder_binding: opt_bool(
+                o,
+                "require_cryptographic_holder_binding",
+                true,
+            )?,
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("id".into(), self.id.clone().into());
+        o.insert("format".into(), self.format.clone().into());
+        let mut meta = Map::new();
+        if let Some(v) = &self.vct_values {
+            meta.insert("vct_values".into(), serde_json::json!(v));
+        }
+        if let Some(v) = &self.type_values {
+            meta.insert("type_values".into(), serde_json::json!(v));
+        }
+        o.insert("meta".into(), Value::Object(meta));
+        if self.multiple {
+            o.insert("multiple".into(), true.into());
+        }
+        if let Some(claims) = &self.claims {
+            let claims = claims
+                .iter()
+                .map(|c| {
+                    let mut m = Map::new();
+                    if let Some(id) = &c.id {
+                        m.insert("id".into(), id.clone().into());
+                    }
+                    m.insert("path".into(), c.path.to_value());
+                    if let Some(values) = &c.values {
+                        m.insert("values".into(), Value::Array(values.clone()));
+                    }
+                    Value::Object(m)
+                })
+                .collect();
+            o.insert("claims".into(), Value::Array(claims));
+        }
+        if let Some(sets) = &self.claim_sets {
+            o.insert("claim_sets".into(), serde_json::json!(sets));
+        }
+        if !self.require_cryptographic_holder_binding {
+            o.insert("require_cryptographic_holder_binding".into(), false.into());
+        }
+        Value::Object(o)
+    }
+
+    /// Spec: OID4VP 1.0 §6.4.1: the claims of a verified credential satisfy this query:
+    /// with `claim_sets`, the first satisfiable set; otherwise every claims query. Returns
+    /// the paths that were requested (and matched), or why not.
+    pub fn match_claims(
+        &self,
+        claims: &Map<String, Value>,
+    ) -> std::result::Result<Vec<ClaimPath>, String> {
+        let Some(queries) = &self.claims else {
+            return Ok(Vec::new());
+        };
+        let root = Value::Object(claims.clone());
+        let matches = |q: &ClaimsQuery| claim_matches(&root, q);
+        match &self.claim_sets {
+            None => {
+                for q in queries {
+                    if !matches(q) {
+                        return Err(format!("claim {} is missing or has another value", q.path));
+                    }
+                }
+                Ok(queries.iter().map(|q| q.path.clone()).collect())
+            }
+            Some(sets) => {
+                let by_id: BTreeMap<&str, &ClaimsQuery> = queries
+                    .iter()
+                    .filter_map(|q| q.id.as_deref().map(|id| (id, q)))
+                    .collect();
+                for set in sets {
+                    let qs: Vec<&ClaimsQuery> = set
+                        .iter()
+                        .filter_map(|id| by_id.get(id.as_str()).copied())
+                        .collect();
+                    if qs.iter().all(|q| matches(q)) {
+                        return Ok(qs.iter().map(|q| q.path.clone()).collect());
+                    }
+                }
+                Err("no claim set is satisfied".into())
+            }
+        }
+    }
+}
+
+impl ClaimsQuery {
+    fn parse(v: &Value) -> Result<Self> {
+        let o = obj(v, "a claims query")?;
+        let id = match o.get("id") {
+            None => None,
+            Some(Value::String(s)) if valid_id(s) => Some(s.clone()),
+            Some(_) => return Err(bad("claim id must be alphanumeric, _ or -")),
+        };
+        let path = ClaimPath::from_value(o.get("path").unwrap_or(&Value::Null))
+            .map_err(|e| bad(format!("claim path: {e}")))?;
+        let values = match o.get("values") {
+            None => None,
+            Some(v) => {
+                let arr = non_empty_array(v, "values")?;
+                // Spec: §6.3: values are strings, integers or booleans.
+                if !arr
+                    .iter()
+                    .all(|x| x.is_string() || x.is_i64() || x.is_u64() || x.is_boolean())
+                {
+                    return Err(bad("values must be strings, integers or booleans"));
+                }
+                Some(arr.clone())
+            }
+        };
+        Ok(Self { id, path, values })
+    }
+}
+
+impl CredentialSetQuery {
+    fn parse(v: &Value, ids: &BTreeSet<&str>) -> Result<Self> {
+        let o = obj(v, "a credential set query")?;
+        let options = non_empty_array(o.get("options").unwrap_or(&Value::Null), "options")?
+            .iter()
+            .map(|opt| {
+                let opt = strings(opt, "options[]")?;
+                if let Some(unknown) = opt.iter().find(|i| !ids.contains(i.as_str())) {
+                    return Err(bad(format!(
+                        "options names unknown credential query {unknown}"
+                    )));
+                }
+                Ok(opt)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            options,
+            required: opt_bool(o, "required", true)?,
+        })
+    }
+}
+
+/// Spec: OID4VP 1.0 §7.1.1: the elements a claims path pointer selects; empty if the path
+/// selects nothing (then the claim is absent).
+pub fn select<'a>(root: &'a Value, path: &ClaimPath) -> Vec<&'a Value> {
+    let mut current = vec![root];
+    for element in path.elements() {
+        let mut next = Vec::new();
+        for v in current {
+            match (element, v) {
+                (PathElement::Name(n), Value::Object(o)) => next.extend(o.get(n)),
+                (PathElement::Index(i), Value::Array(a)) => next.extend(a.get(*i)),
+                (PathElement::AllElements, Value::Array(a)) => next.extend(a.iter()),
+                _ => {}
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+/// Whether the claim exists and, with `values`, one selected value equals one of them
+/// (§6.4.1).
+fn claim_matches(root: &Value, q: &ClaimsQuery) -> bool {
+    let selected = select(root, &q.path);
+    match &q.values {
+        None => !selected.is_empty(),
+        Some(values) => selected.iter().any(|s| values.contains(s)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn badge() -> Value {
+        json!({"credentials": [{"id": "badge", "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["https://vdc.example/vct/employee-badge"]},
+            "claims": [{"path": ["given_name"]}, {"path": ["employee_id"], "values": ["E-1"]}]}]})
+    }
+
+    #[test]
+    fn contract_example_query_parses_and_round_trips() {
+        let q = DcqlQuery::parse(&badge()).unwrap();
+        assert_eq!(q.credentials[0].id, "badge");
+        assert!(q.credentials[0].require_cryptographic_holder_binding);
+        assert_eq!(DcqlQuery::parse(&q.to_value()).unwrap(), q);
+    }
+
+    #[test]
+    fn structural_violations_are_invalid_request() {
+        let cases = [
+            json!({}),
+            json!({"credentials": []}),
+            json!({"credentials": [{"id": "a b", "format": "dc+sd-jwt", "meta": {}}]}),
+            json!({"credentials": [{"id": "a", "format": "mso_mdoc", "meta": {}}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt"}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {}},
+                                   {"id": "a", "format": "dc+sd-jwt", "meta": {}}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {}, "claims": []}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {},
+                                    "claims": [{"path": []}]}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {},
+                                    "claim_sets": [["x"]]}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {},
+                                    "claims": [{"path": ["x"]}], "claim_sets": [["x"]]}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {},
+                                    "claims": [{"path": ["x"], "values": [{"o": 1}]}]}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {}}],
+                   "credential_sets": [{"options": [["b"]]}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {"vct_values": "x"}}]}),
+        ];
+        for c in cases {
+            assert!(
+                matches!(DcqlQuery::parse(&c), Err(VerifierError::InvalidRequest(_))),
+                "{c}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_must_match_and_claim_sets_pick_the_first_satisfiable_set() {
+        let q = DcqlQuery::parse(&badge()).unwrap();
+        let ok = json!({"given_name": "Ada", "employee_id": "E-1"});
+        let wrong = json!({"given_name": "Ada", "employee_id": "E-2"});
+        assert!(
+            q.credentials[0]
+                .match_claims(ok.as_object().unwrap())
+                .is_ok()
+        );
+        assert!(
+            q.credentials[0]
+                .match_claims(wrong.as_object().unwrap())
+                .is_err()
+        );
+        let q = DcqlQuery::parse(&json!({"credentials": [{"id": "a", "format": "dc+sd-jwt",
+            "meta": {}, "claims": [{"id": "x", "path": ["x"]}, {"id": "y", "path": ["y"]}],
+            "claim_sets": [["x", "y"], ["y"]]}]}))
+        .unwrap();
+        let paths = q.credentials[0]
+            .match_claims(json!({"y": 1}).as_object().unwrap())
+            .unwrap();
+        assert_eq!(paths, vec![ClaimPath::names(&["y"]).unwrap()]);
+    }
+
+    #[test]
+    fn credential_sets_decide_which_queries_are_required() {
+        let q = DcqlQuery::parse(&json!({"credentials": [
+            {"id": "a", "format": "dc+sd-jwt", "meta": {}},
+            {"id": "b", "format": "dc+sd-jwt", "meta": {}}],
+            "credential_sets": [{"options": [["a"], ["b"]]}]}))
+        .unwrap();
+        assert!(q.satisfied_by(&BTreeSet::from(["b"])).is_ok());
+        assert!(q.satisfied_by(&BTreeSet::new()).is_err());
+        assert!(q.satisfied_by(&BTreeSet::from(["b", "c"])).is_err());
+        let all = DcqlQuery::parse(&badge()).unwrap();
+        assert!(all.satisfied_by(&BTreeSet::new()).is_err());
+    }
+
+    #[test]
+    fn claims_path_pointer_selects_array_elements() {
+        let v = json!({"a": [{"b": 1}, {"b": 2}]});
+        let p = ClaimPath::from_value(&json!(["a", null, "b"])).unwrap();
+        assert_eq!(select(&v, &p), vec![&json!(1), &json!(2)]);
+        let p = ClaimPath::from_value(&json!(["a", 1, "b"])).unwrap();
+        assert_eq!(select(&v, &p), vec![&json!(2)]);
+    }
+}

@@ -1,0 +1,99 @@
+//! The verifier's one error type (STYLE.md §4). Variants are the codes the wallet-facing
+//! endpoints and the management API answer with; the mapping to HTTP lives in `http`.
+
+use vdc_store::StoreError;
+
+/// Why a response was refused: the per-check reason recorded on the rejected request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The `vp_token` or a presentation is malformed, or a disclosure does not hash into
+    /// the issuer-signed payload exactly once, or the issuer signature does not verify.
+    Signature,
+    /// The KB-JWT is missing, not signed by the `cnf` key, stale, or its `sd_hash` is wrong.
+    KeyBinding,
+    /// The KB-JWT (or VP) carries another transaction's `nonce`.
+    Nonce,
+    /// The KB-JWT (or VP) `aud` is not this verifier's full `client_id`.
+    Audience,
+    /// The credential is revoked or suspended, or its status cannot be established.
+    Status,
+    /// The credential is expired or not yet valid.
+    Expired,
+    /// The issuer is not trusted by this verifier, or no allowed mechanism found its key.
+    UntrustedIssuer,
+    /// The presentations do not satisfy the DCQL query.
+    DcqlUnsatisfied,
+    /// The wallet answered with an error response (e.g. `access_denied`).
+    WalletError,
+    /// The encrypted response does not decrypt with this request's key.
+    Decryption,
+}
+
+impl RejectReason {
+    /// The reason's name, as it appears in `error_description` and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signature => "signature",
+            Self::KeyBinding => "key_binding",
+            Self::Nonce => "nonce",
+            Self::Audience => "audience",
+            Self::Status => "status",
+            Self::Expired => "expired",
+            Self::UntrustedIssuer => "untrusted_issuer",
+            Self::DcqlUnsatisfied => "dcql_unsatisfied",
+            Self::WalletError => "wallet_error",
+            Self::Decryption => "decryption",
+        }
+    }
+}
+
+/// Why a verifier operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifierError {
+    /// Bad input: management API body, request URI POST, or a response naming no known
+    /// request (OAuth `invalid_request`).
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    /// A response was checked and refused; the request is now `rejected`.
+    #[error("invalid_request: {}: {description}", reason.as_str())]
+    Rejected {
+        /// Which check failed.
+        reason: RejectReason,
+        /// What failed, for the wallet and the result (no secrets, bounded).
+        description: String,
+    },
+    /// The request is no longer pending (verified, rejected or expired).
+    #[error("invalid_request: the request is no longer pending")]
+    NotPending,
+    /// Management API: the named thing does not exist.
+    #[error("not_found: {0}")]
+    NotFound(String),
+    /// Management API: the id is taken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store failed (an outage answers 503, anything else 500).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Anything else on our side (key handling, signing); never shown to clients.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl VerifierError {
+    /// A rejection for `reason`.
+    pub fn rejected(reason: RejectReason, description: impl Into<String>) -> Self {
+        Self::Rejected {
+            reason,
+            description: description.into(),
+        }
+    }
+}
+
+/// The verifier's result type.
+pub type Result<T, E = VerifierError> = std::result::Result<T, E>;
+
+impl From<vdc_core::Error> for VerifierError {
+    fn from(e: vdc_core::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}

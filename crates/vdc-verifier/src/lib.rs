@@ -1,0 +1,33 @@
+//! vdc-verifier: OpenID for Verifiable Presentations 1.0 with DCQL, as a multi-tenant
+//! verifier service.
+//!
+//! Layout:
+//! - [`dcql`]: the Digital Credentials Query Language (OID4VP 1.0 §6) and claims path
+//!   pointers (§7): validation on creation, and whether presentations satisfy a query.
+//! - [`service`]: [`Verifier`]: verifier tenants with their client identifier prefixes
+//!   (§5.9.3: `x509_san_dns`, `x509_hash`, `decentralized_identifier`, `redirect_uri`),
+//!   presentation requests, signed request objects (`oauth-authz-req+jwt`, §5.10
+//!   `request_uri_method` get and post) and results.
+//! - `response`: the response endpoint (§8.2 `direct_post`, §8.3.1 `direct_post.jwt`) and
+//!   every check on a `vp_token`, each failure with its [`RejectReason`].
+//! - [`trust`]: the traits the binary implements (this deployment's issuers, status checks,
+//!   key sealing) and [`trust::DeploymentKeyResolver`], a verifier's issuer-key policy.
+//! - [`http`]: [`http::wallet_routes`] (request objects, response endpoint) and
+//!   [`http::management_routes`] (the contract's verifier API).
+//! - [`error`]: [`VerifierError`] and its one mapping to HTTP.
+//!
+//! Time, randomness and keys are inputs (STYLE.md §7).
+
+pub mod dcql;
+pub mod error;
+pub mod http;
+mod response;
+pub mod service;
+pub mod trust;
+
+pub use error::{RejectReason, Result, VerifierError};
+pub use response::{PresentationCheck, ResponseAck, check_presentation};
+pub use service::{
+    ClientIdPrefix, CreateRequest, ResponseMode, Verifier, VerifierDefinition, VerifierDeps,
+    VerifierSettings,
+};

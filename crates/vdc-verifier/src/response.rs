@@ -1,0 +1,528 @@
+//! The Response Endpoint (OID4VP 1.0 §8.2 `direct_post`, §8.3.1 `direct_post.jwt`) and every
+//! check on a `vp_token` (§8.6, RFC 9901 §7, SD-JWT VC, draft-ietf-oauth-status-list §8.3).
+//!
+//! The request is found by `state` (or, encrypted, by the JWE `kid`, which names the
+//! request's ephemeral key); it must be pending. Every failing check ends the request as
+//! `rejected` with its reason, through the store's single conditional update, so of N
+//! concurrent responses exactly one is processed (G2).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+use vdc_core::claims_path::PathElement;
+use vdc_core::jose::jwe::{self, ContentEncryption};
+use vdc_core::jose::jws::{self, TimeRules};
+use vdc_core::rng::random_b64;
+use vdc_core::sd_jwt::{KeyBindingRequirement, SdJwt, VerifyOptions};
+use vdc_core::sd_jwt_vc::{self, IssuerKeyResolver};
+use vdc_core::time::UnixTime;
+use vdc_store::{PresentationOutcome, PresentationStatus, SecretHash};
+
+use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT};
+use crate::error::{RejectReason, Result, VerifierError};
+use crate::service::{
+    LoadedRequest, ResponseMode, Verifier, VerifierConfig, VerifierSettings, loaded, response_key,
+};
+use crate::trust::{CredentialState, DeploymentKeyResolver, StatusChecker};
+
+/// Longest `vp_token` accepted (bounded before any parsing).
+const MAX_VP_TOKEN_LEN: usize = 512 * 1024;
+
+/// What the response endpoint answers on success (OID4VP 1.0 §8.2: `redirect_uri` for the
+/// same-device flow, else an empty object).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseAck(pub Value);
+
+/// Attacker text, bounded and printable, for descriptions and stored errors.
+fn bounded(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(120).collect()
+}
+
+impl Verifier {
+    /// Handles one Authorization Response posted to the response URI (form parameters).
+    pub async fn respond(
+        &self,
+        verifier: &str,
+        form: &BTreeMap<String, String>,
+    ) -> Result<ResponseAck> {
+        let (_, config) = self.load_verifier(verifier).await?;
+        let (req, params, encrypted) = self.locate(verifier, form).await?;
+        let now = self.deps.clock.now();
+        if req.record.status != PresentationStatus::Pending {
+            return Err(VerifierError::NotPending);
+        }
+        if req.record.expires_at <= now {
+            self.deps
+                .store
+                .expire_presentation_request(verifier, &req.record.request_id, now)
+                .await?;
+            return Err(VerifierError::NotPending);
+        }
+        match self.check(&config, &req, &params, encrypted).await {
+            Ok(presentation) => self.accept(verifier, &req, presentation).await,
+            Err(Rejection::Wallet(error)) => {
+                self.finish(
+                    verifier,
+                    &req,
+                    PresentationStatus::Rejected,
+                    None,
+                    Some(error),
+                    None,
+                )
+                .await?;
+                Ok(ResponseAck(json!({})))
+            }
+            Err(Rejection::Check(reason, description)) => {
+                let error = json!({
+                    "error": "invalid_request",
+                    "error_description": format!("{}: {description}", reason.as_str()),
+                });
+                self.finish(
+                    verifier,
+                    &req,
+                    PresentationStatus::Rejected,
+                    None,
+                    Some(error),
+                    None,
+                )
+                .await?;
+                Err(VerifierError::Rejected {
+                    reason,
+                    description,
+                })
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        verifier: &str,
+        req: &LoadedRequest,
+        status: PresentationStatus,
+        result: Option<Value>,
+        error: Option<Value>,
+        code: Option<SecretHash>,
+    ) -> Result<()> {
+        let outcome = PresentationOutcome {
+            status,
+            result,
+            error,
+            response_code_hash: code,
+        };
+        let won = self
+            .deps
+            .store
+            .finish_presentation_request(
+                verifier,
+                &req.record.request_id,
+                &outcome,
+                self.deps.clock.now(),
+            )
+            .await?;
+        if won {
+            Ok(())
+        } else {
+            Err(VerifierError::NotPending)
+        }
+    }
+
+    async fn accept(
+        &self,
+        verifier: &str,
+        req: &LoadedRequest,
+        presentation: Value,
+    ) -> Result<ResponseAck> {
+        let redirect = req
+            .record
+            .request
+            .get("redirect_uri")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let code = match &redirect {
+            Some(_) => Some(random_b64(self.deps.rng.as_ref(), 32)?),
+            None => None,
+        };
+        self.finish(
+            verifier,
+            req,
+            PresentationStatus::Verified,
+            Some(presentation),
+            None,
+            code.as_deref().map(SecretHash::of),
+        )
+        .await?;
+        Ok(ResponseAck(match (redirect, code) {
+            // Spec: OID4VP 1.0 §8.2: "the Verifier MUST ... bind the response_code".
+            (Some(r), Some(c)) => json!({"redirect_uri": format!("{r}#response_code={c}")}),
+            _ => json!({}),
+        }))
+    }
+
+    /// Finds the request a response belongs to and its parameters (decrypted for
+    /// `direct_post.jwt`). A response naming no known request changes nothing.
+    async fn locate(
+        &self,
+        verifier: &str,
+        form: &BTreeMap<String, String>,
+    ) -> Result<(LoadedRequest, Map<String, Value>, bool)> {
+        let unknown =
+            || VerifierError::InvalidRequest("the response names no known request".into());
+        if let Some(jwe_token) = form.get("response") {
+            // Spec: OID4VP 1.0 §8.3: the JWE `kid` repeats the chosen JWK's kid, which is
+            // the request id.
+            let header = jwe::protected_header(jwe_token)
+                .map_err(|_| VerifierError::InvalidRequest("response is not a JWE".into()))?;
+            let kid = header
+                .get("kid")
+                .and_then(Value::as_str)
+                .ok_or_else(unknown)?;
+            let record = self
+                .deps
+                .store
+                .get_presentation_request(verifier, kid)
+                .await?
+                .ok_or_else(unknown)?;
+            let req = loaded(record)?;
+            let key = response_key(self, verifier, &req)?.ok_or_else(unknown)?;
+            let decrypted = jwe::decrypt(
+                jwe_token,
+                &key,
+                &[ContentEncryption::A128Gcm, ContentEncryption::A256Gcm],
+            )
+            .map_err(|_| unknown())?;
+            let params = vdc_core::json::parse_object(&decrypted.plaintext, MAX_VP_TOKEN_LEN)
+                .map_err(|_| {
+                    VerifierError::InvalidRequest(
+                        "the decrypted response is not a JSON object".into(),
+                    )
+                })?;
+            // The state inside must be this request's: a JWE cannot be moved to another.
+            let state = params
+                .get("state")
+                .and_then(Value::as_str)
+                .ok_or_else(unknown)?;
+            if SecretHash::of(state) != req.record.state_hash {
+                return Err(unknown());
+            }
+            return Ok((req, params, true));
+        }
+        let state = form.get("state").ok_or_else(unknown)?;
+        let record = self
+            .deps
+            .store
+            .find_presentation_request_by_state(verifier, &SecretHash::of(state))
+            .await?
+            .ok_or_else(unknown)?;
+        let params = form
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        Ok((loaded(record)?, params, false))
+    }
+
+    /// Every check; the verified presentation (contract shape) or why not.
+    async fn check(
+        &self,
+        config: &VerifierConfig,
+        req: &LoadedRequest,
+        params: &Map<String, Value>,
+        encrypted: bool,
+    ) -> std::result::Result<Value, Rejection> {
+        // Spec: OID4VP 1.0 §8.5: an error response ends the transaction with that error.
+        if let Some(error) = params.get("error").and_then(Value::as_str) {
+            let description = params
+                .get("error_description")
+                .and_then(Value::as_str)
+                .map(bounded);
+            return Err(Rejection::Wallet(json!({
+                "error": bounded(error),
+                "error_description": description,
+            })));
+        }
+        // Spec: OID4VP 1.0 §8.3.1: a direct_post.jwt request takes encrypted responses only.
+        if req.mode == ResponseMode::DirectPostJwt && !encrypted {
+            return Err(Rejection::Check(
+                RejectReason::Decryption,
+                "this request requires an encrypted response".into(),
+            ));
+        }
+        let vp_token = match params.get("vp_token") {
+            Some(Value::String(s)) if s.len() <= MAX_VP_TOKEN_LEN => {
+                vdc_core::json::parse_object(s.as_bytes(), MAX_VP_TOKEN_LEN).map_err(|_| {
+                    Rejection::Check(
+                        RejectReason::Signature,
+                        "vp_token is not a JSON object".into(),
+                    )
+                })?
+            }
+            Some(Value::Object(o)) => o.clone(),
+            _ => {
+                return Err(Rejection::Check(
+                    RejectReason::Signature,
+                    "vp_token is missing or malformed".into(),
+                ));
+            }
+        };
+        let nonce = req
+            .claims
+            .get("nonce")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let resolver = self
+            .resolver(&req.record.verifier_id, config)
+            .map_err(|e| Rejection::Check(RejectReason::UntrustedIssuer, e.to_string()))?;
+        let mut out = Map::new();
+        for (id, presentations) in &vp_token {
+            let query = req.dcql.credential(id).ok_or_else(|| {
+                Rejection::Check(
+                    RejectReason::DcqlUnsatisfied,
+                    format!("presentation for unknown credential query {}", bounded(id)),
+                )
+            })?;
+            let list = match presentations {
+                Value::Array(a) if !a.is_empty() => a,
+                _ => {
+                    return Err(Rejection::Check(
+                        RejectReason::Signature,
+                        "each vp_token entry must be a non-empty array".into(),
+                    ));
+                }
+            };
+            // Spec: OID4VP 1.0 §8.1: without `multiple`, exactly one presentation.
+            if !query.multiple && list.len() != 1 {
+                return Err(Rejection::Check(
+                    RejectReason::DcqlUnsatisfied,
+                    format!("credential query {id} allows one presentation"),
+                ));
+            }
+            let mut verified = Vec::new();
+            for p in list {
+                verified.push(
+                    self.check_presentation(config, query, p, nonce, resolver.as_ref())
+                        .await?,
+                );
+            }
+            out.insert(id.clone(), Value::Array(verified));
+        }
+        let answered: BTreeSet<&str> = vp_token.keys().map(String::as_str).collect();
+        req.dcql
+            .satisfied_by(&answered)
+            .map_err(|m| Rejection::Check(RejectReason::DcqlUnsatisfied, m))?;
+        Ok(Value::Object(out))
+    }
+
+    async fn check_presentation(
+        &self,
+        config: &VerifierConfig,
+        query: &CredentialQuery,
+        presentation: &Value,
+        nonce: &str,
+        resolver: &DeploymentKeyResolver,
+    ) -> std::result::Result<Value, Rejection> {
+        let Some(text) = presentation.as_str() else {
+            return Err(Rejection::Check(
+                RejectReason::Signature,
+                "a presentation must be a string".into(),
+            ));
+        };
+        let check = PresentationCheck {
+            client_id: &config.client_id,
+            nonce,
+            resolver,
+            status: self.deps.status.as_ref(),
+            settings: &self.settings,
+            now: self.deps.clock.now(),
+            require_status: config.require_status,
+        };
+        check_presentation(&check, query, text)
+            .await
+            .map_err(|(reason, m)| Rejection::Check(reason, m))
+    }
+}
+
+/// What one presentation is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct PresentationCheck<'a> {
+    /// This verifier's full client identifier (the KB-JWT `aud`).
+    pub client_id: &'a str,
+    /// This request's `nonce`.
+    pub nonce: &'a str,
+    /// The verifier's issuer-key policy.
+    pub resolver: &'a dyn IssuerKeyResolver,
+    /// Credential status.
+    pub status: &'a dyn StatusChecker,
+    /// Algorithms and KB-JWT age.
+    pub settings: &'a VerifierSettings,
+    /// The current time.
+    pub now: UnixTime,
+    /// Whether a credential without `status` is refused.
+    pub require_status: bool,
+}
+
+/// Checks one presentation for one credential query: issuer signature with a key from the
+/// verifier's policy (G3, G5), every RFC 9901 §7 rule, the KB-JWT (`aud`, `nonce`, fresh
+/// `iat`, `sd_hash`) when the query requires holder binding, `exp`/`nbf`, `vct` and the
+/// requested claims (OID4VP 1.0 §6.4.1), and the status. The result entry of the contract
+/// (`issuer`, `vct`, `claims` = exactly the disclosed claims, `status`), or the failed
+/// check and why.
+pub async fn check_presentation(
+    check: &PresentationCheck<'_>,
+    query: &CredentialQuery,
+    text: &str,
+) -> std::result::Result<Value, (RejectReason, String)> {
+    if query.format != FORMAT_DC_SD_JWT {
+        return Err((
+            RejectReason::Signature,
+            format!("{} presentations are not supported yet", query.format),
+        ));
+    }
+    // G3: key binding is required by the query (always, unless the verifier asked
+    // otherwise), never decided by what the holder sent.
+    let key_binding = if query.require_cryptographic_holder_binding {
+        KeyBindingRequirement::Required {
+            aud: check.client_id,
+            nonce: check.nonce,
+            max_age_secs: check.settings.kb_max_age_secs,
+        }
+    } else {
+        KeyBindingRequirement::NotRequired
+    };
+    let opts = VerifyOptions {
+        policy: &check.settings.policy,
+        now: check.now,
+        time_rules: TimeRules::default(),
+        key_binding,
+    };
+    let v = sd_jwt_vc::verify(text, check.resolver, &opts)
+        .await
+        .map_err(|e| classify(&e, text, check.nonce, check.client_id))?;
+    if let Some(vcts) = &query.vct_values
+        && !vcts.contains(&v.vct)
+    {
+        return Err((
+            RejectReason::DcqlUnsatisfied,
+            format!("vct {} is not requested", bounded(&v.vct)),
+        ));
+    }
+    query
+        .match_claims(&v.sd_jwt.claims)
+        .map_err(|m| (RejectReason::DcqlUnsatisfied, m))?;
+    let state = match v.status() {
+        Some(status) => {
+            let s = check
+                .status
+                .check(status, &v.issuer)
+                .await
+                .map_err(|m| (RejectReason::Status, m))?;
+            if s != CredentialState::Valid {
+                return Err((
+                    RejectReason::Status,
+                    format!("the credential is {}", s.as_str()),
+                ));
+            }
+            s
+        }
+        None if check.require_status => {
+            return Err((
+                RejectReason::Status,
+                "the credential has no status and this verifier requires one".into(),
+            ));
+        }
+        None => CredentialState::Valid,
+    };
+    Ok(json!({
+        "issuer": v.issuer,
+        "vct": v.vct,
+        "claims": disclosed_claims(&v.sd_jwt.claims, &v.sd_jwt.disclosed),
+        "status": state.as_str(),
+    }))
+}
+
+/// Why a response was not accepted.
+enum Rejection {
+    /// The wallet answered with an error (stored as is).
+    Wallet(Value),
+    /// A check failed.
+    Check(RejectReason, String),
+}
+
+/// Maps a verification error to its check. Key binding errors are told apart by reading
+/// the (already refused) KB-JWT's `nonce` and `aud`.
+fn classify(e: &vdc_core::Error, text: &str, nonce: &str, aud: &str) -> (RejectReason, String) {
+    use vdc_core::Error as E;
+    let reason = match e {
+        E::UntrustedKey(_) | E::DidResolution(_) | E::Fetch(_) | E::Certificate(_) => {
+            RejectReason::UntrustedIssuer
+        }
+        E::Time(_) => RejectReason::Expired,
+        E::KeyBinding(_) => {
+            let kb = SdJwt::parse(text)
+                .ok()
+                .and_then(|s| s.kb_jwt().map(str::to_owned))
+                .and_then(|kb| jws::decode(&kb).ok().map(|j| j.payload.clone()));
+            match kb {
+                Some(p) if p.get("nonce").and_then(Value::as_str) != Some(nonce) => {
+                    RejectReason::Nonce
+                }
+                Some(p) if p.get("aud").and_then(Value::as_str) != Some(aud) => {
+                    RejectReason::Audience
+                }
+                _ => RejectReason::KeyBinding,
+            }
+        }
+        _ => RejectReason::Signature,
+    };
+    (reason, e.to_string())
+}
+
+/// The disclosed claims only, nested by their paths (contract: "claims holds exactly the
+/// disclosed claims (with their paths as nested objects)"). A claim disclosed inside an
+/// array brings the array (as processed: undisclosed elements are gone).
+fn disclosed_claims(
+    claims: &Map<String, Value>,
+    disclosed: &[vdc_core::sd_jwt::DisclosedClaim],
+) -> Value {
+    let mut out = Map::new();
+    for d in disclosed {
+        let mut names = Vec::new();
+        for e in &d.path {
+            match e {
+                PathElement::Name(n) => names.push(n.as_str()),
+                _ => break,
+            }
+        }
+        let root = Value::Object(claims.clone());
+        let mut src = &root;
+        let mut found = true;
+        for n in &names {
+            match src.get(*n) {
+                Some(v) => src = v,
+                None => {
+                    found = false;
+                    break;
+                }
+            }
+        }
+        if found && !names.is_empty() {
+            insert_path(&mut out, &names, src.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Puts `value` at `names` in `out`, creating objects on the way; an existing value wins.
+fn insert_path(out: &mut Map<String, Value>, names: &[&str], value: Value) {
+    let Some((first, rest)) = names.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        out.entry((*first).to_owned()).or_insert(value);
+        return;
+    }
+    let entry = out
+        .entry((*first).to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(o) = entry {
+        insert_path(o, rest, value);
+    }
+}
