@@ -10,6 +10,8 @@
 //!   `request_uri_method` get and post) and results.
 //! - `response`: the response endpoint (§8.2 `direct_post`, §8.3.1 `direct_post.jwt`) and
 //!   every check on a `vp_token`, each failure with its [`RejectReason`].
+//! - `w3c`: `jwt_vc_json` presentations (OID4VP 1.0 Appendix B.1): a `vp+jwt` holding
+//!   one enveloped `vc+jwt`, Bitstring Status List checks.
 //! - [`trust`]: the traits the binary implements (this deployment's issuers, status checks,
 //!   key sealing) and [`trust::DeploymentKeyResolver`], a verifier's issuer-key policy.
 //! - [`http`]: [`http::wallet_routes`] (request objects, response endpoint) and
@@ -24,6 +26,7 @@ pub mod http;
 mod response;
 pub mod service;
 pub mod trust;
+mod w3c;
 
 pub use error::{RejectReason, Result, VerifierError};
 pub use response::{PresentationCheck, ResponseAck, check_presentation};

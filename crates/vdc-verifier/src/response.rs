@@ -18,7 +18,7 @@ use vdc_core::sd_jwt_vc::{self, IssuerKeyResolver};
 use vdc_core::time::UnixTime;
 use vdc_store::{PresentationOutcome, PresentationStatus, SecretHash};
 
-use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT};
+use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON};
 use crate::error::{RejectReason, Result, VerifierError};
 use crate::service::{
     LoadedRequest, ResponseMode, Verifier, VerifierConfig, VerifierSettings, loaded, response_key,
@@ -364,16 +364,21 @@ pub struct PresentationCheck<'a> {
 /// `iat`, `sd_hash`) when the query requires holder binding, `exp`/`nbf`, `vct` and the
 /// requested claims (OID4VP 1.0 §6.4.1), and the status. The result entry of the contract
 /// (`issuer`, `vct`, `claims` = exactly the disclosed claims, `status`), or the failed
-/// check and why.
+/// check and why. `jwt_vc_json` presentations are checked as OID4VP 1.0 Appendix B.1
+/// says; their entry has `type` (the credential's types) instead of `vct`, and `claims`
+/// holds exactly the requested claims.
 pub async fn check_presentation(
     check: &PresentationCheck<'_>,
     query: &CredentialQuery,
     text: &str,
 ) -> std::result::Result<Value, (RejectReason, String)> {
+    if query.format == FORMAT_JWT_VC_JSON {
+        return crate::w3c::check_jwt_vc_json(check, query, text).await;
+    }
     if query.format != FORMAT_DC_SD_JWT {
         return Err((
             RejectReason::Signature,
-            format!("{} presentations are not supported yet", query.format),
+            format!("{} presentations are not supported", bounded(&query.format)),
         ));
     }
     // G3: key binding is required by the query (always, unless the verifier asked
@@ -511,7 +516,7 @@ fn disclosed_claims(
 }
 
 /// Puts `value` at `names` in `out`, creating objects on the way; an existing value wins.
-fn insert_path(out: &mut Map<String, Value>, names: &[&str], value: Value) {
+pub(crate) fn insert_path(out: &mut Map<String, Value>, names: &[&str], value: Value) {
     let Some((first, rest)) = names.split_first() else {
         return;
     };

@@ -59,6 +59,20 @@ pub trait StatusChecker: Send + Sync + fmt::Debug {
         status: &Value,
         issuer: &str,
     ) -> std::result::Result<CredentialState, String>;
+
+    /// The state one W3C `credentialStatus` entry (a `BitstringStatusListEntry`, W3C
+    /// Bitstring Status List v1.0 §2.1) gives the credential issued by `issuer`: a set bit
+    /// of purpose `revocation` is [`CredentialState::Revoked`], of `suspension`
+    /// [`CredentialState::Suspended`]. `Err` with a short reason if it cannot be
+    /// established. The default establishes nothing.
+    async fn check_bitstring(
+        &self,
+        entry: &Value,
+        issuer: &str,
+    ) -> std::result::Result<CredentialState, String> {
+        let _ = (entry, issuer);
+        Err("bitstring status lists are not supported by this checker".into())
+    }
 }
 
 /// Seals private keys at rest (the deployment's key-encryption key).

@@ -10,7 +10,14 @@ use vdc_core::fetch::Fetcher;
 use vdc_core::jose::JwkSet;
 use vdc_core::rng::RandomSource;
 use vdc_issuer::{Issuer, KeyEncryptionKey};
-use vdc_status::{StatusListClient, StatusListSource, StatusReference, StatusService};
+use vdc_core::jose::AlgorithmPolicy;
+use vdc_core::jose::jws;
+use vdc_core::sd_jwt_vc::IssuerKeyResolver;
+use vdc_core::time::Clock;
+use vdc_status::{
+    BitstringStatusListEntry, StatusListClient, StatusListSource, StatusPurpose, StatusReference,
+    StatusService, verify_bitstring_status_list_credential,
+};
 use vdc_verifier::VerifierError;
 use vdc_verifier::trust::{
     CredentialState, DeploymentKeyResolver, KeyVault, LocalIssuers, StatusChecker,
@@ -100,6 +107,32 @@ pub struct ClientStatusChecker {
     pub client: StatusListClient,
     /// `{public_url}/issuers/`: URIs under it are this deployment's lists.
     pub local_prefix: String,
+    /// This deployment's status lists (for W3C Bitstring Status Lists, read in process).
+    pub status: StatusService,
+    /// Issuer keys of this deployment (verifies the `BitstringStatusListCredential`s).
+    pub resolver: DeploymentKeyResolver,
+    /// The clock (validity of the status list credential).
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Most entries a bitstring status list may inflate to (16 times the herd-privacy minimum).
+const MAX_BITSTRING_ENTRIES: usize = 16 * vdc_status::MIN_BITSTRING_ENTRIES;
+
+impl ClientStatusChecker {
+    /// The list, issuer and purpose of a bitstring URL of this deployment
+    /// (`{public_url}/issuers/{issuer}/status-lists/{list}/bitstring/{purpose}`).
+    fn local_bitstring<'a>(&self, url: &'a str) -> Option<(&'a str, &'a str, StatusPurpose)> {
+        let rest = url.strip_prefix(&self.local_prefix)?;
+        let (issuer, rest) = rest.split_once("/status-lists/")?;
+        let (list, purpose) = rest.split_once("/bitstring/")?;
+        if [issuer, list, purpose]
+            .iter()
+            .any(|s| s.is_empty() || s.contains(['/', '?', '#']))
+        {
+            return None;
+        }
+        Some((issuer, list, StatusPurpose::parse(purpose).ok()?))
+    }
 }
 
 #[async_trait]
@@ -117,6 +150,50 @@ impl StatusChecker for ClientStatusChecker {
             Ok(2) => Ok(CredentialState::Suspended),
             Ok(other) => Err(format!("status value {other} is not accepted")),
             Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn check_bitstring(&self, entry: &Value, issuer: &str) -> Result<CredentialState, String> {
+        let entry = BitstringStatusListEntry::from_value(entry).map_err(|e| e.to_string())?;
+        // Only this deployment's lists are read (in process, always fresh); a foreign
+        // bitstring list cannot be established here, so the check fails closed.
+        let (issuer_id, list, purpose) = self
+            .local_bitstring(&entry.status_list_credential)
+            .ok_or("only this deployment's bitstring status lists can be checked")?;
+        if purpose != entry.status_purpose {
+            return Err("the status list URL is for another statusPurpose".into());
+        }
+        let served = self
+            .status
+            .bitstring_credential(issuer_id, list, purpose)
+            .await
+            .map_err(|e| e.to_string())?;
+        let decoded = jws::decode(&served.token).map_err(|e| e.to_string())?;
+        let mut payload = decoded.payload.clone();
+        // Spec: W3C Bitstring Status List v1.0 §3.2 step 4: the list's issuer must be the
+        // credential's issuer; the policy resolves keys by `iss`.
+        payload.insert("iss".into(), issuer.into());
+        let key = self
+            .resolver
+            .resolve(&decoded.header, &payload)
+            .await
+            .map_err(|e| e.to_string())?;
+        let verified = verify_bitstring_status_list_credential(
+            &served.token,
+            &key.key,
+            &AlgorithmPolicy::default(),
+            self.clock.now(),
+            vdc_core::time::DEFAULT_SKEW_SECS,
+            MAX_BITSTRING_ENTRIES,
+        )
+        .map_err(|e| e.to_string())?;
+        if verified.issuer != issuer {
+            return Err("the status list has another issuer".into());
+        }
+        match (verified.status(&entry).map_err(|e| e.to_string())?, purpose) {
+            (0, _) => Ok(CredentialState::Valid),
+            (_, StatusPurpose::Revocation) => Ok(CredentialState::Revoked),
+            (_, StatusPurpose::Suspension) => Ok(CredentialState::Suspended),
         }
     }
 }
@@ -142,13 +219,16 @@ pub fn verifier_service(
         .or_else(|| Fetcher::new(Default::default()).ok());
     let checker: Arc<dyn StatusChecker> = match client_fetcher {
         Some(f) => Arc::new(ClientStatusChecker {
-            client: StatusListClient::new(f, Arc::new(resolver), clock.clone()).with_local_source(
+            client: StatusListClient::new(f, Arc::new(resolver.clone()), clock.clone()).with_local_source(
                 Arc::new(DeploymentLists {
-                    status,
+                    status: status.clone(),
                     public_url: public_url.to_owned(),
                 }),
             ),
             local_prefix: format!("{}/issuers/", public_url.trim_end_matches('/')),
+            status,
+            resolver: resolver.clone(),
+            clock: clock.clone(),
         }),
         None => Arc::new(NoStatus),
     };
