@@ -176,7 +176,8 @@ impl Wallet {
         let response = if post {
             let n = random_b64(self.options().rng.as_ref(), 16)?;
             let metadata = json!({"vp_formats_supported": {"dc+sd-jwt": {
-                "sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]}}})
+                "sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]},
+                "jwt_vc_json": {"alg_values": ["ES256", "EdDSA"]}}})
             .to_string();
             let r = http
                 .post_form_accept(
@@ -360,12 +361,34 @@ impl Wallet {
         Ok(out)
     }
 
-    /// One presentation: the selected disclosures and a KB-JWT for this request.
+    /// One presentation: the selected disclosures and a KB-JWT for this request; for
+    /// `jwt_vc_json` a `vp+jwt` enveloping the credential, signed with the holder key, `aud`
+    /// the full `client_id` and the request's `nonce` (OID4VP 1.0 Appendix B.1.3.1). W3C
+    /// credentials are not selectively disclosable: the whole credential is presented.
     pub async fn presentation_for(
         &self,
         request: &PresentationRequest,
         selection: &Selection,
     ) -> Result<String> {
+        if selection.credential.format == "jwt_vc_json" {
+            let key = selection
+                .credential
+                .holder_private_jwk
+                .as_ref()
+                .ok_or_else(|| {
+                    Error::NoMatchingCredential("the credential has no holder key".into())
+                })?
+                .signer()?;
+            return Ok(vdc_core::vc_jose::present_vp_jwt(
+                std::slice::from_ref(&selection.credential.credential),
+                &key,
+                &request.client_id,
+                request.nonce()?,
+                self.options().clock.now(),
+                None,
+            )
+            .await?);
+        }
         let sd = SdJwt::parse(&selection.credential.credential)?;
         let disclosures = select_disclosures(&sd, &selection.paths)?;
         let key = selection
@@ -489,9 +512,15 @@ impl Wallet {
 /// The first stored credential matching one credential query, with the paths to disclose.
 fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Option<Selection>> {
     let format = cq.get("format").and_then(Value::as_str).unwrap_or_default();
-    if format != "dc+sd-jwt" {
+    if format != "dc+sd-jwt" && format != "jwt_vc_json" {
         return Ok(None);
     }
+    // Spec: OID4VP 1.0 Appendix B.1.1: `type_values`, a list of type lists; a credential
+    // matches if its `type` holds every type of one of them.
+    let type_values: Option<Vec<Vec<String>>> = cq
+        .get("meta")
+        .and_then(|m| m.get("type_values"))
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
     let vcts: Option<Vec<String>> = cq
         .get("meta")
         .and_then(|m| m.get("vct_values"))
@@ -503,8 +532,32 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Option<Selecti
         {
             continue;
         }
-        let Ok(full) = full_claims(&c.credential) else {
-            continue;
+        let full = if format == "jwt_vc_json" {
+            // Spec: OID4VP 1.0 Appendix B.1.1: claims paths are relative to the credential
+            // (the VCDM 2.0 `vc+jwt` payload).
+            let Ok(decoded) = jws::decode(&c.credential) else {
+                continue;
+            };
+            let payload = Value::Object(decoded.payload);
+            if let Some(type_values) = &type_values {
+                let types: Vec<&str> = match payload.get("type") {
+                    Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                    Some(Value::String(t)) => vec![t.as_str()],
+                    _ => Vec::new(),
+                };
+                if !type_values
+                    .iter()
+                    .any(|set| set.iter().all(|t| types.contains(&t.as_str())))
+                {
+                    continue;
+                }
+            }
+            payload
+        } else {
+            let Ok(full) = full_claims(&c.credential) else {
+                continue;
+            };
+            full
         };
         let Some(claims) = claims else {
             return Ok(Some(Selection {
