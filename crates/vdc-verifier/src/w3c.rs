@@ -139,7 +139,9 @@ fn single_enveloped_vc(vp: &Map<String, Value>) -> Checked<String> {
 /// `credentialSubject.id` our issuer binds `jwt_vc_json` credentials to.
 fn holder_key(credential: &Map<String, Value>) -> std::result::Result<PublicKey, String> {
     if let Some(jwk) = credential.get("cnf").and_then(|c| c.get("jwk")) {
-        return Jwk::from_value(jwk).map(|j| j.key).map_err(|e| e.to_string());
+        return Jwk::from_value(jwk)
+            .map(|j| j.key)
+            .map_err(|e| e.to_string());
     }
     let did = credential
         .get("credentialSubject")

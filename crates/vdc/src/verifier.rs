@@ -7,13 +7,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 use vdc_core::fetch::Fetcher;
-use vdc_core::jose::JwkSet;
-use vdc_core::rng::RandomSource;
-use vdc_issuer::{Issuer, KeyEncryptionKey};
 use vdc_core::jose::AlgorithmPolicy;
+use vdc_core::jose::JwkSet;
 use vdc_core::jose::jws;
+use vdc_core::rng::RandomSource;
 use vdc_core::sd_jwt_vc::IssuerKeyResolver;
 use vdc_core::time::Clock;
+use vdc_issuer::{Issuer, KeyEncryptionKey};
 use vdc_status::{
     BitstringStatusListEntry, StatusListClient, StatusListSource, StatusPurpose, StatusReference,
     StatusService, verify_bitstring_status_list_credential,
@@ -153,7 +153,11 @@ impl StatusChecker for ClientStatusChecker {
         }
     }
 
-    async fn check_bitstring(&self, entry: &Value, issuer: &str) -> Result<CredentialState, String> {
+    async fn check_bitstring(
+        &self,
+        entry: &Value,
+        issuer: &str,
+    ) -> Result<CredentialState, String> {
         let entry = BitstringStatusListEntry::from_value(entry).map_err(|e| e.to_string())?;
         // Only this deployment's lists are read (in process, always fresh); a foreign
         // bitstring list cannot be established here, so the check fails closed.
@@ -219,12 +223,11 @@ pub fn verifier_service(
         .or_else(|| Fetcher::new(Default::default()).ok());
     let checker: Arc<dyn StatusChecker> = match client_fetcher {
         Some(f) => Arc::new(ClientStatusChecker {
-            client: StatusListClient::new(f, Arc::new(resolver.clone()), clock.clone()).with_local_source(
-                Arc::new(DeploymentLists {
+            client: StatusListClient::new(f, Arc::new(resolver.clone()), clock.clone())
+                .with_local_source(Arc::new(DeploymentLists {
                     status: status.clone(),
                     public_url: public_url.to_owned(),
-                }),
-            ),
+                })),
             local_prefix: format!("{}/issuers/", public_url.trim_end_matches('/')),
             status,
             resolver: resolver.clone(),

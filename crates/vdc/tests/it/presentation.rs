@@ -36,6 +36,14 @@ vdc_testkit::both_backends!(
     racing_responses_to_one_request_process_exactly_one,
     foreign_issuer_is_trusted_only_through_a_configured_x5c_anchor,
     expired_credential_is_rejected_as_expired,
+    jwt_vc_json_presentations_verify_for_every_prefix_and_mode,
+    jwt_vc_json_with_wrong_nonce_is_rejected_as_nonce,
+    jwt_vc_json_with_wrong_aud_is_rejected_as_audience,
+    jwt_vc_json_signed_by_another_key_is_rejected_as_key_binding,
+    jwt_vc_json_with_tampered_credential_signature_is_rejected_as_signature,
+    jwt_vc_json_revoked_and_suspended_are_rejected_as_status,
+    jwt_vc_json_from_untrusted_issuer_is_rejected_as_untrusted_issuer,
+    jwt_vc_json_unsatisfied_dcql_is_rejected_as_dcql_unsatisfied,
 );
 
 const VCT: &str = "https://vdc.example/vct/employee-badge";
@@ -994,4 +1002,294 @@ async fn expired_credential_is_rejected_as_expired(server: &TestServer) {
     .await;
     let answer = respond(server, &req, &vp).await;
     assert_rejected(server, &created, answer, "expired").await;
+}
+
+// ---------------------------------------------------------------------------------------
+// jwt_vc_json (OID4VP 1.0 Appendix B.1): a vp+jwt enveloping the vc+jwt.
+
+const W3C_TYPE: &str = "EmployeeBadgeCredential";
+
+fn w3c_query() -> Value {
+    json!({"credentials": [{"id": "w3c", "format": "jwt_vc_json",
+        "meta": {"type_values": [["VerifiableCredential", W3C_TYPE]]},
+        "claims": [{"path": ["credentialSubject", "employee_id"], "values": ["E-7"]}]}]})
+}
+
+/// A wallet holding one W3C badge from the demo issuer, and the issuer's id for it.
+async fn w3c_holder(server: &TestServer) -> (Wallet, String) {
+    let offer = server
+        .offer(
+            "demo",
+            &json!({"credential_configuration_ids": ["EmployeeBadgeW3C"],
+                "claims": {"EmployeeBadgeW3C": {"given_name": "Grace", "employee_id": "E-7"}}}),
+        )
+        .await;
+    let wallet = server.wallet();
+    wallet
+        .accept_offer(offer["offer_uri"].as_str().unwrap(), None, 1)
+        .await
+        .unwrap();
+    let (status, record) = server
+        .admin_get(&format!(
+            "/api/v1/issuers/demo/offers/{}",
+            offer["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let id = record["credentials"][0]["id"].as_str().unwrap().to_owned();
+    (wallet, id)
+}
+
+/// The resolved request, the stored vc+jwt and the holder's signer.
+async fn w3c_resolve(
+    wallet: &Wallet,
+    v: &Value,
+    created: &Value,
+) -> (PresentationRequest, String, vdc_core::jose::LocalSigner) {
+    let req = wallet
+        .resolve_presentation_request(
+            created["authorization_request"].as_str().unwrap(),
+            &trust_for(v),
+        )
+        .await
+        .unwrap();
+    let sel = wallet.select_credentials(&req).await.unwrap().remove(0);
+    assert_eq!(sel.credential.format, "jwt_vc_json");
+    let signer = sel.credential.holder_private_jwk.unwrap().signer().unwrap();
+    (req, sel.credential.credential, signer)
+}
+
+async fn w3c_respond(server: &TestServer, req: &PresentationRequest, vp: &str) -> (u16, Value) {
+    let vp_token = json!({"w3c": [vp]}).to_string();
+    post(
+        server,
+        "v",
+        &[("vp_token", &vp_token), ("state", req.state().unwrap())],
+    )
+    .await
+}
+
+async fn vp(
+    vc: &str,
+    signer: &vdc_core::jose::LocalSigner,
+    aud: &str,
+    nonce: &str,
+    iat: UnixTime,
+) -> String {
+    vdc_core::vc_jose::present_vp_jwt(&[vc.to_owned()], signer, aud, nonce, iat, None)
+        .await
+        .unwrap()
+}
+
+async fn jwt_vc_json_presentations_verify_for_every_prefix_and_mode(server: &TestServer) {
+    let (wallet, _) = w3c_holder(server).await;
+    for prefix in [
+        "x509_san_dns",
+        "redirect_uri",
+        "x509_hash",
+        "decentralized_identifier",
+    ] {
+        let id = format!("w3c-{}", prefix.replace('_', "-"));
+        let v = verifier(server, &id, prefix, vec![server.issuer_url("demo")]).await;
+        for mode in ["direct_post", "direct_post.jwt"] {
+            let created = request(
+                server,
+                &id,
+                json!({"dcql_query": w3c_query(), "response_mode": mode}),
+            )
+            .await;
+            wallet
+                .present(
+                    created["authorization_request"].as_str().unwrap(),
+                    &trust_for(&v),
+                )
+                .await
+                .unwrap();
+            let r = result(server, &id, created["id"].as_str().unwrap()).await;
+            assert_eq!(r["status"], "verified", "{prefix} {mode}: {r}");
+            let p = &r["presentation"]["w3c"][0];
+            assert_eq!(p["issuer"], server.issuer_url("demo"));
+            assert_eq!(p["type"], json!(["VerifiableCredential", W3C_TYPE]));
+            assert_eq!(p["status"], "valid");
+            // Exactly the requested claims: given_name and the subject's id are not returned.
+            assert_eq!(
+                p["claims"],
+                json!({"credentialSubject": {"employee_id": "E-7"}})
+            );
+        }
+    }
+}
+
+async fn jwt_vc_json_with_wrong_nonce_is_rejected_as_nonce(server: &TestServer) {
+    let (wallet, _) = w3c_holder(server).await;
+    let (v, created) = setup(server, json!({"dcql_query": w3c_query()})).await;
+    let (req, vc, signer) = w3c_resolve(&wallet, &v, &created).await;
+    let p = vp(
+        &vc,
+        &signer,
+        &req.client_id,
+        "another-nonce",
+        server.clock.now(),
+    )
+    .await;
+    let answer = w3c_respond(server, &req, &p).await;
+    assert_rejected(server, &created, answer, "nonce").await;
+}
+
+async fn jwt_vc_json_with_wrong_aud_is_rejected_as_audience(server: &TestServer) {
+    let (wallet, _) = w3c_holder(server).await;
+    let (v, created) = setup(server, json!({"dcql_query": w3c_query()})).await;
+    let (req, vc, signer) = w3c_resolve(&wallet, &v, &created).await;
+    // The client id without its prefix is not the full client_id.
+    let bare = req.client_id.split_once(':').unwrap().1.to_owned();
+    let p = vp(
+        &vc,
+        &signer,
+        &bare,
+        req.nonce().unwrap(),
+        server.clock.now(),
+    )
+    .await;
+    let answer = w3c_respond(server, &req, &p).await;
+    assert_rejected(server, &created, answer, "audience").await;
+}
+
+async fn jwt_vc_json_signed_by_another_key_is_rejected_as_key_binding(server: &TestServer) {
+    use vdc_core::jose::{Algorithm, LocalSigner, SigningKey};
+    let (wallet, _) = w3c_holder(server).await;
+    let (v, created) = setup(server, json!({"dcql_query": w3c_query()})).await;
+    let (req, vc, _) = w3c_resolve(&wallet, &v, &created).await;
+    let rng = vdc_core::rng::SeededRandom::new(77);
+    let other = LocalSigner::new(SigningKey::generate(Algorithm::Es256, &rng).unwrap());
+    let p = vp(
+        &vc,
+        &other,
+        &req.client_id,
+        req.nonce().unwrap(),
+        server.clock.now(),
+    )
+    .await;
+    let answer = w3c_respond(server, &req, &p).await;
+    assert_rejected(server, &created, answer, "key_binding").await;
+}
+
+async fn jwt_vc_json_with_tampered_credential_signature_is_rejected_as_signature(
+    server: &TestServer,
+) {
+    let (wallet, _) = w3c_holder(server).await;
+    let (v, created) = setup(server, json!({"dcql_query": w3c_query()})).await;
+    let (req, vc, signer) = w3c_resolve(&wallet, &v, &created).await;
+    let (head, sig) = vc.rsplit_once('.').unwrap();
+    let mut sig = base64url::decode(sig).unwrap();
+    sig[5] ^= 0x01;
+    let tampered = format!("{head}.{}", base64url::encode(&sig));
+    let p = vp(
+        &tampered,
+        &signer,
+        &req.client_id,
+        req.nonce().unwrap(),
+        server.clock.now(),
+    )
+    .await;
+    let answer = w3c_respond(server, &req, &p).await;
+    assert_rejected(server, &created, answer, "signature").await;
+}
+
+async fn jwt_vc_json_revoked_and_suspended_are_rejected_as_status(server: &TestServer) {
+    for status in ["suspended", "revoked"] {
+        let (wallet, credential_id) = w3c_holder(server).await;
+        let verifier_id = format!("w3c-{status}");
+        let v = verifier(
+            server,
+            &verifier_id,
+            "x509_san_dns",
+            vec![server.issuer_url("demo")],
+        )
+        .await;
+        let (code, body) = server
+            .admin_post(
+                &format!("/api/v1/issuers/demo/credentials/{credential_id}/status"),
+                &json!({"status": status}),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+        let created = request(server, &verifier_id, json!({"dcql_query": w3c_query()})).await;
+        let err = wallet
+            .present(
+                created["authorization_request"].as_str().unwrap(),
+                &trust_for(&v),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("the credential is {status}")),
+            "{err}"
+        );
+        let r = result(server, &verifier_id, created["id"].as_str().unwrap()).await;
+        assert_eq!(r["status"], "rejected");
+        assert!(
+            r["error"]["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("status:"),
+            "{r}"
+        );
+    }
+}
+
+async fn jwt_vc_json_from_untrusted_issuer_is_rejected_as_untrusted_issuer(server: &TestServer) {
+    let (wallet, _) = w3c_holder(server).await;
+    let v = verifier(
+        server,
+        "v",
+        "x509_san_dns",
+        vec!["https://other.example/issuers/x".into()],
+    )
+    .await;
+    let created = request(server, "v", json!({"dcql_query": w3c_query()})).await;
+    let (req, vc, signer) = w3c_resolve(&wallet, &v, &created).await;
+    let p = vp(
+        &vc,
+        &signer,
+        &req.client_id,
+        req.nonce().unwrap(),
+        server.clock.now(),
+    )
+    .await;
+    let answer = w3c_respond(server, &req, &p).await;
+    assert_rejected(server, &created, answer, "untrusted_issuer").await;
+}
+
+async fn jwt_vc_json_unsatisfied_dcql_is_rejected_as_dcql_unsatisfied(server: &TestServer) {
+    let (wallet, _) = w3c_holder(server).await;
+    // The wallet's credential is presented to a query asking for a value it does not hold.
+    let (v, created) = setup(
+        server,
+        json!({"dcql_query": {"credentials": [{"id": "w3c", "format": "jwt_vc_json",
+            "meta": {"type_values": [["VerifiableCredential", W3C_TYPE]]},
+            "claims": [{"path": ["credentialSubject", "employee_id"], "values": ["E-999"]}]}]}}),
+    )
+    .await;
+    let other = request(server, "v", json!({"dcql_query": w3c_query()})).await;
+    let (_, vc, signer) = w3c_resolve(&wallet, &v, &other).await;
+    let req = wallet
+        .resolve_presentation_request(
+            created["authorization_request"].as_str().unwrap(),
+            &trust_for(&v),
+        )
+        .await
+        .unwrap();
+    // The wallet itself finds nothing to present.
+    assert!(wallet.select_credentials(&req).await.is_err());
+    let p = vp(
+        &vc,
+        &signer,
+        &req.client_id,
+        req.nonce().unwrap(),
+        server.clock.now(),
+    )
+    .await;
+    let answer = w3c_respond(server, &req, &p).await;
+    assert_rejected(server, &created, answer, "dcql_unsatisfied").await;
 }
