@@ -87,6 +87,26 @@ pub struct VerifierDefinition {
     /// of them.
     #[serde(default)]
     pub trusted_issuer_anchors: Vec<String>,
+    /// An operator-issued certificate chain for `x509_san_dns` / `x509_hash`, leaf first:
+    /// PEM text or an array of standard base64 DER certificates (as `x5c`). Requires
+    /// `signing_key`; without it the server makes a certificate for the public host.
+    #[serde(default)]
+    pub certificate_chain: Option<Value>,
+    /// The private JWK the chain's leaf certifies. Never stored in the configuration or
+    /// returned: it is sealed with the deployment's key-encryption key.
+    #[serde(default)]
+    pub signing_key: Option<ImportedSigningKey>,
+}
+
+/// A private JWK given on creation; `Debug` never shows it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct ImportedSigningKey(pub Value);
+
+impl std::fmt::Debug for ImportedSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ImportedSigningKey([redacted])")
+    }
 }
 
 /// `POST /api/v1/verifiers/{verifier}/requests`.
@@ -199,6 +219,9 @@ pub(crate) struct VerifierConfig {
     pub(crate) x5c: Vec<Vec<u8>>,
     /// The `kid` of the signing key (DID URL for decentralized_identifier).
     pub(crate) kid: Option<String>,
+    /// Whether `x5c` is an operator's chain (sent whole) rather than the server-made leaf
+    /// and per-verifier CA (the leaf is sent; the CA is the wallet's anchor).
+    pub(crate) x5c_configured: bool,
     /// PEM trust anchors for foreign issuers' `x5c` chains.
     pub(crate) issuer_anchors: Vec<String>,
 }
@@ -315,12 +338,30 @@ impl Verifier {
             })?;
         }
         let rng = self.deps.rng.as_ref();
-        let key = SigningKey::generate(Algorithm::Es256, rng)?;
         let now = self.now();
+        let (key, configured) = match self.configured_certificate(&def)? {
+            Some((key, chain)) => (key, Some(chain)),
+            None => (SigningKey::generate(Algorithm::Es256, rng)?, None),
+        };
+        let x5c_configured = configured.is_some();
         let mut x5c = Vec::new();
         let mut kid = None;
-        let client_id = match def.client_id_prefix {
-            ClientIdPrefix::X509SanDns | ClientIdPrefix::X509Hash => {
+        let client_id = match (def.client_id_prefix, configured) {
+            (prefix, Some(chain)) => {
+                let leaf = chain.first().cloned().unwrap_or_default();
+                let id = match prefix {
+                    ClientIdPrefix::X509SanDns => {
+                        format!(
+                            "x509_san_dns:{}",
+                            self.public_dns_name().unwrap_or_default()
+                        )
+                    }
+                    _ => format!("x509_hash:{}", x509::x509_hash(&leaf)),
+                };
+                x5c = chain;
+                id
+            }
+            (ClientIdPrefix::X509SanDns | ClientIdPrefix::X509Hash, None) => {
                 let host = self.public_dns_name();
                 if def.client_id_prefix == ClientIdPrefix::X509SanDns && host.is_none() {
                     return Err(VerifierError::InvalidRequest(
@@ -358,12 +399,12 @@ impl Verifier {
                 x5c = vec![leaf, ca];
                 id
             }
-            ClientIdPrefix::DecentralizedIdentifier => {
+            (ClientIdPrefix::DecentralizedIdentifier, None) => {
                 let did = did_jwk_from(key.public_key());
                 kid = Some(format!("{did}#0"));
                 format!("decentralized_identifier:{did}")
             }
-            ClientIdPrefix::RedirectUri => {
+            (ClientIdPrefix::RedirectUri, None) => {
                 format!("redirect_uri:{}", self.response_uri(&def.id))
             }
         };
@@ -375,6 +416,7 @@ impl Verifier {
             "require_status": def.require_status,
             "x5c": x5c.iter().map(base64url::encode).collect::<Vec<_>>(),
             "kid": kid,
+            "x5c_configured": x5c_configured,
             "trusted_issuer_anchors": def.trusted_issuer_anchors,
         });
         let sealed = self
@@ -398,6 +440,64 @@ impl Verifier {
             Err(e) => return Err(e.into()),
         }
         self.verifier_object(&record)
+    }
+
+    /// The operator's certificate chain and the key its leaf certifies, checked: both or
+    /// neither given, an x509 prefix, the leaf certifies the key and, for `x509_san_dns`,
+    /// has the public host as DNS SAN (OID4VP 1.0 §5.9.3: "the Client Identifier MUST match
+    /// a dNSName Subject Alternative Name (SAN) entry in the leaf certificate").
+    fn configured_certificate(
+        &self,
+        def: &VerifierDefinition,
+    ) -> Result<Option<(SigningKey, Vec<Vec<u8>>)>> {
+        let bad = |m: String| VerifierError::InvalidRequest(m);
+        let (chain, jwk) = match (&def.certificate_chain, &def.signing_key) {
+            (None, None) => return Ok(None),
+            (Some(c), Some(k)) => (c, k),
+            _ => {
+                return Err(bad(
+                    "certificate_chain and signing_key are given together".into()
+                ));
+            }
+        };
+        if !matches!(
+            def.client_id_prefix,
+            ClientIdPrefix::X509SanDns | ClientIdPrefix::X509Hash
+        ) {
+            return Err(bad(
+                "certificate_chain is for x509_san_dns and x509_hash verifiers".into(),
+            ));
+        }
+        let chain = match chain {
+            Value::String(pem) => x509::pem_to_der_certs(pem),
+            other => x509::parse_x5c(other),
+        }
+        .map_err(|e| bad(format!("certificate_chain: {e}")))?;
+        let Some(leaf) = chain.first() else {
+            return Err(bad("certificate_chain is empty".into()));
+        };
+        let key =
+            SigningKey::from_private_jwk(&jwk.0).map_err(|e| bad(format!("signing_key: {e}")))?;
+        let leaf_key =
+            x509::leaf_public_key(leaf).map_err(|e| bad(format!("certificate_chain: {e}")))?;
+        if &leaf_key != key.public_key() {
+            return Err(bad(
+                "the leaf certificate does not certify signing_key".into()
+            ));
+        }
+        if def.client_id_prefix == ClientIdPrefix::X509SanDns {
+            let host = self.public_dns_name().ok_or_else(|| {
+                bad("x509_san_dns needs a DNS name (or loopback) host in the public URL".into())
+            })?;
+            let has = x509::leaf_has_dns_san(leaf, &host)
+                .map_err(|e| bad(format!("certificate_chain: {e}")))?;
+            if !has {
+                return Err(bad(format!(
+                    "the leaf certificate has no DNS SAN {host} (the client_id host)"
+                )));
+            }
+        }
+        Ok(Some((key, chain)))
     }
 
     /// `GET /api/v1/verifiers/{verifier}`.
@@ -433,7 +533,7 @@ impl Verifier {
         if let Some(leaf) = c.x5c.first() {
             o["certificate"] = x509::to_pem(leaf).into();
         }
-        if let Some(ca) = c.x5c.get(1) {
+        if let Some(ca) = c.x5c.get(1).filter(|_| !c.x5c_configured) {
             // The anchor a wallet configures to trust this verifier's requests.
             o["trust_anchor"] = x509::to_pem(ca).into();
         }
@@ -624,9 +724,15 @@ impl Verifier {
         header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
         let mut signer = LocalSigner::new(key);
         if !config.x5c.is_empty() {
-            // The leaf only: the CA is the anchor the wallet holds.
-            header.insert("x5c".into(), x509::to_x5c(&config.x5c[..1]));
-            signer = signer.with_x5c(config.x5c[..1].to_vec());
+            // A server-made chain: the leaf only, the CA is the anchor the wallet holds. An
+            // operator's chain is sent as configured (RFC 7515 §4.1.6).
+            let sent = if config.x5c_configured {
+                &config.x5c[..]
+            } else {
+                &config.x5c[..1]
+            };
+            header.insert("x5c".into(), x509::to_x5c(sent));
+            signer = signer.with_x5c(sent.to_vec());
         }
         if let Some(kid) = &config.kid {
             header.insert("kid".into(), kid.clone().into());
@@ -733,6 +839,10 @@ fn parse_config(v: &Value) -> Result<VerifierConfig> {
             .unwrap_or(false),
         x5c,
         kid: v.get("kid").and_then(Value::as_str).map(str::to_owned),
+        x5c_configured: v
+            .get("x5c_configured")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         issuer_anchors: strs("trusted_issuer_anchors"),
     })
 }

@@ -44,6 +44,8 @@ vdc_testkit::both_backends!(
     jwt_vc_json_revoked_and_suspended_are_rejected_as_status,
     jwt_vc_json_from_untrusted_issuer_is_rejected_as_untrusted_issuer,
     jwt_vc_json_unsatisfied_dcql_is_rejected_as_dcql_unsatisfied,
+    configured_certificate_chain_from_an_operator_ca_works_end_to_end,
+    configured_certificate_without_the_dns_san_or_for_another_key_is_refused,
 );
 
 const VCT: &str = "https://vdc.example/vct/employee-badge";
@@ -1292,4 +1294,199 @@ async fn jwt_vc_json_unsatisfied_dcql_is_rejected_as_dcql_unsatisfied(server: &T
     .await;
     let answer = w3c_respond(server, &req, &p).await;
     assert_rejected(server, &created, answer, "dcql_unsatisfied").await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Configured verifier certificates (an operator CA instead of the server-made one).
+
+/// An operator CA (DER) and its key; a leaf for `key` with `dns` as DNS SAN (if any).
+fn operator_ca(
+    server: &TestServer,
+) -> (
+    Vec<u8>,
+    vdc_core::jose::SigningKey,
+    vdc_core::rng::SystemRandom,
+) {
+    use vdc_core::jose::{Algorithm, SigningKey};
+    use vdc_core::x509::{self, CertificateSpec};
+    let rng = vdc_core::rng::SystemRandom::new();
+    let now = server.clock.now();
+    let ca_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+    let ca = x509::self_signed(
+        &CertificateSpec::new("Operator CA", now.plus(-60), now.plus(3600), &rng)
+            .unwrap()
+            .ca(),
+        &ca_key,
+    )
+    .unwrap();
+    (ca, ca_key, rng)
+}
+
+fn operator_leaf(
+    server: &TestServer,
+    (ca, ca_key, rng): &(
+        Vec<u8>,
+        vdc_core::jose::SigningKey,
+        vdc_core::rng::SystemRandom,
+    ),
+    key: &vdc_core::jose::SigningKey,
+    dns: Option<&str>,
+) -> Vec<u8> {
+    use vdc_core::jose::Signer as _;
+    use vdc_core::x509::{self, CertificateSpec};
+    let now = server.clock.now();
+    let spec =
+        CertificateSpec::new("Operator verifier", now.plus(-60), now.plus(3600), rng).unwrap();
+    let spec = match dns {
+        Some(d) => spec.with_dns_name(d),
+        None => spec,
+    };
+    x509::issue(&spec, key.public_key(), ca, ca_key).unwrap()
+}
+
+fn private_jwk(key: &vdc_core::jose::SigningKey) -> Value {
+    serde_json::from_str(&key.to_private_jwk()).unwrap()
+}
+
+/// The host the server's x509_san_dns client ids name (`localhost` for a loopback URL).
+fn public_host(server: &TestServer) -> String {
+    let url = url::Url::parse(&server.url("/")).unwrap();
+    match url.host_str().unwrap() {
+        "127.0.0.1" | "[::1]" => "localhost".into(),
+        h => h.to_owned(),
+    }
+}
+
+async fn configured_certificate_chain_from_an_operator_ca_works_end_to_end(server: &TestServer) {
+    use vdc_core::jose::{Algorithm, SigningKey};
+    let (wallet, _) = holder(server).await;
+    let ca = operator_ca(server);
+    let host = public_host(server);
+    let trust = VerifierTrust {
+        x509_anchors: Some(TrustAnchors::from_pem(&vdc_core::x509::to_pem(&ca.0)).unwrap()),
+        accept_unanchored_x509: false,
+    };
+    for (id, prefix, as_pem) in [
+        ("op-dns", "x509_san_dns", true),
+        ("op-hash", "x509_hash", false),
+    ] {
+        let key = SigningKey::generate(Algorithm::Es256, &ca.2).unwrap();
+        let leaf = operator_leaf(server, &ca, &key, Some(&host));
+        let chain = if as_pem {
+            Value::String(format!(
+                "{}{}",
+                vdc_core::x509::to_pem(&leaf),
+                vdc_core::x509::to_pem(&ca.0)
+            ))
+        } else {
+            vdc_core::x509::to_x5c(std::slice::from_ref(&leaf))
+        };
+        let (status, v) = server
+            .admin_post(
+                "/api/v1/verifiers",
+                &json!({"id": id, "client_id_prefix": prefix,
+                    "trusted_issuers": [server.issuer_url("demo")],
+                    "certificate_chain": chain, "signing_key": private_jwk(&key)}),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        // The private key never comes back; no server-made anchor is offered.
+        assert!(v.get("signing_key").is_none(), "{v}");
+        assert!(!v.to_string().contains("\"d\""), "{v}");
+        assert_eq!(v["trust_anchor"], Value::Null);
+        assert_eq!(
+            v["certificate"].as_str().unwrap(),
+            vdc_core::x509::to_pem(&leaf)
+        );
+        if prefix == "x509_san_dns" {
+            assert_eq!(v["client_id"], format!("x509_san_dns:{host}"));
+        } else {
+            assert_eq!(
+                v["client_id"],
+                format!("x509_hash:{}", vdc_core::x509::x509_hash(&leaf))
+            );
+        }
+        let created = request(server, id, json!({"dcql_query": badge_query()})).await;
+        let uri = created["authorization_request"].as_str().unwrap();
+        // The server-made anchor of another verifier does not vouch for this one.
+        let other = verifier(server, &format!("{id}-gen"), prefix, vec![]).await;
+        assert!(wallet.present(uri, &trust_for(&other)).await.is_err());
+        wallet.present(uri, &trust).await.unwrap();
+        let r = result(server, id, created["id"].as_str().unwrap()).await;
+        assert_eq!(r["status"], "verified", "{prefix}: {r}");
+    }
+}
+
+async fn configured_certificate_without_the_dns_san_or_for_another_key_is_refused(
+    server: &TestServer,
+) {
+    use vdc_core::jose::{Algorithm, SigningKey};
+    let ca = operator_ca(server);
+    let host = public_host(server);
+    let key = SigningKey::generate(Algorithm::Es256, &ca.2).unwrap();
+    let other_key = SigningKey::generate(Algorithm::Es256, &ca.2).unwrap();
+    let good = operator_leaf(server, &ca, &key, Some(&host));
+    let wrong_host = operator_leaf(server, &ca, &key, Some("rp.example.org"));
+    let no_san = operator_leaf(server, &ca, &key, None);
+    let x5c = |leaf: &Vec<u8>| vdc_core::x509::to_x5c(std::slice::from_ref(leaf));
+    let cases = [
+        (
+            "x509_san_dns",
+            x5c(&wrong_host),
+            private_jwk(&key),
+            "DNS SAN",
+        ),
+        ("x509_san_dns", x5c(&no_san), private_jwk(&key), "DNS SAN"),
+        (
+            "x509_san_dns",
+            x5c(&good),
+            private_jwk(&other_key),
+            "does not certify",
+        ),
+        (
+            "x509_hash",
+            x5c(&good),
+            private_jwk(&other_key),
+            "does not certify",
+        ),
+        (
+            "x509_san_dns",
+            json!("not a certificate"),
+            private_jwk(&key),
+            "certificate_chain",
+        ),
+        (
+            "decentralized_identifier",
+            x5c(&good),
+            private_jwk(&key),
+            "x509_san_dns and x509_hash",
+        ),
+    ];
+    for (i, (prefix, chain, jwk, message)) in cases.into_iter().enumerate() {
+        let (status, body) = server
+            .admin_post(
+                "/api/v1/verifiers",
+                &json!({"id": format!("bad-{i}"), "client_id_prefix": prefix,
+                    "certificate_chain": chain, "signing_key": jwk}),
+            )
+            .await;
+        assert_eq!(status, 400, "{i}: {body}");
+        assert_eq!(body["error"], "invalid_request");
+        let d = body["error_description"].as_str().unwrap();
+        assert!(d.contains(message), "{i}: {d}");
+        assert!(!d.contains(jwk["d"].as_str().unwrap()), "{i}: {d}");
+        let (status, _) = server
+            .admin_get(&format!("/api/v1/verifiers/bad-{i}"))
+            .await;
+        assert_eq!(status, 404, "{i}");
+    }
+    // A chain without its key is refused too.
+    let (status, body) = server
+        .admin_post(
+            "/api/v1/verifiers",
+            &json!({"id": "bad-nokey", "client_id_prefix": "x509_hash",
+                "certificate_chain": x5c(&good)}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
 }
