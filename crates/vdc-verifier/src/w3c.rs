@@ -1,16 +1,26 @@
-//! `jwt_vc_json` presentations (OID4VP 1.0 Appendix B.1): a `vp+jwt` (VC-JOSE-COSE §3.1.2)
-//! signed by the holder, carrying one `vc+jwt` as an `EnvelopedVerifiableCredential`.
+//! `jwt_vc_json` presentations (OID4VP 1.0 Appendix B.1, "W3C Verifiable Credentials"): a
+//! `vp+jwt` (VC-JOSE-COSE §3.1.2) signed by the holder, carrying one `vc+jwt` as an
+//! `EnvelopedVerifiableCredential`.
 //!
 //! Spec: OID4VP 1.0 Appendix B.1.3.1 (VC signed as a JWT, not using JSON-LD),
-//! "Presentation Response": the presentation's `nonce` MUST be the request's `nonce` and
-//! its `aud` MUST be the Client Identifier. We implement the VCDM 2.0 encoding (no `vp`/`vc`
-//! claims, VC-JOSE-COSE), which is what `vdc_core::vc_jose` verifies.
+//! "Presentation Response": "the `nonce` claim MUST be the value of `nonce` from the
+//! Authorization Request; the `aud` claim MUST be the value of the Client Identifier".
+//!
+//! Data model: OID4VP 1.0 references VCDM 1.1 (`[VC_DATA]`) and its example uses the 1.1
+//! JWT encoding (a `vp` claim holding VC JWT strings). We accept the VCDM 2.0 encoding
+//! only (no `vp`/`vc` claims, VC-JOSE-COSE), which is what our issuer issues and
+//! `vdc_core::vc_jose` verifies; a VCDM 1.1 `vp` JWT is refused as `signature`.
+//!
+//! Holder binding: Appendix B.1 says a Verifiable Credential without Holder Binding is
+//! returned when `require_cryptographic_holder_binding` is false; we always require the
+//! VP (a bare VC is refused), since every credential our issuer makes is bound.
 //!
 //! Order of checks: the enveloped credential is verified first with its issuer's key (the
 //! verifier's issuer-key policy, as for SD-JWT VC), so the holder key is taken only from a
 //! credential whose issuer signature holds; then the VP with that holder key (`cnf.jwk` or
 //! the did:jwk/did:key `credentialSubject.id`), `aud`, `nonce`, fresh `iat`; then DCQL
-//! (`meta.type_values`, claims relative to the credential) and `credentialStatus`.
+//! (`meta.type_values` per Appendix B.1.1, claims relative to the credential) and
+//! `credentialStatus`.
 
 use serde_json::{Map, Value, json};
 use vdc_core::claims_path::{ClaimPath, PathElement};
