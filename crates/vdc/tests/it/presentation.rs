@@ -1332,7 +1332,6 @@ fn operator_leaf(
     key: &vdc_core::jose::SigningKey,
     dns: Option<&str>,
 ) -> Vec<u8> {
-    use vdc_core::jose::Signer as _;
     use vdc_core::x509::{self, CertificateSpec};
     let now = server.clock.now();
     let spec =
