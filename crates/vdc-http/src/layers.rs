@@ -1,4 +1,5 @@
-//! Layers every vdc router gets: body limit, request ids, error logging.
+//! Layers every vdc router gets: body limit, request ids, a request span, error logging and
+//! request metrics.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,8 +12,11 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 
+use tracing::Instrument as _;
+
 use crate::MAX_BODY_BYTES;
 use crate::error::ErrorDetail;
+use crate::metrics::Metrics;
 
 /// The request id header, set on every response (and on requests that lack one).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -34,8 +38,18 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// Applies the standard layers: 1 MiB body limit, request id set and echoed, error logging.
+/// Applies the standard layers: 1 MiB body limit, request id set and echoed, a request span
+/// and error logging (requests are not counted; see [`standard_with_metrics`]).
 pub fn standard<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    standard_with_metrics(router, None)
+}
+
+/// Like [`standard`], also counting every request and its latency in `metrics` under its
+/// matched route.
+pub fn standard_with_metrics<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    metrics: Option<Metrics>,
+) -> Router<S> {
     let mut seed = [0u8; 4];
     use vdc_core::rng::RandomSource as _;
     let prefix = vdc_core::rng::SystemRandom::new()
@@ -44,17 +58,25 @@ pub fn standard<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S
         .unwrap_or(0);
     let header = http::HeaderName::from_static(REQUEST_ID_HEADER);
     router
-        .layer(middleware::from_fn(log_errors))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            let metrics = metrics.clone();
+            async move { observe(request, next, metrics).await }
+        }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, RequestIds { prefix }))
 }
 
-/// Logs the server-side detail of every error response once (STYLE.md §4): 5xx at error,
-/// 4xx at debug (refused input is the client's problem, and logs must not become a DoS).
-async fn log_errors(request: Request, next: Next) -> Response {
+/// Runs the request inside a `request` span carrying `request_id`, `method` and the matched
+/// `route` (so every log line of the request has them, in text and JSON logs), logs the
+/// server-side detail of every error response once (STYLE.md §4): 5xx at error, 4xx at debug
+/// (refused input is the client's problem, and logs must not become a DoS), and counts the
+/// request in `metrics`.
+async fn observe(request: Request, next: Next, metrics: Option<Metrics>) -> Response {
+    let started = std::time::Instant::now();
     let method = request.method().clone();
-    let path = request
+    // Never the raw path: it may carry ids and codes.
+    let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned())
@@ -65,14 +87,22 @@ async fn log_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let response = next.run(request).await;
-    if let Some(ErrorDetail(detail)) = response.extensions().get::<ErrorDetail>() {
+    let span = tracing::info_span!("request", %request_id, %method, %route);
+    async move {
+        let response = next.run(request).await;
         let status = response.status().as_u16();
-        if status >= 500 {
-            tracing::error!(%method, %path, status, %request_id, detail = %detail, "request failed");
-        } else {
-            tracing::debug!(%method, %path, status, %request_id, detail = %detail, "request refused");
+        if let Some(ErrorDetail(detail)) = response.extensions().get::<ErrorDetail>() {
+            if status >= 500 {
+                tracing::error!(status, detail = %detail, "request failed");
+            } else {
+                tracing::debug!(status, detail = %detail, "request refused");
+            }
         }
+        if let Some(m) = &metrics {
+            m.observe_request(method.as_str(), &route, status, started.elapsed());
+        }
+        response
     }
-    response
+    .instrument(span)
+    .await
 }

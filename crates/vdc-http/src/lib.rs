@@ -9,12 +9,15 @@
 //!   limit, 400 `invalid_request` for malformed input), [`OAuthForm`] (form bodies without
 //!   repeated parameters), [`BearerToken`] (RFC 6750).
 //! - [`layers`]: the body limit, request ids and the error-logging middleware every router
-//!   gets through [`layers::standard`].
+//!   gets through [`layers::standard`], plus the per-request span and request metrics.
+//! - [`metrics`]: [`metrics::Metrics`], the Prometheus registry the HTTP layer and the
+//!   services count into.
 
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod metrics;
 
 pub use error::{ErrorDetail, ErrorResponse};
 pub use extract::{AppJson, BearerToken, OAuthForm};

@@ -338,6 +338,8 @@ impl Issuer {
             return Err(IssuerError::InvalidNonce);
         }
         tracing::info!(issuer = issuer_id, offer = %offer.offer_id, count = records.len(), "credentials issued");
+        self.metrics
+            .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
         Ok(CredentialOutcome::Issued(
             json!({ "credentials": credentials, "notification_id": notification_id }),
         ))
@@ -638,9 +640,13 @@ impl Issuer {
             .redeem_deferred(issuer_id, &tx_hash, now, &records, Some(&notification))
             .await?
         {
-            DeferredOutcome::Issued => Ok(CredentialOutcome::Issued(
-                json!({ "credentials": credentials, "notification_id": notification_id }),
-            )),
+            DeferredOutcome::Issued => {
+                self.metrics
+                    .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
+                Ok(CredentialOutcome::Issued(
+                    json!({ "credentials": credentials, "notification_id": notification_id }),
+                ))
+            }
             DeferredOutcome::Pending => Ok(pending()),
             DeferredOutcome::Unknown => Err(IssuerError::InvalidTransactionId),
         }

@@ -62,6 +62,7 @@ pub struct Issuer {
     pub(crate) public_url: String,
     pub(crate) settings: IssuerSettings,
     pub(crate) status: Option<vdc_status::StatusService>,
+    pub(crate) metrics: vdc_http::metrics::Metrics,
     definitions: Arc<RwLock<HashMap<String, Arc<IssuerDefinition>>>>,
 }
 
@@ -91,6 +92,7 @@ impl Issuer {
             public_url: public_url.trim_end_matches('/').to_owned(),
             settings,
             status: None,
+            metrics: vdc_http::metrics::Metrics::default(),
             definitions: Arc::new(RwLock::new(HashMap::new())),
         }
     }
@@ -100,6 +102,24 @@ impl Issuer {
     pub fn with_status(mut self, status: vdc_status::StatusService) -> Self {
         self.status = Some(status);
         self
+    }
+
+    /// Counts issued credentials in `metrics` (by default, a registry nobody reads).
+    pub fn with_metrics(mut self, metrics: vdc_http::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Loads (and caches) the current signer of every issuer, proving the KEK decrypts the
+    /// stored keys. Returns how many issuers were checked.
+    pub async fn check_signing_keys(&self) -> Result<usize> {
+        let issuers = self.store.list_issuers().await?;
+        for record in &issuers {
+            self.keys
+                .signer(self.store.as_ref(), &record.id)
+                .await?;
+        }
+        Ok(issuers.len())
     }
 
     /// The signer of this issuer's status lists (its credential keys), for the status

@@ -151,6 +151,7 @@ type CacheKey = (String, String, View);
 #[derive(Clone)]
 pub struct StatusService {
     inner: Arc<Inner>,
+    metrics: vdc_http::metrics::Metrics,
 }
 
 struct Inner {
@@ -275,7 +276,14 @@ impl StatusService {
                 cache: RwLock::new(HashMap::new()),
                 open_lists: RwLock::new(HashMap::new()),
             }),
+            metrics: vdc_http::metrics::Metrics::default(),
         })
+    }
+
+    /// Counts status changes in `metrics` (by default, a registry nobody reads).
+    pub fn with_metrics(mut self, metrics: vdc_http::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The settings.
@@ -458,6 +466,7 @@ impl StatusService {
             {
                 Ok(StatusChangeOutcome::Changed(records)) => {
                     for r in &records {
+                        self.metrics.status_changed(r.status.as_str());
                         tracing::info!(issuer = issuer_id, credential = %r.credential_id, status = r.status.as_str(), actor, "credential status changed");
                     }
                     return Ok(records);

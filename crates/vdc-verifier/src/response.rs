@@ -70,6 +70,7 @@ impl Verifier {
                     None,
                 )
                 .await?;
+                self.metrics.presentation_rejected("wallet_error");
                 Ok(ResponseAck(json!({})))
             }
             Err(Rejection::Check(reason, description)) => {
@@ -86,6 +87,7 @@ impl Verifier {
                     None,
                 )
                 .await?;
+                self.metrics.presentation_rejected(reason.as_str());
                 Err(VerifierError::Rejected {
                     reason,
                     description,
@@ -151,6 +153,7 @@ impl Verifier {
             code.as_deref().map(SecretHash::of),
         )
         .await?;
+        self.metrics.presentation_verified();
         Ok(ResponseAck(match (redirect, code) {
             // Spec: OID4VP 1.0 §8.2: "the Verifier MUST ... bind the response_code".
             (Some(r), Some(c)) => json!({"redirect_uri": format!("{r}#response_code={c}")}),

@@ -203,6 +203,7 @@ pub struct Verifier {
     pub(crate) deps: VerifierDeps,
     pub(crate) public_url: Arc<str>,
     pub(crate) settings: Arc<VerifierSettings>,
+    pub(crate) metrics: vdc_http::metrics::Metrics,
     /// Each verifier's issuer-key policy, kept so fetched foreign metadata stays cached
     /// (verifiers do not change after creation).
     resolvers: Arc<Mutex<HashMap<String, Arc<DeploymentKeyResolver>>>>,
@@ -264,8 +265,16 @@ impl Verifier {
             deps,
             public_url: public_url.trim_end_matches('/').into(),
             settings: Arc::new(settings),
+            metrics: vdc_http::metrics::Metrics::default(),
             resolvers: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Counts verified and rejected presentations in `metrics` (by default, a registry nobody
+    /// reads).
+    pub fn with_metrics(mut self, metrics: vdc_http::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The issuer-key policy of a verifier (built once, then shared).
