@@ -509,6 +509,42 @@ impl Verifier {
         Ok(Some((key, chain)))
     }
 
+    /// For an `x509_san_dns` verifier, checks that its leaf certificate has the `client_id`
+    /// host as DNS SAN (OID4VP 1.0 §5.9.3: "the Client Identifier MUST match a dNSName
+    /// Subject Alternative Name (SAN) entry in the leaf certificate") and that the host is
+    /// still this deployment's public host. `Ok(None)` for other prefixes, `Ok(Some(problem))`
+    /// on a mismatch (an operator self-check; `vdc doctor` prints it).
+    pub async fn check_client_id_san(&self, id: &str) -> Result<Option<String>> {
+        let (_, c) = self.load_verifier(id).await?;
+        if c.prefix != ClientIdPrefix::X509SanDns {
+            return Ok(None);
+        }
+        let host = c
+            .client_id
+            .strip_prefix("x509_san_dns:")
+            .unwrap_or(&c.client_id)
+            .to_owned();
+        let Some(leaf) = c.x5c.first() else {
+            return Ok(Some("no certificate is stored".into()));
+        };
+        match x509::leaf_has_dns_san(leaf, &host) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Ok(Some(format!(
+                    "the leaf certificate has no DNS SAN {host} (the client_id host)"
+                )));
+            }
+            Err(e) => return Ok(Some(format!("the leaf certificate does not parse: {e}"))),
+        }
+        match self.public_dns_name() {
+            Some(public) if public == host => Ok(None),
+            public => Ok(Some(format!(
+                "client_id host {host} is not the public URL host {}",
+                public.unwrap_or_else(|| "(an IP address)".into())
+            ))),
+        }
+    }
+
     /// `GET /api/v1/verifiers/{verifier}`.
     pub async fn get_verifier(&self, id: &str) -> Result<Value> {
         let record = self.verifier_record(id).await?;

@@ -6,12 +6,14 @@
 //! - this module: [`open_store`], [`build`] (store + keys + services + routers) and
 //!   [`serve`] (graceful shutdown).
 //! - [`demo`]: the `--demo` issuer and verifier.
+//! - [`doctor`]: the `vdc doctor` self-checks.
 //! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
 
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod tls;
 pub mod verifier;
 pub mod wallet;
@@ -104,6 +106,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The verifier service.
     pub verifier: vdc_verifier::Verifier,
+    /// The metrics registry behind `/metrics`.
+    pub metrics: vdc_http::metrics::Metrics,
 }
 
 /// Builds the server from configuration: store, key material, services, routers.
@@ -121,6 +125,7 @@ pub async fn build_with_store(
     let kek = key_encryption_key(config, deps.rng.as_ref())?;
     let (admin, generated_admin_key) = admin_key(config, store.as_ref(), deps.rng.as_ref()).await?;
     let public_url = config.public_url();
+    let metrics = vdc_http::metrics::Metrics::new();
     let issuer = Issuer::new(
         store.clone(),
         kek.clone(),
@@ -139,8 +144,11 @@ pub async fn build_with_store(
         &public_url,
         config.status_settings(),
     )
-    .map_err(|e| anyhow::anyhow!("status list settings: {e}"))?;
-    let issuer = issuer.with_status(status.clone());
+    .map_err(|e| anyhow::anyhow!("status list settings: {e}"))?
+    .with_metrics(metrics.clone());
+    let issuer = issuer
+        .with_status(status.clone())
+        .with_metrics(metrics.clone());
     let fetch_policy = vdc_core::fetch::FetchPolicy::from_allow_list(&config.outbound_allow)
         .map_err(|e| anyhow::anyhow!("VDC_OUTBOUND_ALLOW: {e}"))?;
     let fetcher = vdc_core::fetch::Fetcher::new(fetch_policy)
@@ -153,7 +161,8 @@ pub async fn build_with_store(
         Some(fetcher),
         &deps,
         &public_url,
-    );
+    )
+    .with_metrics(metrics.clone());
     if config.demo {
         demo::seed(&issuer).await?;
         demo::seed_verifier(&verifier, &issuer).await?;
@@ -161,7 +170,20 @@ pub async fn build_with_store(
     let health: Arc<dyn IssuanceStore> = store.clone();
     let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .with_state(health);
+        .with_state(health)
+        .merge(
+            Router::new()
+                .route(READYZ, get(readyz))
+                .with_state(Readiness {
+                    store: store.clone(),
+                    issuer: issuer.clone(),
+                }),
+        )
+        .merge(
+            Router::new()
+                .route(METRICS, get(metrics_text))
+                .with_state(metrics.clone()),
+        );
     if matches!(config.role, Role::All | Role::Issuer) {
         router = router
             .merge(vdc_issuer::http::wallet_routes(issuer.clone()))
@@ -186,7 +208,7 @@ pub async fn build_with_store(
                 admin.clone(),
             ));
     }
-    let router = vdc_http::layers::standard(router);
+    let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,
         issuer,
@@ -195,7 +217,62 @@ pub async fn build_with_store(
         status,
         store,
         verifier,
+        metrics,
     })
+}
+
+/// The readiness route.
+pub const READYZ: &str = "/readyz";
+/// The Prometheus metrics route.
+pub const METRICS: &str = "/metrics";
+
+/// What `/readyz` checks.
+#[derive(Clone)]
+struct Readiness {
+    store: Arc<dyn IssuanceStore>,
+    issuer: Issuer,
+}
+
+/// `GET /readyz`: 200 when the store answers (migrations are applied before the server
+/// starts: [`open_store`] refuses to return otherwise) and every issuer's current signing
+/// key decrypts with the KEK (decrypted signers are cached, so this is one query); 503 with
+/// the failed checks otherwise. Causes are logged, not sent.
+async fn readyz(State(ready): State<Readiness>) -> impl IntoResponse {
+    let mut failed = Vec::new();
+    match ready.store.ping().await {
+        Ok(()) => {
+            if let Err(e) = ready.issuer.check_signing_keys().await {
+                tracing::error!(error = %e, "readiness: signing keys unusable");
+                failed.push("signing_keys");
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: store unreachable");
+            failed.extend(["store", "migrations", "signing_keys"]);
+        }
+    }
+    if failed.is_empty() {
+        (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ready", "checks": ["store", "migrations", "signing_keys"]})),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "unavailable", "failed": failed})),
+        )
+    }
+}
+
+/// `GET /metrics`: the registry in Prometheus text format.
+async fn metrics_text(State(metrics): State<vdc_http::metrics::Metrics>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            vdc_http::metrics::CONTENT_TYPE,
+        )],
+        metrics.render(),
+    )
 }
 
 /// `GET /healthz`: 200 once the store answers (migrations ran at start-up).
@@ -213,6 +290,33 @@ async fn healthz(State(store): State<Arc<dyn IssuanceStore>>) -> impl IntoRespon
             )
         }
     }
+}
+
+/// The KEK from configuration or `data_dir/kek`, never creating one (`None` when neither
+/// exists).
+pub fn existing_key_encryption_key(config: &Config) -> anyhow::Result<Option<KeyEncryptionKey>> {
+    let encoded = match &config.kek {
+        Some(k) => k.0.trim().to_owned(),
+        None => {
+            let path = config.data_dir.join("kek");
+            if !path.exists() {
+                return Ok(None);
+            }
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .trim()
+                .to_owned()
+        }
+    };
+    decode_kek(&encoded).map(Some)
+}
+
+fn decode_kek(encoded: &str) -> anyhow::Result<KeyEncryptionKey> {
+    let bytes = zeroize::Zeroizing::new(
+        vdc_core::base64url::decode(encoded).context("VDC_KEK must be base64url")?,
+    );
+    KeyEncryptionKey::from_bytes(&bytes)
+        .map_err(|_| anyhow::anyhow!("VDC_KEK must encode exactly 32 bytes"))
 }
 
 /// The KEK from configuration, or from `data_dir/kek` (created with mode 0600 on first
@@ -239,11 +343,7 @@ fn key_encryption_key(config: &Config, rng: &dyn RandomSource) -> anyhow::Result
             }
         }
     };
-    let bytes = zeroize::Zeroizing::new(
-        vdc_core::base64url::decode(&encoded).context("VDC_KEK must be base64url")?,
-    );
-    KeyEncryptionKey::from_bytes(&bytes)
-        .map_err(|_| anyhow::anyhow!("VDC_KEK must encode exactly 32 bytes"))
+    decode_kek(&encoded)
 }
 
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
@@ -290,6 +390,11 @@ async fn admin_key(
         .await?
         .context("admin key hash vanished")?;
     Ok((AdminKey::from_hash(&stored), None))
+}
+
+/// Whether an admin key is configured or its hash stored.
+pub async fn admin_key_present(config: &Config, store: &dyn IssuanceStore) -> anyhow::Result<bool> {
+    Ok(config.admin_key.is_some() || stored_admin_hash(store).await?.is_some())
 }
 
 async fn stored_admin_hash(store: &dyn IssuanceStore) -> anyhow::Result<Option<[u8; 32]>> {

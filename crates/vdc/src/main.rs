@@ -46,6 +46,16 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Runs the operator self-checks (store, migrations, KEK and keys, public URL, x509
+    /// verifiers, admin key); exits non-zero when one fails.
+    Doctor {
+        /// Database URL (overrides VDC_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// A verifier whose x509_san_dns certificate to check (repeatable; default: demo).
+        #[arg(long = "verifier")]
+        verifiers: Vec<String>,
+    },
     /// A command-line wallet.
     Wallet {
         /// Where credentials and holder keys are kept.
@@ -182,6 +192,20 @@ async fn main() -> anyhow::Result<()> {
             }
             vdc::open_store(&config.database_url()).await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Doctor {
+            database_url,
+            verifiers,
+        } => {
+            if let Some(d) = database_url {
+                config.database_url = Some(vdc::config::Secret(d));
+            }
+            let report = vdc::doctor::run(&config, &verifiers).await;
+            print!("{report}");
+            if report.failed() {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Wallet { dir, command } => match command {

@@ -1,0 +1,232 @@
+//! `vdc doctor`: the self-checks an operator runs before (or instead of) starting a server:
+//! store and migrations, the KEK and the keys it seals, the public URL, `x509_san_dns`
+//! verifiers' certificates, and the admin key. It creates nothing: no KEK, no admin key.
+//! (Opening the store applies pending migrations, as `vdc migrate` does.)
+
+use std::fmt;
+use std::sync::Arc;
+
+use vdc_issuer::{Issuer, IssuerSettings};
+use vdc_status::StatusService;
+
+use crate::config::Config;
+use crate::Deps;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Fine.
+    Ok,
+    /// Works, but probably not what a production deployment wants.
+    Warn,
+    /// Broken: the server will not work.
+    Fail,
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The check's name (`store`, `kek`, ...).
+    pub name: &'static str,
+    /// The outcome.
+    pub level: Level,
+    /// What was found (never a secret).
+    pub message: String,
+}
+
+/// All checks, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The checks.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    fn push(&mut self, name: &'static str, level: Level, message: impl Into<String>) {
+        self.checks.push(Check {
+            name,
+            level,
+            message: message.into(),
+        });
+    }
+
+    /// Whether any check failed.
+    pub fn failed(&self) -> bool {
+        self.checks.iter().any(|c| c.level == Level::Fail)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in &self.checks {
+            let tag = match c.level {
+                Level::Ok => "ok  ",
+                Level::Warn => "WARN",
+                Level::Fail => "FAIL",
+            };
+            writeln!(f, "[{tag}] {}: {}", c.name, c.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the checks. `verifiers` names the verifiers whose `x509_san_dns` certificate to check
+/// (empty: the demo verifier, when it exists).
+pub async fn run(config: &Config, verifiers: &[String]) -> Report {
+    let mut report = Report::default();
+    let public_url = config.public_url();
+    match public_url_is_loopback(&public_url) {
+        Some(true) => report.push(
+            "public_url",
+            Level::Warn,
+            format!("{public_url} is a loopback address: wallets on other devices cannot reach it (set VDC_PUBLIC_URL)"),
+        ),
+        Some(false) => report.push("public_url", Level::Ok, public_url.clone()),
+        None => report.push(
+            "public_url",
+            Level::Fail,
+            format!("{public_url} is not an absolute URL with a host"),
+        ),
+    }
+    let store = match crate::open_store(&config.database_url()).await {
+        Ok(store) => store,
+        Err(e) => {
+            report.push("store", Level::Fail, format!("{e:#}"));
+            return report;
+        }
+    };
+    match store.ping().await {
+        Ok(()) => {
+            report.push("store", Level::Ok, "reachable");
+            report.push("migrations", Level::Ok, "applied");
+        }
+        Err(e) => {
+            report.push("store", Level::Fail, e.to_string());
+            return report;
+        }
+    }
+    match crate::admin_key_present(config, store.as_ref()).await {
+        Ok(true) => report.push("admin_key", Level::Ok, "configured or stored (hashed)"),
+        Ok(false) => report.push(
+            "admin_key",
+            Level::Warn,
+            "none yet: the first `vdc serve` generates and prints one (or set VDC_ADMIN_KEY)",
+        ),
+        Err(e) => report.push("admin_key", Level::Fail, format!("{e:#}")),
+    }
+    let kek = match crate::existing_key_encryption_key(config) {
+        Ok(Some(kek)) => {
+            report.push("kek", Level::Ok, "present");
+            kek
+        }
+        Ok(None) => {
+            report.push(
+                "kek",
+                Level::Warn,
+                "none yet: the first `vdc serve` generates data_dir/kek (set VDC_KEK for several instances)",
+            );
+            return report;
+        }
+        Err(e) => {
+            report.push("kek", Level::Fail, format!("{e:#}"));
+            return report;
+        }
+    };
+    let deps = Deps::default();
+    let issuer = Issuer::new(
+        store.clone(),
+        kek.clone(),
+        deps.clock.clone(),
+        deps.rng.clone(),
+        &public_url,
+        IssuerSettings::default(),
+    );
+    match issuer.check_signing_keys().await {
+        Ok(n) => report.push(
+            "signing_keys",
+            Level::Ok,
+            format!("the KEK decrypts the keys of {n} issuer(s)"),
+        ),
+        Err(e) => report.push(
+            "signing_keys",
+            Level::Fail,
+            format!("stored issuer keys do not decrypt with this KEK (wrong VDC_KEK?): {e}"),
+        ),
+    }
+    let status = match StatusService::new(
+        store.clone(),
+        Arc::new(issuer.status_signer()),
+        deps.clock.clone(),
+        deps.rng.clone(),
+        &public_url,
+        config.status_settings(),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            report.push("status_lists", Level::Fail, e);
+            return report;
+        }
+    };
+    let verifier = crate::verifier::verifier_service(
+        store.clone(),
+        kek,
+        issuer,
+        status,
+        None,
+        &deps,
+        &public_url,
+    );
+    let (names, explicit) = if verifiers.is_empty() {
+        (vec![crate::demo::DEMO_VERIFIER.to_owned()], false)
+    } else {
+        (verifiers.to_vec(), true)
+    };
+    for name in names {
+        match verifier.check_client_id_san(&name).await {
+            Ok(None) => report.push(
+                "verifier_x509",
+                Level::Ok,
+                format!("{name}: client_id and certificate agree (or not x509_san_dns)"),
+            ),
+            Ok(Some(problem)) => report.push("verifier_x509", Level::Fail, format!("{name}: {problem}")),
+            Err(vdc_verifier::VerifierError::NotFound(_)) if !explicit => {}
+            Err(e) => report.push("verifier_x509", Level::Fail, format!("{name}: {e}")),
+        }
+    }
+    report
+}
+
+/// `Some(true)` when the URL's host is loopback (`localhost`, 127.0.0.0/8, `::1`), `None`
+/// when it does not parse.
+fn public_url_is_loopback(public_url: &str) -> Option<bool> {
+    let url = url::Url::parse(public_url).ok()?;
+    Some(match url.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_public_urls_are_recognised() {
+        assert_eq!(public_url_is_loopback("http://127.0.0.1:8080"), Some(true));
+        assert_eq!(public_url_is_loopback("http://localhost:8080"), Some(true));
+        assert_eq!(public_url_is_loopback("http://[::1]:8080"), Some(true));
+        assert_eq!(public_url_is_loopback("https://vdc.example.com"), Some(false));
+        assert_eq!(public_url_is_loopback("not a url"), None);
+    }
+
+    #[test]
+    fn a_failed_check_fails_the_report() {
+        let mut r = Report::default();
+        r.push("a", Level::Warn, "w");
+        assert!(!r.failed());
+        r.push("b", Level::Fail, "f");
+        assert!(r.failed());
+        assert!(r.to_string().contains("[FAIL] b: f"));
+    }
+}
