@@ -247,8 +247,14 @@ mod tests {
         assert!(text.contains(
             "vdc_http_requests_total{route=\"/a/{id}\",method=\"GET\",status=\"200\"} 2"
         ));
-        assert!(text.contains("vdc_http_request_duration_seconds_bucket{route=\"/a/{id}\",le=\"0.005\"} 1"));
-        assert!(text.contains("vdc_http_request_duration_seconds_bucket{route=\"/a/{id}\",le=\"+Inf\"} 2"));
+        assert!(text.contains(
+            "vdc_http_request_duration_seconds_bucket{route=\"/a/{id}\",le=\"0.005\"} 1"
+        ));
+        assert!(
+            text.contains(
+                "vdc_http_request_duration_seconds_bucket{route=\"/a/{id}\",le=\"+Inf\"} 2"
+            )
+        );
         assert!(text.contains("vdc_http_request_duration_seconds_count{route=\"/a/{id}\"} 2"));
     }
 
@@ -262,7 +268,9 @@ mod tests {
         let text = m.render();
         assert!(text.contains("vdc_credentials_issued_total 2"));
         assert!(text.contains("vdc_presentations_total{outcome=\"verified\",reason=\"\"} 1"));
-        assert!(text.contains("vdc_presentations_total{outcome=\"rejected\",reason=\"signature\"} 1"));
+        assert!(
+            text.contains("vdc_presentations_total{outcome=\"rejected\",reason=\"signature\"} 1")
+        );
         assert!(text.contains("vdc_status_changes_total{status=\"revoked\"} 1"));
     }
 

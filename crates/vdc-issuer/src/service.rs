@@ -115,9 +115,7 @@ impl Issuer {
     pub async fn check_signing_keys(&self) -> Result<usize> {
         let issuers = self.store.list_issuers().await?;
         for record in &issuers {
-            self.keys
-                .signer(self.store.as_ref(), &record.id)
-                .await?;
+            self.keys.signer(self.store.as_ref(), &record.id).await?;
         }
         Ok(issuers.len())
     }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use vdc_issuer::{Issuer, IssuerSettings};
 use vdc_status::StatusService;
 
-use crate::config::Config;
 use crate::Deps;
+use crate::config::Config;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +188,9 @@ pub async fn run(config: &Config, verifiers: &[String]) -> Report {
                 Level::Ok,
                 format!("{name}: client_id and certificate agree (or not x509_san_dns)"),
             ),
-            Ok(Some(problem)) => report.push("verifier_x509", Level::Fail, format!("{name}: {problem}")),
+            Ok(Some(problem)) => {
+                report.push("verifier_x509", Level::Fail, format!("{name}: {problem}"))
+            }
             Err(vdc_verifier::VerifierError::NotFound(_)) if !explicit => {}
             Err(e) => report.push("verifier_x509", Level::Fail, format!("{name}: {e}")),
         }
@@ -216,7 +218,10 @@ mod tests {
         assert_eq!(public_url_is_loopback("http://127.0.0.1:8080"), Some(true));
         assert_eq!(public_url_is_loopback("http://localhost:8080"), Some(true));
         assert_eq!(public_url_is_loopback("http://[::1]:8080"), Some(true));
-        assert_eq!(public_url_is_loopback("https://vdc.example.com"), Some(false));
+        assert_eq!(
+            public_url_is_loopback("https://vdc.example.com"),
+            Some(false)
+        );
         assert_eq!(public_url_is_loopback("not a url"), None);
     }
 

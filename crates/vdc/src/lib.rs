@@ -254,7 +254,9 @@ async fn readyz(State(ready): State<Readiness>) -> impl IntoResponse {
     if failed.is_empty() {
         (
             StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ready", "checks": ["store", "migrations", "signing_keys"]})),
+            axum::Json(
+                serde_json::json!({"status": "ready", "checks": ["store", "migrations", "signing_keys"]}),
+            ),
         )
     } else {
         (

@@ -8,6 +8,7 @@ mod conformance;
 mod errors;
 mod issuance;
 mod management;
+mod observability;
 mod presentation;
 mod races;
 mod status;
