@@ -34,10 +34,12 @@ struct Histogram {
 impl Histogram {
     fn observe(&self, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
-            if let Some(b) = self.buckets.get(i) {
-                b.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(b) = BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .and_then(|i| self.buckets.get(i))
+        {
+            b.fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
