@@ -13,6 +13,8 @@ use vdc_store::{
     StatusChangeRecord, StatusListRecord, StatusListSnapshot, StatusStore, StoreError, UnixTime,
 };
 
+use vdc_store::stored::{read_u64, write_u64};
+
 use crate::error::{db_err, db_err_fk};
 use crate::{CredentialRow, PostgresStore, t};
 
@@ -40,14 +42,6 @@ impl TryFrom<ListRow> for StatusListRecord {
             version: u64::try_from(r.version).map_err(|_| corrupt("version"))?,
         })
     }
-}
-
-fn unsigned(v: i64, what: &'static str) -> Result<u64> {
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
-}
-
-fn signed(v: u64) -> Result<i64> {
-    i64::try_from(v).map_err(|_| StoreError::Invalid("value beyond i64"))
 }
 
 async fn list_row(
@@ -80,8 +74,8 @@ impl StatusStore for PostgresStore {
             list.issuer_id,
             list.list_id,
             i32::from(list.bits),
-            signed(list.size)?,
-            signed(list.version)?,
+            write_u64(list.size)?,
+            write_u64(list.version)?,
             t(list.created_at),
             list.sealed_at.map(t),
         )
@@ -139,7 +133,7 @@ impl StatusStore for PostgresStore {
         now: UnixTime,
     ) -> Result<Option<u64>> {
         for &candidate in candidates {
-            let idx = signed(candidate)?;
+            let idx = write_u64(candidate)?;
             // G9: the primary key decides; a taken index inserts nothing.
             let inserted = sqlx::query!(
                 "INSERT INTO status_entries (issuer_id, list_id, idx, allocated_at)
@@ -251,7 +245,7 @@ impl StatusStore for PostgresStore {
                 issuer_id,
                 entry.list_id,
                 version,
-                signed(entry.index)?,
+                write_u64(entry.index)?,
                 change.credential_id,
                 change.status.as_str(),
                 t(now),
@@ -279,7 +273,7 @@ impl StatusStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?
-        .map(|v| unsigned(v, "version"))
+        .map(|v| read_u64(v, "version"))
         .transpose()
     }
 
@@ -308,7 +302,7 @@ impl StatusStore for PostgresStore {
             .into_iter()
             .map(|r| {
                 Ok((
-                    unsigned(r.idx, "index")?,
+                    read_u64(r.idx, "index")?,
                     CredentialStatus::from_stored(&r.status)?,
                 ))
             })
@@ -340,8 +334,8 @@ impl StatusStore for PostgresStore {
             .into_iter()
             .map(|r| {
                 Ok((
-                    unsigned(r.version, "version")?,
-                    unsigned(r.idx, "index")?,
+                    read_u64(r.version, "version")?,
+                    read_u64(r.idx, "index")?,
                     CredentialStatus::from_stored(&r.status)?,
                 ))
             })
@@ -372,8 +366,8 @@ impl StatusStore for PostgresStore {
                 Ok(StatusChangeRecord {
                     issuer_id: r.issuer_id,
                     list_id: r.list_id,
-                    version: unsigned(r.version, "version")?,
-                    index: unsigned(r.idx, "index")?,
+                    version: read_u64(r.version, "version")?,
+                    index: read_u64(r.idx, "index")?,
                     credential_id: r.credential_id,
                     status: CredentialStatus::from_stored(&r.status)?,
                     at: UnixTime(r.at),

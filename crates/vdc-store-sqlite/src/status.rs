@@ -12,6 +12,8 @@ use vdc_store::{
     StatusChangeRecord, StatusListRecord, StatusListSnapshot, StatusStore, StoreError, UnixTime,
 };
 
+use vdc_store::stored::{read_u64, write_u64};
+
 use crate::error::{db_err, db_err_fk};
 use crate::{BEGIN_WRITE, CredentialRow, SqliteStore, t};
 
@@ -39,14 +41,6 @@ impl TryFrom<ListRow> for StatusListRecord {
             version: u64::try_from(r.version).map_err(|_| corrupt("version"))?,
         })
     }
-}
-
-fn unsigned(v: i64, what: &'static str) -> Result<u64> {
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
-}
-
-fn signed(v: u64) -> Result<i64> {
-    i64::try_from(v).map_err(|_| StoreError::Invalid("value beyond i64"))
 }
 
 async fn list_row(
@@ -79,8 +73,8 @@ impl StatusStore for SqliteStore {
             list.issuer_id,
             list.list_id,
             i64::from(list.bits),
-            signed(list.size)?,
-            signed(list.version)?,
+            write_u64(list.size)?,
+            write_u64(list.version)?,
             t(list.created_at),
             list.sealed_at.map(t),
         )
@@ -138,7 +132,7 @@ impl StatusStore for SqliteStore {
         now: UnixTime,
     ) -> Result<Option<u64>> {
         for &candidate in candidates {
-            let idx = signed(candidate)?;
+            let idx = write_u64(candidate)?;
             // G9: the primary key decides; a taken index inserts nothing.
             let inserted = sqlx::query!(
                 "INSERT INTO status_entries (issuer_id, list_id, idx, allocated_at)
@@ -249,7 +243,7 @@ impl StatusStore for SqliteStore {
                 issuer_id,
                 entry.list_id,
                 version,
-                signed(entry.index)?,
+                write_u64(entry.index)?,
                 change.credential_id,
                 change.status.as_str(),
                 t(now),
@@ -277,7 +271,7 @@ impl StatusStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?
-        .map(|v| unsigned(v, "version"))
+        .map(|v| read_u64(v, "version"))
         .transpose()
     }
 
@@ -306,7 +300,7 @@ impl StatusStore for SqliteStore {
             .into_iter()
             .map(|r| {
                 Ok((
-                    unsigned(r.idx, "index")?,
+                    read_u64(r.idx, "index")?,
                     CredentialStatus::from_stored(&r.status)?,
                 ))
             })
@@ -338,8 +332,8 @@ impl StatusStore for SqliteStore {
             .into_iter()
             .map(|r| {
                 Ok((
-                    unsigned(r.version, "version")?,
-                    unsigned(r.idx, "index")?,
+                    read_u64(r.version, "version")?,
+                    read_u64(r.idx, "index")?,
                     CredentialStatus::from_stored(&r.status)?,
                 ))
             })
@@ -370,8 +364,8 @@ impl StatusStore for SqliteStore {
                 Ok(StatusChangeRecord {
                     issuer_id: r.issuer_id,
                     list_id: r.list_id,
-                    version: unsigned(r.version, "version")?,
-                    index: unsigned(r.idx, "index")?,
+                    version: read_u64(r.version, "version")?,
+                    index: read_u64(r.idx, "index")?,
                     credential_id: r.credential_id,
                     status: CredentialStatus::from_stored(&r.status)?,
                     at: UnixTime(r.at),

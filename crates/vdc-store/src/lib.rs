@@ -13,6 +13,7 @@
 //! - [`presentation`]: the OpenID4VP verifier state: verifier tenants and presentation
 //!   requests with single-use responses and response codes, behind [`PresentationStore`].
 //! - [`Store`]: everything one backend keeps (all three traits), what the server composes.
+//! - [`stored`]: the one rule for storing unsigned integers in signed SQL columns.
 //! - [`pool`]: connection settings shared by the backends ([`PoolSettings`]).
 //! - `contract` (feature `contract-tests`): the backend contract suite, written once and run by
 //!   every backend crate (`vdc-store-sqlite`, `vdc-store-postgres`) through
@@ -28,6 +29,7 @@ pub mod pool;
 pub mod presentation;
 pub mod secret;
 pub mod status;
+pub mod stored;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;
