@@ -16,6 +16,7 @@ use vdc_store::{
 };
 
 use vdc_status::{BitstringStatusListEntry, StatusPurpose, StatusReference};
+use vdc_store::events::EventKind;
 
 use crate::config::{
     CredentialConfiguration, FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition,
@@ -197,6 +198,16 @@ impl Issuer {
                 )
             })?;
         tracing::info!(issuer = issuer_id, offer = %offer.offer_id, "access token issued");
+        let mut data = serde_json::Map::new();
+        data.insert("offer_id".into(), json!(offer.offer_id));
+        self.emit(
+            EventKind::OfferTokenIssued,
+            issuer_id,
+            &offer.offer_id,
+            "token_issued",
+            data,
+        )
+        .await;
         Ok(TokenResponse {
             body: json!({
                 "access_token": token,
@@ -340,9 +351,33 @@ impl Issuer {
         tracing::info!(issuer = issuer_id, offer = %offer.offer_id, count = records.len(), "credentials issued");
         self.metrics
             .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
+        self.emit_issued(issuer_id, &records).await;
         Ok(CredentialOutcome::Issued(
             json!({ "credentials": credentials, "notification_id": notification_id }),
         ))
+    }
+
+    /// One `credential.issued` event per credential: ids, configuration and status entry,
+    /// never claims.
+    async fn emit_issued(&self, issuer_id: &str, records: &[IssuedCredentialRecord]) {
+        for r in records {
+            let mut data = Map::new();
+            data.insert("credential_id".into(), json!(r.credential_id));
+            data.insert("offer_id".into(), json!(r.offer_id));
+            data.insert(
+                "credential_configuration_id".into(),
+                json!(r.credential_configuration_id),
+            );
+            data.insert("status".into(), json!(r.status.as_str()));
+            self.emit(
+                EventKind::CredentialIssued,
+                issuer_id,
+                &r.credential_id,
+                "issued",
+                data,
+            )
+            .await;
+        }
     }
 
     /// Checks every key proof (OID4VCI 1.0 §8.2, Appendix F.1, F.4): at least one, at most
@@ -643,6 +678,7 @@ impl Issuer {
             DeferredOutcome::Issued => {
                 self.metrics
                     .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
+                self.emit_issued(issuer_id, &records).await;
                 Ok(CredentialOutcome::Issued(
                     json!({ "credentials": credentials, "notification_id": notification_id }),
                 ))

@@ -63,6 +63,7 @@ pub struct Issuer {
     pub(crate) settings: IssuerSettings,
     pub(crate) status: Option<vdc_status::StatusService>,
     pub(crate) metrics: vdc_http::metrics::Metrics,
+    pub(crate) events: vdc_store::events::Events,
     definitions: Arc<RwLock<HashMap<String, Arc<IssuerDefinition>>>>,
 }
 
@@ -93,6 +94,7 @@ impl Issuer {
             settings,
             status: None,
             metrics: vdc_http::metrics::Metrics::default(),
+            events: Arc::new(vdc_store::events::NoEvents),
             definitions: Arc::new(RwLock::new(HashMap::new())),
         }
     }
@@ -108,6 +110,33 @@ impl Issuer {
     pub fn with_metrics(mut self, metrics: vdc_http::metrics::Metrics) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// Tells `events` of token and credential issuance (by default, nobody).
+    pub fn with_events(mut self, events: vdc_store::events::Events) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Emits one event of `issuer_id`, stamped now.
+    pub(crate) async fn emit(
+        &self,
+        kind: vdc_store::events::EventKind,
+        issuer_id: &str,
+        target: &str,
+        outcome: &str,
+        data: serde_json::Map<String, serde_json::Value>,
+    ) {
+        let event = vdc_store::events::DomainEvent {
+            kind,
+            tenant: vdc_store::events::EventTenant::Issuer(issuer_id.to_owned()),
+            actor: "wallet".to_owned(),
+            target: target.to_owned(),
+            outcome: outcome.to_owned(),
+            at: self.clock.now(),
+            data,
+        };
+        self.events.emit(&event).await;
     }
 
     /// Loads (and caches) the current signer of every issuer, proving the KEK decrypts the

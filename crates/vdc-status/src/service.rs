@@ -152,6 +152,7 @@ type CacheKey = (String, String, View);
 pub struct StatusService {
     inner: Arc<Inner>,
     metrics: vdc_http::metrics::Metrics,
+    events: vdc_store::events::Events,
 }
 
 struct Inner {
@@ -277,7 +278,14 @@ impl StatusService {
                 open_lists: RwLock::new(HashMap::new()),
             }),
             metrics: vdc_http::metrics::Metrics::default(),
+            events: Arc::new(vdc_store::events::NoEvents),
         })
+    }
+
+    /// Tells `events` of every status change (by default, nobody).
+    pub fn with_events(mut self, events: vdc_store::events::Events) -> Self {
+        self.events = events;
+        self
     }
 
     /// Counts status changes in `metrics` (by default, a registry nobody reads).
@@ -468,6 +476,19 @@ impl StatusService {
                     for r in &records {
                         self.metrics.status_changed(r.status.as_str());
                         tracing::info!(issuer = issuer_id, credential = %r.credential_id, status = r.status.as_str(), actor, "credential status changed");
+                        let mut data = serde_json::Map::new();
+                        data.insert("credential_id".into(), r.credential_id.clone().into());
+                        data.insert("status".into(), r.status.as_str().into());
+                        let event = vdc_store::events::DomainEvent {
+                            kind: vdc_store::events::EventKind::CredentialStatusChanged,
+                            tenant: vdc_store::events::EventTenant::Issuer(issuer_id.to_owned()),
+                            actor: actor.to_owned(),
+                            target: r.credential_id.clone(),
+                            outcome: r.status.as_str().to_owned(),
+                            at: now,
+                            data,
+                        };
+                        self.events.emit(&event).await;
                     }
                     return Ok(records);
                 }

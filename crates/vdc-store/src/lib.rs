@@ -12,6 +12,8 @@
 //!   behind the object-safe [`StatusStore`] trait.
 //! - [`presentation`]: the OpenID4VP verifier state: verifier tenants and presentation
 //!   requests with single-use responses and response codes, behind [`PresentationStore`].
+//! - [`events`]: domain events ([`events::DomainEvent`]) and the sinks that hear them
+//!   (audit log, webhook outbox).
 //! - [`Store`]: everything one backend keeps (all three traits), what the server composes.
 //! - [`stored`]: the one rule for storing unsigned integers in signed SQL columns.
 //! - [`pool`]: connection settings shared by the backends ([`PoolSettings`]).
@@ -24,6 +26,7 @@
 //! clock. Single use (G2) is one atomic conditional statement or one transaction per method.
 
 pub mod error;
+pub mod events;
 pub mod issuance;
 pub mod pool;
 pub mod presentation;

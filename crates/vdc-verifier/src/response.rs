@@ -16,6 +16,7 @@ use vdc_core::rng::random_b64;
 use vdc_core::sd_jwt::{KeyBindingRequirement, SdJwt, VerifyOptions};
 use vdc_core::sd_jwt_vc::{self, IssuerKeyResolver};
 use vdc_core::time::UnixTime;
+use vdc_store::events::EventKind;
 use vdc_store::{PresentationOutcome, PresentationStatus, SecretHash};
 
 use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON};
@@ -52,10 +53,21 @@ impl Verifier {
             return Err(VerifierError::NotPending);
         }
         if req.record.expires_at <= now {
-            self.deps
+            if self
+                .deps
                 .store
                 .expire_presentation_request(verifier, &req.record.request_id, now)
-                .await?;
+                .await?
+            {
+                self.emit(
+                    EventKind::PresentationExpired,
+                    verifier,
+                    &req.record.request_id,
+                    "expired",
+                    "system",
+                )
+                .await;
+            }
             return Err(VerifierError::NotPending);
         }
         match self.check(&config, &req, &params, encrypted).await {
@@ -71,6 +83,14 @@ impl Verifier {
                 )
                 .await?;
                 self.metrics.presentation_rejected("wallet_error");
+                self.emit(
+                    EventKind::PresentationRejected,
+                    verifier,
+                    &req.record.request_id,
+                    "wallet_error",
+                    "wallet",
+                )
+                .await;
                 Ok(ResponseAck(json!({})))
             }
             Err(Rejection::Check(reason, description)) => {
@@ -88,6 +108,14 @@ impl Verifier {
                 )
                 .await?;
                 self.metrics.presentation_rejected(reason.as_str());
+                self.emit(
+                    EventKind::PresentationRejected,
+                    verifier,
+                    &req.record.request_id,
+                    reason.as_str(),
+                    "wallet",
+                )
+                .await;
                 Err(VerifierError::Rejected {
                     reason,
                     description,
@@ -154,6 +182,14 @@ impl Verifier {
         )
         .await?;
         self.metrics.presentation_verified();
+        self.emit(
+            EventKind::PresentationVerified,
+            verifier,
+            &req.record.request_id,
+            "verified",
+            "wallet",
+        )
+        .await;
         Ok(ResponseAck(match (redirect, code) {
             // Spec: OID4VP 1.0 §8.2: "the Verifier MUST ... bind the response_code".
             (Some(r), Some(c)) => json!({"redirect_uri": format!("{r}#response_code={c}")}),

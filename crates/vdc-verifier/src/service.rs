@@ -204,6 +204,7 @@ pub struct Verifier {
     pub(crate) public_url: Arc<str>,
     pub(crate) settings: Arc<VerifierSettings>,
     pub(crate) metrics: vdc_http::metrics::Metrics,
+    pub(crate) events: vdc_store::events::Events,
     /// Each verifier's issuer-key policy, kept so fetched foreign metadata stays cached
     /// (verifiers do not change after creation).
     resolvers: Arc<Mutex<HashMap<String, Arc<DeploymentKeyResolver>>>>,
@@ -266,6 +267,7 @@ impl Verifier {
             public_url: public_url.trim_end_matches('/').into(),
             settings: Arc::new(settings),
             metrics: vdc_http::metrics::Metrics::default(),
+            events: Arc::new(vdc_store::events::NoEvents),
             resolvers: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -275,6 +277,36 @@ impl Verifier {
     pub fn with_metrics(mut self, metrics: vdc_http::metrics::Metrics) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// Tells `events` of every presentation outcome (by default, nobody).
+    pub fn with_events(mut self, events: vdc_store::events::Events) -> Self {
+        self.events = events;
+        self
+    }
+
+    /// Emits one event of `verifier` about presentation request `request_id`, stamped now.
+    pub(crate) async fn emit(
+        &self,
+        kind: vdc_store::events::EventKind,
+        verifier: &str,
+        request_id: &str,
+        outcome: &str,
+        actor: &str,
+    ) {
+        let mut data = Map::new();
+        data.insert("request_id".into(), Value::from(request_id));
+        data.insert("status".into(), Value::from(outcome));
+        let event = vdc_store::events::DomainEvent {
+            kind,
+            tenant: vdc_store::events::EventTenant::Verifier(verifier.to_owned()),
+            actor: actor.to_owned(),
+            target: request_id.to_owned(),
+            outcome: outcome.to_owned(),
+            at: self.deps.clock.now(),
+            data,
+        };
+        self.events.emit(&event).await;
     }
 
     /// The issuer-key policy of a verifier (built once, then shared).
@@ -792,10 +824,21 @@ impl Verifier {
         let mut req = self.load_request(verifier, id).await?;
         let now = self.now();
         if req.record.status == PresentationStatus::Pending && req.record.expires_at <= now {
-            self.deps
+            if self
+                .deps
                 .store
                 .expire_presentation_request(verifier, id, now)
-                .await?;
+                .await?
+            {
+                self.emit(
+                    vdc_store::events::EventKind::PresentationExpired,
+                    verifier,
+                    id,
+                    "expired",
+                    "system",
+                )
+                .await;
+            }
             req = self.load_request(verifier, id).await?;
         }
         Ok(result_object(&req.record))

@@ -126,6 +126,9 @@ pub async fn build_with_store(
     let (admin, generated_admin_key) = admin_key(config, store.as_ref(), deps.rng.as_ref()).await?;
     let public_url = config.public_url();
     let metrics = vdc_http::metrics::Metrics::new();
+    // Every domain event (issuance, status change, presentation outcome) reaches each sink.
+    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = Vec::new();
+    let events: vdc_store::events::Events = Arc::new(vdc_store::events::FanOut(sinks));
     let issuer = Issuer::new(
         store.clone(),
         kek.clone(),
@@ -145,10 +148,12 @@ pub async fn build_with_store(
         config.status_settings(),
     )
     .map_err(|e| anyhow::anyhow!("status list settings: {e}"))?
-    .with_metrics(metrics.clone());
+    .with_metrics(metrics.clone())
+    .with_events(events.clone());
     let issuer = issuer
         .with_status(status.clone())
-        .with_metrics(metrics.clone());
+        .with_metrics(metrics.clone())
+        .with_events(events.clone());
     let fetch_policy = vdc_core::fetch::FetchPolicy::from_allow_list(&config.outbound_allow)
         .map_err(|e| anyhow::anyhow!("VDC_OUTBOUND_ALLOW: {e}"))?;
     let fetcher = vdc_core::fetch::Fetcher::new(fetch_policy)
@@ -162,7 +167,8 @@ pub async fn build_with_store(
         &deps,
         &public_url,
     )
-    .with_metrics(metrics.clone());
+    .with_metrics(metrics.clone())
+    .with_events(events.clone());
     if config.demo {
         demo::seed(&issuer).await?;
         demo::seed_verifier(&verifier, &issuer).await?;
