@@ -10,3 +10,9 @@ bash conformance/setup.sh
 export VDC_PG_URL="${VDC_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export SQLX_OFFLINE="${SQLX_OFFLINE:-true}"
 cargo test --workspace --locked "$@"
+
+# The third-party suites against a freshly started `vdc serve --demo` (conformance/run.sh).
+# Skipped only when the caller narrowed the cargo tests (arguments given).
+if [ "$#" -eq 0 ]; then
+    conformance/run.sh
+fi
