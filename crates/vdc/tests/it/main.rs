@@ -11,6 +11,7 @@ mod management;
 mod observability;
 mod presentation;
 mod races;
+mod shutdown;
 mod status;
 mod support;
 mod tls;
