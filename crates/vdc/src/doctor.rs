@@ -235,3 +235,17 @@ mod tests {
         assert!(r.to_string().contains("[FAIL] b: f"));
     }
 }
+
+/// `vdc health`: whether `url` answers 200 within 5 s (no redirects; a container health
+/// check of `/readyz`).
+pub async fn probe(url: &str) -> bool {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return false,
+    };
+    matches!(client.get(url).send().await, Ok(r) if r.status() == reqwest::StatusCode::OK)
+}

@@ -56,6 +56,13 @@ enum Command {
         #[arg(long = "verifier")]
         verifiers: Vec<String>,
     },
+    /// Probes a running server's `/readyz` (for container health checks: the image has no
+    /// curl); exits 0 when it answers 200, 1 otherwise.
+    Health {
+        /// The URL to probe.
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// A command-line wallet.
     Wallet {
         /// Where credentials and holder keys are kept.
@@ -204,6 +211,14 @@ async fn main() -> anyhow::Result<()> {
             let report = vdc::doctor::run(&config, &verifiers).await;
             print!("{report}");
             if report.failed() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Health { url } => {
+            let ok = vdc::doctor::probe(&url).await;
+            println!("{url}: {}", if ok { "ready" } else { "not ready" });
+            if !ok {
                 std::process::exit(1);
             }
             Ok(())

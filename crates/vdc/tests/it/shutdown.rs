@@ -84,6 +84,13 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_zero() {
     })
     .await;
     assert!(ready.is_ok(), "server never became healthy");
+    // The container health check (`vdc health`) agrees.
+    let health = Command::new(env!("CARGO_BIN_EXE_vdc"))
+        .args(["health", "--url", &format!("{base}/readyz")])
+        .env("VDC_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(health.status.success(), "{health:?}");
 
     // A request whose body is only half sent: in flight when the signal arrives.
     let body = br#"{"credential_configuration_ids":["EmployeeBadge"],"claims":{"EmployeeBadge":{"given_name":"Ada","employee_id":"E-1"}}}"#;
@@ -144,5 +151,11 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_zero() {
             .is_err(),
         "still accepting after shutdown"
     );
+    let health = Command::new(env!("CARGO_BIN_EXE_vdc"))
+        .args(["health", "--url", &format!("{base}/readyz")])
+        .env("VDC_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!health.status.success(), "healthy after exit: {health:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
