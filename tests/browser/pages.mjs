@@ -84,13 +84,14 @@ const browser = await chromium.launch({
   ],
 });
 let result;
+let page;
 try {
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-  const page = await context.newPage();
+  page = await context.newPage();
   const scriptErrors = [];
   page.on("pageerror", (e) => scriptErrors.push(String(e)));
   page.on("console", (m) => {
-    if (m.type() === "error") scriptErrors.push(m.text());
+    if (m.type() === "error") scriptErrors.push(`${m.text()} (${m.location().url})`);
   });
 
   // 1. Start page → issuer page.
@@ -160,7 +161,12 @@ try {
     script_errors: scriptErrors,
   };
 } catch (e) {
-  result = { ok: false, error: String(e && e.stack || e), steps };
+  let html = null;
+  if (page) {
+    await shot(page, "failure").catch(() => {});
+    html = await page.content().catch(() => null);
+  }
+  result = { ok: false, error: String(e && e.stack || e), steps, url: page && page.url(), html };
 } finally {
   await browser.close();
 }

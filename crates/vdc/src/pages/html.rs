@@ -26,7 +26,7 @@ pub(crate) fn page(title: &str, body: &str) -> String {
         out,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · vdc</title>\
+         <title>{title} · vdc</title><link rel=\"icon\" href=\"data:,\">\
          <link rel=\"stylesheet\" href=\"/ui/assets/pages.css\">\
          <script src=\"/ui/assets/pages.js\" defer></script></head>\
          <body><header><a href=\"/ui\">vdc</a> <nav><a href=\"/docs\">API docs</a></nav></header>\

@@ -81,6 +81,8 @@ async fn newcomer_issues_verifies_and_sees_the_revocation_in_chromium() {
         std::env::temp_dir().join(format!("vdc-browser-wallet-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&wallet_dir);
     std::fs::create_dir_all(&wallet_dir).unwrap();
+    // Only this run's screenshots are kept.
+    let _ = std::fs::remove_dir_all(artifacts_dir());
     let hostile = "Ada <b>bold</b><img src=x onerror=alert(1)><script>alert(2)</script>";
     let out = drive(json!({
         "base": server.base,
