@@ -7,7 +7,7 @@
 //!
 //! Every page goes through the same service methods as the management API
 //! (`Issuer::create_offer`, `Verifier::create_request`, their status reads). Markup is built
-//! from literals and [`html::esc`]aped values only; the one script (`pages.js`) is served
+//! from literals and escaped values only (`html::esc`); the one script (`pages.js`) is served
 //! from here and the CSP forbids inline scripts.
 //!
 //! Access:
