@@ -1,7 +1,7 @@
 // Drives Debian's Chromium through the vdc pages, as a newcomer would: issue to the
 // command-line wallet, verify, revoke, see the rejection. Run by
 // crates/vdc/tests/it/browser.rs, which passes a JSON object on stdin:
-//   { base, vdc, wallet_dir, artifacts, admin_key, hostile }
+//   { base, vdc, chromium, wallet_dir, artifacts, hostile }
 // and reads one JSON line from stdout ({ ok: true, steps: [...] } or { ok: false, error }).
 // No fixed sleeps: every wait is Playwright's waitFor with a bounded timeout.
 import { execFile } from "node:child_process";
@@ -89,8 +89,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
   page = await context.newPage();
   const scriptErrors = [];
-  page.on("pageerror", (e) => scriptErrors.push(String(e)));
-  page.on("console", (m) => {
+  context.on("weberror", (e) => scriptErrors.push(String(e.error())));
+  context.on("console", (m) => {
     if (m.type() === "error") scriptErrors.push(`${m.text()} (${m.location().url})`);
   });
 
@@ -125,7 +125,10 @@ try {
   const issued = await statusText(page, "credential issued");
   await shot(page, "issued");
 
-  // 5. Verifier page: request, present, verified with the disclosed claims and checks.
+  // 5. Verifier page (a second tab; the offer page stays open): request, present, verified
+  // with the disclosed claims and checks.
+  const offerPage = page;
+  page = await context.newPage();
   const verified = await presentOnce(page, "verify");
   const claims = page.locator("#claims");
   const givenName = await claims.locator('dd[data-claim="given_name"]').textContent();
@@ -134,16 +137,12 @@ try {
   const injected = await claims.locator("b, script, img").count();
   const checks = await page.locator("#checks li").allTextContents();
 
-  // 6. Revoke the credential (management API), present again: rejected, status check failed.
-  const offerId = new URL(decodeURIComponent(offer.split("credential_offer_uri=")[1])).pathname.split("/").pop();
-  const headers = { authorization: `Bearer ${input.admin_key}`, "content-type": "application/json" };
-  const offerStatus = await (await fetch(`${input.base}/api/v1/issuers/demo/offers/${offerId}`, { headers })).json();
-  const credentialId = offerStatus.credentials[0].id;
-  const revoke = await fetch(
-    `${input.base}/api/v1/issuers/demo/credentials/${credentialId}/status`,
-    { method: "POST", headers, body: JSON.stringify({ status: "revoked" }) },
-  );
-  if (revoke.status !== 200) throw new Error(`revocation answered ${revoke.status}`);
+  // 6. Revoke from the offer page, present again: rejected, the status check failed.
+  await offerPage.bringToFront();
+  await offerPage.getByRole("button", { name: "Revoke the issued credential" }).click();
+  await offerPage.locator("#revoked").waitFor(WAIT);
+  await shot(offerPage, "revoked");
+  await page.bringToFront();
   const rejected = await presentOnce(page, "revoked");
   const failedChecks = await page.locator("#checks li.failed").allTextContents();
   const reason = await page.locator("#reason").textContent();

@@ -220,6 +220,7 @@ pub async fn build_with_store(
         // The pages use issuer and verifier together, so only a full server has them.
         router = router.merge(pages::routes(pages::Pages::new(
             issuer.clone(),
+            status.clone(),
             verifier.clone(),
             admin.clone(),
             config.demo,

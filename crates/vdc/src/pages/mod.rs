@@ -61,6 +61,7 @@ const PAGES_CSS: &str = include_str!("pages.css");
 #[derive(Clone)]
 pub struct Pages {
     issuer: Issuer,
+    status: vdc_status::StatusService,
     verifier: Verifier,
     admin: AdminKey,
     demo: bool,
@@ -71,6 +72,7 @@ impl Pages {
     /// The pages over these services; `demo` opens the demo tenants' pages without a key.
     pub fn new(
         issuer: Issuer,
+        status: vdc_status::StatusService,
         verifier: Verifier,
         admin: AdminKey,
         demo: bool,
@@ -78,6 +80,7 @@ impl Pages {
     ) -> Self {
         Self {
             issuer,
+            status,
             verifier,
             admin,
             demo,
@@ -113,6 +116,10 @@ pub fn routes(pages: Pages) -> Router {
         .route("/ui/issuers/{issuer}", get(issuer_page))
         .route("/ui/issuers/{issuer}/offers", post(create_offer))
         .route("/ui/issuers/{issuer}/offers/{id}/status", get(offer_status))
+        .route(
+            "/ui/issuers/{issuer}/offers/{id}/revoke",
+            post(revoke_offer),
+        )
         .route("/ui/verifiers", get(open_verifier))
         .route("/ui/verifiers/{verifier}", get(verifier_page))
         .route("/ui/verifiers/{verifier}/requests", post(create_request))
@@ -120,7 +127,8 @@ pub fn routes(pages: Pages) -> Router {
             "/ui/verifiers/{verifier}/requests/{id}/status",
             get(request_status),
         )
-        .fallback(not_found)
+        // An HTML 404 under /ui only; other unknown paths keep the server's answer.
+        .route("/ui/{*rest}", get(not_found).post(not_found))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(pages)
@@ -254,11 +262,23 @@ fn cookie_key(headers: &HeaderMap) -> Option<String> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
-/// Parses an `application/x-www-form-urlencoded` body.
-fn form(body: &Bytes) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body)
+/// Parses an `application/x-www-form-urlencoded` body (at most [`MAX_FORM_BYTES`]).
+/// Percent-decoded bytes that are not UTF-8 are refused, not repaired (G8): the parser
+/// replaces them with U+FFFD, which a browser never sends for typed text.
+fn form(body: &Bytes) -> Result<Vec<(String, String)>, Response> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+        .collect();
+    if pairs
+        .iter()
+        .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
+    {
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Form fields must be UTF-8 text.",
+        ));
+    }
+    Ok(pairs)
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -298,7 +318,10 @@ async fn login(State(pages): State<Pages>, headers: HeaderMap, body: Bytes) -> R
     if cross_site(&headers) {
         return forbidden_cross_site();
     }
-    let form = form(&body);
+    let form = match form(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let key = field(&form, "key").unwrap_or_default().trim();
     if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || !pages.admin.matches(key) {
         return html_response(
@@ -547,7 +570,11 @@ async fn create_offer(
         Ok(d) => d,
         Err(r) => return r,
     };
-    let request = match offer_request(&def, &form(&body)) {
+    let form = match form(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let request = match offer_request(&def, &form) {
         Ok(r) => r,
         Err(m) => return error_page(StatusCode::BAD_REQUEST, &m),
     };
@@ -657,6 +684,8 @@ fn offer_body(issuer: &str, offer: &Value, qr: &str) -> String {
          <p>Transaction code: <strong id=\"tx-code\">{tx}</strong></p>\
          <p class=\"hint\">With the command-line wallet: <code>vdc wallet accept '…' --tx-code {tx}</code></p>\
          <p>Status: <strong id=\"status\" data-poll=\"/ui/issuers/{issuer}/offers/{id}/status\">offered</strong></p>\
+         <form id=\"revoke\" method=\"post\" action=\"/ui/issuers/{issuer}/offers/{id}/revoke\" hidden>\
+         <button type=\"submit\">Revoke the issued credential</button></form>\
          <p><a href=\"/ui/issuers/{issuer}\">Another offer</a></p>",
         link = esc(link),
         tx = esc(tx_code),
@@ -697,6 +726,62 @@ fn offer_view(s: &Value) -> Value {
         "final": matches!(state, "credential_issued" | "expired" | "cancelled"),
         "credentials": s["credentials"],
     })
+}
+
+/// `POST /ui/issuers/{issuer}/offers/{id}/revoke`: revokes every credential issued for the
+/// offer through the status service (the management API's status change), recording who.
+async fn revoke_offer(
+    State(pages): State<Pages>,
+    Path((issuer, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if cross_site(&headers) {
+        return forbidden_cross_site();
+    }
+    if !pages.may_use_issuer(&headers, &issuer) {
+        return key_required();
+    }
+    let offer = match pages.issuer.offer_status(&issuer, &id).await {
+        Ok(o) => o,
+        Err(e) => return issuer_error(e),
+    };
+    let changes: Vec<vdc_store::StatusChange> = offer["credentials"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] != "revoked")
+        .filter_map(|c| c["id"].as_str())
+        .map(|c| vdc_store::StatusChange {
+            credential_id: c.to_owned(),
+            status: vdc_store::CredentialStatus::Revoked,
+        })
+        .collect();
+    if changes.is_empty() {
+        return error_page(
+            StatusCode::CONFLICT,
+            "No unrevoked credential was issued for this offer.",
+        );
+    }
+    // The actor recorded with the change (G9): the admin key, or the anonymous demo pages.
+    let actor = if pages.has_key(&headers) {
+        "admin"
+    } else {
+        "demo-pages"
+    };
+    if let Err(e) = pages.status.change(&issuer, &changes, actor).await {
+        let description = e.to_string();
+        return service_error(e.into_response().status(), description);
+    }
+    html_response(
+        StatusCode::OK,
+        "Credential revoked",
+        &format!(
+            "<h1>Credential revoked</h1><p id=\"revoked\">{} credential(s) of this offer are now \
+             revoked; verifiers checking the status list reject them.</p>\
+             <p><a href=\"/ui\">Start page</a></p>",
+            changes.len()
+        ),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -878,7 +963,11 @@ async fn create_request(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let dcql_query = match dcql_from_form(&types, &form(&body)) {
+    let form = match form(&body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let dcql_query = match dcql_from_form(&types, &form) {
         Ok(q) => q,
         Err(m) => return error_page(StatusCode::BAD_REQUEST, &m),
     };

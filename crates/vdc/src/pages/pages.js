@@ -95,6 +95,9 @@
       if (view.final) {
         finished = true;
         showResult(view);
+        // An issued credential can be revoked from the offer page.
+        const revoke = document.getElementById("revoke");
+        if (revoke && view.state === "credential_issued") revoke.hidden = false;
       }
     } catch (e) {
       status.textContent = "status unavailable";

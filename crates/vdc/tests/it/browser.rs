@@ -90,7 +90,6 @@ async fn newcomer_issues_verifies_and_sees_the_revocation_in_chromium() {
         "chromium": std::env::var("VDC_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
         "wallet_dir": wallet_dir,
         "artifacts": artifacts_dir(),
-        "admin_key": vdc_testkit::ADMIN_KEY,
         "hostile": hostile,
     }))
     .await;

@@ -202,6 +202,25 @@ async fn offer_from_the_page_shows_qr_link_tx_code_and_live_status(server: &Test
     assert_eq!(status["label"], "credential issued");
     assert_eq!(status["final"], true);
 
+    // The offer page's revoke form revokes what was issued, once.
+    assert!(page.contains("id=\"revoke\""));
+    let revoke = poll.replace("/status", "/revoke");
+    let resp = post_form(server, &revoke, &[], None).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("id=\"revoked\""));
+    let status: Value = server
+        .http
+        .get(server.url(&poll))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["credentials"][0]["status"], "revoked");
+    let resp = post_form(server, &revoke, &[], None).await;
+    assert_eq!(resp.status(), 409);
+
     // A missing mandatory claim is a 400 page with the issuer's reason.
     let resp = post_form(
         server,
@@ -392,6 +411,47 @@ async fn demo_mode_opens_only_the_demo_tenants(server: &TestServer) {
     )
     .await;
     assert_eq!(resp.status(), 401);
+    // An acme offer is neither reachable through acme's pages without a key nor through
+    // the demo issuer's pages (G6).
+    let acme_offer = server
+        .offer(
+            "acme",
+            &json!({"credential_configuration_ids": ["Badge"], "claims": {"Badge": {"name": "x"}}}),
+        )
+        .await;
+    let acme_id = acme_offer["id"].as_str().unwrap();
+    let (status, _) = get(
+        server,
+        &format!("/ui/issuers/acme/offers/{acme_id}/status"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = get(
+        server,
+        &format!("/ui/issuers/demo/offers/{acme_id}/status"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let resp = post_form(
+        server,
+        &format!("/ui/issuers/demo/offers/{acme_id}/revoke"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+    // Form bytes that are not UTF-8 are refused.
+    let resp = client()
+        .post(server.url("/ui/issuers/demo/offers"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("configuration=EmployeeBadge&c0=%FF%FE&c2=E-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+
     let cookie = login(server).await;
     let (status, page) = get(server, "/ui/issuers/acme", Some(&cookie)).await;
     assert_eq!(status, 200);
@@ -475,6 +535,8 @@ async fn outside_demo_mode_pages_need_the_key() {
         None,
     )
     .await;
+    assert_eq!(resp.status(), 401);
+    let resp = post_form(&server, "/ui/issuers/demo/offers/x/revoke", &[], None).await;
     assert_eq!(resp.status(), 401);
 
     // A wrong key, and a wrong cookie, are refused.
