@@ -265,7 +265,8 @@ fn cookie_key(headers: &HeaderMap) -> Option<String> {
 /// Parses an `application/x-www-form-urlencoded` body (at most [`MAX_FORM_BYTES`]).
 /// Percent-decoded bytes that are not UTF-8 are refused, not repaired (G8): the parser
 /// replaces them with U+FFFD, which a browser never sends for typed text.
-fn form(body: &Bytes) -> Result<Vec<(String, String)>, Response> {
+/// `None` for such a body (answer with [`bad_form`]).
+fn form(body: &Bytes) -> Option<Vec<(String, String)>> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -273,12 +274,13 @@ fn form(body: &Bytes) -> Result<Vec<(String, String)>, Response> {
         .iter()
         .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
     {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
-            "Form fields must be UTF-8 text.",
-        ));
+        return None;
     }
-    Ok(pairs)
+    Some(pairs)
+}
+
+fn bad_form() -> Response {
+    error_page(StatusCode::BAD_REQUEST, "Form fields must be UTF-8 text.")
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -318,9 +320,8 @@ async fn login(State(pages): State<Pages>, headers: HeaderMap, body: Bytes) -> R
     if cross_site(&headers) {
         return forbidden_cross_site();
     }
-    let form = match form(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Some(form) = form(&body) else {
+        return bad_form();
     };
     let key = field(&form, "key").unwrap_or_default().trim();
     if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || !pages.admin.matches(key) {
@@ -570,9 +571,8 @@ async fn create_offer(
         Ok(d) => d,
         Err(r) => return r,
     };
-    let form = match form(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Some(form) = form(&body) else {
+        return bad_form();
     };
     let request = match offer_request(&def, &form) {
         Ok(r) => r,
@@ -963,9 +963,8 @@ async fn create_request(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let form = match form(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Some(form) = form(&body) else {
+        return bad_form();
     };
     let dcql_query = match dcql_from_form(&types, &form) {
         Ok(q) => q,
