@@ -66,6 +66,7 @@
         claims.appendChild(section);
       }
     }
+    if (!claims.hasChildNodes()) claims.appendChild(text("p", "none"));
     checks.replaceChildren();
     for (const check of view.checks || []) {
       const li = text("li", check.label + ": " + check.outcome, check.outcome);
