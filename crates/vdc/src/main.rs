@@ -310,6 +310,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot bind {}", config.listen))?;
     let base = &app.public_url;
     println!("vdc listening on {} (public URL {base})", config.listen);
+    if config.role == Role::All {
+        if config.demo {
+            println!("start page:    {base}/   (open it in a browser)");
+            println!(
+                "  issue:       {base}/ui/issuers/{}",
+                vdc::demo::DEMO_ISSUER
+            );
+            println!(
+                "  verify:      {base}/ui/verifiers/{}",
+                vdc::demo::DEMO_VERIFIER
+            );
+        } else {
+            println!("start page:    {base}/   (asks for the admin key)");
+        }
+    }
     if config.demo {
         println!("demo issuer:   {base}/issuers/{}", vdc::demo::DEMO_ISSUER);
         println!(
