@@ -5,11 +5,13 @@
 //! - [`config`]: the typed configuration and its layering.
 //! - this module: [`open_store`], [`build`] (store + keys + services + routers) and
 //!   [`serve`] (graceful shutdown).
+//! - [`access`]: scoped API keys, the audit log routes and the audit event sink.
 //! - [`demo`]: the `--demo` issuer and verifier.
 //! - [`doctor`]: the `vdc doctor` self-checks.
 //! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
 
+pub mod access;
 pub mod bench;
 pub mod config;
 pub mod demo;
@@ -127,7 +129,17 @@ pub async fn build_with_store(
     let public_url = config.public_url();
     let metrics = vdc_http::metrics::Metrics::new();
     // Every domain event (issuance, status change, presentation outcome) reaches each sink.
-    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = Vec::new();
+    let access_store: Arc<dyn vdc_store::AccessStore> = store.clone();
+    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![Arc::new(
+        access::AuditSink::new(access_store.clone(), deps.rng.clone()),
+    )];
+    // Management routers authenticate the admin key or a scoped API key and audit each call.
+    let auth = vdc_http::auth::Authenticator::new(
+        admin,
+        access_store.clone(),
+        deps.clock.clone(),
+        deps.rng.clone(),
+    );
     let events: vdc_store::events::Events = Arc::new(vdc_store::events::FanOut(sinks));
     let issuer = Issuer::new(
         store.clone(),
@@ -195,7 +207,7 @@ pub async fn build_with_store(
             .merge(vdc_issuer::http::wallet_routes(issuer.clone()))
             .merge(vdc_issuer::http::management_routes(
                 issuer.clone(),
-                admin.clone(),
+                auth.clone(),
             ));
     }
     if matches!(config.role, Role::All | Role::Verifier) {
@@ -203,7 +215,7 @@ pub async fn build_with_store(
             .merge(vdc_verifier::http::wallet_routes(verifier.clone()))
             .merge(vdc_verifier::http::management_routes(
                 verifier.clone(),
-                admin.clone(),
+                auth.clone(),
             ));
     }
     if matches!(config.role, Role::All | Role::Status | Role::Issuer) {
@@ -211,9 +223,13 @@ pub async fn build_with_store(
             .merge(vdc_status::http::public_routes(status.clone()))
             .merge(vdc_status::http::management_routes(
                 status.clone(),
-                admin.clone(),
+                auth.clone(),
             ));
     }
+    router = router.merge(access::routes(
+        access::AccessApi::new(access_store, deps.clock.clone(), deps.rng.clone()),
+        auth,
+    ));
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,

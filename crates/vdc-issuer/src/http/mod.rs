@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
-use vdc_http::auth::{AdminKey, require_admin};
+use vdc_http::auth::{Authenticator, Caller, management};
 use vdc_http::{AppJson, BearerToken, OAuthForm};
 
 use crate::config::IssuerDefinition;
@@ -49,8 +49,8 @@ pub fn wallet_routes(issuer: Issuer) -> Router {
         .with_state(issuer)
 }
 
-/// The management routes (admin key required).
-pub fn management_routes(issuer: Issuer, admin: AdminKey) -> Router {
+/// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
+pub fn management_routes(issuer: Issuer, auth: Authenticator) -> Router {
     use paths::*;
     Router::new()
         .route(API_ISSUERS, get(list_issuers).post(create_issuer))
@@ -60,7 +60,7 @@ pub fn management_routes(issuer: Issuer, admin: AdminKey) -> Router {
         .route(API_OFFER_CLAIMS, axum::routing::put(supply_claims))
         .route(API_OFFER_QR, get(offer_qr))
         .route(API_CREDENTIAL, get(get_credential))
-        .route_layer(middleware::from_fn_with_state(admin, require_admin))
+        .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(issuer)
 }
 
@@ -137,8 +137,11 @@ async fn notification(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
-async fn list_issuers(State(i): State<Issuer>) -> Result<Json<Value>> {
-    i.list_issuers().await.map(Json)
+/// Contract ("API keys and tenants"): a scoped key sees only its issuers.
+async fn list_issuers(State(i): State<Issuer>, caller: Caller) -> Result<Json<Value>> {
+    i.list_issuers_where(|id| caller.may_read_issuer(id))
+        .await
+        .map(Json)
 }
 
 async fn create_issuer(
