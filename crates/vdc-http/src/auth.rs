@@ -213,7 +213,9 @@ impl Caller {
                 EventTenant::Issuer(_) => "issuer",
                 EventTenant::Verifier(_) => "verifier",
             };
-            return Err(forbidden(format!("this API key may not act on this {what}")));
+            return Err(forbidden(format!(
+                "this API key may not act on this {what}"
+            )));
         }
         if !self.has_scope(scope) {
             return Err(forbidden(format!(
@@ -541,7 +543,10 @@ mod tests {
         let acme = EventTenant::Issuer("acme".into());
         assert!(c.require(&acme, Scope::Read).is_ok());
         assert!(c.require(&acme, Scope::OffersWrite).is_err());
-        assert!(c.require(&EventTenant::Verifier("acme".into()), Scope::Read).is_err());
+        assert!(
+            c.require(&EventTenant::Verifier("acme".into()), Scope::Read)
+                .is_err()
+        );
         assert!(c.require_admin().is_err());
         assert!(Caller::Admin.require(&acme, Scope::OffersWrite).is_ok());
         assert_eq!(c.actor(), "n");

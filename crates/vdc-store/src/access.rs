@@ -185,6 +185,9 @@ mod tests {
             before: Some("abc".into()),
             tenant: None,
         };
-        assert_eq!(query_bounds(&q), ("000000000010".into(), "abc".into(), 1000));
+        assert_eq!(
+            query_bounds(&q),
+            ("000000000010".into(), "abc".into(), 1000)
+        );
     }
 }

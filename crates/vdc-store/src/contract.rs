@@ -27,11 +27,11 @@ use tokio::sync::Barrier;
 use crate::access::audit_id;
 use crate::events::EventTenant;
 use crate::{
-    ApiKeyRecord, AuditEntry, AuditQuery, CredentialStatus, DeferredOutcome, DeferredRecord, IssuedCredentialRecord, IssuerRecord,
-    NewAccessToken, NotificationRecord, OfferRecord, OfferStatus, PresentationOutcome,
-    PresentationRequestRecord, PresentationStatus, SecretHash, SigningKeyRecord, StatusChange,
-    StatusChangeOutcome, StatusListEntry, StatusListRecord, Store, StoreError, UnixTime,
-    VerifierRecord,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialStatus, DeferredOutcome, DeferredRecord,
+    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NotificationRecord, OfferRecord,
+    OfferStatus, PresentationOutcome, PresentationRequestRecord, PresentationStatus, SecretHash,
+    SigningKeyRecord, StatusChange, StatusChangeOutcome, StatusListEntry, StatusListRecord, Store,
+    StoreError, UnixTime, VerifierRecord,
 };
 
 /// How many tasks race for one single-use artifact.
@@ -2654,7 +2654,10 @@ pub async fn audit_entries_filter_by_tenant_and_since(store: Arc<dyn Store>) {
     let all = store.query_audit(&q(None, None, 100)).await.unwrap();
     let want: Vec<AuditEntry> = entries.iter().rev().cloned().collect();
     assert_eq!(all, want);
-    let acme_only = store.query_audit(&q(acme.clone(), None, 100)).await.unwrap();
+    let acme_only = store
+        .query_audit(&q(acme.clone(), None, 100))
+        .await
+        .unwrap();
     assert_eq!(acme_only, vec![entries[3].clone(), entries[0].clone()]);
     // A verifier named like an issuer is another tenant.
     let door_only = store.query_audit(&q(door, None, 100)).await.unwrap();
@@ -2679,7 +2682,11 @@ pub async fn audit_cursor_walk_returns_every_entry_once(store: Arc<dyn Store>) {
     let acme = Some(EventTenant::Issuer("acme".into()));
     let mut ids = BTreeSet::new();
     for n in 0..23u64 {
-        let e = audit(acme.clone(), T0.plus(i64::try_from(n / 4).unwrap()), n * 7919 + 1);
+        let e = audit(
+            acme.clone(),
+            T0.plus(i64::try_from(n / 4).unwrap()),
+            n * 7919 + 1,
+        );
         ids.insert(e.id.clone());
         store.append_audit(&e).await.unwrap();
         store

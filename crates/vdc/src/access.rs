@@ -189,7 +189,11 @@ pub async fn create_api_key(
     let req = validate(req)?;
     let random = |n| {
         random_b64(api.rng.as_ref(), n).map_err(|e| {
-            ErrorResponse::server(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string())
+            ErrorResponse::server(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                e.to_string(),
+            )
         })
     };
     let id = format!("key_{}", random(12)?);
@@ -351,8 +355,11 @@ fn decode_cursor(cursor: &str) -> Option<String> {
     }
     let bytes = vdc_core::base64url::decode(cursor).ok()?;
     let id = String::from_utf8(bytes).ok()?;
-    (id.len() == 28 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then_some(id)
+    (id.len() == 28
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then_some(id)
 }
 
 /// The tenant the caller may read the log of (`None`: everything, admin only).

@@ -130,9 +130,10 @@ pub async fn build_with_store(
     let metrics = vdc_http::metrics::Metrics::new();
     // Every domain event (issuance, status change, presentation outcome) reaches each sink.
     let access_store: Arc<dyn vdc_store::AccessStore> = store.clone();
-    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![Arc::new(
-        access::AuditSink::new(access_store.clone(), deps.rng.clone()),
-    )];
+    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![Arc::new(access::AuditSink::new(
+        access_store.clone(),
+        deps.rng.clone(),
+    ))];
     // Management routers authenticate the admin key or a scoped API key and audit each call.
     let auth = vdc_http::auth::Authenticator::new(
         admin,
