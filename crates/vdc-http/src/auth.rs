@@ -253,6 +253,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 #[derive(Debug, Clone)]
 pub struct AuditTarget(pub String);
 
+/// Marks `response` with the `id` member of `body` (a created object) as its audit target.
+pub fn with_created_id(mut response: Response, body: &serde_json::Value) -> Response {
+    if let Some(id) = body.get("id").and_then(serde_json::Value::as_str) {
+        response.extensions_mut().insert(AuditTarget(id.to_owned()));
+    }
+    response
+}
+
 /// Authenticates management callers and records the audit log.
 #[derive(Clone)]
 pub struct Authenticator {

@@ -2620,10 +2620,10 @@ fn audit(tenant: Option<EventTenant>, at: UnixTime, n: u64) -> AuditEntry {
         id: audit_id(at, n),
         at,
         actor: "admin".into(),
-        actor_key_id: (n % 2 == 0).then(|| format!("k{n}")),
+        actor_key_id: n.is_multiple_of(2).then(|| format!("k{n}")),
         action: "POST /api/v1/issuers/{issuer}/offers".into(),
         tenant,
-        target: (n % 3 == 0).then(|| format!("o{n}")),
+        target: n.is_multiple_of(3).then(|| format!("o{n}")),
         outcome: "201".into(),
     }
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
-use vdc_http::auth::{Authenticator, management};
+use vdc_http::auth::{Authenticator, management, with_created_id};
 use vdc_http::{AppJson, ErrorResponse, OAuthForm};
 use vdc_store::StoreErrorKind;
 
@@ -114,9 +114,10 @@ async fn create_verifier(
     State(v): State<Verifier>,
     AppJson(def): AppJson<VerifierDefinition>,
 ) -> Result<Response> {
-    v.create_verifier(def)
-        .await
-        .map(|o| (StatusCode::CREATED, Json(o)).into_response())
+    v.create_verifier(def).await.map(|o| {
+        let r = (StatusCode::CREATED, Json(&o)).into_response();
+        with_created_id(r, &o)
+    })
 }
 
 async fn get_verifier(
@@ -133,7 +134,7 @@ async fn create_request(
 ) -> Result<Response> {
     v.create_request(&verifier, req)
         .await
-        .map(|o| no_store(StatusCode::CREATED, o))
+        .map(|o| with_created_id(no_store(StatusCode::CREATED, o.clone()), &o))
 }
 
 async fn get_request(

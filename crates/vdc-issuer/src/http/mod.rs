@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
-use vdc_http::auth::{Authenticator, Caller, management};
+use vdc_http::auth::{Authenticator, Caller, management, with_created_id};
 use vdc_http::{AppJson, BearerToken, OAuthForm};
 
 use crate::config::IssuerDefinition;
@@ -147,10 +147,11 @@ async fn list_issuers(State(i): State<Issuer>, caller: Caller) -> Result<Json<Va
 async fn create_issuer(
     State(i): State<Issuer>,
     AppJson(def): AppJson<IssuerDefinition>,
-) -> Result<(StatusCode, Json<Value>)> {
-    i.create_issuer(def)
-        .await
-        .map(|v| (StatusCode::CREATED, Json(v)))
+) -> Result<Response> {
+    i.create_issuer(def).await.map(|v| {
+        let r = (StatusCode::CREATED, Json(&v)).into_response();
+        with_created_id(r, &v)
+    })
 }
 
 async fn get_issuer(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
@@ -164,7 +165,7 @@ async fn create_offer(
 ) -> Result<Response> {
     i.create_offer(&issuer, req)
         .await
-        .map(|v| no_store(StatusCode::CREATED, v))
+        .map(|v| with_created_id(no_store(StatusCode::CREATED, v.clone()), &v))
 }
 
 async fn get_offer(

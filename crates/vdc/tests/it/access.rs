@@ -485,6 +485,7 @@ async fn audit_records_management_calls_and_domain_events_without_secrets(server
     assert_eq!(created_offer["actor_key_id"], key_id.as_str());
     assert_eq!(created_offer["issuer"], "demo");
     assert_eq!(created_offer["outcome"], "201");
+    assert_eq!(created_offer["target"], offer_id.as_str());
     assert!(created_offer["at"].as_str().unwrap().ends_with('Z'));
     let token = find(items, "offer.token_issued");
     assert_eq!(token["target"], offer_id.as_str());
@@ -512,10 +513,9 @@ async fn audit_records_management_calls_and_domain_events_without_secrets(server
     let verified = find(vitems, "presentation.verified");
     assert_eq!(verified["target"], request_id.as_str());
     assert_eq!(verified["verifier"], "demo");
-    assert_eq!(
-        find(vitems, "POST /api/v1/verifiers/{verifier}/requests")["outcome"],
-        "201"
-    );
+    let request_call = find(vitems, "POST /api/v1/verifiers/{verifier}/requests");
+    assert_eq!(request_call["outcome"], "201");
+    assert_eq!(request_call["target"], request_id.as_str());
 
     let (status, everything) = server.admin_get("/api/v1/audit?limit=1000").await;
     assert_eq!(status, 200);
