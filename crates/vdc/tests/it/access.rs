@@ -340,6 +340,52 @@ async fn api_keys_are_validated_listed_without_secrets_and_stored_hashed(server:
         assert!(!f.contains(&k[5..]), "{f}");
     }
     assert!(!format!("{stored:?}").contains(&k[5..]));
+    // And in the database itself: no byte of any file (SQLite) or row (Postgres) holds the
+    // key, after it was used for a call that the audit log recorded.
+    let (status, _) = call(server, k, Method::GET, "/api/v1/issuers/demo", None).await;
+    assert_eq!(status, 200);
+    let at_rest = database_text(server).await;
+    assert!(
+        at_rest.contains("GET /api/v1/issuers/{issuer}"),
+        "the dump reads the audit log"
+    );
+    assert!(
+        !at_rest.contains(&k[5..]),
+        "the clear key rests in the database"
+    );
+}
+
+/// Everything the server's database holds, as text: the SQLite files' bytes (lossy UTF-8), or
+/// every row of the access tables and settings as Postgres renders them.
+async fn database_text(server: &TestServer) -> String {
+    if let Some(path) = server.database_url.strip_prefix("sqlite://") {
+        let mut text = String::new();
+        for suffix in ["", "-wal"] {
+            if let Ok(bytes) = std::fs::read(format!("{path}{suffix}")) {
+                text.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        text
+    } else {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(&server.database_url)
+            .await
+            .unwrap();
+        let mut text = String::new();
+        for query in [
+            "SELECT t::text FROM api_keys t",
+            "SELECT t::text FROM audit_entries t",
+            "SELECT t::text FROM settings t",
+        ] {
+            let rows: Vec<String> = sqlx::query_scalar(query)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            text.push_str(&rows.join("\n"));
+        }
+        conn.close().await.unwrap();
+        text
+    }
 }
 
 async fn scoped_keys_list_only_their_issuers(server: &TestServer) {
