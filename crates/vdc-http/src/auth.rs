@@ -283,6 +283,8 @@ pub enum AuthError {
     Unauthorized,
     /// The store did not answer: 503 (R2).
     Unavailable,
+    /// The store failed otherwise: 500.
+    Internal,
 }
 
 impl AuthError {
@@ -294,6 +296,11 @@ impl AuthError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "the API key store did not answer",
+            ),
+            Self::Internal => ErrorResponse::server(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the API key lookup failed",
             ),
         }
     }
@@ -332,7 +339,7 @@ impl Authenticator {
                 AuthError::Unavailable
             } else {
                 tracing::error!(error = %e, "API key lookup failed");
-                AuthError::Unavailable
+                AuthError::Internal
             }
         })?;
         match found {
@@ -379,6 +386,16 @@ impl Authenticator {
         if let Err(e) = self.store.append_audit(&entry).await {
             tracing::error!(error = %e, action = %entry.action, "audit entry not recorded");
         }
+    }
+}
+
+/// Middleware for routes that only the admin key may use and that need no audit entry:
+/// 401 `unauthorized` unless the bearer is the admin key. Management routers use
+/// [`management`] instead (scoped keys, 403 rules, audit).
+pub async fn require_admin(State(key): State<AdminKey>, request: Request, next: Next) -> Response {
+    match bearer(&request) {
+        Some(token) if key.matches(token) => next.run(request).await,
+        _ => unauthorized().into_response(),
     }
 }
 
@@ -517,6 +534,35 @@ pub async fn management(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn require_admin_accepts_only_the_admin_key() {
+        use tower::ServiceExt as _;
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }))
+            .route_layer(axum::middleware::from_fn_with_state(
+                AdminKey::from_key("k-0123456789abcdef"),
+                require_admin,
+            ));
+        for (auth, want) in [
+            (Some("Bearer k-0123456789abcdef"), 200),
+            (Some("bearer k-0123456789abcdef"), 200),
+            (Some("Bearer k-0123456789abcdeF"), 401),
+            (Some("Basic k-0123456789abcdef"), 401),
+            (None, 401),
+        ] {
+            let mut req = http::Request::get("/");
+            if let Some(a) = auth {
+                req = req.header(header::AUTHORIZATION, a);
+            }
+            let r = app
+                .clone()
+                .oneshot(req.body(axum::body::Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), want, "{auth:?}");
+        }
+    }
 
     #[test]
     fn scope_names_round_trip() {

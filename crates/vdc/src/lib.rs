@@ -110,6 +110,9 @@ pub struct App {
     pub verifier: vdc_verifier::Verifier,
     /// The metrics registry behind `/metrics`.
     pub metrics: vdc_http::metrics::Metrics,
+    /// The management authenticator (admin key and scoped API keys), for routes composed
+    /// outside [`build_with_store`] (server-rendered pages).
+    pub auth: vdc_http::auth::Authenticator,
 }
 
 /// Builds the server from configuration: store, key material, services, routers.
@@ -229,7 +232,7 @@ pub async fn build_with_store(
     }
     router = router.merge(access::routes(
         access::AccessApi::new(access_store, deps.clock.clone(), deps.rng.clone()),
-        auth,
+        auth.clone(),
     ));
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
@@ -241,6 +244,7 @@ pub async fn build_with_store(
         store,
         verifier,
         metrics,
+        auth,
     })
 }
 
