@@ -1,7 +1,8 @@
 //! vdc-http: the axum glue every vdc router shares.
 //!
 //! Layout:
-//! - [`auth`]: the admin key check for management routers ([`auth::require_admin`]).
+//! - [`auth`]: management authentication (admin key or scoped API key → [`auth::Caller`]),
+//!   the contract's scope rules and the audit of every management call ([`auth::management`]).
 //! - [`error`]: [`ErrorResponse`], the OAuth-style error body (`error` +
 //!   `error_description`) with `Cache-Control: no-store`, and [`ErrorDetail`], the
 //!   server-side detail that travels as a response extension to the logging middleware.

@@ -143,8 +143,16 @@ impl Issuer {
 
     /// `GET /api/v1/issuers`.
     pub async fn list_issuers(&self) -> Result<Value> {
+        self.list_issuers_where(|_| true).await
+    }
+
+    /// Lists the issuers whose id `visible` accepts (a scoped key's own issuers).
+    pub async fn list_issuers_where(&self, visible: impl Fn(&str) -> bool) -> Result<Value> {
         let mut items = Vec::new();
         for record in self.store.list_issuers().await? {
+            if !visible(&record.id) {
+                continue;
+            }
             if let Some(def) = self.definition(&record.id).await? {
                 items.push(self.issuer_object(&def));
             }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
-use vdc_http::auth::{AdminKey, require_admin};
+use vdc_http::auth::{Authenticator, Caller, management};
 use vdc_http::{AppJson, ErrorResponse};
 use vdc_store::{StatusChange, StoreErrorKind};
 
@@ -35,7 +35,7 @@ pub mod paths {
 }
 
 /// The actor recorded for changes made with the admin key.
-pub const ADMIN_ACTOR: &str = "admin";
+pub const ADMIN_ACTOR: &str = vdc_http::auth::ADMIN_ACTOR;
 
 /// The media type of a `vc+jwt` (VC-JOSE-COSE §6.1.1).
 const VC_JWT_MEDIA_TYPE: &str = "application/vc+jwt";
@@ -58,13 +58,13 @@ pub fn public_routes(service: StatusService) -> Router {
         .with_state(service)
 }
 
-/// The management routes (admin key required).
-pub fn management_routes(service: StatusService, admin: AdminKey) -> Router {
+/// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
+pub fn management_routes(service: StatusService, auth: Authenticator) -> Router {
     use paths::*;
     Router::new()
         .route(API_CREDENTIAL_STATUS, post(change_one))
         .route(API_CREDENTIALS_STATUS, post(change_many))
-        .route_layer(middleware::from_fn_with_state(admin, require_admin))
+        .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(service)
 }
 
@@ -204,6 +204,7 @@ struct BatchItem {
 
 async fn change_one(
     State(s): State<StatusService>,
+    caller: Caller,
     Path((issuer, id)): Path<(String, String)>,
     AppJson(body): AppJson<StatusBody>,
 ) -> Result<Json<Value>, ServiceError> {
@@ -211,7 +212,7 @@ async fn change_one(
         credential_id: id,
         status: parse_status(&body.status)?,
     };
-    let records = s.change(&issuer, &[change], ADMIN_ACTOR).await?;
+    let records = s.change(&issuer, &[change], caller.actor()).await?;
     let record = records
         .first()
         .ok_or_else(|| ServiceError::Internal("the change returned no credential".into()))?;
@@ -220,6 +221,7 @@ async fn change_one(
 
 async fn change_many(
     State(s): State<StatusService>,
+    caller: Caller,
     Path(issuer): Path<String>,
     AppJson(body): AppJson<BatchBody>,
 ) -> Result<Json<Value>, ServiceError> {
@@ -233,7 +235,7 @@ async fn change_many(
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    let records = s.change(&issuer, &changes, ADMIN_ACTOR).await?;
+    let records = s.change(&issuer, &changes, caller.actor()).await?;
     let items: Vec<Value> = records.iter().map(|r| s.credential_object(r)).collect();
     Ok(Json(json!({ "items": items })))
 }

@@ -27,6 +27,9 @@ const UNIQUE: &[(&str, &str)] = &[
     ("presentation_requests_pkey", "presentation request"),
     ("presentation_requests_state_key", "state"),
     ("presentation_requests_response_code", "response code"),
+    ("api_keys_pkey", "API key"),
+    ("api_keys_hash_key", "API key"),
+    ("audit_entries_pkey", "audit entry"),
 ];
 
 /// What a missing parent means, by foreign key name.

@@ -10,6 +10,7 @@
 //! (Postgres re-checks the condition after waiting for a concurrent writer's row lock, so
 //! exactly one racer matches); multi-statement writes run in one transaction.
 
+mod access;
 mod error;
 mod presentation;
 mod status;

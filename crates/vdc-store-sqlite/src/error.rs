@@ -73,6 +73,12 @@ const UNIQUE: &[(&str, &str)] = &[
         "presentation_requests.verifier_id, presentation_requests.response_code_hash",
         "response code",
     ),
+    ("api_keys.key_id", "API key"),
+    ("api_keys.key_hash", "API key"),
+    (
+        "audit_entries.tenant_kind, audit_entries.tenant_id, audit_entries.audit_id",
+        "audit entry",
+    ),
 ];
 
 fn unique_meaning(message: &str) -> &'static str {

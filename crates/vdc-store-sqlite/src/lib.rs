@@ -17,6 +17,7 @@
 //! Single use (G2) is a conditional `UPDATE … WHERE consumed_at IS NULL AND expires_at > ?now`:
 //! writers are serialized, so exactly one racer matches.
 
+mod access;
 mod error;
 mod presentation;
 mod status;

@@ -24,12 +24,14 @@ use std::sync::Arc;
 use serde_json::json;
 use tokio::sync::Barrier;
 
+use crate::access::audit_id;
+use crate::events::EventTenant;
 use crate::{
-    CredentialStatus, DeferredOutcome, DeferredRecord, IssuedCredentialRecord, IssuerRecord,
-    NewAccessToken, NotificationRecord, OfferRecord, OfferStatus, PresentationOutcome,
-    PresentationRequestRecord, PresentationStatus, SecretHash, SigningKeyRecord, StatusChange,
-    StatusChangeOutcome, StatusListEntry, StatusListRecord, Store, StoreError, UnixTime,
-    VerifierRecord,
+    ApiKeyRecord, AuditEntry, AuditQuery, CredentialStatus, DeferredOutcome, DeferredRecord,
+    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NotificationRecord, OfferRecord,
+    OfferStatus, PresentationOutcome, PresentationRequestRecord, PresentationStatus, SecretHash,
+    SigningKeyRecord, StatusChange, StatusChangeOutcome, StatusListEntry, StatusListRecord, Store,
+    StoreError, UnixTime, VerifierRecord,
 };
 
 /// How many tasks race for one single-use artifact.
@@ -114,6 +116,11 @@ macro_rules! contract_suite {
             response_code_is_redeemed_once,
             race_finish_presentation_request_one_winner,
             race_redeem_response_code_one_winner,
+            api_keys_round_trip_and_are_found_by_hash_only,
+            api_key_duplicates_are_refused,
+            api_key_revocation_is_idempotent_and_unknown_is_false,
+            audit_entries_filter_by_tenant_and_since,
+            audit_cursor_walk_returns_every_entry_once,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -2537,4 +2544,183 @@ pub async fn race_redeem_response_code_one_winner(store: Arc<dyn Store>) {
         wins += usize::from(t.await.unwrap());
     }
     assert_eq!(wins, 1);
+}
+
+fn api_key(id: &str, secret: &str) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: id.to_owned(),
+        name: format!("key {id}"),
+        issuers: vec!["acme".into(), "beta".into()],
+        verifiers: vec!["door".into()],
+        scopes: vec!["read".into(), "offers:write".into()],
+        key_hash: SecretHash::of(secret),
+        created_at: T0,
+        revoked_at: None,
+    }
+}
+
+/// Keys round-trip (lists in order), are found by the hash of the key and by id, never by
+/// anything else, and list oldest first.
+pub async fn api_keys_round_trip_and_are_found_by_hash_only(store: Arc<dyn Store>) {
+    let a = api_key("k1", "secret-1");
+    let mut b = api_key("k2", "secret-2");
+    b.created_at = T0.plus(5);
+    b.issuers = Vec::new();
+    store.create_api_key(&b).await.unwrap();
+    store.create_api_key(&a).await.unwrap();
+    assert_eq!(
+        store
+            .find_api_key_by_hash(&SecretHash::of("secret-1"))
+            .await
+            .unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store
+            .find_api_key_by_hash(&SecretHash::of("secret-3"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.get_api_key("k2").await.unwrap(), Some(b.clone()));
+    assert_eq!(store.get_api_key("k3").await.unwrap(), None);
+    assert_eq!(store.list_api_keys().await.unwrap(), vec![a, b]);
+}
+
+/// A second key with the same id or the same hash is a duplicate.
+pub async fn api_key_duplicates_are_refused(store: Arc<dyn Store>) {
+    store.create_api_key(&api_key("k1", "s1")).await.unwrap();
+    for dup in [api_key("k1", "s2"), api_key("k2", "s1")] {
+        let err = store.create_api_key(&dup).await.unwrap_err();
+        assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+    }
+    assert_eq!(store.list_api_keys().await.unwrap().len(), 1);
+}
+
+/// Revoking stamps `revoked_at` once (a second revoke keeps the first time and answers true);
+/// an unknown id answers false.
+pub async fn api_key_revocation_is_idempotent_and_unknown_is_false(store: Arc<dyn Store>) {
+    store.create_api_key(&api_key("k1", "s1")).await.unwrap();
+    store.create_api_key(&api_key("k2", "s2")).await.unwrap();
+    assert!(store.revoke_api_key("k1", T0.plus(10)).await.unwrap());
+    assert!(store.revoke_api_key("k1", T0.plus(20)).await.unwrap());
+    assert!(!store.revoke_api_key("nope", T0).await.unwrap());
+    let k1 = store
+        .find_api_key_by_hash(&SecretHash::of("s1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(k1.revoked_at, Some(T0.plus(10)));
+    let k2 = store.get_api_key("k2").await.unwrap().unwrap();
+    assert_eq!(k2.revoked_at, None);
+}
+
+fn audit(tenant: Option<EventTenant>, at: UnixTime, n: u64) -> AuditEntry {
+    AuditEntry {
+        id: audit_id(at, n),
+        at,
+        actor: "admin".into(),
+        actor_key_id: n.is_multiple_of(2).then(|| format!("k{n}")),
+        action: "POST /api/v1/issuers/{issuer}/offers".into(),
+        tenant,
+        target: n.is_multiple_of(3).then(|| format!("o{n}")),
+        outcome: "201".into(),
+    }
+}
+
+/// Tenant filters see only that tenant's entries (G6), `since` drops older ones, results
+/// come newest first and respect the limit.
+pub async fn audit_entries_filter_by_tenant_and_since(store: Arc<dyn Store>) {
+    let acme = Some(EventTenant::Issuer("acme".into()));
+    let door = Some(EventTenant::Verifier("acme".into()));
+    let entries = [
+        audit(acme.clone(), T0, 1),
+        audit(door.clone(), T0.plus(1), 2),
+        audit(None, T0.plus(2), 3),
+        audit(acme.clone(), T0.plus(3), 4),
+        audit(Some(EventTenant::Issuer("beta".into())), T0.plus(4), 5),
+    ];
+    for e in &entries {
+        store.append_audit(e).await.unwrap();
+    }
+    let err = store.append_audit(&entries[0]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)), "{err:?}");
+    let q = |tenant: Option<EventTenant>, since: Option<UnixTime>, limit: u32| AuditQuery {
+        tenant,
+        since,
+        before: None,
+        limit,
+    };
+    let all = store.query_audit(&q(None, None, 100)).await.unwrap();
+    let want: Vec<AuditEntry> = entries.iter().rev().cloned().collect();
+    assert_eq!(all, want);
+    let acme_only = store
+        .query_audit(&q(acme.clone(), None, 100))
+        .await
+        .unwrap();
+    assert_eq!(acme_only, vec![entries[3].clone(), entries[0].clone()]);
+    // A verifier named like an issuer is another tenant.
+    let door_only = store.query_audit(&q(door, None, 100)).await.unwrap();
+    assert_eq!(door_only, vec![entries[1].clone()]);
+    let recent = store
+        .query_audit(&q(acme.clone(), Some(T0.plus(1)), 100))
+        .await
+        .unwrap();
+    assert_eq!(recent, vec![entries[3].clone()]);
+    let recent_all = store
+        .query_audit(&q(None, Some(T0.plus(3)), 100))
+        .await
+        .unwrap();
+    assert_eq!(recent_all, vec![entries[4].clone(), entries[3].clone()]);
+    let limited = store.query_audit(&q(None, None, 2)).await.unwrap();
+    assert_eq!(limited, want[..2].to_vec());
+}
+
+/// Walking pages with `before` = the last id seen returns every entry exactly once, in
+/// order, also when many share one second.
+pub async fn audit_cursor_walk_returns_every_entry_once(store: Arc<dyn Store>) {
+    let acme = Some(EventTenant::Issuer("acme".into()));
+    let mut ids = BTreeSet::new();
+    for n in 0..23u64 {
+        let e = audit(
+            acme.clone(),
+            T0.plus(i64::try_from(n / 4).unwrap()),
+            n * 7919 + 1,
+        );
+        ids.insert(e.id.clone());
+        store.append_audit(&e).await.unwrap();
+        store
+            .append_audit(&audit(None, T0, n * 7919 + 2))
+            .await
+            .unwrap();
+    }
+    for tenant in [acme.clone(), None] {
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store
+                .query_audit(&AuditQuery {
+                    tenant: tenant.clone(),
+                    since: None,
+                    before: before.clone(),
+                    limit: 5,
+                })
+                .await
+                .unwrap();
+            assert!(page.len() <= 5);
+            let Some(last) = page.last() else { break };
+            before = Some(last.id.clone());
+            seen.extend(page.into_iter().map(|e| e.id));
+        }
+        let mut sorted = seen.clone();
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(seen, sorted, "newest first");
+        let unique: BTreeSet<String> = seen.iter().cloned().collect();
+        assert_eq!(unique.len(), seen.len(), "no entry twice");
+        if tenant.is_some() {
+            assert_eq!(unique, ids);
+        } else {
+            assert_eq!(unique.len(), 46);
+        }
+    }
 }

@@ -12,6 +12,8 @@
 //!   behind the object-safe [`StatusStore`] trait.
 //! - [`presentation`]: the OpenID4VP verifier state: verifier tenants and presentation
 //!   requests with single-use responses and response codes, behind [`PresentationStore`].
+//! - [`access`]: scoped API keys (stored as SHA-256) and the audit log, behind
+//!   [`AccessStore`].
 //! - [`events`]: domain events ([`events::DomainEvent`]) and the sinks that hear them
 //!   (audit log, webhook outbox).
 //! - [`Store`]: everything one backend keeps (all three traits), what the server composes.
@@ -25,6 +27,7 @@
 //! with it, and every method filters on it. Time is a parameter (`now`); no backend reads a
 //! clock. Single use (G2) is one atomic conditional statement or one transaction per method.
 
+pub mod access;
 pub mod error;
 pub mod events;
 pub mod issuance;
@@ -37,6 +40,7 @@ pub mod stored;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
 
+pub use access::{AccessStore, ApiKeyRecord, AuditEntry, AuditQuery};
 pub use error::{StoreError, StoreErrorKind};
 pub use issuance::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
@@ -58,10 +62,10 @@ pub use vdc_core::time::UnixTime;
 /// The result of every store method.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Everything one backend keeps: the issuer's state, its status lists and the verifiers'
-/// presentation requests. Each backend implements every trait on one type, so the issuance
+/// Everything one backend keeps: the issuer's state, its status lists, the verifiers'
+/// presentation requests, and API keys with the audit log. Each backend implements every trait on one type, so the issuance
 /// transaction can bind status entries (R1); services hold the narrower trait they need
 /// (`Arc<dyn Store>` upcasts to each).
-pub trait Store: IssuanceStore + StatusStore + PresentationStore {}
+pub trait Store: IssuanceStore + StatusStore + PresentationStore + AccessStore {}
 
-impl<T: IssuanceStore + StatusStore + PresentationStore + ?Sized> Store for T {}
+impl<T: IssuanceStore + StatusStore + PresentationStore + AccessStore + ?Sized> Store for T {}

@@ -40,6 +40,9 @@ pub struct TestServer {
     pub clock: FixedClock,
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The URL of the server's database (`sqlite://PATH` or `postgres://...`), for tests that
+    /// inspect what rests in it.
+    pub database_url: String,
     /// An HTTP client.
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -60,19 +63,21 @@ impl TestServer {
         let n = N.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("vdc-testkit-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (store, cleanup): (Arc<dyn Store>, Cleanup) = match backend {
+        let (store, cleanup, database_url): (Arc<dyn Store>, Cleanup, String) = match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}", dir.join("vdc.sqlite").display());
                 (
                     vdc::open_store(&url).await.unwrap(),
                     Cleanup::Sqlite(dir.clone()),
+                    url,
                 )
             }
             Backend::Postgres => {
                 let db = vdc_store_postgres::testing::create()
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
-                (Arc::new(db.store.clone()), Cleanup::Postgres(Some(db)))
+                let url = db.url.clone();
+                (Arc::new(db.store.clone()), Cleanup::Postgres(Some(db)), url)
             }
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -106,6 +111,7 @@ impl TestServer {
             base,
             clock,
             store,
+            database_url,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),

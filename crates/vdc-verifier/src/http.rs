@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
-use vdc_http::auth::{AdminKey, require_admin};
+use vdc_http::auth::{Authenticator, management, with_created_id};
 use vdc_http::{AppJson, ErrorResponse, OAuthForm};
 use vdc_store::StoreErrorKind;
 
@@ -56,8 +56,8 @@ pub fn wallet_routes(verifier: Verifier) -> Router {
         .with_state(verifier)
 }
 
-/// The management routes (admin key required).
-pub fn management_routes(verifier: Verifier, admin: AdminKey) -> Router {
+/// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
+pub fn management_routes(verifier: Verifier, auth: Authenticator) -> Router {
     use paths::*;
     Router::new()
         .route(API_VERIFIERS, post(create_verifier))
@@ -65,7 +65,7 @@ pub fn management_routes(verifier: Verifier, admin: AdminKey) -> Router {
         .route(API_REQUESTS, post(create_request))
         .route(API_REQUEST, get(get_request))
         .route(API_RESPONSE_CODE, post(redeem_response_code))
-        .route_layer(middleware::from_fn_with_state(admin, require_admin))
+        .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(verifier)
 }
 
@@ -114,9 +114,10 @@ async fn create_verifier(
     State(v): State<Verifier>,
     AppJson(def): AppJson<VerifierDefinition>,
 ) -> Result<Response> {
-    v.create_verifier(def)
-        .await
-        .map(|o| (StatusCode::CREATED, Json(o)).into_response())
+    v.create_verifier(def).await.map(|o| {
+        let r = (StatusCode::CREATED, Json(&o)).into_response();
+        with_created_id(r, &o)
+    })
 }
 
 async fn get_verifier(
@@ -133,7 +134,7 @@ async fn create_request(
 ) -> Result<Response> {
     v.create_request(&verifier, req)
         .await
-        .map(|o| no_store(StatusCode::CREATED, o))
+        .map(|o| with_created_id(no_store(StatusCode::CREATED, o.clone()), &o))
 }
 
 async fn get_request(

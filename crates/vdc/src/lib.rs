@@ -5,12 +5,14 @@
 //! - [`config`]: the typed configuration and its layering.
 //! - this module: [`open_store`], [`build`] (store + keys + services + routers) and
 //!   [`serve`] (graceful shutdown).
+//! - [`access`]: scoped API keys, the audit log routes and the audit event sink.
 //! - [`demo`]: the `--demo` issuer and verifier.
 //! - [`doctor`]: the `vdc doctor` self-checks.
 //! - [`pages`]: the server-rendered pages (start, issuer, verifier) with QR codes.
 //! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
 
+pub mod access;
 pub mod bench;
 pub mod config;
 pub mod demo;
@@ -110,6 +112,9 @@ pub struct App {
     pub verifier: vdc_verifier::Verifier,
     /// The metrics registry behind `/metrics`.
     pub metrics: vdc_http::metrics::Metrics,
+    /// The management authenticator (admin key and scoped API keys), for routes composed
+    /// outside [`build_with_store`] (server-rendered pages).
+    pub auth: vdc_http::auth::Authenticator,
 }
 
 /// Builds the server from configuration: store, key material, services, routers.
@@ -129,7 +134,18 @@ pub async fn build_with_store(
     let public_url = config.public_url();
     let metrics = vdc_http::metrics::Metrics::new();
     // Every domain event (issuance, status change, presentation outcome) reaches each sink.
-    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = Vec::new();
+    let access_store: Arc<dyn vdc_store::AccessStore> = store.clone();
+    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![Arc::new(access::AuditSink::new(
+        access_store.clone(),
+        deps.rng.clone(),
+    ))];
+    // Management routers authenticate the admin key or a scoped API key and audit each call.
+    let auth = vdc_http::auth::Authenticator::new(
+        admin,
+        access_store.clone(),
+        deps.clock.clone(),
+        deps.rng.clone(),
+    );
     let events: vdc_store::events::Events = Arc::new(vdc_store::events::FanOut(sinks));
     let issuer = Issuer::new(
         store.clone(),
@@ -197,7 +213,7 @@ pub async fn build_with_store(
             .merge(vdc_issuer::http::wallet_routes(issuer.clone()))
             .merge(vdc_issuer::http::management_routes(
                 issuer.clone(),
-                admin.clone(),
+                auth.clone(),
             ));
     }
     if matches!(config.role, Role::All | Role::Verifier) {
@@ -205,7 +221,7 @@ pub async fn build_with_store(
             .merge(vdc_verifier::http::wallet_routes(verifier.clone()))
             .merge(vdc_verifier::http::management_routes(
                 verifier.clone(),
-                admin.clone(),
+                auth.clone(),
             ));
     }
     if matches!(config.role, Role::All | Role::Status | Role::Issuer) {
@@ -213,7 +229,7 @@ pub async fn build_with_store(
             .merge(vdc_status::http::public_routes(status.clone()))
             .merge(vdc_status::http::management_routes(
                 status.clone(),
-                admin.clone(),
+                auth.clone(),
             ));
     }
     if config.role == Role::All {
@@ -222,11 +238,15 @@ pub async fn build_with_store(
             issuer.clone(),
             status.clone(),
             verifier.clone(),
-            admin.clone(),
+            auth.clone(),
             config.demo,
             &public_url,
         )));
     }
+    router = router.merge(access::routes(
+        access::AccessApi::new(access_store, deps.clock.clone(), deps.rng.clone()),
+        auth.clone(),
+    ));
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,
@@ -237,6 +257,7 @@ pub async fn build_with_store(
         store,
         verifier,
         metrics,
+        auth,
     })
 }
 

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
-use vdc_http::auth::{AdminKey, require_admin};
+use vdc_http::auth::{Authenticator, Caller, management, with_created_id};
 use vdc_http::{AppJson, BearerToken, OAuthForm};
 
 use crate::config::IssuerDefinition;
@@ -49,8 +49,8 @@ pub fn wallet_routes(issuer: Issuer) -> Router {
         .with_state(issuer)
 }
 
-/// The management routes (admin key required).
-pub fn management_routes(issuer: Issuer, admin: AdminKey) -> Router {
+/// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
+pub fn management_routes(issuer: Issuer, auth: Authenticator) -> Router {
     use paths::*;
     Router::new()
         .route(API_ISSUERS, get(list_issuers).post(create_issuer))
@@ -60,7 +60,7 @@ pub fn management_routes(issuer: Issuer, admin: AdminKey) -> Router {
         .route(API_OFFER_CLAIMS, axum::routing::put(supply_claims))
         .route(API_OFFER_QR, get(offer_qr))
         .route(API_CREDENTIAL, get(get_credential))
-        .route_layer(middleware::from_fn_with_state(admin, require_admin))
+        .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(issuer)
 }
 
@@ -137,17 +137,21 @@ async fn notification(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
-async fn list_issuers(State(i): State<Issuer>) -> Result<Json<Value>> {
-    i.list_issuers().await.map(Json)
+/// Contract ("API keys and tenants"): a scoped key sees only its issuers.
+async fn list_issuers(State(i): State<Issuer>, caller: Caller) -> Result<Json<Value>> {
+    i.list_issuers_where(|id| caller.may_read_issuer(id))
+        .await
+        .map(Json)
 }
 
 async fn create_issuer(
     State(i): State<Issuer>,
     AppJson(def): AppJson<IssuerDefinition>,
-) -> Result<(StatusCode, Json<Value>)> {
-    i.create_issuer(def)
-        .await
-        .map(|v| (StatusCode::CREATED, Json(v)))
+) -> Result<Response> {
+    i.create_issuer(def).await.map(|v| {
+        let r = (StatusCode::CREATED, Json(&v)).into_response();
+        with_created_id(r, &v)
+    })
 }
 
 async fn get_issuer(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
@@ -161,7 +165,7 @@ async fn create_offer(
 ) -> Result<Response> {
     i.create_offer(&issuer, req)
         .await
-        .map(|v| no_store(StatusCode::CREATED, v))
+        .map(|v| with_created_id(no_store(StatusCode::CREATED, v.clone()), &v))
 }
 
 async fn get_offer(

@@ -13,7 +13,9 @@
 //! Access:
 //! - With a key: the `vdc_ui_key` cookie (HttpOnly, SameSite=Strict, Path=/ui, Secure when
 //!   the public URL is https) holds the API key, checked on every request like a bearer key.
-//!   Until scoped keys exist only the admin key is accepted.
+//!   The admin key or a scoped API key; a scoped key reaches only its tenants' pages and
+//!   only for its scopes (`read` to view, `offers:write`, `credentials:status`,
+//!   `presentations:write` to act), as in the management API.
 //! - Demo mode (`--demo`) opens, without a key, exactly the pages of the demo issuer `demo`
 //!   and the demo verifier `demo` (create offers and presentation requests, read their
 //!   status). Other tenants' pages still need the key; the management API is unchanged.
@@ -31,10 +33,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use vdc_http::auth::AdminKey;
+use vdc_http::auth::{Authenticator, Caller, Scope};
 use vdc_issuer::Issuer;
 use vdc_issuer::config::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition};
 use vdc_issuer::management::{CreateOffer, TxCodeSpec};
+use vdc_store::events::EventTenant;
 use vdc_verifier::Verifier;
 use vdc_verifier::service::CreateRequest;
 
@@ -63,7 +66,7 @@ pub struct Pages {
     issuer: Issuer,
     status: vdc_status::StatusService,
     verifier: Verifier,
-    admin: AdminKey,
+    auth: Authenticator,
     demo: bool,
     secure_cookie: bool,
 }
@@ -74,7 +77,7 @@ impl Pages {
         issuer: Issuer,
         status: vdc_status::StatusService,
         verifier: Verifier,
-        admin: AdminKey,
+        auth: Authenticator,
         demo: bool,
         public_url: &str,
     ) -> Self {
@@ -82,25 +85,37 @@ impl Pages {
             issuer,
             status,
             verifier,
-            admin,
+            auth,
             demo,
             secure_cookie: public_url.starts_with("https://"),
         }
     }
 
-    /// Whether the request carries a valid key in the pages cookie.
-    fn has_key(&self, headers: &HeaderMap) -> bool {
-        cookie_key(headers).is_some_and(|k| self.admin.matches(&k))
+    /// The caller whose key the pages cookie holds (the admin key or an unrevoked scoped
+    /// key, as for the management API), if any.
+    async fn caller(&self, headers: &HeaderMap) -> Option<Caller> {
+        let key = cookie_key(headers)?;
+        self.auth.authenticate(&key).await.ok()
     }
 
-    /// Whether the request may use the pages of issuer `slug`.
-    fn may_use_issuer(&self, headers: &HeaderMap, slug: &str) -> bool {
-        (self.demo && slug == crate::demo::DEMO_ISSUER) || self.has_key(headers)
+    /// Whether the request may use the pages of issuer `slug` for `scope`: the demo issuer in
+    /// demo mode, else a key that may act on it with that scope (contract "API keys and
+    /// tenants").
+    async fn may_use_issuer(&self, headers: &HeaderMap, slug: &str, scope: Scope) -> bool {
+        (self.demo && slug == crate::demo::DEMO_ISSUER)
+            || self.caller(headers).await.is_some_and(|c| {
+                c.require(&EventTenant::Issuer(slug.to_owned()), scope)
+                    .is_ok()
+            })
     }
 
-    /// Whether the request may use the pages of verifier `slug`.
-    fn may_use_verifier(&self, headers: &HeaderMap, slug: &str) -> bool {
-        (self.demo && slug == crate::demo::DEMO_VERIFIER) || self.has_key(headers)
+    /// Whether the request may use the pages of verifier `slug` for `scope`.
+    async fn may_use_verifier(&self, headers: &HeaderMap, slug: &str, scope: Scope) -> bool {
+        (self.demo && slug == crate::demo::DEMO_VERIFIER)
+            || self.caller(headers).await.is_some_and(|c| {
+                c.require(&EventTenant::Verifier(slug.to_owned()), scope)
+                    .is_ok()
+            })
     }
 }
 
@@ -324,7 +339,10 @@ async fn login(State(pages): State<Pages>, headers: HeaderMap, body: Bytes) -> R
         return bad_form();
     };
     let key = field(&form, "key").unwrap_or_default().trim();
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || !pages.admin.matches(key) {
+    if key.is_empty()
+        || key.chars().count() > MAX_KEY_CHARS
+        || pages.auth.authenticate(key).await.is_err()
+    {
         return html_response(
             StatusCode::UNAUTHORIZED,
             "API key required",
@@ -366,16 +384,17 @@ fn set_cookie(mut response: Response, cookie: &str) -> Response {
 /// `GET /`: the cookie (Path=/ui) never reaches it, so it shows the demo links (in demo
 /// mode) and the key form.
 async fn start_root(State(pages): State<Pages>) -> Response {
-    render_start(&pages, false).await
+    render_start(&pages, None).await
 }
 
 /// `GET /ui`.
 async fn start(State(pages): State<Pages>, headers: HeaderMap) -> Response {
-    let has_key = pages.has_key(&headers);
-    render_start(&pages, has_key).await
+    let caller = pages.caller(&headers).await;
+    render_start(&pages, caller.as_ref()).await
 }
 
-async fn render_start(pages: &Pages, has_key: bool) -> Response {
+async fn render_start(pages: &Pages, caller: Option<&Caller>) -> Response {
+    let has_key = caller.is_some();
     let mut body = String::from(
         "<h1>vdc</h1><p>Issue verifiable credentials over OpenID4VCI and verify them over \
          OpenID4VP. Scan the QR codes with a wallet, or use <code>vdc wallet</code>.</p>",
@@ -389,6 +408,8 @@ async fn render_start(pages: &Pages, has_key: bool) -> Response {
                     .into_iter()
                     .flatten()
                     .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                    // A scoped key sees only the issuers it may read.
+                    .filter(|id| caller.is_some_and(|c| c.may_read_issuer(id)))
                     .collect();
             }
             Err(e) => return issuer_error(e),
@@ -491,7 +512,7 @@ async fn issuer_page(
     Path(issuer): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !pages.may_use_issuer(&headers, &issuer) {
+    if !pages.may_use_issuer(&headers, &issuer, Scope::Read).await {
         return key_required();
     }
     match definition(&pages, &issuer).await {
@@ -564,7 +585,10 @@ async fn create_offer(
     if cross_site(&headers) {
         return forbidden_cross_site();
     }
-    if !pages.may_use_issuer(&headers, &issuer) {
+    if !pages
+        .may_use_issuer(&headers, &issuer, Scope::OffersWrite)
+        .await
+    {
         return key_required();
     }
     let def = match definition(&pages, &issuer).await {
@@ -700,7 +724,7 @@ async fn offer_status(
     Path((issuer, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if !pages.may_use_issuer(&headers, &issuer) {
+    if !pages.may_use_issuer(&headers, &issuer, Scope::Read).await {
         return json_key_required();
     }
     match pages.issuer.offer_status(&issuer, &id).await {
@@ -738,7 +762,10 @@ async fn revoke_offer(
     if cross_site(&headers) {
         return forbidden_cross_site();
     }
-    if !pages.may_use_issuer(&headers, &issuer) {
+    if !pages
+        .may_use_issuer(&headers, &issuer, Scope::CredentialsStatus)
+        .await
+    {
         return key_required();
     }
     let offer = match pages.issuer.offer_status(&issuer, &id).await {
@@ -762,12 +789,9 @@ async fn revoke_offer(
             "No unrevoked credential was issued for this offer.",
         );
     }
-    // The actor recorded with the change (G9): the admin key, or the anonymous demo pages.
-    let actor = if pages.has_key(&headers) {
-        "admin"
-    } else {
-        "demo-pages"
-    };
+    // The actor recorded with the change (G9): the key's name, or the anonymous demo pages.
+    let caller = pages.caller(&headers).await;
+    let actor = caller.as_ref().map_or("demo-pages", Caller::actor);
     if let Err(e) = pages.status.change(&issuer, &changes, actor).await {
         let description = e.to_string();
         return service_error(e.into_response().status(), description);
@@ -848,7 +872,10 @@ async fn verifier_page(
     Path(verifier): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !pages.may_use_verifier(&headers, &verifier) {
+    if !pages
+        .may_use_verifier(&headers, &verifier, Scope::Read)
+        .await
+    {
         return key_required();
     }
     let object = match pages.verifier.get_verifier(&verifier).await {
@@ -952,7 +979,10 @@ async fn create_request(
     if cross_site(&headers) {
         return forbidden_cross_site();
     }
-    if !pages.may_use_verifier(&headers, &verifier) {
+    if !pages
+        .may_use_verifier(&headers, &verifier, Scope::PresentationsWrite)
+        .await
+    {
         return key_required();
     }
     let object = match pages.verifier.get_verifier(&verifier).await {
@@ -1051,7 +1081,10 @@ async fn request_status(
     Path((verifier, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if !pages.may_use_verifier(&headers, &verifier) {
+    if !pages
+        .may_use_verifier(&headers, &verifier, Scope::Read)
+        .await
+    {
         return json_key_required();
     }
     match pages.verifier.result(&verifier, &id).await {

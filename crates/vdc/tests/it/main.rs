@@ -4,6 +4,7 @@
 // Test helpers outside #[test] functions fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 mod browser;
 mod conformance;
 mod deployment;

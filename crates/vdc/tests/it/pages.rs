@@ -17,6 +17,7 @@ vdc_testkit::both_backends!(
     demo_mode_opens_only_the_demo_tenants,
     unknown_pages_are_404_pages,
     cross_site_posts_are_refused,
+    scoped_keys_reach_only_their_tenants_and_scopes,
 );
 
 /// A client that does not follow redirects (to see 303s and cookies).
@@ -52,13 +53,12 @@ async fn post_form(
 
 /// Logs in with the admin key through the key form; returns the `Cookie` header value.
 async fn login(server: &TestServer) -> String {
-    let resp = post_form(
-        server,
-        "/ui/login",
-        &[("key", vdc_testkit::ADMIN_KEY)],
-        None,
-    )
-    .await;
+    login_with(server, vdc_testkit::ADMIN_KEY).await
+}
+
+/// Logs in with `key` through the key form; returns the `Cookie` header value.
+async fn login_with(server: &TestServer, key: &str) -> String {
+    let resp = post_form(server, "/ui/login", &[("key", key)], None).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], "/ui");
     let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_owned();
@@ -66,10 +66,7 @@ async fn login(server: &TestServer) -> String {
         assert!(set.contains(attribute), "{set} lacks {attribute}");
     }
     assert!(!set.contains("Secure"), "the public URL is http");
-    assert!(
-        !set.contains(vdc_testkit::ADMIN_KEY),
-        "the cookie carries the key encoded"
-    );
+    assert!(!set.contains(key), "the cookie carries the key encoded");
     set.split(';').next().unwrap().to_owned()
 }
 
@@ -554,4 +551,79 @@ async fn outside_demo_mode_pages_need_the_key() {
     let (status, _) = get(&server, "/ui/issuers/demo", Some(&cookie)).await;
     assert_eq!(status, 404);
     server.stop().await;
+}
+
+/// A scoped API key in the cookie reaches only its issuers' pages, and only for its scopes
+/// (contract "API keys and tenants"; G6); a revoked key reaches nothing.
+async fn scoped_keys_reach_only_their_tenants_and_scopes(server: &TestServer) {
+    for id in ["acme", "other"] {
+        let (status, _) = server
+            .admin_post(
+                "/api/v1/issuers",
+                &json!({"id": id, "credential_configurations": {"Badge": {
+                    "format": "dc+sd-jwt", "vct": "https://acme.example/badge",
+                    "claims": [{"path": ["name"]}]}}}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let key = |scopes: Value| async move {
+        let (status, created) = server
+            .admin_post(
+                "/api/v1/api-keys",
+                &json!({"name": "pages-test", "issuers": ["acme"], "verifiers": [], "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        (
+            created["id"].as_str().unwrap().to_owned(),
+            created["key"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (_, reader) = key(json!(["read"])).await;
+    let cookie = login_with(server, &reader).await;
+    let (status, _) = get(server, "/ui/issuers/acme", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    let (status, _) = get(server, "/ui/issuers/other", Some(&cookie)).await;
+    assert_eq!(status, 401, "another tenant's page");
+    let resp = post_form(
+        server,
+        "/ui/issuers/acme/offers",
+        &[("configuration", "Badge"), ("c0", "x")],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(resp.status(), 401, "offers:write is missing");
+    let (_, page) = get(server, "/ui", Some(&cookie)).await;
+    assert!(page.contains("href=\"/ui/issuers/acme\""), "{page}");
+    assert!(!page.contains("href=\"/ui/issuers/other\""), "{page}");
+
+    let (writer_id, writer) = key(json!(["read", "offers:write"])).await;
+    let cookie = login_with(server, &writer).await;
+    let resp = post_form(
+        server,
+        "/ui/issuers/acme/offers",
+        &[("configuration", "Badge"), ("c0", "x")],
+        Some(&cookie),
+    )
+    .await;
+    assert!(resp.status().is_success(), "{}", resp.status());
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("openid-credential-offer://")
+    );
+
+    let resp = server
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/api-keys/{writer_id}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let (status, _) = get(server, "/ui/issuers/acme", Some(&cookie)).await;
+    assert_eq!(status, 401, "a revoked key");
 }

@@ -1,0 +1,208 @@
+//! [`AccessStore`] on Postgres: API keys (lists as `TEXT[]`) and the audit log.
+
+use async_trait::async_trait;
+use vdc_store::access::{query_bounds, tenant_columns, tenant_from_columns};
+use vdc_store::{
+    AccessStore, ApiKeyRecord, AuditEntry, AuditQuery, Result, SecretHash, StoreError, UnixTime,
+};
+
+use crate::error::db_err;
+use crate::{PostgresStore, hash, t};
+
+struct KeyRow {
+    key_id: String,
+    name: String,
+    issuers: Vec<String>,
+    verifiers: Vec<String>,
+    scopes: Vec<String>,
+    key_hash: Vec<u8>,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<KeyRow> for ApiKeyRecord {
+    type Error = StoreError;
+    fn try_from(r: KeyRow) -> Result<Self> {
+        Ok(Self {
+            id: r.key_id,
+            name: r.name,
+            issuers: r.issuers,
+            verifiers: r.verifiers,
+            scopes: r.scopes,
+            key_hash: hash(r.key_hash)?,
+            created_at: UnixTime(r.created_at),
+            revoked_at: r.revoked_at.map(UnixTime),
+        })
+    }
+}
+
+struct AuditRow {
+    tenant_kind: String,
+    tenant_id: String,
+    audit_id: String,
+    at: i64,
+    actor: String,
+    actor_key_id: Option<String>,
+    action: String,
+    target: Option<String>,
+    outcome: String,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self> {
+        Ok(Self {
+            id: r.audit_id,
+            at: UnixTime(r.at),
+            actor: r.actor,
+            actor_key_id: r.actor_key_id,
+            action: r.action,
+            tenant: tenant_from_columns(&r.tenant_kind, r.tenant_id)?,
+            target: r.target,
+            outcome: r.outcome,
+        })
+    }
+}
+
+#[async_trait]
+impl AccessStore for PostgresStore {
+    async fn create_api_key(&self, k: &ApiKeyRecord) -> Result<()> {
+        let key_hash = k.key_hash.as_bytes().as_slice();
+        let created_at = t(k.created_at);
+        let revoked_at = k.revoked_at.map(t);
+        sqlx::query!(
+            "INSERT INTO api_keys (key_id, name, issuers, verifiers, scopes, key_hash,
+                created_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            k.id,
+            k.name,
+            &k.issuers,
+            &k.verifiers,
+            &k.scopes,
+            key_hash,
+            created_at,
+            revoked_at,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_api_key_by_hash(&self, key_hash: &SecretHash) -> Result<Option<ApiKeyRecord>> {
+        let key_hash = key_hash.as_bytes().as_slice();
+        let row = sqlx::query_as!(
+            KeyRow,
+            "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
+             FROM api_keys WHERE key_hash = $1",
+            key_hash,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
+        let row = sqlx::query_as!(
+            KeyRow,
+            "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
+             FROM api_keys WHERE key_id = $1",
+            id,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query_as!(
+            KeyRow,
+            "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
+             FROM api_keys ORDER BY created_at, key_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn revoke_api_key(&self, id: &str, now: UnixTime) -> Result<bool> {
+        let now = t(now);
+        let done = sqlx::query!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1",
+            id,
+            now,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
+        let (kind, tenant) = tenant_columns(e.tenant.as_ref());
+        let at = t(e.at);
+        sqlx::query!(
+            "INSERT INTO audit_entries (tenant_kind, tenant_id, audit_id, at, actor,
+                actor_key_id, action, target, outcome)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            kind,
+            tenant,
+            e.id,
+            at,
+            e.actor,
+            e.actor_key_id,
+            e.action,
+            e.target,
+            e.outcome,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn query_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let (floor, ceiling, limit) = query_bounds(q);
+        let rows = match q.tenant.as_ref() {
+            Some(tenant) => {
+                let (kind, id) = tenant_columns(Some(tenant));
+                sqlx::query_as!(
+                    AuditRow,
+                    "SELECT tenant_kind, tenant_id, audit_id, at, actor, actor_key_id, action,
+                        target, outcome
+                     FROM audit_entries
+                     WHERE tenant_kind = $1 AND tenant_id = $2
+                       AND audit_id >= $3 AND audit_id < $4
+                     ORDER BY audit_id DESC LIMIT $5",
+                    kind,
+                    id,
+                    floor,
+                    ceiling,
+                    limit,
+                )
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query_as!(
+                    AuditRow,
+                    "SELECT tenant_kind, tenant_id, audit_id, at, actor, actor_key_id, action,
+                        target, outcome
+                     FROM audit_entries
+                     WHERE audit_id >= $1 AND audit_id < $2
+                     ORDER BY audit_id DESC LIMIT $3",
+                    floor,
+                    ceiling,
+                    limit,
+                )
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+}

@@ -1,0 +1,535 @@
+//! Scoped API keys and the audit log over HTTP (contract: "API keys and tenants",
+//! "Webhooks and audit"), and [`AuditSink`], which writes every domain event to the log.
+//!
+//! Routes ([`routes`], behind [`vdc_http::auth::management`] like every management router):
+//! - `POST /api/v1/api-keys` (admin) → `201 {"id", "key", ...}`: the key is shown once; only
+//!   its SHA-256 is stored.
+//! - `GET /api/v1/api-keys` (admin; an addition) lists keys without secrets.
+//! - `DELETE /api/v1/api-keys/{id}` (admin) → `204`; revoking a revoked key is `204` again,
+//!   an unknown id `404`.
+//! - `GET /api/v1/audit?issuer=&verifier=&since=&limit=&cursor=` → `{"items", "next"}`,
+//!   newest first. The admin sees everything; a scoped key with `read` must name one issuer
+//!   or verifier it holds (403 otherwise, G6).
+//!
+//! Handlers are thin; validation and paging are the plain functions below.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router, middleware};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vdc_core::rng::{RandomSource, random_b64};
+use vdc_core::time::{Clock, UnixTime};
+use vdc_core::vc_jose::{format_date_time_stamp, parse_date_time_stamp};
+use vdc_http::auth::{AuditTarget, Authenticator, Caller, Scope, management};
+use vdc_http::{AppJson, ErrorResponse};
+use vdc_store::access::MAX_AUDIT_PAGE;
+use vdc_store::events::{DomainEvent, EventSink, EventTenant};
+use vdc_store::{AccessStore, ApiKeyRecord, AuditEntry, AuditQuery, SecretHash, StoreError};
+
+/// Route paths.
+pub mod paths {
+    /// Create and list API keys.
+    pub const API_KEYS: &str = "/api/v1/api-keys";
+    /// Revoke one API key.
+    pub const API_KEY: &str = "/api/v1/api-keys/{id}";
+    /// The audit log.
+    pub const AUDIT: &str = "/api/v1/audit";
+}
+
+/// The prefix of every key vdc issues (lets secret scanners recognise leaked keys).
+pub const KEY_PREFIX: &str = "vdck_";
+/// The longest key name.
+pub const MAX_NAME_LEN: usize = 100;
+/// The most issuers, and the most verifiers, one key may name.
+pub const MAX_TENANTS: usize = 100;
+/// The audit page size when `limit` is absent.
+pub const DEFAULT_AUDIT_LIMIT: u32 = 100;
+
+/// What the access routes share.
+#[derive(Clone)]
+pub struct AccessApi {
+    store: Arc<dyn AccessStore>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn RandomSource>,
+}
+
+impl AccessApi {
+    /// Over `store`, with the server's clock and randomness.
+    pub fn new(
+        store: Arc<dyn AccessStore>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn RandomSource>,
+    ) -> Self {
+        Self { store, clock, rng }
+    }
+}
+
+/// The API key and audit routes.
+pub fn routes(api: AccessApi, auth: Authenticator) -> Router {
+    use paths::*;
+    Router::new()
+        .route(API_KEYS, get(list_keys).post(create_key))
+        .route(API_KEY, delete(revoke_key))
+        .route(AUDIT, get(audit))
+        .route_layer(middleware::from_fn_with_state(auth, management))
+        .with_state(api)
+}
+
+fn store_error(e: &StoreError) -> ErrorResponse {
+    if e.kind() == vdc_store::StoreErrorKind::Unavailable {
+        ErrorResponse::server(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            e.to_string(),
+        )
+    } else {
+        ErrorResponse::server(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            e.to_string(),
+        )
+    }
+}
+
+/// The body of `POST /api/v1/api-keys`.
+#[derive(Debug, Deserialize)]
+pub struct CreateApiKey {
+    /// A name for people and the audit log.
+    pub name: String,
+    /// Issuer slugs.
+    #[serde(default)]
+    pub issuers: Vec<String>,
+    /// Verifier slugs.
+    #[serde(default)]
+    pub verifiers: Vec<String>,
+    /// Scope names.
+    pub scopes: Vec<String>,
+}
+
+/// A tenant slug (contract: `^[a-z0-9][a-z0-9-]{0,62}$`).
+fn is_slug(s: &str) -> bool {
+    vdc_issuer::config::is_slug(s)
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Checks a create request: a name of 1 to [`MAX_NAME_LEN`] printable characters, slugs
+/// for tenants (at most [`MAX_TENANTS`] of each), at least one scope, every scope from the
+/// contract's fixed set. Returns the normalized (sorted, deduplicated) request.
+pub fn validate(req: CreateApiKey) -> Result<CreateApiKey, ErrorResponse> {
+    let name = req.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        return Err(ErrorResponse::invalid_request(format!(
+            "name must have 1 to {MAX_NAME_LEN} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ErrorResponse::invalid_request(
+            "name must not contain control characters",
+        ));
+    }
+    for (what, list) in [("issuers", &req.issuers), ("verifiers", &req.verifiers)] {
+        if list.len() > MAX_TENANTS {
+            return Err(ErrorResponse::invalid_request(format!(
+                "at most {MAX_TENANTS} {what}"
+            )));
+        }
+        if !list.iter().all(|s| is_slug(s)) {
+            return Err(ErrorResponse::invalid_request(format!(
+                "{what} must be slugs (^[a-z0-9][a-z0-9-]{{0,62}}$)"
+            )));
+        }
+    }
+    if req.scopes.is_empty() || req.scopes.len() > Scope::ALL.len() * 4 {
+        return Err(ErrorResponse::invalid_request(
+            "scopes must list at least one scope",
+        ));
+    }
+    if let Some(bad) = req.scopes.iter().find(|s| Scope::parse(s).is_none()) {
+        let bad: String = bad.chars().take(40).collect();
+        return Err(ErrorResponse::invalid_request(format!(
+            "unknown scope {bad:?}; scopes are read, offers:write, credentials:status, \
+             presentations:write"
+        )));
+    }
+    Ok(CreateApiKey {
+        name,
+        issuers: dedup(req.issuers),
+        verifiers: dedup(req.verifiers),
+        scopes: dedup(req.scopes),
+    })
+}
+
+fn key_object(k: &ApiKeyRecord) -> Value {
+    json!({
+        "id": k.id,
+        "name": k.name,
+        "issuers": k.issuers,
+        "verifiers": k.verifiers,
+        "scopes": k.scopes,
+        "created_at": format_date_time_stamp(k.created_at),
+        "revoked_at": k.revoked_at.map(format_date_time_stamp),
+    })
+}
+
+/// Creates a key: the stored record and the clear key (to show once).
+pub async fn create_api_key(
+    api: &AccessApi,
+    req: CreateApiKey,
+) -> Result<(ApiKeyRecord, String), ErrorResponse> {
+    let req = validate(req)?;
+    let random = |n| {
+        random_b64(api.rng.as_ref(), n).map_err(|e| {
+            ErrorResponse::server(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                e.to_string(),
+            )
+        })
+    };
+    let id = format!("key_{}", random(12)?);
+    let key = format!("{KEY_PREFIX}{}", random(32)?);
+    let record = ApiKeyRecord {
+        id,
+        name: req.name,
+        issuers: req.issuers,
+        verifiers: req.verifiers,
+        scopes: req.scopes,
+        key_hash: SecretHash::of(&key),
+        created_at: api.clock.now(),
+        revoked_at: None,
+    };
+    api.store
+        .create_api_key(&record)
+        .await
+        .map_err(|e| store_error(&e))?;
+    Ok((record, key))
+}
+
+async fn create_key(
+    State(api): State<AccessApi>,
+    AppJson(req): AppJson<CreateApiKey>,
+) -> Result<Response, ErrorResponse> {
+    let (record, key) = create_api_key(&api, req).await?;
+    let mut body = key_object(&record);
+    body["key"] = key.into();
+    let mut r = (StatusCode::CREATED, Json(body)).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    r.extensions_mut().insert(AuditTarget(record.id));
+    Ok(r)
+}
+
+async fn list_keys(State(api): State<AccessApi>) -> Result<Json<Value>, ErrorResponse> {
+    let keys = api
+        .store
+        .list_api_keys()
+        .await
+        .map_err(|e| store_error(&e))?;
+    let items: Vec<Value> = keys.iter().map(key_object).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn revoke_key(
+    State(api): State<AccessApi>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ErrorResponse> {
+    if id.len() > 64 {
+        return Err(ErrorResponse::not_found("no such API key"));
+    }
+    let found = api
+        .store
+        .revoke_api_key(&id, api.clock.now())
+        .await
+        .map_err(|e| store_error(&e))?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ErrorResponse::not_found("no such API key"))
+    }
+}
+
+/// An audit query as the URL gives it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AuditParams {
+    /// `issuer=`.
+    pub issuer: Option<String>,
+    /// `verifier=`.
+    pub verifier: Option<String>,
+    /// `since=` (RFC 3339).
+    pub since: Option<UnixTime>,
+    /// `limit=` (1 to 1000, default 100).
+    pub limit: u32,
+    /// `cursor=` (the `next` of the previous page).
+    pub cursor: Option<String>,
+}
+
+/// Parses the audit query string: each parameter at most once, `since` as RFC 3339, `limit`
+/// 1 to [`MAX_AUDIT_PAGE`], `cursor` as a `next` this server handed out.
+pub fn parse_audit_params(query: Option<&str>) -> Result<AuditParams, ErrorResponse> {
+    let mut p = AuditParams {
+        limit: DEFAULT_AUDIT_LIMIT,
+        ..AuditParams::default()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let name = name.into_owned();
+        if !matches!(
+            name.as_str(),
+            "issuer" | "verifier" | "since" | "limit" | "cursor"
+        ) {
+            continue;
+        }
+        if !seen.insert(name.clone()) {
+            return Err(ErrorResponse::invalid_request(format!(
+                "{name} is given twice"
+            )));
+        }
+        match name.as_str() {
+            "issuer" | "verifier" => {
+                if !is_slug(&value) {
+                    return Err(ErrorResponse::invalid_request(format!(
+                        "{name} must be a slug"
+                    )));
+                }
+                if name == "issuer" {
+                    p.issuer = Some(value.into_owned());
+                } else {
+                    p.verifier = Some(value.into_owned());
+                }
+            }
+            "since" => {
+                let t = (value.len() <= 64)
+                    .then(|| parse_date_time_stamp(&value).ok())
+                    .flatten()
+                    .ok_or_else(|| {
+                        ErrorResponse::invalid_request("since must be an RFC 3339 date-time")
+                    })?;
+                p.since = Some(t);
+            }
+            "limit" => {
+                p.limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|l| (1..=MAX_AUDIT_PAGE).contains(l))
+                    .ok_or_else(|| {
+                        ErrorResponse::invalid_request(format!(
+                            "limit must be an integer from 1 to {MAX_AUDIT_PAGE}"
+                        ))
+                    })?;
+            }
+            _ => {
+                p.cursor = Some(decode_cursor(&value).ok_or_else(|| {
+                    ErrorResponse::invalid_request("cursor is not one this server handed out")
+                })?);
+            }
+        }
+    }
+    if p.issuer.is_some() && p.verifier.is_some() {
+        return Err(ErrorResponse::invalid_request(
+            "name an issuer or a verifier, not both",
+        ));
+    }
+    Ok(p)
+}
+
+/// The opaque cursor for "entries below this id".
+pub fn encode_cursor(id: &str) -> String {
+    vdc_core::base64url::encode(id.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    if cursor.len() > 64 {
+        return None;
+    }
+    let bytes = vdc_core::base64url::decode(cursor).ok()?;
+    let id = String::from_utf8(bytes).ok()?;
+    (id.len() == 28
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then_some(id)
+}
+
+/// The tenant the caller may read the log of (`None`: everything, admin only).
+pub fn audit_scope(caller: &Caller, p: &AuditParams) -> Result<Option<EventTenant>, ErrorResponse> {
+    let tenant = p
+        .issuer
+        .clone()
+        .map(EventTenant::Issuer)
+        .or_else(|| p.verifier.clone().map(EventTenant::Verifier));
+    match (&tenant, caller.is_admin()) {
+        (_, true) => Ok(tenant),
+        (None, false) => Err(vdc_http::auth::forbidden(
+            "an API key must name one of its issuers or verifiers",
+        )),
+        (Some(t), false) => caller.require(t, Scope::Read).map(|()| tenant),
+    }
+}
+
+fn entry_object(e: &AuditEntry) -> Value {
+    let mut v = json!({
+        "id": e.id,
+        "at": format_date_time_stamp(e.at),
+        "actor": e.actor,
+        "action": e.action,
+        "target": e.target,
+        "outcome": e.outcome,
+    });
+    if let Some(k) = &e.actor_key_id {
+        v["actor_key_id"] = k.clone().into();
+    }
+    match &e.tenant {
+        Some(EventTenant::Issuer(id)) => v["issuer"] = id.clone().into(),
+        Some(EventTenant::Verifier(id)) => v["verifier"] = id.clone().into(),
+        None => {}
+    }
+    v
+}
+
+/// One page of the log: `{"items", "next"}`; `next` is null once a page comes back short.
+pub async fn audit_page(
+    store: &dyn AccessStore,
+    tenant: Option<EventTenant>,
+    p: &AuditParams,
+) -> Result<Value, ErrorResponse> {
+    let entries = store
+        .query_audit(&AuditQuery {
+            tenant,
+            since: p.since,
+            before: p.cursor.clone(),
+            limit: p.limit,
+        })
+        .await
+        .map_err(|e| store_error(&e))?;
+    let full = u32::try_from(entries.len()).unwrap_or(u32::MAX) >= p.limit;
+    let next = entries
+        .last()
+        .filter(|_| full)
+        .map(|e| encode_cursor(&e.id));
+    let items: Vec<Value> = entries.iter().map(entry_object).collect();
+    Ok(json!({ "items": items, "next": next }))
+}
+
+async fn audit(
+    State(api): State<AccessApi>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ErrorResponse> {
+    let p = parse_audit_params(query.as_deref())?;
+    let tenant = audit_scope(&caller, &p)?;
+    audit_page(api.store.as_ref(), tenant, &p).await.map(Json)
+}
+
+/// Writes every domain event to the audit log (contract: "every issuance, status change and
+/// verification outcome"). Events carry ids and statuses only (G10), and so do the entries.
+#[derive(Clone)]
+pub struct AuditSink {
+    store: Arc<dyn AccessStore>,
+    rng: Arc<dyn RandomSource>,
+}
+
+impl std::fmt::Debug for AuditSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditSink").finish_non_exhaustive()
+    }
+}
+
+impl AuditSink {
+    /// A sink appending to `store`'s audit log.
+    pub fn new(store: Arc<dyn AccessStore>, rng: Arc<dyn RandomSource>) -> Self {
+        Self { store, rng }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventSink for AuditSink {
+    async fn emit(&self, event: &DomainEvent) {
+        let mut random = [0u8; 8];
+        if let Err(e) = self.rng.fill(&mut random) {
+            tracing::error!(error = %e, "audit: no randomness; event not recorded");
+            return;
+        }
+        let entry = AuditEntry {
+            id: vdc_store::access::audit_id(event.at, u64::from_be_bytes(random)),
+            at: event.at,
+            actor: event.actor.clone(),
+            actor_key_id: None,
+            action: event.kind.as_str().to_owned(),
+            tenant: Some(event.tenant.clone()),
+            target: Some(event.target.clone()),
+            outcome: event.outcome.clone(),
+        };
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!(error = %e, event = event.kind.as_str(), "audit entry not recorded");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(scopes: &[&str]) -> CreateApiKey {
+        CreateApiKey {
+            name: " ops ".into(),
+            issuers: vec!["b".into(), "a".into(), "a".into()],
+            verifiers: vec![],
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn create_requests_are_validated_and_normalized() {
+        let ok = validate(req(&["read", "read", "offers:write"])).unwrap();
+        assert_eq!(ok.name, "ops");
+        assert_eq!(ok.issuers, ["a", "b"]);
+        assert_eq!(ok.scopes, ["offers:write", "read"]);
+        assert!(validate(req(&["admin"])).is_err());
+        assert!(validate(req(&[])).is_err());
+        let mut bad = req(&["read"]);
+        bad.issuers = vec!["Not A Slug".into()];
+        assert!(validate(bad).is_err());
+        let mut bad = req(&["read"]);
+        bad.name = "x".repeat(MAX_NAME_LEN + 1);
+        assert!(validate(bad).is_err());
+        let mut bad = req(&["read"]);
+        bad.name = "a\nb".into();
+        assert!(validate(bad).is_err());
+    }
+
+    #[test]
+    fn audit_params_parse_strictly() {
+        let p = parse_audit_params(Some("issuer=acme&since=2026-01-01T00:00:00Z&limit=5")).unwrap();
+        assert_eq!(p.issuer.as_deref(), Some("acme"));
+        assert_eq!(p.limit, 5);
+        assert_eq!(p.since, Some(UnixTime(1_767_225_600)));
+        assert_eq!(parse_audit_params(None).unwrap().limit, 100);
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "limit=x",
+            "since=yesterday",
+            "issuer=a&verifier=b",
+            "issuer=a&issuer=b",
+            "issuer=UP",
+            "cursor=zz",
+        ] {
+            assert!(parse_audit_params(Some(bad)).is_err(), "{bad}");
+        }
+        let id = vdc_store::access::audit_id(UnixTime(5), 9);
+        let p = parse_audit_params(Some(&format!("cursor={}", encode_cursor(&id)))).unwrap();
+        assert_eq!(p.cursor, Some(id));
+    }
+}
