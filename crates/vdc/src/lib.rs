@@ -6,6 +6,7 @@
 //! - this module: [`open_store`], [`build`] (store + keys + services + routers) and
 //!   [`serve`] (graceful shutdown).
 //! - [`demo`]: the `--demo` issuer and verifier.
+//! - [`docs`]: the management API's OpenAPI document and the vendored Swagger UI (`/docs`).
 //! - [`doctor`]: the `vdc doctor` self-checks.
 //! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
@@ -13,6 +14,7 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod docs;
 pub mod doctor;
 pub mod tls;
 pub mod verifier;
@@ -214,6 +216,8 @@ pub async fn build_with_store(
                 admin.clone(),
             ));
     }
+    // Documentation, without an API key (it is the published contract, no secrets).
+    router = router.merge(docs::routes(config.role));
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,
