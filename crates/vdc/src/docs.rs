@@ -69,7 +69,12 @@ pub fn openapi(role: Role) -> OpenApi {
                      follow their specifications and are discovered from metadata; they are \
                      not described here.",
                 ))
-                .license(Some(LicenseBuilder::new().name("Apache-2.0").build())),
+                .license(Some(
+                    LicenseBuilder::new()
+                        .name("Apache-2.0")
+                        .identifier(Some("Apache-2.0"))
+                        .build(),
+                )),
         )
         .build();
     let issuer = matches!(role, Role::All | Role::Issuer);

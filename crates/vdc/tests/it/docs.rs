@@ -2,7 +2,9 @@
 //! of every operation the contract names, and both served over HTTP without an API key.
 
 use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use vdc::config::Role;
@@ -132,6 +134,49 @@ fn every_contract_operation_is_documented() {
             "{op} is documented now: drop it from NOT_YET_DOCUMENTED"
         );
     }
+}
+
+/// An independent validator (`@apidevtools/swagger-parser`, pinned in `conformance/`) accepts
+/// the document: OpenAPI 3.1 JSON Schema, every `$ref` resolves, unique operation ids,
+/// declared path parameters. Missing node fails the test, never skips it.
+#[test]
+fn independent_validator_accepts_the_document() {
+    let dir = crate::conformance::conformance_dir();
+    let validate = |doc: &str| {
+        let mut child = Command::new("node")
+            .arg(dir.join("openapi-js/validate.mjs"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("node must be installed to validate the OpenAPI document");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(doc.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let answer: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "validate.mjs printed non-JSON ({e}): {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.success(), answer)
+    };
+    let doc = docs::openapi_json(Role::All);
+    let (ok, answer) = validate(&doc);
+    assert!(ok && answer["ok"] == true, "{answer}");
+    assert_eq!(answer["openapi"], "3.1.0");
+    // The validator does reject: a dangling reference.
+    let broken = doc.replace(
+        "#/components/schemas/ErrorBody",
+        "#/components/schemas/Nope",
+    );
+    let (ok, answer) = validate(&broken);
+    assert!(!ok && answer["ok"] == false, "{answer}");
 }
 
 #[test]
