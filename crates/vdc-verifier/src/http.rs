@@ -157,7 +157,7 @@ async fn create_verifier(
     path = paths::API_VERIFIER,
     tag = TAG_VERIFIERS,
     operation_id = "get_verifier",
-    summary = "Read a verifier, including its `client_id`",
+    summary = "Read a verifier, including its client_id",
     params(
         ("verifier" = String, Path, description = "The verifier's slug."),
     ),

@@ -333,7 +333,7 @@ async fn supply_claims(
     path = paths::API_OFFER_QR,
     tag = TAG_OFFERS,
     operation_id = "get_offer_qr",
-    summary = "The offer's `offer_uri` as a QR code",
+    summary = "The offer's offer_uri as a QR code",
     params(
         ("issuer" = String, Path, description = "The issuer's slug."),
         ("id" = String, Path, description = "The offer id."),
