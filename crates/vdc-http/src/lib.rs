@@ -13,12 +13,15 @@
 //!   gets through [`layers::standard`], plus the per-request span and request metrics.
 //! - [`metrics`]: [`metrics::Metrics`], the Prometheus registry the HTTP layer and the
 //!   services count into.
+//! - [`openapi`]: the error body schema, security scheme name and tags the management
+//!   routers' OpenAPI attributes share.
 
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod layers;
 pub mod metrics;
+pub mod openapi;
 
 pub use error::{ErrorDetail, ErrorResponse};
 pub use extract::{AppJson, BearerToken, OAuthForm};

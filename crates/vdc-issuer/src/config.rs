@@ -31,9 +31,24 @@ pub fn is_slug(s: &str) -> bool {
 }
 
 /// The issuer create body (`POST /api/v1/issuers`), as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "acme",
+    "display": [{"name": "ACME Corp", "locale": "en"}],
+    "signing_alg": "ES256",
+    "credential_configurations": {
+        "EmployeeBadge": {
+            "format": "dc+sd-jwt",
+            "vct": "https://acme.example/vct/employee-badge",
+            "claims": [{"path": ["given_name"]}, {"path": ["employee_id"], "mandatory": true}],
+            "cryptographic_binding_methods_supported": ["jwk"],
+            "expires_in": 31536000
+        }
+    }
+}))]
 pub struct IssuerDefinition {
-    /// The slug.
+    /// The slug (`^[a-z0-9][a-z0-9-]{0,62}$`).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub id: String,
     /// Issuer display objects (OID4VCI 1.0 §12.2.4 `display`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -52,8 +67,15 @@ pub struct IssuerDefinition {
     pub x5c: Option<Vec<String>>,
     /// An imported private signing key (JWK). Never stored in the definition or returned:
     /// it is moved into the encrypted key store on creation.
-    #[serde(default, skip_serializing)]
+    // `skip_serializing_if` rather than `skip_serializing`: the same for serde, but the
+    // OpenAPI schema keeps the field (as write-only) instead of dropping it.
+    #[serde(default, skip_serializing_if = "never_serialized")]
+    #[schema(write_only)]
     pub signing_key: Option<Value>,
+}
+
+fn never_serialized<T>(_: &T) -> bool {
+    true
 }
 
 fn default_alg() -> String {
@@ -61,7 +83,7 @@ fn default_alg() -> String {
 }
 
 /// One credential configuration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CredentialConfiguration {
     /// `dc+sd-jwt` or `jwt_vc_json`.
     pub format: String,
@@ -93,7 +115,7 @@ fn default_binding() -> Vec<String> {
 }
 
 /// A claims description (OID4VCI 1.0 Appendix B.2).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClaimDescription {
     /// The claims path pointer.
     pub path: Value,

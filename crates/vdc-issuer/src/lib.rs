@@ -8,7 +8,9 @@
 //! - [`metadata`]: Credential Issuer, Authorization Server and JWT VC Issuer metadata.
 //! - [`management`]: the contract's issuer, offer and credential operations.
 //! - [`oid4vci`]: token, nonce, credential, deferred credential and notification endpoints.
-//! - [`http`]: the axum routers (thin handlers) and the error → HTTP mapping.
+//! - [`http`]: the axum routers (thin handlers), the error → HTTP mapping, and the issuer
+//!   part of the management API's OpenAPI document ([`http::management_openapi`]).
+//! - [`openapi`]: documentation-only schemas of the management answers.
 //! - [`error`]: [`IssuerError`], named after the specs' error codes.
 
 pub mod config;
@@ -18,6 +20,7 @@ pub mod keys;
 pub mod management;
 pub mod metadata;
 pub mod oid4vci;
+pub mod openapi;
 pub mod service;
 
 pub use error::{IssuerError, Result};

@@ -22,7 +22,14 @@ use crate::service::Issuer;
 pub const MAX_OFFER_TTL: i64 = 30 * 24 * 3600;
 
 /// `POST /api/v1/issuers/{issuer}/offers`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "credential_configuration_ids": ["EmployeeBadge"],
+    "claims": {"EmployeeBadge": {"given_name": "Ada", "family_name": "Lovelace", "employee_id": "E-1"}},
+    "grant": "pre-authorized_code",
+    "tx_code": {"length": 6, "input_mode": "numeric"},
+    "expires_in": 600
+}))]
 pub struct CreateOffer {
     /// The configurations offered (at least one).
     pub credential_configuration_ids: Vec<String>,
@@ -44,7 +51,7 @@ pub struct CreateOffer {
 }
 
 /// The `tx_code` object of an offer (OID4VCI 1.0 §4.1.1).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TxCodeSpec {
     /// Number of characters (default 6; 4 to 12).
     #[serde(default)]

@@ -5,17 +5,22 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router, middleware};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vdc_http::auth::{Authenticator, Caller, management};
+use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS};
 use vdc_http::{AppJson, ErrorResponse};
 use vdc_store::{StatusChange, StoreErrorKind};
 
 use crate::bitstring::StatusPurpose;
+use crate::openapi::{CredentialItems, CredentialObject};
 use crate::service::{ServedToken, ServiceError, StatusService, parse_status};
 use crate::token::STATUS_LIST_JWT_MEDIA_TYPE;
 
@@ -58,14 +63,25 @@ pub fn public_routes(service: StatusService) -> Router {
         .with_state(service)
 }
 
+/// The management routes and their OpenAPI description, registered together so that
+/// neither can drift from the other.
+fn management_api() -> OpenApiRouter<StatusService> {
+    OpenApiRouter::new()
+        .routes(routes!(change_one))
+        .routes(routes!(change_many))
+}
+
 /// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
 pub fn management_routes(service: StatusService, auth: Authenticator) -> Router {
-    use paths::*;
-    Router::new()
-        .route(API_CREDENTIAL_STATUS, post(change_one))
-        .route(API_CREDENTIALS_STATUS, post(change_many))
+    let (router, _) = management_api().split_for_parts();
+    router
         .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(service)
+}
+
+/// This crate's part of the management API's OpenAPI document (paths and schemas).
+pub fn management_openapi() -> utoipa::openapi::OpenApi {
+    management_api().into_openapi()
 }
 
 impl ServiceError {
@@ -185,23 +201,57 @@ async fn aggregation(
 }
 
 /// `{"status": "revoked"|"suspended"|"valid"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = StatusChange, example = json!({"status": "revoked"}))]
 struct StatusBody {
+    /// The new status: `valid`, `revoked` or `suspended`. Revoked is final.
+    #[schema(pattern = "^(valid|revoked|suspended)$")]
     status: String,
 }
 
 /// `{"items": [{"id", "status"}]}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = StatusChangeBatch, example = json!({"items": [{"id": "c-7Hq2", "status": "suspended"}]}))]
 struct BatchBody {
+    /// The changes, applied all or nothing.
     items: Vec<BatchItem>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One change of a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = StatusChangeItem)]
 struct BatchItem {
+    /// The credential id.
     id: String,
+    /// The new status: `valid`, `revoked` or `suspended`.
+    #[schema(pattern = "^(valid|revoked|suspended)$")]
     status: String,
 }
 
+#[utoipa::path(
+    post,
+    path = paths::API_CREDENTIAL_STATUS,
+    tag = TAG_CREDENTIALS,
+    operation_id = "change_credential_status",
+    summary = "Change one credential's status",
+    description = "Revoked is final: any change after `revoked` is `409 conflict`. A status list \
+                   fetched after the change returns shows it.",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+        ("id" = String, Path, description = "The credential id."),
+    ),
+    request_body = StatusBody,
+    responses(
+        (status = 200, description = "The credential after the change.", body = CredentialObject),
+        (status = 400, description = "Malformed body or unknown status value.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not change this issuer's credentials.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer or credential.", body = ErrorBody),
+        (status = 409, description = "The credential is revoked (final).", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn change_one(
     State(s): State<StatusService>,
     caller: Caller,
@@ -219,6 +269,25 @@ async fn change_one(
     Ok(Json(s.credential_object(record)))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::API_CREDENTIALS_STATUS,
+    tag = TAG_CREDENTIALS,
+    operation_id = "change_credential_statuses",
+    summary = "Change many credentials' statuses at once (all or nothing)",
+    params(("issuer" = String, Path, description = "The issuer's slug.")),
+    request_body = BatchBody,
+    responses(
+        (status = 200, description = "Every credential after the change.", body = CredentialItems),
+        (status = 400, description = "Malformed body or unknown status value; nothing changed.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not change this issuer's credentials.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer or credential; nothing changed.", body = ErrorBody),
+        (status = 409, description = "A credential is revoked (final); nothing changed.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn change_many(
     State(s): State<StatusService>,
     caller: Caller,

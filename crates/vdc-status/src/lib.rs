@@ -17,7 +17,9 @@
 //!   tokens cached per list version ([`StatusService`]); signers come from a
 //!   [`StatusSigner`] the binary wires to the issuer's keys.
 //! - [`http`]: the public routes (tokens with ETag/304, HEAD, gzip, CORS, `?time=`; W3C
-//!   status list credentials; the aggregation) and the management routes (status changes).
+//!   status list credentials; the aggregation) and the management routes (status changes),
+//!   with their part of the management API's OpenAPI document ([`http::management_openapi`]).
+//! - [`openapi`]: documentation-only schemas of the management answers.
 //!
 //! Errors are the one [`Error`] enum; time and keys are inputs (STYLE.md §7).
 
@@ -26,6 +28,7 @@ pub mod client;
 mod compress;
 pub mod error;
 pub mod http;
+pub mod openapi;
 pub mod service;
 pub mod status_list;
 pub mod token;

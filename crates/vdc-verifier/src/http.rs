@@ -9,11 +9,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vdc_http::auth::{Authenticator, management, with_created_id};
+use vdc_http::openapi::{ErrorBody, TAG_PRESENTATIONS, TAG_VERIFIERS};
 use vdc_http::{AppJson, ErrorResponse, OAuthForm};
 use vdc_store::StoreErrorKind;
 
 use crate::error::{Result, VerifierError};
+use crate::openapi::{RequestCreated, RequestResult, VerifierObject};
 use crate::service::{CreateRequest, Verifier, VerifierDefinition};
 
 /// Route paths, shared with tests and the test wallet.
@@ -56,17 +60,28 @@ pub fn wallet_routes(verifier: Verifier) -> Router {
         .with_state(verifier)
 }
 
+/// The management routes and their OpenAPI description, registered together so that
+/// neither can drift from the other (one `routes!` per path).
+fn management_api() -> OpenApiRouter<Verifier> {
+    OpenApiRouter::new()
+        .routes(routes!(create_verifier))
+        .routes(routes!(get_verifier))
+        .routes(routes!(create_request))
+        .routes(routes!(get_request))
+        .routes(routes!(redeem_response_code))
+}
+
 /// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
 pub fn management_routes(verifier: Verifier, auth: Authenticator) -> Router {
-    use paths::*;
-    Router::new()
-        .route(API_VERIFIERS, post(create_verifier))
-        .route(API_VERIFIER, get(get_verifier))
-        .route(API_REQUESTS, post(create_request))
-        .route(API_REQUEST, get(get_request))
-        .route(API_RESPONSE_CODE, post(redeem_response_code))
+    let (router, _) = management_api().split_for_parts();
+    router
         .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(verifier)
+}
+
+/// This crate's part of the management API's OpenAPI document (paths and schemas).
+pub fn management_openapi() -> utoipa::openapi::OpenApi {
+    management_api().into_openapi()
 }
 
 fn jwt(token: String) -> Response {
@@ -110,6 +125,24 @@ async fn response(
         .map(|ack| no_store(StatusCode::OK, ack.0))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::API_VERIFIERS,
+    tag = TAG_VERIFIERS,
+    operation_id = "create_verifier",
+    summary = "Create a verifier",
+    description = "Needs the admin key.",
+    request_body = VerifierDefinition,
+    responses(
+        (status = 201, description = "The verifier was created.", body = VerifierObject),
+        (status = 400, description = "Invalid definition (slug, prefix, certificates, keys).", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 409, description = "A verifier with this id exists.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn create_verifier(
     State(v): State<Verifier>,
     AppJson(def): AppJson<VerifierDefinition>,
@@ -120,6 +153,22 @@ async fn create_verifier(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = paths::API_VERIFIER,
+    tag = TAG_VERIFIERS,
+    operation_id = "get_verifier",
+    summary = "Read a verifier, including its client_id",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+    ),
+    responses(
+        (status = 200, description = "The verifier.", body = VerifierObject),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier.", body = ErrorBody),
+    ),
+)]
 async fn get_verifier(
     State(v): State<Verifier>,
     Path(verifier): Path<String>,
@@ -127,6 +176,26 @@ async fn get_verifier(
     v.get_verifier(&verifier).await.map(Json)
 }
 
+#[utoipa::path(
+    post,
+    path = paths::API_REQUESTS,
+    tag = TAG_PRESENTATIONS,
+    operation_id = "create_presentation_request",
+    summary = "Create a presentation request",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+    ),
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "The request (`Cache-Control: no-store`).", body = RequestCreated),
+        (status = 400, description = "Invalid DCQL query, response mode, or `expires_in` outside 1 s to 1 day.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn create_request(
     State(v): State<Verifier>,
     Path(verifier): Path<String>,
@@ -137,6 +206,23 @@ async fn create_request(
         .map(|o| with_created_id(no_store(StatusCode::CREATED, o.clone()), &o))
 }
 
+#[utoipa::path(
+    get,
+    path = paths::API_REQUEST,
+    tag = TAG_PRESENTATIONS,
+    operation_id = "get_presentation_request",
+    summary = "Read a presentation request's state and result",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+        ("id" = String, Path, description = "The request id."),
+    ),
+    responses(
+        (status = 200, description = "The request (`Cache-Control: no-store`).", body = RequestResult),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier or request.", body = ErrorBody),
+    ),
+)]
 async fn get_request(
     State(v): State<Verifier>,
     Path((verifier, id)): Path<(String, String)>,
@@ -146,11 +232,35 @@ async fn get_request(
         .map(|o| no_store(StatusCode::OK, o))
 }
 
-#[derive(serde::Deserialize)]
+/// `{"response_code"}`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = RedeemResponseCode, example = json!({"response_code": "…"}))]
 struct RedeemBody {
+    /// The `response_code` the wallet's redirect carried.
     response_code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = paths::API_RESPONSE_CODE,
+    tag = TAG_PRESENTATIONS,
+    operation_id = "redeem_response_code",
+    summary = "Redeem a same-device response code, once",
+    description = "OID4VP 1.0 §8.2: the wallet sends the user to the `redirect_uri` with `#response_code=…`; the back end redeems it here.",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+    ),
+    request_body = RedeemBody,
+    responses(
+        (status = 200, description = "The result of the verified request (`Cache-Control: no-store`).", body = RequestResult),
+        (status = 400, description = "Malformed body.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier, or an unknown or used response code.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn redeem_response_code(
     State(v): State<Verifier>,
     Path(verifier): Path<String>,

@@ -15,7 +15,9 @@
 //! - [`trust`]: the traits the binary implements (this deployment's issuers, status checks,
 //!   key sealing) and [`trust::DeploymentKeyResolver`], a verifier's issuer-key policy.
 //! - [`http`]: [`http::wallet_routes`] (request objects, response endpoint) and
-//!   [`http::management_routes`] (the contract's verifier API).
+//!   [`http::management_routes`] (the contract's verifier API), with its part of the
+//!   management API's OpenAPI document ([`http::management_openapi`]).
+//! - [`openapi`]: documentation-only schemas of the management answers.
 //! - [`error`]: [`VerifierError`] and its one mapping to HTTP.
 //!
 //! Time, randomness and keys are inputs (STYLE.md §7).
@@ -23,6 +25,7 @@
 pub mod dcql;
 pub mod error;
 pub mod http;
+pub mod openapi;
 mod response;
 pub mod service;
 pub mod trust;

@@ -38,7 +38,7 @@ pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
 const CERT_VALIDITY_SECS: i64 = 365 * 24 * 3600;
 
 /// A client identifier prefix (OID4VP 1.0 §5.9.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientIdPrefix {
     /// `x509_san_dns`: the public host as DNS SAN of the leaf certificate.
@@ -68,9 +68,16 @@ impl ClientIdPrefix {
 }
 
 /// `POST /api/v1/verifiers`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "acme-verifier",
+    "client_id_prefix": "x509_san_dns",
+    "display": {"name": "ACME door"},
+    "trusted_issuers": ["http://127.0.0.1:8080/issuers/acme"]
+}))]
 pub struct VerifierDefinition {
-    /// The slug.
+    /// The slug (`^[a-z0-9][a-z0-9-]{0,62}$`).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub id: String,
     /// The client identifier prefix.
     pub client_id_prefix: ClientIdPrefix,
@@ -95,6 +102,7 @@ pub struct VerifierDefinition {
     /// The private JWK the chain's leaf certifies. Never stored in the configuration or
     /// returned: it is sealed with the deployment's key-encryption key.
     #[serde(default)]
+    #[schema(value_type = Option<Object>, write_only)]
     pub signing_key: Option<ImportedSigningKey>,
 }
 
@@ -110,7 +118,14 @@ impl std::fmt::Debug for ImportedSigningKey {
 }
 
 /// `POST /api/v1/verifiers/{verifier}/requests`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "dcql_query": {"credentials": [{"id": "badge", "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["https://acme.example/vct/employee-badge"]},
+        "claims": [{"path": ["given_name"]}, {"path": ["employee_id"]}]}]},
+    "response_mode": "direct_post",
+    "expires_in": 300
+}))]
 pub struct CreateRequest {
     /// The DCQL query.
     pub dcql_query: Value,

@@ -7,6 +7,7 @@
 //!   [`serve`] (graceful shutdown).
 //! - [`access`]: scoped API keys, the audit log routes and the audit event sink.
 //! - [`demo`]: the `--demo` issuer and verifier.
+//! - [`docs`]: the management API's OpenAPI document and the vendored Swagger UI (`/docs`).
 //! - [`doctor`]: the `vdc doctor` self-checks.
 //! - [`pages`]: the server-rendered pages (start, issuer, verifier) with QR codes.
 //! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
@@ -16,6 +17,7 @@ pub mod access;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod docs;
 pub mod doctor;
 pub mod pages;
 pub mod tls;
@@ -247,6 +249,8 @@ pub async fn build_with_store(
         access::AccessApi::new(access_store, deps.clock.clone(), deps.rng.clone()),
         auth.clone(),
     ));
+    // Documentation, without an API key (it is the published contract, no secrets).
+    router = router.merge(docs::routes(config.role));
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,

@@ -13,13 +13,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vdc_http::auth::{Authenticator, Caller, management, with_created_id};
+use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS, TAG_ISSUERS, TAG_OFFERS};
 use vdc_http::{AppJson, BearerToken, OAuthForm};
+use vdc_status::openapi::CredentialObject;
 
 use crate::config::IssuerDefinition;
 use crate::error::Result;
 use crate::management::CreateOffer;
 use crate::oid4vci::{CredentialOutcome, CredentialRequest, DeferredRequest, NotificationRequest};
+use crate::openapi::{IssuerList, IssuerObject, OfferCreated, OfferStatus};
 use crate::service::Issuer;
 
 /// A JSON answer that caches must not keep (RFC 6749 §5.1; OID4VCI 1.0 §7.2, §8.3).
@@ -49,19 +54,30 @@ pub fn wallet_routes(issuer: Issuer) -> Router {
         .with_state(issuer)
 }
 
+/// The management routes and their OpenAPI description, registered together so that
+/// neither can drift from the other (one `routes!` per path).
+fn management_api() -> OpenApiRouter<Issuer> {
+    OpenApiRouter::new()
+        .routes(routes!(list_issuers, create_issuer))
+        .routes(routes!(get_issuer))
+        .routes(routes!(create_offer))
+        .routes(routes!(get_offer, cancel_offer))
+        .routes(routes!(supply_claims))
+        .routes(routes!(offer_qr))
+        .routes(routes!(get_credential))
+}
+
 /// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
 pub fn management_routes(issuer: Issuer, auth: Authenticator) -> Router {
-    use paths::*;
-    Router::new()
-        .route(API_ISSUERS, get(list_issuers).post(create_issuer))
-        .route(API_ISSUER, get(get_issuer))
-        .route(API_OFFERS, post(create_offer))
-        .route(API_OFFER, get(get_offer).delete(cancel_offer))
-        .route(API_OFFER_CLAIMS, axum::routing::put(supply_claims))
-        .route(API_OFFER_QR, get(offer_qr))
-        .route(API_CREDENTIAL, get(get_credential))
+    let (router, _) = management_api().split_for_parts();
+    router
         .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(issuer)
+}
+
+/// This crate's part of the management API's OpenAPI document (paths and schemas).
+pub fn management_openapi() -> utoipa::openapi::OpenApi {
+    management_api().into_openapi()
 }
 
 async fn metadata(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
@@ -138,12 +154,42 @@ async fn notification(
 }
 
 /// Contract ("API keys and tenants"): a scoped key sees only its issuers.
+#[utoipa::path(
+    get,
+    path = paths::API_ISSUERS,
+    tag = TAG_ISSUERS,
+    operation_id = "list_issuers",
+    summary = "List issuers",
+    responses(
+        (status = 200, description = "Every issuer.", body = IssuerList),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+    ),
+)]
 async fn list_issuers(State(i): State<Issuer>, caller: Caller) -> Result<Json<Value>> {
     i.list_issuers_where(|id| caller.may_read_issuer(id))
         .await
         .map(Json)
 }
 
+#[utoipa::path(
+    post,
+    path = paths::API_ISSUERS,
+    tag = TAG_ISSUERS,
+    operation_id = "create_issuer",
+    summary = "Create an issuer",
+    description = "Needs the admin key.",
+    request_body = IssuerDefinition,
+    responses(
+        (status = 201, description = "The issuer was created.", body = IssuerObject),
+        (status = 400, description = "Invalid definition (slug, algorithm, configurations, keys).", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 409, description = "An issuer with this id exists.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn create_issuer(
     State(i): State<Issuer>,
     AppJson(def): AppJson<IssuerDefinition>,
@@ -154,10 +200,46 @@ async fn create_issuer(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = paths::API_ISSUER,
+    tag = TAG_ISSUERS,
+    operation_id = "get_issuer",
+    summary = "Read an issuer",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+    ),
+    responses(
+        (status = 200, description = "The issuer.", body = IssuerObject),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer.", body = ErrorBody),
+    ),
+)]
 async fn get_issuer(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
     i.get_issuer(&issuer).await.map(Json)
 }
 
+#[utoipa::path(
+    post,
+    path = paths::API_OFFERS,
+    tag = TAG_OFFERS,
+    operation_id = "create_offer",
+    summary = "Create a credential offer",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+    ),
+    request_body = CreateOffer,
+    responses(
+        (status = 201, description = "The offer (`Cache-Control: no-store`).", body = OfferCreated),
+        (status = 400, description = "Unknown configuration id, claims that break the configuration, `expires_in` outside 1 s to 30 days, or an unsupported grant.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn create_offer(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
@@ -168,6 +250,23 @@ async fn create_offer(
         .map(|v| with_created_id(no_store(StatusCode::CREATED, v.clone()), &v))
 }
 
+#[utoipa::path(
+    get,
+    path = paths::API_OFFER,
+    tag = TAG_OFFERS,
+    operation_id = "get_offer",
+    summary = "Read an offer's state and its credentials",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+        ("id" = String, Path, description = "The offer id."),
+    ),
+    responses(
+        (status = 200, description = "The offer.", body = OfferStatus),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer or offer.", body = ErrorBody),
+    ),
+)]
 async fn get_offer(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
@@ -175,6 +274,24 @@ async fn get_offer(
     i.offer_status(&issuer, &id).await.map(Json)
 }
 
+#[utoipa::path(
+    delete,
+    path = paths::API_OFFER,
+    tag = TAG_OFFERS,
+    operation_id = "cancel_offer",
+    summary = "Cancel an offer that was not redeemed yet",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+        ("id" = String, Path, description = "The offer id."),
+    ),
+    responses(
+        (status = 204, description = "The offer was cancelled."),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer or offer.", body = ErrorBody),
+        (status = 409, description = "The offer was redeemed already.", body = ErrorBody),
+    ),
+)]
 async fn cancel_offer(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
@@ -184,6 +301,29 @@ async fn cancel_offer(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    put,
+    path = paths::API_OFFER_CLAIMS,
+    tag = TAG_OFFERS,
+    operation_id = "supply_offer_claims",
+    summary = "Supply the claims of a deferred offer",
+    description = "After this the wallet's deferred credential request succeeds.",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+        ("id" = String, Path, description = "The offer id."),
+    ),
+    request_body(content = BTreeMap<String, Value>, description = "The claims by credential configuration id, as in the offer's `claims`.", example = json!({"EmployeeBadge": {"given_name": "Ada", "employee_id": "E-1"}})),
+    responses(
+        (status = 200, description = "The offer after the claims were stored.", body = OfferStatus),
+        (status = 400, description = "Claims that break the configuration.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer or offer.", body = ErrorBody),
+        (status = 409, description = "The offer is not deferred or no longer accepts claims.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn supply_claims(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
@@ -192,6 +332,23 @@ async fn supply_claims(
     i.supply_claims(&issuer, &id, claims).await.map(Json)
 }
 
+#[utoipa::path(
+    get,
+    path = paths::API_OFFER_QR,
+    tag = TAG_OFFERS,
+    operation_id = "get_offer_qr",
+    summary = "The offer's offer_uri as a QR code",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+        ("id" = String, Path, description = "The offer id."),
+    ),
+    responses(
+        (status = 200, description = "An SVG image.", content_type = "image/svg+xml", body = String),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer or offer.", body = ErrorBody),
+    ),
+)]
 async fn offer_qr(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
@@ -200,6 +357,23 @@ async fn offer_qr(
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = paths::API_CREDENTIAL,
+    tag = TAG_CREDENTIALS,
+    operation_id = "get_credential",
+    summary = "Read an issued credential and its status",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+        ("id" = String, Path, description = "The credential id."),
+    ),
+    responses(
+        (status = 200, description = "The credential.", body = CredentialObject),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer or credential.", body = ErrorBody),
+    ),
+)]
 async fn get_credential(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,

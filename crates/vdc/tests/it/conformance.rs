@@ -18,7 +18,8 @@ vdc_testkit::both_backends!(
     openid4vp_wallet_presents_with_direct_post_and_direct_post_jwt,
 );
 
-fn conformance_dir() -> &'static PathBuf {
+/// The conformance directory, set up once per test binary (`conformance/setup.sh`).
+pub(crate) fn conformance_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = std::env::var_os("VDC_CONFORMANCE_DIR")

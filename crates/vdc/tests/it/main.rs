@@ -8,6 +8,7 @@ mod access;
 mod browser;
 mod conformance;
 mod deployment;
+mod docs;
 mod errors;
 mod issuance;
 mod management;
