@@ -17,6 +17,12 @@ pub const TAG_CREDENTIALS: &str = "credentials";
 pub const TAG_VERIFIERS: &str = "verifiers";
 /// Tag: presentation requests and their results.
 pub const TAG_PRESENTATIONS: &str = "presentations";
+/// Tag: scoped API keys.
+pub const TAG_API_KEYS: &str = "api-keys";
+/// Tag: the audit log.
+pub const TAG_AUDIT: &str = "audit";
+/// Tag: webhooks.
+pub const TAG_WEBHOOKS: &str = "webhooks";
 
 /// The error body every management error carries (contract: "Every error is JSON").
 ///

@@ -18,14 +18,17 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
 use axum::{Json, Router, middleware};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vdc_core::rng::{RandomSource, random_b64};
 use vdc_core::time::{Clock, UnixTime};
 use vdc_core::vc_jose::{format_date_time_stamp, parse_date_time_stamp};
 use vdc_http::auth::{AuditTarget, Authenticator, Caller, Scope, management};
+use vdc_http::openapi::{ErrorBody, TAG_API_KEYS, TAG_AUDIT};
 use vdc_http::{AppJson, ErrorResponse};
 use vdc_store::access::MAX_AUDIT_PAGE;
 use vdc_store::events::{DomainEvent, EventSink, EventTenant};
@@ -69,15 +72,97 @@ impl AccessApi {
     }
 }
 
+/// The routes and their OpenAPI description, registered together (one `routes!` per path).
+fn access_api() -> OpenApiRouter<AccessApi> {
+    OpenApiRouter::new()
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(audit))
+}
+
 /// The API key and audit routes.
 pub fn routes(api: AccessApi, auth: Authenticator) -> Router {
-    use paths::*;
-    Router::new()
-        .route(API_KEYS, get(list_keys).post(create_key))
-        .route(API_KEY, delete(revoke_key))
-        .route(AUDIT, get(audit))
+    let (router, _) = access_api().split_for_parts();
+    router
         .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(api)
+}
+
+/// The OpenAPI description of [`routes`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    access_api().into_openapi()
+}
+
+/// An API key as listed (never the key itself).
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"id": "key_9c1f0a2b3d4e5f60", "name": "hr-backend", "issuers": ["acme"],
+    "verifiers": [], "scopes": ["offers:write", "read"], "created_at": "2026-01-01T12:00:00Z",
+    "revoked_at": null}))]
+pub struct ApiKeyObject {
+    /// The key id (for `DELETE /api/v1/api-keys/{id}` and the audit log).
+    pub id: String,
+    /// Its name (the audit log's actor).
+    pub name: String,
+    /// The issuers it may act on.
+    pub issuers: Vec<String>,
+    /// The verifiers it may act on.
+    pub verifiers: Vec<String>,
+    /// Its scopes: `read`, `offers:write`, `credentials:status`, `presentations:write`.
+    pub scopes: Vec<String>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it was revoked (RFC 3339), or null.
+    pub revoked_at: Option<String>,
+}
+
+/// A created API key: the key object and, this once, the key.
+#[derive(Debug, ToSchema)]
+pub struct CreatedApiKey {
+    /// The key object.
+    #[schema(inline)]
+    #[serde(flatten)]
+    pub object: ApiKeyObject,
+    /// The key (`vdck_...`): shown once, stored only as its SHA-256.
+    pub key: String,
+}
+
+/// Every API key.
+#[derive(Debug, ToSchema)]
+pub struct ApiKeyList {
+    /// The keys, oldest first.
+    pub items: Vec<ApiKeyObject>,
+}
+
+/// One audit entry (ids and outcomes only; never claim values or secrets).
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"at": "2026-01-01T12:00:00Z", "actor": "hr-backend",
+    "action": "POST /api/v1/issuers/{issuer}/offers", "issuer": "acme", "target": "o-3kP9",
+    "outcome": "201"}))]
+pub struct AuditItem {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who: `admin`, an API key's name, `wallet` or `system`.
+    pub actor: String,
+    /// A management call (`METHOD /route/{template}`) or a domain event type
+    /// (`credential.issued`, ...).
+    pub action: String,
+    /// The issuer, for issuer entries.
+    pub issuer: Option<String>,
+    /// The verifier, for verifier entries.
+    pub verifier: Option<String>,
+    /// The object: an offer, credential, request, issuer, verifier or key id.
+    pub target: Option<String>,
+    /// The HTTP status of a call, or the event's outcome.
+    pub outcome: String,
+}
+
+/// One page of the audit log, newest first.
+#[derive(Debug, ToSchema)]
+pub struct AuditPage {
+    /// The entries.
+    pub items: Vec<AuditItem>,
+    /// The `cursor` for the next page; null on the last.
+    pub next: Option<String>,
 }
 
 fn store_error(e: &StoreError) -> ErrorResponse {
@@ -97,7 +182,9 @@ fn store_error(e: &StoreError) -> ErrorResponse {
 }
 
 /// The body of `POST /api/v1/api-keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "hr-backend", "issuers": ["acme"], "verifiers": ["acme-verifier"],
+    "scopes": ["offers:write", "credentials:status", "presentations:write", "read"]}))]
 pub struct CreateApiKey {
     /// A name for people and the audit log.
     pub name: String,
@@ -215,6 +302,23 @@ pub async fn create_api_key(
     Ok((record, key))
 }
 
+#[utoipa::path(
+    post,
+    path = paths::API_KEYS,
+    tag = TAG_API_KEYS,
+    operation_id = "create_api_key",
+    summary = "Create a scoped API key",
+    description = "Needs the admin key. The key is in the answer once; only its SHA-256 is stored.",
+    request_body = CreateApiKey,
+    responses(
+        (status = 201, description = "The key was created.", body = CreatedApiKey),
+        (status = 400, description = "Invalid name, tenant slug or scope.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Needs the admin key.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 async fn create_key(
     State(api): State<AccessApi>,
     AppJson(req): AppJson<CreateApiKey>,
@@ -231,6 +335,19 @@ async fn create_key(
     Ok(r)
 }
 
+#[utoipa::path(
+    get,
+    path = paths::API_KEYS,
+    tag = TAG_API_KEYS,
+    operation_id = "list_api_keys",
+    summary = "List API keys (without the keys)",
+    description = "Needs the admin key.",
+    responses(
+        (status = 200, description = "Every key, revoked ones included.", body = ApiKeyList),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Needs the admin key.", body = ErrorBody),
+    ),
+)]
 async fn list_keys(State(api): State<AccessApi>) -> Result<Json<Value>, ErrorResponse> {
     let keys = api
         .store
@@ -241,6 +358,23 @@ async fn list_keys(State(api): State<AccessApi>) -> Result<Json<Value>, ErrorRes
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(
+    delete,
+    path = paths::API_KEY,
+    tag = TAG_API_KEYS,
+    operation_id = "revoke_api_key",
+    summary = "Revoke an API key",
+    description = "Needs the admin key. Revoking a revoked key answers 204 again.",
+    params(
+        ("id" = String, Path, description = "The key id."),
+    ),
+    responses(
+        (status = 204, description = "The key is revoked."),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Needs the admin key.", body = ErrorBody),
+        (status = 404, description = "Unknown key id.", body = ErrorBody),
+    ),
+)]
 async fn revoke_key(
     State(api): State<AccessApi>,
     Path(id): Path<String>,
@@ -422,6 +556,29 @@ pub async fn audit_page(
     Ok(json!({ "items": items, "next": next }))
 }
 
+#[utoipa::path(
+    get,
+    path = paths::AUDIT,
+    tag = TAG_AUDIT,
+    operation_id = "read_audit_log",
+    summary = "Read the audit log",
+    description = "Every management call and every issuance, status change and verification \
+        outcome, newest first. The admin key sees every tenant; a scoped key with `read` must \
+        name one issuer or verifier it holds.",
+    params(
+        ("issuer" = Option<String>, Query, description = "Only this issuer's entries."),
+        ("verifier" = Option<String>, Query, description = "Only this verifier's entries."),
+        ("since" = Option<String>, Query, description = "Only entries at or after this time (RFC 3339)."),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)."),
+        ("cursor" = Option<String>, Query, description = "The `next` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "One page.", body = AuditPage),
+        (status = 400, description = "A malformed or repeated parameter, or both issuer and verifier.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not read this tenant's log.", body = ErrorBody),
+    ),
+)]
 async fn audit(
     State(api): State<AccessApi>,
     caller: Caller,

@@ -109,6 +109,10 @@ pub fn openapi(role: Role) -> OpenApi {
             "Presentation requests and their results.",
         ));
     }
+    // API keys and the audit log are served by every server.
+    doc.merge(crate::access::openapi());
+    tag_list.push((tags::TAG_API_KEYS, "Scoped API keys (admin only)."));
+    tag_list.push((tags::TAG_AUDIT, "The audit log."));
     doc.tags = Some(
         tag_list
             .into_iter()
@@ -280,12 +284,21 @@ mod tests {
                 .cloned()
                 .collect::<Vec<_>>()
         };
+        // API keys and the audit log are served by every role.
+        let shared = |p: &String| p.starts_with("/api/v1/api-keys") || p == "/api/v1/audit";
         let verifier = paths(Role::Verifier);
-        assert!(verifier.iter().all(|p| p.starts_with("/api/v1/verifiers")));
-        assert!(!verifier.is_empty());
+        assert!(
+            verifier
+                .iter()
+                .all(|p| p.starts_with("/api/v1/verifiers") || shared(p))
+        );
+        assert!(verifier.iter().any(|p| p.starts_with("/api/v1/verifiers")));
         let status = paths(Role::Status);
-        assert!(!status.is_empty());
-        assert!(status.iter().all(|p| p.ends_with("/status")), "{status:?}");
+        assert!(status.iter().any(|p| p.ends_with("/status")));
+        assert!(
+            status.iter().all(|p| p.ends_with("/status") || shared(p)),
+            "{status:?}"
+        );
         let all = paths(Role::All);
         assert!(all.len() > verifier.len() + status.len());
     }
