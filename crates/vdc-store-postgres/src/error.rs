@@ -27,6 +27,9 @@ const UNIQUE: &[(&str, &str)] = &[
     ("presentation_requests_pkey", "presentation request"),
     ("presentation_requests_state_key", "state"),
     ("presentation_requests_response_code", "response code"),
+    ("webhooks_pkey", "webhook"),
+    ("webhook_deliveries_pkey", "webhook delivery"),
+    ("webhook_attempts_pkey", "webhook attempt"),
 ];
 
 /// What a missing parent means, by foreign key name.
@@ -42,6 +45,8 @@ const FOREIGN: &[(&str, &str)] = &[
     ("status_entries_list_fkey", "status list"),
     ("status_changes_list_fkey", "status list"),
     ("presentation_requests_verifier_fkey", "verifier"),
+    ("webhook_deliveries_webhook_fkey", "webhook"),
+    ("webhook_attempts_delivery_fkey", "webhook delivery"),
 ];
 
 fn lookup(table: &[(&str, &'static str)], name: Option<&str>) -> Option<&'static str> {

@@ -13,6 +13,7 @@
 mod error;
 mod presentation;
 mod status;
+mod webhook;
 
 #[cfg(feature = "testing")]
 pub mod testing;

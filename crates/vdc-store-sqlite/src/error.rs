@@ -73,6 +73,15 @@ const UNIQUE: &[(&str, &str)] = &[
         "presentation_requests.verifier_id, presentation_requests.response_code_hash",
         "response code",
     ),
+    ("webhooks.webhook_id", "webhook"),
+    (
+        "webhook_deliveries.webhook_id, webhook_deliveries.delivery_id",
+        "webhook delivery",
+    ),
+    (
+        "webhook_attempts.webhook_id, webhook_attempts.delivery_id, webhook_attempts.attempt",
+        "webhook attempt",
+    ),
 ];
 
 fn unique_meaning(message: &str) -> &'static str {

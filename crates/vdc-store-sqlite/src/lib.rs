@@ -20,6 +20,7 @@
 mod error;
 mod presentation;
 mod status;
+mod webhook;
 
 use std::path::Path;
 use std::str::FromStr;
