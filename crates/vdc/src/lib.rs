@@ -8,6 +8,8 @@
 //! - [`demo`]: the `--demo` issuer and verifier.
 //! - [`doctor`]: the `vdc doctor` self-checks.
 //! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
+//! - [`webhooks`]: webhook subscriptions, the delivery outbox (an event sink) and the
+//!   background loop that dispatches deliveries and sweeps expired presentation requests.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
 
 pub mod bench;
@@ -17,6 +19,7 @@ pub mod doctor;
 pub mod tls;
 pub mod verifier;
 pub mod wallet;
+pub mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -108,6 +111,19 @@ pub struct App {
     pub verifier: vdc_verifier::Verifier,
     /// The metrics registry behind `/metrics`.
     pub metrics: vdc_http::metrics::Metrics,
+    /// The webhook service (outbox and dispatcher).
+    pub webhooks: webhooks::Webhooks,
+    /// Whether this instance runs the verifier (and so the presentation expiry sweep).
+    pub runs_verifier: bool,
+}
+
+impl App {
+    /// Starts the background loop (webhook dispatch, presentation expiry sweep); `vdc serve`
+    /// and the testkit call it and stop it on shutdown.
+    pub fn start_background(&self) -> webhooks::Background {
+        self.webhooks
+            .start(self.runs_verifier.then(|| self.verifier.clone()))
+    }
 }
 
 /// Builds the server from configuration: store, key material, services, routers.
@@ -127,7 +143,19 @@ pub async fn build_with_store(
     let public_url = config.public_url();
     let metrics = vdc_http::metrics::Metrics::new();
     // Every domain event (issuance, status change, presentation outcome) reaches each sink.
-    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = Vec::new();
+    let fetch_policy = vdc_core::fetch::FetchPolicy::from_allow_list(&config.outbound_allow)
+        .map_err(|e| anyhow::anyhow!("VDC_OUTBOUND_ALLOW: {e}"))?;
+    let fetcher = vdc_core::fetch::Fetcher::new(fetch_policy)
+        .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?;
+    let webhooks = webhooks::Webhooks::new(
+        store.clone(),
+        kek.clone(),
+        &deps,
+        fetcher.clone(),
+        config.webhook_settings()?,
+        metrics.clone(),
+    )?;
+    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![Arc::new(webhooks.clone())];
     let events: vdc_store::events::Events = Arc::new(vdc_store::events::FanOut(sinks));
     let issuer = Issuer::new(
         store.clone(),
@@ -154,10 +182,6 @@ pub async fn build_with_store(
         .with_status(status.clone())
         .with_metrics(metrics.clone())
         .with_events(events.clone());
-    let fetch_policy = vdc_core::fetch::FetchPolicy::from_allow_list(&config.outbound_allow)
-        .map_err(|e| anyhow::anyhow!("VDC_OUTBOUND_ALLOW: {e}"))?;
-    let fetcher = vdc_core::fetch::Fetcher::new(fetch_policy)
-        .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?;
     let verifier = verifier::verifier_service(
         store.clone(),
         kek,
@@ -214,6 +238,7 @@ pub async fn build_with_store(
                 admin.clone(),
             ));
     }
+    router = router.merge(webhooks::management_routes(webhooks.clone(), admin.clone()));
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,
@@ -224,6 +249,8 @@ pub async fn build_with_store(
         store,
         verifier,
         metrics,
+        webhooks,
+        runs_verifier: matches!(config.role, Role::All | Role::Verifier),
     })
 }
 

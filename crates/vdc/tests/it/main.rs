@@ -14,3 +14,4 @@ mod races;
 mod status;
 mod support;
 mod tls;
+mod webhooks;
