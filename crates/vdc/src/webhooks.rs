@@ -422,11 +422,18 @@ impl Webhooks {
             .claim_due_deliveries(now, now.plus(self.0.settings.lease), self.0.settings.batch)
             .await?;
         let n = claimed.len();
+        // The round's attempts run concurrently, so one slow receiver (up to the timeout)
+        // does not hold back the others.
+        let mut attempts = tokio::task::JoinSet::new();
         for d in claimed {
-            if let Err(e) = self.attempt(&d).await {
-                tracing::error!(error = %e, delivery = %d.delivery_id, "webhook attempt not recorded");
-            }
+            let me = self.clone();
+            attempts.spawn(async move {
+                if let Err(e) = me.attempt(&d).await {
+                    tracing::error!(error = %e, delivery = %d.delivery_id, "webhook attempt not recorded");
+                }
+            });
         }
+        while attempts.join_next().await.is_some() {}
         Ok(n)
     }
 
