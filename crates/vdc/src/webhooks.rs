@@ -212,12 +212,11 @@ impl Webhooks {
         settings: WebhookSettings,
         metrics: Metrics,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .user_agent("vdc-webhooks")
-            .build()?;
+        // G7: deliveries go out under the outbound policy (no internal addresses unless
+        // allow-listed, also after DNS resolution; no redirects; bounded time).
+        let client = outbound
+            .unredirected_client(settings.timeout)
+            .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?;
         Ok(Self(Arc::new(Inner {
             store,
             kek,
@@ -253,18 +252,12 @@ impl Webhooks {
             return Err(bad("must not carry a fragment"));
         }
         match url.scheme() {
-            "https" => Ok(()),
-            "http"
-                if self
-                    .0
-                    .outbound
-                    .is_allow_listed(&url.origin().ascii_serialization()) =>
-            {
-                Ok(())
-            }
-            "http" => Err(bad(
-                "must be https (plain http only for origins in VDC_OUTBOUND_ALLOW)",
-            )),
+            "https" | "http" => self.0.outbound.check_url(raw).map_err(|_| {
+                bad(
+                    "must be https and not an internal address (plain http and internal \
+                     addresses only for origins in VDC_OUTBOUND_ALLOW)",
+                )
+            }),
             _ => Err(bad("must be https")),
         }
     }
@@ -454,6 +447,8 @@ impl Webhooks {
                 tracing::error!(error = %e, webhook = %hook.id, "webhook secret does not decrypt");
                 (None, Some("secret"))
             }
+            // The policy may have changed since registration (VDC_OUTBOUND_ALLOW).
+            Ok(_) if self.0.outbound.check_url(&hook.url).is_err() => (None, Some("refused")),
             Ok(secret) => self.send(&hook.url, &secret, d, now).await,
         };
         let outcome = match (error, number >= self.0.settings.max_attempts) {

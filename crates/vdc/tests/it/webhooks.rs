@@ -306,6 +306,18 @@ async fn registration_validates_and_never_shows_the_secret_again(backend: Backen
             json!({"url": format!("https://example.com/{}", "a".repeat(3000)), "events": ["credential.issued"]}),
             "long",
         ),
+        (
+            json!({"url": "https://127.0.0.1/hook", "events": ["credential.issued"]}),
+            "loopback",
+        ),
+        (
+            json!({"url": "https://10.1.2.3/hook", "events": ["credential.issued"]}),
+            "private",
+        ),
+        (
+            json!({"url": "https://[::1]:8443/hook", "events": ["credential.issued"]}),
+            "loopback v6",
+        ),
         (json!({"url": url, "events": []}), "no events"),
         (
             json!({"url": url, "events": ["credential.revoked"]}),
