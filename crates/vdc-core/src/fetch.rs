@@ -610,6 +610,30 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn check_url_refuses_what_a_fetch_would_refuse() {
+        let f =
+            Fetcher::new(FetchPolicy::from_allow_list("http://127.0.0.1:9000").unwrap()).unwrap();
+        assert!(f.check_url("https://hooks.example/x").is_ok());
+        assert!(
+            f.check_url("http://127.0.0.1:9000/x").is_ok(),
+            "allow-listed"
+        );
+        for bad in [
+            "http://hooks.example/x",
+            "https://127.0.0.1/x",
+            "https://127.0.0.1:9000/x",
+            "https://[::1]/x",
+            "https://192.168.1.1/x",
+            "ftp://hooks.example/x",
+            "https://u:p@hooks.example/x",
+            "not a url",
+        ] {
+            assert!(f.check_url(bad).is_err(), "{bad}");
+        }
+        assert!(f.unredirected_client(Duration::from_secs(1)).is_ok());
+    }
+
     fn v4(s: &str) -> IpAddr {
         IpAddr::V4(s.parse().unwrap())
     }
