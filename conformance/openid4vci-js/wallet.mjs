@@ -372,6 +372,9 @@ async function run(req) {
     ...extra,
     issuer_kid: kid,
     holder_jwk: holder.publicJwk,
+    // Only on request (conformance/e2e.mjs hands the credential to the independent OpenID4VP
+    // wallet, which must sign the KB-JWT with this key).
+    ...(req.export_holder_private_jwk === true ? { holder_private_jwk: holder.privateKey.export({ format: "jwk" }) } : {}),
     notification_id: response.notification_id,
   };
 }
@@ -426,6 +429,7 @@ async function main() {
   if (req.tx_code !== undefined && req.tx_code !== null && typeof req.tx_code !== "string") bad("tx_code must be a string or null");
   if (req.allow_http !== undefined && typeof req.allow_http !== "boolean") bad("allow_http must be a boolean");
   if (req.credential_configuration_id !== undefined && typeof req.credential_configuration_id !== "string") bad("credential_configuration_id must be a string");
+  if (req.export_holder_private_jwk !== undefined && typeof req.export_holder_private_jwk !== "boolean") bad("export_holder_private_jwk must be a boolean");
   let answer;
   try {
     answer = await run(req);

@@ -209,6 +209,20 @@ fn public_url_is_loopback(public_url: &str) -> Option<bool> {
     })
 }
 
+/// `vdc health`: whether `url` answers 200 within 5 s (no redirects; a container health
+/// check of `/readyz`).
+pub async fn probe(url: &str) -> bool {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return false,
+    };
+    matches!(client.get(url).send().await, Ok(r) if r.status() == reqwest::StatusCode::OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //!   [`serve`] (graceful shutdown).
 //! - [`demo`]: the `--demo` issuer and verifier.
 //! - [`doctor`]: the `vdc doctor` self-checks.
+//! - [`pages`]: the server-rendered pages (start, issuer, verifier) with QR codes.
 //! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
 //! - [`webhooks`]: webhook subscriptions, the delivery outbox (an event sink) and the
 //!   background loop that dispatches deliveries and sweeps expired presentation requests.
@@ -16,6 +17,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod doctor;
+pub mod pages;
 pub mod tls;
 pub mod verifier;
 pub mod wallet;
@@ -237,6 +239,17 @@ pub async fn build_with_store(
                 status.clone(),
                 admin.clone(),
             ));
+    }
+    if config.role == Role::All {
+        // The pages use issuer and verifier together, so only a full server has them.
+        router = router.merge(pages::routes(pages::Pages::new(
+            issuer.clone(),
+            status.clone(),
+            verifier.clone(),
+            admin.clone(),
+            config.demo,
+            &public_url,
+        )));
     }
     router = router.merge(webhooks::management_routes(webhooks.clone(), admin.clone()));
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));

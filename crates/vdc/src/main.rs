@@ -56,6 +56,13 @@ enum Command {
         #[arg(long = "verifier")]
         verifiers: Vec<String>,
     },
+    /// Probes a running server's `/readyz` (for container health checks: the image has no
+    /// curl); exits 0 when it answers 200, 1 otherwise.
+    Health {
+        /// The URL to probe.
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// A command-line wallet.
     Wallet {
         /// Where credentials and holder keys are kept.
@@ -208,6 +215,14 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Health { url } => {
+            let ok = vdc::doctor::probe(&url).await;
+            println!("{url}: {}", if ok { "ready" } else { "not ready" });
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Wallet { dir, command } => match command {
             WalletCommand::Accept {
                 offer,
@@ -295,6 +310,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot bind {}", config.listen))?;
     let base = &app.public_url;
     println!("vdc listening on {} (public URL {base})", config.listen);
+    if config.role == Role::All {
+        if config.demo {
+            println!("start page:    {base}/   (open it in a browser)");
+            println!(
+                "  issue:       {base}/ui/issuers/{}",
+                vdc::demo::DEMO_ISSUER
+            );
+            println!(
+                "  verify:      {base}/ui/verifiers/{}",
+                vdc::demo::DEMO_VERIFIER
+            );
+        } else {
+            println!("start page:    {base}/   (asks for the admin key)");
+        }
+    }
     if config.demo {
         println!("demo issuer:   {base}/issuers/{}", vdc::demo::DEMO_ISSUER);
         println!(

@@ -4,13 +4,17 @@
 // Test helpers outside #[test] functions fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod conformance;
+mod deployment;
 mod errors;
 mod issuance;
 mod management;
 mod observability;
+mod pages;
 mod presentation;
 mod races;
+mod shutdown;
 mod status;
 mod support;
 mod tls;

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The one conformance command: starts a fresh `vdc serve --demo` (new SQLite data dir, fixed
+# admin key, free port) and runs every third-party implementation in this directory against
+# it, plus the library-to-library SD-JWT cross-check. Exit 0 iff every suite passed.
+#
+#   conformance/run.sh
+#
+# Suites (pinned: package-lock.json, requirements.txt):
+#   sdjwt-cross   selftest.sh: @sd-jwt/* (JS) and sd-jwt (Python) issue/verify each other's
+#                 SD-JWTs and reject the same broken ones (no server needed)
+#   openid4vci    openid4vci-js/selftest.sh: @openid4vc/openid4vci wallet flows and refusals
+#   e2e           e2e.mjs: OpenID4VCI wallet → both SD-JWT libraries → OpenID4VP wallet →
+#                 revoke → @sd-jwt/jwt-status-list → rejected
+#   extra suites  every conformance/suites/*.sh, each run with VDC_BASE_URL/VDC_ADMIN_KEY set
+#
+# Environment: VDC_BIN (a vdc binary instead of `cargo build -p vdc`), CARGO_TARGET_DIR.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+conf="$here"
+repo="$(cd "$here/.." && pwd)"
+die() {
+    echo "conformance/run.sh: error: $*" >&2
+    exit 1
+}
+command -v curl >/dev/null 2>&1 || die "curl not found"
+command -v node >/dev/null 2>&1 || die "node not found"
+
+"$here/setup.sh"
+
+ADMIN_KEY="vdc-conformance-admin-key-$(node -e 'console.log(require("crypto").randomBytes(12).toString("hex"))')"
+server_pid=""
+tmp="$(mktemp -d)"
+cleanup() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# shellcheck source=server.sh
+. "$here/server.sh"
+start_vdc
+export VDC_BASE_URL="$base" VDC_ADMIN_KEY="$ADMIN_KEY"
+
+results=()
+failures=0
+suite() { # $1 = name, rest = command
+    local name="$1"
+    shift
+    echo "== $name" >&2
+    if "$@"; then
+        results+=("ok    $name")
+    else
+        results+=("FAIL  $name")
+        failures=$((failures + 1))
+    fi
+}
+
+suite sdjwt-cross "$here/selftest.sh"
+suite openid4vci "$here/openid4vci-js/selftest.sh"
+suite e2e node "$here/e2e.mjs"
+if [ -d "$here/suites" ]; then
+    for s in "$here"/suites/*.sh; do
+        [ -e "$s" ] || continue
+        suite "$(basename "$s" .sh)" bash "$s"
+    done
+fi
+
+if ! kill -0 "$server_pid" 2>/dev/null; then
+    cat "$tmp/server.log" >&2
+    die "the server died during the run"
+fi
+echo
+echo "conformance against $base:"
+printf '  %s\n' "${results[@]}"
+[ "$failures" -eq 0 ] || die "$failures suite(s) failed"

@@ -1,0 +1,172 @@
+// Drives Debian's Chromium through the vdc pages, as a newcomer would: issue to the
+// command-line wallet, verify, revoke, see the rejection. Run by
+// crates/vdc/tests/it/browser.rs, which passes a JSON object on stdin:
+//   { base, vdc, chromium, wallet_dir, artifacts, hostile }
+// and reads one JSON line from stdout ({ ok: true, steps: [...] } or { ok: false, error }).
+// No fixed sleeps: every wait is Playwright's waitFor with a bounded timeout.
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+
+const run = promisify(execFile);
+const input = JSON.parse(readFileSync(0, "utf8"));
+const WAIT = { timeout: 30_000 };
+const steps = [];
+
+mkdirSync(input.artifacts, { recursive: true });
+
+async function shot(page, name) {
+  const path = join(input.artifacts, `${String(steps.length + 1).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  steps.push({ step: name, screenshot: path });
+}
+
+async function vdc(args) {
+  try {
+    const { stdout, stderr } = await run(input.vdc, args, {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, VDC_LOG: "warn" },
+      timeout: 60_000,
+    });
+    return stdout + stderr;
+  } catch (e) {
+    throw new Error(`vdc ${args.slice(0, 2).join(" ")} failed: ${e.stdout ?? ""}${e.stderr ?? ""}${e.message}`);
+  }
+}
+
+async function statusText(page, expected) {
+  const status = page.locator("#status");
+  await status.filter({ hasText: expected }).waitFor(WAIT);
+  return (await status.textContent()).trim();
+}
+
+// Creates a presentation request on the verifier page and answers it with `vdc wallet
+// present`; returns the result state shown by the page.
+async function presentOnce(page, label) {
+  await page.goto(`${input.base}/ui/verifiers/demo`);
+  const form = page.locator('form[data-configuration="EmployeeBadge"]');
+  await form.waitFor(WAIT);
+  // Ask for given_name and employee_id only.
+  for (const claim of ["family_name", "department"]) {
+    await form.locator(`input[data-claim="${claim}"]`).uncheck();
+  }
+  await shot(page, `${label}-verifier-form`);
+  await form.getByRole("button", { name: "Create request" }).click();
+  await page.locator("#qr svg").waitFor(WAIT);
+  const link = await page.locator("#request-link").inputValue();
+  if (!link.startsWith("openid4vp://")) throw new Error(`request link is ${link}`);
+  await statusText(page, "waiting for the wallet");
+  await shot(page, `${label}-request`);
+  const anchor = await page.locator("#trust-anchor").textContent();
+  const anchorFile = join(input.wallet_dir, "verifier-ca.pem");
+  writeFileSync(anchorFile, anchor);
+  const out = await vdc([
+    "wallet", "present", link, "--trust-anchor", anchorFile, "--insecure-http",
+    "--dir", input.wallet_dir,
+  ]).catch((e) => e.message);
+  const status = page.locator("#status");
+  await page.locator("#result").waitFor({ state: "visible", ...WAIT });
+  const state = await status.getAttribute("data-state");
+  await shot(page, `${label}-result`);
+  return { state, out, link };
+}
+
+const browser = await chromium.launch({
+  executablePath: input.chromium,
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+  ],
+});
+let result;
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  page = await context.newPage();
+  const scriptErrors = [];
+  context.on("weberror", (e) => scriptErrors.push(String(e.error())));
+  context.on("console", (m) => {
+    if (m.type() === "error") scriptErrors.push(`${m.text()} (${m.location().url})`);
+  });
+
+  // 1. Start page → issuer page.
+  await page.goto(`${input.base}/`);
+  await page.getByRole("link", { name: "Issuer demo" }).waitFor(WAIT);
+  await shot(page, "start");
+  await page.getByRole("link", { name: "Issuer demo" }).click();
+
+  // 2. Fill the badge's claims (one of them hostile markup) and create the offer.
+  const form = page.locator('form[data-configuration="EmployeeBadge"]');
+  await form.waitFor(WAIT);
+  await form.locator('input[data-claim="given_name"]').fill(input.hostile);
+  await form.locator('input[data-claim="family_name"]').fill("Lovelace");
+  await form.locator('input[data-claim="employee_id"]').fill("E-1");
+  await shot(page, "issuer-form");
+  await form.getByRole("button", { name: "Create offer" }).click();
+
+  // 3. QR, offer link and tx_code on the page; status "offered".
+  await page.locator("#qr svg").waitFor(WAIT);
+  const offer = await page.locator("#offer-link").inputValue();
+  const txCode = (await page.locator("#tx-code").textContent()).trim();
+  if (!offer.startsWith("openid-credential-offer://")) throw new Error(`offer link is ${offer}`);
+  if (!/^[0-9]{6}$/.test(txCode)) throw new Error(`tx_code is ${txCode}`);
+  await statusText(page, "offered");
+  await shot(page, "offer");
+
+  // 4. The command-line wallet redeems it; the page shows "credential issued" by itself.
+  const accepted = await vdc([
+    "wallet", "accept", offer, "--tx-code", txCode, "--insecure-http", "--dir", input.wallet_dir,
+  ]);
+  const issued = await statusText(page, "credential issued");
+  await shot(page, "issued");
+
+  // 5. Verifier page (a second tab; the offer page stays open): request, present, verified
+  // with the disclosed claims and checks.
+  const offerPage = page;
+  page = await context.newPage();
+  const verified = await presentOnce(page, "verify");
+  const claims = page.locator("#claims");
+  const givenName = await claims.locator('dd[data-claim="given_name"]').textContent();
+  const employeeId = await claims.locator('dd[data-claim="employee_id"]').textContent();
+  const familyShown = await claims.locator('dd[data-claim="family_name"]').count();
+  const injected = await claims.locator("b, script, img").count();
+  const checks = await page.locator("#checks li").allTextContents();
+
+  // 6. Revoke from the offer page, present again: rejected, the status check failed.
+  await offerPage.bringToFront();
+  await offerPage.getByRole("button", { name: "Revoke the issued credential" }).click();
+  await offerPage.locator("#revoked").waitFor(WAIT);
+  await shot(offerPage, "revoked");
+  await page.bringToFront();
+  const rejected = await presentOnce(page, "revoked");
+  const failedChecks = await page.locator("#checks li.failed").allTextContents();
+  const reason = await page.locator("#reason").textContent();
+
+  result = {
+    ok: true,
+    steps,
+    offer,
+    tx_code: txCode,
+    accepted,
+    issued,
+    verified: { state: verified.state, given_name: givenName, employee_id: employeeId,
+      family_name_shown: familyShown, injected_elements: injected, checks, wallet: verified.out },
+    rejected: { state: rejected.state, failed_checks: failedChecks, reason },
+    script_errors: scriptErrors,
+  };
+} catch (e) {
+  let html = null;
+  if (page) {
+    await shot(page, "failure").catch(() => {});
+    html = await page.content().catch(() => null);
+  }
+  result = { ok: false, error: String(e && e.stack || e), steps, url: page && page.url(), html };
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(result) + "\n");
