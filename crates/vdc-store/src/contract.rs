@@ -119,6 +119,7 @@ macro_rules! contract_suite {
             webhooks_round_trip_and_delete_cascades,
             deliveries_are_claimed_attempted_and_listed,
             race_claim_due_deliveries_each_delivery_once,
+            enqueue_deliveries_is_all_or_nothing,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -2780,4 +2781,27 @@ pub async fn race_claim_due_deliveries_each_delivery_once(store: Arc<dyn Store>)
         );
     }
     assert_eq!(seen.len(), 20);
+}
+
+/// The deliveries of one event are inserted in one transaction: a failing row (here a
+/// duplicate delivery id) leaves none of them behind.
+pub async fn enqueue_deliveries_is_all_or_nothing(store: Arc<dyn Store>) {
+    store.create_webhook(&webhook_record("wh")).await.unwrap();
+    store
+        .enqueue_deliveries(&[delivery("wh", "taken", T0)])
+        .await
+        .unwrap();
+    let batch = [delivery("wh", "new-1", T0), delivery("wh", "taken", T0)];
+    assert!(matches!(
+        store.enqueue_deliveries(&batch).await,
+        Err(StoreError::Duplicate("webhook delivery"))
+    ));
+    let listed = store.list_deliveries("wh", 10).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|d| d.delivery_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["taken"]
+    );
 }
