@@ -175,6 +175,31 @@ impl Fetcher {
             .unwrap_or(false)
     }
 
+    /// Checks `url` against the policy without fetching it: HTTP(S) only, no credentials,
+    /// plain http and internal address literals only for allow-listed origins. Host names are
+    /// checked after resolution by the clients' resolver.
+    pub fn check_url(&self, url: &str) -> Result<()> {
+        if url.len() > MAX_URL_LEN {
+            return Err(Error::Fetch(format!("URL longer than {MAX_URL_LEN} bytes")));
+        }
+        let parsed = Url::parse(url).map_err(|_| Error::Fetch("invalid URL".into()))?;
+        self.guard
+            .check(&parsed)
+            .map_err(|r| Error::Fetch(format!("refused: {}", r.0)))
+    }
+
+    /// A client for requests other than `GET` (webhook deliveries) under the same policy:
+    /// the filtering resolver (internal addresses only for allow-listed origins), no
+    /// redirects, no proxy, `timeout` for the whole request. Check each URL with
+    /// [`Fetcher::check_url`] first.
+    pub fn unredirected_client(&self, timeout: Duration) -> Result<reqwest::Client> {
+        let policy = FetchPolicy {
+            timeout,
+            ..(*self.policy).clone()
+        };
+        build_client(&policy, &self.guard, reqwest::redirect::Policy::none())
+    }
+
     /// Fetches `url` with `GET` under the policy. Non-2xx answers are errors carrying
     /// the status only.
     pub async fn get(&self, url: &str, opts: FetchOptions<'_>) -> Result<FetchedBody> {
@@ -584,6 +609,30 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_url_refuses_what_a_fetch_would_refuse() {
+        let f =
+            Fetcher::new(FetchPolicy::from_allow_list("http://127.0.0.1:9000").unwrap()).unwrap();
+        assert!(f.check_url("https://hooks.example/x").is_ok());
+        assert!(
+            f.check_url("http://127.0.0.1:9000/x").is_ok(),
+            "allow-listed"
+        );
+        for bad in [
+            "http://hooks.example/x",
+            "https://127.0.0.1/x",
+            "https://127.0.0.1:9000/x",
+            "https://[::1]/x",
+            "https://192.168.1.1/x",
+            "ftp://hooks.example/x",
+            "https://u:p@hooks.example/x",
+            "not a url",
+        ] {
+            assert!(f.check_url(bad).is_err(), "{bad}");
+        }
+        assert!(f.unredirected_client(Duration::from_secs(1)).is_ok());
+    }
 
     fn v4(s: &str) -> IpAddr {
         IpAddr::V4(s.parse().unwrap())

@@ -11,6 +11,8 @@
 //!   repeated parameters), [`BearerToken`] (RFC 6750).
 //! - [`layers`]: the body limit, request ids and the error-logging middleware every router
 //!   gets through [`layers::standard`], plus the per-request span and request metrics.
+//! - [`longpoll`]: `?wait=N` on status objects ([`longpoll::parse_wait`],
+//!   [`longpoll::wait_for_change`]).
 //! - [`metrics`]: [`metrics::Metrics`], the Prometheus registry the HTTP layer and the
 //!   services count into.
 //! - [`openapi`]: the error body schema, security scheme name and tags the management
@@ -20,6 +22,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod layers;
+pub mod longpoll;
 pub mod metrics;
 pub mod openapi;
 

@@ -97,6 +97,7 @@ struct Registry {
     credentials_issued: AtomicU64,
     presentations: Family<(&'static str, &'static str), AtomicU64>,
     status_changes: Family<&'static str, AtomicU64>,
+    webhook_deliveries: Family<&'static str, AtomicU64>,
 }
 
 /// The metrics handle: cheap to clone, shared by the HTTP layer and the services.
@@ -149,6 +150,15 @@ impl Metrics {
         self.inner
             .status_changes
             .get(&status)
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one webhook delivery attempt and its outcome (`delivered`, `retry`,
+    /// `failed`: a fixed set).
+    pub fn webhook_delivery(&self, outcome: &'static str) {
+        self.inner
+            .webhook_deliveries
+            .get(&outcome)
             .fetch_add(1, Ordering::Relaxed);
     }
 
@@ -224,6 +234,18 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP vdc_webhook_deliveries_total Webhook delivery attempts, by outcome.\n# TYPE vdc_webhook_deliveries_total counter"
+        );
+        for (outcome, v) in r.webhook_deliveries.snapshot() {
+            let _ = writeln!(
+                out,
+                "vdc_webhook_deliveries_total{{outcome=\"{}\"}} {}",
+                escape(outcome),
+                v.load(Ordering::Relaxed)
+            );
+        }
         out
     }
 }
@@ -274,6 +296,12 @@ mod tests {
             text.contains("vdc_presentations_total{outcome=\"rejected\",reason=\"signature\"} 1")
         );
         assert!(text.contains("vdc_status_changes_total{status=\"revoked\"} 1"));
+        m.webhook_delivery("retry");
+        m.webhook_delivery("delivered");
+        m.webhook_delivery("retry");
+        let text = m.render();
+        assert!(text.contains("vdc_webhook_deliveries_total{outcome=\"retry\"} 2"));
+        assert!(text.contains("vdc_webhook_deliveries_total{outcome=\"delivered\"} 1"));
     }
 
     #[test]

@@ -30,6 +30,9 @@ const UNIQUE: &[(&str, &str)] = &[
     ("api_keys_pkey", "API key"),
     ("api_keys_hash_key", "API key"),
     ("audit_entries_pkey", "audit entry"),
+    ("webhooks_pkey", "webhook"),
+    ("webhook_deliveries_pkey", "webhook delivery"),
+    ("webhook_attempts_pkey", "webhook attempt"),
 ];
 
 /// What a missing parent means, by foreign key name.
@@ -45,6 +48,8 @@ const FOREIGN: &[(&str, &str)] = &[
     ("status_entries_list_fkey", "status list"),
     ("status_changes_list_fkey", "status list"),
     ("presentation_requests_verifier_fkey", "verifier"),
+    ("webhook_deliveries_webhook_fkey", "webhook"),
+    ("webhook_attempts_delivery_fkey", "webhook delivery"),
 ];
 
 fn lookup(table: &[(&str, &'static str)], name: Option<&str>) -> Option<&'static str> {

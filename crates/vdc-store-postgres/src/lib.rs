@@ -14,6 +14,7 @@ mod access;
 mod error;
 mod presentation;
 mod status;
+mod webhook;
 
 #[cfg(feature = "testing")]
 pub mod testing;

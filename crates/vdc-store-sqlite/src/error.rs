@@ -79,6 +79,15 @@ const UNIQUE: &[(&str, &str)] = &[
         "audit_entries.tenant_kind, audit_entries.tenant_id, audit_entries.audit_id",
         "audit entry",
     ),
+    ("webhooks.webhook_id", "webhook"),
+    (
+        "webhook_deliveries.webhook_id, webhook_deliveries.delivery_id",
+        "webhook delivery",
+    ),
+    (
+        "webhook_attempts.webhook_id, webhook_attempts.delivery_id, webhook_attempts.attempt",
+        "webhook attempt",
+    ),
 ];
 
 fn unique_meaning(message: &str) -> &'static str {

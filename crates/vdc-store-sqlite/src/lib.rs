@@ -21,6 +21,7 @@ mod access;
 mod error;
 mod presentation;
 mod status;
+mod webhook;
 
 use std::path::Path;
 use std::str::FromStr;

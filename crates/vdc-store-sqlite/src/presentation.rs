@@ -235,6 +235,32 @@ impl PresentationStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn expire_due_presentation_requests(
+        &self,
+        now: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>> {
+        let now = t(now);
+        let limit = i64::from(limit);
+        let rows = sqlx::query!(
+            r#"UPDATE presentation_requests SET status = 'expired', finished_at = ?1
+             WHERE status = 'pending' AND expires_at <= ?1
+               AND rowid IN (
+                 SELECT rowid FROM presentation_requests
+                 WHERE status = 'pending' AND expires_at <= ?1 LIMIT ?2)
+             RETURNING verifier_id AS "verifier_id!", request_id AS "request_id!""#,
+            now,
+            limit,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.verifier_id, r.request_id))
+            .collect())
+    }
+
     async fn redeem_response_code(
         &self,
         verifier_id: &str,

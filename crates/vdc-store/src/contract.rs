@@ -33,6 +33,7 @@ use crate::{
     SigningKeyRecord, StatusChange, StatusChangeOutcome, StatusListEntry, StatusListRecord, Store,
     StoreError, UnixTime, VerifierRecord,
 };
+use crate::{AttemptOutcome, AttemptRecord, DeliveryState, NewDelivery, WebhookRecord};
 
 /// How many tasks race for one single-use artifact.
 pub const RACERS: usize = 50;
@@ -121,6 +122,11 @@ macro_rules! contract_suite {
             api_key_revocation_is_idempotent_and_unknown_is_false,
             audit_entries_filter_by_tenant_and_since,
             audit_cursor_walk_returns_every_entry_once,
+            expiry_sweep_expires_due_pending_requests_once,
+            webhooks_round_trip_and_delete_cascades,
+            deliveries_are_claimed_attempted_and_listed,
+            race_claim_due_deliveries_each_delivery_once,
+            enqueue_deliveries_is_all_or_nothing,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -2723,4 +2729,265 @@ pub async fn audit_cursor_walk_returns_every_entry_once(store: Arc<dyn Store>) {
             assert_eq!(unique.len(), 46);
         }
     }
+}
+
+/// The sweep expires pending requests past `expires_at` (and only those), each once.
+pub async fn expiry_sweep_expires_due_pending_requests_once(store: Arc<dyn Store>) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store.create_verifier(&verifier_record("b")).await.unwrap();
+    store
+        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .await
+        .unwrap();
+    store
+        .create_presentation_request(&request_record("b", "r2", "s2"))
+        .await
+        .unwrap();
+    let mut late = request_record("a", "r3", "s3");
+    late.expires_at = T0.plus(TTL * 2);
+    store.create_presentation_request(&late).await.unwrap();
+    store
+        .finish_presentation_request("b", "r2", &rejected(), T0)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .expire_due_presentation_requests(T0.plus(TTL - 1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let expired = store
+        .expire_due_presentation_requests(T0.plus(TTL), 10)
+        .await
+        .unwrap();
+    assert_eq!(expired, vec![("a".to_owned(), "r1".to_owned())]);
+    assert!(
+        store
+            .expire_due_presentation_requests(T0.plus(TTL), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let r1 = store
+        .get_presentation_request("a", "r1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r1.status, PresentationStatus::Expired);
+    let r2 = store
+        .get_presentation_request("b", "r2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r2.status, PresentationStatus::Rejected);
+}
+
+fn webhook_record(id: &str) -> WebhookRecord {
+    WebhookRecord {
+        id: id.to_owned(),
+        url: format!("https://{id}.example/hook"),
+        events: vec!["credential.issued".into()],
+        issuers: Some(vec!["acme".into()]),
+        verifiers: None,
+        encrypted_secret: vec![7; 60],
+        created_at: T0,
+    }
+}
+
+fn delivery(webhook: &str, id: &str, at: UnixTime) -> NewDelivery {
+    NewDelivery {
+        webhook_id: webhook.to_owned(),
+        delivery_id: id.to_owned(),
+        event_id: format!("evt-{id}"),
+        event_type: "credential.issued".into(),
+        payload: format!("{{\"id\":\"evt-{id}\"}}"),
+        created_at: at,
+    }
+}
+
+/// Webhooks round-trip; deleting one removes it with its deliveries; deliveries for a
+/// missing webhook are skipped.
+pub async fn webhooks_round_trip_and_delete_cascades(store: Arc<dyn Store>) {
+    let a = webhook_record("wh-a");
+    let mut b = webhook_record("wh-b");
+    b.issuers = None;
+    b.verifiers = Some(vec!["v1".into(), "v2".into()]);
+    b.created_at = T0.plus(1);
+    store.create_webhook(&a).await.unwrap();
+    store.create_webhook(&b).await.unwrap();
+    assert!(matches!(
+        store.create_webhook(&a).await,
+        Err(StoreError::Duplicate("webhook"))
+    ));
+    assert_eq!(store.get_webhook("wh-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.list_webhooks().await.unwrap(), vec![a, b]);
+    let n = store
+        .enqueue_deliveries(&[
+            delivery("wh-a", "d1", T0),
+            delivery("wh-b", "d2", T0),
+            delivery("gone", "d3", T0),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(store.list_deliveries("wh-a", 10).await.unwrap().len(), 1);
+    assert!(store.delete_webhook("wh-a").await.unwrap());
+    assert!(!store.delete_webhook("wh-a").await.unwrap());
+    assert_eq!(store.get_webhook("wh-a").await.unwrap(), None);
+    assert!(store.list_deliveries("wh-a", 10).await.unwrap().is_empty());
+    let claimed = store
+        .claim_due_deliveries(T0, T0.plus(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|d| d.delivery_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["d2"]
+    );
+}
+
+/// A due delivery is claimed under a lease, its attempts are recorded once each, a retry is
+/// due at its time, and the listing shows every attempt.
+pub async fn deliveries_are_claimed_attempted_and_listed(store: Arc<dyn Store>) {
+    store.create_webhook(&webhook_record("wh")).await.unwrap();
+    store
+        .enqueue_deliveries(&[delivery("wh", "d1", T0), delivery("wh", "d2", T0.plus(5))])
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_deliveries(T0, T0.plus(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "only d1 is due");
+    assert_eq!(claimed[0].delivery_id, "d1");
+    assert_eq!(claimed[0].attempts, 0);
+    assert_eq!(claimed[0].payload, "{\"id\":\"evt-d1\"}");
+    // Leased: not claimed again until the lease ends.
+    assert!(
+        store
+            .claim_due_deliveries(T0.plus(5), T0.plus(65), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.delivery_id != "d1")
+    );
+    let retry = AttemptRecord {
+        attempt: 1,
+        at: T0,
+        http_status: Some(500),
+        error: Some("http_status".into()),
+        outcome: AttemptOutcome::Retry,
+        next_attempt_at: Some(T0.plus(100)),
+    };
+    assert!(store.record_attempt("wh", "d1", &retry).await.unwrap());
+    assert!(
+        !store.record_attempt("wh", "d1", &retry).await.unwrap(),
+        "attempt 1 twice"
+    );
+    // d2 was leased at T0+5 until T0+65: claimable again; d1 is not due before T0+100.
+    assert!(
+        store
+            .claim_due_deliveries(T0.plus(99), T0.plus(160), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.delivery_id != "d1")
+    );
+    let again = store
+        .claim_due_deliveries(T0.plus(100), T0.plus(160), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    let done = AttemptRecord {
+        attempt: 2,
+        at: T0.plus(100),
+        http_status: Some(204),
+        error: None,
+        outcome: AttemptOutcome::Delivered,
+        next_attempt_at: None,
+    };
+    assert!(store.record_attempt("wh", "d1", &done).await.unwrap());
+    assert!(
+        store
+            .claim_due_deliveries(T0.plus(10_000), T0.plus(10_060), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.delivery_id != "d1")
+    );
+    let listed = store.list_deliveries("wh", 10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].delivery_id, "d2", "newest first");
+    let d1 = &listed[1];
+    assert_eq!(d1.state, DeliveryState::Delivered);
+    assert_eq!(d1.attempts, 2);
+    assert_eq!(d1.history, vec![retry, done]);
+    assert!(
+        !store
+            .record_attempt(
+                "wh",
+                "missing",
+                &AttemptRecord {
+                    attempt: 1,
+                    ..d1.history[0].clone()
+                }
+            )
+            .await
+            .unwrap()
+    );
+}
+
+/// Of many dispatchers claiming at once, each due delivery goes to exactly one.
+pub async fn race_claim_due_deliveries_each_delivery_once(store: Arc<dyn Store>) {
+    store.create_webhook(&webhook_record("wh")).await.unwrap();
+    let batch: Vec<NewDelivery> = (0..20)
+        .map(|i| delivery("wh", &format!("d{i:02}"), T0))
+        .collect();
+    store.enqueue_deliveries(&batch).await.unwrap();
+    let results = race(|_| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_due_deliveries(T0, T0.plus(60), 3)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let mut seen = BTreeSet::new();
+    for d in results.into_iter().flatten() {
+        assert!(
+            seen.insert(d.delivery_id.clone()),
+            "{} claimed twice",
+            d.delivery_id
+        );
+    }
+    assert_eq!(seen.len(), 20);
+}
+
+/// The deliveries of one event are inserted in one transaction: a failing row (here a
+/// duplicate delivery id) leaves none of them behind.
+pub async fn enqueue_deliveries_is_all_or_nothing(store: Arc<dyn Store>) {
+    store.create_webhook(&webhook_record("wh")).await.unwrap();
+    store
+        .enqueue_deliveries(&[delivery("wh", "taken", T0)])
+        .await
+        .unwrap();
+    let batch = [delivery("wh", "new-1", T0), delivery("wh", "taken", T0)];
+    assert!(matches!(
+        store.enqueue_deliveries(&batch).await,
+        Err(StoreError::Duplicate("webhook delivery"))
+    ));
+    let listed = store.list_deliveries("wh", 10).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|d| d.delivery_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["taken"]
+    );
 }

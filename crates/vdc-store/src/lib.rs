@@ -16,7 +16,8 @@
 //!   [`AccessStore`].
 //! - [`events`]: domain events ([`events::DomainEvent`]) and the sinks that hear them
 //!   (audit log, webhook outbox).
-//! - [`Store`]: everything one backend keeps (all three traits), what the server composes.
+//! - [`webhook`]: webhook subscriptions and their delivery outbox, behind [`WebhookStore`].
+//! - [`Store`]: everything one backend keeps (all four traits), what the server composes.
 //! - [`stored`]: the one rule for storing unsigned integers in signed SQL columns.
 //! - [`pool`]: connection settings shared by the backends ([`PoolSettings`]).
 //! - `contract` (feature `contract-tests`): the backend contract suite, written once and run by
@@ -36,6 +37,7 @@ pub mod presentation;
 pub mod secret;
 pub mod status;
 pub mod stored;
+pub mod webhook;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;
@@ -58,6 +60,10 @@ pub use status::{
     StatusStore,
 };
 pub use vdc_core::time::UnixTime;
+pub use webhook::{
+    AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryState, NewDelivery, WebhookRecord,
+    WebhookStore,
+};
 
 /// The result of every store method.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -66,6 +72,12 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// presentation requests, and API keys with the audit log. Each backend implements every trait on one type, so the issuance
 /// transaction can bind status entries (R1); services hold the narrower trait they need
 /// (`Arc<dyn Store>` upcasts to each).
-pub trait Store: IssuanceStore + StatusStore + PresentationStore + AccessStore {}
+pub trait Store:
+    IssuanceStore + StatusStore + PresentationStore + AccessStore + WebhookStore
+{
+}
 
-impl<T: IssuanceStore + StatusStore + PresentationStore + AccessStore + ?Sized> Store for T {}
+impl<T: IssuanceStore + StatusStore + PresentationStore + AccessStore + WebhookStore + ?Sized> Store
+    for T
+{
+}

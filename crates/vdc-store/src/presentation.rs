@@ -159,6 +159,14 @@ pub trait PresentationStore: Send + Sync + std::fmt::Debug {
         request_id: &str,
         now: UnixTime,
     ) -> Result<bool>;
+    /// Marks up to `limit` pending requests whose `expires_at` has passed as expired, in one
+    /// conditional statement, and returns their `(verifier_id, request_id)`: each request is
+    /// returned to exactly one of several concurrent callers (the expiry sweep).
+    async fn expire_due_presentation_requests(
+        &self,
+        now: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>>;
     /// Redeems a same-device `response_code` once: the verified request it is bound to, or
     /// `None` if unknown or already redeemed.
     async fn redeem_response_code(

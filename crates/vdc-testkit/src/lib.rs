@@ -47,6 +47,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    background: Option<vdc::webhooks::Background>,
+    config: Config,
     cleanup: Cleanup,
 }
 
@@ -92,13 +94,33 @@ impl TestServer {
         };
         adjust(&mut config);
         let clock = FixedClock::at(SystemClock.now().secs());
+        let mut server = Self {
+            base,
+            clock,
+            store,
+            database_url,
+            http: reqwest::Client::new(),
+            shutdown: None,
+            task: None,
+            background: None,
+            config,
+            cleanup,
+        };
+        server.serve(listener).await;
+        server
+    }
+
+    /// Builds the app on this server's store, config and clock and serves it on `listener`
+    /// with its background loop (webhook dispatch, expiry sweep).
+    async fn serve(&mut self, listener: tokio::net::TcpListener) {
         let deps = vdc::Deps {
-            clock: Arc::new(clock.clone()),
+            clock: Arc::new(self.clock.clone()),
             ..vdc::Deps::default()
         };
-        let app = vdc::build_with_store(&config, deps, store.clone())
+        let app = vdc::build_with_store(&self.config, deps, self.store.clone())
             .await
             .unwrap();
+        self.background = Some(app.start_background());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             vdc::serve(listener, app.router, async {
@@ -107,16 +129,31 @@ impl TestServer {
             .await
             .unwrap();
         });
-        Self {
-            base,
-            clock,
-            store,
-            database_url,
-            http: reqwest::Client::new(),
-            shutdown: Some(tx),
-            task: Some(task),
-            cleanup,
+        self.shutdown = Some(tx);
+        self.task = Some(task);
+    }
+
+    /// Stops serving (HTTP and background loop) without touching the database.
+    async fn halt(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
         }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        if let Some(b) = self.background.take() {
+            b.stop().await;
+        }
+    }
+
+    /// Stops the server and starts it again on the same store, configuration, clock and
+    /// address, as an instance restart would (what is durable survives; nothing in memory
+    /// does).
+    pub async fn restart(&mut self) {
+        self.halt().await;
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+        self.serve(listener).await;
     }
 
     /// A URL on the server.
@@ -174,12 +211,7 @@ impl TestServer {
 
     /// Stops the server and removes its database.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
+        self.halt().await;
         match &mut self.cleanup {
             Cleanup::Sqlite(dir) => {
                 let _ = std::fs::remove_dir_all(dir);

@@ -3,7 +3,7 @@
 //! behind the admin key). Handlers extract, call one service method, and map the result.
 //! The one mapping from [`VerifierError`] to HTTP is here too (STYLE.md §4).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -206,6 +206,17 @@ async fn create_request(
         .map(|o| with_created_id(no_store(StatusCode::CREATED, o.clone()), &o))
 }
 
+/// `?wait=N` of the status route.
+#[derive(serde::Deserialize)]
+struct WaitQuery {
+    wait: Option<String>,
+}
+
+/// Request statuses that never change again (long-poll answers them at once).
+const FINAL_REQUEST_STATUSES: &[&str] = &["verified", "rejected", "expired"];
+
+/// `GET /api/v1/verifiers/{verifier}/requests/{id}[?wait=N]`: with `wait`, answers once the
+/// status differs from the one at the call's start, or after N seconds (issue 6, long-poll).
 #[utoipa::path(
     get,
     path = paths::API_REQUEST,
@@ -226,10 +237,16 @@ async fn create_request(
 async fn get_request(
     State(v): State<Verifier>,
     Path((verifier, id)): Path<(String, String)>,
+    Query(q): Query<WaitQuery>,
 ) -> Result<Response> {
-    v.result(&verifier, &id)
-        .await
-        .map(|o| no_store(StatusCode::OK, o))
+    let wait = vdc_http::longpoll::parse_wait(q.wait.as_deref())
+        .map_err(|e| VerifierError::InvalidRequest(e.description))?;
+    let initial = v.result(&verifier, &id).await?;
+    vdc_http::longpoll::wait_for_change(initial, wait, FINAL_REQUEST_STATUSES, || {
+        v.result(&verifier, &id)
+    })
+    .await
+    .map(|o| no_store(StatusCode::OK, o))
 }
 
 /// `{"response_code"}`.

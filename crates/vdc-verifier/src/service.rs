@@ -859,6 +859,28 @@ impl Verifier {
         Ok(result_object(&req.record))
     }
 
+    /// The expiry sweep: marks up to `limit` pending requests past `expires_at` as expired
+    /// and emits `presentation.expired` for each (issue 6: the event must not wait for
+    /// someone to read the request). Returns how many expired.
+    pub async fn expire_due(&self, limit: u32) -> Result<usize> {
+        let expired = self
+            .deps
+            .store
+            .expire_due_presentation_requests(self.now(), limit)
+            .await?;
+        for (verifier, id) in &expired {
+            self.emit(
+                vdc_store::events::EventKind::PresentationExpired,
+                verifier,
+                id,
+                "expired",
+                "system",
+            )
+            .await;
+        }
+        Ok(expired.len())
+    }
+
     /// Redeems a same-device `response_code` once: the result of its verified request.
     pub async fn redeem_response_code(&self, verifier: &str, code: &str) -> Result<Value> {
         self.verifier_record(verifier).await?;

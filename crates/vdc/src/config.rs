@@ -79,6 +79,13 @@ pub struct Config {
     pub status_list_size: u64,
     /// `ttl` of status list tokens, seconds (`VDC_STATUS_TTL`).
     pub status_ttl: i64,
+    /// Delay before the first webhook retry, seconds; it doubles on each further retry
+    /// (`VDC_WEBHOOK_RETRY_BASE`).
+    pub webhook_retry_base: i64,
+    /// Attempts per webhook delivery before it is `failed` (`VDC_WEBHOOK_MAX_ATTEMPTS`).
+    pub webhook_max_attempts: u32,
+    /// Time allowed for one webhook delivery request, seconds (`VDC_WEBHOOK_TIMEOUT`).
+    pub webhook_timeout: u64,
 }
 
 impl Default for Config {
@@ -98,6 +105,9 @@ impl Default for Config {
             role: Role::All,
             status_list_size: vdc_status::StatusSettings::default().list_size,
             status_ttl: vdc_status::StatusSettings::default().ttl,
+            webhook_retry_base: 5,
+            webhook_max_attempts: 8,
+            webhook_timeout: 10,
         }
     }
 }
@@ -118,6 +128,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "VDC_ROLE",
     "VDC_STATUS_LIST_SIZE",
     "VDC_STATUS_TTL",
+    "VDC_WEBHOOK_RETRY_BASE",
+    "VDC_WEBHOOK_MAX_ATTEMPTS",
+    "VDC_WEBHOOK_TIMEOUT",
 ];
 
 /// Variables used by tooling rather than the server (not warned about).
@@ -178,6 +191,25 @@ impl Config {
             ttl: self.status_ttl,
             ..vdc_status::StatusSettings::default()
         }
+    }
+
+    /// The webhook delivery settings; an error names a bad value.
+    pub fn webhook_settings(&self) -> anyhow::Result<crate::webhooks::WebhookSettings> {
+        if !(1..=86_400).contains(&self.webhook_retry_base) {
+            anyhow::bail!("VDC_WEBHOOK_RETRY_BASE must be 1..=86400 seconds");
+        }
+        if !(1..=30).contains(&self.webhook_max_attempts) {
+            anyhow::bail!("VDC_WEBHOOK_MAX_ATTEMPTS must be 1..=30");
+        }
+        if !(1..=300).contains(&self.webhook_timeout) {
+            anyhow::bail!("VDC_WEBHOOK_TIMEOUT must be 1..=300 seconds");
+        }
+        Ok(crate::webhooks::WebhookSettings {
+            retry_base: self.webhook_retry_base,
+            max_attempts: self.webhook_max_attempts,
+            timeout: std::time::Duration::from_secs(self.webhook_timeout),
+            ..crate::webhooks::WebhookSettings::default()
+        })
     }
 
     /// The database URL.

@@ -11,6 +11,8 @@
 //! - [`doctor`]: the `vdc doctor` self-checks.
 //! - [`pages`]: the server-rendered pages (start, issuer, verifier) with QR codes.
 //! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
+//! - [`webhooks`]: webhook subscriptions, the delivery outbox (an event sink) and the
+//!   background loop that dispatches deliveries and sweeps expired presentation requests.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
 
 pub mod access;
@@ -23,6 +25,7 @@ pub mod pages;
 pub mod tls;
 pub mod verifier;
 pub mod wallet;
+pub mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -117,6 +120,19 @@ pub struct App {
     /// The management authenticator (admin key and scoped API keys), for routes composed
     /// outside [`build_with_store`] (server-rendered pages).
     pub auth: vdc_http::auth::Authenticator,
+    /// The webhook service (outbox and dispatcher).
+    pub webhooks: webhooks::Webhooks,
+    /// Whether this instance runs the verifier (and so the presentation expiry sweep).
+    pub runs_verifier: bool,
+}
+
+impl App {
+    /// Starts the background loop (webhook dispatch, presentation expiry sweep); `vdc serve`
+    /// and the testkit call it and stop it on shutdown.
+    pub fn start_background(&self) -> webhooks::Background {
+        self.webhooks
+            .start(self.runs_verifier.then(|| self.verifier.clone()))
+    }
 }
 
 /// Builds the server from configuration: store, key material, services, routers.
@@ -136,11 +152,26 @@ pub async fn build_with_store(
     let public_url = config.public_url();
     let metrics = vdc_http::metrics::Metrics::new();
     // Every domain event (issuance, status change, presentation outcome) reaches each sink.
+    let fetch_policy = vdc_core::fetch::FetchPolicy::from_allow_list(&config.outbound_allow)
+        .map_err(|e| anyhow::anyhow!("VDC_OUTBOUND_ALLOW: {e}"))?;
+    let fetcher = vdc_core::fetch::Fetcher::new(fetch_policy)
+        .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?;
+    let webhooks = webhooks::Webhooks::new(
+        store.clone(),
+        kek.clone(),
+        &deps,
+        fetcher.clone(),
+        config.webhook_settings()?,
+        metrics.clone(),
+    )?;
     let access_store: Arc<dyn vdc_store::AccessStore> = store.clone();
-    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![Arc::new(access::AuditSink::new(
-        access_store.clone(),
-        deps.rng.clone(),
-    ))];
+    let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![
+        Arc::new(access::AuditSink::new(
+            access_store.clone(),
+            deps.rng.clone(),
+        )),
+        Arc::new(webhooks.clone()),
+    ];
     // Management routers authenticate the admin key or a scoped API key and audit each call.
     let auth = vdc_http::auth::Authenticator::new(
         admin,
@@ -174,10 +205,6 @@ pub async fn build_with_store(
         .with_status(status.clone())
         .with_metrics(metrics.clone())
         .with_events(events.clone());
-    let fetch_policy = vdc_core::fetch::FetchPolicy::from_allow_list(&config.outbound_allow)
-        .map_err(|e| anyhow::anyhow!("VDC_OUTBOUND_ALLOW: {e}"))?;
-    let fetcher = vdc_core::fetch::Fetcher::new(fetch_policy)
-        .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?;
     let verifier = verifier::verifier_service(
         store.clone(),
         kek,
@@ -251,6 +278,7 @@ pub async fn build_with_store(
     ));
     // Documentation, without an API key (it is the published contract, no secrets).
     router = router.merge(docs::routes(config.role));
+    router = router.merge(webhooks::management_routes(webhooks.clone(), auth.clone()));
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,
@@ -262,6 +290,8 @@ pub async fn build_with_store(
         verifier,
         metrics,
         auth,
+        webhooks,
+        runs_verifier: matches!(config.role, Role::All | Role::Verifier),
     })
 }
 

@@ -347,17 +347,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(key) => println!("admin key (shown once, stored hashed): {key}"),
         None => println!("admin key: as configured (VDC_ADMIN_KEY) or generated on first start"),
     }
-    match tls {
+    // Webhook dispatch and the presentation expiry sweep run beside the server and stop
+    // after it.
+    let background = app.start_background();
+    let served = match tls {
         Some((cert, key)) => {
             vdc::tls::serve_tls(listener, app.router, &cert, &key, shutdown_signal()).await
         }
         None => {
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            vdc::serve(listener, app.router, shutdown_signal()).await?;
-            Ok(())
+            vdc::serve(listener, app.router, shutdown_signal())
+                .await
+                .map_err(anyhow::Error::from)
         }
-    }
+    };
+    background.stop().await;
+    served
 }
 
 async fn shutdown_signal() {

@@ -7,7 +7,7 @@ pub mod paths;
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -250,6 +250,17 @@ async fn create_offer(
         .map(|v| with_created_id(no_store(StatusCode::CREATED, v.clone()), &v))
 }
 
+/// `?wait=N` of the status routes.
+#[derive(serde::Deserialize)]
+struct WaitQuery {
+    wait: Option<String>,
+}
+
+/// Offer statuses that never change again (long-poll answers them at once).
+const FINAL_OFFER_STATUSES: &[&str] = &["credential_issued", "cancelled", "expired"];
+
+/// `GET /api/v1/issuers/{issuer}/offers/{id}[?wait=N]`: with `wait`, answers once the
+/// status differs from the one at the call's start, or after N seconds (issue 6, long-poll).
 #[utoipa::path(
     get,
     path = paths::API_OFFER,
@@ -270,8 +281,16 @@ async fn create_offer(
 async fn get_offer(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
+    Query(q): Query<WaitQuery>,
 ) -> Result<Json<Value>> {
-    i.offer_status(&issuer, &id).await.map(Json)
+    let wait = vdc_http::longpoll::parse_wait(q.wait.as_deref())
+        .map_err(|e| crate::error::IssuerError::InvalidRequest(e.description))?;
+    let initial = i.offer_status(&issuer, &id).await?;
+    vdc_http::longpoll::wait_for_change(initial, wait, FINAL_OFFER_STATUSES, || {
+        i.offer_status(&issuer, &id)
+    })
+    .await
+    .map(Json)
 }
 
 #[utoipa::path(

@@ -20,3 +20,4 @@ mod shutdown;
 mod status;
 mod support;
 mod tls;
+mod webhooks;

@@ -1,0 +1,757 @@
+//! Webhooks (issue 6 item 3; contract "Webhooks and audit"): subscriptions, the durable
+//! outbox and the background dispatcher.
+//!
+//! - [`Webhooks`] is the service: it validates and stores subscriptions (the signing secret
+//!   sealed under the KEK, shown once), and it is an [`EventSink`]: for each domain event it
+//!   inserts one delivery row per matching webhook in one store transaction (the outbox), then
+//!   wakes the dispatcher.
+//! - [`Background`] is the loop `vdc serve` (and the testkit) start: it claims due deliveries
+//!   under a lease (a conditional `UPDATE`, so several instances never send one attempt
+//!   twice), POSTs them signed with the Standard Webhooks scheme, records every attempt and
+//!   reschedules failures with exponential backoff on the injected clock; it also runs the
+//!   presentation expiry sweep. It wakes on enqueue and polls the store every second (other
+//!   instances enqueue too). Deliveries are rows, so they survive a restart.
+//! - [`management_routes`]: `/api/v1/webhooks` behind the admin key.
+//!
+//! Signing (Standard Webhooks, "Signature scheme"): secret `whsec_` + base64 of 32 random
+//! bytes; headers `webhook-id` (the delivery's message id, the same on every retry),
+//! `webhook-timestamp` (unix seconds of the attempt) and `webhook-signature`
+//! `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` keyed by the decoded secret.
+//!
+//! Invariants: G10 (bodies carry ids and statuses only, never claim values; the secret is
+//! never logged or listed), R4 (due times come from the injected clock).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ring::hmac;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vdc_core::fetch::Fetcher;
+use vdc_core::rng::RandomSource;
+use vdc_core::time::{Clock, UnixTime};
+use vdc_core::vc_jose::datetime::format_date_time_stamp;
+use vdc_http::auth::{AuditTarget, Authenticator, management};
+use vdc_http::metrics::Metrics;
+use vdc_http::{AppJson, ErrorResponse};
+use vdc_issuer::KeyEncryptionKey;
+use vdc_store::events::{DomainEvent, EventKind, EventSink, EventTenant};
+use vdc_store::{
+    AttemptOutcome, AttemptRecord, DeliveryRecord, NewDelivery, Store, StoreError, StoreErrorKind,
+    WebhookRecord,
+};
+
+/// `POST`/`GET /api/v1/webhooks`.
+pub const API_WEBHOOKS: &str = "/api/v1/webhooks";
+/// `GET`/`DELETE /api/v1/webhooks/{id}`.
+pub const API_WEBHOOK: &str = "/api/v1/webhooks/{id}";
+/// `GET /api/v1/webhooks/{id}/deliveries`.
+pub const API_WEBHOOK_DELIVERIES: &str = "/api/v1/webhooks/{id}/deliveries";
+
+/// Longest webhook URL accepted.
+const MAX_URL_LEN: usize = 2048;
+/// Most tenants one webhook may filter on (per kind).
+const MAX_TENANTS: usize = 100;
+/// Most deliveries the listing shows (newest first).
+const MAX_LISTED_DELIVERIES: u32 = 100;
+/// The prefix of a secret (Standard Webhooks, "Signature scheme").
+const SECRET_PREFIX: &str = "whsec_";
+/// The longest delay between two attempts, seconds.
+const MAX_BACKOFF: i64 = 86_400;
+
+/// Delivery settings (`Config::webhook_settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Delay before the first retry, seconds; doubling after each failed attempt.
+    pub retry_base: i64,
+    /// Attempts before a delivery is `failed`.
+    pub max_attempts: u32,
+    /// Time allowed for one delivery request.
+    pub timeout: Duration,
+    /// How often the dispatcher polls the store besides being woken.
+    pub poll: Duration,
+    /// How long a claimed delivery stays leased to one dispatcher, seconds (clock time).
+    pub lease: i64,
+    /// Deliveries claimed per round.
+    pub batch: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            retry_base: 5,
+            max_attempts: 8,
+            timeout: Duration::from_secs(10),
+            poll: Duration::from_secs(1),
+            lease: 120,
+            batch: 16,
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// The delay after failed attempt number `attempt` (1-based): `retry_base · 2^(attempt-1)`,
+    /// at most a day.
+    pub fn backoff(&self, attempt: u32) -> i64 {
+        let doublings = attempt.saturating_sub(1).min(30);
+        self.retry_base
+            .saturating_mul(1_i64 << doublings)
+            .min(MAX_BACKOFF)
+    }
+}
+
+/// A webhook error, mapped to the contract's error bodies.
+#[derive(Debug)]
+pub enum WebhookError {
+    /// Bad input: `400 invalid_request`.
+    InvalidRequest(String),
+    /// Unknown webhook: `404 not_found`.
+    NotFound,
+    /// The store failed.
+    Store(StoreError),
+    /// Something else failed on our side.
+    Internal(String),
+}
+
+impl From<StoreError> for WebhookError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::InvalidRequest(d) => ErrorResponse::invalid_request(d),
+            Self::NotFound => ErrorResponse::not_found("unknown webhook"),
+            Self::Store(e) if e.kind() == StoreErrorKind::Unavailable => ErrorResponse::server(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                e.to_string(),
+            ),
+            Self::Store(e) => ErrorResponse::server(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                e.to_string(),
+            ),
+            Self::Internal(d) => {
+                ErrorResponse::server(StatusCode::INTERNAL_SERVER_ERROR, "server_error", d)
+            }
+        }
+        .into_response()
+    }
+}
+
+/// The `POST /api/v1/webhooks` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhook {
+    /// Where deliveries go.
+    pub url: String,
+    /// Event type names.
+    pub events: Vec<String>,
+    /// Only these issuers' events.
+    pub issuers: Option<Vec<String>>,
+    /// Only these verifiers' events.
+    pub verifiers: Option<Vec<String>>,
+}
+
+/// The webhook service and event sink. Cheap to clone.
+#[derive(Clone)]
+pub struct Webhooks(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    kek: KeyEncryptionKey,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn RandomSource>,
+    outbound: Fetcher,
+    settings: WebhookSettings,
+    metrics: Metrics,
+    client: reqwest::Client,
+    wake: tokio::sync::Notify,
+}
+
+impl fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhooks")
+            .field("settings", &self.0.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The AAD binding a sealed secret to its webhook.
+fn secret_context(webhook_id: &str) -> String {
+    format!("vdc webhook secret\0{webhook_id}")
+}
+
+/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` (Standard Webhooks, "Signature
+/// scheme").
+pub fn sign(secret: &[u8], msg_id: &str, timestamp: i64, body: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+    let tag = hmac::sign(&key, format!("{msg_id}.{timestamp}.{body}").as_bytes());
+    format!("v1,{}", B64.encode(tag.as_ref()))
+}
+
+impl Webhooks {
+    /// The service over `store`; `outbound` supplies the allow list of plain-HTTP origins.
+    pub fn new(
+        store: Arc<dyn Store>,
+        kek: KeyEncryptionKey,
+        deps: &crate::Deps,
+        outbound: Fetcher,
+        settings: WebhookSettings,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
+        // G7: deliveries go out under the outbound policy (no internal addresses unless
+        // allow-listed, also after DNS resolution; no redirects; bounded time).
+        let client = outbound
+            .unredirected_client(settings.timeout)
+            .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?;
+        Ok(Self(Arc::new(Inner {
+            store,
+            kek,
+            clock: deps.clock.clone(),
+            rng: deps.rng.clone(),
+            outbound,
+            settings,
+            metrics,
+            client,
+            wake: tokio::sync::Notify::new(),
+        })))
+    }
+
+    fn random_id(&self, prefix: &str) -> Result<String, WebhookError> {
+        vdc_core::rng::random_b64(self.0.rng.as_ref(), 16)
+            .map(|r| format!("{prefix}{r}"))
+            .map_err(|e| WebhookError::Internal(e.to_string()))
+    }
+
+    fn check_url(&self, raw: &str) -> Result<(), WebhookError> {
+        let bad = |d: &str| WebhookError::InvalidRequest(format!("url: {d}"));
+        if raw.len() > MAX_URL_LEN {
+            return Err(bad("too long"));
+        }
+        let url = url::Url::parse(raw).map_err(|_| bad("must be an absolute URL"))?;
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("must name a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("must not carry credentials"));
+        }
+        if url.fragment().is_some() {
+            return Err(bad("must not carry a fragment"));
+        }
+        match url.scheme() {
+            "https" | "http" => self.0.outbound.check_url(raw).map_err(|_| {
+                bad(
+                    "must be https and not an internal address (plain http and internal \
+                     addresses only for origins in VDC_OUTBOUND_ALLOW)",
+                )
+            }),
+            _ => Err(bad("must be https")),
+        }
+    }
+
+    /// Creates a webhook: its record and the secret (shown once).
+    pub async fn create(
+        &self,
+        req: CreateWebhook,
+    ) -> Result<(WebhookRecord, String), WebhookError> {
+        self.check_url(&req.url)?;
+        if req.events.is_empty() || req.events.len() > EventKind::ALL.len() * 2 {
+            return Err(WebhookError::InvalidRequest(
+                "events must list 1 to 6 event types".into(),
+            ));
+        }
+        let mut events: Vec<String> = Vec::new();
+        for e in &req.events {
+            let kind = EventKind::parse(e).ok_or_else(|| {
+                WebhookError::InvalidRequest(format!(
+                    "events: unknown event type (one of {})",
+                    EventKind::ALL.map(EventKind::as_str).join(", ")
+                ))
+            })?;
+            if !events.iter().any(|x| x == kind.as_str()) {
+                events.push(kind.as_str().to_owned());
+            }
+        }
+        let tenants = |list: Option<Vec<String>>, what: &str| -> Result<_, WebhookError> {
+            let Some(list) = list else { return Ok(None) };
+            if list.is_empty() || list.len() > MAX_TENANTS {
+                return Err(WebhookError::InvalidRequest(format!(
+                    "{what} must list 1 to {MAX_TENANTS} slugs when present"
+                )));
+            }
+            if !list.iter().all(|s| vdc_issuer::config::is_slug(s)) {
+                return Err(WebhookError::InvalidRequest(format!(
+                    "{what}: each entry must be a tenant slug"
+                )));
+            }
+            let mut out: Vec<String> = Vec::new();
+            for s in list {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+            Ok(Some(out))
+        };
+        let issuers = tenants(req.issuers, "issuers")?;
+        let verifiers = tenants(req.verifiers, "verifiers")?;
+        let id = self.random_id("wh_")?;
+        let mut raw = zeroize::Zeroizing::new([0u8; 32]);
+        self.0
+            .rng
+            .fill(raw.as_mut())
+            .map_err(|e| WebhookError::Internal(e.to_string()))?;
+        let encrypted_secret = self
+            .0
+            .kek
+            .seal(raw.as_ref(), &secret_context(&id), self.0.rng.as_ref())
+            .map_err(|e| WebhookError::Internal(e.to_string()))?;
+        let record = WebhookRecord {
+            id,
+            url: req.url,
+            events,
+            issuers,
+            verifiers,
+            encrypted_secret,
+            created_at: self.0.clock.now(),
+        };
+        self.0.store.create_webhook(&record).await?;
+        Ok((
+            record,
+            format!("{SECRET_PREFIX}{}", B64.encode(raw.as_ref())),
+        ))
+    }
+
+    /// Every webhook.
+    pub async fn list(&self) -> Result<Vec<WebhookRecord>, WebhookError> {
+        Ok(self.0.store.list_webhooks().await?)
+    }
+
+    /// One webhook.
+    pub async fn get(&self, id: &str) -> Result<WebhookRecord, WebhookError> {
+        self.0
+            .store
+            .get_webhook(id)
+            .await?
+            .ok_or(WebhookError::NotFound)
+    }
+
+    /// Deletes a webhook and its pending deliveries.
+    pub async fn delete(&self, id: &str) -> Result<(), WebhookError> {
+        if self.0.store.delete_webhook(id).await? {
+            Ok(())
+        } else {
+            Err(WebhookError::NotFound)
+        }
+    }
+
+    /// A webhook's deliveries (newest first) with every attempt.
+    pub async fn deliveries(&self, id: &str) -> Result<Vec<DeliveryRecord>, WebhookError> {
+        self.get(id).await?;
+        Ok(self
+            .0
+            .store
+            .list_deliveries(id, MAX_LISTED_DELIVERIES)
+            .await?)
+    }
+
+    /// Inserts the deliveries of one event (one transaction); how many.
+    async fn enqueue(&self, event: &DomainEvent) -> Result<u64, WebhookError> {
+        let hooks = self.0.store.list_webhooks().await?;
+        let matching: Vec<&WebhookRecord> = hooks.iter().filter(|w| matches(w, event)).collect();
+        if matching.is_empty() {
+            return Ok(0);
+        }
+        let event_id = self.random_id("evt_")?;
+        let mut data = event.data.clone();
+        match &event.tenant {
+            EventTenant::Issuer(id) => data.insert("issuer".into(), Value::from(id.as_str())),
+            EventTenant::Verifier(id) => data.insert("verifier".into(), Value::from(id.as_str())),
+        };
+        // Contract "Webhooks and audit": {"id", "type", "created_at", "data"}.
+        let body = json!({
+            "id": event_id,
+            "type": event.kind.as_str(),
+            "created_at": format_date_time_stamp(event.at),
+            "data": data,
+        })
+        .to_string();
+        let now = self.0.clock.now();
+        let mut deliveries = Vec::with_capacity(matching.len());
+        for w in matching {
+            deliveries.push(NewDelivery {
+                webhook_id: w.id.clone(),
+                delivery_id: self.random_id("msg_")?,
+                event_id: event_id.clone(),
+                event_type: event.kind.as_str().to_owned(),
+                payload: body.clone(),
+                created_at: now,
+            });
+        }
+        let n = self.0.store.enqueue_deliveries(&deliveries).await?;
+        self.0.wake.notify_one();
+        Ok(n)
+    }
+
+    /// One dispatcher round: claims up to a batch of due deliveries and attempts each.
+    /// Returns how many were claimed.
+    pub async fn dispatch_due(&self) -> Result<usize, StoreError> {
+        let now = self.0.clock.now();
+        let claimed = self
+            .0
+            .store
+            .claim_due_deliveries(now, now.plus(self.0.settings.lease), self.0.settings.batch)
+            .await?;
+        let n = claimed.len();
+        // The round's attempts run concurrently, so one slow receiver (up to the timeout)
+        // does not hold back the others.
+        let mut attempts = tokio::task::JoinSet::new();
+        for d in claimed {
+            let me = self.clone();
+            attempts.spawn(async move {
+                if let Err(e) = me.attempt(&d).await {
+                    tracing::error!(error = %e, delivery = %d.delivery_id, "webhook attempt not recorded");
+                }
+            });
+        }
+        while attempts.join_next().await.is_some() {}
+        Ok(n)
+    }
+
+    /// Sends one delivery and records the attempt.
+    async fn attempt(&self, d: &DeliveryRecord) -> Result<(), StoreError> {
+        let Some(hook) = self.0.store.get_webhook(&d.webhook_id).await? else {
+            // Deleted meanwhile: its deliveries went with it.
+            return Ok(());
+        };
+        let now = self.0.clock.now();
+        let number = d.attempts.saturating_add(1);
+        let (http_status, error) = match self
+            .0
+            .kek
+            .open(&hook.encrypted_secret, &secret_context(&hook.id))
+        {
+            Err(e) => {
+                tracing::error!(error = %e, webhook = %hook.id, "webhook secret does not decrypt");
+                (None, Some("secret"))
+            }
+            // The policy may have changed since registration (VDC_OUTBOUND_ALLOW).
+            Ok(_) if self.0.outbound.check_url(&hook.url).is_err() => (None, Some("refused")),
+            Ok(secret) => self.send(&hook.url, &secret, d, now).await,
+        };
+        let outcome = match (error, number >= self.0.settings.max_attempts) {
+            (None, _) => AttemptOutcome::Delivered,
+            (Some(_), true) => AttemptOutcome::Failed,
+            (Some(_), false) => AttemptOutcome::Retry,
+        };
+        let attempt = AttemptRecord {
+            attempt: number,
+            at: now,
+            http_status,
+            error: error.map(str::to_owned),
+            outcome,
+            next_attempt_at: (outcome == AttemptOutcome::Retry)
+                .then(|| now.plus(self.0.settings.backoff(number))),
+        };
+        if self
+            .0
+            .store
+            .record_attempt(&d.webhook_id, &d.delivery_id, &attempt)
+            .await?
+        {
+            self.0.metrics.webhook_delivery(outcome.as_str());
+        }
+        Ok(())
+    }
+
+    /// POSTs the body; the HTTP status and the error class (`None` for a 2xx).
+    async fn send(
+        &self,
+        url: &str,
+        secret: &[u8],
+        d: &DeliveryRecord,
+        now: UnixTime,
+    ) -> (Option<u16>, Option<&'static str>) {
+        let timestamp = now.secs();
+        let signature = sign(secret, &d.delivery_id, timestamp, &d.payload);
+        let sent = self
+            .0
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("webhook-id", &d.delivery_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(d.payload.clone())
+            .send()
+            .await;
+        match sent {
+            // The response body is not read (dropped unread).
+            Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
+            Ok(r) => (Some(r.status().as_u16()), Some("http_status")),
+            Err(e) if e.is_timeout() => (None, Some("timeout")),
+            Err(e) if e.is_connect() => (None, Some("connect")),
+            Err(_) => (None, Some("request")),
+        }
+    }
+
+    /// Starts the background loop: webhook dispatch and, given a verifier, the presentation
+    /// expiry sweep. Stop it with [`Background::stop`].
+    pub fn start(&self, verifier: Option<vdc_verifier::Verifier>) -> Background {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let me = self.clone();
+        let handle = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(me.0.settings.poll);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    _ = ticks.tick() => {}
+                    () = me.0.wake.notified() => {}
+                }
+                if let Some(v) = &verifier
+                    && let Err(e) = v.expire_due(100).await
+                {
+                    tracing::error!(error = %e, "presentation expiry sweep failed");
+                }
+                loop {
+                    match me.dispatch_due().await {
+                        Ok(n) if n >= me.0.settings.batch as usize && !*stopped.borrow() => {}
+                        Ok(_) => break,
+                        Err(e) => {
+                            tracing::error!(error = %e, "webhook dispatch failed");
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Background { stop, handle }
+    }
+}
+
+/// Whether `w` wants `event`: the type is subscribed and the tenant passes the filters (a
+/// webhook with `issuers` gets only those issuers' events, with `verifiers` only those
+/// verifiers', with neither every tenant's).
+fn matches(w: &WebhookRecord, event: &DomainEvent) -> bool {
+    if !w.events.iter().any(|e| e == event.kind.as_str()) {
+        return false;
+    }
+    if w.issuers.is_none() && w.verifiers.is_none() {
+        return true;
+    }
+    let within = |list: &Option<Vec<String>>, id: &str| {
+        list.as_ref().is_some_and(|l| l.iter().any(|x| x == id))
+    };
+    match &event.tenant {
+        EventTenant::Issuer(id) => within(&w.issuers, id),
+        EventTenant::Verifier(id) => within(&w.verifiers, id),
+    }
+}
+
+#[async_trait]
+impl EventSink for Webhooks {
+    async fn emit(&self, event: &DomainEvent) {
+        if let Err(e) = self.enqueue(event).await {
+            tracing::error!(error = ?e, kind = event.kind.as_str(), "webhook deliveries not enqueued");
+        }
+    }
+}
+
+/// The running background loop.
+#[derive(Debug)]
+pub struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    /// Asks the loop to stop after its current round and waits for it (at most a minute,
+    /// then it is aborted; an attempt cut short stays leased and is retried after its lease).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let mut handle = self.handle;
+        if tokio::time::timeout(Duration::from_secs(60), &mut handle)
+            .await
+            .is_err()
+        {
+            handle.abort();
+        }
+    }
+}
+
+fn view(w: &WebhookRecord) -> Value {
+    let mut v = json!({
+        "id": w.id,
+        "url": w.url,
+        "events": w.events,
+        "created_at": format_date_time_stamp(w.created_at),
+    });
+    if let Some(i) = &w.issuers {
+        v["issuers"] = json!(i);
+    }
+    if let Some(vs) = &w.verifiers {
+        v["verifiers"] = json!(vs);
+    }
+    v
+}
+
+fn delivery_view(d: &DeliveryRecord) -> Value {
+    let attempts: Vec<Value> = d
+        .history
+        .iter()
+        .map(|a| {
+            json!({
+                "attempt": a.attempt,
+                "at": format_date_time_stamp(a.at),
+                "http_status": a.http_status,
+                "error": a.error,
+                "outcome": a.outcome.as_str(),
+                "next_attempt_at": a.next_attempt_at.map(format_date_time_stamp),
+            })
+        })
+        .collect();
+    json!({
+        "id": d.delivery_id,
+        "event_id": d.event_id,
+        "type": d.event_type,
+        "state": d.state.as_str(),
+        "attempt_count": d.attempts,
+        "next_attempt_at": d.next_attempt_at.filter(|_| d.state == vdc_store::DeliveryState::Pending).map(format_date_time_stamp),
+        "created_at": format_date_time_stamp(d.created_at),
+        "attempts": attempts,
+    })
+}
+
+/// The webhook management routes: admin key only (routes outside the scope table of
+/// [`vdc_http::auth::rule`] are), each call audited.
+pub fn management_routes(webhooks: Webhooks, auth: Authenticator) -> Router {
+    Router::new()
+        .route(API_WEBHOOKS, get(list).post(create))
+        .route(API_WEBHOOK, get(get_one).delete(delete))
+        .route(API_WEBHOOK_DELIVERIES, get(deliveries))
+        .route_layer(middleware::from_fn_with_state(auth, management))
+        .with_state(webhooks)
+}
+
+/// `POST /api/v1/webhooks` → `201 {"id", "secret", ...}` (the secret is shown once).
+async fn create(
+    State(w): State<Webhooks>,
+    AppJson(req): AppJson<CreateWebhook>,
+) -> Result<Response, WebhookError> {
+    let (record, secret) = w.create(req).await?;
+    let mut body = view(&record);
+    body["secret"] = Value::from(secret);
+    let mut r = (StatusCode::CREATED, Json(body)).into_response();
+    r.extensions_mut().insert(AuditTarget(record.id.clone()));
+    Ok(r)
+}
+
+async fn list(State(w): State<Webhooks>) -> Result<Json<Value>, WebhookError> {
+    let items: Vec<Value> = w.list().await?.iter().map(view).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+async fn get_one(
+    State(w): State<Webhooks>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, WebhookError> {
+    w.get(&id).await.map(|r| Json(view(&r)))
+}
+
+async fn delete(
+    State(w): State<Webhooks>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, WebhookError> {
+    w.delete(&id).await.map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn deliveries(
+    State(w): State<Webhooks>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, WebhookError> {
+    let items: Vec<Value> = w.deliveries(&id).await?.iter().map(delivery_view).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_and_is_capped() {
+        let s = WebhookSettings::default();
+        assert_eq!(
+            (1..=4).map(|n| s.backoff(n)).collect::<Vec<_>>(),
+            vec![5, 10, 20, 40]
+        );
+        assert_eq!(s.backoff(40), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn signature_matches_the_standard_webhooks_example() {
+        // Spec: standard-webhooks spec/standard-webhooks.md, the example secret, id,
+        // timestamp and payload of the reference libraries' tests.
+        let secret = B64.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let sig = sign(
+            &secret,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            r#"{"test": 2432232314}"#,
+        );
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    fn event(kind: EventKind, tenant: EventTenant) -> DomainEvent {
+        DomainEvent {
+            kind,
+            tenant,
+            actor: "wallet".into(),
+            target: "t".into(),
+            outcome: "x".into(),
+            at: UnixTime(1),
+            data: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn filters_select_types_and_tenants() {
+        let mut w = WebhookRecord {
+            id: "w".into(),
+            url: "https://x.example".into(),
+            events: vec!["credential.issued".into(), "presentation.verified".into()],
+            issuers: None,
+            verifiers: None,
+            encrypted_secret: vec![],
+            created_at: UnixTime(0),
+        };
+        let issued = event(EventKind::CredentialIssued, EventTenant::Issuer("a".into()));
+        let verified = event(
+            EventKind::PresentationVerified,
+            EventTenant::Verifier("v".into()),
+        );
+        let revoked = event(
+            EventKind::CredentialStatusChanged,
+            EventTenant::Issuer("a".into()),
+        );
+        assert!(matches(&w, &issued) && matches(&w, &verified) && !matches(&w, &revoked));
+        w.issuers = Some(vec!["b".into()]);
+        assert!(!matches(&w, &issued) && !matches(&w, &verified));
+        w.issuers = Some(vec!["a".into()]);
+        assert!(matches(&w, &issued) && !matches(&w, &verified));
+        w.verifiers = Some(vec!["v".into()]);
+        assert!(matches(&w, &issued) && matches(&w, &verified));
+    }
+}
