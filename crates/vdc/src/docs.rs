@@ -113,6 +113,11 @@ pub fn openapi(role: Role) -> OpenApi {
     doc.merge(crate::access::openapi());
     tag_list.push((tags::TAG_API_KEYS, "Scoped API keys (admin only)."));
     tag_list.push((tags::TAG_AUDIT, "The audit log."));
+    doc.merge(crate::webhooks::openapi());
+    tag_list.push((
+        tags::TAG_WEBHOOKS,
+        "Signed event callbacks (Standard Webhooks), admin only.",
+    ));
     doc.tags = Some(
         tag_list
             .into_iter()
@@ -285,7 +290,11 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         // API keys and the audit log are served by every role.
-        let shared = |p: &String| p.starts_with("/api/v1/api-keys") || p == "/api/v1/audit";
+        let shared = |p: &String| {
+            p.starts_with("/api/v1/api-keys")
+                || p.starts_with("/api/v1/webhooks")
+                || p == "/api/v1/audit"
+        };
         let verifier = paths(Role::Verifier);
         assert!(
             verifier

@@ -29,19 +29,22 @@ use async_trait::async_trait;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router, middleware};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ring::hmac;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vdc_core::fetch::Fetcher;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::{Clock, UnixTime};
 use vdc_core::vc_jose::datetime::format_date_time_stamp;
 use vdc_http::auth::{AuditTarget, Authenticator, management};
 use vdc_http::metrics::Metrics;
+use vdc_http::openapi::{ErrorBody, TAG_WEBHOOKS};
 use vdc_http::{AppJson, ErrorResponse};
 use vdc_issuer::KeyEncryptionKey;
 use vdc_store::events::{DomainEvent, EventKind, EventSink, EventTenant};
@@ -152,12 +155,17 @@ impl IntoResponse for WebhookError {
 }
 
 /// The `POST /api/v1/webhooks` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"url": "https://backend.example/vdc-events",
+    "events": ["credential.issued", "credential.status_changed", "presentation.verified"],
+    "issuers": ["acme"]}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Where deliveries go.
     pub url: String,
-    /// Event type names.
+    /// Event type names: `offer.token_issued`, `credential.issued`,
+    /// `credential.status_changed`, `presentation.verified`, `presentation.rejected`,
+    /// `presentation.expired`.
     pub events: Vec<String>,
     /// Only these issuers' events.
     pub issuers: Option<Vec<String>>,
@@ -635,17 +643,126 @@ fn delivery_view(d: &DeliveryRecord) -> Value {
     })
 }
 
+/// The webhook routes and their OpenAPI description, registered together.
+fn management_api() -> OpenApiRouter<Webhooks> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, delete))
+        .routes(routes!(deliveries))
+}
+
+/// The OpenAPI description of [`management_routes`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    management_api().into_openapi()
+}
+
+/// A webhook subscription (never its secret).
+#[derive(Debug, ToSchema)]
+pub struct WebhookObject {
+    /// The webhook id.
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// The event types it receives.
+    pub events: Vec<String>,
+    /// Only these issuers' events (absent: every issuer's, unless `verifiers` is set).
+    pub issuers: Option<Vec<String>>,
+    /// Only these verifiers' events.
+    pub verifiers: Option<Vec<String>>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// A created webhook: the object and, this once, its signing secret.
+#[derive(Debug, ToSchema)]
+pub struct CreatedWebhook {
+    /// The webhook.
+    #[schema(inline)]
+    #[serde(flatten)]
+    pub object: WebhookObject,
+    /// `whsec_` + base64 of 32 bytes: the Standard Webhooks HMAC-SHA256 key, shown once.
+    pub secret: String,
+}
+
+/// Every webhook.
+#[derive(Debug, ToSchema)]
+pub struct WebhookList {
+    /// The webhooks.
+    pub items: Vec<WebhookObject>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, ToSchema)]
+pub struct AttemptObject {
+    /// 1, 2, ...
+    pub attempt: u32,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The receiver's HTTP status, if it answered.
+    pub http_status: Option<u16>,
+    /// The error class (`timeout`, `connect`, ...), if it did not.
+    pub error: Option<String>,
+    /// `delivered`, `retry` or `failed`.
+    pub outcome: String,
+    /// When the next attempt is due, after a `retry`.
+    pub next_attempt_at: Option<String>,
+}
+
+/// One event's delivery to a webhook, with every attempt.
+#[derive(Debug, ToSchema)]
+pub struct DeliveryObject {
+    /// The delivery id.
+    pub id: String,
+    /// The event id (the `webhook-id` header, the same on every attempt).
+    pub event_id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempt_count: u32,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<String>,
+    /// When the event was enqueued (RFC 3339).
+    pub created_at: String,
+    /// The attempts, oldest first.
+    pub attempts: Vec<AttemptObject>,
+}
+
+/// A webhook's newest deliveries.
+#[derive(Debug, ToSchema)]
+pub struct DeliveryList {
+    /// The deliveries, newest first (at most 100).
+    pub items: Vec<DeliveryObject>,
+}
+
 /// The webhook management routes: admin key only (routes outside the scope table of
 /// [`vdc_http::auth::rule`] are), each call audited.
 pub fn management_routes(webhooks: Webhooks, auth: Authenticator) -> Router {
-    Router::new()
-        .route(API_WEBHOOKS, get(list).post(create))
-        .route(API_WEBHOOK, get(get_one).delete(delete))
-        .route(API_WEBHOOK_DELIVERIES, get(deliveries))
+    let (router, _) = management_api().split_for_parts();
+    router
         .route_layer(middleware::from_fn_with_state(auth, management))
         .with_state(webhooks)
 }
 
+#[utoipa::path(
+    post,
+    path = API_WEBHOOKS,
+    tag = TAG_WEBHOOKS,
+    operation_id = "create_webhook",
+    summary = "Subscribe a URL to events",
+    description = "Needs the admin key.",
+    request_body = CreateWebhook,
+    responses(
+        (status = 201, description = "Created; the secret is shown this once.", body = CreatedWebhook),
+        (status = 400, description = "Invalid URL (https unless allow-listed), event or tenant.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Needs the admin key.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
 /// `POST /api/v1/webhooks` → `201 {"id", "secret", ...}` (the secret is shown once).
 async fn create(
     State(w): State<Webhooks>,
@@ -659,11 +776,41 @@ async fn create(
     Ok(r)
 }
 
+#[utoipa::path(
+    get,
+    path = API_WEBHOOKS,
+    tag = TAG_WEBHOOKS,
+    operation_id = "list_webhooks",
+    summary = "List webhooks (without secrets)",
+    description = "Needs the admin key.",
+    responses(
+        (status = 200, description = "Every webhook.", body = WebhookList),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Needs the admin key.", body = ErrorBody),
+    ),
+)]
 async fn list(State(w): State<Webhooks>) -> Result<Json<Value>, WebhookError> {
     let items: Vec<Value> = w.list().await?.iter().map(view).collect();
     Ok(Json(json!({ "items": items })))
 }
 
+#[utoipa::path(
+    get,
+    path = API_WEBHOOK,
+    tag = TAG_WEBHOOKS,
+    operation_id = "get_webhook",
+    summary = "Read a webhook (without its secret)",
+    description = "Needs the admin key.",
+    params(
+        ("id" = String, Path, description = "The webhook id."),
+    ),
+    responses(
+        (status = 200, description = "The webhook.", body = WebhookObject),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Needs the admin key.", body = ErrorBody),
+        (status = 404, description = "Unknown webhook.", body = ErrorBody),
+    ),
+)]
 async fn get_one(
     State(w): State<Webhooks>,
     Path(id): Path<String>,
@@ -671,6 +818,23 @@ async fn get_one(
     w.get(&id).await.map(|r| Json(view(&r)))
 }
 
+#[utoipa::path(
+    delete,
+    path = API_WEBHOOK,
+    tag = TAG_WEBHOOKS,
+    operation_id = "delete_webhook",
+    summary = "Delete a webhook",
+    description = "Needs the admin key.",
+    params(
+        ("id" = String, Path, description = "The webhook id."),
+    ),
+    responses(
+        (status = 204, description = "Deleted; its pending deliveries stop."),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Needs the admin key.", body = ErrorBody),
+        (status = 404, description = "Unknown webhook.", body = ErrorBody),
+    ),
+)]
 async fn delete(
     State(w): State<Webhooks>,
     Path(id): Path<String>,
@@ -678,6 +842,23 @@ async fn delete(
     w.delete(&id).await.map(|()| StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = API_WEBHOOK_DELIVERIES,
+    tag = TAG_WEBHOOKS,
+    operation_id = "list_webhook_deliveries",
+    summary = "A webhook's deliveries and every attempt",
+    description = "Needs the admin key.",
+    params(
+        ("id" = String, Path, description = "The webhook id."),
+    ),
+    responses(
+        (status = 200, description = "The newest deliveries.", body = DeliveryList),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Needs the admin key.", body = ErrorBody),
+        (status = 404, description = "Unknown webhook.", body = ErrorBody),
+    ),
+)]
 async fn deliveries(
     State(w): State<Webhooks>,
     Path(id): Path<String>,
