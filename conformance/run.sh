@@ -11,7 +11,11 @@
 #   openid4vci    openid4vci-js/selftest.sh: @openid4vc/openid4vci wallet flows and refusals
 #   e2e           e2e.mjs: OpenID4VCI wallet → both SD-JWT libraries → OpenID4VP wallet →
 #                 revoke → @sd-jwt/jwt-status-list → rejected
-#   extra suites  every conformance/suites/*.sh, each run with VDC_BASE_URL/VDC_ADMIN_KEY set
+#   openapi       suites/openapi.sh: @apidevtools/swagger-parser validates the served
+#                 /api/v1/openapi.json
+#   webhooks      suites/webhooks.sh: the standardwebhooks reference library verifies the
+#                 server's signed deliveries for an issuance and a revocation
+#   (every conformance/suites/*.sh runs, with VDC_BASE_URL/VDC_ADMIN_KEY set)
 #
 # Environment: VDC_BIN (a vdc binary instead of `cargo build -p vdc`), CARGO_TARGET_DIR.
 set -euo pipefail
@@ -39,6 +43,11 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# The webhooks suite's receiver: the server may deliver to it although it is plain-HTTP
+# loopback (VDC_OUTBOUND_ALLOW, as operators allow-list internal receivers).
+VDC_WEBHOOK_RECEIVER_PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+export VDC_WEBHOOK_RECEIVER_PORT VDC_OUTBOUND_ALLOW="http://127.0.0.1:$VDC_WEBHOOK_RECEIVER_PORT"
 
 # shellcheck source=server.sh
 . "$here/server.sh"
