@@ -1,7 +1,7 @@
 //! Scoped API keys and the audit log over HTTP (contract: "API keys and tenants",
 //! "Webhooks and audit"), and [`AuditSink`], which writes every domain event to the log.
 //!
-//! Routes ([`routes`], behind [`vdc_http::auth::management`] like every management router):
+//! Routes ([`routes()`], behind [`vdc_http::auth::management`] like every management router):
 //! - `POST /api/v1/api-keys` (admin) → `201 {"id", "key", ...}`: the key is shown once; only
 //!   its SHA-256 is stored.
 //! - `GET /api/v1/api-keys` (admin; an addition) lists keys without secrets.
@@ -88,7 +88,7 @@ pub fn routes(api: AccessApi, auth: Authenticator) -> Router {
         .with_state(api)
 }
 
-/// The OpenAPI description of [`routes`].
+/// The OpenAPI description of [`routes()`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
     access_api().into_openapi()
 }
