@@ -18,6 +18,13 @@ pub const MAX_WAIT_SECS: u64 = 60;
 /// How often the store is asked again while waiting.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
+/// The `?wait=N` query of a status route (kept as text: [`parse_wait`] checks it).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct WaitQuery {
+    /// Seconds to wait for a change, `0..=60`.
+    pub wait: Option<String>,
+}
+
 /// Parses the `wait` query parameter: absent → no wait; an integer `0..=60` → that many
 /// seconds; anything else → `400 invalid_request`.
 pub fn parse_wait(raw: Option<&str>) -> Result<Duration, ErrorResponse> {

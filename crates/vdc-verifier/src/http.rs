@@ -206,12 +206,6 @@ async fn create_request(
         .map(|o| with_created_id(no_store(StatusCode::CREATED, o.clone()), &o))
 }
 
-/// `?wait=N` of the status route.
-#[derive(serde::Deserialize)]
-struct WaitQuery {
-    wait: Option<String>,
-}
-
 /// Request statuses that never change again (long-poll answers them at once).
 const FINAL_REQUEST_STATUSES: &[&str] = &["verified", "rejected", "expired"];
 
@@ -226,9 +220,11 @@ const FINAL_REQUEST_STATUSES: &[&str] = &["verified", "rejected", "expired"];
     params(
         ("verifier" = String, Path, description = "The verifier's slug."),
         ("id" = String, Path, description = "The request id."),
+        ("wait" = Option<u32>, Query, description = "Long-poll: wait up to this many seconds (0 to 60) for the status to change from what it is when the call starts; a final status answers at once."),
     ),
     responses(
         (status = 200, description = "The request (`Cache-Control: no-store`).", body = RequestResult),
+        (status = 400, description = "`wait` is not an integer from 0 to 60.", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
         (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
         (status = 404, description = "Unknown verifier or request.", body = ErrorBody),
@@ -237,7 +233,7 @@ const FINAL_REQUEST_STATUSES: &[&str] = &["verified", "rejected", "expired"];
 async fn get_request(
     State(v): State<Verifier>,
     Path((verifier, id)): Path<(String, String)>,
-    Query(q): Query<WaitQuery>,
+    Query(q): Query<vdc_http::longpoll::WaitQuery>,
 ) -> Result<Response> {
     let wait = vdc_http::longpoll::parse_wait(q.wait.as_deref())
         .map_err(|e| VerifierError::InvalidRequest(e.description))?;

@@ -250,12 +250,6 @@ async fn create_offer(
         .map(|v| with_created_id(no_store(StatusCode::CREATED, v.clone()), &v))
 }
 
-/// `?wait=N` of the status routes.
-#[derive(serde::Deserialize)]
-struct WaitQuery {
-    wait: Option<String>,
-}
-
 /// Offer statuses that never change again (long-poll answers them at once).
 const FINAL_OFFER_STATUSES: &[&str] = &["credential_issued", "cancelled", "expired"];
 
@@ -270,9 +264,11 @@ const FINAL_OFFER_STATUSES: &[&str] = &["credential_issued", "cancelled", "expir
     params(
         ("issuer" = String, Path, description = "The issuer's slug."),
         ("id" = String, Path, description = "The offer id."),
+        ("wait" = Option<u32>, Query, description = "Long-poll: wait up to this many seconds (0 to 60) for the status to change from what it is when the call starts; a final status answers at once."),
     ),
     responses(
         (status = 200, description = "The offer.", body = OfferStatus),
+        (status = 400, description = "`wait` is not an integer from 0 to 60.", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
         (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
         (status = 404, description = "Unknown issuer or offer.", body = ErrorBody),
@@ -281,7 +277,7 @@ const FINAL_OFFER_STATUSES: &[&str] = &["credential_issued", "cancelled", "expir
 async fn get_offer(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
-    Query(q): Query<WaitQuery>,
+    Query(q): Query<vdc_http::longpoll::WaitQuery>,
 ) -> Result<Json<Value>> {
     let wait = vdc_http::longpoll::parse_wait(q.wait.as_deref())
         .map_err(|e| crate::error::IssuerError::InvalidRequest(e.description))?;
