@@ -374,7 +374,7 @@ impl Authenticator {
             return;
         }
         let entry = AuditEntry {
-            id: audit_id(at, u64::from_be_bytes(random)),
+            id: audit_id(at, vdc_store::access::sequenced(u64::from_be_bytes(random))),
             at,
             actor: caller.actor().to_owned(),
             actor_key_id: caller.key_id().map(str::to_owned),

@@ -84,6 +84,17 @@ pub fn audit_id(at: UnixTime, random: u64) -> String {
     format!("{:012x}{random:016x}", at.secs().max(0))
 }
 
+/// The 64-bit tail of an audit id: this process's entry counter in the high 32 bits, 32
+/// random bits below. Entries one instance writes within the same second therefore sort in
+/// the order they were written (the clock has one-second resolution); entries of different
+/// instances in the same second interleave arbitrarily, and the random half keeps ids of
+/// different instances apart.
+pub fn sequenced(random: u64) -> u64 {
+    static SEQUENCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (u64::from(n) << 32) | (random & 0xffff_ffff)
+}
+
 /// The smallest id an entry at or after `since` can have.
 pub fn audit_id_floor(since: UnixTime) -> String {
     format!("{:012x}", since.secs().max(0))
@@ -157,6 +168,18 @@ mod tests {
         assert!(audit_id_floor(UnixTime(1_800_000_001)) > a);
         assert!(b.as_str() < AUDIT_ID_CEILING);
         assert_eq!(audit_id(UnixTime(-5), 1), audit_id(UnixTime(0), 1));
+    }
+
+    #[test]
+    fn ids_of_one_second_sort_in_write_order() {
+        let at = UnixTime(1_800_000_000);
+        let ids: Vec<String> = [u64::MAX, 0, 7, u64::MAX / 3]
+            .into_iter()
+            .map(|r| audit_id(at, sequenced(r)))
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
     }
 
     #[test]

@@ -619,7 +619,10 @@ impl EventSink for AuditSink {
             return;
         }
         let entry = AuditEntry {
-            id: vdc_store::access::audit_id(event.at, u64::from_be_bytes(random)),
+            id: vdc_store::access::audit_id(
+                event.at,
+                vdc_store::access::sequenced(u64::from_be_bytes(random)),
+            ),
             at: event.at,
             actor: event.actor.clone(),
             actor_key_id: None,
