@@ -515,14 +515,39 @@ impl Webhooks {
         }
     }
 
-    /// Starts the background loop: webhook dispatch and, given a verifier, the presentation
-    /// expiry sweep. Stop it with [`Background::stop`].
+    /// Deletes every issuer's expired `c_nonce`s, access tokens and notification ids (they
+    /// are unusable already; without this the public nonce endpoint grows the table
+    /// forever). Several instances may purge at once: deletes of expired rows commute.
+    async fn purge_expired(&self, now: UnixTime) {
+        let issuers = match self.0.store.list_issuers().await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(error = %e, "purge: cannot list issuers");
+                return;
+            }
+        };
+        for issuer in issuers {
+            match self.0.store.purge_expired(&issuer.id, now).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(issuer = %issuer.id, rows = n, "purged expired nonces and tokens");
+                }
+                Err(e) => tracing::error!(issuer = %issuer.id, error = %e, "purge failed"),
+            }
+        }
+    }
+
+    /// Starts the background loop: webhook dispatch, the purge of expired single-use
+    /// artifacts and, given a verifier, the presentation expiry sweep. Stop it with
+    /// [`Background::stop`].
     pub fn start(&self, verifier: Option<vdc_verifier::Verifier>) -> Background {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let me = self.clone();
         let handle = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(me.0.settings.poll);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first purge runs one interval after start (on the injected clock).
+            let mut next_purge = me.0.clock.now().plus(PURGE_INTERVAL_SECS);
             loop {
                 tokio::select! {
                     _ = stopped.changed() => break,
@@ -533,6 +558,11 @@ impl Webhooks {
                     && let Err(e) = v.expire_due(100).await
                 {
                     tracing::error!(error = %e, "presentation expiry sweep failed");
+                }
+                let now = me.0.clock.now();
+                if now >= next_purge {
+                    next_purge = now.plus(PURGE_INTERVAL_SECS);
+                    me.purge_expired(now).await;
                 }
                 loop {
                     match me.dispatch_due().await {
@@ -577,6 +607,10 @@ impl EventSink for Webhooks {
         }
     }
 }
+
+/// How often (clock seconds) the background loop purges expired nonces, tokens and
+/// notification ids.
+pub const PURGE_INTERVAL_SECS: i64 = 300;
 
 /// The running background loop.
 #[derive(Debug)]

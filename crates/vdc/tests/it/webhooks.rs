@@ -934,3 +934,42 @@ async fn long_poll_answers_a_change_or_the_unchanged_state_at_the_deadline(backe
     assert_eq!((status, body["status"].as_str()), (200, Some("rejected")));
     server.stop().await;
 }
+
+/// The background loop purges expired `c_nonce`s (the public nonce endpoint would otherwise
+/// grow the table forever) and keeps unexpired ones. Postgres: the rows are counted in SQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_loop_purges_expired_nonces() {
+    let server = TestServer::start(Backend::Postgres).await;
+    let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
+    let count = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM c_nonces WHERE issuer_id = 'demo'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let nonce = || async {
+        let r = server
+            .http
+            .post(server.url("/issuers/demo/nonce"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    for _ in 0..3 {
+        nonce().await;
+    }
+    assert_eq!(count(pool.clone()).await, 3);
+    // Past the nonces' lifetime (300 s) and the purge interval; one fresh nonce must stay.
+    server
+        .clock
+        .advance(vdc::webhooks::PURGE_INTERVAL_SECS.max(300) + 1);
+    nonce().await;
+    eventually("the expired nonces to be purged", || {
+        let pool = pool.clone();
+        async move { (count(pool).await == 1).then_some(()) }
+    })
+    .await;
+    pool.close().await;
+    server.stop().await;
+}
