@@ -200,6 +200,11 @@ impl Caller {
         }
     }
 
+    /// Whether the caller may see this verifier in a listing (`read` on it).
+    pub fn may_read_verifier(&self, verifier: &str) -> bool {
+        self.has_scope(Scope::Read) && self.may_access(&EventTenant::Verifier(verifier.to_owned()))
+    }
+
     /// Whether the caller may see this issuer in a listing (`read` on it).
     pub fn may_read_issuer(&self, issuer: &str) -> bool {
         self.has_scope(Scope::Read) && self.may_access(&EventTenant::Issuer(issuer.to_owned()))
@@ -417,7 +422,7 @@ pub fn rule(method: &Method, template: &str) -> Rule {
     use Scope::*;
     let m = method.as_str();
     match (m, template) {
-        ("GET", "/api/v1/issuers") | ("GET", "/api/v1/audit") => Rule::Scoped(Read),
+        ("GET", "/api/v1/issuers" | "/api/v1/verifiers" | "/api/v1/audit") => Rule::Scoped(Read),
         ("GET" | "HEAD", t)
             if t.starts_with("/api/v1/issuers/{issuer}")
                 || t.starts_with("/api/v1/verifiers/{verifier}") =>

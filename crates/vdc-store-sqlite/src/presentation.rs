@@ -102,6 +102,18 @@ impl PresentationStore for SqliteStore {
         row.map(TryInto::try_into).transpose()
     }
 
+    async fn list_verifiers(&self) -> Result<Vec<VerifierRecord>> {
+        let rows = sqlx::query_as!(
+            VerifierRow,
+            "SELECT verifier_id, config, encrypted_signing_key, created_at
+             FROM verifiers ORDER BY verifier_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     async fn create_presentation_request(&self, r: &PresentationRequestRecord) -> Result<()> {
         let state_hash = r.state_hash.as_bytes().as_slice();
         let request = to_json(&r.request)?;

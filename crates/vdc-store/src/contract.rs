@@ -2308,6 +2308,9 @@ pub async fn verifiers_round_trip_and_duplicates_are_refused(store: Arc<dyn Stor
         store.create_verifier(&v).await,
         Err(StoreError::Duplicate("verifier"))
     ));
+    let b = verifier_record("b-door");
+    store.create_verifier(&b).await.unwrap();
+    assert_eq!(store.list_verifiers().await.unwrap(), vec![v, b], "by id");
 }
 
 /// A request names an existing verifier.

@@ -126,6 +126,8 @@ pub trait PresentationStore: Send + Sync + std::fmt::Debug {
     async fn create_verifier(&self, verifier: &VerifierRecord) -> Result<()>;
     /// The verifier with this id.
     async fn get_verifier(&self, id: &str) -> Result<Option<VerifierRecord>>;
+    /// Every verifier, by id.
+    async fn list_verifiers(&self) -> Result<Vec<VerifierRecord>>;
     /// Stores a new pending request; [`StoreError::NotFound`] if the verifier does not exist,
     /// [`StoreError::Duplicate`] if the id or the state is taken.
     async fn create_presentation_request(&self, request: &PresentationRequestRecord) -> Result<()>;

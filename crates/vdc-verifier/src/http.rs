@@ -11,13 +11,13 @@ use axum::{Json, Router, middleware};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vdc_http::auth::{Authenticator, management, with_created_id};
+use vdc_http::auth::{Authenticator, Caller, management, with_created_id};
 use vdc_http::openapi::{ErrorBody, TAG_PRESENTATIONS, TAG_VERIFIERS};
 use vdc_http::{AppJson, ErrorResponse, OAuthForm};
 use vdc_store::StoreErrorKind;
 
 use crate::error::{Result, VerifierError};
-use crate::openapi::{RequestCreated, RequestResult, VerifierObject};
+use crate::openapi::{RequestCreated, RequestResult, VerifierList, VerifierObject};
 use crate::service::{CreateRequest, Verifier, VerifierDefinition};
 
 /// Route paths, shared with tests and the test wallet.
@@ -64,7 +64,7 @@ pub fn wallet_routes(verifier: Verifier) -> Router {
 /// neither can drift from the other (one `routes!` per path).
 fn management_api() -> OpenApiRouter<Verifier> {
     OpenApiRouter::new()
-        .routes(routes!(create_verifier))
+        .routes(routes!(list_verifiers, create_verifier))
         .routes(routes!(get_verifier))
         .routes(routes!(create_request))
         .routes(routes!(get_request))
@@ -123,6 +123,25 @@ async fn response(
     v.respond(&verifier, &form)
         .await
         .map(|ack| no_store(StatusCode::OK, ack.0))
+}
+
+#[utoipa::path(
+    get,
+    path = paths::API_VERIFIERS,
+    tag = TAG_VERIFIERS,
+    operation_id = "list_verifiers",
+    summary = "List verifiers",
+    description = "A scoped key sees only its verifiers (and needs `read`).",
+    responses(
+        (status = 200, description = "Every verifier the key may read.", body = VerifierList),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key lacks the `read` scope.", body = ErrorBody),
+    ),
+)]
+async fn list_verifiers(State(v): State<Verifier>, caller: Caller) -> Result<Json<Value>> {
+    v.list_verifiers_where(|id| caller.may_read_verifier(id))
+        .await
+        .map(Json)
 }
 
 #[utoipa::path(

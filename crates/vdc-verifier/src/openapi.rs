@@ -106,3 +106,10 @@ pub struct RequestResult {
     /// When it expires (RFC 3339).
     pub expires_at: String,
 }
+
+/// Every verifier the caller may read.
+#[derive(Debug, ToSchema)]
+pub struct VerifierList {
+    /// The verifiers, by id.
+    pub items: Vec<VerifierObject>,
+}

@@ -598,6 +598,18 @@ impl Verifier {
         self.verifier_object(&record)
     }
 
+    /// `GET /api/v1/verifiers`: `{"items": [...]}`, the verifiers `visible` admits, by id
+    /// (a scoped key sees only its verifiers).
+    pub async fn list_verifiers_where(&self, visible: impl Fn(&str) -> bool) -> Result<Value> {
+        let mut items = Vec::new();
+        for record in self.deps.store.list_verifiers().await? {
+            if visible(&record.id) {
+                items.push(self.verifier_object(&record)?);
+            }
+        }
+        Ok(json!({ "items": items }))
+    }
+
     async fn verifier_record(&self, id: &str) -> Result<VerifierRecord> {
         if !valid_slug(id) {
             return Err(VerifierError::NotFound("no such verifier".into()));

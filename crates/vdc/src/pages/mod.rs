@@ -426,11 +426,32 @@ async fn render_start(pages: &Pages, caller: Option<&Caller>) -> Response {
         );
     }
     body.push_str("</ul></section><section><h2>Verifiers</h2><ul id=\"verifiers\">");
-    if pages.demo {
+    let verifiers: Vec<String> = match caller {
+        // A scoped key sees only the verifiers it may read.
+        Some(c) => match pages
+            .verifier
+            .list_verifiers_where(|id| c.may_read_verifier(id))
+            .await
+        {
+            Ok(list) => list["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v["id"].as_str().map(str::to_owned))
+                .collect(),
+            Err(e) => {
+                let description = e.to_string();
+                return service_error(e.into_response().status(), description);
+            }
+        },
+        None if pages.demo => vec![crate::demo::DEMO_VERIFIER.to_owned()],
+        None => Vec::new(),
+    };
+    for id in &verifiers {
         let _ = write!(
             body,
             "<li><a href=\"/ui/verifiers/{0}\">Verifier {0}</a></li>",
-            esc(crate::demo::DEMO_VERIFIER)
+            esc(id)
         );
     }
     body.push_str("</ul>");

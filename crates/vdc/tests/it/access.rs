@@ -422,6 +422,35 @@ async fn scoped_keys_list_only_their_issuers(server: &TestServer) {
     let (status, mine) = call(server, &none, Method::GET, "/api/v1/issuers", None).await;
     assert_eq!(status, 200);
     assert!(ids(&mine).is_empty());
+
+    // The same for verifiers (GET /api/v1/verifiers, an addition to the contract).
+    let (status, body) = server
+        .admin_post(
+            "/api/v1/verifiers",
+            &json!({"id": "door", "client_id_prefix": "redirect_uri",
+                "trusted_issuers": [server.issuer_url("demo")]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, all) = server.admin_get("/api/v1/verifiers").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        ids(&all),
+        BTreeSet::from(["demo".to_owned(), "door".to_owned()])
+    );
+    assert!(
+        all["items"][0]["client_id"].is_string(),
+        "listed like GET one: {all}"
+    );
+    let (status, mine) = call(server, &none, Method::GET, "/api/v1/verifiers", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&mine), BTreeSet::from(["demo".to_owned()]));
+    let (status, mine) = call(server, &acme, Method::GET, "/api/v1/verifiers", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&mine), BTreeSet::from(["demo".to_owned()]));
+    let (_, writer) = key(server, "no-read", &[], &["door"], &["presentations:write"]).await;
+    let (status, body) = call(server, &writer, Method::GET, "/api/v1/verifiers", None).await;
+    assert_eq!(status, 403, "listing needs read: {body}");
 }
 
 async fn audit_records_management_calls_and_domain_events_without_secrets(server: &TestServer) {

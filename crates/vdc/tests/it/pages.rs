@@ -456,6 +456,7 @@ async fn demo_mode_opens_only_the_demo_tenants(server: &TestServer) {
     // With the key, the start page lists every issuer.
     let (_, page) = get(server, "/ui", Some(&cookie)).await;
     assert!(page.contains("href=\"/ui/issuers/acme\""), "{page}");
+    assert!(page.contains("href=\"/ui/verifiers/demo\""), "{page}");
     assert!(page.contains("action=\"/ui/logout\""));
 }
 
@@ -597,6 +598,8 @@ async fn scoped_keys_reach_only_their_tenants_and_scopes(server: &TestServer) {
     let (_, page) = get(server, "/ui", Some(&cookie)).await;
     assert!(page.contains("href=\"/ui/issuers/acme\""), "{page}");
     assert!(!page.contains("href=\"/ui/issuers/other\""), "{page}");
+    // Its key names no verifier: none is listed, not even the demo one.
+    assert!(!page.contains("href=\"/ui/verifiers/"), "{page}");
 
     let (writer_id, writer) = key(json!(["read", "offers:write"])).await;
     let cookie = login_with(server, &writer).await;
