@@ -102,8 +102,15 @@ impl Pages {
     /// demo mode, else a key that may act on it with that scope (contract "API keys and
     /// tenants").
     async fn may_use_issuer(&self, headers: &HeaderMap, slug: &str, scope: Scope) -> bool {
+        // The demo tenant needs no key, so no lookup either.
         (self.demo && slug == crate::demo::DEMO_ISSUER)
-            || self.caller(headers).await.is_some_and(|c| {
+            || self.allows_issuer(self.caller(headers).await.as_ref(), slug, scope)
+    }
+
+    /// [`Self::may_use_issuer`] for a caller already authenticated.
+    fn allows_issuer(&self, caller: Option<&Caller>, slug: &str, scope: Scope) -> bool {
+        (self.demo && slug == crate::demo::DEMO_ISSUER)
+            || caller.is_some_and(|c| {
                 c.require(&EventTenant::Issuer(slug.to_owned()), scope)
                     .is_ok()
             })
@@ -783,10 +790,9 @@ async fn revoke_offer(
     if cross_site(&headers) {
         return forbidden_cross_site();
     }
-    if !pages
-        .may_use_issuer(&headers, &issuer, Scope::CredentialsStatus)
-        .await
-    {
+    // Authenticated once: the key decides access and is the recorded actor.
+    let caller = pages.caller(&headers).await;
+    if !pages.allows_issuer(caller.as_ref(), &issuer, Scope::CredentialsStatus) {
         return key_required();
     }
     let offer = match pages.issuer.offer_status(&issuer, &id).await {
@@ -811,7 +817,6 @@ async fn revoke_offer(
         );
     }
     // The actor recorded with the change (G9): the key's name, or the anonymous demo pages.
-    let caller = pages.caller(&headers).await;
     let actor = caller.as_ref().map_or("demo-pages", Caller::actor);
     if let Err(e) = pages.status.change(&issuer, &changes, actor).await {
         let description = e.to_string();
