@@ -18,11 +18,31 @@ pub const MAX_WAIT_SECS: u64 = 60;
 /// How often the store is asked again while waiting.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
-/// The `?wait=N` query of a status route (kept as text: [`parse_wait`] checks it).
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct WaitQuery {
-    /// Seconds to wait for a change, `0..=60`.
-    pub wait: Option<String>,
+/// The `?wait=N` of a status route, as an extractor: the query is read here (not by serde)
+/// so that every bad `wait` (malformed, out of range, given twice) is the contract's JSON
+/// `400 invalid_request`, never a plain-text rejection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wait(pub Duration);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Wait {
+    type Rejection = ErrorResponse;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let mut wait = None;
+        for (name, value) in url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        {
+            if name == "wait" {
+                if wait.is_some() {
+                    return Err(ErrorResponse::invalid_request("wait is given twice"));
+                }
+                wait = Some(value.into_owned());
+            }
+        }
+        parse_wait(wait.as_deref()).map(Self)
+    }
 }
 
 /// Parses the `wait` query parameter: absent → no wait; an integer `0..=60` → that many

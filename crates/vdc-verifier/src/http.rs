@@ -3,7 +3,7 @@
 //! behind the admin key). Handlers extract, call one service method, and map the result.
 //! The one mapping from [`VerifierError`] to HTTP is here too (STYLE.md §4).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -252,10 +252,8 @@ const FINAL_REQUEST_STATUSES: &[&str] = &["verified", "rejected", "expired"];
 async fn get_request(
     State(v): State<Verifier>,
     Path((verifier, id)): Path<(String, String)>,
-    Query(q): Query<vdc_http::longpoll::WaitQuery>,
+    vdc_http::longpoll::Wait(wait): vdc_http::longpoll::Wait,
 ) -> Result<Response> {
-    let wait = vdc_http::longpoll::parse_wait(q.wait.as_deref())
-        .map_err(|e| VerifierError::InvalidRequest(e.description))?;
     let initial = v.result(&verifier, &id).await?;
     vdc_http::longpoll::wait_for_change(initial, wait, FINAL_REQUEST_STATUSES, || {
         v.result(&verifier, &id)

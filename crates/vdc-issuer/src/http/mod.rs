@@ -7,7 +7,7 @@ pub mod paths;
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -277,10 +277,8 @@ const FINAL_OFFER_STATUSES: &[&str] = &["credential_issued", "cancelled", "expir
 async fn get_offer(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
-    Query(q): Query<vdc_http::longpoll::WaitQuery>,
+    vdc_http::longpoll::Wait(wait): vdc_http::longpoll::Wait,
 ) -> Result<Json<Value>> {
-    let wait = vdc_http::longpoll::parse_wait(q.wait.as_deref())
-        .map_err(|e| crate::error::IssuerError::InvalidRequest(e.description))?;
     let initial = i.offer_status(&issuer, &id).await?;
     vdc_http::longpoll::wait_for_change(initial, wait, FINAL_OFFER_STATUSES, || {
         i.offer_status(&issuer, &id)

@@ -860,7 +860,8 @@ async fn long_poll_answers_a_change_or_the_unchanged_state_at_the_deadline(backe
         offer["id"].as_str().unwrap()
     );
     for p in [&path, &offer_path] {
-        for bad in ["61", "abc", "-1", "1.5"] {
+        // `1&wait=2`: given twice, still the JSON error, not a plain-text rejection.
+        for bad in ["61", "abc", "-1", "1.5", "1&wait=2"] {
             let (status, body) = server.admin_get(&format!("{p}?wait={bad}")).await;
             assert_eq!(
                 (status, body["error"].as_str()),
