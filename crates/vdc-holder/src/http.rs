@@ -225,8 +225,7 @@ pub(crate) fn check_scheme(url: &str, allow_insecure_http: bool) -> Result<Url> 
 
 /// A URL for an error message: scheme, host and path only (the query may carry secrets).
 pub(crate) fn bounded_url(url: &str) -> String {
-    let cut = url.find(['?', '#']).unwrap_or(url.len());
-    bounded(&url[..cut])
+    bounded(url.split(['?', '#']).next().unwrap_or_default())
 }
 
 impl Response {
@@ -290,16 +289,11 @@ impl Response {
 /// Reads one `name="value"` (or `name=token`) auth-param of a challenge (RFC 9110 §11.2).
 pub(crate) fn auth_param(header: &str, name: &str) -> Option<String> {
     let mut rest = header;
-    while let Some(pos) = rest.find(name) {
-        let before_ok = pos == 0
-            || rest[..pos]
-                .chars()
-                .last()
-                .is_some_and(|c| c == ' ' || c == ',');
-        let after = &rest[pos + name.len()..];
-        let after_trim = after.trim_start();
-        if before_ok && after_trim.starts_with('=') {
-            let value = after_trim[1..].trim_start();
+    // `split_once` cuts at a match of `name`, never inside a character (G8).
+    while let Some((before, after)) = rest.split_once(name) {
+        let before_ok = before.is_empty() || before.ends_with([' ', ',']);
+        if let Some(value) = after.trim_start().strip_prefix('=').filter(|_| before_ok) {
+            let value = value.trim_start();
             let v = if let Some(quoted) = value.strip_prefix('"') {
                 quoted.split('"').next().unwrap_or_default()
             } else {

@@ -6,8 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use std::any::Any;
+
+use axum::response::{IntoResponse as _, Response};
 use http::HeaderValue;
+use http::StatusCode;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -15,7 +19,7 @@ use tower_http::request_id::{
 use tracing::Instrument as _;
 
 use crate::MAX_BODY_BYTES;
-use crate::error::ErrorDetail;
+use crate::error::{ErrorDetail, ErrorResponse};
 use crate::metrics::Metrics;
 
 /// The request id header, set on every response (and on requests that lack one).
@@ -57,7 +61,13 @@ pub fn standard_with_metrics<S: Clone + Send + Sync + 'static>(
         .map(|_| u32::from_le_bytes(seed))
         .unwrap_or(0);
     let header = http::HeaderName::from_static(REQUEST_ID_HEADER);
+    let panics = metrics.clone();
     router
+        // Innermost: a panic becomes a JSON 500 that the layers outside log and count like
+        // any answer (G8: a dropped connection is never an answer).
+        .layer(CatchPanicLayer::custom(
+            move |panic: Box<dyn Any + Send>| panic_response(panic.as_ref(), panics.as_ref()),
+        ))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             let metrics = metrics.clone();
             async move { observe(request, next, metrics).await }
@@ -65,6 +75,25 @@ pub fn standard_with_metrics<S: Clone + Send + Sync + 'static>(
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::new(header.clone()))
         .layer(SetRequestIdLayer::new(header, RequestIds { prefix }))
+}
+
+/// The answer to a handler that panicked: `500 server_error` in the OAuth error shape, the
+/// panic message logged (it is ours, not the client's) and counted.
+fn panic_response(panic: &(dyn Any + Send), metrics: Option<&Metrics>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    if let Some(m) = metrics {
+        m.panicked();
+    }
+    ErrorResponse::server(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        format!("handler panicked: {message}"),
+    )
+    .into_response()
 }
 
 /// Runs the request inside a `request` span carrying `request_id`, `method` and the matched
@@ -105,4 +134,51 @@ async fn observe(request: Request, next: Next, metrics: Option<Metrics>) -> Resp
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// G8: a handler that panics answers a JSON 500 `server_error` (never a dropped
+    /// connection), counted in `/metrics`.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_json_500_and_is_counted() {
+        let metrics = Metrics::new();
+        let router: Router = Router::new().route(
+            "/boom",
+            get(|| async {
+                let s = "abcdefghijk\u{e9}x";
+                // The shape of the `typ` bug: a byte offset inside a character.
+                #[allow(clippy::string_slice)]
+                let cut = &s[..12];
+                cut.to_owned()
+            }),
+        );
+        let app = standard_with_metrics(router, Some(metrics.clone()));
+        let response = app
+            .oneshot(http::Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "server_error");
+        assert!(body["error_description"].is_string());
+        let rendered = metrics.render();
+        assert!(rendered.contains("vdc_http_panics_total 1"), "{rendered}");
+        assert!(
+            rendered
+                .contains(r#"vdc_http_requests_total{route="/boom",method="GET",status="500"} 1"#),
+            "{rendered}"
+        );
+    }
 }

@@ -98,6 +98,7 @@ struct Registry {
     presentations: Family<(&'static str, &'static str), AtomicU64>,
     status_changes: Family<&'static str, AtomicU64>,
     webhook_deliveries: Family<&'static str, AtomicU64>,
+    panics: AtomicU64,
 }
 
 /// The metrics handle: cheap to clone, shared by the HTTP layer and the services.
@@ -120,6 +121,11 @@ impl Metrics {
             .get(&(route.to_owned(), method.to_owned(), status))
             .fetch_add(1, Ordering::Relaxed);
         self.inner.latency.get(&route.to_owned()).observe(elapsed);
+    }
+
+    /// Records one request whose handler panicked (answered 500 by the panic layer).
+    pub fn panicked(&self) {
+        self.inner.panics.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records `n` credentials issued.
@@ -205,6 +211,11 @@ impl Metrics {
                 "vdc_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}\nvdc_http_request_duration_seconds_count{{route=\"{route}\"}} {count}"
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP vdc_http_panics_total Requests whose handler panicked (answered 500).\n# TYPE vdc_http_panics_total counter\nvdc_http_panics_total {}",
+            r.panics.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP vdc_credentials_issued_total Credentials issued.\n# TYPE vdc_credentials_issued_total counter\nvdc_credentials_issued_total {}",

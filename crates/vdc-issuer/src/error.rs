@@ -28,6 +28,10 @@ pub enum IssuerError {
     /// The requested credential identifier is unknown.
     #[error("unknown_credential_identifier")]
     UnknownCredentialIdentifier,
+    /// The request was valid but is not granted: the offer has yielded every credential it
+    /// may (OID4VCI 1.0 §8.3.1.2 `credential_request_denied`).
+    #[error("credential_request_denied: {0}")]
+    CredentialRequestDenied(String),
     /// A key proof is missing or invalid.
     #[error("invalid_proof: {0}")]
     InvalidProof(String),

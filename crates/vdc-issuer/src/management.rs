@@ -273,8 +273,35 @@ impl Issuer {
         }))
     }
 
+    /// The offer's `credential_offer_uri`. Its last segment is the secret reference, not
+    /// the public offer id: the id appears in the management API, the audit log and webhook
+    /// events, and whoever can fetch the offer by reference learns its pre-authorized code,
+    /// so the two must differ (a `read`-only key must not reach the code).
     fn offer_uri(&self, issuer_id: &str, offer_id: &str) -> String {
-        format!("{}/offers/{offer_id}", self.issuer_url(issuer_id))
+        format!(
+            "{}/offers/{}",
+            self.issuer_url(issuer_id),
+            self.offer_reference(issuer_id, offer_id)
+        )
+    }
+
+    /// `{offer id}.{tag}`: the id with a 128-bit keyed tag (HMAC under a key derived from
+    /// the KEK), so the reference names its offer without a lookup table and cannot be made
+    /// from the id alone.
+    fn offer_reference(&self, issuer_id: &str, offer_id: &str) -> String {
+        let tag = self
+            .keys
+            .kek()
+            .derive("credential_offer_uri", &format!("{issuer_id}\0{offer_id}"));
+        let (tag, _) = tag.split_at(16);
+        format!("{offer_id}.{}", base64url::encode(tag))
+    }
+
+    /// The offer id a reference names, if its tag is right (constant-time compare).
+    fn offer_id_of_reference<'r>(&self, issuer_id: &str, reference: &'r str) -> Option<&'r str> {
+        let (offer_id, _) = reference.split_once('.')?;
+        let expected = self.offer_reference(issuer_id, offer_id);
+        vdc_core::ct::eq(expected.as_bytes(), reference.as_bytes()).then_some(offer_id)
     }
 
     /// The pre-authorized code of an offer: a keyed hash of (issuer, offer id) under a key
@@ -337,10 +364,16 @@ impl Issuer {
     }
 
     /// The credential offer served by reference; fetchable until redeemed or expired.
-    pub async fn credential_offer(&self, issuer_id: &str, offer_id: &str) -> Result<Value> {
+    pub async fn credential_offer(&self, issuer_id: &str, reference: &str) -> Result<Value> {
         if self.definition(issuer_id).await?.is_none() {
             return Err(IssuerError::NotFound("no such offer".into()));
         }
+        // The public offer id alone does not name an offer here (G6, G10).
+        let offer_id = self
+            .offer_id_of_reference(issuer_id, reference)
+            .ok_or_else(|| {
+                IssuerError::NotFound("no such offer, or it was redeemed or expired".into())
+            })?;
         let offer = self
             .store
             .get_offer(issuer_id, offer_id)

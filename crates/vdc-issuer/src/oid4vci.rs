@@ -12,7 +12,7 @@ use vdc_core::time::UnixTime;
 use vdc_core::vc_jose;
 use vdc_store::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuedCredentialRecord,
-    NewAccessToken, NotificationRecord, OfferRecord, SecretHash,
+    NewAccessToken, NotificationRecord, OfferRecord, SecretHash, StoreError,
 };
 
 use vdc_status::{BitstringStatusListEntry, StatusPurpose, StatusReference};
@@ -53,6 +53,10 @@ fn bitstring_entries(
     }
     Ok(Value::Array(entries))
 }
+
+/// How many times a credential request signs again when its status indexes were taken
+/// concurrently (each round picks new random indexes, so repeats are rare).
+const ISSUE_ROUNDS: usize = 4;
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Clone)]
@@ -158,20 +162,24 @@ impl Issuer {
                 ));
             }
             (Some(expected), Some(given)) => {
-                // Reserve the attempt before comparing: with the count taken first, N
-                // concurrent guesses still get at most `max` comparisons in total.
-                let attempts = self
+                // Reserve the attempt before comparing: N concurrent guesses still get at
+                // most `max` comparisons in total (G2). A request that finds no attempt left
+                // (the code is dead, or concurrent attempts hold them all) is refused without
+                // a comparison.
+                if self
                     .store
-                    .record_tx_code_failure(issuer_id, &offer.offer_id)
-                    .await?;
-                if attempts > max {
+                    .reserve_tx_code_attempt(issuer_id, &offer.offer_id, max)
+                    .await?
+                    .is_none()
+                {
                     return Err(IssuerError::InvalidGrant(
-                        "too many wrong tx_codes; the code is dead".into(),
+                        "no tx_code attempt left for this pre-authorized code".into(),
                     ));
                 }
                 // Constant-time comparison of the hashes (no timing oracle on the code).
                 if !vdc_core::ct::eq(expected.as_bytes(), SecretHash::of(given).as_bytes()) {
-                    tracing::info!(issuer = issuer_id, offer = %offer.offer_id, attempts, "wrong tx_code");
+                    // No offer id here: it is a capability (G10).
+                    tracing::info!(issuer = issuer_id, "wrong tx_code");
                     return Err(IssuerError::InvalidGrant("the tx_code is wrong".into()));
                 }
             }
@@ -182,15 +190,17 @@ impl Issuer {
             token_hash: SecretHash::of(&token),
             expires_at: now.plus(self.settings.access_token_ttl),
         };
-        // G2: exactly one of N racing redemptions gets Some.
-        // The successful attempt was counted too, so allow one more than `max` here.
-        let redeem_limit = if offer.tx_code_hash.is_some() {
-            max + 1
-        } else {
-            max
-        };
+        // G2: exactly one of N racing redemptions gets Some. A correct tx_code gives its
+        // reserved attempt back in the same statement: it was not a failure.
         self.store
-            .redeem_pre_authorized_code(issuer_id, &code_hash, now, redeem_limit, &new)
+            .redeem_pre_authorized_code(
+                issuer_id,
+                &code_hash,
+                now,
+                max,
+                &new,
+                offer.tx_code_hash.is_some(),
+            )
             .await?
             .ok_or_else(|| {
                 IssuerError::InvalidGrant(
@@ -321,33 +331,44 @@ impl Issuer {
                 json!({ "transaction_id": transaction_id, "interval": self.settings.deferred_interval }),
             ));
         };
-        let (credentials, records) = self
-            .sign_credentials(
-                issuer_id,
-                &offer.offer_id,
-                &config_id,
-                config,
-                &claims,
-                &holder_keys,
-            )
-            .await?;
-        let (notification_id, notification) = self.new_notification(issuer_id, &offer.offer_id)?;
-        // G1/G2/R1: the nonce is consumed and the records are stored in one transaction
-        // before anything is sent; if the nonce was already used, nothing is stored or sent.
-        if !self
-            .store
-            .issue_credentials(
-                issuer_id,
-                &nonce_hash,
-                now,
-                &offer.offer_id,
-                &records,
-                Some(&notification),
-            )
-            .await?
-        {
-            return Err(IssuerError::InvalidNonce);
-        }
+        let max_credentials = self.offer_credential_limit(&def, &offer);
+        let mut round = 0;
+        let (credentials, records, notification_id) = loop {
+            round += 1;
+            let (credentials, records) = self
+                .sign_credentials(
+                    issuer_id,
+                    &offer.offer_id,
+                    &config_id,
+                    config,
+                    &claims,
+                    &holder_keys,
+                )
+                .await?;
+            let (notification_id, notification) =
+                self.new_notification(issuer_id, &offer.offer_id)?;
+            // G1/G2/R1: one transaction consumes the nonce, counts the credentials against
+            // the offer's limit, allocates their status entries and stores the records,
+            // before anything is sent; if any of it fails, nothing is stored or sent.
+            let issued = self
+                .store
+                .issue_credentials(
+                    issuer_id,
+                    &nonce_hash,
+                    now,
+                    &offer.offer_id,
+                    &records,
+                    Some(&notification),
+                    max_credentials,
+                )
+                .await;
+            match self.issuance_result(issuer_id, issued, round)? {
+                Some(true) => break (credentials, records, notification_id),
+                Some(false) => return Err(IssuerError::InvalidNonce),
+                // A concurrent issuance took a picked status index: sign with fresh ones.
+                None => continue,
+            }
+        };
         tracing::info!(issuer = issuer_id, offer = %offer.offer_id, count = records.len(), "credentials issued");
         self.metrics
             .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
@@ -355,6 +376,41 @@ impl Issuer {
         Ok(CredentialOutcome::Issued(
             json!({ "credentials": credentials, "notification_id": notification_id }),
         ))
+    }
+
+    /// How many credentials one offer may yield: `batch_size` per offered configuration (one
+    /// full batch each), so an access token cannot mint credentials without bound.
+    fn offer_credential_limit(&self, def: &IssuerDefinition, offer: &OfferRecord) -> u32 {
+        let per_configuration = u32::try_from(def.batch_size()).unwrap_or(u32::MAX);
+        let configurations = u32::try_from(offer.credential_configuration_ids.len()).unwrap_or(1);
+        per_configuration.saturating_mul(configurations.max(1))
+    }
+
+    /// What an issuance transaction's result means: `Some(value)` to answer with, `None` to
+    /// sign again with fresh status indexes (a concurrent issuance took one, or another
+    /// instance sealed the list), at most [`ISSUE_ROUNDS`] times.
+    fn issuance_result<T>(
+        &self,
+        issuer_id: &str,
+        result: std::result::Result<T, StoreError>,
+        round: usize,
+    ) -> Result<Option<T>> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(StoreError::Exhausted(_)) => Err(IssuerError::CredentialRequestDenied(
+                "this offer has yielded every credential it may".into(),
+            )),
+            Err(
+                StoreError::Duplicate("status list entry")
+                | StoreError::NotFound("status list entry"),
+            ) if round < ISSUE_ROUNDS => {
+                if let Some(status) = &self.status {
+                    status.forget_open_list(issuer_id);
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One `credential.issued` event per credential: ids, configuration and status entry,
@@ -479,12 +535,11 @@ impl Issuer {
         let mut credentials = Vec::with_capacity(holder_keys.len());
         let mut records = Vec::with_capacity(holder_keys.len());
         for key in holder_keys {
-            // R1: the index is allocated (committed) before signing; the issuance
-            // transaction binds it to this credential, so no credential claims an index that
-            // was not allocated to it, and a credential that is never stored leaves an
-            // unused index behind (never reused, always valid).
+            // R1, G9: a free index is picked (nothing written) and signed in; the issuance
+            // transaction allocates it for this credential, so a refused request leaves no
+            // entry, and no credential claims an index another one holds.
             let entry = match &self.status {
-                Some(status) => Some(status.allocate(issuer_id).await.map_err(status_error)?),
+                Some(status) => Some(status.pick(issuer_id).await.map_err(status_error)?),
                 None => None,
             };
             let status = entry.as_ref().map(|e| (e, self.status.as_ref()));
@@ -659,32 +714,48 @@ impl Issuer {
             })
             .transpose()?
             .unwrap_or_default();
-        let (credentials, records) = self
-            .sign_credentials(
-                issuer_id,
-                &offer.offer_id,
-                &deferred.credential_configuration_id,
-                config,
-                &claims,
-                &keys,
-            )
-            .await?;
-        let (notification_id, notification) = self.new_notification(issuer_id, &offer.offer_id)?;
-        match self
-            .store
-            .redeem_deferred(issuer_id, &tx_hash, now, &records, Some(&notification))
-            .await?
-        {
-            DeferredOutcome::Issued => {
-                self.metrics
-                    .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
-                self.emit_issued(issuer_id, &records).await;
-                Ok(CredentialOutcome::Issued(
-                    json!({ "credentials": credentials, "notification_id": notification_id }),
-                ))
-            }
-            DeferredOutcome::Pending => Ok(pending()),
-            DeferredOutcome::Unknown => Err(IssuerError::InvalidTransactionId),
+        let max_credentials = self.offer_credential_limit(&def, &offer);
+        let mut round = 0;
+        loop {
+            round += 1;
+            let (credentials, records) = self
+                .sign_credentials(
+                    issuer_id,
+                    &offer.offer_id,
+                    &deferred.credential_configuration_id,
+                    config,
+                    &claims,
+                    &keys,
+                )
+                .await?;
+            let (notification_id, notification) =
+                self.new_notification(issuer_id, &offer.offer_id)?;
+            let redeemed = self
+                .store
+                .redeem_deferred(
+                    issuer_id,
+                    &tx_hash,
+                    now,
+                    &records,
+                    Some(&notification),
+                    max_credentials,
+                )
+                .await;
+            let Some(outcome) = self.issuance_result(issuer_id, redeemed, round)? else {
+                continue;
+            };
+            return match outcome {
+                DeferredOutcome::Issued => {
+                    self.metrics
+                        .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
+                    self.emit_issued(issuer_id, &records).await;
+                    Ok(CredentialOutcome::Issued(
+                        json!({ "credentials": credentials, "notification_id": notification_id }),
+                    ))
+                }
+                DeferredOutcome::Pending => Ok(pending()),
+                DeferredOutcome::Unknown => Err(IssuerError::InvalidTransactionId),
+            };
         }
     }
 
@@ -696,7 +767,7 @@ impl Issuer {
         req: NotificationRequest,
     ) -> Result<()> {
         self.wallet_definition(issuer_id).await?;
-        self.authorize(issuer_id, token).await?;
+        let access = self.authorize(issuer_id, token).await?;
         let id = req
             .notification_id
             .filter(|n| !n.is_empty())
@@ -719,7 +790,13 @@ impl Issuer {
             })?;
         if self
             .store
-            .consume_notification(issuer_id, &SecretHash::of(&id), &event, self.now())
+            .consume_notification(
+                issuer_id,
+                &access.offer_id,
+                &SecretHash::of(&id),
+                &event,
+                self.now(),
+            )
             .await?
         {
             tracing::info!(issuer = issuer_id, event = %event, "wallet notification");

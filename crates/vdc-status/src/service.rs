@@ -7,8 +7,9 @@
 //! token is never older than the latest committed change (G9) and unchanged lists are not
 //! re-signed per request.
 //!
-//! Allocation: a random index among `size` (from the injected RNG), inserted by the store
-//! under its primary key; after `allocation_probes` taken candidates in a row the list is
+//! Allocation: `allocation_probes` random candidates among `size` (from the injected RNG);
+//! one of those the store reports free is signed into the credential and inserted under the
+//! primary key by the issuance transaction itself. When every candidate is taken the list is
 //! treated as nearly full, sealed, and the next list opened (no counter row anywhere).
 
 use std::collections::HashMap;
@@ -331,20 +332,22 @@ impl StatusService {
             .ok_or_else(|| ServiceError::NotFound(format!("no issuer {issuer_id}")))
     }
 
-    /// Allocates a fresh, random, never-used index for a credential of `issuer_id` (G9),
-    /// opening a new list when the current one is nearly full. The entry is committed
-    /// before the caller signs; the issuance transaction then binds it to the credential.
-    pub async fn allocate(&self, issuer_id: &str) -> Result<StatusListEntry, ServiceError> {
+    /// Picks a random free index of the issuer's open list for a credential about to be
+    /// signed, opening a new list when the current one is nearly full. Nothing is written:
+    /// the issuance transaction allocates the entry (its primary key decides, G9), so a
+    /// refused request leaves no entry behind; if a concurrent issuance took the index
+    /// meanwhile, the store says so and the caller picks again.
+    pub async fn pick(&self, issuer_id: &str) -> Result<StatusListEntry, ServiceError> {
         let now = self.inner.clock.now();
         for _ in 0..ALLOCATION_ROUNDS {
             let list = self.open_list(issuer_id, now).await?;
             let candidates = self.candidates(list.size)?;
-            if let Some(index) = self
+            let free = self
                 .inner
                 .store
-                .allocate_status_index(issuer_id, &list.list_id, &candidates, now)
-                .await?
-            {
+                .free_status_indexes(issuer_id, &list.list_id, &candidates)
+                .await?;
+            if let Some(&index) = free.first() {
                 return Ok(StatusListEntry {
                     list_id: list.list_id,
                     index,
@@ -356,12 +359,18 @@ impl StatusService {
                 .store
                 .seal_status_list(issuer_id, &list.list_id, now)
                 .await?;
-            self.open_lists_mut().remove(issuer_id);
+            self.forget_open_list(issuer_id);
             tracing::info!(issuer = issuer_id, list = %list.list_id, "status list sealed");
         }
         Err(ServiceError::Internal(
             "no status list index could be allocated".into(),
         ))
+    }
+
+    /// Drops the cached open list of `issuer_id` (the store said it is sealed or gone), so
+    /// the next [`Self::pick`] reads the lists again.
+    pub fn forget_open_list(&self, issuer_id: &str) {
+        self.open_lists_mut().remove(issuer_id);
     }
 
     fn candidates(&self, size: u64) -> Result<Vec<u64>, ServiceError> {

@@ -219,28 +219,36 @@ impl TryFrom<CredentialRow> for IssuedCredentialRecord {
     }
 }
 
-/// Binds an allocated status entry to its credential inside the issuance transaction (R1,
-/// G9): the entry must exist (allocated on a list of this issuer) and be unbound.
-async fn bind_status_entry(
+/// Allocates the entry `(list_id, index)` for `credential_id` inside the issuance
+/// transaction (R1, G9): an insert under the primary key on an unsealed list that holds the
+/// index. A taken index is [`StoreError::Duplicate`]; an unknown or sealed list or an index
+/// outside it is [`StoreError::NotFound`]. Either way the caller's transaction is dropped,
+/// so a refused request leaves no entry behind.
+async fn allocate_status_entry(
     tx: &mut sqlx::PgConnection,
     issuer_id: &str,
     list_id: &str,
     index: i64,
     credential_id: &str,
+    now: UnixTime,
 ) -> Result<()> {
-    let bound = sqlx::query!(
-        "UPDATE status_entries SET credential_id = $4
-         WHERE issuer_id = $1 AND list_id = $2 AND idx = $3 AND credential_id IS NULL",
+    let inserted = sqlx::query!(
+        "INSERT INTO status_entries (issuer_id, list_id, idx, allocated_at, credential_id)
+         SELECT l.issuer_id, l.list_id, $3, $5, $4 FROM status_lists l
+         WHERE l.issuer_id = $1 AND l.list_id = $2 AND l.sealed_at IS NULL
+           AND l.size > $3
+         ON CONFLICT (issuer_id, list_id, idx) DO NOTHING",
         issuer_id,
         list_id,
         index,
         credential_id,
+        t(now),
     )
     .execute(&mut *tx)
     .await
     .map_err(db_err)?
     .rows_affected();
-    if bound == 1 {
+    if inserted == 1 {
         return Ok(());
     }
     let exists = sqlx::query_scalar!(
@@ -258,15 +266,73 @@ async fn bind_status_entry(
     })
 }
 
-/// Inserts issuance records and the optional notification inside `tx`, then marks the offer
-/// `CredentialIssued`. Callers checked the records with [`check_records`].
+/// Counts `count` more credentials for the offer and marks it `CredentialIssued`, unless it
+/// would then exceed `max_credentials` ([`StoreError::Exhausted`]) or its code was never
+/// redeemed ([`StoreError::NotFound`]). One conditional UPDATE under the offer's row lock,
+/// so concurrent requests for one offer cannot together pass the limit.
+async fn count_offer_credentials(
+    tx: &mut sqlx::PgConnection,
+    issuer_id: &str,
+    offer_id: &str,
+    count: usize,
+    max_credentials: u32,
+) -> Result<()> {
+    let count = i32::try_from(count).map_err(|_| StoreError::Invalid("record count"))?;
+    let max = i32::try_from(max_credentials).unwrap_or(i32::MAX);
+    let updated = sqlx::query!(
+        "UPDATE credential_offers
+         SET status = 'credential_issued', credentials_issued = credentials_issued + $3
+         WHERE issuer_id = $1 AND offer_id = $2
+           AND status IN ('token_issued', 'credential_issued')
+           AND credentials_issued + $3 <= $4",
+        issuer_id,
+        offer_id,
+        count,
+        max,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
+    if updated == 1 {
+        return Ok(());
+    }
+    let redeemed = sqlx::query_scalar!(
+        "SELECT offer_id FROM credential_offers
+         WHERE issuer_id = $1 AND offer_id = $2
+           AND status IN ('token_issued', 'credential_issued')",
+        issuer_id,
+        offer_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    Err(match redeemed {
+        Some(_) => StoreError::Exhausted("credentials per offer"),
+        None => StoreError::NotFound("offer with a redeemed code"),
+    })
+}
+
+/// Counts the records against the offer's limit and marks it `CredentialIssued`, then
+/// allocates each status entry and inserts the records and the optional notification, all
+/// inside `tx`. Callers checked the records with [`check_records`].
 async fn write_issuance(
     tx: &mut sqlx::PgConnection,
     issuer_id: &str,
     offer_id: &str,
     records: &[IssuedCredentialRecord],
     notification: Option<&NotificationRecord>,
+    max_credentials: u32,
 ) -> Result<()> {
+    // The limit first: it takes the offer's row lock and refuses early.
+    count_offer_credentials(
+        &mut *tx,
+        issuer_id,
+        offer_id,
+        records.len(),
+        max_credentials,
+    )
+    .await?;
     for r in records {
         let (list_id, index) = match &r.status_list {
             Some(s) => (
@@ -276,7 +342,15 @@ async fn write_issuance(
             None => (None, None),
         };
         if let (Some(list_id), Some(index)) = (list_id, index) {
-            bind_status_entry(&mut *tx, issuer_id, list_id, index, &r.credential_id).await?;
+            allocate_status_entry(
+                &mut *tx,
+                issuer_id,
+                list_id,
+                index,
+                &r.credential_id,
+                r.issued_at,
+            )
+            .await?;
         }
         sqlx::query!(
             "INSERT INTO issued_credentials (issuer_id, credential_id, offer_id,
@@ -310,20 +384,6 @@ async fn write_issuance(
         .execute(&mut *tx)
         .await
         .map_err(|e| db_err_fk(e, "offer"))?;
-    }
-    let updated = sqlx::query!(
-        "UPDATE credential_offers SET status = 'credential_issued'
-         WHERE issuer_id = $1 AND offer_id = $2
-           AND status IN ('token_issued', 'credential_issued')",
-        issuer_id,
-        offer_id,
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(db_err)?
-    .rows_affected();
-    if updated != 1 {
-        return Err(StoreError::NotFound("offer with a redeemed code"));
     }
     Ok(())
 }
@@ -522,19 +582,30 @@ impl IssuanceStore for PostgresStore {
         .transpose()
     }
 
-    async fn record_tx_code_failure(&self, issuer_id: &str, offer_id: &str) -> Result<u32> {
+    async fn reserve_tx_code_attempt(
+        &self,
+        issuer_id: &str,
+        offer_id: &str,
+        max_tx_failures: u32,
+    ) -> Result<Option<u32>> {
         let count = sqlx::query_scalar!(
             "UPDATE credential_offers SET tx_code_failures = tx_code_failures + 1
              WHERE issuer_id = $1 AND offer_id = $2 AND status = 'offered'
+               AND tx_code_failures < $3
              RETURNING tx_code_failures",
             issuer_id,
             offer_id,
+            max_failures(max_tx_failures),
         )
         .fetch_optional(&self.pool)
         .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound("offer"))?;
-        u32::try_from(count).map_err(|_| StoreError::Corrupt("negative tx_code_failures".into()))
+        .map_err(db_err)?;
+        count
+            .map(|c| {
+                u32::try_from(c)
+                    .map_err(|_| StoreError::Corrupt("negative tx_code_failures".into()))
+            })
+            .transpose()
     }
 
     async fn redeem_pre_authorized_code(
@@ -544,13 +615,17 @@ impl IssuanceStore for PostgresStore {
         now: UnixTime,
         max_tx_failures: u32,
         token: &NewAccessToken,
+        refund_tx_code_attempt: bool,
     ) -> Result<Option<OfferRecord>> {
+        let refund: i32 = refund_tx_code_attempt.into();
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let Some(row) = sqlx::query_as!(
             OfferRow,
-            "UPDATE credential_offers SET status = 'token_issued'
+            "UPDATE credential_offers
+             SET status = 'token_issued', tx_code_failures = tx_code_failures - $5
              WHERE issuer_id = $1 AND pre_authorized_code_hash = $2 AND status = 'offered'
-               AND expires_at > $3 AND tx_code_failures < $4
+               AND expires_at > $3 AND tx_code_failures >= $5
+               AND tx_code_failures - $5 < $4
              RETURNING issuer_id, offer_id, credential_configuration_ids, claims,
                 credential_offer, pre_authorized_code_hash, tx_code_hash, tx_code_failures,
                 deferred, status, created_at, expires_at",
@@ -558,6 +633,7 @@ impl IssuanceStore for PostgresStore {
             code_hash.as_bytes().as_slice(),
             t(now),
             max_failures(max_tx_failures),
+            refund,
         )
         .fetch_optional(&mut *tx)
         .await
@@ -651,6 +727,8 @@ impl IssuanceStore for PostgresStore {
         Ok(updated == 1)
     }
 
+    // The nonce, the offer, its limit and what to write are one atomic step (G2, R1).
+    #[allow(clippy::too_many_arguments)]
     async fn issue_credentials(
         &self,
         issuer_id: &str,
@@ -659,6 +737,7 @@ impl IssuanceStore for PostgresStore {
         offer_id: &str,
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
+        max_credentials: u32,
     ) -> Result<bool> {
         check_records(issuer_id, offer_id, records, notification)?;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -678,7 +757,15 @@ impl IssuanceStore for PostgresStore {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
         }
-        write_issuance(&mut tx, issuer_id, offer_id, records, notification).await?;
+        write_issuance(
+            &mut tx,
+            issuer_id,
+            offer_id,
+            records,
+            notification,
+            max_credentials,
+        )
+        .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
@@ -833,6 +920,7 @@ impl IssuanceStore for PostgresStore {
         now: UnixTime,
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
+        max_credentials: u32,
     ) -> Result<DeferredOutcome> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let consumed = sqlx::query_scalar!(
@@ -871,7 +959,15 @@ impl IssuanceStore for PostgresStore {
             });
         };
         check_records(issuer_id, &offer_id, records, notification)?;
-        write_issuance(&mut tx, issuer_id, &offer_id, records, notification).await?;
+        write_issuance(
+            &mut tx,
+            issuer_id,
+            &offer_id,
+            records,
+            notification,
+            max_credentials,
+        )
+        .await?;
         tx.commit().await.map_err(db_err)?;
         Ok(DeferredOutcome::Issued)
     }
@@ -894,18 +990,20 @@ impl IssuanceStore for PostgresStore {
     async fn consume_notification(
         &self,
         issuer_id: &str,
+        offer_id: &str,
         notification_id_hash: &SecretHash,
         event: &str,
         now: UnixTime,
     ) -> Result<bool> {
         let updated = sqlx::query!(
             "UPDATE notifications SET consumed_at = COALESCE(consumed_at, $4), event = $3
-             WHERE issuer_id = $1 AND notification_id_hash = $2 AND expires_at > $4
+             WHERE issuer_id = $1 AND notification_id_hash = $2 AND expires_at > $4 AND offer_id = $5
                AND (consumed_at IS NULL OR event = $3)",
             issuer_id,
             notification_id_hash.as_bytes().as_slice(),
             event,
             t(now),
+            offer_id,
         )
         .execute(&self.pool)
         .await

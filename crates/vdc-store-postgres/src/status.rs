@@ -125,36 +125,34 @@ impl StatusStore for PostgresStore {
         Ok(updated == 1)
     }
 
-    async fn allocate_status_index(
+    async fn free_status_indexes(
         &self,
         issuer_id: &str,
         list_id: &str,
         candidates: &[u64],
-        now: UnixTime,
-    ) -> Result<Option<u64>> {
-        for &candidate in candidates {
-            let idx = write_u64(candidate)?;
-            // G9: the primary key decides; a taken index inserts nothing.
-            let inserted = sqlx::query!(
-                "INSERT INTO status_entries (issuer_id, list_id, idx, allocated_at)
-                 SELECT l.issuer_id, l.list_id, $3, $4 FROM status_lists l
-                 WHERE l.issuer_id = $1 AND l.list_id = $2 AND l.sealed_at IS NULL
-                   AND l.size > $3
-                 ON CONFLICT (issuer_id, list_id, idx) DO NOTHING",
-                issuer_id,
-                list_id,
-                idx,
-                t(now),
-            )
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            if inserted == 1 {
-                return Ok(Some(candidate));
-            }
-        }
-        Ok(None)
+    ) -> Result<Vec<u64>> {
+        let wanted = candidates
+            .iter()
+            .map(|c| write_u64(*c))
+            .collect::<Result<Vec<i64>>>()?;
+        // One statement: the candidates inside an unsealed list that no entry holds.
+        let free = sqlx::query_scalar!(
+            r#"SELECT c.idx AS "idx!" FROM status_lists l
+               CROSS JOIN UNNEST($3::BIGINT[]) AS c(idx)
+               WHERE l.issuer_id = $1 AND l.list_id = $2 AND l.sealed_at IS NULL
+                 AND c.idx >= 0 AND c.idx < l.size
+                 AND NOT EXISTS (SELECT 1 FROM status_entries e
+                     WHERE e.issuer_id = $1 AND e.list_id = $2 AND e.idx = c.idx)"#,
+            issuer_id,
+            list_id,
+            &wanted,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        free.into_iter()
+            .map(|i| read_u64(i, "status list index"))
+            .collect()
     }
 
     async fn change_statuses(

@@ -124,36 +124,37 @@ impl StatusStore for SqliteStore {
         Ok(updated == 1)
     }
 
-    async fn allocate_status_index(
+    async fn free_status_indexes(
         &self,
         issuer_id: &str,
         list_id: &str,
         candidates: &[u64],
-        now: UnixTime,
-    ) -> Result<Option<u64>> {
-        for &candidate in candidates {
-            let idx = write_u64(candidate)?;
-            // G9: the primary key decides; a taken index inserts nothing.
-            let inserted = sqlx::query!(
-                "INSERT INTO status_entries (issuer_id, list_id, idx, allocated_at)
-                 SELECT l.issuer_id, l.list_id, ?3, ?4 FROM status_lists l
-                 WHERE l.issuer_id = ?1 AND l.list_id = ?2 AND l.sealed_at IS NULL
-                   AND l.size > ?3
-                 ON CONFLICT (issuer_id, list_id, idx) DO NOTHING",
-                issuer_id,
-                list_id,
-                idx,
-                t(now),
-            )
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            if inserted == 1 {
-                return Ok(Some(candidate));
-            }
-        }
-        Ok(None)
+    ) -> Result<Vec<u64>> {
+        let wanted = candidates
+            .iter()
+            .map(|c| write_u64(*c))
+            .collect::<Result<Vec<i64>>>()?;
+        let wanted = serde_json::to_string(&wanted)
+            .map_err(|_| vdc_store::StoreError::Invalid("status list candidates"))?;
+        // One statement: the candidates inside an unsealed list that no entry holds. Not
+        // `query_scalar!`: sqlx's SQLite describe cannot type the table-valued `json_each`
+        // ("no such table column"); the contract suite runs this query on a real database.
+        let free: Vec<i64> = sqlx::query_scalar(
+            "SELECT CAST(c.value AS INTEGER) FROM status_lists l, json_each(?3) c
+             WHERE l.issuer_id = ?1 AND l.list_id = ?2 AND l.sealed_at IS NULL
+               AND c.value >= 0 AND c.value < l.size
+               AND NOT EXISTS (SELECT 1 FROM status_entries e
+                   WHERE e.issuer_id = ?1 AND e.list_id = ?2 AND e.idx = c.value)",
+        )
+        .bind(issuer_id)
+        .bind(list_id)
+        .bind(wanted)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        free.into_iter()
+            .map(|i| read_u64(i, "status list index"))
+            .collect()
     }
 
     async fn change_statuses(

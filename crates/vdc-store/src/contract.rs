@@ -44,8 +44,8 @@ const T0: UnixTime = UnixTime(1_800_000_000);
 const TTL: i64 = 600;
 /// The `tx_code` failure limit the tests pass.
 const MAX_TX: u32 = 3;
-/// Indexes of `list-1` that [`redeemed_offer`] allocates.
-const ALLOCATED: u64 = 100;
+/// The per-offer credential limit passed where a test is not about it.
+const MAX_CREDENTIALS: u32 = 1000;
 /// Entries per list in these tests.
 const LIST_SIZE: u64 = 1024;
 
@@ -96,12 +96,16 @@ macro_rules! contract_suite {
             race_consume_nonce_one_winner,
             race_redeem_deferred_one_winner,
             race_tx_code_failures_add_up,
+            race_tx_code_reservations_stop_at_the_limit,
+            redeem_with_a_reserved_attempt_gives_it_back,
             race_put_setting_if_absent_one_winner,
             race_consume_notification_one_winner,
             race_status_list_entry_allocated_once,
             status_lists_round_trip,
-            allocation_takes_free_candidates_on_open_lists_only,
-            issuance_binds_only_allocated_entries,
+            free_status_indexes_are_unallocated_candidates_on_open_lists_only,
+            issuance_allocates_entries_on_open_lists_only,
+            issuance_stops_at_the_offer_limit,
+            race_issuance_never_passes_the_offer_limit,
             status_changes_are_recorded_and_revoked_is_final,
             status_change_batches_are_all_or_nothing,
             status_list_at_rebuilds_the_past_from_the_change_log,
@@ -242,19 +246,11 @@ fn deferred_record(issuer: &str, offer_id: &str, transaction_id: &str) -> Deferr
 /// An issuer with an offer whose code was redeemed for an access token: ready to issue.
 async fn redeemed_offer(store: &Arc<dyn Store>, issuer: &str, offer: OfferRecord) {
     new_issuer(store, issuer).await;
-    // The records of `credential()` claim indexes 0..ALLOCATED of `list-1`: allocate them
-    // (a credential can only claim an allocated entry).
+    // The records of `credential()` claim indexes on `list-1`; issuance allocates them.
     store
         .create_status_list(&list_record(issuer, "list-1"))
         .await
         .unwrap();
-    for i in 0..ALLOCATED {
-        let got = store
-            .allocate_status_index(issuer, "list-1", &[i], T0)
-            .await
-            .unwrap();
-        assert_eq!(got, Some(i), "setup: allocate index {i}");
-    }
     let code = offer.pre_authorized_code_hash;
     let offer_id = offer.offer_id.clone();
     store.create_offer(&offer).await.unwrap();
@@ -265,6 +261,7 @@ async fn redeemed_offer(store: &Arc<dyn Store>, issuer: &str, offer: OfferRecord
             later(1),
             MAX_TX,
             &token(&format!("tok-{offer_id}")),
+            false,
         )
         .await
         .unwrap();
@@ -491,7 +488,7 @@ pub async fn cancel_offer_only_while_offered(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("t"))
+            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("t"), false)
             .await
             .unwrap(),
         None
@@ -531,7 +528,10 @@ pub async fn live_offer_lookup_honours_status_expiry_and_failures(store: Arc<dyn
             .unwrap(),
         None
     );
-    store.record_tx_code_failure("acme", "o1").await.unwrap();
+    store
+        .reserve_tx_code_attempt("acme", "o1", MAX_TX)
+        .await
+        .unwrap();
     assert!(
         store
             .find_live_offer_by_code("acme", &code, later(1), 2)
@@ -557,10 +557,21 @@ pub async fn tx_code_failures_count_and_block_redemption(store: Arc<dyn Store>) 
         .unwrap();
     for expected in 1..=MAX_TX {
         assert_eq!(
-            store.record_tx_code_failure("acme", "o1").await.unwrap(),
-            expected
+            store
+                .reserve_tx_code_attempt("acme", "o1", MAX_TX)
+                .await
+                .unwrap(),
+            Some(expected)
         );
     }
+    // At the limit nothing more is reserved (and nothing written).
+    assert_eq!(
+        store
+            .reserve_tx_code_attempt("acme", "o1", MAX_TX)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         store
             .get_offer("acme", "o1")
@@ -573,7 +584,7 @@ pub async fn tx_code_failures_count_and_block_redemption(store: Arc<dyn Store>) 
     let code = SecretHash::of("code-1");
     assert_eq!(
         store
-            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("t"))
+            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("t"), false)
             .await
             .unwrap(),
         None
@@ -585,14 +596,17 @@ pub async fn tx_code_failures_count_and_block_redemption(store: Arc<dyn Store>) 
             .unwrap(),
         None
     );
-    assert!(matches!(
-        store.record_tx_code_failure("acme", "missing").await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert_eq!(
+        store
+            .reserve_tx_code_attempt("acme", "missing", MAX_TX)
+            .await
+            .unwrap(),
+        None
+    );
     // A higher limit (configuration change) lets it through.
     assert!(
         store
-            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX + 1, &token("t"))
+            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX + 1, &token("t"), false)
             .await
             .unwrap()
             .is_some()
@@ -607,7 +621,7 @@ pub async fn redeem_pre_authorized_code_issues_a_token_once(store: Arc<dyn Store
     store.create_offer(&offer).await.unwrap();
     let code = SecretHash::of("code-1");
     let redeemed = store
-        .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("tok-1"))
+        .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("tok-1"), false)
         .await
         .unwrap()
         .expect("first redemption wins");
@@ -635,7 +649,7 @@ pub async fn redeem_pre_authorized_code_issues_a_token_once(store: Arc<dyn Store
 
     assert_eq!(
         store
-            .redeem_pre_authorized_code("acme", &code, later(2), MAX_TX, &token("tok-2"))
+            .redeem_pre_authorized_code("acme", &code, later(2), MAX_TX, &token("tok-2"), false)
             .await
             .unwrap(),
         None
@@ -659,7 +673,8 @@ pub async fn redeem_pre_authorized_code_issues_a_token_once(store: Arc<dyn Store
                 &SecretHash::of("code-2"),
                 later(TTL),
                 MAX_TX,
-                &token("tok-3")
+                &token("tok-3"),
+                false
             )
             .await
             .unwrap(),
@@ -738,7 +753,15 @@ pub async fn issue_credentials_writes_records_and_consumes_the_nonce(store: Arc<
     let n = notification("acme", "o1", "notif-1");
     assert!(
         store
-            .issue_credentials("acme", &nonce, later(5), "o1", &records, Some(&n))
+            .issue_credentials(
+                "acme",
+                &nonce,
+                later(5),
+                "o1",
+                &records,
+                Some(&n),
+                MAX_CREDENTIALS
+            )
             .await
             .unwrap()
     );
@@ -764,6 +787,7 @@ pub async fn issue_credentials_writes_records_and_consumes_the_nonce(store: Arc<
         store
             .consume_notification(
                 "acme",
+                "o1",
                 &SecretHash::of("notif-1"),
                 "credential_accepted",
                 later(7)
@@ -781,7 +805,15 @@ pub async fn issue_credentials_writes_records_and_consumes_the_nonce(store: Arc<
     let more = vec![credential("acme", "o1", "cred-c", 9)];
     assert!(
         store
-            .issue_credentials("acme", &nonce2, later(8), "o1", &more, None)
+            .issue_credentials(
+                "acme",
+                &nonce2,
+                later(8),
+                "o1",
+                &more,
+                None,
+                MAX_CREDENTIALS
+            )
             .await
             .unwrap()
     );
@@ -807,7 +839,15 @@ pub async fn issue_credentials_with_a_spent_nonce_writes_nothing(store: Arc<dyn 
     let records = vec![credential("acme", "o1", "cred-a", 1)];
     assert!(
         !store
-            .issue_credentials("acme", &nonce, later(3), "o1", &records, None)
+            .issue_credentials(
+                "acme",
+                &nonce,
+                later(3),
+                "o1",
+                &records,
+                None,
+                MAX_CREDENTIALS
+            )
             .await
             .unwrap()
     );
@@ -819,7 +859,8 @@ pub async fn issue_credentials_with_a_spent_nonce_writes_nothing(store: Arc<dyn 
                 later(3),
                 "o1",
                 &records,
-                None
+                None,
+                MAX_CREDENTIALS
             )
             .await
             .unwrap()
@@ -831,7 +872,15 @@ pub async fn issue_credentials_with_a_spent_nonce_writes_nothing(store: Arc<dyn 
         .unwrap();
     assert!(
         !store
-            .issue_credentials("acme", &expiring, later(TTL), "o1", &records, None)
+            .issue_credentials(
+                "acme",
+                &expiring,
+                later(TTL),
+                "o1",
+                &records,
+                None,
+                MAX_CREDENTIALS
+            )
             .await
             .unwrap()
     );
@@ -860,14 +909,30 @@ pub async fn issue_credentials_refuses_records_of_another_tenant(store: Arc<dyn 
     let foreign = vec![credential("other", "o1", "cred-a", 1)];
     assert!(matches!(
         store
-            .issue_credentials("acme", &nonce, later(2), "o1", &foreign, None)
+            .issue_credentials(
+                "acme",
+                &nonce,
+                later(2),
+                "o1",
+                &foreign,
+                None,
+                MAX_CREDENTIALS
+            )
             .await,
         Err(StoreError::Invalid(_))
     ));
     let wrong_offer = vec![credential("acme", "o2", "cred-a", 1)];
     assert!(matches!(
         store
-            .issue_credentials("acme", &nonce, later(2), "o1", &wrong_offer, None)
+            .issue_credentials(
+                "acme",
+                &nonce,
+                later(2),
+                "o1",
+                &wrong_offer,
+                None,
+                MAX_CREDENTIALS
+            )
             .await,
         Err(StoreError::Invalid(_))
     ));
@@ -892,7 +957,7 @@ pub async fn status_list_entry_belongs_to_one_credential(store: Arc<dyn Store>) 
     let first = vec![credential("acme", "o1", "cred-a", 5)];
     assert!(
         store
-            .issue_credentials("acme", &n1, later(2), "o1", &first, None)
+            .issue_credentials("acme", &n1, later(2), "o1", &first, None, MAX_CREDENTIALS)
             .await
             .unwrap()
     );
@@ -902,7 +967,7 @@ pub async fn status_list_entry_belongs_to_one_credential(store: Arc<dyn Store>) 
     ];
     assert!(matches!(
         store
-            .issue_credentials("acme", &n2, later(3), "o1", &clash, None)
+            .issue_credentials("acme", &n2, later(3), "o1", &clash, None, MAX_CREDENTIALS)
             .await,
         Err(StoreError::Duplicate("status list entry"))
     ));
@@ -922,7 +987,15 @@ pub async fn status_list_entry_belongs_to_one_credential(store: Arc<dyn Store>) 
     let same_entry = vec![credential("beta", "o1", "cred-a", 5)];
     assert!(
         store
-            .issue_credentials("beta", &n3, later(2), "o1", &same_entry, None)
+            .issue_credentials(
+                "beta",
+                &n3,
+                later(2),
+                "o1",
+                &same_entry,
+                None,
+                MAX_CREDENTIALS
+            )
             .await
             .unwrap()
     );
@@ -978,7 +1051,7 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     let records = vec![credential("acme", "o1", "cred-a", 1)];
     assert_eq!(
         store
-            .redeem_deferred("acme", &tx, later(4), &records, None)
+            .redeem_deferred("acme", &tx, later(4), &records, None, MAX_CREDENTIALS)
             .await
             .unwrap(),
         DeferredOutcome::Pending
@@ -1003,7 +1076,7 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     let n = notification("acme", "o1", "notif-1");
     assert_eq!(
         store
-            .redeem_deferred("acme", &tx, later(5), &records, Some(&n))
+            .redeem_deferred("acme", &tx, later(5), &records, Some(&n), MAX_CREDENTIALS)
             .await
             .unwrap(),
         DeferredOutcome::Issued
@@ -1020,6 +1093,7 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
         store
             .consume_notification(
                 "acme",
+                "o1",
                 &SecretHash::of("notif-1"),
                 "credential_accepted",
                 later(6)
@@ -1029,7 +1103,7 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_deferred("acme", &tx, later(6), &records, None)
+            .redeem_deferred("acme", &tx, later(6), &records, None, MAX_CREDENTIALS)
             .await
             .unwrap(),
         DeferredOutcome::Unknown
@@ -1040,7 +1114,14 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_deferred("acme", &SecretHash::of("nope"), later(6), &records, None)
+            .redeem_deferred(
+                "acme",
+                &SecretHash::of("nope"),
+                later(6),
+                &records,
+                None,
+                MAX_CREDENTIALS
+            )
             .await
             .unwrap(),
         DeferredOutcome::Unknown
@@ -1069,7 +1150,14 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_deferred("acme", &SecretHash::of("tx-3"), later(TTL), &more, None)
+            .redeem_deferred(
+                "acme",
+                &SecretHash::of("tx-3"),
+                later(TTL),
+                &more,
+                None,
+                MAX_CREDENTIALS
+            )
             .await
             .unwrap(),
         DeferredOutcome::Unknown
@@ -1134,22 +1222,29 @@ pub async fn notification_is_consumed_once(store: Arc<dyn Store>) {
         Err(StoreError::Duplicate("notification id"))
     ));
     let h = SecretHash::of("notif-1");
+    // Bound to its offer (G6): another offer's access token cannot use it.
+    assert!(
+        !store
+            .consume_notification("acme", "o2", &h, "credential_accepted", later(1))
+            .await
+            .unwrap()
+    );
     assert!(
         store
-            .consume_notification("acme", &h, "credential_deleted", later(1))
+            .consume_notification("acme", "o1", &h, "credential_deleted", later(1))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .consume_notification("acme", &h, "credential_accepted", later(2))
+            .consume_notification("acme", "o1", &h, "credential_accepted", later(2))
             .await
             .unwrap(),
         "a different event after the first is refused"
     );
     assert!(
         store
-            .consume_notification("acme", &h, "credential_deleted", later(3))
+            .consume_notification("acme", "o1", &h, "credential_deleted", later(3))
             .await
             .unwrap(),
         "an identical repeat succeeds (OID4VCI 1.0 §11: notifications are idempotent)"
@@ -1162,6 +1257,7 @@ pub async fn notification_is_consumed_once(store: Arc<dyn Store>) {
         !store
             .consume_notification(
                 "acme",
+                "o1",
                 &SecretHash::of("notif-2"),
                 "credential_accepted",
                 later(TTL)
@@ -1263,10 +1359,13 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
         None
     );
     assert!(!store.cancel_offer("beta", "o2").await.unwrap());
-    assert!(matches!(
-        store.record_tx_code_failure("beta", "o2").await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert_eq!(
+        store
+            .reserve_tx_code_attempt("beta", "o2", MAX_TX)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(
         !store
             .set_offer_claims("beta", "o3", &json!({}))
@@ -1275,7 +1374,7 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_pre_authorized_code("beta", &code, later(1), MAX_TX, &token("t"))
+            .redeem_pre_authorized_code("beta", &code, later(1), MAX_TX, &token("t"), false)
             .await
             .unwrap(),
         None
@@ -1291,7 +1390,15 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
     let beta_records = vec![credential("beta", "o1", "cred-x", 1)];
     assert!(
         !store
-            .issue_credentials("beta", &nonce, later(1), "o1", &beta_records, None)
+            .issue_credentials(
+                "beta",
+                &nonce,
+                later(1),
+                "o1",
+                &beta_records,
+                None,
+                MAX_CREDENTIALS
+            )
             .await
             .unwrap()
     );
@@ -1310,7 +1417,15 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
     let acme_records = vec![credential("acme", "o1", "cred-a", 1)];
     assert!(matches!(
         store
-            .issue_credentials("beta", &nonce, later(1), "o1", &acme_records, None)
+            .issue_credentials(
+                "beta",
+                &nonce,
+                later(1),
+                "o1",
+                &acme_records,
+                None,
+                MAX_CREDENTIALS
+            )
             .await,
         Err(StoreError::Invalid(_))
     ));
@@ -1335,7 +1450,8 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
                 later(2),
                 "o1",
                 &acme_records,
-                Some(&notification("acme", "o1", "n"))
+                Some(&notification("acme", "o1", "n")),
+                MAX_CREDENTIALS
             )
             .await
             .unwrap()
@@ -1352,6 +1468,7 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
         !store
             .consume_notification(
                 "beta",
+                "o1",
                 &SecretHash::of("n"),
                 "credential_accepted",
                 later(3)
@@ -1393,7 +1510,7 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_deferred("beta", &tx, later(3), &[], None)
+            .redeem_deferred("beta", &tx, later(3), &[], None, MAX_CREDENTIALS)
             .await
             .unwrap(),
         DeferredOutcome::Unknown
@@ -1419,6 +1536,7 @@ pub async fn race_redeem_pre_authorized_code_one_winner(store: Arc<dyn Store>) {
                     later(1),
                     MAX_TX,
                     &token(&format!("tok-{i}")),
+                    false,
                 )
                 .await
                 .unwrap()
@@ -1460,7 +1578,15 @@ pub async fn race_issue_credentials_one_winner_and_only_its_records(store: Arc<d
         let records = records_of(i);
         async move {
             store
-                .issue_credentials("acme", &nonce, later(2), "o1", &records, None)
+                .issue_credentials(
+                    "acme",
+                    &nonce,
+                    later(2),
+                    "o1",
+                    &records,
+                    None,
+                    MAX_CREDENTIALS,
+                )
                 .await
                 .unwrap()
         }
@@ -1527,7 +1653,14 @@ pub async fn race_redeem_deferred_one_winner(store: Arc<dyn Store>) {
         let records = records_of(i);
         async move {
             store
-                .redeem_deferred("acme", &SecretHash::of("tx-1"), later(3), &records, None)
+                .redeem_deferred(
+                    "acme",
+                    &SecretHash::of("tx-1"),
+                    later(3),
+                    &records,
+                    None,
+                    MAX_CREDENTIALS,
+                )
                 .await
                 .unwrap()
         }
@@ -1544,8 +1677,8 @@ pub async fn race_redeem_deferred_one_winner(store: Arc<dyn Store>) {
     );
 }
 
-/// Concurrent `tx_code` failures never lose an increment: the returned counts are exactly
-/// 1..=50 and the stored count is 50.
+/// Concurrent `tx_code` reservations never lose an increment: the returned counts are
+/// exactly 1..=50 and the stored count is 50.
 pub async fn race_tx_code_failures_add_up(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
@@ -1554,7 +1687,13 @@ pub async fn race_tx_code_failures_add_up(store: Arc<dyn Store>) {
         .unwrap();
     let results = race(|_| {
         let store = store.clone();
-        async move { store.record_tx_code_failure("acme", "o1").await.unwrap() }
+        async move {
+            store
+                .reserve_tx_code_attempt("acme", "o1", u32::MAX)
+                .await
+                .unwrap()
+                .unwrap()
+        }
     })
     .await;
     let counts: BTreeSet<u32> = results.into_iter().collect();
@@ -1568,6 +1707,83 @@ pub async fn race_tx_code_failures_add_up(store: Arc<dyn Store>) {
             .unwrap()
             .tx_code_failures,
         RACERS as u32
+    );
+}
+
+/// G2: of 50 concurrent reservations under a limit of `MAX_TX`, exactly `MAX_TX` get one.
+pub async fn race_tx_code_reservations_stop_at_the_limit(store: Arc<dyn Store>) {
+    new_issuer(&store, "acme").await;
+    store
+        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .await
+        .unwrap();
+    let results = race(|_| {
+        let store = store.clone();
+        async move {
+            store
+                .reserve_tx_code_attempt("acme", "o1", MAX_TX)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let granted: BTreeSet<u32> = results.iter().flatten().copied().collect();
+    assert_eq!(granted, (1..=MAX_TX).collect::<BTreeSet<u32>>());
+    assert_eq!(
+        results.iter().filter(|r| r.is_none()).count(),
+        RACERS - MAX_TX as usize
+    );
+}
+
+/// A correct `tx_code` redeems with its reservation given back: the attempt is not counted,
+/// and the redemption works even when the reservations fill the limit.
+pub async fn redeem_with_a_reserved_attempt_gives_it_back(store: Arc<dyn Store>) {
+    new_issuer(&store, "acme").await;
+    store
+        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .await
+        .unwrap();
+    for _ in 0..MAX_TX {
+        store
+            .reserve_tx_code_attempt("acme", "o1", MAX_TX)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let code = SecretHash::of("code-1");
+    let redeemed = store
+        .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("t"), true)
+        .await
+        .unwrap()
+        .expect("a reserved correct attempt redeems");
+    assert_eq!(redeemed.tx_code_failures, MAX_TX - 1);
+    assert_eq!(
+        store
+            .get_offer("acme", "o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .tx_code_failures,
+        MAX_TX - 1
+    );
+    // Without a reservation to give back, a refund is refused rather than going negative.
+    store
+        .create_offer(&offer_record("acme", "o2", "code-2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_pre_authorized_code(
+                "acme",
+                &SecretHash::of("code-2"),
+                later(1),
+                MAX_TX,
+                &token("t2"),
+                true
+            )
+            .await
+            .unwrap(),
+        None
     );
 }
 
@@ -1609,7 +1825,7 @@ pub async fn race_consume_notification_one_winner(store: Arc<dyn Store>) {
         async move {
             let event = events[i % 2];
             let ok = store
-                .consume_notification("acme", &SecretHash::of("notif-1"), event, later(1))
+                .consume_notification("acme", "o1", &SecretHash::of("notif-1"), event, later(1))
                 .await
                 .unwrap();
             (event, ok)
@@ -1651,6 +1867,7 @@ pub async fn race_status_list_entry_allocated_once(store: Arc<dyn Store>) {
                     "o1",
                     &records,
                     None,
+                    MAX_CREDENTIALS,
                 )
                 .await
         }
@@ -1691,7 +1908,15 @@ async fn issue_on_list(store: &Arc<dyn Store>, issuer: &str, creds: &[(&str, u64
         let records = vec![credential(issuer, "o1", id, *index)];
         assert!(
             store
-                .issue_credentials(issuer, &nonce, later(2), "o1", &records, None)
+                .issue_credentials(
+                    issuer,
+                    &nonce,
+                    later(2),
+                    "o1",
+                    &records,
+                    None,
+                    MAX_CREDENTIALS
+                )
                 .await
                 .unwrap()
         );
@@ -1773,53 +1998,83 @@ pub async fn status_lists_round_trip(store: Arc<dyn Store>) {
     );
 }
 
-/// Allocation takes the first free candidate, never a taken one, nothing outside the list,
-/// nothing on a sealed or unknown list.
-pub async fn allocation_takes_free_candidates_on_open_lists_only(store: Arc<dyn Store>) {
-    new_issuer(&store, "acme").await;
-    store
-        .create_status_list(&list_record("acme", "1"))
-        .await
-        .unwrap();
-    let alloc = |c: Vec<u64>| {
+/// Free indexes are the candidates inside an unsealed list that no credential holds; the
+/// lookup writes nothing (G9: allocation happens in the issuance transaction).
+pub async fn free_status_indexes_are_unallocated_candidates_on_open_lists_only(
+    store: Arc<dyn Store>,
+) {
+    redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
+    let free = |c: Vec<u64>| {
         let store = store.clone();
         async move {
-            store
-                .allocate_status_index("acme", "1", &c, later(1))
+            let mut f = store
+                .free_status_indexes("acme", "list-1", &c)
                 .await
-                .unwrap()
+                .unwrap();
+            f.sort_unstable();
+            f
         }
     };
-    assert_eq!(alloc(vec![3]).await, Some(3));
-    assert_eq!(alloc(vec![3, 4]).await, Some(4));
-    assert_eq!(alloc(vec![3, 4]).await, None);
-    assert_eq!(alloc(vec![LIST_SIZE, LIST_SIZE + 7]).await, None);
-    assert_eq!(alloc(vec![LIST_SIZE - 1]).await, Some(LIST_SIZE - 1));
+    assert_eq!(free(vec![3, 4]).await, vec![3, 4]);
+    assert_eq!(
+        free(vec![3, 4]).await,
+        vec![3, 4],
+        "looking allocates nothing"
+    );
+    issue_on_list(&store, "acme", &[("cred-a", 3)]).await;
+    assert_eq!(free(vec![3, 4]).await, vec![4]);
+    assert_eq!(
+        free(vec![LIST_SIZE, LIST_SIZE + 7]).await,
+        Vec::<u64>::new()
+    );
+    assert_eq!(free(vec![LIST_SIZE - 1]).await, vec![LIST_SIZE - 1]);
     assert_eq!(
         store
-            .allocate_status_index("acme", "unknown", &[1], later(1))
+            .free_status_indexes("acme", "unknown", &[1])
             .await
             .unwrap(),
-        None
+        Vec::<u64>::new()
     );
-    store.seal_status_list("acme", "1", later(2)).await.unwrap();
-    assert_eq!(alloc(vec![5]).await, None, "sealed lists allocate nothing");
+    store
+        .seal_status_list("acme", "list-1", later(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        free(vec![5]).await,
+        Vec::<u64>::new(),
+        "sealed lists offer nothing"
+    );
 }
 
-/// A credential can only claim an allocated, unclaimed entry (R1, G9); otherwise nothing is
-/// written and the nonce stays usable.
-pub async fn issuance_binds_only_allocated_entries(store: Arc<dyn Store>) {
+/// Issuance allocates each record's entry (R1, G9): an index outside the list, on an unknown
+/// or a sealed list is `NotFound`, a taken one `Duplicate`; nothing is written then, not even
+/// an entry, and the nonce stays usable.
+pub async fn issuance_allocates_entries_on_open_lists_only(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
     let nonce = SecretHash::of("nonce-1");
     store
         .create_nonce("acme", &nonce, later(TTL))
         .await
         .unwrap();
-    let unallocated = vec![credential("acme", "o1", "cred-a", ALLOCATED + 5)];
+    let issue = |records: Vec<IssuedCredentialRecord>| {
+        let store = store.clone();
+        async move {
+            store
+                .issue_credentials(
+                    "acme",
+                    &nonce,
+                    later(2),
+                    "o1",
+                    &records,
+                    None,
+                    MAX_CREDENTIALS,
+                )
+                .await
+        }
+    };
+    let outside = vec![credential("acme", "o1", "cred-a", LIST_SIZE + 5)];
     assert!(matches!(
-        store
-            .issue_credentials("acme", &nonce, later(2), "o1", &unallocated, None)
-            .await,
+        issue(outside).await,
         Err(StoreError::NotFound("status list entry"))
     ));
     let mut other_list = credential("acme", "o1", "cred-b", 1);
@@ -1828,13 +2083,130 @@ pub async fn issuance_binds_only_allocated_entries(store: Arc<dyn Store>) {
         index: 1,
     });
     assert!(matches!(
-        store
-            .issue_credentials("acme", &nonce, later(2), "o1", &[other_list], None)
-            .await,
+        issue(vec![other_list]).await,
         Err(StoreError::NotFound("status list entry"))
     ));
+    // A batch whose second record's index is taken by the first: all or nothing.
+    let twice = vec![
+        credential("acme", "o1", "cred-c", 9),
+        credential("acme", "o1", "cred-d", 9),
+    ];
+    assert!(matches!(
+        issue(twice).await,
+        Err(StoreError::Duplicate("status list entry"))
+    ));
     assert_eq!(store.get_credential("acme", "cred-a").await.unwrap(), None);
+    assert_eq!(store.get_credential("acme", "cred-c").await.unwrap(), None);
+    assert_eq!(
+        store
+            .free_status_indexes("acme", "list-1", &[9])
+            .await
+            .unwrap(),
+        vec![9],
+        "a refused request leaves no entry behind"
+    );
+    store
+        .seal_status_list("acme", "list-1", later(2))
+        .await
+        .unwrap();
+    assert!(matches!(
+        issue(vec![credential("acme", "o1", "cred-e", 10)]).await,
+        Err(StoreError::NotFound("status list entry"))
+    ));
     assert!(store.consume_nonce("acme", &nonce, later(3)).await.unwrap());
+}
+
+/// An offer yields at most `max_credentials` credentials in all; past the limit nothing is
+/// written and the nonce stays usable (item: one offer minted 200 credentials).
+pub async fn issuance_stops_at_the_offer_limit(store: Arc<dyn Store>) {
+    redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
+    for (i, index) in [(1, 11), (2, 12)] {
+        let nonce = SecretHash::of(&format!("n{i}"));
+        store
+            .create_nonce("acme", &nonce, later(TTL))
+            .await
+            .unwrap();
+        let records = vec![credential("acme", "o1", &format!("cred-{i}"), index)];
+        assert!(
+            store
+                .issue_credentials("acme", &nonce, later(2), "o1", &records, None, 2)
+                .await
+                .unwrap()
+        );
+    }
+    let nonce = SecretHash::of("n3");
+    store
+        .create_nonce("acme", &nonce, later(TTL))
+        .await
+        .unwrap();
+    let records = vec![credential("acme", "o1", "cred-3", 13)];
+    assert!(matches!(
+        store
+            .issue_credentials("acme", &nonce, later(2), "o1", &records, None, 2)
+            .await,
+        Err(StoreError::Exhausted("credentials per offer"))
+    ));
+    assert_eq!(store.get_credential("acme", "cred-3").await.unwrap(), None);
+    assert_eq!(
+        store
+            .credentials_for_offer("acme", "o1")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(store.consume_nonce("acme", &nonce, later(3)).await.unwrap());
+}
+
+/// G2 under concurrency: 50 racing issuances for one offer with a limit of 5, each with its
+/// own nonce and index, store exactly 5 credentials.
+pub async fn race_issuance_never_passes_the_offer_limit(store: Arc<dyn Store>) {
+    redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
+    for i in 0..RACERS {
+        store
+            .create_nonce("acme", &SecretHash::of(&format!("n{i}")), later(TTL))
+            .await
+            .unwrap();
+    }
+    let results = race(|i| {
+        let store = store.clone();
+        let records = vec![credential(
+            "acme",
+            "o1",
+            &format!("cred-{i}"),
+            100 + i as u64,
+        )];
+        async move {
+            store
+                .issue_credentials(
+                    "acme",
+                    &SecretHash::of(&format!("n{i}")),
+                    later(2),
+                    "o1",
+                    &records,
+                    None,
+                    5,
+                )
+                .await
+        }
+    })
+    .await;
+    let won = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    assert_eq!(won, 5, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(true) | Err(StoreError::Exhausted(_)))),
+        "{results:?}"
+    );
+    assert_eq!(
+        store
+            .credentials_for_offer("acme", "o1")
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
 }
 
 /// Each change is recorded with time and actor and bumps the list version; the list shows
@@ -2115,10 +2487,10 @@ pub async fn status_lists_are_isolated_between_tenants(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .allocate_status_index("beta", "only-acme", &[1], later(1))
+            .free_status_indexes("beta", "only-acme", &[1])
             .await
             .unwrap(),
-        None
+        Vec::<u64>::new()
     );
     assert!(
         !store
@@ -2177,32 +2549,53 @@ pub async fn race_concurrent_revocations_on_one_list_lose_none(store: Arc<dyn St
 
 /// G9: 50 concurrent allocations from the same candidates never share an index.
 pub async fn race_allocations_never_share_an_index(store: Arc<dyn Store>) {
-    new_issuer(&store, "acme").await;
-    store
-        .create_status_list(&list_record("acme", "1"))
-        .await
-        .unwrap();
-    let candidates: Vec<u64> = (10..10 + RACERS as u64).collect();
-    let results = race(|_| {
+    redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
+    for i in 0..RACERS {
+        store
+            .create_nonce("acme", &SecretHash::of(&format!("n{i}")), later(TTL))
+            .await
+            .unwrap();
+    }
+    // Fifty racers over ten indexes: each index goes to exactly one credential (G9).
+    let results = race(|i| {
         let store = store.clone();
-        let candidates = candidates.clone();
+        let records = vec![credential(
+            "acme",
+            "o1",
+            &format!("cred-{i}"),
+            10 + (i % 10) as u64,
+        )];
         async move {
             store
-                .allocate_status_index("acme", "1", &candidates, later(1))
+                .issue_credentials(
+                    "acme",
+                    &SecretHash::of(&format!("n{i}")),
+                    later(2),
+                    "o1",
+                    &records,
+                    None,
+                    MAX_CREDENTIALS,
+                )
                 .await
-                .unwrap()
         }
     })
     .await;
-    let got: BTreeSet<u64> = results.iter().map(|r| r.expect("a free index")).collect();
-    assert_eq!(got.len(), RACERS, "every racer got its own index");
-    assert_eq!(
-        store
-            .allocate_status_index("acme", "1", &candidates, later(2))
-            .await
-            .unwrap(),
-        None
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(true))).count(), 10);
+    assert!(
+        results.iter().all(|r| matches!(
+            r,
+            Ok(true) | Err(StoreError::Duplicate("status list entry"))
+        )),
+        "{results:?}"
     );
+    let held: BTreeSet<u64> = store
+        .credentials_for_offer("acme", "o1")
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.status_list.as_ref().unwrap().index)
+        .collect();
+    assert_eq!(held, (10..20).collect::<BTreeSet<u64>>());
 }
 
 /// Revoked is final under concurrency: racing revoke / suspend / reinstate on one credential

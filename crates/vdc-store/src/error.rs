@@ -18,6 +18,10 @@ pub enum StoreError {
     /// serialization failure); a retry may succeed.
     #[error("conflicting concurrent write: {0}")]
     Conflict(&'static str),
+    /// A bounded thing has no room left for the write (the named bound: "credentials per
+    /// offer"); nothing was written. Not an outage: the same call fails again.
+    #[error("limit reached: {0}")]
+    Exhausted(&'static str),
     /// The caller passed something the store refuses to keep: a record of another tenant
     /// (G6), or a value outside the stored range.
     #[error("invalid input: {0}")]
@@ -49,6 +53,8 @@ pub enum StoreErrorKind {
     NotFound,
     /// See [`StoreError::Conflict`].
     Conflict,
+    /// See [`StoreError::Exhausted`].
+    Exhausted,
     /// See [`StoreError::Invalid`].
     Invalid,
     /// See [`StoreError::Unavailable`].
@@ -68,6 +74,7 @@ impl StoreError {
             Self::Duplicate(_) => StoreErrorKind::Duplicate,
             Self::NotFound(_) => StoreErrorKind::NotFound,
             Self::Conflict(_) => StoreErrorKind::Conflict,
+            Self::Exhausted(_) => StoreErrorKind::Exhausted,
             Self::Invalid(_) => StoreErrorKind::Invalid,
             Self::Unavailable(_) => StoreErrorKind::Unavailable,
             Self::Corrupt(_) => StoreErrorKind::Corrupt,

@@ -304,13 +304,25 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
         now: UnixTime,
         max_tx_failures: u32,
     ) -> Result<Option<OfferRecord>>;
-    /// Counts one wrong `tx_code` for an `Offered` offer, atomically; the new count.
-    /// [`StoreError::NotFound`] if no such `Offered` offer.
-    async fn record_tx_code_failure(&self, issuer_id: &str, offer_id: &str) -> Result<u32>;
+    /// Reserves one `tx_code` comparison for an `Offered` offer (G2): atomically counts it
+    /// as a failure unless `max_tx_failures` are counted already, so N concurrent guesses get
+    /// at most `max_tx_failures` comparisons in all. The new count, or `None` (nothing
+    /// written) if the offer is not `Offered` or the limit is reached. A correct `tx_code`
+    /// gives its reservation back when it redeems
+    /// ([`Self::redeem_pre_authorized_code`] with `refund_tx_code_attempt`).
+    async fn reserve_tx_code_attempt(
+        &self,
+        issuer_id: &str,
+        offer_id: &str,
+        max_tx_failures: u32,
+    ) -> Result<Option<u32>>;
     /// Redeems a pre-authorized code (G2): in one transaction flips the offer `Offered` →
     /// `TokenIssued` if unexpired and below `max_tx_failures`, and stores the access token
-    /// (for the offer's configurations). The offer as it now is, or `None` if unknown,
-    /// expired, blocked, already redeemed, or lost the race (nothing written).
+    /// (for the offer's configurations). With `refund_tx_code_attempt` the caller holds a
+    /// reservation of [`Self::reserve_tx_code_attempt`] for a correct `tx_code`: it is not a
+    /// failure, so it is taken back in the same statement (a correct code consumes no
+    /// attempt). The offer as it now is, or `None` if unknown, expired, blocked, already
+    /// redeemed, or lost the race (nothing written).
     async fn redeem_pre_authorized_code(
         &self,
         issuer_id: &str,
@@ -318,6 +330,7 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
         now: UnixTime,
         max_tx_failures: u32,
         token: &NewAccessToken,
+        refund_tx_code_attempt: bool,
     ) -> Result<Option<OfferRecord>>;
     /// The access token hashing to `token_hash`, if unexpired at `now`.
     async fn find_access_token(
@@ -342,13 +355,18 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
         now: UnixTime,
     ) -> Result<bool>;
 
-    /// Issues credentials (G2, R1): in one transaction consumes the proof `c_nonce`, stores
-    /// every record (all for `offer_id` and this issuer, else [`StoreError::Invalid`]), the
-    /// optional notification id, and sets the offer `CredentialIssued`. A record's status
-    /// list entry must have been allocated ([`crate::StatusStore::allocate_status_index`])
-    /// and is bound to it here: [`StoreError::NotFound`] if it was not,
-    /// [`StoreError::Duplicate`] if another credential holds it (R1, G9). False, with nothing
-    /// written, if the nonce was not consumable.
+    /// Issues credentials (G2, R1): in one transaction consumes the proof `c_nonce`, counts
+    /// the records against the offer's limit, allocates each record's status list entry and
+    /// binds it to the credential, stores every record (all for `offer_id` and this issuer,
+    /// else [`StoreError::Invalid`]) and the optional notification id, and sets the offer
+    /// `CredentialIssued`. False, with nothing written, if the nonce was not consumable.
+    /// [`StoreError::Exhausted`] if the offer would then have yielded more than
+    /// `max_credentials`; [`StoreError::Duplicate`] (`"status list entry"`) if an entry's
+    /// index is taken, [`StoreError::NotFound`] (`"status list entry"`) if its list is
+    /// unknown or sealed or the index outside it: nothing is written in either case (R1, G9),
+    /// and the caller may sign again with other indexes.
+    // The nonce, the offer, its limit and what to write are one atomic step (G2, R1).
+    #[allow(clippy::too_many_arguments)]
     async fn issue_credentials(
         &self,
         issuer_id: &str,
@@ -357,6 +375,7 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
         offer_id: &str,
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
+        max_credentials: u32,
     ) -> Result<bool>;
     /// The issued credential with this id.
     async fn get_credential(
@@ -399,7 +418,8 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     /// Redeems a deferred `transaction_id` (G2, R1), in one transaction: if it is live and
     /// its offer has claims, consumes it, stores `records` (all for its offer and this issuer,
     /// else [`StoreError::Invalid`]) and the optional notification, sets the offer
-    /// `CredentialIssued`: [`DeferredOutcome::Issued`]. If the claims are missing:
+    /// `CredentialIssued`: [`DeferredOutcome::Issued`] (the limit and status entries as in
+    /// [`Self::issue_credentials`]). If the claims are missing:
     /// `Pending`, nothing consumed. Otherwise (unknown, expired, redeemed, lost the race):
     /// `Unknown`. The caller signs before calling and drops what it signed unless `Issued`.
     async fn redeem_deferred(
@@ -409,12 +429,14 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
         now: UnixTime,
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
+        max_credentials: u32,
     ) -> Result<DeferredOutcome>;
 
     /// Stores a notification id; [`StoreError::Duplicate`] if it exists,
     /// [`StoreError::NotFound`] if its offer does not.
     async fn create_notification(&self, notification: &NotificationRecord) -> Result<()>;
-    /// Consumes a notification id with its `event` while it is unexpired. The first event
+    /// Consumes a notification id of `offer_id` (the access token's offer: an id handed out
+    /// for another offer is unknown here) with its `event` while it is unexpired. The first event
     /// wins (G2: of racing different events exactly one is recorded); repeating that same
     /// event is also true, because OID4VCI 1.0 §11 makes notifications idempotent ("When the
     /// Credential Issuer receives multiple identical calls ... it returns success"). A
@@ -422,6 +444,7 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     async fn consume_notification(
         &self,
         issuer_id: &str,
+        offer_id: &str,
         notification_id_hash: &SecretHash,
         event: &str,
         now: UnixTime,

@@ -115,16 +115,17 @@ pub trait StatusStore: Send + Sync + std::fmt::Debug {
     async fn status_lists(&self, issuer_id: &str) -> Result<Vec<StatusListRecord>>;
     /// Closes a list for allocation; false if unknown or already sealed.
     async fn seal_status_list(&self, issuer_id: &str, list_id: &str, at: UnixTime) -> Result<bool>;
-    /// Allocates the first free index among `candidates` on an unsealed list, one atomic
-    /// insert per candidate (a taken index is skipped, never shared: G9). `None` if every
-    /// candidate was taken or outside the list, or the list is unknown or sealed.
-    async fn allocate_status_index(
+    /// The `candidates` that are free on an unsealed list of the issuer: inside the list and
+    /// not allocated (in no particular order). Empty if the list is unknown or sealed. Read
+    /// only: the issuance transaction allocates the index it was signed with
+    /// ([`crate::IssuanceStore::issue_credentials`]; the primary key decides, G9), so a
+    /// refused credential request leaves no entry behind.
+    async fn free_status_indexes(
         &self,
         issuer_id: &str,
         list_id: &str,
         candidates: &[u64],
-        now: UnixTime,
-    ) -> Result<Option<u64>>;
+    ) -> Result<Vec<u64>>;
     /// Changes the status of credentials, all or nothing, in one transaction: every
     /// credential exists and none is revoked (else nothing is written), then each change
     /// that alters a status updates the credential, bumps its list's version and records

@@ -126,7 +126,7 @@ mod tests {
             assert!(matches!(doc.key_for("#0", r), Err(Error::UntrustedKey(_))));
         }
         let sig = did.replace(
-            &did["did:jwk:".len()..],
+            did.strip_prefix("did:jwk:").unwrap(),
             &base64url::encode(format!(
                 r#"{{"kty":"EC","crv":"P-256","use":"sig","x":"{}","y":"{}"}}"#,
                 base64url::encode(&p[1..33]),

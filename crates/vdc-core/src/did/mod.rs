@@ -314,8 +314,7 @@ fn fragment_of(did_url: &str) -> &str {
 
 /// The DID part of a DID URL: everything before the first `/`, `?` or `#`.
 pub fn did_from_url(did_url: &str) -> &str {
-    let end = did_url.find(['/', '?', '#']).unwrap_or(did_url.len());
-    &did_url[..end]
+    did_url.split(['/', '?', '#']).next().unwrap_or(did_url)
 }
 
 /// Checks DID syntax (DID Core §3.1) and returns `(method, method-specific-id)`.

@@ -100,8 +100,10 @@ fn check_domain(host: &str) -> Result<()> {
     // IPv4 address (WHATWG URL "ends in a number"); did:web forbids IP addresses.
     let last = labels.last().copied().unwrap_or_default();
     let numeric = last.bytes().all(|b| b.is_ascii_digit())
-        || ((last.starts_with("0x") || last.starts_with("0X"))
-            && last[2..].bytes().all(|b| b.is_ascii_hexdigit()));
+        || last
+            .strip_prefix("0x")
+            .or_else(|| last.strip_prefix("0X"))
+            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()));
     if numeric {
         return Err(did_err("did:web must not use an IP address"));
     }
@@ -136,10 +138,12 @@ impl DidWebResolver {
         let https = did_web_url(did)?;
         if self.http_for_allow_listed_origins {
             let http = https.replacen("https://", "http://", 1);
-            let origin_end = http["http://".len()..]
-                .find('/')
-                .map_or(http.len(), |i| i + "http://".len());
-            if self.fetcher.is_allow_listed(&http[..origin_end]) {
+            // The origin: `http://` and the authority, up to the first `/` of the path.
+            let authority = http
+                .strip_prefix("http://")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or_default();
+            if self.fetcher.is_allow_listed(&format!("http://{authority}")) {
                 return Ok(http);
             }
         }

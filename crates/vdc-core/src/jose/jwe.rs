@@ -943,7 +943,7 @@ mod tests {
         let dup = format!(
             "{}{}",
             base64url::encode(r#"{"alg":"ECDH-ES","alg":"dir","enc":"A128GCM"}"#),
-            &token[p[0].len()..]
+            token.strip_prefix(p[0].as_str()).unwrap()
         );
         assert!(matches!(decrypt(&dup, &k, ALL), Err(Error::Malformed(_))));
         // Padding / non-base64url.

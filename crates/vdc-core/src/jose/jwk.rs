@@ -20,13 +20,42 @@ pub enum PublicKey {
     Ed25519([u8; 32]),
 }
 
+/// The checks of [`PublicKey::ed25519`]: a canonical encoding of a point that is not of
+/// small order. Spec: RFC 8032 §5.1.3 (decoding), §5.1.7 (verification).
+fn strict_ed25519(x: &[u8; 32]) -> Result<ed25519_dalek::VerifyingKey> {
+    let key = ed25519_dalek::VerifyingKey::from_bytes(x)
+        .map_err(|_| Error::InvalidKey("Ed25519 key is not a curve point".into()))?;
+    // Decoding accepts some non-canonical encodings; the canonical one re-encodes to itself.
+    if key.to_edwards().compress().as_bytes() != x {
+        return Err(Error::InvalidKey(
+            "Ed25519 key is not canonically encoded".into(),
+        ));
+    }
+    if key.is_weak() {
+        return Err(Error::InvalidKey("Ed25519 key has small order".into()));
+    }
+    Ok(key)
+}
+
+/// Ed25519 verification with strict semantics (`verify_strict`): canonical `S`, and a
+/// small-order `R` or key refused, so no signature verifies for more than one key/message
+/// pair by construction. The key is re-checked here because the enum variant can be built
+/// without [`PublicKey::ed25519`].
+fn verify_ed25519_strict(x: &[u8; 32], message: &[u8], sig: &[u8]) -> Result<()> {
+    let key = strict_ed25519(x).map_err(|_| Error::InvalidSignature)?;
+    let sig: &[u8; 64] = sig.try_into().map_err(|_| Error::InvalidSignature)?;
+    let sig = ed25519_dalek::Signature::from_bytes(sig);
+    key.verify_strict(message, &sig)
+        .map_err(|_| Error::InvalidSignature)
+}
+
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "PublicKey({} {})",
             self.algorithm(),
-            &self.thumbprint()[..8]
+            self.thumbprint().get(..8).unwrap_or_default()
         )
     }
 }
@@ -57,11 +86,16 @@ impl PublicKey {
         Ok(Self::P256(out))
     }
 
-    /// An Ed25519 key from its 32 bytes.
+    /// An Ed25519 key from its 32 bytes. Refuses encodings that are not a point, that are
+    /// not canonical (`y >= p`, or the sign bit set on `x = 0`), and the eight small-order
+    /// points: with a small-order key one fixed signature verifies every message, so a
+    /// credential could be bound to a key nobody holds (G1, G3). Every way a key enters
+    /// (JWK, `cnf`, key proofs, DIDs, x5c, JWKS) comes through here.
     pub fn ed25519(bytes: &[u8]) -> Result<Self> {
         let x: [u8; 32] = bytes
             .try_into()
             .map_err(|_| Error::InvalidKey("Ed25519 key must be 32 bytes".into()))?;
+        strict_ed25519(&x)?;
         Ok(Self::Ed25519(x))
     }
 
@@ -89,7 +123,7 @@ impl PublicKey {
         let result = match self {
             Self::P256(point) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
                 .verify(message, sig),
-            Self::Ed25519(x) => UnparsedPublicKey::new(&signature::ED25519, x).verify(message, sig),
+            Self::Ed25519(x) => return verify_ed25519_strict(x, message, sig),
         };
         result.map_err(|_| Error::InvalidSignature)
     }
@@ -284,6 +318,94 @@ impl JwkSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The eight points of small order on edwards25519, canonically encoded (identity,
+    /// order 2, two of order 4, four of order 8).
+    const SMALL_ORDER: [&str; 8] = [
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    ];
+
+    fn unhex(s: &str) -> Vec<u8> {
+        s.as_bytes()
+            .chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    /// G1, G3: every small-order point is refused as a key, as raw bytes and as a JWK.
+    #[test]
+    fn the_eight_small_order_ed25519_points_are_refused() {
+        for hex in SMALL_ORDER {
+            let bytes = unhex(hex);
+            assert!(
+                matches!(PublicKey::ed25519(&bytes), Err(Error::InvalidKey(_))),
+                "{hex} accepted"
+            );
+            let jwk =
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": base64url::encode(&bytes)});
+            assert!(Jwk::from_value(&jwk).is_err(), "{hex} accepted as a JWK");
+        }
+    }
+
+    /// G1, G3: a non-canonical encoding (y + p for a point with y < 19) is refused, though
+    /// it decodes to a valid point of large order.
+    #[test]
+    fn a_non_canonical_ed25519_encoding_is_refused() {
+        // y = 3 is on the curve (x^2 = (y^2 - 1) / (d y^2 + 1) is a square mod p).
+        let canonical = {
+            let mut b = [0u8; 32];
+            b[0] = 3;
+            b
+        };
+        PublicKey::ed25519(&canonical).unwrap();
+        // 3 + p = 2^255 - 16, little-endian: f0 ff .. ff 7f.
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xf0;
+        non_canonical[31] = 0x7f;
+        assert!(ed25519_dalek::VerifyingKey::from_bytes(&non_canonical).is_ok());
+        assert!(matches!(
+            PublicKey::ed25519(&non_canonical),
+            Err(Error::InvalidKey(_))
+        ));
+    }
+
+    /// The forgery the small-order check prevents: with the identity as the key, R = identity
+    /// and S = 0 verify any message. Verification refuses it even when the key was built
+    /// without the checked constructor.
+    #[test]
+    fn a_signature_for_the_identity_key_never_verifies() {
+        let identity: [u8; 32] = unhex(SMALL_ORDER[0]).try_into().unwrap();
+        let key = PublicKey::Ed25519(identity);
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&identity);
+        for message in [&b"one"[..], b"another"] {
+            assert!(key.verify(Algorithm::EdDsa, message, &sig).is_err());
+        }
+    }
+
+    /// Ordinary keys and signatures still verify (RFC 8032 §7.1 test 1).
+    #[test]
+    fn rfc8032_test_vector_1_verifies_strictly() {
+        let key = PublicKey::ed25519(&unhex(
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        ))
+        .unwrap();
+        let sig = unhex(concat!(
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155",
+            "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        ));
+        key.verify(Algorithm::EdDsa, b"", &sig).unwrap();
+        let mut bad = sig.clone();
+        bad[63] ^= 1;
+        assert!(key.verify(Algorithm::EdDsa, b"", &bad).is_err());
+    }
     use serde_json::json;
 
     #[test]

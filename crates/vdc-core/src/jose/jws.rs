@@ -67,7 +67,8 @@ pub fn decode(token: &str) -> Result<Jws<'_>> {
     }
     let payload = json::parse_object(&base64url::decode(p)?, MAX_JWS_LEN)?;
     let signature = base64url::decode(s)?;
-    let signing_input = &token[..h.len() + 1 + p.len()];
+    // `header.payload`: everything before the last `.` (exactly two dots, checked above).
+    let signing_input = token.rsplit_once('.').map_or("", |(input, _)| input);
     Ok(Jws {
         header,
         payload,
@@ -126,14 +127,19 @@ impl Jws<'_> {
 /// RFC 7515 §4.1.9: `typ` is compared case-insensitively and the `application/` prefix may
 /// be left out.
 pub fn typ_matches(found: &str, expected: &str) -> bool {
-    let strip = |s: &str| {
-        if s.len() > 12 && s[..12].eq_ignore_ascii_case("application/") {
-            s[12..].to_owned()
-        } else {
-            s.to_owned()
-        }
-    };
-    strip(found).eq_ignore_ascii_case(&strip(expected))
+    media_subtype(found).eq_ignore_ascii_case(media_subtype(expected))
+}
+
+/// `typ` without an `application/` prefix (any case). Spec: RFC 7515 §4.1.9: "the
+/// 'application/' prefix ... SHOULD be omitted ... recipients MUST treat" both forms alike.
+/// Never slices by byte offset: `typ` is untrusted text, and a cut inside a multi-byte
+/// character panics (G8).
+fn media_subtype(typ: &str) -> &str {
+    const PREFIX: &str = "application/";
+    match typ.split_at_checked(PREFIX.len()) {
+        Some((prefix, rest)) if prefix.eq_ignore_ascii_case(PREFIX) && !rest.is_empty() => rest,
+        _ => typ,
+    }
 }
 
 /// Signs `payload` (a JSON object) as a compact JWS. `alg` is set from the signer, so the
@@ -312,6 +318,14 @@ mod tests {
         assert!(typ_matches("dc+sd-jwt", "application/dc+sd-jwt"));
         assert!(!typ_matches("vc+sd-jwt", "dc+sd-jwt"));
         assert!(!typ_matches("application/", "dc+sd-jwt"));
+        // G8: a 12th byte inside a multi-byte character used to panic (byte slicing).
+        assert!(!typ_matches("abcdefghijk\u{e9}x", "dc+sd-jwt"));
+        assert!(!typ_matches("applicatio\u{e9}/dc+sd-jwt", "dc+sd-jwt"));
+        assert!(!typ_matches(
+            "\u{1f600}\u{1f600}\u{1f600}x",
+            "application/x"
+        ));
+        assert!(typ_matches("APPLICATION/dc+sd-jwt", "dc+sd-jwt"));
     }
 
     #[test]

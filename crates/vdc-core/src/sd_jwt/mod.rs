@@ -56,11 +56,10 @@ impl SdJwt {
         }
         // Spec: RFC 9901 §4: an SD-JWT without key binding ends with `~`; with key binding
         // the last component is the KB-JWT. Either way there is at least one `~`.
-        let Some(last_tilde) = text.rfind('~') else {
+        let Some((body, kb)) = text.rsplit_once('~') else {
             return Err(Error::malformed("an SD-JWT contains at least one '~'"));
         };
-        let kb = &text[last_tilde + 1..];
-        let mut parts = text[..last_tilde].split('~');
+        let mut parts = body.split('~');
         let issuer_jwt = parts.next().unwrap_or_default();
         if issuer_jwt.is_empty() {
             return Err(Error::malformed("SD-JWT has no issuer-signed JWT"));

@@ -286,9 +286,9 @@ fn check_bitstring_status_list_entry(entry: &Map<String, Value>) -> Result<()> {
             }
             for m in messages {
                 let ok = m.get("status").and_then(Value::as_str).is_some_and(|s| {
-                    s.len() > 2
-                        && s.starts_with("0x")
-                        && s[2..].chars().all(|c| c.is_ascii_hexdigit())
+                    s.strip_prefix("0x").is_some_and(|hex| {
+                        !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())
+                    })
                 }) && m.get("message").is_some_and(Value::is_string);
                 if !ok {
                     return Err(e("statusMessage entries need a 0x status and a message"));

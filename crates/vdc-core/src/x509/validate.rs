@@ -919,9 +919,11 @@ mod tests {
     fn issuing_under_independent_ca_copies_its_name_and_validates() {
         let ca = vector("ca.der");
         let scalar_hex = String::from_utf8(vector("ca_p256_scalar.hex")).unwrap();
-        let scalar: Vec<u8> = (0..64)
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&scalar_hex.trim()[i..i + 2], 16).unwrap())
+        let scalar: Vec<u8> = scalar_hex
+            .trim()
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
             .collect();
         let ca_key = SigningKey::p256_from_scalar(&scalar).unwrap();
         let rng = SeededRandom::new(45);

@@ -20,6 +20,7 @@ impl IssuerError {
                 (S::BAD_REQUEST, "unknown_credential_configuration")
             }
             Self::UnknownCredentialIdentifier => (S::BAD_REQUEST, "unknown_credential_identifier"),
+            Self::CredentialRequestDenied(_) => (S::BAD_REQUEST, "credential_request_denied"),
             Self::InvalidProof(_) => (S::BAD_REQUEST, "invalid_proof"),
             Self::InvalidNonce => (S::BAD_REQUEST, "invalid_nonce"),
             Self::InvalidTransactionId => (S::BAD_REQUEST, "invalid_transaction_id"),
@@ -42,6 +43,7 @@ impl IssuerError {
             | Self::InvalidToken(m)
             | Self::InvalidCredentialRequest(m)
             | Self::InvalidProof(m)
+            | Self::CredentialRequestDenied(m)
             | Self::InvalidNotificationRequest(m)
             | Self::NotFound(m)
             | Self::Conflict(m) => m.clone(),

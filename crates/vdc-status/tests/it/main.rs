@@ -2,6 +2,9 @@
 //! The modules are `cfg(test)` so clippy's allow-unwrap/expect/panic-in-tests covers their
 //! helpers too.
 
+// Tests slice strings they built themselves (known ASCII), never untrusted input.
+#![allow(clippy::string_slice)]
+
 #[cfg(test)]
 mod client;
 #[cfg(test)]

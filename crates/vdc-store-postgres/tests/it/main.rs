@@ -2,6 +2,9 @@
 //! test on its own fresh database), plus outage behaviour. Postgres must be running: if it
 //! cannot be reached, every test here fails with a message saying so (never skips).
 
+// Tests slice strings they built themselves (known ASCII), never untrusted input.
+#![allow(clippy::string_slice)]
+
 mod fixture;
 mod postgres;
 

@@ -45,6 +45,7 @@ async fn unreachable_postgres_answers_unavailable_quickly() {
                 token_hash: SecretHash::of("t"),
                 expires_at: UnixTime(9),
             },
+            false,
         )
         .await;
     assert!(

@@ -75,7 +75,7 @@ async fn a_write_lock_held_elsewhere_answers_unavailable_after_the_busy_timeout(
         "bounded by the busy timeout"
     );
     let outcome = store
-        .issue_credentials("acme", &nonce, UnixTime(2), "o", &[], None)
+        .issue_credentials("acme", &nonce, UnixTime(2), "o", &[], None, 1)
         .await;
     assert!(
         matches!(outcome, Err(StoreError::Unavailable(_))),

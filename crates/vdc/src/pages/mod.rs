@@ -710,8 +710,8 @@ fn insert_path(object: &mut Map<String, Value>, names: &[String], value: &str) {
 /// The SVG element of a rendered QR code (its XML declaration dropped for inline HTML).
 /// The SVG comes from the `qrcode` crate, never from input.
 fn inline_svg(svg: &str) -> String {
-    svg.find("<svg")
-        .map(|i| svg[i..].to_owned())
+    svg.split_once("<svg")
+        .map(|(_, rest)| format!("<svg{rest}"))
         .unwrap_or_default()
 }
 

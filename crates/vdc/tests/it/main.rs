@@ -2,7 +2,13 @@
 //! (one test binary, STYLE.md §8).
 
 // Test helpers outside #[test] functions fail loudly by design.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Tests slice strings they built themselves (known ASCII), never untrusted input.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::string_slice
+)]
 
 mod access;
 mod browser;
@@ -10,6 +16,7 @@ mod conformance;
 mod deployment;
 mod docs;
 mod errors;
+mod hardening;
 mod issuance;
 mod management;
 mod observability;
