@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares what `vdc bench issuance --record` saw with the store's rows (scripts/faults.sh).
 
-Usage: faults_check.py PHASE FAULT RECORD DUMPDIR BOUND_MS
+Usage: faults_check.py PHASE FAULT RECORD DUMPDIR BOUND_MS MGMT_BOUND_MS
   PHASE   a name for the figures (e.g. "postgres restart")
   FAULT   `db` (the database went away: every answered failure must be a fast 503
           `temporarily_unavailable`, and every flow must complete) or `crash` (vdc was
@@ -9,7 +9,10 @@ Usage: faults_check.py PHASE FAULT RECORD DUMPDIR BOUND_MS
           consumed, so such a flow may end in invalid_grant / invalid_nonce)
   RECORD  the bench's JSON lines (one per HTTP request)
   DUMPDIR tab-separated dumps of the store's tables (see faults.sh)
-  BOUND_MS the longest any failed request may take (R2: fast 5xx, never a hang)
+  BOUND_MS the longest a failed request to a protocol endpoint (token, nonce, credential)
+          may take (R2: fast 5xx, never a hang)
+  MGMT_BOUND_MS the same for the management API (offer creation), which makes one more
+          store call when the action failed (its audit entry): docs/SECURITY.md known gaps
 
 Invariants (docs/SECURITY.md, R1/R2, G2, G9), each printed as a figure; exit 1 on any
 violation:
@@ -41,8 +44,8 @@ def rows(dumpdir, name):
 
 
 def main():
-    phase, fault, record, dumpdir, bound_ms = sys.argv[1:6]
-    bound_ms = float(bound_ms)
+    phase, fault, record, dumpdir, bound_ms, mgmt_bound_ms = sys.argv[1:7]
+    bound_ms, mgmt_bound_ms = float(bound_ms), float(mgmt_bound_ms)
     violations = []
 
     def violation(text):
@@ -85,8 +88,9 @@ def main():
                 violation(f"R2: {where} answered {l['status']} {l.get('error')} (not 503)")
             elif l["step"] in PROTOCOL_STEPS and l.get("error") != "temporarily_unavailable":
                 violation(f"R2: {where} answered 503 {l.get('error')}, not temporarily_unavailable")
-        if l["ms"] >= bound_ms:
-            violation(f"R2: {where} failed after {l['ms']:.0f} ms (bound {bound_ms:.0f} ms)")
+        bound = bound_ms if l["step"] in PROTOCOL_STEPS else mgmt_bound_ms
+        if l["ms"] >= bound:
+            violation(f"R2: {where} failed after {l['ms']:.0f} ms (bound {bound:.0f} ms)")
         if fault == "db" and l["outcome"] == "transport":
             violation(f"R2: {where} got no answer during a database outage ({l.get('detail')})")
 
@@ -201,7 +205,8 @@ def main():
         for flow, ls in by_flow.items():
             if min(l["at_ms"] for l in ls) > end and flow in flows_ok:
                 after_flows.add(flow)
-    max_failed = max((l["ms"] for l in failed), default=0.0)
+    max_failed = max((l["ms"] for l in failed if l["step"] in PROTOCOL_STEPS), default=0.0)
+    max_failed_mgmt = max((l["ms"] for l in failed if l["step"] not in PROTOCOL_STEPS), default=0.0)
     max_any = max((l["ms"] for l in lines), default=0.0)
     by_answer = collections.Counter(
         f"{l['step']} {l['outcome']}"
@@ -220,7 +225,11 @@ def main():
         )
     for answer, n in sorted(by_answer.items()):
         print(f"    {n:5d} × {answer}")
-    print(f"  slowest failed request: {max_failed:.1f} ms (bound {bound_ms:.0f} ms); slowest request of all: {max_any:.1f} ms")
+    print(
+        f"  slowest failed request: protocol endpoints {max_failed:.1f} ms (bound {bound_ms:.0f} ms), "
+        f"management API {max_failed_mgmt:.1f} ms (bound {mgmt_bound_ms:.0f} ms); "
+        f"slowest request of all: {max_any:.1f} ms"
+    )
     print(
         f"  flows: {len(flows_all)} started, {len(flows_ok)} completed "
         f"({len(before)} before the fault, {len(after_flows)} started after it)"
