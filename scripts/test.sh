@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: every test of the workspace, against real SQLite and Postgres and the
-# pinned third-party implementations in conformance/, and the pages in Debian's Chromium
-# (tests/browser/). Installs and starts what it needs.
+# pinned third-party implementations in conformance/, the pages in Debian's Chromium
+# (tests/browser/), and R1/R2 under faults (scripts/faults.sh). Installs and starts what it
+# needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +19,7 @@ cargo test --workspace --locked "$@"
 # Skipped only when the caller narrowed the cargo tests (arguments given).
 if [ "$#" -eq 0 ]; then
     conformance/run.sh
+    # R1/R2 under faults (Postgres restarted, vdc killed) under a bounded load, on a private
+    # Postgres cluster. Last, never beside the cargo tests: it stops a Postgres server.
+    scripts/faults.sh
 fi

@@ -33,6 +33,20 @@ pub struct IssuanceBench {
     pub holders: usize,
     /// Total flows.
     pub flows: usize,
+    /// No flow starts after this long (flows under way finish); `None`: only `flows` bounds
+    /// the run.
+    pub duration: Option<Duration>,
+    /// The longest wait for one HTTP answer; a longer one is recorded as a `timeout` (a
+    /// hang) and counts as a transient failure.
+    pub request_timeout: Duration,
+    /// How long a step that failed transiently (a 5xx answer, no answer, a timeout) is
+    /// retried with the same artifact: the same pre-authorized code, the same key proof
+    /// and `c_nonce`. R2: such a retry succeeds if (and only if) the artifact was not
+    /// consumed. Zero: a transient failure fails the flow.
+    pub retry_for: Duration,
+    /// Where to write what the client saw: one JSON line per HTTP request (see
+    /// [`Recorder`]), for comparing with the store's rows (`scripts/faults.sh`).
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// What a run measured.
@@ -48,6 +62,12 @@ pub struct IssuanceReport {
     pub p50: Duration,
     /// 99th percentile flow latency.
     pub p99: Duration,
+    /// Requests that failed transiently (5xx, no answer, timeout), retried or not.
+    pub transient_requests: usize,
+    /// Of those, requests that got no answer within the request timeout.
+    pub timeouts: usize,
+    /// The slowest transiently failed request.
+    pub max_transient_latency: Duration,
 }
 
 impl IssuanceReport {
@@ -68,8 +88,377 @@ impl std::fmt::Display for IssuanceReport {
             self.p50.as_secs_f64() * 1e3,
             self.p99.as_secs_f64() * 1e3,
             self.failed
-        )
+        )?;
+        if self.transient_requests > 0 {
+            write!(
+                f,
+                "; {} requests failed transiently ({} timeouts), slowest {:.1} ms",
+                self.transient_requests,
+                self.timeouts,
+                self.max_transient_latency.as_secs_f64() * 1e3
+            )?;
+        }
+        Ok(())
     }
+}
+
+/// Pause between retries of a transiently failed step.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Writes what the client saw, one JSON object per line and per HTTP request:
+/// `flow` (the flow's number), `step` (`offer`, `token`, `nonce`, `credential`), `attempt`
+/// (1, 2, … for retries of one step), `at_ms` (since the run started), `ms` (latency),
+/// `outcome` (`ok`; `error` with `status` and, if the body had one, `error`; `transport`
+/// when no answer came; `timeout`; `invalid` for an answer that breaks the protocol), and
+/// from the offer on `offer_id`. Successful steps add what they received: the nonce step
+/// `nonce_sha256`; the credential step `nonce_sha256`, `holder_thumbprint` (RFC 7638) and
+/// the credential's `status_list` `{uri, idx}`.
+pub struct Recorder {
+    out: Option<std::sync::Mutex<std::io::BufWriter<std::fs::File>>>,
+    started: Instant,
+}
+
+impl Recorder {
+    fn new(path: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let out = match path {
+            Some(p) => Some(std::sync::Mutex::new(std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            ))),
+            None => None,
+        };
+        Ok(Self {
+            out,
+            started: Instant::now(),
+        })
+    }
+
+    fn write(&self, line: &Value) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        if let Some(out) = &self.out {
+            let mut out = out
+                .lock()
+                .map_err(|_| anyhow::anyhow!("record writer poisoned"))?;
+            serde_json::to_writer(&mut *out, line)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        if let Some(out) = &self.out {
+            out.lock()
+                .map_err(|_| anyhow::anyhow!("record writer poisoned"))?
+                .flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// How one HTTP request of a flow failed.
+#[derive(Debug)]
+enum Failure {
+    /// An answer with a non-success status (and the OAuth `error`, if any).
+    Status { status: u16, error: Option<String> },
+    /// No answer: refused, reset, closed.
+    Transport(String),
+    /// No answer within the request timeout.
+    Timeout,
+    /// An answer that is not what the protocol says.
+    Invalid(String),
+}
+
+impl Failure {
+    /// Worth retrying with the same artifact (R2).
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => *status >= 500,
+            Self::Transport(_) | Self::Timeout => true,
+            Self::Invalid(_) => false,
+        }
+    }
+
+    fn record(&self, line: &mut serde_json::Map<String, Value>) {
+        let (outcome, detail) = match self {
+            Self::Status { status, error } => {
+                line.insert("status".into(), (*status).into());
+                if let Some(e) = error {
+                    line.insert("error".into(), e.clone().into());
+                }
+                ("error", None)
+            }
+            Self::Transport(reason) => ("transport", Some(reason)),
+            Self::Timeout => ("timeout", None),
+            Self::Invalid(reason) => ("invalid", Some(reason)),
+        };
+        line.insert("outcome".into(), outcome.into());
+        if let Some(d) = detail {
+            line.insert("detail".into(), d.clone().into());
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Status { status, error } => {
+                write!(f, "HTTP {status} {}", error.as_deref().unwrap_or(""))
+            }
+            Self::Transport(r) => write!(f, "no answer: {r}"),
+            Self::Timeout => f.write_str("no answer within the request timeout"),
+            Self::Invalid(r) => write!(f, "invalid answer: {r}"),
+        }
+    }
+}
+
+impl From<vdc_holder::Error> for Failure {
+    fn from(e: vdc_holder::Error) -> Self {
+        match e {
+            vdc_holder::Error::OAuth(o) => Self::Status {
+                status: o.status,
+                error: Some(o.code.as_str().to_owned()),
+            },
+            vdc_holder::Error::UnexpectedStatus { status, .. } => Self::Status {
+                status,
+                error: None,
+            },
+            vdc_holder::Error::Http { reason, .. } => Self::Transport(reason),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::Timeout
+        } else if e.is_decode() {
+            Self::Invalid(e.to_string())
+        } else {
+            Self::Transport(e.to_string())
+        }
+    }
+}
+
+/// Transient-failure figures of one holder.
+#[derive(Default)]
+struct Transients {
+    count: usize,
+    timeouts: usize,
+    max: Duration,
+}
+
+/// One holder's view of the run: shared settings, the recorder and its counters.
+struct Holder {
+    client: Arc<IssuerClient>,
+    http: reqwest::Client,
+    recorder: Arc<Recorder>,
+    request_timeout: Duration,
+    retry_for: Duration,
+    transients: Transients,
+}
+
+impl Holder {
+    /// Runs one HTTP step of flow `flow`, retrying transient failures with the same request
+    /// until `retry_for` has passed. `base` holds the line's fixed members (`flow`,
+    /// `offer_id`); a success adds what `call` returned beside the value.
+    async fn step<T, Fut>(
+        &mut self,
+        step: &'static str,
+        base: &serde_json::Map<String, Value>,
+        mut call: impl FnMut() -> Fut,
+    ) -> anyhow::Result<Result<T, Failure>>
+    where
+        Fut: std::future::Future<Output = Result<(T, serde_json::Map<String, Value>), Failure>>,
+    {
+        let first = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let t = Instant::now();
+            let answer = tokio::time::timeout(self.request_timeout, call())
+                .await
+                .unwrap_or(Err(Failure::Timeout));
+            let ms = t.elapsed();
+            let mut line = base.clone();
+            line.insert("step".into(), step.into());
+            line.insert("attempt".into(), attempt.into());
+            line.insert(
+                "at_ms".into(),
+                json!(t.duration_since(self.recorder.started).as_secs_f64() * 1e3),
+            );
+            line.insert("ms".into(), json!(ms.as_secs_f64() * 1e3));
+            match answer {
+                Ok((value, detail)) => {
+                    line.insert("outcome".into(), "ok".into());
+                    line.extend(detail);
+                    self.recorder.write(&Value::Object(line))?;
+                    return Ok(Ok(value));
+                }
+                Err(failure) => {
+                    failure.record(&mut line);
+                    self.recorder.write(&Value::Object(line))?;
+                    if !failure.is_transient() {
+                        return Ok(Err(failure));
+                    }
+                    self.transients.count += 1;
+                    self.transients.timeouts += usize::from(matches!(failure, Failure::Timeout));
+                    self.transients.max = self.transients.max.max(ms);
+                    if first.elapsed() + RETRY_PAUSE >= self.retry_for {
+                        return Ok(Err(failure));
+                    }
+                    // The load generator paces its own retries in real time; no clock of
+                    // the server is involved.
+                    #[allow(clippy::disallowed_methods)]
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+            }
+        }
+    }
+}
+
+/// The endpoints and inputs every flow uses.
+struct FlowSetup {
+    token_endpoint: String,
+    nonce_endpoint: String,
+    credential_endpoint: String,
+    offers_url: String,
+    issuer_url: String,
+    admin_key: String,
+    configuration: String,
+    claims: Value,
+}
+
+/// SHA-256 of `text` in lower-case hex (what the store keeps of a nonce, RFC 4648 §8).
+fn sha256_hex(text: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `status.status_list` of an SD-JWT VC (the issuer-signed JWT's payload).
+fn status_list_of(credential: &Value) -> Result<Value, Failure> {
+    let compact = credential
+        .as_str()
+        .ok_or_else(|| Failure::Invalid("credential is not a string".into()))?;
+    let payload = compact
+        .split('~')
+        .next()
+        .and_then(|jwt| jwt.split('.').nth(1))
+        .ok_or_else(|| Failure::Invalid("credential is not a compact JWS".into()))?;
+    let payload = vdc_core::base64url::decode(payload)
+        .map_err(|e| Failure::Invalid(format!("credential payload: {e}")))?;
+    let claims: Value = serde_json::from_slice(&payload)
+        .map_err(|e| Failure::Invalid(format!("credential payload: {e}")))?;
+    Ok(claims["status"]["status_list"].clone())
+}
+
+/// One flow: offer → token → nonce → credential. `Ok(Err(_))` is a failed flow; `Err(_)`
+/// stops the run (the record could not be written, a key could not be made).
+async fn flow(
+    h: &mut Holder,
+    s: &FlowSetup,
+    flow: usize,
+) -> anyhow::Result<Result<(), (&'static str, Failure)>> {
+    let mut base = serde_json::Map::new();
+    base.insert("flow".into(), flow.into());
+    let body = json!({"credential_configuration_ids": [s.configuration],
+        "claims": {s.configuration.clone(): s.claims}});
+    let http = h.http.clone();
+    let offer = h
+        .step("offer", &base, || async {
+            let resp = http
+                .post(&s.offers_url)
+                .bearer_auth(&s.admin_key)
+                .json(&body)
+                .send()
+                .await?;
+            let status = resp.status().as_u16();
+            let answer: Value = resp.json().await.unwrap_or(Value::Null);
+            if status != 201 {
+                return Err(Failure::Status {
+                    status,
+                    error: answer["error"].as_str().map(str::to_owned),
+                });
+            }
+            let id = answer["id"].as_str().unwrap_or_default().to_owned();
+            let code = answer["credential_offer"]["grants"]
+                ["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
+                .as_str()
+                .ok_or_else(|| Failure::Invalid("offer without a pre-authorized code".into()))?
+                .to_owned();
+            let mut detail = serde_json::Map::new();
+            detail.insert("offer_id".into(), id.clone().into());
+            Ok(((id, code), detail))
+        })
+        .await?;
+    let (offer_id, code) = match offer {
+        Ok(o) => o,
+        Err(f) => return Ok(Err(("offer", f))),
+    };
+    base.insert("offer_id".into(), offer_id.into());
+    let client = h.client.clone();
+    let token = h
+        .step("token", &base, || async {
+            let t = client.token(&s.token_endpoint, &code, None, None).await?;
+            Ok((t.access_token, serde_json::Map::new()))
+        })
+        .await?;
+    let token = match token {
+        Ok(t) => AccessToken::new(t.as_str()),
+        Err(f) => return Ok(Err(("token", f))),
+    };
+    let nonce = h
+        .step("nonce", &base, || async {
+            let n = client.nonce(&s.nonce_endpoint).await?;
+            let mut detail = serde_json::Map::new();
+            detail.insert("nonce_sha256".into(), sha256_hex(&n).into());
+            Ok((n, detail))
+        })
+        .await?;
+    let nonce = match nonce {
+        Ok(n) => n,
+        Err(f) => return Ok(Err(("nonce", f))),
+    };
+    let key = SigningKey::generate(Algorithm::Es256, &vdc_core::rng::SystemRandom::new())?;
+    let thumbprint = key.public_key().thumbprint();
+    let holder = LocalSigner::new(key);
+    let proof = key_proof::create(
+        &holder,
+        ProofInput {
+            audience: &s.issuer_url,
+            nonce: Some(&nonce),
+            client_id: None,
+            iat: vdc_core::time::SystemClock.now(),
+        },
+    )
+    .await?;
+    let request = CredentialRequest {
+        target: CredentialTarget::ConfigurationId(s.configuration.clone()),
+        jwt_proofs: vec![proof],
+    };
+    base.insert("nonce_sha256".into(), sha256_hex(&nonce).into());
+    base.insert("holder_thumbprint".into(), thumbprint.into());
+    let issued = h
+        .step("credential", &base, || async {
+            match client
+                .credential(&s.credential_endpoint, &token, &request)
+                .await?
+            {
+                CredentialResponse::Issued { credentials, .. } if credentials.len() == 1 => {
+                    let mut detail = serde_json::Map::new();
+                    detail.insert("status_list".into(), status_list_of(&credentials[0])?);
+                    Ok(((), detail))
+                }
+                other => Err(Failure::Invalid(format!(
+                    "unexpected credential response {other:?}"
+                ))),
+            }
+        })
+        .await?;
+    Ok(issued.map_err(|f| ("credential", f)))
 }
 
 /// Runs the benchmark.
@@ -79,6 +468,8 @@ pub async fn issuance(b: IssuanceBench) -> anyhow::Result<IssuanceReport> {
     }
     let options = WalletOptions {
         allow_insecure_http: true,
+        // The bench bounds each request itself (request_timeout) and records a timeout.
+        timeout: b.request_timeout + Duration::from_secs(1),
         ..WalletOptions::default()
     };
     let client = Arc::new(IssuerClient::new(&options)?);
@@ -87,98 +478,79 @@ pub async fn issuance(b: IssuanceBench) -> anyhow::Result<IssuanceReport> {
         .discover(&issuer_url, None)
         .await
         .context("discovering the issuer")?;
-    let token_endpoint = info.authorization_server.token_endpoint()?.to_owned();
-    let nonce_endpoint = info
-        .issuer
-        .nonce_endpoint
-        .clone()
-        .context("the issuer has no nonce endpoint")?;
-    let credential_endpoint = info.issuer.credential_endpoint.clone();
+    let setup = Arc::new(FlowSetup {
+        token_endpoint: info.authorization_server.token_endpoint()?.to_owned(),
+        nonce_endpoint: info
+            .issuer
+            .nonce_endpoint
+            .clone()
+            .context("the issuer has no nonce endpoint")?,
+        credential_endpoint: info.issuer.credential_endpoint.clone(),
+        offers_url: format!(
+            "{}/api/v1/issuers/{}/offers",
+            b.url.trim_end_matches('/'),
+            b.issuer
+        ),
+        issuer_url,
+        admin_key: b.admin_key.clone(),
+        configuration: b.configuration.clone(),
+        claims: b.claims.clone(),
+    });
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(b.holders)
+        .timeout(b.request_timeout + Duration::from_secs(1))
         .build()?;
-    let offers_url = format!(
-        "{}/api/v1/issuers/{}/offers",
-        b.url.trim_end_matches('/'),
-        b.issuer
-    );
-    let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(b.flows));
+    let recorder = Arc::new(Recorder::new(b.record.as_deref())?);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..b.holders {
-        let (client, http, remaining) = (client.clone(), http.clone(), remaining.clone());
-        let (token_endpoint, nonce_endpoint, credential_endpoint, offers_url, issuer_url) = (
-            token_endpoint.clone(),
-            nonce_endpoint.clone(),
-            credential_endpoint.clone(),
-            offers_url.clone(),
-            issuer_url.clone(),
-        );
-        let (admin, config, claims) = (
-            b.admin_key.clone(),
-            b.configuration.clone(),
-            b.claims.clone(),
-        );
+        let mut holder = Holder {
+            client: client.clone(),
+            http: http.clone(),
+            recorder: recorder.clone(),
+            request_timeout: b.request_timeout,
+            retry_for: b.retry_for,
+            transients: Transients::default(),
+        };
+        let (setup, next, flows, duration) = (setup.clone(), next.clone(), b.flows, b.duration);
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failed = 0usize;
-            while remaining
-                .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
-            {
+            loop {
+                if duration.is_some_and(|d| started.elapsed() >= d) {
+                    break;
+                }
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n >= flows {
+                    break;
+                }
                 let t = Instant::now();
-                let flow = async {
-                    let body = json!({"credential_configuration_ids": [config], "claims": {config.clone(): claims}});
-                    let offer: Value = http
-                        .post(&offers_url)
-                        .bearer_auth(&admin)
-                        .json(&body)
-                        .send()
-                        .await?
-                        .error_for_status()?
-                        .json()
-                        .await?;
-                    let code = offer["credential_offer"]["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
-                        .as_str()
-                        .context("offer without a pre-authorized code")?
-                        .to_owned();
-                    let token = client.token(&token_endpoint, &code, None, None).await?;
-                    let nonce = client.nonce(&nonce_endpoint).await?;
-                    let key = SigningKey::generate(Algorithm::Es256, &vdc_core::rng::SystemRandom::new())?;
-                    let holder = LocalSigner::new(key);
-                    let proof = key_proof::create(&holder, ProofInput {
-                        audience: &issuer_url,
-                        nonce: Some(&nonce),
-                        client_id: None,
-                        iat: vdc_core::time::SystemClock.now(),
-                    })
-                    .await?;
-                    let request = CredentialRequest { target: CredentialTarget::ConfigurationId(config.clone()), jwt_proofs: vec![proof] };
-                    match client.credential(&credential_endpoint, &AccessToken::new(token.access_token.as_str()), &request).await? {
-                        CredentialResponse::Issued { credentials, .. } if credentials.len() == 1 => Ok(()),
-                        other => Err(anyhow::anyhow!("unexpected credential response {other:?}")),
-                    }
-                };
-                match flow.await {
+                match flow(&mut holder, &setup, n).await? {
                     Ok(()) => latencies.push(t.elapsed()),
-                    Err(e) => {
+                    Err((step, e)) => {
                         failed += 1;
                         if failed <= 3 {
-                            eprintln!("flow failed: {e:#}");
+                            eprintln!("flow failed at {step}: {e}");
                         }
                     }
                 }
             }
-            (latencies, failed)
+            anyhow::Ok((latencies, failed, holder.transients))
         }));
     }
     let mut latencies = Vec::new();
     let mut failed = 0;
+    let mut transients = Transients::default();
     for t in tasks {
-        let (l, f) = t.await?;
+        let (l, f, tr) = t.await??;
         latencies.extend(l);
         failed += f;
+        transients.count += tr.count;
+        transients.timeouts += tr.timeouts;
+        transients.max = transients.max.max(tr.max);
     }
+    recorder.flush()?;
     let elapsed = started.elapsed();
     latencies.sort();
     let pct = |p: f64| {
@@ -193,6 +565,9 @@ pub async fn issuance(b: IssuanceBench) -> anyhow::Result<IssuanceReport> {
         elapsed,
         p50: pct(0.5),
         p99: pct(0.99),
+        transient_requests: transients.count,
+        timeouts: transients.timeouts,
+        max_transient_latency: transients.max,
     })
 }
 
@@ -346,5 +721,8 @@ pub async fn presentation(b: PresentationBench) -> anyhow::Result<IssuanceReport
         elapsed,
         p50: pct(0.5),
         p99: pct(0.99),
+        transient_requests: 0,
+        timeouts: 0,
+        max_transient_latency: Duration::ZERO,
     })
 }

@@ -1,6 +1,7 @@
 //! `vdc`: issuer, verifier and status lists over one store.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -134,6 +135,19 @@ enum BenchCommand {
         /// Total flows.
         #[arg(long, default_value_t = 2000)]
         flows: usize,
+        /// Start no flow after this many seconds (flows under way finish).
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Seconds to wait for one HTTP answer; a longer wait is recorded as a timeout.
+        #[arg(long, default_value_t = 30.0)]
+        request_timeout: f64,
+        /// Seconds to retry a step that failed transiently (5xx, no answer) with the same
+        /// code or proof (R2); 0: a transient failure fails the flow.
+        #[arg(long, default_value_t = 0.0)]
+        retry_for: f64,
+        /// Write one JSON line per HTTP request (what the client received) to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
     },
     /// Full OpenID4VP presentations with N concurrent holders (create request → fetch
     /// request object → respond → verified).
@@ -281,8 +295,17 @@ async fn main() -> anyhow::Result<()> {
                     configuration,
                     holders,
                     flows,
+                    duration,
+                    request_timeout,
+                    retry_for,
+                    record,
                 },
         } => {
+            let secs = |s: f64, what: &str| {
+                Duration::try_from_secs_f64(s).map_err(|_| {
+                    anyhow::anyhow!("--{what} must be a non-negative number of seconds")
+                })
+            };
             let report = vdc::bench::issuance(vdc::bench::IssuanceBench {
                 url,
                 admin_key,
@@ -291,6 +314,10 @@ async fn main() -> anyhow::Result<()> {
                 claims: serde_json::json!({"given_name": "Ada", "family_name": "Lovelace", "employee_id": "E-1"}),
                 holders,
                 flows,
+                duration: duration.map(|d| secs(d, "duration")).transpose()?,
+                request_timeout: secs(request_timeout, "request-timeout")?,
+                retry_for: secs(retry_for, "retry-for")?,
+                record,
             })
             .await?;
             println!("{report}");
