@@ -161,21 +161,28 @@ async fn g2_fifty_correct_tx_code_redemptions_racing_yield_one_token(server: &Te
     racing_correct_tx_codes(server, 50).await;
 }
 
-/// Rows of `table` for the demo issuer, whatever the backend.
-async fn demo_rows(server: &TestServer, table: &str) -> i64 {
+/// Rows of `table` (a name from this file, never input) for the demo issuer, whatever the
+/// backend.
+async fn demo_rows(server: &TestServer, table: &'static str) -> i64 {
     let sql = format!("SELECT count(*) FROM {table} WHERE issuer_id = 'demo'");
     if let Some(path) = server.database_url.strip_prefix("sqlite://") {
         use sqlx::Connection as _;
         let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{path}?mode=ro"))
             .await
             .unwrap();
-        sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap()
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
     } else {
         use sqlx::Connection as _;
         let mut conn = sqlx::PgConnection::connect(&server.database_url)
             .await
             .unwrap();
-        sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap()
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
     }
 }
 
