@@ -1,7 +1,7 @@
 //! [`AccessStore`] on Postgres: API keys (lists as `TEXT[]`) and the audit log.
 
 use async_trait::async_trait;
-use vdc_store::access::{query_bounds, tenant_columns, tenant_from_columns};
+use vdc_store::access::{audit_id_floor, query_bounds, tenant_columns, tenant_from_columns};
 use vdc_store::{
     AccessStore, ApiKeyRecord, AuditEntry, AuditQuery, Result, SecretHash, StoreError, UnixTime,
 };
@@ -204,5 +204,27 @@ impl AccessStore for PostgresStore {
         }
         .map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn purge_audit_entries(&self, before: UnixTime, limit: u32) -> Result<u64> {
+        // Audit ids start with the unix second, so the id bound lets `audit_entries_id` find
+        // the candidates; `at < before` states the rule exactly.
+        let floor = audit_id_floor(before);
+        let before = t(before);
+        let limit = i64::from(limit);
+        let done = sqlx::query!(
+            "DELETE FROM audit_entries WHERE (tenant_kind, tenant_id, audit_id) IN (
+                SELECT tenant_kind, tenant_id, audit_id FROM audit_entries
+                WHERE audit_id < $1 AND at < $2
+                ORDER BY audit_id LIMIT $3
+                FOR UPDATE SKIP LOCKED)",
+            floor,
+            before,
+            limit,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
     }
 }

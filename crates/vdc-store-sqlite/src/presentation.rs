@@ -298,4 +298,27 @@ impl PresentationStore for SqliteStore {
         .map_err(db_err)?;
         row.map(TryInto::try_into).transpose()
     }
+
+    async fn purge_finished_presentation_requests(
+        &self,
+        before: UnixTime,
+        limit: u32,
+    ) -> Result<u64> {
+        let before = t(before);
+        let limit = i64::from(limit);
+        // `status <> 'pending'` as written matches the partial index
+        // `presentation_requests_finished`.
+        let done = sqlx::query!(
+            "DELETE FROM presentation_requests WHERE rowid IN (
+                SELECT rowid FROM presentation_requests
+                WHERE status <> 'pending' AND finished_at < ?1
+                ORDER BY finished_at LIMIT ?2)",
+            before,
+            limit,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
 }

@@ -315,4 +315,27 @@ impl WebhookStore for SqliteStore {
         }
         Ok(out)
     }
+
+    async fn purge_finished_deliveries(&self, before: UnixTime, limit: u32) -> Result<u64> {
+        let before = t(before);
+        let limit = i64::from(limit);
+        // A finished delivery's last attempt is when it finished; the cascade (foreign keys
+        // are on for every connection) takes its attempts. `state <> 'pending'` as written
+        // matches `webhook_deliveries_finished`.
+        let done = sqlx::query!(
+            "DELETE FROM webhook_deliveries WHERE rowid IN (
+                SELECT d.rowid FROM webhook_deliveries d
+                WHERE d.state <> 'pending' AND d.created_at < ?1
+                  AND NOT EXISTS (SELECT 1 FROM webhook_attempts a
+                    WHERE a.webhook_id = d.webhook_id AND a.delivery_id = d.delivery_id
+                      AND a.at >= ?1)
+                ORDER BY d.created_at LIMIT ?2)",
+            before,
+            limit,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
 }

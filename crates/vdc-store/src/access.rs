@@ -152,6 +152,11 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// Entries matching `query`, newest (highest id) first.
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+    /// The audit retention purge: deletes up to `limit` of the oldest entries recorded
+    /// before `before` (`at < before`; an entry at `before` stays) in one statement and
+    /// returns how many. Callers repeat while it returns `limit`, so a large backlog is many
+    /// short statements, never one long transaction. Several instances may purge at once.
+    async fn purge_audit_entries(&self, before: UnixTime, limit: u32) -> Result<u64>;
 }
 
 #[cfg(test)]

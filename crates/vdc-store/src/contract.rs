@@ -131,6 +131,9 @@ macro_rules! contract_suite {
             deliveries_are_claimed_attempted_and_listed,
             race_claim_due_deliveries_each_delivery_once,
             enqueue_deliveries_is_all_or_nothing,
+            audit_retention_purges_entries_before_the_cutoff_only,
+            presentation_retention_purges_finished_requests_never_pending,
+            delivery_retention_purges_finished_deliveries_never_pending,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -3386,4 +3389,345 @@ pub async fn enqueue_deliveries_is_all_or_nothing(store: Arc<dyn Store>) {
             .collect::<Vec<_>>(),
         vec!["taken"]
     );
+}
+
+/// Calls `purge` with `limit` until it answers less than `limit`; the count of each call.
+async fn purge_batches<F, Fut>(limit: u32, mut purge: F) -> Vec<u64>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = crate::Result<u64>>,
+{
+    let mut counts = Vec::new();
+    loop {
+        let n = purge(limit).await.unwrap();
+        counts.push(n);
+        if n < u64::from(limit) {
+            return counts;
+        }
+        assert!(counts.len() < 100, "the purge never ends: {counts:?}");
+    }
+}
+
+/// Audit retention (R4: the cutoff is the caller's clock): entries recorded before the cutoff
+/// go, of every tenant; an entry exactly at the cutoff and younger ones stay; a backlog goes
+/// in batches of at most `limit`, oldest first.
+pub async fn audit_retention_purges_entries_before_the_cutoff_only(store: Arc<dyn Store>) {
+    let acme = Some(EventTenant::Issuer("acme".into()));
+    let door = Some(EventTenant::Verifier("door".into()));
+    let old = [
+        audit(acme.clone(), T0.plus(-10), 1),
+        audit(door.clone(), T0.plus(-1), 2),
+        audit(None, T0.plus(-1), 3),
+    ];
+    let kept = [
+        audit(acme.clone(), T0, 4),
+        audit(door.clone(), T0, 5),
+        audit(None, T0.plus(1), 6),
+    ];
+    for e in old.iter().chain(&kept) {
+        store.append_audit(e).await.unwrap();
+    }
+    let all = |store: Arc<dyn Store>| async move {
+        store
+            .query_audit(&AuditQuery {
+                limit: 1000,
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap()
+    };
+    // Nothing is older than T0 - 10.
+    assert_eq!(
+        store.purge_audit_entries(T0.plus(-10), 100).await.unwrap(),
+        0
+    );
+    assert_eq!(store.purge_audit_entries(T0, 100).await.unwrap(), 3);
+    assert_eq!(store.purge_audit_entries(T0, 100).await.unwrap(), 0);
+    let want: Vec<AuditEntry> = kept.iter().rev().cloned().collect();
+    assert_eq!(all(store.clone()).await, want);
+    // A backlog of 7 (several in one second) goes 3 + 3 + 1, oldest first.
+    for n in 0..7u64 {
+        let at = T0.plus(-100 + i64::try_from(n / 2).unwrap());
+        store
+            .append_audit(&audit(acme.clone(), at, 100 + n))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.purge_audit_entries(T0, 3).await.unwrap(), 3);
+    let left = all(store.clone()).await;
+    assert_eq!(left.len(), 7, "3 of the backlog are gone: {left:?}");
+    assert!(
+        left[3..].iter().all(|e| e.at >= T0.plus(-99)),
+        "the oldest went first: {left:?}"
+    );
+    let counts = purge_batches(3, |limit| {
+        let store = store.clone();
+        async move { store.purge_audit_entries(T0, limit).await }
+    })
+    .await;
+    assert_eq!(counts, vec![3, 1]);
+    assert_eq!(all(store.clone()).await, want);
+}
+
+/// Presentation retention: verified, rejected and expired requests of every verifier go once
+/// `finished_at` is before the cutoff (one finished exactly at the cutoff stays); a pending
+/// request is never purged, however old, even past `expires_at` before the sweep ended it. A
+/// purged request's `state` and `response_code` match nothing afterwards (G2).
+pub async fn presentation_retention_purges_finished_requests_never_pending(store: Arc<dyn Store>) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store.create_verifier(&verifier_record("b")).await.unwrap();
+    for (v, id) in [
+        ("a", "verified"),
+        ("b", "rejected"),
+        ("a", "expired"),
+        ("a", "pending"),
+        ("b", "young"),
+    ] {
+        let mut r = request_record(v, id, &format!("s-{id}"));
+        if id == "young" {
+            r.expires_at = T0.plus(TTL * 2);
+        }
+        store.create_presentation_request(&r).await.unwrap();
+    }
+    assert!(
+        store
+            .finish_presentation_request("a", "verified", &verified_with_code("c1"), T0.plus(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .finish_presentation_request("b", "rejected", &rejected(), T0.plus(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .expire_presentation_request("a", "expired", T0.plus(TTL))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .finish_presentation_request("b", "young", &rejected(), T0.plus(TTL + 5))
+            .await
+            .unwrap()
+    );
+    let exists = |v: &'static str, id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .get_presentation_request(v, id)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    // Boundaries: finished at T0+1 stays for a cutoff of T0+1 and goes for T0+2.
+    assert_eq!(
+        store
+            .purge_finished_presentation_requests(T0.plus(1), 100)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .purge_finished_presentation_requests(T0.plus(2), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!exists("a", "verified").await);
+    assert!(exists("b", "rejected").await);
+    assert_eq!(
+        store
+            .purge_finished_presentation_requests(T0.plus(TTL + 5), 100)
+            .await
+            .unwrap(),
+        2,
+        "the rejected and the expired request"
+    );
+    assert!(exists("b", "young").await);
+    // Far in the future: every finished request is gone, the pending one (past its
+    // `expires_at`, never swept) stays as it was.
+    assert_eq!(
+        store
+            .purge_finished_presentation_requests(T0.plus(100 * 86_400), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let pending = store
+        .get_presentation_request("a", "pending")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.status, PresentationStatus::Pending);
+    assert_eq!(pending, request_record("a", "pending", "s-pending"));
+    for (v, id) in [
+        ("a", "verified"),
+        ("b", "rejected"),
+        ("a", "expired"),
+        ("b", "young"),
+    ] {
+        assert!(!exists(v, id).await, "{v}/{id} was purged");
+    }
+    // G2: nothing of a purged request is usable.
+    assert_eq!(
+        store
+            .find_presentation_request_by_state("a", &SecretHash::of("s-verified"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .redeem_response_code("a", &SecretHash::of("c1"), T0.plus(3))
+            .await
+            .unwrap(),
+        None
+    );
+    // A backlog of 5 goes in batches of 2.
+    for n in 0..5 {
+        let id = format!("old-{n}");
+        store
+            .create_presentation_request(&request_record("a", &id, &format!("s-{id}")))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .finish_presentation_request("a", &id, &rejected(), T0.plus(n))
+                .await
+                .unwrap()
+        );
+    }
+    let counts = purge_batches(2, |limit| {
+        let store = store.clone();
+        async move {
+            store
+                .purge_finished_presentation_requests(T0.plus(TTL), limit)
+                .await
+        }
+    })
+    .await;
+    assert_eq!(counts, vec![2, 2, 1]);
+    assert!(exists("a", "pending").await);
+}
+
+fn attempt(n: u32, at: UnixTime, outcome: AttemptOutcome) -> AttemptRecord {
+    AttemptRecord {
+        attempt: n,
+        at,
+        http_status: Some(if outcome == AttemptOutcome::Delivered {
+            204
+        } else {
+            500
+        }),
+        error: (outcome != AttemptOutcome::Delivered).then(|| "http_status".into()),
+        outcome,
+        next_attempt_at: (outcome == AttemptOutcome::Retry).then(|| at.plus(10_000)),
+    }
+}
+
+/// Delivery retention: a delivered or failed delivery goes, with its attempts, once its last
+/// attempt is before the cutoff (one that finished exactly at the cutoff stays; an early
+/// retry before the cutoff does not make a late finish old); a pending delivery is never
+/// purged however old, attempted or not.
+pub async fn delivery_retention_purges_finished_deliveries_never_pending(store: Arc<dyn Store>) {
+    store.create_webhook(&webhook_record("wh")).await.unwrap();
+    store
+        .enqueue_deliveries(&[
+            delivery("wh", "delivered", T0),
+            delivery("wh", "failed", T0),
+            delivery("wh", "retrying", T0),
+            delivery("wh", "untried", T0),
+            delivery("wh", "young", T0.plus(20)),
+        ])
+        .await
+        .unwrap();
+    let record = |id: &'static str, a: AttemptRecord| {
+        let store = store.clone();
+        async move { assert!(store.record_attempt("wh", id, &a).await.unwrap()) }
+    };
+    record(
+        "delivered",
+        attempt(1, T0.plus(1), AttemptOutcome::Delivered),
+    )
+    .await;
+    record("failed", attempt(1, T0.plus(1), AttemptOutcome::Retry)).await;
+    record("failed", attempt(2, T0.plus(10), AttemptOutcome::Failed)).await;
+    record("retrying", attempt(1, T0.plus(1), AttemptOutcome::Retry)).await;
+    record("young", attempt(1, T0.plus(30), AttemptOutcome::Delivered)).await;
+    let listed = |store: Arc<dyn Store>| async move {
+        let mut ids: Vec<String> = store
+            .list_deliveries("wh", 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.delivery_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let purge = |before: UnixTime| {
+        let store = store.clone();
+        async move { store.purge_finished_deliveries(before, 100).await.unwrap() }
+    };
+    assert_eq!(purge(T0.plus(1)).await, 0, "delivered at the cutoff stays");
+    assert_eq!(purge(T0.plus(2)).await, 1);
+    assert_eq!(
+        listed(store.clone()).await,
+        ["failed", "retrying", "untried", "young"]
+    );
+    assert_eq!(purge(T0.plus(10)).await, 0, "failed at the cutoff stays");
+    assert_eq!(purge(T0.plus(11)).await, 1);
+    assert_eq!(
+        purge(T0.plus(100 * 86_400)).await,
+        1,
+        "the young one, later"
+    );
+    assert_eq!(listed(store.clone()).await, ["retrying", "untried"]);
+    let pending = store.list_deliveries("wh", 100).await.unwrap();
+    assert!(
+        pending.iter().all(|d| d.state == DeliveryState::Pending),
+        "{pending:?}"
+    );
+    // The attempts went with their delivery: the same ids start over from attempt 1.
+    store
+        .enqueue_deliveries(&[delivery("wh", "delivered", T0.plus(50))])
+        .await
+        .unwrap();
+    record(
+        "delivered",
+        attempt(1, T0.plus(51), AttemptOutcome::Delivered),
+    )
+    .await;
+    let again = store.list_deliveries("wh", 100).await.unwrap();
+    let d = again.iter().find(|d| d.delivery_id == "delivered").unwrap();
+    assert_eq!(
+        d.history,
+        vec![attempt(1, T0.plus(51), AttemptOutcome::Delivered)]
+    );
+    // A backlog of 5 goes in batches of 2; the pending deliveries stay.
+    let backlog: Vec<NewDelivery> = (0..5)
+        .map(|n| delivery("wh", &format!("old-{n}"), T0.plus(60 + n)))
+        .collect();
+    store.enqueue_deliveries(&backlog).await.unwrap();
+    for n in 0..5 {
+        let id = format!("old-{n}");
+        assert!(
+            store
+                .record_attempt("wh", &id, &attempt(1, T0.plus(70), AttemptOutcome::Failed))
+                .await
+                .unwrap()
+        );
+    }
+    let counts = purge_batches(2, |limit| {
+        let store = store.clone();
+        async move { store.purge_finished_deliveries(T0.plus(100), limit).await }
+    })
+    .await;
+    assert_eq!(counts, vec![2, 2, 2, 0]);
+    assert_eq!(listed(store.clone()).await, ["retrying", "untried"]);
 }

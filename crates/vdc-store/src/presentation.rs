@@ -177,6 +177,17 @@ pub trait PresentationStore: Send + Sync + std::fmt::Debug {
         code_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<PresentationRequestRecord>>;
+    /// The presentation retention purge: deletes up to `limit` of the oldest finished
+    /// (verified, rejected or expired) requests of every verifier whose `finished_at` is
+    /// before `before` (one finished at `before` stays) in one statement, and returns how
+    /// many. A `pending` request is never purged, however old (the expiry sweep ends it
+    /// first). A purged request's `state` and `response_code` then match nothing, so they stay
+    /// unusable (G2). Callers repeat while it returns `limit`.
+    async fn purge_finished_presentation_requests(
+        &self,
+        before: UnixTime,
+        limit: u32,
+    ) -> Result<u64>;
 }
 
 /// Checks what [`PresentationStore::finish_presentation_request`] refuses.

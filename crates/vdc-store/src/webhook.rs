@@ -15,7 +15,9 @@
 //! ([`WebhookStore::enqueue_deliveries`]); a due delivery is claimed by one dispatcher at a
 //! time through a conditional `UPDATE` that sets a lease ([`WebhookStore::claim_due_deliveries`]),
 //! so several instances never send one attempt twice; deleting a webhook deletes its
-//! deliveries, so nothing of it is sent afterwards; time is a parameter (R4).
+//! deliveries, so nothing of it is sent afterwards; finished deliveries are purged after the
+//! retention period by [`WebhookStore::purge_finished_deliveries`], pending ones never; time
+//! is a parameter (R4).
 
 use async_trait::async_trait;
 use vdc_core::time::UnixTime;
@@ -212,4 +214,10 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug {
     ) -> Result<bool>;
     /// A webhook's deliveries, newest first, at most `limit`, with their attempts.
     async fn list_deliveries(&self, webhook_id: &str, limit: u32) -> Result<Vec<DeliveryRecord>>;
+    /// The delivery retention purge: deletes up to `limit` of the oldest finished
+    /// (`delivered` or `failed`) deliveries that finished before `before` (enqueued and
+    /// every attempt made before it; one finished at `before` stays), with their attempts,
+    /// in one statement, and returns how many deliveries went. A `pending` delivery is never
+    /// purged, however old. Callers repeat while it returns `limit`.
+    async fn purge_finished_deliveries(&self, before: UnixTime, limit: u32) -> Result<u64>;
 }

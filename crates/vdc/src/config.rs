@@ -86,6 +86,17 @@ pub struct Config {
     pub webhook_max_attempts: u32,
     /// Time allowed for one webhook delivery request, seconds (`VDC_WEBHOOK_TIMEOUT`).
     pub webhook_timeout: u64,
+    /// Days an audit entry is kept after it was recorded; 0 keeps entries forever
+    /// (`VDC_AUDIT_RETENTION_DAYS`).
+    pub audit_retention_days: u32,
+    /// Days a delivered or failed webhook delivery (with its attempts) is kept after its last
+    /// attempt; 0 keeps them forever; pending deliveries are never purged
+    /// (`VDC_WEBHOOK_RETENTION_DAYS`).
+    pub webhook_retention_days: u32,
+    /// Days a verified, rejected or expired presentation request is kept after it finished;
+    /// 0 keeps them forever; pending requests are never purged
+    /// (`VDC_PRESENTATION_RETENTION_DAYS`).
+    pub presentation_retention_days: u32,
 }
 
 impl Default for Config {
@@ -108,6 +119,9 @@ impl Default for Config {
             webhook_retry_base: 5,
             webhook_max_attempts: 8,
             webhook_timeout: 10,
+            audit_retention_days: 400,
+            webhook_retention_days: 30,
+            presentation_retention_days: 30,
         }
     }
 }
@@ -131,7 +145,13 @@ pub const KNOWN_ENV: &[&str] = &[
     "VDC_WEBHOOK_RETRY_BASE",
     "VDC_WEBHOOK_MAX_ATTEMPTS",
     "VDC_WEBHOOK_TIMEOUT",
+    "VDC_AUDIT_RETENTION_DAYS",
+    "VDC_WEBHOOK_RETENTION_DAYS",
+    "VDC_PRESENTATION_RETENTION_DAYS",
 ];
+
+/// The longest retention period accepted, days (100 years; longer is "keep forever", 0).
+const MAX_RETENTION_DAYS: u32 = 36_500;
 
 /// Variables used by tooling rather than the server (not warned about).
 const OTHER_ENV: &[&str] = &[
@@ -212,6 +232,29 @@ impl Config {
         })
     }
 
+    /// The retention purge settings; an error names a bad value.
+    pub fn retention_settings(&self) -> anyhow::Result<crate::webhooks::RetentionSettings> {
+        for (name, days) in [
+            ("VDC_AUDIT_RETENTION_DAYS", self.audit_retention_days),
+            ("VDC_WEBHOOK_RETENTION_DAYS", self.webhook_retention_days),
+            (
+                "VDC_PRESENTATION_RETENTION_DAYS",
+                self.presentation_retention_days,
+            ),
+        ] {
+            if days > MAX_RETENTION_DAYS {
+                anyhow::bail!("{name} must be 0 (keep forever) or 1..={MAX_RETENTION_DAYS} days");
+            }
+        }
+        use crate::webhooks::RetentionSettings;
+        Ok(RetentionSettings {
+            audit: RetentionSettings::days(self.audit_retention_days),
+            deliveries: RetentionSettings::days(self.webhook_retention_days),
+            presentations: RetentionSettings::days(self.presentation_retention_days),
+            ..RetentionSettings::default()
+        })
+    }
+
     /// The database URL.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -239,6 +282,57 @@ mod tests {
                 }
             )
             .contains("[redacted]")
+        );
+    }
+
+    #[test]
+    fn retention_defaults_zero_keeps_forever_and_bounds_are_named() {
+        let r = Config::default().retention_settings().unwrap();
+        assert_eq!(
+            (r.audit, r.deliveries, r.presentations),
+            (Some(400 * 86_400), Some(30 * 86_400), Some(30 * 86_400))
+        );
+        let r = Config {
+            audit_retention_days: 0,
+            webhook_retention_days: 1,
+            presentation_retention_days: 36_500,
+            ..Config::default()
+        }
+        .retention_settings()
+        .unwrap();
+        assert_eq!(
+            (r.audit, r.deliveries, r.presentations),
+            (None, Some(86_400), Some(36_500 * 86_400))
+        );
+        let err = Config {
+            webhook_retention_days: 36_501,
+            ..Config::default()
+        }
+        .retention_settings()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("VDC_WEBHOOK_RETENTION_DAYS"), "{err}");
+    }
+
+    #[test]
+    fn retention_days_are_read_from_the_toml_file() {
+        let dir = std::env::temp_dir().join(format!("vdc-config-retention-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("vdc.toml");
+        std::fs::write(
+            &path,
+            "audit_retention_days = 0\npresentation_retention_days = 7\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            (
+                c.audit_retention_days,
+                c.webhook_retention_days,
+                c.presentation_retention_days
+            ),
+            (0, 30, 7)
         );
     }
 

@@ -162,6 +162,7 @@ pub async fn build_with_store(
         &deps,
         fetcher.clone(),
         config.webhook_settings()?,
+        config.retention_settings()?,
         metrics.clone(),
     )?;
     let access_store: Arc<dyn vdc_store::AccessStore> = store.clone();

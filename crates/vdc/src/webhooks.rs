@@ -9,8 +9,11 @@
 //!   under a lease (a conditional `UPDATE`, so several instances never send one attempt
 //!   twice), POSTs them signed with the Standard Webhooks scheme, records every attempt and
 //!   reschedules failures with exponential backoff on the injected clock; it also runs the
-//!   presentation expiry sweep. It wakes on enqueue and polls the store every second (other
-//!   instances enqueue too). Deliveries are rows, so they survive a restart.
+//!   presentation expiry sweep, the purge of expired single-use artifacts and the retention
+//!   purge ([`RetentionSettings`]: audit entries, finished deliveries and finished
+//!   presentation requests past their retention period, in bounded batches). It wakes on
+//!   enqueue and polls the store every second (other instances enqueue too). Deliveries are
+//!   rows, so they survive a restart.
 //! - [`management_routes`]: `/api/v1/webhooks` behind the admin key.
 //!
 //! Signing (Standard Webhooks, "Signature scheme"): secret `whsec_` + base64 of 32 random
@@ -112,6 +115,66 @@ impl WebhookSettings {
     }
 }
 
+/// Seconds in a day (retention periods are configured in days).
+const DAY: i64 = 86_400;
+
+/// How long finished rows are kept (`Config::retention_settings`); `None` keeps them forever.
+/// Periods are seconds of the injected clock (R4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// Audit entries, from when they were recorded.
+    pub audit: Option<i64>,
+    /// Delivered and failed webhook deliveries with their attempts, from their last attempt.
+    /// Pending deliveries are never purged.
+    pub deliveries: Option<i64>,
+    /// Verified, rejected and expired presentation requests, from when they finished.
+    /// Pending requests are never purged.
+    pub presentations: Option<i64>,
+    /// Rows one purge statement deletes at most: a backlog is many short statements, never
+    /// one long transaction.
+    pub batch: u32,
+    /// Statements per kind in one purge round; a bigger backlog continues on the loop's next
+    /// tick, so webhook dispatch never waits long behind a purge.
+    pub batches_per_round: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            audit: Some(400 * DAY),
+            deliveries: Some(30 * DAY),
+            presentations: Some(30 * DAY),
+            batch: 1000,
+            batches_per_round: 20,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// A period of `days` days; 0 keeps forever.
+    pub fn days(days: u32) -> Option<i64> {
+        (days > 0).then(|| i64::from(days) * DAY)
+    }
+}
+
+/// What the retention purge deletes.
+#[derive(Debug, Clone, Copy)]
+enum Retained {
+    AuditEntries,
+    WebhookDeliveries,
+    PresentationRequests,
+}
+
+impl Retained {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::AuditEntries => "audit entries",
+            Self::WebhookDeliveries => "webhook deliveries",
+            Self::PresentationRequests => "presentation requests",
+        }
+    }
+}
+
 /// A webhook error, mapped to the contract's error bodies.
 #[derive(Debug)]
 pub enum WebhookError {
@@ -184,6 +247,7 @@ struct Inner {
     rng: Arc<dyn RandomSource>,
     outbound: Fetcher,
     settings: WebhookSettings,
+    retention: RetentionSettings,
     metrics: Metrics,
     client: reqwest::Client,
     wake: tokio::sync::Notify,
@@ -211,13 +275,15 @@ pub fn sign(secret: &[u8], msg_id: &str, timestamp: i64, body: &str) -> String {
 }
 
 impl Webhooks {
-    /// The service over `store`; `outbound` supplies the allow list of plain-HTTP origins.
+    /// The service over `store`; `outbound` supplies the allow list of plain-HTTP origins;
+    /// its background loop purges by `retention`.
     pub fn new(
         store: Arc<dyn Store>,
         kek: KeyEncryptionKey,
         deps: &crate::Deps,
         outbound: Fetcher,
         settings: WebhookSettings,
+        retention: RetentionSettings,
         metrics: Metrics,
     ) -> anyhow::Result<Self> {
         // G7: deliveries go out under the outbound policy (no internal addresses unless
@@ -232,6 +298,7 @@ impl Webhooks {
             rng: deps.rng.clone(),
             outbound,
             settings,
+            retention,
             metrics,
             client,
             wake: tokio::sync::Notify::new(),
@@ -537,17 +604,73 @@ impl Webhooks {
         }
     }
 
+    /// One retention statement for `kind`: rows older than `before`, at most one batch.
+    async fn purge_batch(&self, kind: Retained, before: UnixTime) -> Result<u64, StoreError> {
+        let (store, batch) = (&self.0.store, self.0.retention.batch);
+        match kind {
+            Retained::AuditEntries => store.purge_audit_entries(before, batch).await,
+            Retained::WebhookDeliveries => store.purge_finished_deliveries(before, batch).await,
+            Retained::PresentationRequests => {
+                store
+                    .purge_finished_presentation_requests(before, batch)
+                    .await
+            }
+        }
+    }
+
+    /// Deletes what outlived its retention period (kinds kept forever are skipped): batches
+    /// of [`RetentionSettings::batch`] rows, at most [`RetentionSettings::batches_per_round`]
+    /// per kind. True if some kind has more left, so the caller purges again on its next
+    /// tick. Several instances may purge at once: deletes of old finished rows commute.
+    pub async fn purge_retained(&self, now: UnixTime) -> bool {
+        let r = &self.0.retention;
+        let mut more = false;
+        for (kind, keep) in [
+            (Retained::AuditEntries, r.audit),
+            (Retained::WebhookDeliveries, r.deliveries),
+            (Retained::PresentationRequests, r.presentations),
+        ] {
+            let Some(keep) = keep else { continue };
+            let before = UnixTime(now.secs().saturating_sub(keep));
+            let mut purged = 0;
+            for round in 1..=r.batches_per_round {
+                match self.purge_batch(kind, before).await {
+                    Ok(n) => {
+                        purged += n;
+                        if n < u64::from(r.batch) {
+                            break;
+                        }
+                        more |= round == r.batches_per_round;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, kind = kind.as_str(), "retention purge failed");
+                        break;
+                    }
+                }
+            }
+            if purged > 0 {
+                tracing::info!(
+                    kind = kind.as_str(),
+                    rows = purged,
+                    "purged rows past their retention period"
+                );
+            }
+        }
+        more
+    }
+
     /// Starts the background loop: webhook dispatch, the purge of expired single-use
-    /// artifacts and, given a verifier, the presentation expiry sweep. Stop it with
-    /// [`Background::stop`].
+    /// artifacts, the retention purge and, given a verifier, the presentation expiry sweep.
+    /// Stop it with [`Background::stop`].
     pub fn start(&self, verifier: Option<vdc_verifier::Verifier>) -> Background {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let me = self.clone();
         let handle = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(me.0.settings.poll);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // The first purge runs one interval after start (on the injected clock).
+            // The first purges run one interval after start (on the injected clock).
             let mut next_purge = me.0.clock.now().plus(PURGE_INTERVAL_SECS);
+            let mut next_retention = next_purge;
             loop {
                 tokio::select! {
                     _ = stopped.changed() => break,
@@ -563,6 +686,14 @@ impl Webhooks {
                 if now >= next_purge {
                     next_purge = now.plus(PURGE_INTERVAL_SECS);
                     me.purge_expired(now).await;
+                }
+                if now >= next_retention {
+                    // A backlog larger than one round continues on the next tick.
+                    next_retention = if me.purge_retained(now).await {
+                        now
+                    } else {
+                        now.plus(PURGE_INTERVAL_SECS)
+                    };
                 }
                 loop {
                     match me.dispatch_due().await {
@@ -609,7 +740,7 @@ impl EventSink for Webhooks {
 }
 
 /// How often (clock seconds) the background loop purges expired nonces, tokens and
-/// notification ids.
+/// notification ids, and rows past their retention period.
 pub const PURGE_INTERVAL_SECS: i64 = 300;
 
 /// The running background loop.
@@ -904,6 +1035,82 @@ async fn deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A retention backlog larger than one round is cut into rounds (the loop comes back on
+    /// its next tick); a kind kept forever is never touched; the cutoff is exact (R4).
+    #[tokio::test]
+    async fn a_retention_backlog_larger_than_a_round_is_left_for_the_next_round() {
+        use vdc_store::{AuditEntry, AuditQuery};
+        let dir = std::env::temp_dir().join(format!("vdc-retention-unit-{}", std::process::id()));
+        let store = crate::open_store(&format!("sqlite://{}", dir.join("vdc.sqlite").display()))
+            .await
+            .unwrap();
+        let now = UnixTime(1_800_000_000);
+        for n in 0..8u64 {
+            // Seven entries older than a day, one exactly a day old (kept).
+            let at = if n == 7 {
+                now.plus(-86_400)
+            } else {
+                now.plus(-86_401 - i64::try_from(n).unwrap())
+            };
+            store
+                .append_audit(&AuditEntry {
+                    id: vdc_store::access::audit_id(at, n),
+                    at,
+                    actor: "admin".into(),
+                    actor_key_id: None,
+                    action: "GET /api/v1/issuers".into(),
+                    tenant: None,
+                    target: None,
+                    outcome: "200".into(),
+                })
+                .await
+                .unwrap();
+        }
+        let left = || async {
+            store
+                .query_audit(&AuditQuery {
+                    limit: 100,
+                    ..AuditQuery::default()
+                })
+                .await
+                .unwrap()
+                .len()
+        };
+        let webhooks = |retention: RetentionSettings| {
+            Webhooks::new(
+                store.clone(),
+                KeyEncryptionKey::from_bytes(&[7; 32]).unwrap(),
+                &crate::Deps::default(),
+                Fetcher::new(vdc_core::fetch::FetchPolicy::default()).unwrap(),
+                WebhookSettings::default(),
+                retention,
+                Metrics::new(),
+            )
+            .unwrap()
+        };
+        let forever = webhooks(RetentionSettings {
+            audit: None,
+            batch: 2,
+            ..RetentionSettings::default()
+        });
+        assert!(!forever.purge_retained(now).await);
+        assert_eq!(left().await, 8, "0 days keeps everything");
+        let w = webhooks(RetentionSettings {
+            audit: RetentionSettings::days(1),
+            batch: 2,
+            batches_per_round: 2,
+            ..RetentionSettings::default()
+        });
+        assert!(
+            w.purge_retained(now).await,
+            "7 old entries: 4 this round, more left"
+        );
+        assert_eq!(left().await, 4);
+        assert!(!w.purge_retained(now).await, "3 left: done this round");
+        assert_eq!(left().await, 1, "the entry exactly a day old stays");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_and_is_capped() {

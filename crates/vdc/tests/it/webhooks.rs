@@ -48,6 +48,7 @@ webhook_tests!(
     tenant_filters_and_delete_stop_deliveries,
     status_change_verified_rejected_and_expired_events_arrive,
     long_poll_answers_a_change_or_the_unchanged_state_at_the_deadline,
+    retention_purges_each_kind_after_its_own_period,
 );
 
 /// What the receiver got.
@@ -972,5 +973,105 @@ async fn background_loop_purges_expired_nonces() {
     })
     .await;
     pool.close().await;
+    server.stop().await;
+}
+
+/// Retention, end to end on the injected clock (R4): with presentations kept 1 day, webhook
+/// deliveries 2 days and audit entries 3 days, the background loop removes each kind once
+/// its own period has passed since the row finished, and nothing earlier: a request the
+/// sweep expired late is kept from when it expired, not from when it was created. What
+/// remains is observed through the management API.
+async fn retention_purges_each_kind_after_its_own_period(backend: Backend) {
+    const DAY: i64 = 86_400;
+    let receiver = Receiver::start().await;
+    let origin = receiver.origin.clone();
+    let server = TestServer::start_with(backend, move |c| {
+        c.outbound_allow = origin;
+        c.presentation_retention_days = 1;
+        c.webhook_retention_days = 2;
+        c.audit_retention_days = 3;
+    })
+    .await;
+    let (hook, _) = register(
+        &server,
+        json!({"url": receiver.url("/events"), "events": ["presentation.rejected"]}),
+    )
+    .await;
+    let (wallet, _) = issue(&server).await;
+    let v = verifier_v(&server).await;
+    let rejected = reject_one(&server, &wallet, &v).await;
+    let rejected = format!(
+        "/api/v1/verifiers/v/requests/{}",
+        rejected["id"].as_str().unwrap()
+    );
+    let delivered = wait_attempts(&server, &hook, 1).await;
+    assert_eq!(delivered["state"], "delivered", "{delivered}");
+    let late = new_request(
+        &server,
+        json!({"dcql_query": badge_query(), "expires_in": 60}),
+    )
+    .await;
+    let late = format!(
+        "/api/v1/verifiers/v/requests/{}",
+        late["id"].as_str().unwrap()
+    );
+    let audit_has = |action: &'static str| {
+        let server = &server;
+        async move {
+            let (status, body) = server.admin_get("/api/v1/audit?limit=1000").await;
+            assert_eq!(status, 200, "{body}");
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == action)
+        }
+    };
+    assert!(audit_has("POST /api/v1/webhooks").await);
+
+    // Day 1 (+1 s): the rejected request goes; the late one was expired by the sweep just
+    // now, so it stays; the delivery and the audit log stay.
+    server.clock.advance(DAY + 1);
+    eventually("the rejected request to be purged", || async {
+        (server.admin_get(&rejected).await.0 == 404).then_some(())
+    })
+    .await;
+    let (status, body) = server.admin_get(&late).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("expired")),
+        "{body}"
+    );
+    assert_eq!(deliveries(&server, &hook).await.len(), 1);
+    assert!(audit_has("POST /api/v1/webhooks").await);
+
+    // Day 2: the delivered delivery (and the late request, expired a day ago) go; the audit
+    // log stays.
+    server.clock.advance(DAY + 1);
+    eventually("the delivery to be purged", || async {
+        deliveries(&server, &hook).await.is_empty().then_some(())
+    })
+    .await;
+    eventually("the late request to be purged", || async {
+        (server.admin_get(&late).await.0 == 404).then_some(())
+    })
+    .await;
+    assert!(audit_has("POST /api/v1/webhooks").await);
+
+    // Day 3: the first day's audit entries go; entries written since stay.
+    server.clock.advance(DAY + 1);
+    eventually("the first day's audit entries to be purged", || async {
+        (!audit_has("POST /api/v1/webhooks").await).then_some(())
+    })
+    .await;
+    assert!(audit_has("presentation.expired").await, "written on day 1");
+    // The webhook itself is configuration, never purged.
+    assert_eq!(
+        server
+            .admin_get(&format!("/api/v1/webhooks/{hook}"))
+            .await
+            .0,
+        200
+    );
     server.stop().await;
 }
