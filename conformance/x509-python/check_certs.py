@@ -234,9 +234,8 @@ def make_issuer_chain(issuer_url):
         "y": b64url(numbers.public_numbers.y.to_bytes(32, "big")),
         "d": b64url(numbers.private_value.to_bytes(32, "big")),
     }
-    chain = [
-        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in (leaf, ca)
-    ]
+    # HAIP 1.0 §6.1: the trust anchor is not part of the x5c chain.
+    chain = [base64.b64encode(leaf.public_bytes(serialization.Encoding.DER)).decode()]
     return jwk, chain
 
 
