@@ -15,6 +15,8 @@
 #                 /api/v1/openapi.json
 #   webhooks      suites/webhooks.sh: the standardwebhooks reference library verifies the
 #                 server's signed deliveries for an issuance and a revocation
+#   x509          suites/x509.sh: PyPI cryptography (strict DER) reads every certificate the
+#                 server serves, every extension; Status List Tokens carry iss and x5c
 #   (every conformance/suites/*.sh runs, with VDC_BASE_URL/VDC_ADMIN_KEY set)
 #
 # Environment: VDC_BIN (a vdc binary instead of `cargo build -p vdc`), CARGO_TARGET_DIR.

@@ -43,8 +43,8 @@ else
         || die "pip install -r conformance/requirements.txt failed"
     .venv/bin/python -m pip check --disable-pip-version-check >/dev/null \
         || die "pip check failed: requirements.txt is not a consistent set"
-    .venv/bin/python -c 'import sd_jwt.verifier, jwcrypto.jwk' \
-        || die "installed sd-jwt does not import"
+    .venv/bin/python -c 'import sd_jwt.verifier, jwcrypto.jwk, cryptography.x509' \
+        || die "installed sd-jwt / cryptography do not import"
     printf '%s\n' "$py_want" >"$py_stamp"
 fi
 

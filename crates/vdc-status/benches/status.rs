@@ -71,6 +71,7 @@ async fn sign(list: &StatusList, level: u32, signer: &LocalSigner) -> String {
     sign_status_list_token(
         list,
         URI,
+        ISSUER,
         UnixTime(NOW),
         UnixTime(NOW + 86_400),
         3600,

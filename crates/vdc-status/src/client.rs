@@ -363,6 +363,7 @@ mod tests {
         let token = sign_status_list_token(
             &list,
             URI,
+            ISS,
             UnixTime(NOW),
             UnixTime(NOW + 600),
             60,

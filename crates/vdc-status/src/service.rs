@@ -667,9 +667,14 @@ impl StatusService {
                 }
                 let uri = self.list_uri(issuer_id, &list.list_id);
                 let agg = self.aggregation_uri(issuer_id);
+                // The credential issuer signs its own lists: `iss` is its identifier, the
+                // `iss` of every credential pointing here (draft-ietf-oauth-status-list
+                // §11.3), as `issuer` is for the Bitstring view below.
+                let iss = self.issuer_url(issuer_id);
                 sign_status_list_token(
                     &bits,
                     &uri,
+                    &iss,
                     iat,
                     exp,
                     s.ttl,

@@ -104,15 +104,27 @@ fn check_uri(uri: &str) -> Result<()> {
 
 /// Signs a Status List Token (§5.1).
 ///
-/// Header: `typ: statuslist+jwt`, `alg` and `kid` from the signer. Claims: `sub` = `uri`,
-/// `iat`, `exp`, `ttl` and `status_list: {bits, lst, aggregation_uri?}` with `lst` the
-/// base64url of the list compressed at `level` (0-9). `exp` is only RECOMMENDED by §5.1
-/// but vdc always sets it, so a relying party never relies on a list forever; `ttl` MUST
-/// be positive, `exp` after `iat`.
+/// Header: `typ: statuslist+jwt`, `alg` and `kid` from the signer, and `x5c` when the
+/// signer has a certificate chain. Claims: `sub` = `uri`, `iss`, `iat`, `exp`, `ttl` and
+/// `status_list: {bits, lst, aggregation_uri?}` with `lst` the base64url of the list
+/// compressed at `level` (0-9). `exp` is only RECOMMENDED by §5.1 but vdc always sets it,
+/// so a relying party never relies on a list forever; `ttl` MUST be positive, `exp` after
+/// `iat`.
+///
+/// `iss` is the Status Issuer's identifier, the `iss` of the Referenced Tokens when the
+/// credential issuer signs its own lists (§11.3). §5.1 rule 1 allows other claims; relying
+/// parties commonly resolve the list's key from `iss`, and [`verify_status_list_token`]
+/// requires it to equal the Referenced Token's issuer when present.
+///
+/// Spec: HAIP 1.0 §6.1 ("IETF SD-JWT VC Profile"): "The public key used to validate the
+/// signature on the Status List Token ... MUST be included in the `x5c` JOSE header of the
+/// Token"; the chain is the signer's (the issuer's configured chain, which excludes the
+/// trust anchor).
 #[allow(clippy::too_many_arguments)]
 pub async fn sign_status_list_token(
     list: &StatusList,
     uri: &str,
+    iss: &str,
     iat: UnixTime,
     exp: UnixTime,
     ttl: i64,
@@ -121,6 +133,8 @@ pub async fn sign_status_list_token(
     signer: &dyn Signer,
 ) -> Result<String> {
     check_uri(uri).map_err(|_| Error::invalid("the status list uri must be an absolute URI"))?;
+    // RFC 7519 §4.1.1: a StringOrURI; vdc's issuers are URLs.
+    check_uri(iss).map_err(|_| Error::invalid("iss must be an absolute URI"))?;
     if let Some(agg) = aggregation_uri {
         check_uri(agg).map_err(|_| Error::invalid("aggregation_uri must be an absolute URI"))?;
     }
@@ -143,6 +157,7 @@ pub async fn sign_status_list_token(
     }
     let mut claims = Map::new();
     claims.insert("sub".into(), uri.into());
+    claims.insert("iss".into(), iss.into());
     claims.insert("iat".into(), iat.secs().into());
     claims.insert("exp".into(), exp.secs().into());
     claims.insert("ttl".into(), ttl.into());
@@ -150,6 +165,9 @@ pub async fn sign_status_list_token(
 
     let mut header = Map::new();
     header.insert("typ".into(), STATUS_LIST_JWT_TYP.into());
+    if let Some(chain) = signer.x5c() {
+        header.insert("x5c".into(), vdc_core::sd_jwt_vc::x5c_header(chain));
+    }
     jws::sign(header, &claims, signer)
         .await
         .map_err(Error::Signing)
@@ -396,6 +414,7 @@ mod tests {
         block_on(sign_status_list_token(
             &list(),
             URI,
+            ISS,
             UnixTime(NOW - 10),
             UnixTime(NOW + 3600),
             300,
@@ -414,6 +433,8 @@ mod tests {
         assert_eq!(jws.header_str("typ"), Some("statuslist+jwt"));
         assert_eq!(jws.kid(), s.public_jwk().kid.as_deref());
         assert_eq!(jws.claim_str("sub"), Some(URI));
+        assert_eq!(jws.claim_str("iss"), Some(ISS));
+        assert!(jws.header.get("x5c").is_none(), "the signer has no chain");
         assert_eq!(jws.payload["iat"], json!(NOW - 10));
         assert_eq!(jws.payload["exp"], json!(NOW + 3600));
         assert_eq!(jws.payload["ttl"], json!(300));
@@ -432,6 +453,41 @@ mod tests {
         );
     }
 
+    /// Spec: HAIP 1.0 §6.1: the Status List Token carries the signer's certificate chain in
+    /// `x5c`; its `iss` names the issuer, so a relying party that resolves keys from `iss`
+    /// (or from `x5c`, bound to `iss`) finds them.
+    #[test]
+    fn signer_with_a_chain_puts_it_in_x5c_and_iss_names_the_issuer() {
+        let chain = vec![vec![0x30, 0x03, 0x02, 0x01, 0x01], vec![0x30, 0x00]];
+        let s = signer(1).with_x5c(chain.clone());
+        let token = sign(&s);
+        let jws = jws::decode(&token).unwrap();
+        assert_eq!(
+            jws.header["x5c"],
+            vdc_core::sd_jwt_vc::x5c_header(&chain),
+            "standard base64 DER, leaf first"
+        );
+        assert_eq!(jws.claim_str("iss"), Some(ISS));
+        // The token names its issuer itself: no expected issuer needed to find the key.
+        let policy = AlgorithmPolicy::default();
+        let o = VerifyOptions {
+            expected_issuer: None,
+            ..opts(&policy)
+        };
+        let v = block_on(verify_status_list_token(&token, &trust(&s), &o)).unwrap();
+        assert_eq!(v.issuer, ISS);
+        // And a relying party expecting another issuer (the Referenced Token's) refuses it.
+        let o = VerifyOptions {
+            expected_issuer: Some("https://other.example"),
+            ..opts(&policy)
+        };
+        let err = block_on(verify_status_list_token(&token, &trust(&s), &o)).unwrap_err();
+        assert!(
+            matches!(err, Error::Verification(vdc_core::Error::Claim(_))),
+            "{err}"
+        );
+    }
+
     #[test]
     fn signing_refuses_bad_arguments() {
         let s = signer(1);
@@ -445,7 +501,7 @@ mod tests {
             (URI, t, t.plus(10), 1, 10),
         ] {
             let r = block_on(sign_status_list_token(
-                &l, uri, iat, exp, ttl, level, None, &s,
+                &l, uri, ISS, iat, exp, ttl, level, None, &s,
             ));
             assert!(
                 matches!(r, Err(Error::InvalidInput(_))),
@@ -496,12 +552,13 @@ mod tests {
             matches!(err, Error::Verification(vdc_core::Error::Time(_))),
             "{err}"
         );
-        // No issuer named anywhere.
+        // No issuer named anywhere (a token without `iss`, as vdc signed them before).
         let o = VerifyOptions {
             expected_issuer: None,
             ..opts(&policy)
         };
-        let err = block_on(verify_status_list_token(&token, &trust(&s), &o)).unwrap_err();
+        let no_iss = forge(&s, json!({"typ": "statuslist+jwt"}), good_claims());
+        let err = block_on(verify_status_list_token(&no_iss, &trust(&s), &o)).unwrap_err();
         assert!(
             matches!(err, Error::Verification(vdc_core::Error::UntrustedKey(_))),
             "{err}"
@@ -686,6 +743,7 @@ mod tests {
         let t = block_on(sign_status_list_token(
             &big,
             URI,
+            ISS,
             UnixTime(NOW),
             UnixTime(NOW + 60),
             30,

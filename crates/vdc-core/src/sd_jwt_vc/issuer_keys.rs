@@ -157,9 +157,9 @@ impl IssuerTrustPolicy {
 
     /// Spec: SD-JWT VC §"Issuer Verification Key Discovery and Validation", "Inline X.509
     /// Certificates": the key comes from the end-entity certificate of a chain validated to
-    /// a trust anchor; the issuer is that certificate's subject. When `iss` is present it
-    /// must name the certificate: an https `iss` must equal a URI SAN or have its host as a
-    /// DNS SAN (HAIP 1.0 requires this binding between `iss` and the certificate).
+    /// a trust anchor, and "the Issuer ... is the subject of the end-entity certificate".
+    /// When `iss` is present it must name that certificate, by [`x5c_names_issuer`]; when
+    /// absent, the issuer is the leaf's first URI SAN, else its first DNS SAN.
     fn resolve_x5c(
         &self,
         anchors: &TrustAnchors,
@@ -170,16 +170,7 @@ impl IssuerTrustPolicy {
         let leaf = x509::validate_x5c(&chain, anchors, self.clock.now())?;
         let issuer = match iss {
             Some(iss) => {
-                let host = url::Url::parse(iss)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned));
-                let named = leaf.uris.iter().any(|u| u == iss)
-                    || host.as_deref().is_some_and(|h| leaf.has_dns_san(h));
-                if !named {
-                    return Err(Error::UntrustedKey(
-                        "iss is not a subject alternative name of the x5c certificate".into(),
-                    ));
-                }
+                x5c_names_issuer(&leaf, iss)?;
                 iss.to_owned()
             }
             None => leaf
@@ -312,6 +303,58 @@ impl IssuerKeyResolver for IssuerTrustPolicy {
             "no permitted key mechanism found a key for {}",
             printable(iss)
         )))
+    }
+}
+
+/// Whether a validated x5c leaf certificate speaks for the issuer `iss` (G3, G5, G6).
+///
+/// - A leaf with any `uniformResourceIdentifier` SAN speaks only for those URIs: `iss` must
+///   equal one of them exactly (no normalisation).
+/// - A leaf with only `dNSName` SANs speaks for the origin of the host it names, nothing
+///   under it: `iss` must be `https://{host}` (optionally with a `/` path), with no port,
+///   userinfo, query or fragment, and the host a DNS SAN.
+///
+/// Why not "the `iss` host is a DNS SAN" alone: one host serves many issuers under paths
+/// (vdc: `https://host/issuers/{id}`), so a certificate for one tenant would then speak
+/// for every other issuer on the host (issue 10 item 16).
+///
+/// Spec: SD-JWT VC drafts -02 to -09, "Issuer-signed JWT Verification Key Validation",
+/// X.509 Certificates: the recipient MUST "ensure that the `iss` value matches a
+/// `uniformResourceIdentifier` SAN entry of the end-entity certificate or that the domain
+/// name in the `iss` value matches the `dNSName` SAN entry of the end-entity certificate".
+/// Draft -10 and later drop the SAN wording ("the Issuer ... is the subject of the
+/// end-entity certificate") and, in "Ecosystem-specific Public Key Verification Methods",
+/// require rules that "maintain the integrity of the relationship between the `iss` value
+/// ... and the public keys of the Issuer". vdc keeps the older rule, narrowed for DNS
+/// names to origin-only issuers so that it maintains that relationship on shared hosts.
+pub fn x5c_names_issuer(leaf: &x509::ValidatedLeaf, iss: &str) -> Result<()> {
+    let refuse = |why: &str| Err(Error::UntrustedKey(format!("x5c certificate: {why}")));
+    if !leaf.uris.is_empty() {
+        return if leaf.uris.iter().any(|u| u == iss) {
+            Ok(())
+        } else {
+            refuse("iss is not a uniformResourceIdentifier SAN of the certificate")
+        };
+    }
+    let Ok(url) = url::Url::parse(iss) else {
+        return refuse("the certificate has only DNS SANs and iss is not an https origin");
+    };
+    let origin_only = url.scheme() == "https"
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.port().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !origin_only {
+        return refuse(
+            "the certificate has only DNS SANs, which name an origin: an iss with a path, \
+             port or query needs a uniformResourceIdentifier SAN equal to it",
+        );
+    }
+    match url.host() {
+        Some(url::Host::Domain(host)) if leaf.has_dns_san(host) => Ok(()),
+        _ => refuse("the iss host is not a dNSName SAN of the certificate"),
     }
 }
 

@@ -10,7 +10,7 @@ mod issuer_keys;
 
 pub use issuer_keys::{
     IssuerKeyResolver, IssuerTrustPolicy, KeyMechanism, ResolvedIssuerKey,
-    jwt_vc_issuer_metadata_url,
+    jwt_vc_issuer_metadata_url, x5c_names_issuer,
 };
 
 use serde_json::{Map, Value};

@@ -11,14 +11,13 @@
 //! and is never copied.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, Ia5String, IsCa,
-    KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData, RemoteKeyPair, SanType, SerialNumber,
-    SignatureAlgorithm,
+    CertificateParams, DistinguishedName, DnType, DnValue, Ia5String, IsCa, KeyIdMethod, KeyPair,
+    PublicKeyData, RemoteKeyPair, SanType, SerialNumber, SignatureAlgorithm,
 };
 
 use super::der::{
-    TAG_BIT_STRING, TAG_SEQUENCE, TAG_VERSION, ecdsa_fixed_to_der, read_elements, read_single,
-    write_tlv,
+    TAG_BIT_STRING, TAG_BOOLEAN, TAG_OCTET_STRING, TAG_SEQUENCE, TAG_VERSION, ecdsa_fixed_to_der,
+    read_elements, read_single, write_tlv,
 };
 use super::validate::LeafInfo;
 use crate::error::{Error, Result};
@@ -144,18 +143,83 @@ impl CertificateSpec {
                 .map_err(|_| invalid("URI SAN is not ASCII (use percent-encoding)"))?;
             params.subject_alt_names.push(SanType::URI(ia5));
         }
-        if self.is_ca {
-            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        } else {
-            // basicConstraints cA=FALSE written explicitly, so no verifier mistakes the
-            // leaf for a CA.
-            params.is_ca = IsCa::ExplicitNoCa;
-            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        }
+        // rcgen's own basicConstraints and keyUsage are not DER: `IsCa::ExplicitNoCa`
+        // writes `cA BOOLEAN FALSE` (X.690 §11.5: a value equal to the DEFAULT is omitted;
+        // Python `cryptography` refuses it) and keyUsage is always a 9-bit BIT STRING with
+        // trailing zero bits (X.690 §11.2.2: they are removed). So rcgen writes neither
+        // (nor the subjectKeyIdentifier that goes with them) and `certificate_extensions`
+        // adds all three.
+        params.is_ca = IsCa::NoCa;
+        params.key_usages = Vec::new();
         params.key_identifier_method = KeyIdMethod::Sha256;
         Ok(params)
     }
+
+    /// The parameters for a certificate of `subject`: [`Self::to_params`] plus the
+    /// extensions vdc encodes itself.
+    fn to_params_for(&self, subject: &PublicKey) -> Result<CertificateParams> {
+        let mut params = self.to_params()?;
+        params.custom_extensions = certificate_extensions(subject, self.is_ca)?;
+        Ok(params)
+    }
+}
+
+/// id-ce-subjectKeyIdentifier (RFC 5280 §4.2.1.2).
+const OID_SUBJECT_KEY_IDENTIFIER: &[u64] = &[2, 5, 29, 14];
+/// id-ce-keyUsage (RFC 5280 §4.2.1.3).
+const OID_KEY_USAGE: &[u64] = &[2, 5, 29, 15];
+/// id-ce-basicConstraints (RFC 5280 §4.2.1.9).
+const OID_BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
+
+/// KeyUsage bits (RFC 5280 §4.2.1.3), as the first octet of the BIT STRING: bit 0
+/// (`digitalSignature`) is the most significant bit.
+const KU_DIGITAL_SIGNATURE: u8 = 0x80;
+const KU_KEY_CERT_SIGN: u8 = 0x04;
+const KU_CRL_SIGN: u8 = 0x02;
+
+/// The subjectKeyIdentifier, basicConstraints and keyUsage of a certificate, in strict DER.
+///
+/// - subjectKeyIdentifier: the first 20 octets of SHA-256 over the DER
+///   SubjectPublicKeyInfo (what rcgen's `KeyIdMethod::Sha256` derives, so an issued
+///   certificate's authorityKeyIdentifier, which rcgen writes, matches; RFC 5280 §4.2.1.2:
+///   CAs MUST and end entities SHOULD carry it).
+/// - basicConstraints, critical: a CA has `cA TRUE` and no path length; an end entity an
+///   empty SEQUENCE, as `cA` is FALSE by DEFAULT and so absent in DER (X.690 §11.5). The
+///   extension could be left out for an end entity (RFC 5280 §4.2.1.9), but saying "not a
+///   CA" explicitly is what OpenSSL's `basicConstraints=critical,CA:FALSE` writes too.
+/// - keyUsage, critical: `keyCertSign` + `cRLSign` for a CA, `digitalSignature` for an
+///   end entity, as a BIT STRING without trailing zero bits (X.690 §11.2.2).
+fn certificate_extensions(subject: &PublicKey, is_ca: bool) -> Result<Vec<rcgen::CustomExtension>> {
+    let spki = unsigned_key_pair(subject)?.public_key_der();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+    let key_id = digest.as_ref().get(..20).unwrap_or(digest.as_ref());
+    let mut ski = Vec::with_capacity(key_id.len() + 2);
+    write_tlv(TAG_OCTET_STRING, key_id, &mut ski);
+
+    let (basic_constraints, usage) = if is_ca {
+        (
+            vec![TAG_SEQUENCE, 3, TAG_BOOLEAN, 1, 0xff],
+            KU_KEY_CERT_SIGN | KU_CRL_SIGN,
+        )
+    } else {
+        (vec![TAG_SEQUENCE, 0], KU_DIGITAL_SIGNATURE)
+    };
+    // The unused bits are the trailing zero bits of the last (only) octet; `usage` is
+    // never zero.
+    let unused = u8::try_from(usage.trailing_zeros()).unwrap_or(0);
+    let mut key_usage = Vec::with_capacity(4);
+    write_tlv(TAG_BIT_STRING, &[unused, usage], &mut key_usage);
+
+    let critical = |oid: &[u64], content: Vec<u8>| {
+        let mut ext = rcgen::CustomExtension::from_oid_content(oid, content);
+        ext.set_criticality(true);
+        ext
+    };
+    Ok(vec![
+        rcgen::CustomExtension::from_oid_content(OID_SUBJECT_KEY_IDENTIFIER, ski),
+        critical(OID_BASIC_CONSTRAINTS, basic_constraints),
+        critical(OID_KEY_USAGE, key_usage),
+    ])
 }
 
 fn offset_date_time(secs: i64) -> Result<time::OffsetDateTime> {
@@ -223,7 +287,7 @@ fn unsigned_key_pair(key: &PublicKey) -> Result<KeyPair> {
 /// anchor (see [`super::validate_x5c`]). HAIP 1.0 says the certificate signing a request
 /// "MUST NOT be self-signed": for HAIP, issue the leaf under a CA with [`issue`].
 pub fn self_signed(spec: &CertificateSpec, key: &SigningKey) -> Result<Vec<u8>> {
-    let params = spec.to_params()?;
+    let params = spec.to_params_for(key.public_key())?;
     let key_pair = unsigned_key_pair(key.public_key())?;
     let unsigned = params.self_signed(&key_pair).map_err(rcgen_err)?;
     let parts = CertParts::split(unsigned.der())?;
@@ -266,7 +330,7 @@ pub fn issue(
         .self_signed(&issuer_key_pair)
         .map_err(rcgen_err)?;
 
-    let mut params = spec.to_params()?;
+    let mut params = spec.to_params_for(subject)?;
     params.use_authority_key_identifier_extension = true;
     let unsigned = params
         .signed_by(&PublicOnly::new(subject), &issuer_stub, &issuer_key_pair)
@@ -385,6 +449,106 @@ mod tests {
             .unwrap_or_default()
             .into_iter()
             .find(|e| e.extn_id.to_string() == oid)
+    }
+
+    /// Fails unless `der` is a certificate in strict DER: x509-cert decodes DEFAULT values
+    /// that are written out (it is lenient there), but its encoder omits them (X.690
+    /// §11.5), so decoding and re-encoding must give back the very same bytes, for the
+    /// certificate and for the value of every extension (opaque OCTET STRINGs to the
+    /// certificate decoder). An extension this helper does not know fails the test, so a
+    /// new one gets checked too.
+    fn assert_strict_der(der: &[u8], what: &str) {
+        use der::Encode as _;
+        use x509_cert::ext::pkix::{
+            AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectAltName,
+            SubjectKeyIdentifier,
+        };
+        fn round_trip<T: for<'a> der::Decode<'a> + der::Encode>(bytes: &[u8]) -> Vec<u8> {
+            T::from_der(bytes).unwrap().to_der().unwrap()
+        }
+        let cert = Certificate::from_der(der).unwrap();
+        assert_eq!(
+            cert.to_der().unwrap(),
+            der,
+            "{what}: certificate is not DER"
+        );
+        for ext in cert.tbs_certificate.extensions.clone().unwrap_or_default() {
+            let value = ext.extn_value.as_bytes();
+            let again = match ext.extn_id.to_string().as_str() {
+                "2.5.29.14" => round_trip::<SubjectKeyIdentifier>(value),
+                "2.5.29.15" => round_trip::<KeyUsage>(value),
+                "2.5.29.17" => round_trip::<SubjectAltName>(value),
+                "2.5.29.19" => round_trip::<BasicConstraints>(value),
+                "2.5.29.35" => round_trip::<AuthorityKeyIdentifier>(value),
+                other => panic!("{what}: extension {other} is not checked for DER"),
+            };
+            assert_eq!(again, value, "{what}: extension {} is not DER", ext.extn_id);
+        }
+    }
+
+    /// Spec: X.690 §11.5 (issue 10 item 6): every kind of certificate vdc makes (a
+    /// verifier's CA and the leaf it issues, a self-signed end entity; both key types, with
+    /// and without SANs) is strict DER. A leaf's basicConstraints is an empty SEQUENCE
+    /// (`cA` FALSE by DEFAULT, so absent), never `cA BOOLEAN FALSE` (which rcgen's
+    /// `IsCa::ExplicitNoCa` wrote and Python `cryptography` refuses); keyUsage has no
+    /// trailing zero bits (X.690 §11.2.2).
+    #[test]
+    fn every_certificate_kind_is_strict_der() {
+        for alg in [Algorithm::Es256, Algorithm::EdDsa] {
+            let rng = SeededRandom::new(10);
+            let ca_key = SigningKey::generate(alg, &rng).unwrap();
+            let ca = self_signed(&spec(&rng).ca(), &ca_key).unwrap();
+            let leaf_key = SigningKey::generate(alg, &rng).unwrap();
+            let named = spec(&rng)
+                .with_dns_name("verifier.example.org")
+                .with_uri("https://verifier.example.org/issuers/a");
+            let kinds = [
+                ("CA", ca.clone()),
+                (
+                    "issued leaf",
+                    issue(&named, leaf_key.public_key(), &ca, &ca_key).unwrap(),
+                ),
+                (
+                    "issued leaf without SANs",
+                    issue(&spec(&rng), leaf_key.public_key(), &ca, &ca_key).unwrap(),
+                ),
+                ("self-signed leaf", self_signed(&named, &leaf_key).unwrap()),
+            ];
+            for (what, der) in kinds {
+                assert_strict_der(&der, what);
+                let cert = Certificate::from_der(&der).unwrap();
+                let bc = extension(&cert, "2.5.29.19").unwrap();
+                assert!(bc.critical, "{what}");
+                let ku = extension(&cert, "2.5.29.15").unwrap();
+                assert!(ku.critical, "{what}");
+                // keyCertSign + cRLSign (0x06, one unused bit) for the CA, digitalSignature
+                // (0x80, seven unused bits) for a leaf; rcgen wrote 9 bits, in two octets.
+                let (bc_der, ku_der): (&[u8], &[u8]) = if what == "CA" {
+                    (&[0x30, 0x03, 0x01, 0x01, 0xff], &[0x03, 0x02, 0x01, 0x06])
+                } else {
+                    (&[0x30, 0x00], &[0x03, 0x02, 0x07, 0x80])
+                };
+                assert_eq!(bc.extn_value.as_bytes(), bc_der, "{what}");
+                assert_eq!(ku.extn_value.as_bytes(), ku_der, "{what}");
+                assert!(extension(&cert, "2.5.29.14").is_some(), "{what}: no SKI");
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_subject_key_identifier_is_sha256_of_the_spki() {
+        // The identifier rcgen's KeyIdMethod::Sha256 gives a CA, so an issued leaf's AKI
+        // and a CA's SKI are made the same way.
+        let rng = SeededRandom::new(11);
+        let key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+        let der = self_signed(&spec(&rng), &key).unwrap();
+        let cert = Certificate::from_der(&der).unwrap();
+        let spki = der::Encode::to_der(&cert.tbs_certificate.subject_public_key_info).unwrap();
+        let digest = ring::digest::digest(&ring::digest::SHA256, &spki);
+        assert_eq!(
+            LeafInfo::parse(&der).unwrap().subject_key_id.unwrap(),
+            &digest.as_ref()[..20]
+        );
     }
 
     #[test]

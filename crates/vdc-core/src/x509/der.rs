@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 pub(super) const TAG_SEQUENCE: u8 = 0x30;
 /// DER tag of BIT STRING.
 pub(super) const TAG_BIT_STRING: u8 = 0x03;
+/// DER tag of BOOLEAN.
+pub(super) const TAG_BOOLEAN: u8 = 0x01;
+/// DER tag of OCTET STRING.
+pub(super) const TAG_OCTET_STRING: u8 = 0x04;
 /// DER tag of INTEGER.
 const TAG_INTEGER: u8 = 0x02;
 /// DER tag of the `[0] EXPLICIT Version` of a TBSCertificate.

@@ -142,6 +142,125 @@ fn x5c_is_useless_without_a_matching_anchor_or_san() {
     ));
 }
 
+/// A CA and an issuer certificate for `key` with exactly these URI and DNS SANs.
+fn pki_with_sans(key: &SigningKey, uris: &[&str], dns: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let rng = SeededRandom::new(11);
+    let ca_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+    let window = (UnixTime(NOW - 86400), UnixTime(NOW + 86400));
+    let ca_spec = CertificateSpec::new("vdc test CA", window.0, window.1, &rng)
+        .unwrap()
+        .ca();
+    let ca = x509::self_signed(&ca_spec, &ca_key).unwrap();
+    let mut leaf_spec = CertificateSpec::new("issuer", window.0, window.1, &rng).unwrap();
+    for u in uris {
+        leaf_spec = leaf_spec.with_uri(*u);
+    }
+    for d in dns {
+        leaf_spec = leaf_spec.with_dns_name(*d);
+    }
+    let leaf = x509::issue(&leaf_spec, key.public_key(), &ca, &ca_key).unwrap();
+    (ca, leaf)
+}
+
+/// Verifies an SD-JWT VC with `iss`, signed with an x5c leaf of these SANs, by a verifier
+/// trusting `iss` and the leaf's CA.
+fn x5c_verdict(
+    iss: &str,
+    uris: &[&str],
+    dns: &[&str],
+) -> Result<sd_jwt_vc::VerifiedSdJwtVc, Error> {
+    let key = SigningKey::generate(Algorithm::Es256, &SeededRandom::new(90)).unwrap();
+    let (ca, leaf) = pki_with_sans(&key, uris, dns);
+    let sd_jwt = issue(&LocalSigner::new(key).with_x5c(vec![leaf]), Some(iss));
+    let policy = IssuerTrustPolicy::new(vec![iss.into()])
+        .with_x509_anchors(TrustAnchors::from_der_certs(vec![ca]).unwrap())
+        .with_clock(clock());
+    block_on(verify_with(&policy, &sd_jwt))
+}
+
+/// G3, G5, G6 (issue 10 item 16): on one host serving many issuer paths, the certificate of
+/// `https://host/issuers/a` must not speak for `https://host/issuers/b`, although its DNS
+/// SAN names the host. (The old rule, "the iss host is a DNS SAN", accepted it.)
+#[test]
+fn x5c_certificate_of_one_tenant_does_not_verify_another_tenant_on_the_same_host() {
+    let a = "https://host.example/issuers/a";
+    let b = "https://host.example/issuers/b";
+    // Tenant a's own credential verifies with its certificate.
+    let v = x5c_verdict(a, &[a], &["host.example"]).unwrap();
+    assert_eq!((v.issuer.as_str(), v.mechanism), (a, KeyMechanism::X509));
+    // Tenant b's iss with tenant a's certificate (URI SAN a, DNS SAN host): refused.
+    let err = x5c_verdict(b, &[a], &["host.example"]).unwrap_err();
+    assert!(
+        matches!(&err, Error::UntrustedKey(m) if m.contains("uniformResourceIdentifier")),
+        "{err:?}"
+    );
+    // A DNS-only certificate for the host speaks for no path under it.
+    let err = x5c_verdict(b, &[], &["host.example"]).unwrap_err();
+    assert!(
+        matches!(&err, Error::UntrustedKey(m) if m.contains("only DNS SANs")),
+        "{err:?}"
+    );
+}
+
+/// The binding rules one by one: a URI SAN matches exactly; a DNS-only leaf names the
+/// https origin of its host and nothing else.
+#[test]
+fn x5c_iss_binding_uri_san_exact_dns_san_origin_only() {
+    let cases: &[(&str, &[&str], &[&str], bool)] = &[
+        // URI SANs: exact string equality, whatever the DNS SANs say.
+        (
+            "https://host.example/issuers/a",
+            &["https://host.example/issuers/a"],
+            &[],
+            true,
+        ),
+        (
+            "https://host.example/issuers/a/",
+            &["https://host.example/issuers/a"],
+            &["host.example"],
+            false,
+        ),
+        (
+            "https://host.example/issuers/A",
+            &["https://host.example/issuers/a"],
+            &[],
+            false,
+        ),
+        (
+            "https://host.example",
+            &["https://host.example/issuers/a"],
+            &["host.example"],
+            false,
+        ),
+        // DNS-only: the origin of a DNS SAN.
+        ("https://host.example", &[], &["host.example"], true),
+        (
+            "https://host.example/",
+            &[],
+            &["other.example", "host.example"],
+            true,
+        ),
+        ("https://HOST.example", &[], &["host.example"], true),
+        ("https://other.example", &[], &["host.example"], false),
+        ("https://host.example:8443", &[], &["host.example"], false),
+        ("https://host.example/?q=1", &[], &["host.example"], false),
+        ("https://user@host.example", &[], &["host.example"], false),
+        ("http://host.example", &[], &["host.example"], false),
+        ("did:web:host.example", &[], &["host.example"], false),
+    ];
+    for (iss, uris, dns, ok) in cases {
+        let verdict = x5c_verdict(iss, uris, dns);
+        assert_eq!(
+            verdict.is_ok(),
+            *ok,
+            "iss {iss}, URI {uris:?}, DNS {dns:?}: {verdict:?}"
+        );
+        if let Err(e) = verdict {
+            assert!(matches!(e, Error::UntrustedKey(_)), "{iss}: {e:?}");
+        }
+    }
+}
+
 #[test]
 fn did_issuer_key_must_be_an_assertion_method_of_the_iss() {
     let signer = signer(Algorithm::EdDsa, 84);

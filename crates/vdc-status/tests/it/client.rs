@@ -31,9 +31,19 @@ async fn token_for(
     ttl: i64,
     s: &LocalSigner,
 ) -> String {
-    sign_status_list_token(list, uri, UnixTime(iat), UnixTime(exp), ttl, 6, None, s)
-        .await
-        .unwrap()
+    sign_status_list_token(
+        list,
+        uri,
+        ISSUER,
+        UnixTime(iat),
+        UnixTime(exp),
+        ttl,
+        6,
+        None,
+        s,
+    )
+    .await
+    .unwrap()
 }
 
 struct Rig {

@@ -73,6 +73,7 @@ async fn signed(list: &StatusList, level: u32) -> (String, Value) {
     let token = sign_status_list_token(
         list,
         "https://issuer.example/statuslists/42",
+        "https://issuer.example",
         UnixTime(NOW),
         UnixTime(NOW + 3600),
         600,

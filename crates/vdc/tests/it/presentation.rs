@@ -35,6 +35,7 @@ vdc_testkit::both_backends!(
     invalid_dcql_queries_and_bodies_are_invalid_request,
     racing_responses_to_one_request_process_exactly_one,
     foreign_issuer_is_trusted_only_through_a_configured_x5c_anchor,
+    foreign_x5c_certificate_of_another_tenant_on_the_host_is_rejected,
     expired_credential_is_rejected_as_expired,
     jwt_vc_json_presentations_verify_for_every_prefix_and_mode,
     jwt_vc_json_with_wrong_nonce_is_rejected_as_nonce,
@@ -860,6 +861,16 @@ async fn foreign_credential(
     server: &TestServer,
     iss: &str,
 ) -> (SdJwt, String, vdc_core::jose::LocalSigner) {
+    foreign_credential_with_sans(server, iss, &[iss], &[]).await
+}
+
+/// [`foreign_credential`] with a leaf certificate naming exactly these URI and DNS SANs.
+async fn foreign_credential_with_sans(
+    server: &TestServer,
+    iss: &str,
+    uris: &[&str],
+    dns: &[&str],
+) -> (SdJwt, String, vdc_core::jose::LocalSigner) {
     use vdc_core::jose::{Algorithm, LocalSigner, Signer as _, SigningKey};
     use vdc_core::x509::{self, CertificateSpec};
     let rng = vdc_core::rng::SystemRandom::new();
@@ -873,15 +884,15 @@ async fn foreign_credential(
     )
     .unwrap();
     let key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
-    let leaf = x509::issue(
-        &CertificateSpec::new("Foreign issuer", now.plus(-60), now.plus(3600), &rng)
-            .unwrap()
-            .with_uri(iss),
-        key.public_key(),
-        &ca,
-        &ca_key,
-    )
-    .unwrap();
+    let mut leaf_spec =
+        CertificateSpec::new("Foreign issuer", now.plus(-60), now.plus(3600), &rng).unwrap();
+    for uri in uris {
+        leaf_spec = leaf_spec.with_uri(*uri);
+    }
+    for name in dns {
+        leaf_spec = leaf_spec.with_dns_name(*name);
+    }
+    let leaf = x509::issue(&leaf_spec, key.public_key(), &ca, &ca_key).unwrap();
     let signer = LocalSigner::new(key).with_x5c(vec![leaf]);
     let holder = LocalSigner::new(SigningKey::generate(Algorithm::Es256, &rng).unwrap());
     let claims = vdc_core::sd_jwt_vc::SdJwtVcClaims {
@@ -910,6 +921,77 @@ async fn foreign_credential(
         x509::to_pem(&ca),
         holder,
     )
+}
+
+/// G3, G6 (issue 10 item 16): a verifier trusting two issuers on one host
+/// (`https://foreign.example/issuers/{a,b}`) and their CA: tenant a's certificate (URI SAN
+/// a, DNS SAN the host) does not make a credential with `iss` b verify, nor does a
+/// DNS-only certificate for the host; b's own certificate does.
+async fn foreign_x5c_certificate_of_another_tenant_on_the_host_is_rejected(server: &TestServer) {
+    let a = "https://foreign.example/issuers/a";
+    let b = "https://foreign.example/issuers/b";
+    let host = "foreign.example";
+    let wanted = vec![
+        vdc_core::claims_path::ClaimPath::names(&["given_name"]).unwrap(),
+        vdc_core::claims_path::ClaimPath::names(&["employee_id"]).unwrap(),
+    ];
+    let wallet = server.wallet();
+    let cases: [(&str, &[&str], &[&str], &str); 3] = [
+        ("tenant-a-cert", &[a], &[host], "rejected"),
+        ("dns-only-cert", &[], &[host], "rejected"),
+        ("tenant-b-cert", &[b], &[host], "verified"),
+    ];
+    for (id, uris, dns, outcome) in cases {
+        let (sd, ca_pem, holder) = foreign_credential_with_sans(server, b, uris, dns).await;
+        let d = vdc_core::sd_jwt::select_disclosures(&sd, &wanted).unwrap();
+        let (status, v) = server
+            .admin_post(
+                "/api/v1/verifiers",
+                &json!({"id": id, "client_id_prefix": "x509_hash",
+                    "trusted_issuers": [a, b], "trusted_issuer_anchors": [ca_pem]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        let created = request(server, id, json!({"dcql_query": badge_query()})).await;
+        let req = wallet
+            .resolve_presentation_request(
+                created["authorization_request"].as_str().unwrap(),
+                &trust_for(&v),
+            )
+            .await
+            .unwrap();
+        let vp = kb_presentation(
+            &sd,
+            d,
+            &holder,
+            &req.client_id,
+            req.nonce().unwrap(),
+            server.clock.now(),
+        )
+        .await;
+        let vp_token = json!({"badge": [vp]}).to_string();
+        let (code, body) = post(
+            server,
+            id,
+            &[("vp_token", &vp_token), ("state", req.state().unwrap())],
+        )
+        .await;
+        let r = result(server, id, created["id"].as_str().unwrap()).await;
+        assert_eq!(r["status"], outcome, "{id}: {body} {r}");
+        if outcome == "verified" {
+            assert_eq!(code, 200);
+            assert_eq!(r["presentation"]["badge"][0]["issuer"], b);
+        } else {
+            assert_eq!(code, 400, "{id}: {body}");
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("untrusted_issuer:"),
+                "{id}: {body}"
+            );
+        }
+    }
 }
 
 async fn foreign_issuer_is_trusted_only_through_a_configured_x5c_anchor(server: &TestServer) {

@@ -30,6 +30,8 @@ vdc_testkit::both_backends!(
     w3c_credentials_carry_bitstring_entries_that_track_the_status,
     aggregation_lists_the_issuers_lists_and_is_advertised,
     independent_implementation_decodes_a_served_list,
+    status_list_token_iss_is_the_credentials_iss,
+    issuer_with_a_certificate_chain_signs_its_status_lists_with_x5c,
 );
 
 /// One issued credential as the management API shows it.
@@ -717,4 +719,163 @@ async fn million_entry_lists_work_end_to_end() {
     assert_eq!(list.get(issued[0].idx as usize).unwrap(), 0);
     assert!(issued.iter().all(|c| c.idx < 1_000_000));
     server.stop().await;
+}
+
+/// Verifies a served Status List Token at `uri` with `policy` for `expected_issuer`.
+async fn verify_token(
+    server: &TestServer,
+    token: &str,
+    uri: &str,
+    policy: &IssuerTrustPolicy,
+    expected_issuer: Option<&str>,
+) -> Result<vdc_status::VerifiedStatusList, vdc_status::Error> {
+    let algs = AlgorithmPolicy::default();
+    let opts = VerifyOptions {
+        uri,
+        expected_issuer,
+        now: server.clock.now(),
+        skew: 60,
+        policy: &algs,
+        max_list_bytes: MAX_LIST_BYTES,
+    };
+    verify_status_list_token(token, policy, &opts).await
+}
+
+async fn get_text(server: &TestServer, url: &str) -> String {
+    let r = server.http.get(url).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{url}");
+    r.text().await.unwrap()
+}
+
+/// Issue 10 item 7: a Status List Token names its issuer in `iss`, the same `iss` as the
+/// credentials pointing to it (draft-ietf-oauth-status-list §5.1 allows other claims;
+/// relying parties resolve the list's key from it). A relying party that expects the
+/// credential's issuer still accepts it, one that expects another refuses it, and the
+/// token's own `iss` now suffices to find the key. The W3C Bitstring view names the same
+/// issuer. (G9: the list a verifier checks is the issuer's.)
+async fn status_list_token_iss_is_the_credentials_iss(server: &TestServer) {
+    let c = issue(server, 1).await.remove(0);
+    let sd = vdc_core::sd_jwt::SdJwt::parse(&c.credential).unwrap();
+    let credential_iss = sd.issuer_jws().unwrap().payload["iss"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(credential_iss, server.issuer_url("demo"));
+    let token = get_text(server, &c.uri).await;
+    let jws = vdc_core::jose::jws::decode(&token).unwrap();
+    assert_eq!(jws.claim_str("iss"), Some(credential_iss.as_str()));
+    assert!(
+        jws.header.get("x5c").is_none(),
+        "the demo issuer has no certificate chain"
+    );
+
+    let (policy, _) = trust(server).await;
+    let v = verify_token(server, &token, &c.uri, &policy, Some(&credential_iss))
+        .await
+        .unwrap();
+    assert_eq!(v.issuer, credential_iss);
+    assert_eq!(v.list.get(c.idx as usize).unwrap(), 0);
+    let v = verify_token(server, &token, &c.uri, &policy, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        v.issuer, credential_iss,
+        "the token's own iss names the issuer"
+    );
+    let other = server.issuer_url("other");
+    let err = verify_token(server, &token, &c.uri, &policy, Some(&other))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not the expected issuer"), "{err}");
+
+    // W3C: the BitstringStatusListCredential's issuer is the credential's issuer too.
+    let w3c = issue_config(server, 1, "EmployeeBadgeW3C").await.remove(0);
+    let vc = vdc_core::jose::jws::decode(&w3c.credential).unwrap();
+    let entry = BitstringStatusListEntry::from_value(&vc.payload["credentialStatus"][0]).unwrap();
+    let list_vc = get_text(server, &entry.status_list_credential).await;
+    let list_vc = vdc_core::jose::jws::decode(&list_vc).unwrap();
+    assert_eq!(list_vc.payload["issuer"], vc.payload["issuer"]);
+    assert_eq!(list_vc.payload["issuer"], credential_iss.as_str());
+}
+
+/// Issue 10 item 7, HAIP 1.0 §6.1: an issuer configured with a certificate chain signs its
+/// Status List Tokens with the chain in `x5c` (as its credentials), and `iss` is the
+/// credential's; a relying party that trusts the chain's CA verifies the list through the
+/// x5c mechanism, the leaf's URI SAN naming `iss` (issue 10 item 16). (G5, G9.)
+async fn issuer_with_a_certificate_chain_signs_its_status_lists_with_x5c(server: &TestServer) {
+    use vdc_core::jose::{Algorithm, SigningKey};
+    use vdc_core::x509::{self, CertificateSpec, TrustAnchors};
+    let rng = vdc_core::rng::SystemRandom::new();
+    let now = server.clock.now();
+    let iss = server.issuer_url("chained");
+    let ca_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+    let ca = x509::self_signed(
+        &CertificateSpec::new("Operator CA", now.plus(-60), now.plus(86_400), &rng)
+            .unwrap()
+            .ca(),
+        &ca_key,
+    )
+    .unwrap();
+    let key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+    let leaf = x509::issue(
+        &CertificateSpec::new("chained issuer", now.plus(-60), now.plus(86_400), &rng)
+            .unwrap()
+            .with_uri(iss.as_str()),
+        key.public_key(),
+        &ca,
+        &ca_key,
+    )
+    .unwrap();
+    // HAIP: the chain excludes the trust anchor.
+    let chain = vec![leaf];
+    let x5c = x509::to_x5c(&chain);
+    let private: Value = serde_json::from_str(&key.to_private_jwk()).unwrap();
+    let (status, created) = server
+        .admin_post(
+            "/api/v1/issuers",
+            &json!({"id": "chained", "signing_key": private, "x5c": x5c,
+                "credential_configurations": {"Badge": {"format": "dc+sd-jwt",
+                    "vct": "https://vdc.example/vct/chained",
+                    "claims": [{"path": ["given_name"]}]}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let offer = server
+        .offer(
+            "chained",
+            &json!({"credential_configuration_ids": ["Badge"],
+                "claims": {"Badge": {"given_name": "Ada"}}}),
+        )
+        .await;
+    let accepted = server
+        .wallet()
+        .accept_offer(offer["offer_uri"].as_str().unwrap(), None, 1)
+        .await
+        .unwrap();
+    let credential = accepted.credentials[0].credential.as_str();
+    let sd = vdc_core::sd_jwt::SdJwt::parse(credential).unwrap();
+    let issuer_jws = sd.issuer_jws().unwrap();
+    assert_eq!(issuer_jws.header["x5c"], x5c);
+    assert_eq!(issuer_jws.payload["iss"], iss.as_str());
+    let uri = issuer_jws.payload["status"]["status_list"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let idx = issuer_jws.payload["status"]["status_list"]["idx"]
+        .as_u64()
+        .unwrap();
+
+    let token = get_text(server, &uri).await;
+    let jws = vdc_core::jose::jws::decode(&token).unwrap();
+    assert_eq!(jws.header["x5c"], x5c, "HAIP 1.0 §6.1: the key is in x5c");
+    assert_eq!(jws.claim_str("iss"), Some(iss.as_str()));
+    // A relying party with the CA as its anchor and no pinned keys: the x5c mechanism.
+    let policy = IssuerTrustPolicy::new(vec![iss.clone()])
+        .with_x509_anchors(TrustAnchors::from_der_certs(vec![ca]).unwrap())
+        .with_clock(Arc::new(server.clock.clone()));
+    let v = verify_token(server, &token, &uri, &policy, Some(&iss))
+        .await
+        .unwrap();
+    assert_eq!(v.issuer, iss);
+    assert_eq!(v.list.get(idx as usize).unwrap(), 0);
 }
