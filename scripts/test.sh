@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: every test of the workspace, against real SQLite and Postgres and the
-# pinned third-party implementations in conformance/, and the pages in Debian's Chromium
-# (tests/browser/). Installs and starts what it needs.
+# pinned third-party implementations in conformance/, the pages in Debian's Chromium
+# (tests/browser/), and the fuzz targets for a bounded time (docs/FUZZING.md). Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +14,10 @@ export VDC_PG_URL="${VDC_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export SQLX_OFFLINE="${SQLX_OFFLINE:-true}"
 cargo test --workspace --locked "$@"
 
-# The third-party suites against a freshly started `vdc serve --demo` (conformance/run.sh).
-# Skipped only when the caller narrowed the cargo tests (arguments given).
+# Fuzzing: every parser of untrusted input for a bounded time, then the third-party suites
+# against a freshly started `vdc serve --demo` (conformance/run.sh). Both are skipped only
+# when the caller narrowed the cargo tests (arguments given).
 if [ "$#" -eq 0 ]; then
+    scripts/fuzz.sh
     conformance/run.sh
 fi
