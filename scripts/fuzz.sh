@@ -68,7 +68,7 @@ run_one() {
     # -timeout: one input taking 10 s is a finding (unbounded work, G8), not a slow run.
     local rc=0
     cargo fuzz run --fuzz-dir fuzz "$t" "$corpora/$t" "fuzz/seeds/$t" -- \
-        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -dict=fuzz/dict/jose.dict -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"$logs/$t.log" 2>&1 || rc=$?
     echo "$rc" >"$logs/$t.rc"
 }
@@ -106,7 +106,7 @@ if [ "${#failed[@]}" -gt 0 ]; then
         echo "fuzz: $t failed; input in fuzz/artifacts/$t/, log $logs/$t.log:"
         grep -E 'panicked at|ERROR: |SUMMARY: |Test unit written to' "$logs/$t.log" | head -5 || true
     done
-    echo "fuzz: reproduce with: RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz -a <target> <artifact>"
+    echo "fuzz: reproduce with: RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir fuzz <target> <artifact>"
     exit 1
 fi
 echo "fuzz: ${n} targets ran ${secs} s each, no crash"
