@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: every test of the workspace, against real SQLite and Postgres and the
 # pinned third-party implementations in conformance/, the pages in Debian's Chromium
-# (tests/browser/), and R1/R2 under faults (scripts/faults.sh). Installs and starts what it
-# needs.
+# (tests/browser/), the fuzz targets for a bounded time (docs/FUZZING.md), and R1/R2 under
+# faults (scripts/faults.sh). Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +15,11 @@ export VDC_PG_URL="${VDC_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export SQLX_OFFLINE="${SQLX_OFFLINE:-true}"
 cargo test --workspace --locked "$@"
 
-# The third-party suites against a freshly started `vdc serve --demo` (conformance/run.sh).
-# Skipped only when the caller narrowed the cargo tests (arguments given).
+# Fuzzing: every parser of untrusted input for a bounded time, then the third-party suites
+# against a freshly started `vdc serve --demo` (conformance/run.sh). Both are skipped only
+# when the caller narrowed the cargo tests (arguments given).
 if [ "$#" -eq 0 ]; then
+    scripts/fuzz.sh
     conformance/run.sh
     # R1/R2 under faults (Postgres restarted, vdc killed) under a bounded load, on a private
     # Postgres cluster. Last, never beside the cargo tests: it stops a Postgres server.

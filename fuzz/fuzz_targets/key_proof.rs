@@ -1,0 +1,42 @@
+//! OID4VCI 1.0 `jwt` key proofs (Appendix F.1): `key_proof::verify` as the credential
+//! endpoint calls it, with fixed expectations (audience, time, skew).
+//!
+//! Input: first byte 0 → the rest is a proof as text. Otherwise the rest is
+//! `header NUL payload` (raw JSON) signed by the harness with the fixed holder key; the
+//! seeds carry that key as the header `jwk`, so mutations reach the claim checks.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use vdc_core::key_proof::{self, ProofExpectations};
+use vdc_fuzz_common as h;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let proof = if mode == 0 {
+        let Ok(text) = std::str::from_utf8(rest) else {
+            return;
+        };
+        text.to_owned()
+    } else {
+        let parts = h::split(rest, 2);
+        let [header, payload] = parts[..] else {
+            return;
+        };
+        h::sign_compact(header, payload, h::holder_key())
+    };
+    let expect = ProofExpectations {
+        policy: h::policy(),
+        audience: h::ISSUER,
+        now: h::NOW,
+        max_age_secs: 300,
+        skew: 60,
+    };
+    if let Ok(verified) = key_proof::verify(&proof, &expect) {
+        // A proof is accepted only with the key that signed it.
+        if mode != 0 {
+            assert_eq!(&verified.holder_key, h::holder_key().public_key());
+        }
+    }
+});
