@@ -67,6 +67,32 @@ pub fn standard_with_metrics<S: Clone + Send + Sync + 'static>(
         .layer(SetRequestIdLayer::new(header, RequestIds { prefix }))
 }
 
+/// Sets the JSON answers for requests no route takes (contract: "Every error is JSON"):
+/// `404 not_found` for an unknown path, `405 method_not_allowed` for a known path with
+/// another method (axum keeps the `Allow` header listing the methods that path has). Call
+/// it on the composed router, after every route is merged: the 405 answer reaches only the
+/// routes registered before it.
+pub fn json_fallbacks<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+}
+
+async fn no_route() -> Response {
+    use axum::response::IntoResponse as _;
+    crate::ErrorResponse::not_found("no resource at this path").into_response()
+}
+
+async fn wrong_method(method: http::Method) -> Response {
+    use axum::response::IntoResponse as _;
+    crate::ErrorResponse::client(
+        http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on this path; the Allow header lists what is"),
+    )
+    .into_response()
+}
+
 /// Runs the request inside a `request` span carrying `request_id`, `method` and the matched
 /// `route` (so every log line of the request has them, in text and JSON logs), logs the
 /// server-side detail of every error response once (STYLE.md §4): 5xx at error, 4xx at debug

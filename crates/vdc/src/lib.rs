@@ -175,7 +175,7 @@ pub async fn build_with_store(
     // Management routers authenticate the admin key or a scoped API key and audit each call.
     let auth = vdc_http::auth::Authenticator::new(
         admin,
-        access_store.clone(),
+        store.clone(),
         deps.clock.clone(),
         deps.rng.clone(),
     );
@@ -273,12 +273,14 @@ pub async fn build_with_store(
         )));
     }
     router = router.merge(access::routes(
-        access::AccessApi::new(access_store, deps.clock.clone(), deps.rng.clone()),
+        access::AccessApi::new(store.clone(), deps.clock.clone(), deps.rng.clone()),
         auth.clone(),
     ));
     // Documentation, without an API key (it is the published contract, no secrets).
     router = router.merge(docs::routes(config.role));
     router = router.merge(webhooks::management_routes(webhooks.clone(), auth.clone()));
+    // After every merge: unknown paths and methods answer the contract's JSON error body.
+    let router = vdc_http::layers::json_fallbacks(router);
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,

@@ -18,6 +18,7 @@ mod presentation;
 mod races;
 mod shutdown;
 mod status;
+mod strictness;
 mod support;
 mod tls;
 mod webhooks;
