@@ -126,7 +126,7 @@ fn quote_member(path: &str) -> String {
 }
 
 /// Deserializes `value` into `T`, refusing members `T` does not know (the
-/// [`ManagementJson`] rule); the error names them (at most [`MAX_NAMED_MEMBERS`]).
+/// [`ManagementJson`] rule); the error names them (at most five).
 pub fn from_value_strict<T: DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, ErrorResponse> {
