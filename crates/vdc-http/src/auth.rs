@@ -17,6 +17,11 @@
 //!   [`AuditEntry`] per call: actor, `METHOD /route/{template}`, the tenant and object id from
 //!   the path, the HTTP status. Never bodies, claim values, keys or `tx_code`s (G10).
 //!   Unauthenticated calls (401) are not recorded: anyone could fill the log with them.
+//!   Every recorded field is bounded (issue 10, item 10): the tenant is recorded only when it
+//!   is a slug and, for a call that did not succeed, only when that tenant exists (a refused
+//!   call on a tenant that does not exist is recorded without a tenant, so no log entry
+//!   appears under a tenant nobody created); an object id longer than
+//!   [`MAX_AUDIT_ID_CHARS`] is cut on a character boundary and marked.
 //! - Tenant checks come before any lookup, so a key learns nothing about tenants outside its
 //!   list (G6: 403 whether or not the other tenant exists).
 
@@ -32,7 +37,9 @@ use vdc_core::rng::RandomSource;
 use vdc_core::time::Clock;
 use vdc_store::access::audit_id;
 use vdc_store::events::EventTenant;
-use vdc_store::{AccessStore, ApiKeyRecord, AuditEntry, SecretHash, StoreErrorKind};
+use vdc_store::{
+    AccessStore, ApiKeyRecord, AuditEntry, SecretHash, Store, StoreError, StoreErrorKind,
+};
 
 use crate::error::ErrorResponse;
 
@@ -271,6 +278,8 @@ pub fn with_created_id(mut response: Response, body: &serde_json::Value) -> Resp
 pub struct Authenticator {
     admin: AdminKey,
     store: Arc<dyn AccessStore>,
+    /// The whole store, to ask whether a tenant named in a path exists.
+    tenants: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn RandomSource>,
 }
@@ -318,13 +327,14 @@ impl Authenticator {
     /// An authenticator for the admin key and the scoped keys in `store`.
     pub fn new(
         admin: AdminKey,
-        store: Arc<dyn AccessStore>,
+        store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn RandomSource>,
     ) -> Self {
         Self {
             admin,
-            store,
+            store: store.clone(),
+            tenants: store,
             clock,
             rng,
         }
@@ -456,6 +466,70 @@ fn bearer(request: &Request) -> Option<&str> {
         .map(|(_, token)| token.trim())
 }
 
+/// The longest object id an audit entry records, in characters (ids vdc makes are far
+/// shorter; a longer one came from a path nobody answered).
+pub const MAX_AUDIT_ID_CHARS: usize = 128;
+
+/// `id` as an audit entry records it: unchanged up to [`MAX_AUDIT_ID_CHARS`], otherwise its
+/// first characters (cut on a character boundary) and its length in bytes.
+pub fn bounded_audit_id(id: String) -> String {
+    if id.chars().nth(MAX_AUDIT_ID_CHARS).is_none() {
+        return id;
+    }
+    let head: String = id.chars().take(MAX_AUDIT_ID_CHARS / 2).collect();
+    format!("{head}...({} bytes)", id.len())
+}
+
+/// A tenant slug (contract: `^[a-z0-9][a-z0-9-]{0,62}$`); nothing else can name a tenant.
+fn is_slug(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// Whether `tenant` exists in `store` (an issuer or a verifier of that id).
+pub async fn tenant_exists(store: &dyn Store, tenant: &EventTenant) -> Result<bool, StoreError> {
+    if !is_slug(tenant_id(tenant)) {
+        return Ok(false);
+    }
+    Ok(match tenant {
+        EventTenant::Issuer(id) => store.get_issuer(id).await?.is_some(),
+        EventTenant::Verifier(id) => store.get_verifier(id).await?.is_some(),
+    })
+}
+
+fn tenant_id(tenant: &EventTenant) -> &str {
+    match tenant {
+        EventTenant::Issuer(id) | EventTenant::Verifier(id) => id,
+    }
+}
+
+impl Authenticator {
+    /// The tenant an audit entry of a call answered with `status` records: a slug, and for
+    /// a call that did not succeed, a tenant that exists (a failed lookup records none).
+    async fn audit_tenant(
+        &self,
+        tenant: Option<EventTenant>,
+        status: StatusCode,
+    ) -> Option<EventTenant> {
+        let tenant = tenant.filter(|t| is_slug(tenant_id(t)))?;
+        if status.is_success() {
+            return Some(tenant);
+        }
+        match tenant_exists(self.tenants.as_ref(), &tenant).await {
+            Ok(true) => Some(tenant),
+            Ok(false) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "audit: tenant lookup failed; entry recorded without it");
+                None
+            }
+        }
+    }
+}
+
 /// What the path says: its tenant and the object id.
 fn path_facts(params: Option<&RawPathParams>) -> (Option<EventTenant>, Option<String>) {
     let mut tenant = None;
@@ -524,7 +598,9 @@ pub async fn management(
         .extensions()
         .get::<AuditTarget>()
         .map(|t| t.0.clone())
-        .or(path_target);
+        .or(path_target)
+        .map(bounded_audit_id);
+    let tenant = auth.audit_tenant(tenant, response.status()).await;
     auth.record(
         &caller,
         format!("{method} {template}"),

@@ -66,6 +66,19 @@ impl ErrorResponse {
         }
     }
 
+    /// This refusal under the code a protocol names for a malformed request at one endpoint
+    /// (OID4VCI 1.0 §8.3.1.2 `invalid_credential_request`, §11.3
+    /// `invalid_notification_request`): a `400 invalid_request` takes `code`, and its
+    /// description keeps to the characters those specs allow in `error_description`
+    /// (`%x20-21 / %x23-5B / %x5D-7E`). Other answers (413, 415, 5xx) are unchanged.
+    pub fn malformed_as(mut self, code: &'static str) -> Self {
+        if self.status == StatusCode::BAD_REQUEST && self.error == "invalid_request" {
+            self.error = code;
+            self.description = oauth_description(&self.description);
+        }
+        self
+    }
+
     /// Adds a `WWW-Authenticate` header.
     pub fn with_www_authenticate(mut self, value: impl Into<String>) -> Self {
         self.www_authenticate = Some(value.into());
@@ -77,6 +90,19 @@ impl ErrorResponse {
         self.detail = Some(detail.into());
         self
     }
+}
+
+/// `text` within the `error_description` character set of RFC 6749 §5.2 (and OID4VCI 1.0
+/// §8.3.1.2): printable ASCII without `"` and `\`; anything else becomes `'` or `?`.
+pub fn oauth_description(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 impl IntoResponse for ErrorResponse {

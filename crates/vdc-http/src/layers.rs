@@ -96,6 +96,124 @@ fn panic_response(panic: &(dyn Any + Send), metrics: Option<&Metrics>) -> Respon
     .into_response()
 }
 
+/// Bounds each request to `limit` from the moment its headers are read to the answer
+/// (issue 10, item 11), plus the `?wait=N` of a long-poll (at most
+/// [`crate::longpoll::MAX_WAIT_SECS`]), which the client asked the server to hold. Past the
+/// deadline the client gets `408 invalid_request` when its body had not fully arrived (a
+/// slow sender), else `503 temporarily_unavailable` (the server was too slow, R2); either way
+/// the work is dropped and the connection closed.
+pub fn request_timeout<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    limit: std::time::Duration,
+) -> Router<S> {
+    router.layer(middleware::from_fn(move |request: Request, next: Next| {
+        bounded(request, next, limit)
+    }))
+}
+
+async fn bounded(request: Request, next: Next, limit: std::time::Duration) -> Response {
+    use axum::response::IntoResponse as _;
+    use http_body::Body as _;
+    let wait = request
+        .uri()
+        .query()
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(name, _)| name == "wait")
+                .and_then(|(_, value)| crate::longpoll::parse_wait(Some(&value)).ok())
+        })
+        .unwrap_or_default();
+    let (parts, body) = request.into_parts();
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(body.is_end_stream()));
+    let body = axum::body::Body::new(Tracked {
+        inner: body,
+        received: received.clone(),
+    });
+    let request = Request::from_parts(parts, body);
+    match tokio::time::timeout(limit + wait, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = if received.load(Ordering::Acquire) {
+                crate::ErrorResponse::server(
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    format!("no answer within {} s", limit.as_secs()),
+                )
+            } else {
+                crate::ErrorResponse::client(
+                    http::StatusCode::REQUEST_TIMEOUT,
+                    "invalid_request",
+                    format!(
+                        "the request was not received within {} seconds",
+                        limit.as_secs()
+                    ),
+                )
+            }
+            .into_response();
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+/// A request body that notes when it has been read to its end.
+struct Tracked {
+    inner: axum::body::Body,
+    received: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl http_body::Body for Tracked {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.received.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Sets the JSON answers for requests no route takes (contract: "Every error is JSON"):
+/// `404 not_found` for an unknown path, `405 method_not_allowed` for a known path with
+/// another method (axum keeps the `Allow` header listing the methods that path has). Call
+/// it on the composed router, after every route is merged: the 405 answer reaches only the
+/// routes registered before it.
+pub fn json_fallbacks<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+}
+
+async fn no_route() -> Response {
+    use axum::response::IntoResponse as _;
+    crate::ErrorResponse::not_found("no resource at this path").into_response()
+}
+
+async fn wrong_method(method: http::Method) -> Response {
+    use axum::response::IntoResponse as _;
+    crate::ErrorResponse::client(
+        http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on this path; the Allow header lists what is"),
+    )
+    .into_response()
+}
+
 /// Runs the request inside a `request` span carrying `request_id`, `method` and the matched
 /// `route` (so every log line of the request has them, in text and JSON logs), logs the
 /// server-side detail of every error response once (STYLE.md §4): 5xx at error, 4xx at debug

@@ -7,7 +7,9 @@
 //!   `error_description`) with `Cache-Control: no-store`, and [`ErrorDetail`], the
 //!   server-side detail that travels as a response extension to the logging middleware.
 //! - [`extract`]: [`AppJson`] (strict JSON bodies: 415 for other media types, 413 over the
-//!   limit, 400 `invalid_request` for malformed input), [`OAuthForm`] (form bodies without
+//!   limit, 400 `invalid_request` for malformed input; unknown members ignored, as the
+//!   protocols say), [`ManagementJson`] (the same, and unknown members are a 400 naming
+//!   them, as the management contract says), [`OAuthForm`] (form bodies without
 //!   repeated parameters), [`BearerToken`] (RFC 6750).
 //! - [`layers`]: the body limit, request ids and the error-logging middleware every router
 //!   gets through [`layers::standard`], plus the per-request span and request metrics.
@@ -27,7 +29,7 @@ pub mod metrics;
 pub mod openapi;
 
 pub use error::{ErrorDetail, ErrorResponse};
-pub use extract::{AppJson, BearerToken, OAuthForm};
+pub use extract::{AppJson, BearerToken, ManagementJson, OAuthForm};
 
 /// The largest request body any endpoint accepts (contract: "a body over 1 MiB gets 413").
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

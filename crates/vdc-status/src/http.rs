@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vdc_http::auth::{Authenticator, Caller, management};
 use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS};
-use vdc_http::{AppJson, ErrorResponse};
+use vdc_http::{ErrorResponse, ManagementJson};
 use vdc_store::{StatusChange, StoreErrorKind};
 
 use crate::bitstring::StatusPurpose;
@@ -256,7 +256,7 @@ async fn change_one(
     State(s): State<StatusService>,
     caller: Caller,
     Path((issuer, id)): Path<(String, String)>,
-    AppJson(body): AppJson<StatusBody>,
+    ManagementJson(body): ManagementJson<StatusBody>,
 ) -> Result<Json<Value>, ServiceError> {
     let change = StatusChange {
         credential_id: id,
@@ -292,7 +292,7 @@ async fn change_many(
     State(s): State<StatusService>,
     caller: Caller,
     Path(issuer): Path<String>,
-    AppJson(body): AppJson<BatchBody>,
+    ManagementJson(body): ManagementJson<BatchBody>,
 ) -> Result<Json<Value>, ServiceError> {
     let changes = body
         .items

@@ -122,8 +122,9 @@ impl TestServer {
             .unwrap();
         self.background = Some(app.start_background());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let limits = self.config.connection_limits().unwrap();
         let task = tokio::spawn(async move {
-            vdc::serve(listener, app.router, async {
+            vdc::serve_with(listener, app.router, limits, None, async {
                 let _ = rx.await;
             })
             .await

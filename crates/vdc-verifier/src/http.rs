@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vdc_http::auth::{Authenticator, Caller, management, with_created_id};
 use vdc_http::openapi::{ErrorBody, TAG_PRESENTATIONS, TAG_VERIFIERS};
-use vdc_http::{AppJson, ErrorResponse, OAuthForm};
+use vdc_http::{ErrorResponse, ManagementJson, OAuthForm};
 use vdc_store::StoreErrorKind;
 
 use crate::error::{Result, VerifierError};
@@ -164,7 +164,7 @@ async fn list_verifiers(State(v): State<Verifier>, caller: Caller) -> Result<Jso
 )]
 async fn create_verifier(
     State(v): State<Verifier>,
-    AppJson(def): AppJson<VerifierDefinition>,
+    ManagementJson(def): ManagementJson<VerifierDefinition>,
 ) -> Result<Response> {
     v.create_verifier(def).await.map(|o| {
         let r = (StatusCode::CREATED, Json(&o)).into_response();
@@ -218,7 +218,7 @@ async fn get_verifier(
 async fn create_request(
     State(v): State<Verifier>,
     Path(verifier): Path<String>,
-    AppJson(req): AppJson<CreateRequest>,
+    ManagementJson(req): ManagementJson<CreateRequest>,
 ) -> Result<Response> {
     v.create_request(&verifier, req)
         .await
@@ -294,7 +294,7 @@ struct RedeemBody {
 async fn redeem_response_code(
     State(v): State<Verifier>,
     Path(verifier): Path<String>,
-    AppJson(body): AppJson<RedeemBody>,
+    ManagementJson(body): ManagementJson<RedeemBody>,
 ) -> Result<Response> {
     v.redeem_response_code(&verifier, &body.response_code)
         .await

@@ -97,6 +97,15 @@ pub struct Config {
     /// 0 keeps them forever; pending requests are never purged
     /// (`VDC_PRESENTATION_RETENTION_DAYS`).
     pub presentation_retention_days: u32,
+    /// Seconds a client has to send a request's headers (and the TLS handshake); an idle
+    /// keep-alive connection is closed after as long (`VDC_HTTP_HEADER_TIMEOUT`).
+    pub http_header_timeout: u64,
+    /// Seconds one request may take from its headers to the answer; a long-poll's
+    /// `?wait=N` adds N (`VDC_HTTP_REQUEST_TIMEOUT`).
+    pub http_request_timeout: u64,
+    /// Connections served at once; more wait in the listen backlog
+    /// (`VDC_HTTP_MAX_CONNECTIONS`).
+    pub http_max_connections: usize,
 }
 
 impl Default for Config {
@@ -122,6 +131,9 @@ impl Default for Config {
             audit_retention_days: 400,
             webhook_retention_days: 30,
             presentation_retention_days: 30,
+            http_header_timeout: 10,
+            http_request_timeout: 30,
+            http_max_connections: 1024,
         }
     }
 }
@@ -148,6 +160,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "VDC_AUDIT_RETENTION_DAYS",
     "VDC_WEBHOOK_RETENTION_DAYS",
     "VDC_PRESENTATION_RETENTION_DAYS",
+    "VDC_HTTP_HEADER_TIMEOUT",
+    "VDC_HTTP_REQUEST_TIMEOUT",
+    "VDC_HTTP_MAX_CONNECTIONS",
 ];
 
 /// The longest retention period accepted, days (100 years; longer is "keep forever", 0).
@@ -253,6 +268,28 @@ impl Config {
             presentations: RetentionSettings::days(self.presentation_retention_days),
             ..RetentionSettings::default()
         })
+    }
+
+    /// The connection limits of `vdc serve`; an error names a bad value.
+    pub fn connection_limits(&self) -> anyhow::Result<crate::ConnectionLimits> {
+        if !(1..=3_600).contains(&self.http_header_timeout) {
+            anyhow::bail!("VDC_HTTP_HEADER_TIMEOUT must be 1..=3600 seconds");
+        }
+        if !(1..=100_000).contains(&self.http_max_connections) {
+            anyhow::bail!("VDC_HTTP_MAX_CONNECTIONS must be 1..=100000");
+        }
+        Ok(crate::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.http_header_timeout),
+            max_connections: self.http_max_connections,
+        })
+    }
+
+    /// The whole-request timeout (long-poll waits come on top); an error names a bad value.
+    pub fn request_timeout(&self) -> anyhow::Result<std::time::Duration> {
+        if !(1..=3_600).contains(&self.http_request_timeout) {
+            anyhow::bail!("VDC_HTTP_REQUEST_TIMEOUT must be 1..=3600 seconds");
+        }
+        Ok(std::time::Duration::from_secs(self.http_request_timeout))
     }
 
     /// The database URL.

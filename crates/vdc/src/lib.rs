@@ -65,8 +65,9 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            create_private_dir(dir)?;
         }
+        private_database_file(Path::new(path))?;
         let store = vdc_store_sqlite::SqliteStore::open(Path::new(path), settings)
             .await
             .context("cannot open the SQLite database (VDC_DATABASE_URL)")?;
@@ -78,6 +79,127 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     } else {
         bail!("VDC_DATABASE_URL must start with sqlite:// or postgres://")
     }
+}
+
+/// Creates `dir` (and missing parents) readable by this user only (mode 0700): the data
+/// directory holds the database with claim values and the KEK (issue 10, item 13). A
+/// directory that exists keeps its mode.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Makes the SQLite database file mode 0600 before SQLite opens it: a new file is created
+/// so, an existing one (and its `-wal`/`-shm` files) is narrowed to it. SQLite gives the
+/// `-wal` and `-shm` files it creates the database file's mode.
+fn private_database_file(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("making {} private (mode 0600)", file.display()))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Refuses a KEK file that users other than its owner may read or write: it decrypts every
+/// signing key. The error says how to fix it.
+fn check_kek_file(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "the key-encryption key file {p} is accessible to other users (mode {m:03o}); \
+                 run `chmod 600 {p}` (or set VDC_KEK) and start again",
+                p = path.display(),
+                m = mode & 0o777
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// The lock of a `vdc serve` on a SQLite database: `<database>.lock`, held with an OS file
+/// lock for as long as the returned file lives (the OS releases it when the process dies,
+/// so a crash never leaves a stale lock). A second `vdc serve` on the same database refuses
+/// to start: SQLite has one writer, and two servers would each cache state the other
+/// changes. `None` for Postgres, which many instances may share.
+pub fn lock_database(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let url = config.database_url();
+    let Some(db) = url.strip_prefix("sqlite://") else {
+        return Ok(None);
+    };
+    let lock_path = std::path::PathBuf::from(format!("{db}.lock"));
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&lock_path)
+        .with_context(|| format!("opening the lock file {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let pid = if holder.is_empty() || holder.len() > 20 {
+                String::new()
+            } else {
+                format!(" (pid {holder})")
+            };
+            bail!(
+                "another vdc serve{pid} is using the SQLite database {db} (its lock {} is \
+                 held); stop it first, or give this server its own VDC_DATA_DIR or \
+                 VDC_DATABASE_URL (several instances need Postgres)",
+                lock_path.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", lock_path.display()));
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    Ok(Some(file))
 }
 
 /// Clock and randomness for the services (tests inject a fixed clock and seeded RNG).
@@ -176,7 +298,7 @@ pub async fn build_with_store(
     // Management routers authenticate the admin key or a scoped API key and audit each call.
     let auth = vdc_http::auth::Authenticator::new(
         admin,
-        access_store.clone(),
+        store.clone(),
         deps.clock.clone(),
         deps.rng.clone(),
     );
@@ -274,12 +396,15 @@ pub async fn build_with_store(
         )));
     }
     router = router.merge(access::routes(
-        access::AccessApi::new(access_store, deps.clock.clone(), deps.rng.clone()),
+        access::AccessApi::new(store.clone(), deps.clock.clone(), deps.rng.clone()),
         auth.clone(),
     ));
     // Documentation, without an API key (it is the published contract, no secrets).
     router = router.merge(docs::routes(config.role));
     router = router.merge(webhooks::management_routes(webhooks.clone(), auth.clone()));
+    // After every merge: unknown paths and methods answer the contract's JSON error body.
+    let router = vdc_http::layers::json_fallbacks(router);
+    let router = vdc_http::layers::request_timeout(router, config.request_timeout()?);
     let router = vdc_http::layers::standard_with_metrics(router, Some(metrics.clone()));
     Ok(App {
         router,
@@ -379,6 +504,7 @@ pub fn existing_key_encryption_key(config: &Config) -> anyhow::Result<Option<Key
             if !path.exists() {
                 return Ok(None);
             }
+            check_kek_file(&path)?;
             std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?
                 .trim()
@@ -404,13 +530,13 @@ fn key_encryption_key(config: &Config, rng: &dyn RandomSource) -> anyhow::Result
         None => {
             let path = config.data_dir.join("kek");
             if path.exists() {
+                check_kek_file(&path)?;
                 std::fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))?
                     .trim()
                     .to_owned()
             } else {
-                std::fs::create_dir_all(&config.data_dir)
-                    .with_context(|| format!("creating {}", config.data_dir.display()))?;
+                create_private_dir(&config.data_dir)?;
                 let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
                 rng.fill(bytes.as_mut())?;
                 let encoded = vdc_core::base64url::encode(bytes.as_ref());
@@ -485,13 +611,123 @@ async fn stored_admin_hash(store: &dyn IssuanceStore) -> anyhow::Result<Option<[
     Ok(Some(hash))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, finishing in-flight requests.
+/// How [`serve_with`] treats connections (issue 10, item 11: 200 half-sent requests held
+/// their connections open indefinitely).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Time a client has to send a request's headers (and to finish a TLS handshake); an
+    /// idle keep-alive connection is closed after as long.
+    pub header_read_timeout: std::time::Duration,
+    /// Connections served at once. Further ones are not accepted until one closes: they wait
+    /// in the kernel's listen backlog, which costs the server nothing.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
+}
+
+/// Serves `router` on `listener` with the default [`ConnectionLimits`] until `shutdown`
+/// resolves, finishing in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(
+        listener,
+        router,
+        ConnectionLimits::default(),
+        None,
+        shutdown,
+    )
+    .await
+}
+
+/// Serves `router` on `listener` (over TLS with `tls`) under `limits` until `shutdown`
+/// resolves: then it stops accepting, closes idle connections and waits for the requests in
+/// flight (hyper's graceful shutdown). HTTP/1.1 only, as the router is built for.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // The permit comes first: beyond the cap nothing is accepted.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let watcher = graceful.watcher();
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
+            let served = match tls {
+                None => {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    watcher.watch(http.serve_connection(io, service)).await
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
+                            .await;
+                    let Ok(Ok(stream)) = handshake else {
+                        tracing::debug!("TLS handshake failed or timed out");
+                        return;
+                    };
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    watcher.watch(http.serve_connection(io, service)).await
+                }
+            };
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// After a failed `accept`: a vanished peer is nothing; anything else (out of file
+/// descriptors) is logged and followed by a short pause, so the loop does not spin.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed");
+    // A pause in the accept loop, not a test waiting on time (clippy.toml bans sleep there).
+    #[allow(clippy::disallowed_methods)]
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 }

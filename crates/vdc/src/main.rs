@@ -332,6 +332,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         (None, None) => None,
         _ => anyhow::bail!("VDC_TLS_CERT and VDC_TLS_KEY must be set together"),
     };
+    let limits = config.connection_limits()?;
+    // Held until the process ends: a second `vdc serve` on this SQLite database refuses.
+    let _lock = vdc::lock_database(&config)?;
     let app = vdc::build(&config, vdc::Deps::default()).await?;
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot bind {}", config.listen))?;
@@ -379,12 +382,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let background = app.start_background();
     let served = match tls {
         Some((cert, key)) => {
-            vdc::tls::serve_tls(listener, app.router, &cert, &key, shutdown_signal()).await
+            vdc::tls::serve_tls(listener, app.router, &cert, &key, limits, shutdown_signal()).await
         }
         None => {
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            vdc::serve(listener, app.router, shutdown_signal())
+            vdc::serve_with(listener, app.router, limits, None, shutdown_signal())
                 .await
                 .map_err(anyhow::Error::from)
         }

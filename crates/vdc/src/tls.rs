@@ -2,19 +2,19 @@
 //! the same crypto backend as everything else in vdc.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
 
-/// Serves `router` over TLS on `listener` until `shutdown` resolves (in-flight requests get
-/// up to 10 s to finish).
+/// Serves `router` over TLS on `listener` under `limits` until `shutdown` resolves (the same
+/// accept loop as plain HTTP: [`crate::serve_with`]).
 pub async fn serve_tls(
     listener: std::net::TcpListener,
     router: Router,
     cert_pem: &Path,
     key_pem: &Path,
+    limits: crate::ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // Another part of the process may have installed it already; either way ring is in use.
@@ -28,16 +28,12 @@ pub async fn serve_tls(
                 key_pem.display()
             )
         })?;
-    let handle = axum_server::Handle::new();
-    let on_shutdown = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        on_shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
-    });
+    // The server speaks HTTP/1.1 only, so that is all ALPN may agree on.
+    let mut server_config = (*config.get_inner()).clone();
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server_config));
     listener.set_nonblocking(true)?;
-    axum_server::from_tcp_rustls(listener, config)?
-        .handle(handle)
-        .serve(router.into_make_service())
-        .await?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    crate::serve_with(listener, router, limits, Some(acceptor), shutdown).await?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vdc_http::auth::{Authenticator, Caller, management, with_created_id};
 use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS, TAG_ISSUERS, TAG_OFFERS};
-use vdc_http::{AppJson, BearerToken, OAuthForm};
+use vdc_http::{AppJson, BearerToken, ErrorResponse, ManagementJson, OAuthForm};
 use vdc_status::openapi::CredentialObject;
 
 use crate::config::IssuerDefinition;
@@ -115,6 +115,44 @@ async fn nonce(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Re
     i.nonce(&issuer).await.map(|n| no_store(StatusCode::OK, n))
 }
 
+/// The body of a Credential or Deferred Credential Request. Spec: OID4VCI 1.0 §8.3.1.2: a
+/// request that "is missing a required parameter, includes an unsupported parameter or
+/// parameter value, repeats the same parameter, or is otherwise malformed" is
+/// `invalid_credential_request`, which takes precedence over RFC 6750's `invalid_request`;
+/// §9.3: the Deferred Credential Endpoint answers with the same codes. Unknown members are
+/// ignored (§8.2), as [`AppJson`] does.
+struct CredentialJson<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S>
+    for CredentialJson<T>
+{
+    type Rejection = ErrorResponse;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ErrorResponse> {
+        AppJson::from_request(req, state)
+            .await
+            .map(|AppJson(t)| Self(t))
+            .map_err(|e| e.malformed_as("invalid_credential_request"))
+    }
+}
+
+/// The body of a Notification Request. Spec: OID4VCI 1.0 §11.3: a malformed one is
+/// `invalid_notification_request`.
+struct NotificationJson<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S>
+    for NotificationJson<T>
+{
+    type Rejection = ErrorResponse;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ErrorResponse> {
+        AppJson::from_request(req, state)
+            .await
+            .map(|AppJson(t)| Self(t))
+            .map_err(|e| e.malformed_as("invalid_notification_request"))
+    }
+}
+
 fn outcome(o: CredentialOutcome) -> Response {
     match o {
         CredentialOutcome::Issued(body) => no_store(StatusCode::OK, body),
@@ -126,7 +164,7 @@ async fn credential(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
     token: BearerToken,
-    AppJson(req): AppJson<CredentialRequest>,
+    CredentialJson(req): CredentialJson<CredentialRequest>,
 ) -> Result<Response> {
     i.credential(&issuer, &token.0, req).await.map(outcome)
 }
@@ -135,7 +173,7 @@ async fn deferred_credential(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
     token: BearerToken,
-    AppJson(req): AppJson<DeferredRequest>,
+    CredentialJson(req): CredentialJson<DeferredRequest>,
 ) -> Result<Response> {
     i.deferred_credential(&issuer, &token.0, req)
         .await
@@ -146,7 +184,7 @@ async fn notification(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
     token: BearerToken,
-    AppJson(req): AppJson<NotificationRequest>,
+    NotificationJson(req): NotificationJson<NotificationRequest>,
 ) -> Result<StatusCode> {
     i.notification(&issuer, &token.0, req)
         .await
@@ -192,7 +230,7 @@ async fn list_issuers(State(i): State<Issuer>, caller: Caller) -> Result<Json<Va
 )]
 async fn create_issuer(
     State(i): State<Issuer>,
-    AppJson(def): AppJson<IssuerDefinition>,
+    ManagementJson(def): ManagementJson<IssuerDefinition>,
 ) -> Result<Response> {
     i.create_issuer(def).await.map(|v| {
         let r = (StatusCode::CREATED, Json(&v)).into_response();
@@ -243,7 +281,7 @@ async fn get_issuer(State(i): State<Issuer>, Path(issuer): Path<String>) -> Resu
 async fn create_offer(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
-    AppJson(req): AppJson<CreateOffer>,
+    ManagementJson(req): ManagementJson<CreateOffer>,
 ) -> Result<Response> {
     i.create_offer(&issuer, req)
         .await
@@ -340,7 +378,7 @@ async fn cancel_offer(
 async fn supply_claims(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
-    AppJson(claims): AppJson<BTreeMap<String, Value>>,
+    ManagementJson(claims): ManagementJson<BTreeMap<String, Value>>,
 ) -> Result<Json<Value>> {
     i.supply_claims(&issuer, &id, claims).await.map(Json)
 }

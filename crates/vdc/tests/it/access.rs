@@ -24,7 +24,29 @@ vdc_testkit::both_backends!(
     scoped_keys_list_only_their_issuers,
     audit_records_management_calls_and_domain_events_without_secrets,
     audit_filters_and_cursor_walk,
+    keys_cannot_name_tenants_that_do_not_exist,
+    refused_calls_write_bounded_audit_entries_under_existing_tenants_only,
 );
+
+/// Creates an issuer and a verifier named `id` with the admin key.
+async fn create_tenants(server: &TestServer, id: &str) {
+    let (status, body) = server
+        .admin_post(
+            "/api/v1/issuers",
+            &json!({"id": id, "credential_configurations": {"B": {
+                "format": "dc+sd-jwt", "vct": "https://tenant.example/b",
+                "claims": [{"path": ["n"]}]}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server
+        .admin_post(
+            "/api/v1/verifiers",
+            &json!({"id": id, "client_id_prefix": "redirect_uri", "trusted_issuers": []}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
 
 const ALL_SCOPES: [&str; 4] = [
     "read",
@@ -147,6 +169,7 @@ fn tenant_routes() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
 async fn every_management_route_refuses_other_tenants_and_missing_scopes(server: &TestServer) {
     // A key with every scope on other tenants: 403 on demo (which exists) and on ghost
     // (which does not): the answer does not reveal which tenants exist (G6).
+    create_tenants(server, "other").await;
     let (_, other) = key(server, "other", &["other"], &["other"], &ALL_SCOPES).await;
     for (method, path, body, _) in tenant_routes() {
         for tenant in ["demo", "ghost"] {
@@ -309,10 +332,27 @@ async fn api_keys_are_validated_listed_without_secrets_and_stored_hashed(server:
         .await
         .unwrap();
     assert_eq!(r.status(), 415);
+    // Unknown members are refused, naming the member (contract; issue 10, item 12).
+    let (status, refused) = server
+        .admin_post(
+            "/api/v1/api-keys",
+            &json!({"name": "backend", "scopes": ["read"], "extra": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("`extra`")
+    );
     let (status, created) = server
         .admin_post(
             "/api/v1/api-keys",
-            &json!({"name": "backend", "issuers": ["demo", "demo"], "verifiers": ["demo"], "scopes": ["read", "offers:write"], "extra": 1}),
+            &json!({"name": "backend", "issuers": ["demo", "demo"], "verifiers": ["demo"], "scopes": ["read", "offers:write"]}),
         )
         .await;
     assert_eq!(status, 201, "{created}");
@@ -407,14 +447,7 @@ async fn scoped_keys_list_only_their_issuers(server: &TestServer) {
         ids(&all),
         BTreeSet::from(["acme".to_owned(), "demo".to_owned()])
     );
-    let (_, acme) = key(
-        server,
-        "acme-reader",
-        &["acme", "ghost"],
-        &["demo"],
-        &["read"],
-    )
-    .await;
+    let (_, acme) = key(server, "acme-reader", &["acme"], &["demo"], &["read"]).await;
     let (status, mine) = call(server, &acme, Method::GET, "/api/v1/issuers", None).await;
     assert_eq!(status, 200);
     assert_eq!(ids(&mine), BTreeSet::from(["acme".to_owned()]));
@@ -701,5 +734,130 @@ async fn audit_filters_and_cursor_walk(server: &TestServer) {
         )
         .await;
         assert_eq!(status, want, "{q}");
+    }
+}
+
+/// G6 (issue 10, item 15): a key naming a tenant that does not exist would silently gain it
+/// when someone creates that tenant later; key creation refuses it with 404 naming it, and
+/// creates nothing.
+async fn keys_cannot_name_tenants_that_do_not_exist(server: &TestServer) {
+    let (status, _) = server
+        .admin_post(
+            "/api/v1/issuers",
+            &json!({"id": "issuer-only", "credential_configurations": {"B": {
+                "format": "dc+sd-jwt", "vct": "https://x.example/b"}}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for (issuers, verifiers, named) in [
+        (vec!["demo", "ghost"], vec![], "issuer ghost"),
+        (vec![], vec!["demo", "phantom"], "verifier phantom"),
+        // An issuer of that name does not make it a verifier.
+        (vec![], vec!["issuer-only"], "verifier issuer-only"),
+    ] {
+        let (status, body) = server
+            .admin_post(
+                "/api/v1/api-keys",
+                &json!({"name": "early", "issuers": issuers, "verifiers": verifiers,
+                    "scopes": ["read"]}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("not_found")),
+            "{body}"
+        );
+        let description = body["error_description"].as_str().unwrap();
+        assert!(description.contains(named), "{description}");
+    }
+    let (_, keys) = server.admin_get("/api/v1/api-keys").await;
+    assert_eq!(keys["items"], json!([]), "no key was created");
+    // Once the tenant exists, the same key can be made.
+    create_tenants(server, "ghost").await;
+    key(server, "later", &["demo", "ghost"], &["ghost"], &["read"]).await;
+}
+
+/// G10 (issue 10, item 10): a refused call's audit entry is bounded, and no entry appears
+/// under a tenant that does not exist. A read-only key hitting a 60,000-byte tenant path and
+/// a 60,000-byte object id writes no 60 KB row; its 403 on a tenant that does not exist is
+/// recorded without a tenant (so the log of a tenant created later starts empty); its 403 on
+/// an existing tenant stays under that tenant.
+async fn refused_calls_write_bounded_audit_entries_under_existing_tenants_only(
+    server: &TestServer,
+) {
+    let (_, reader) = key(server, "reader", &["demo"], &["demo"], &["read"]).await;
+    let long = "a".repeat(60_000);
+    // 18,000 bytes (the URL, percent-encoded, stays under the 64 KiB a URI may have).
+    let long_utf8 = "\u{e9}".repeat(9_000);
+    for path in [
+        format!("/api/v1/issuers/{long}/offers"),
+        format!("/api/v1/issuers/{long}/offers/x"),
+        format!("/api/v1/issuers/demo/offers/{long_utf8}"),
+        format!("/api/v1/verifiers/{long}/requests"),
+        "/api/v1/issuers/not-yet/offers".to_owned(),
+        "/api/v1/issuers/demo/offers".to_owned(),
+    ] {
+        let method = if path.ends_with("/x") || path.contains('\u{e9}') {
+            Method::DELETE
+        } else {
+            Method::POST
+        };
+        let (status, _) = call(server, &reader, method, &path, Some(&badge_offer(false))).await;
+        assert_eq!(status, 403, "{}", path.chars().take(40).collect::<String>());
+    }
+    // And a 404 under a tenant that does not exist, with the admin key.
+    let (status, _) = server
+        .admin_get(&format!("/api/v1/issuers/also-not-yet/offers/{long}"))
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, page) = server.admin_get("/api/v1/audit?limit=1000").await;
+    assert_eq!(status, 200);
+    let items = page["items"].as_array().unwrap();
+    let refused: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["outcome"] == "403" || e["outcome"] == "404")
+        .collect();
+    assert_eq!(
+        refused.len(),
+        7,
+        "every refused call is recorded: {refused:?}"
+    );
+    for e in items {
+        let row = e.to_string();
+        assert!(row.len() < 1_000, "an audit entry of {} bytes", row.len());
+        for field in ["issuer", "verifier"] {
+            if let Some(t) = e[field].as_str() {
+                assert_eq!(
+                    t, "demo",
+                    "an entry under a tenant that does not exist: {row}"
+                );
+            }
+        }
+    }
+    let under_demo = refused.iter().filter(|e| e["issuer"] == "demo").count();
+    assert_eq!(
+        under_demo, 2,
+        "refusals on demo stay under demo: {refused:?}"
+    );
+    let cut = refused
+        .iter()
+        .find(|e| e["issuer"] == "demo" && e["target"].is_string())
+        .unwrap();
+    let target = cut["target"].as_str().unwrap();
+    assert!(target.starts_with(&"\u{e9}".repeat(64)), "{target}");
+    assert!(target.ends_with("...(18000 bytes)"), "{target}");
+    // The tenants created now have an empty log: nothing was recorded under them before.
+    create_tenants(server, "not-yet").await;
+    create_tenants(server, "also-not-yet").await;
+    for q in ["issuer=not-yet", "issuer=also-not-yet", "verifier=not-yet"] {
+        let (_, log) = server.admin_get(&format!("/api/v1/audit?{q}")).await;
+        let before: Vec<&Value> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["outcome"] != "201")
+            .collect();
+        assert!(before.is_empty(), "{q}: {before:?}");
     }
 }

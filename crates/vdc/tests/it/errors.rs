@@ -310,5 +310,9 @@ async fn credential_endpoint_errors_use_the_oid4vci_codes(server: &TestServer) {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    // OID4VCI 1.0 §8.3.1.2 (issue 10, item 5; more cases in strictness.rs).
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "invalid_credential_request"
+    );
 }

@@ -34,7 +34,8 @@ async fn server_serves_https_with_the_configured_certificate() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (c, k) = (cert.clone(), key.clone());
     let server = tokio::spawn(async move {
-        vdc::tls::serve_tls(listener, app.router, &c, &k, async {
+        let limits = vdc::ConnectionLimits::default();
+        vdc::tls::serve_tls(listener, app.router, &c, &k, limits, async {
             let _ = rx.await;
         })
         .await
