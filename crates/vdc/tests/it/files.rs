@@ -13,7 +13,7 @@ use std::time::Duration;
 
 const BOUND: Duration = Duration::from_secs(60);
 
-struct KillOnDrop(Child);
+pub(crate) struct KillOnDrop(pub(crate) Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -22,7 +22,7 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,7 +58,7 @@ fn spawn(dir: &Path, port: u16) -> (KillOnDrop, mpsc::Receiver<String>) {
     (KillOnDrop(child), lines)
 }
 
-async fn wait_healthy(port: u16) {
+pub(crate) async fn wait_healthy(port: u16) {
     let http = reqwest::Client::new();
     let ready = tokio::time::timeout(BOUND, async {
         let mut tick = tokio::time::interval(Duration::from_millis(50));

@@ -20,6 +20,7 @@ mod files;
 mod hardening;
 mod issuance;
 mod limits;
+mod logs;
 mod management;
 mod observability;
 mod pages;
