@@ -149,7 +149,11 @@ mod tests {
 
     #[test]
     fn ed25519_round_trip() {
-        let key = PublicKey::ed25519(&[7u8; 32]).unwrap();
+        // Any 32 bytes are not a key (G1): a real one, from a seed.
+        let key = crate::jose::SigningKey::ed25519_from_seed(&[7u8; 32])
+            .unwrap()
+            .public_key()
+            .clone();
         let did = did_jwk_from(&key);
         let doc = resolve(&did).unwrap();
         assert_eq!(
