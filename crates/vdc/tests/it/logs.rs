@@ -152,11 +152,7 @@ async fn g10_no_capability_of_a_flow_appears_in_the_logs() {
 }
 
 fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vdc-logs-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
+    let dir = std::env::temp_dir().join(format!("vdc-logs-{}-{}", std::process::id(), free_port()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
