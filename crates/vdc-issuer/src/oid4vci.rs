@@ -534,14 +534,22 @@ impl Issuer {
         let exp = now.plus(config.lifetime());
         let mut credentials = Vec::with_capacity(holder_keys.len());
         let mut records = Vec::with_capacity(holder_keys.len());
+        // R1, G9: free indexes are picked (nothing written) and signed in; the issuance
+        // transaction allocates them for these credentials, so a refused request leaves no
+        // entry, and no credential claims an index another one holds.
+        let mut entries = match &self.status {
+            Some(status) => status
+                .pick(issuer_id, holder_keys.len())
+                .await
+                .map_err(status_error)?
+                .into_iter()
+                .map(Some)
+                .collect::<Vec<_>>(),
+            None => vec![None; holder_keys.len()],
+        }
+        .into_iter();
         for key in holder_keys {
-            // R1, G9: a free index is picked (nothing written) and signed in; the issuance
-            // transaction allocates it for this credential, so a refused request leaves no
-            // entry, and no credential claims an index another one holds.
-            let entry = match &self.status {
-                Some(status) => Some(status.pick(issuer_id).await.map_err(status_error)?),
-                None => None,
-            };
+            let entry = entries.next().flatten();
             let status = entry.as_ref().map(|e| (e, self.status.as_ref()));
             let credential = match config.format.as_str() {
                 FORMAT_SD_JWT_VC => {

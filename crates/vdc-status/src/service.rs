@@ -332,26 +332,45 @@ impl StatusService {
             .ok_or_else(|| ServiceError::NotFound(format!("no issuer {issuer_id}")))
     }
 
-    /// Picks a random free index of the issuer's open list for a credential about to be
-    /// signed, opening a new list when the current one is nearly full. Nothing is written:
+    /// Picks `count` distinct random free indexes of the issuer's open list for the
+    /// credentials of one request about to be signed (one read per round, not one per
+    /// credential), opening a new list when the current one is nearly full. Nothing is written:
     /// the issuance transaction allocates the entry (its primary key decides, G9), so a
     /// refused request leaves no entry behind; if a concurrent issuance took the index
     /// meanwhile, the store says so and the caller picks again.
-    pub async fn pick(&self, issuer_id: &str) -> Result<StatusListEntry, ServiceError> {
+    pub async fn pick(
+        &self,
+        issuer_id: &str,
+        count: usize,
+    ) -> Result<Vec<StatusListEntry>, ServiceError> {
         let now = self.inner.clock.now();
+        let mut picked: Vec<StatusListEntry> = Vec::with_capacity(count);
         for _ in 0..ALLOCATION_ROUNDS {
+            if picked.len() == count {
+                break;
+            }
             let list = self.open_list(issuer_id, now).await?;
-            let candidates = self.candidates(list.size)?;
+            // One read for the whole batch: the probes plus one candidate per index missing.
+            let candidates = self.candidates(list.size, count - picked.len())?;
             let free = self
                 .inner
                 .store
                 .free_status_indexes(issuer_id, &list.list_id, &candidates)
                 .await?;
-            if let Some(&index) = free.first() {
-                return Ok(StatusListEntry {
-                    list_id: list.list_id,
-                    index,
-                });
+            let before = picked.len();
+            for index in free {
+                let taken = picked
+                    .iter()
+                    .any(|e| e.index == index && e.list_id == list.list_id);
+                if picked.len() < count && !taken {
+                    picked.push(StatusListEntry {
+                        list_id: list.list_id.clone(),
+                        index,
+                    });
+                }
+            }
+            if picked.len() > before {
+                continue;
             }
             // Every candidate was taken (the list is nearly full) or another instance sealed
             // it: seal it (idempotent) and move on.
@@ -362,9 +381,13 @@ impl StatusService {
             self.forget_open_list(issuer_id);
             tracing::info!(issuer = issuer_id, list = %list.list_id, "status list sealed");
         }
-        Err(ServiceError::Internal(
-            "no status list index could be allocated".into(),
-        ))
+        if picked.len() == count {
+            Ok(picked)
+        } else {
+            Err(ServiceError::Internal(
+                "no status list index could be allocated".into(),
+            ))
+        }
     }
 
     /// Drops the cached open list of `issuer_id` (the store said it is sealed or gone), so
@@ -373,8 +396,9 @@ impl StatusService {
         self.open_lists_mut().remove(issuer_id);
     }
 
-    fn candidates(&self, size: u64) -> Result<Vec<u64>, ServiceError> {
-        let n = self.inner.settings.allocation_probes;
+    /// `allocation_probes + extra` random indexes in `[0, size)`.
+    fn candidates(&self, size: u64, extra: usize) -> Result<Vec<u64>, ServiceError> {
+        let n = self.inner.settings.allocation_probes + extra;
         let mut bytes = vec![0u8; 8 * n];
         self.inner
             .rng
