@@ -1004,7 +1004,16 @@ async fn retention_purges_each_kind_after_its_own_period(backend: Backend) {
         "/api/v1/verifiers/v/requests/{}",
         rejected["id"].as_str().unwrap()
     );
-    let delivered = wait_attempts(&server, &hook, 1).await;
+    // The attempt row can be visible a moment before the delivery's state: wait for the
+    // state itself (a delivery that never succeeds still fails the test by timing out).
+    let delivered = eventually("the delivery delivered", || async {
+        deliveries(&server, &hook)
+            .await
+            .first()
+            .filter(|d| d["state"] == "delivered")
+            .cloned()
+    })
+    .await;
     assert_eq!(delivered["state"], "delivered", "{delivered}");
     let late = new_request(
         &server,
