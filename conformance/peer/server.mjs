@@ -930,6 +930,11 @@ const server = http.createServer({ keepAlive: true }, async (req, res) => {
     else res.destroy();
   }
 });
+if (stats) {
+  let connections = 0;
+  server.on("connection", () => (connections += 1));
+  process.on("exit", () => process.stderr.write(`peer stats: ${connections} connections accepted\n`));
+}
 server.keepAliveTimeout = 75_000;
 server.headersTimeout = 80_000;
 server.listen(PORT, HOST, () => {
