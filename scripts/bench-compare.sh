@@ -131,7 +131,8 @@ bench_extra() { # kind -> prints the options
     local help
     help="$("$bin" bench "$1" --help 2>/dev/null || true)"
     local out=()
-    grep -q -- '--db-url' <<<"$help" && out+=(--db-url "$db_url")
+    # Transactions are counted on Postgres only (txid_current, pg_stat_database).
+    [[ $db_url == postgres* ]] && grep -q -- '--db-url' <<<"$help" && out+=(--db-url "$db_url")
     grep -q -- '--server-pid' <<<"$help" && out+=(--server-pid "$server_pid")
     echo "${out[@]+"${out[@]}"}"
 }

@@ -41,6 +41,7 @@ use vdc_store::{
     AccessStore, ApiKeyRecord, AuditEntry, SecretHash, Store, StoreError, StoreErrorKind,
 };
 
+use crate::audit::{AuditLog, CallAudit};
 use crate::error::ErrorResponse;
 
 /// The hash of the admin key.
@@ -282,6 +283,7 @@ pub struct Authenticator {
     tenants: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn RandomSource>,
+    log: AuditLog,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -333,6 +335,7 @@ impl Authenticator {
     ) -> Self {
         Self {
             admin,
+            log: AuditLog::new(store.clone()),
             store: store.clone(),
             tenants: store,
             clock,
@@ -373,22 +376,27 @@ impl Authenticator {
         &self.clock
     }
 
-    /// Appends one audit entry; a failure is logged, never the caller's (the action stands).
-    pub async fn record(
+    /// The group-commit writer of entries that are not part of a change's transaction.
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.log
+    }
+
+    /// The entry of one call, stamped now; `None` (logged) without randomness.
+    fn entry(
         &self,
         caller: &Caller,
         action: String,
         tenant: Option<EventTenant>,
         target: Option<String>,
         outcome: String,
-    ) {
+    ) -> Option<AuditEntry> {
         let at = self.clock.now();
         let mut random = [0u8; 8];
         if let Err(e) = self.rng.fill(&mut random) {
             tracing::error!(error = %e, "audit: no randomness; entry not recorded");
-            return;
+            return None;
         }
-        let entry = AuditEntry {
+        Some(AuditEntry {
             id: audit_id(at, vdc_store::access::sequenced(u64::from_be_bytes(random))),
             at,
             actor: caller.actor().to_owned(),
@@ -397,9 +405,22 @@ impl Authenticator {
             tenant,
             target,
             outcome,
-        };
-        if let Err(e) = self.store.append_audit(&entry).await {
-            tracing::error!(error = %e, action = %entry.action, "audit entry not recorded");
+        })
+    }
+
+    /// Appends one audit entry through the [`AuditLog`]; with `wait`, once it is committed.
+    /// A failure is logged, never the caller's (the action stands).
+    pub async fn record(
+        &self,
+        caller: &Caller,
+        action: String,
+        tenant: Option<EventTenant>,
+        target: Option<String>,
+        outcome: String,
+        wait: bool,
+    ) {
+        if let Some(entry) = self.entry(caller, action, tenant, target, outcome) {
+            self.log.append(entry, wait).await;
         }
     }
 }
@@ -587,26 +608,53 @@ pub async fn management(
             }
         }
     };
+    let action = format!("{method} {template}");
+    let call_audit = {
+        let auth = auth.clone();
+        let caller = caller.clone();
+        let action = action.clone();
+        // A successful call records its tenant when it is a slug (`audit_tenant`).
+        let tenant = tenant.clone().filter(|t| is_slug(tenant_id(t)));
+        CallAudit::new(move |target, status| {
+            auth.entry(
+                &caller,
+                action.clone(),
+                tenant.clone(),
+                Some(bounded_audit_id(target.to_owned())),
+                status.to_string(),
+            )
+        })
+    };
     let response = match allowed {
         Ok(()) => {
             request.extensions_mut().insert(caller.clone());
+            request.extensions_mut().insert(call_audit.clone());
             next.run(request).await
         }
         Err(e) => e.into_response(),
     };
+    let status = response.status();
+    if call_audit.taken_status() == Some(status.as_u16()) {
+        // The change's transaction wrote this call's entry.
+        return response;
+    }
     let target = response
         .extensions()
         .get::<AuditTarget>()
         .map(|t| t.0.clone())
         .or(path_target)
         .map(bounded_audit_id);
-    let tenant = auth.audit_tenant(tenant, response.status()).await;
+    let tenant = auth.audit_tenant(tenant, status).await;
+    // A call that changed something answers once its entry is durable; a read or a refused
+    // call does not wait (its entry shares a later commit).
+    let changed = status.is_success() && !matches!(method, Method::GET | Method::HEAD);
     auth.record(
         &caller,
-        format!("{method} {template}"),
+        action,
         tenant,
         target,
-        response.status().as_u16().to_string(),
+        status.as_u16().to_string(),
+        changed,
     )
     .await;
     response

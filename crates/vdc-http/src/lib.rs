@@ -20,6 +20,7 @@
 //! - [`openapi`]: the error body schema, security scheme name and tags the management
 //!   routers' OpenAPI attributes share.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;

@@ -7,6 +7,7 @@
 //! - [`service`]: the [`Issuer`] service and its settings.
 //! - [`metadata`]: Credential Issuer, Authorization Server and JWT VC Issuer metadata.
 //! - [`management`]: the contract's issuer, offer and credential operations.
+//! - [`nonce`]: sealed `c_nonce`s (made without a write, used once in the store).
 //! - [`oid4vci`]: token, nonce, credential, deferred credential and notification endpoints.
 //! - [`http`]: the axum routers (thin handlers), the error → HTTP mapping, and the issuer
 //!   part of the management API's OpenAPI document ([`http::management_openapi`]).
@@ -19,6 +20,7 @@ pub mod http;
 pub mod keys;
 pub mod management;
 pub mod metadata;
+pub mod nonce;
 pub mod oid4vci;
 pub mod openapi;
 pub mod service;

@@ -10,7 +10,7 @@ use vdc_core::base64url;
 use vdc_core::jose::SigningKey;
 use vdc_core::vc_jose::format_date_time_stamp;
 use vdc_store::{
-    IssuedCredentialRecord, IssuerRecord, OfferRecord, OfferStatus, SecretHash, StoreError,
+    IssuedCredentialRecord, IssuerRecord, OfferRecord, OfferStatus, Outbox, SecretHash, StoreError,
 };
 
 use crate::config::IssuerDefinition;
@@ -175,7 +175,13 @@ impl Issuer {
     }
 
     /// Creates a credential offer.
-    pub async fn create_offer(&self, issuer_id: &str, req: CreateOffer) -> Result<Value> {
+    /// `audit`: the management call's audit, whose entry is written with the offer.
+    pub async fn create_offer(
+        &self,
+        issuer_id: &str,
+        req: CreateOffer,
+        audit: Option<&vdc_http::audit::CallAudit>,
+    ) -> Result<Value> {
         let def = self.require(issuer_id).await?;
         match req.grant.as_deref() {
             None | Some("pre-authorized_code") => {}
@@ -260,7 +266,12 @@ impl Issuer {
             created_at: now,
             expires_at: now.plus(ttl),
         };
-        self.store.create_offer(&record).await?;
+        // The call's audit entry commits with the offer (one transaction, issue 11).
+        let outbox = audit
+            .and_then(|a| a.take(&offer_id, 201))
+            .map(Outbox::audit)
+            .unwrap_or_default();
+        self.store.create_offer(&record, &outbox).await?;
         let offer = with_code(template, &code);
         let offer_uri_ref = self.offer_uri(issuer_id, &offer_id);
         Ok(json!({

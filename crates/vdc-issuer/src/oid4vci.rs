@@ -12,7 +12,7 @@ use vdc_core::time::UnixTime;
 use vdc_core::vc_jose;
 use vdc_store::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuedCredentialRecord,
-    NewAccessToken, NotificationRecord, OfferRecord, SecretHash, StoreError,
+    NewAccessToken, NonceUse, NotificationRecord, OfferRecord, SecretHash, StoreError,
 };
 
 use vdc_status::{BitstringStatusListEntry, StatusPurpose, StatusReference};
@@ -140,84 +140,50 @@ impl Issuer {
         let now = self.now();
         let code_hash = SecretHash::of(code);
         let max = self.settings.max_tx_code_failures;
-        let offer = self
-            .store
-            .find_live_offer_by_code(issuer_id, &code_hash, now, max)
-            .await?
-            .ok_or_else(|| {
-                IssuerError::InvalidGrant(
-                    "the pre-authorized code is invalid, expired or used".into(),
-                )
-            })?;
-        let tx_code = form.get("tx_code");
-        match (&offer.tx_code_hash, tx_code) {
-            // Spec: OID4VCI 1.0 §6.3: a missing or unexpected tx_code is invalid_request, a
-            // wrong one invalid_grant.
-            (Some(_), None) => {
-                return Err(IssuerError::InvalidRequest("tx_code is required".into()));
-            }
-            (None, Some(_)) => {
-                return Err(IssuerError::InvalidRequest(
-                    "this offer has no tx_code".into(),
-                ));
-            }
-            (Some(expected), Some(given)) => {
-                // Reserve the attempt before comparing: N concurrent guesses still get at
-                // most `max` comparisons in total (G2). A request that finds no attempt left
-                // (the code is dead, or concurrent attempts hold them all) is refused without
-                // a comparison.
-                if self
-                    .store
-                    .reserve_tx_code_attempt(issuer_id, &offer.offer_id, max)
-                    .await?
-                    .is_none()
-                {
-                    return Err(IssuerError::InvalidGrant(
-                        "no tx_code attempt left for this pre-authorized code".into(),
-                    ));
-                }
-                // Constant-time comparison of the hashes (no timing oracle on the code).
-                if !vdc_core::ct::eq(expected.as_bytes(), SecretHash::of(given).as_bytes()) {
-                    // No offer id here: it is a capability (G10).
-                    tracing::info!(issuer = issuer_id, "wrong tx_code");
-                    return Err(IssuerError::InvalidGrant("the tx_code is wrong".into()));
-                }
-            }
-            (None, None) => {}
-        }
         let token = self.random_b64(32)?;
         let new = NewAccessToken {
             token_hash: SecretHash::of(&token),
             expires_at: now.plus(self.settings.access_token_ttl),
         };
+        let tx_code = form.get("tx_code");
+        // A redemption without a tx_code is one write and no read: the store redeems only an
+        // offer that needs none. A tx_code is checked against the offer first.
+        let refund = match tx_code {
+            None => false,
+            Some(given) => {
+                self.check_tx_code(issuer_id, &code_hash, given, now, max)
+                    .await?;
+                true
+            }
+        };
         // G2: exactly one of N racing redemptions gets Some. A correct tx_code gives its
-        // reserved attempt back in the same statement: it was not a failure.
-        self.store
-            .redeem_pre_authorized_code(
-                issuer_id,
-                &code_hash,
-                now,
-                max,
-                &new,
-                offer.tx_code_hash.is_some(),
-            )
+        // reserved attempt back in the same statement: it was not a failure. The event's
+        // audit entry and webhook deliveries commit with the token.
+        let outbox =
+            |offer: &OfferRecord| self.outbox(&[self.token_event(issuer_id, &offer.offer_id)]);
+        let Some(offer) = self
+            .store
+            .redeem_pre_authorized_code(issuer_id, &code_hash, now, max, &new, refund, &outbox)
             .await?
-            .ok_or_else(|| {
-                IssuerError::InvalidGrant(
-                    "the pre-authorized code is invalid, expired or used".into(),
-                )
-            })?;
+        else {
+            // Why not: a live offer that wants a tx_code is invalid_request (§6.3), anything
+            // else invalid_grant.
+            if !refund {
+                let live = self
+                    .store
+                    .find_live_offer_by_code(issuer_id, &code_hash, now, max)
+                    .await?;
+                if live.is_some_and(|o| o.tx_code_hash.is_some()) {
+                    return Err(IssuerError::InvalidRequest("tx_code is required".into()));
+                }
+            }
+            return Err(IssuerError::InvalidGrant(
+                "the pre-authorized code is invalid, expired or used".into(),
+            ));
+        };
         tracing::info!(issuer = issuer_id, offer = %offer.offer_id, "access token issued");
-        let mut data = serde_json::Map::new();
-        data.insert("offer_id".into(), json!(offer.offer_id));
-        self.emit(
-            EventKind::OfferTokenIssued,
-            issuer_id,
-            &offer.offer_id,
-            "token_issued",
-            data,
-        )
-        .await;
+        self.events
+            .committed(&[self.token_event(issuer_id, &offer.offer_id)]);
         Ok(TokenResponse {
             body: json!({
                 "access_token": token,
@@ -227,31 +193,102 @@ impl Issuer {
         })
     }
 
-    /// Nonce endpoint (§7): a fresh, single-use `c_nonce`.
+    /// The `offer.token_issued` event of an offer.
+    fn token_event(&self, issuer_id: &str, offer_id: &str) -> vdc_store::events::DomainEvent {
+        let mut data = serde_json::Map::new();
+        data.insert("offer_id".into(), json!(offer_id));
+        self.event(
+            EventKind::OfferTokenIssued,
+            issuer_id,
+            offer_id,
+            "token_issued",
+            data,
+        )
+    }
+
+    /// Checks a presented `tx_code` against the live offer of `code_hash` (Spec: OID4VCI 1.0
+    /// §6.3: an offer without one is invalid_request, a wrong one invalid_grant), holding a
+    /// reserved attempt that the redemption gives back.
+    async fn check_tx_code(
+        &self,
+        issuer_id: &str,
+        code_hash: &SecretHash,
+        given: &str,
+        now: UnixTime,
+        max: u32,
+    ) -> Result<()> {
+        let offer = self
+            .store
+            .find_live_offer_by_code(issuer_id, code_hash, now, max)
+            .await?
+            .ok_or_else(|| {
+                IssuerError::InvalidGrant(
+                    "the pre-authorized code is invalid, expired or used".into(),
+                )
+            })?;
+        let Some(expected) = &offer.tx_code_hash else {
+            return Err(IssuerError::InvalidRequest(
+                "this offer has no tx_code".into(),
+            ));
+        };
+        // Reserve the attempt before comparing: N concurrent guesses still get at most `max`
+        // comparisons in total (G2). A request that finds no attempt left (the code is dead,
+        // or concurrent attempts hold them all) is refused without a comparison.
+        if self
+            .store
+            .reserve_tx_code_attempt(issuer_id, &offer.offer_id, max)
+            .await?
+            .is_none()
+        {
+            return Err(IssuerError::InvalidGrant(
+                "no tx_code attempt left for this pre-authorized code".into(),
+            ));
+        }
+        // Constant-time comparison of the hashes (no timing oracle on the code).
+        if !vdc_core::ct::eq(expected.as_bytes(), SecretHash::of(given).as_bytes()) {
+            // No offer id here: it is a capability (G10).
+            tracing::info!(issuer = issuer_id, "wrong tx_code");
+            return Err(IssuerError::InvalidGrant("the tx_code is wrong".into()));
+        }
+        Ok(())
+    }
+
+    /// Nonce endpoint (§7): a fresh, single-use `c_nonce`, sealed ([`crate::nonce`]): no
+    /// write here; the issuance transaction records its one use.
     pub async fn nonce(&self, issuer_id: &str) -> Result<Value> {
         self.wallet_definition(issuer_id).await?;
-        let nonce = self.random_b64(32)?;
+        let mut random = [0u8; 16];
+        self.rng
+            .fill(&mut random)
+            .map_err(|e| IssuerError::Internal(e.to_string()))?;
         let expires = self.now().plus(self.settings.c_nonce_ttl);
-        self.store
-            .create_nonce(issuer_id, &SecretHash::of(&nonce), expires)
-            .await?;
+        let nonce = crate::nonce::seal(self.keys.kek(), issuer_id, expires, random);
         Ok(json!({ "c_nonce": nonce }))
     }
 
-    async fn authorize(&self, issuer_id: &str, token: &str) -> Result<AccessTokenRecord> {
+    /// The use of a proof's `c_nonce`, if this issuer made it and it is unexpired (Spec:
+    /// OID4VCI 1.0 §8.3.1.2: otherwise `invalid_nonce`).
+    fn nonce_use(&self, issuer_id: &str, nonce: &str) -> Result<NonceUse> {
+        let expires_at = crate::nonce::open(self.keys.kek(), issuer_id, nonce, self.now())
+            .ok_or(IssuerError::InvalidNonce)?;
+        Ok(NonceUse {
+            hash: SecretHash::of(nonce),
+            expires_at,
+        })
+    }
+
+    /// The access token's record and its offer, in one read.
+    async fn authorize(
+        &self,
+        issuer_id: &str,
+        token: &str,
+    ) -> Result<(AccessTokenRecord, OfferRecord)> {
         self.store
-            .find_access_token(issuer_id, &SecretHash::of(token), self.now())
+            .find_token_offer(issuer_id, &SecretHash::of(token), self.now())
             .await?
             .ok_or_else(|| {
                 IssuerError::InvalidToken("the access token is invalid or expired".into())
             })
-    }
-
-    async fn token_offer(&self, issuer_id: &str, token: &AccessTokenRecord) -> Result<OfferRecord> {
-        self.store
-            .get_offer(issuer_id, &token.offer_id)
-            .await?
-            .ok_or_else(|| IssuerError::InvalidToken("the access token's offer is gone".into()))
     }
 
     /// Credential endpoint (§8).
@@ -262,7 +299,7 @@ impl Issuer {
         req: CredentialRequest,
     ) -> Result<CredentialOutcome> {
         let def = self.wallet_definition(issuer_id).await?;
-        let access = self.authorize(issuer_id, token).await?;
+        let (access, offer) = self.authorize(issuer_id, token).await?;
         if req.credential_response_encryption.is_some() {
             return Err(IssuerError::InvalidCredentialRequest(
                 "credential response encryption is not supported".into(),
@@ -290,9 +327,8 @@ impl Issuer {
             ));
         }
         let (holder_keys, nonce) = self.check_proofs(issuer_id, &def, req.proofs.as_ref())?;
-        let offer = self.token_offer(issuer_id, &access).await?;
+        let nonce = self.nonce_use(issuer_id, &nonce)?;
         let now = self.now();
-        let nonce_hash = SecretHash::of(&nonce);
         // A deferred offer always answers 202; the credential is issued at the deferred
         // endpoint once the back end has supplied the claims.
         let claims = (!offer.deferred)
@@ -322,7 +358,7 @@ impl Issuer {
             };
             if !self
                 .store
-                .defer_issuance(issuer_id, &nonce_hash, now, &record)
+                .defer_issuance(issuer_id, &nonce, now, &record)
                 .await?
             {
                 return Err(IssuerError::InvalidNonce);
@@ -347,23 +383,29 @@ impl Issuer {
                 .await?;
             let (notification_id, notification) =
                 self.new_notification(issuer_id, &offer.offer_id)?;
+            let events = self.issued_events(issuer_id, &records);
             // G1/G2/R1: one transaction consumes the nonce, counts the credentials against
-            // the offer's limit, allocates their status entries and stores the records,
-            // before anything is sent; if any of it fails, nothing is stored or sent.
+            // the offer's limit, allocates their status entries and stores the records and
+            // their events' outbox, before anything is sent; if any of it fails, nothing is
+            // stored or sent.
             let issued = self
                 .store
                 .issue_credentials(
                     issuer_id,
-                    &nonce_hash,
+                    &nonce,
                     now,
                     &offer.offer_id,
                     &records,
                     Some(&notification),
                     max_credentials,
+                    &self.outbox(&events),
                 )
                 .await;
             match self.issuance_result(issuer_id, issued, round)? {
-                Some(true) => break (credentials, records, notification_id),
+                Some(true) => {
+                    self.events.committed(&events);
+                    break (credentials, records, notification_id);
+                }
                 Some(false) => return Err(IssuerError::InvalidNonce),
                 // A concurrent issuance took a picked status index: sign with fresh ones.
                 None => continue,
@@ -372,7 +414,6 @@ impl Issuer {
         tracing::info!(issuer = issuer_id, offer = %offer.offer_id, count = records.len(), "credentials issued");
         self.metrics
             .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
-        self.emit_issued(issuer_id, &records).await;
         Ok(CredentialOutcome::Issued(
             json!({ "credentials": credentials, "notification_id": notification_id }),
         ))
@@ -415,25 +456,31 @@ impl Issuer {
 
     /// One `credential.issued` event per credential: ids, configuration and status entry,
     /// never claims.
-    async fn emit_issued(&self, issuer_id: &str, records: &[IssuedCredentialRecord]) {
-        for r in records {
-            let mut data = Map::new();
-            data.insert("credential_id".into(), json!(r.credential_id));
-            data.insert("offer_id".into(), json!(r.offer_id));
-            data.insert(
-                "credential_configuration_id".into(),
-                json!(r.credential_configuration_id),
-            );
-            data.insert("status".into(), json!(r.status.as_str()));
-            self.emit(
-                EventKind::CredentialIssued,
-                issuer_id,
-                &r.credential_id,
-                "issued",
-                data,
-            )
-            .await;
-        }
+    fn issued_events(
+        &self,
+        issuer_id: &str,
+        records: &[IssuedCredentialRecord],
+    ) -> Vec<vdc_store::events::DomainEvent> {
+        records
+            .iter()
+            .map(|r| {
+                let mut data = Map::new();
+                data.insert("credential_id".into(), json!(r.credential_id));
+                data.insert("offer_id".into(), json!(r.offer_id));
+                data.insert(
+                    "credential_configuration_id".into(),
+                    json!(r.credential_configuration_id),
+                );
+                data.insert("status".into(), json!(r.status.as_str()));
+                self.event(
+                    EventKind::CredentialIssued,
+                    issuer_id,
+                    &r.credential_id,
+                    "issued",
+                    data,
+                )
+            })
+            .collect()
     }
 
     /// Checks every key proof (OID4VCI 1.0 §8.2, Appendix F.1, F.4): at least one, at most
@@ -679,7 +726,7 @@ impl Issuer {
         req: DeferredRequest,
     ) -> Result<CredentialOutcome> {
         let def = self.wallet_definition(issuer_id).await?;
-        let access = self.authorize(issuer_id, token).await?;
+        let (access, offer) = self.authorize(issuer_id, token).await?;
         let transaction_id = req
             .transaction_id
             .filter(|t| !t.is_empty())
@@ -694,7 +741,6 @@ impl Issuer {
             .await?
             .filter(|d| d.offer_id == access.offer_id)
             .ok_or(IssuerError::InvalidTransactionId)?;
-        let offer = self.token_offer(issuer_id, &access).await?;
         let pending = || {
             CredentialOutcome::Deferred(
                 json!({ "transaction_id": transaction_id, "interval": self.settings.deferred_interval }),
@@ -738,6 +784,7 @@ impl Issuer {
                 .await?;
             let (notification_id, notification) =
                 self.new_notification(issuer_id, &offer.offer_id)?;
+            let events = self.issued_events(issuer_id, &records);
             let redeemed = self
                 .store
                 .redeem_deferred(
@@ -747,6 +794,7 @@ impl Issuer {
                     &records,
                     Some(&notification),
                     max_credentials,
+                    &self.outbox(&events),
                 )
                 .await;
             let Some(outcome) = self.issuance_result(issuer_id, redeemed, round)? else {
@@ -756,7 +804,7 @@ impl Issuer {
                 DeferredOutcome::Issued => {
                     self.metrics
                         .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
-                    self.emit_issued(issuer_id, &records).await;
+                    self.events.committed(&events);
                     Ok(CredentialOutcome::Issued(
                         json!({ "credentials": credentials, "notification_id": notification_id }),
                     ))
@@ -775,7 +823,7 @@ impl Issuer {
         req: NotificationRequest,
     ) -> Result<()> {
         self.wallet_definition(issuer_id).await?;
-        let access = self.authorize(issuer_id, token).await?;
+        let (access, _) = self.authorize(issuer_id, token).await?;
         let id = req
             .notification_id
             .filter(|n| !n.is_empty())

@@ -65,7 +65,12 @@ pub struct Issuer {
     pub(crate) metrics: vdc_http::metrics::Metrics,
     pub(crate) events: vdc_store::events::Events,
     definitions: Arc<RwLock<HashMap<String, Arc<IssuerDefinition>>>>,
+    /// JWT VC Issuer Metadata by issuer, with when it was read.
+    published: Arc<RwLock<HashMap<String, (UnixTime, serde_json::Value)>>>,
 }
+
+/// Seconds this instance serves an issuer's published keys without reading them again.
+pub const PUBLISHED_KEYS_SECS: i64 = 60;
 
 impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,6 +101,7 @@ impl Issuer {
             metrics: vdc_http::metrics::Metrics::default(),
             events: Arc::new(vdc_store::events::NoEvents),
             definitions: Arc::new(RwLock::new(HashMap::new())),
+            published: Arc::new(RwLock::new(HashMap::new())),
         }
     }
 
@@ -118,16 +124,16 @@ impl Issuer {
         self
     }
 
-    /// Emits one event of `issuer_id`, stamped now.
-    pub(crate) async fn emit(
+    /// One event of `issuer_id` caused by the wallet, stamped now.
+    pub(crate) fn event(
         &self,
         kind: vdc_store::events::EventKind,
         issuer_id: &str,
         target: &str,
         outcome: &str,
         data: serde_json::Map<String, serde_json::Value>,
-    ) {
-        let event = vdc_store::events::DomainEvent {
+    ) -> vdc_store::events::DomainEvent {
+        vdc_store::events::DomainEvent {
             kind,
             tenant: vdc_store::events::EventTenant::Issuer(issuer_id.to_owned()),
             actor: "wallet".to_owned(),
@@ -135,8 +141,12 @@ impl Issuer {
             outcome: outcome.to_owned(),
             at: self.clock.now(),
             data,
-        };
-        self.events.emit(&event).await;
+        }
+    }
+
+    /// What the sinks keep of `events`, for the transaction of the change they record.
+    pub(crate) fn outbox(&self, events: &[vdc_store::events::DomainEvent]) -> vdc_store::Outbox {
+        vdc_store::events::stage(self.events.as_ref(), events)
     }
 
     /// Loads (and caches) the current signer of every issuer, proving the KEK decrypts the
@@ -199,6 +209,28 @@ impl Issuer {
         let def = Arc::new(def);
         self.remember(def.clone());
         Ok(Some(def))
+    }
+
+    /// The JWT VC Issuer Metadata read less than [`PUBLISHED_KEYS_SECS`] before `now`.
+    pub(crate) fn published_keys(
+        &self,
+        issuer_id: &str,
+        now: UnixTime,
+    ) -> Option<serde_json::Value> {
+        self.published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(issuer_id)
+            .filter(|(at, _)| now.0 >= at.0 && now.0 - at.0 < PUBLISHED_KEYS_SECS)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Keeps the JWT VC Issuer Metadata read at `now`.
+    pub(crate) fn keep_published_keys(&self, issuer_id: &str, now: UnixTime, v: serde_json::Value) {
+        self.published
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(issuer_id.to_owned(), (now, v));
     }
 
     pub(crate) fn remember(&self, def: Arc<IssuerDefinition>) {

@@ -499,30 +499,38 @@ impl StatusService {
         let mut attempt = 0;
         loop {
             let now = self.inner.clock.now();
+            // One event per listed credential, with the status it will have: they commit
+            // with the change (the transactional outbox), or not at all.
+            let events: Vec<vdc_store::events::DomainEvent> = changes
+                .iter()
+                .map(|c| {
+                    let mut data = serde_json::Map::new();
+                    data.insert("credential_id".into(), c.credential_id.clone().into());
+                    data.insert("status".into(), c.status.as_str().into());
+                    vdc_store::events::DomainEvent {
+                        kind: vdc_store::events::EventKind::CredentialStatusChanged,
+                        tenant: vdc_store::events::EventTenant::Issuer(issuer_id.to_owned()),
+                        actor: actor.to_owned(),
+                        target: c.credential_id.clone(),
+                        outcome: c.status.as_str().to_owned(),
+                        at: now,
+                        data,
+                    }
+                })
+                .collect();
+            let outbox = vdc_store::events::stage(self.events.as_ref(), &events);
             match self
                 .inner
                 .store
-                .change_statuses(issuer_id, changes, actor, now)
+                .change_statuses(issuer_id, changes, actor, now, &outbox)
                 .await
             {
                 Ok(StatusChangeOutcome::Changed(records)) => {
                     for r in &records {
                         self.metrics.status_changed(r.status.as_str());
                         tracing::info!(issuer = issuer_id, credential = %r.credential_id, status = r.status.as_str(), actor, "credential status changed");
-                        let mut data = serde_json::Map::new();
-                        data.insert("credential_id".into(), r.credential_id.clone().into());
-                        data.insert("status".into(), r.status.as_str().into());
-                        let event = vdc_store::events::DomainEvent {
-                            kind: vdc_store::events::EventKind::CredentialStatusChanged,
-                            tenant: vdc_store::events::EventTenant::Issuer(issuer_id.to_owned()),
-                            actor: actor.to_owned(),
-                            target: r.credential_id.clone(),
-                            outcome: r.status.as_str().to_owned(),
-                            at: now,
-                            data,
-                        };
-                        self.events.emit(&event).await;
                     }
+                    self.events.committed(&events);
                     return Ok(records);
                 }
                 Ok(StatusChangeOutcome::UnknownCredential(id)) => {

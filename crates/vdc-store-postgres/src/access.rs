@@ -164,6 +164,10 @@ impl AccessStore for PostgresStore {
         Ok(())
     }
 
+    async fn write_outbox(&self, outbox: &vdc_store::Outbox) -> Result<()> {
+        self.write_own_outbox(outbox).await
+    }
+
     async fn query_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
         let (floor, ceiling, limit) = query_bounds(q);
         let rows = match q.tenant.as_ref() {

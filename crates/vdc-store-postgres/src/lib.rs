@@ -12,6 +12,7 @@
 
 mod access;
 mod error;
+mod outbox;
 mod presentation;
 mod status;
 mod webhook;
@@ -27,9 +28,9 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use vdc_store::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
-    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NotificationRecord, OfferRecord,
-    OfferStatus, PoolSettings, Result, SecretHash, SigningKeyRecord, StatusListEntry, StoreError,
-    UnixTime, check_records,
+    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
+    OfferRecord, OfferStatus, Outbox, PoolSettings, Result, SecretHash, SigningKeyRecord,
+    StatusListEntry, StoreError, UnixTime, check_records,
 };
 
 use crate::error::{db_err, db_err_fk};
@@ -313,6 +314,34 @@ async fn count_offer_credentials(
     })
 }
 
+/// Consumes `nonce` inside `tx` (G2): inserts its hash, which the primary key lets happen
+/// once. The nonce itself was made without a write (sealed by the issuer); only used ones
+/// are stored, until they expire. False for a used or expired nonce.
+async fn consume_nonce(
+    tx: &mut sqlx::PgConnection,
+    issuer_id: &str,
+    nonce: &NonceUse,
+    now: UnixTime,
+) -> Result<bool> {
+    if nonce.expires_at <= now {
+        return Ok(false);
+    }
+    let inserted = sqlx::query!(
+        "INSERT INTO c_nonces (issuer_id, nonce_hash, expires_at, consumed_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (issuer_id, nonce_hash) DO NOTHING",
+        issuer_id,
+        nonce.hash.as_bytes().as_slice(),
+        t(nonce.expires_at),
+        t(now),
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| db_err_fk(e, "issuer"))?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
 /// Counts the records against the offer's limit and marks it `CredentialIssued`, then
 /// allocates each status entry and inserts the records and the optional notification, all
 /// inside `tx`. Callers checked the records with [`check_records`].
@@ -497,9 +526,10 @@ impl IssuanceStore for PostgresStore {
         Ok(updated == 1)
     }
 
-    async fn create_offer(&self, offer: &OfferRecord) -> Result<()> {
+    async fn create_offer(&self, offer: &OfferRecord, outbox: &Outbox) -> Result<()> {
         let failures = i32::try_from(offer.tx_code_failures)
             .map_err(|_| StoreError::Invalid("tx_code_failures"))?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         sqlx::query!(
             "INSERT INTO credential_offers (issuer_id, offer_id, credential_configuration_ids,
                 claims, credential_offer, pre_authorized_code_hash, tx_code_hash,
@@ -518,9 +548,11 @@ impl IssuanceStore for PostgresStore {
             t(offer.created_at),
             t(offer.expires_at),
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| db_err_fk(e, "issuer"))?;
+        outbox::write(&mut tx, outbox).await?;
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
@@ -608,6 +640,7 @@ impl IssuanceStore for PostgresStore {
             .transpose()
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn redeem_pre_authorized_code(
         &self,
         issuer_id: &str,
@@ -616,6 +649,7 @@ impl IssuanceStore for PostgresStore {
         max_tx_failures: u32,
         token: &NewAccessToken,
         refund_tx_code_attempt: bool,
+        outbox: &vdc_store::events::OfferOutbox<'_>,
     ) -> Result<Option<OfferRecord>> {
         let refund: i32 = refund_tx_code_attempt.into();
         let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -626,6 +660,7 @@ impl IssuanceStore for PostgresStore {
              WHERE issuer_id = $1 AND pre_authorized_code_hash = $2 AND status = 'offered'
                AND expires_at > $3 AND tx_code_failures >= $5
                AND tx_code_failures - $5 < $4
+               AND (tx_code_hash IS NULL OR $5 = 1)
              RETURNING issuer_id, offer_id, credential_configuration_ids, claims,
                 credential_offer, pre_authorized_code_hash, tx_code_hash, tx_code_failures,
                 deferred, status, created_at, expires_at",
@@ -656,6 +691,7 @@ impl IssuanceStore for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| db_err_fk(e, "offer"))?;
+        outbox::write(&mut tx, &outbox(&offer)).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(offer))
     }
@@ -688,43 +724,68 @@ impl IssuanceStore for PostgresStore {
         }))
     }
 
-    async fn create_nonce(
+    async fn find_token_offer(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
-        expires_at: UnixTime,
-    ) -> Result<()> {
-        sqlx::query!(
-            "INSERT INTO c_nonces (issuer_id, nonce_hash, expires_at) VALUES ($1, $2, $3)",
+        token_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<(AccessTokenRecord, OfferRecord)>> {
+        let Some(row) = sqlx::query!(
+            "SELECT a.token_hash, a.credential_configuration_ids AS token_configurations,
+                a.expires_at AS token_expires_at,
+                o.issuer_id, o.offer_id, o.credential_configuration_ids, o.claims,
+                o.credential_offer, o.pre_authorized_code_hash, o.tx_code_hash,
+                o.tx_code_failures, o.deferred, o.status, o.created_at, o.expires_at
+             FROM access_tokens a
+             JOIN credential_offers o ON o.issuer_id = a.issuer_id AND o.offer_id = a.offer_id
+             WHERE a.issuer_id = $1 AND a.token_hash = $2",
             issuer_id,
-            nonce_hash.as_bytes().as_slice(),
-            t(expires_at),
+            token_hash.as_bytes().as_slice(),
         )
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
-        .map_err(|e| db_err_fk(e, "issuer"))?;
-        Ok(())
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        // Expiry is checked here, not in the WHERE clause: with `expires_at` there, a plan
+        // made before the table had statistics could pick the `(issuer_id, expires_at)`
+        // index and read every live token (issue 11).
+        if row.token_expires_at <= t(now) {
+            return Ok(None);
+        }
+        let token = AccessTokenRecord {
+            issuer_id: row.issuer_id.clone(),
+            token_hash: hash(row.token_hash)?,
+            offer_id: row.offer_id.clone(),
+            credential_configuration_ids: row.token_configurations,
+            expires_at: UnixTime(row.token_expires_at),
+        };
+        let offer = OfferRecord::try_from(OfferRow {
+            issuer_id: row.issuer_id,
+            offer_id: row.offer_id,
+            credential_configuration_ids: row.credential_configuration_ids,
+            claims: row.claims,
+            credential_offer: row.credential_offer,
+            pre_authorized_code_hash: row.pre_authorized_code_hash,
+            tx_code_hash: row.tx_code_hash,
+            tx_code_failures: row.tx_code_failures,
+            deferred: row.deferred,
+            status: row.status,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })?;
+        Ok(Some((token, offer)))
     }
 
     async fn consume_nonce(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
+        nonce: &NonceUse,
         now: UnixTime,
     ) -> Result<bool> {
-        let updated = sqlx::query!(
-            "UPDATE c_nonces SET consumed_at = $3
-             WHERE issuer_id = $1 AND nonce_hash = $2 AND consumed_at IS NULL
-               AND expires_at > $3",
-            issuer_id,
-            nonce_hash.as_bytes().as_slice(),
-            t(now),
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        Ok(updated == 1)
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        consume_nonce(&mut conn, issuer_id, nonce, now).await
     }
 
     // The nonce, the offer, its limit and what to write are one atomic step (G2, R1).
@@ -732,28 +793,17 @@ impl IssuanceStore for PostgresStore {
     async fn issue_credentials(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
+        nonce: &NonceUse,
         now: UnixTime,
         offer_id: &str,
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
         max_credentials: u32,
+        outbox: &Outbox,
     ) -> Result<bool> {
         check_records(issuer_id, offer_id, records, notification)?;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let consumed = sqlx::query!(
-            "UPDATE c_nonces SET consumed_at = $3
-             WHERE issuer_id = $1 AND nonce_hash = $2 AND consumed_at IS NULL
-               AND expires_at > $3",
-            issuer_id,
-            nonce_hash.as_bytes().as_slice(),
-            t(now),
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if consumed != 1 {
+        if !consume_nonce(&mut tx, issuer_id, nonce, now).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
         }
@@ -766,6 +816,7 @@ impl IssuanceStore for PostgresStore {
             max_credentials,
         )
         .await?;
+        outbox::write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
@@ -817,7 +868,7 @@ impl IssuanceStore for PostgresStore {
     async fn defer_issuance(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
+        nonce: &NonceUse,
         now: UnixTime,
         deferred: &DeferredRecord,
     ) -> Result<bool> {
@@ -825,19 +876,7 @@ impl IssuanceStore for PostgresStore {
             return Err(StoreError::Invalid("deferred record of another issuer"));
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let consumed = sqlx::query!(
-            "UPDATE c_nonces SET consumed_at = $3
-             WHERE issuer_id = $1 AND nonce_hash = $2 AND consumed_at IS NULL
-               AND expires_at > $3",
-            issuer_id,
-            nonce_hash.as_bytes().as_slice(),
-            t(now),
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if consumed != 1 {
+        if !consume_nonce(&mut tx, issuer_id, nonce, now).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
         }
@@ -913,6 +952,7 @@ impl IssuanceStore for PostgresStore {
         Ok(updated == 1)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn redeem_deferred(
         &self,
         issuer_id: &str,
@@ -921,6 +961,7 @@ impl IssuanceStore for PostgresStore {
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
         max_credentials: u32,
+        outbox: &Outbox,
     ) -> Result<DeferredOutcome> {
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let consumed = sqlx::query_scalar!(
@@ -968,6 +1009,7 @@ impl IssuanceStore for PostgresStore {
             max_credentials,
         )
         .await?;
+        outbox::write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(DeferredOutcome::Issued)
     }

@@ -7,12 +7,28 @@
 use async_trait::async_trait;
 use vdc_store::presentation::check_outcome;
 use vdc_store::{
-    PresentationOutcome, PresentationRequestRecord, PresentationStatus, PresentationStore, Result,
-    SecretHash, StoreError, UnixTime, VerifierRecord,
+    Outbox, PresentationOutcome, PresentationRequestRecord, PresentationStatus, PresentationStore,
+    Result, SecretHash, StoreError, UnixTime, VerifierRecord,
 };
 
 use crate::error::{db_err, db_err_fk};
 use crate::{PostgresStore, hash, t};
+
+/// Ends a conditional change's transaction: with the outbox and a commit if the change
+/// happened (`won`), else a rollback (nothing written).
+async fn finish_with(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    won: bool,
+    outbox: &Outbox,
+) -> Result<bool> {
+    if !won {
+        tx.rollback().await.map_err(db_err)?;
+        return Ok(false);
+    }
+    crate::outbox::write(&mut tx, outbox).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(true)
+}
 
 struct VerifierRow {
     verifier_id: String,
@@ -114,7 +130,11 @@ impl PresentationStore for PostgresStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn create_presentation_request(&self, r: &PresentationRequestRecord) -> Result<()> {
+    async fn create_presentation_request(
+        &self,
+        r: &PresentationRequestRecord,
+        outbox: &Outbox,
+    ) -> Result<()> {
         let state_hash = r.state_hash.as_bytes().as_slice();
         let request = &r.request;
         let status = r.status.as_str();
@@ -125,6 +145,7 @@ impl PresentationStore for PostgresStore {
         let created_at = t(r.created_at);
         let expires_at = t(r.expires_at);
         let finished_at = r.finished_at.map(t);
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         sqlx::query!(
             "INSERT INTO presentation_requests (verifier_id, request_id, state_hash, request,
                 encrypted_response_key, status, result, error, response_code_hash,
@@ -144,9 +165,11 @@ impl PresentationStore for PostgresStore {
             expires_at,
             finished_at,
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| db_err_fk(e, "verifier"))?;
+        crate::outbox::write(&mut tx, outbox).await?;
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
@@ -197,6 +220,7 @@ impl PresentationStore for PostgresStore {
         request_id: &str,
         outcome: &PresentationOutcome,
         now: UnixTime,
+        outbox: &Outbox,
     ) -> Result<bool> {
         check_outcome(outcome)?;
         let status = outcome.status.as_str();
@@ -207,6 +231,7 @@ impl PresentationStore for PostgresStore {
             .as_ref()
             .map(|h| h.as_bytes().to_vec());
         let now = t(now);
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query!(
             "UPDATE presentation_requests
              SET status = $3, result = $4, error = $5, response_code_hash = $6, finished_at = $7
@@ -220,10 +245,10 @@ impl PresentationStore for PostgresStore {
             code,
             now,
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+        finish_with(tx, done.rows_affected() == 1, outbox).await
     }
 
     async fn expire_presentation_request(
@@ -231,8 +256,10 @@ impl PresentationStore for PostgresStore {
         verifier_id: &str,
         request_id: &str,
         now: UnixTime,
+        outbox: &Outbox,
     ) -> Result<bool> {
         let now = t(now);
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query!(
             "UPDATE presentation_requests SET status = 'expired', finished_at = $3
              WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
@@ -241,19 +268,21 @@ impl PresentationStore for PostgresStore {
             request_id,
             now,
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(done.rows_affected() == 1)
+        finish_with(tx, done.rows_affected() == 1, outbox).await
     }
 
     async fn expire_due_presentation_requests(
         &self,
         now: UnixTime,
         limit: u32,
+        outbox: &vdc_store::events::OutboxOf<'_>,
     ) -> Result<Vec<(String, String)>> {
         let now = t(now);
         let limit = i64::from(limit);
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let rows = sqlx::query!(
             "UPDATE presentation_requests SET status = 'expired', finished_at = $1
              WHERE status = 'pending' AND expires_at <= $1
@@ -265,13 +294,18 @@ impl PresentationStore for PostgresStore {
             now,
             limit,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(rows
+        let expired: Vec<(String, String)> = rows
             .into_iter()
             .map(|r| (r.verifier_id, r.request_id))
-            .collect())
+            .collect();
+        for (verifier, id) in &expired {
+            crate::outbox::write(&mut tx, &outbox(verifier, id)).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(expired)
     }
 
     async fn redeem_response_code(

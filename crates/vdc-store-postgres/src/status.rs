@@ -135,14 +135,19 @@ impl StatusStore for PostgresStore {
             .iter()
             .map(|c| write_u64(*c))
             .collect::<Result<Vec<i64>>>()?;
-        // One statement: the candidates inside an unsealed list that no entry holds.
+        // One statement: the candidates inside an unsealed list that no entry holds. Each
+        // candidate is one primary-key probe (a LATERAL subquery with LIMIT cannot be
+        // flattened): written as NOT EXISTS, Postgres' generic plan could become an anti
+        // join reading every entry of the list once per candidate whenever the table had no
+        // statistics yet (issue 11: the cost grew with the list).
         let free = sqlx::query_scalar!(
             r#"SELECT c.idx AS "idx!" FROM status_lists l
                CROSS JOIN UNNEST($3::BIGINT[]) AS c(idx)
+               LEFT JOIN LATERAL (SELECT 1 AS taken FROM status_entries e
+                   WHERE e.issuer_id = $1 AND e.list_id = $2 AND e.idx = c.idx
+                   LIMIT 1) t ON TRUE
                WHERE l.issuer_id = $1 AND l.list_id = $2 AND l.sealed_at IS NULL
-                 AND c.idx >= 0 AND c.idx < l.size
-                 AND NOT EXISTS (SELECT 1 FROM status_entries e
-                     WHERE e.issuer_id = $1 AND e.list_id = $2 AND e.idx = c.idx)"#,
+                 AND c.idx >= 0 AND c.idx < l.size AND t.taken IS NULL"#,
             issuer_id,
             list_id,
             &wanted,
@@ -161,6 +166,7 @@ impl StatusStore for PostgresStore {
         changes: &[StatusChange],
         actor: &str,
         now: UnixTime,
+        outbox: &vdc_store::Outbox,
     ) -> Result<StatusChangeOutcome> {
         check_changes(changes)?;
         let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -253,6 +259,7 @@ impl StatusStore for PostgresStore {
             .await
             .map_err(|e| db_err_fk(e, "status list"))?;
         }
+        crate::outbox::write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(StatusChangeOutcome::Changed(
             changes

@@ -19,6 +19,7 @@
 
 mod access;
 mod error;
+mod outbox;
 mod presentation;
 mod status;
 mod webhook;
@@ -32,9 +33,9 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use vdc_store::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
-    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NotificationRecord, OfferRecord,
-    OfferStatus, PoolSettings, Result, SecretHash, SigningKeyRecord, StatusListEntry, StoreError,
-    UnixTime, check_records,
+    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
+    OfferRecord, OfferStatus, Outbox, PoolSettings, Result, SecretHash, SigningKeyRecord,
+    StatusListEntry, StoreError, UnixTime, check_records,
 };
 
 use crate::error::{db_err, db_err_fk};
@@ -43,7 +44,7 @@ use crate::error::{db_err, db_err_fk};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// The statement every write transaction starts with (see the crate docs).
-const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// The SQLite store. Cheap to clone (a pool handle).
 #[derive(Clone)]
@@ -346,6 +347,34 @@ async fn count_offer_credentials(
     })
 }
 
+/// Consumes `nonce` inside `tx` (G2): inserts its hash, which the primary key lets happen
+/// once. The nonce itself was made without a write (sealed by the issuer); only used ones
+/// are stored, until they expire. False for a used or expired nonce.
+async fn consume_nonce(
+    tx: &mut sqlx::SqliteConnection,
+    issuer_id: &str,
+    nonce: &NonceUse,
+    now: UnixTime,
+) -> Result<bool> {
+    if nonce.expires_at <= now {
+        return Ok(false);
+    }
+    let inserted = sqlx::query!(
+        "INSERT INTO c_nonces (issuer_id, nonce_hash, expires_at, consumed_at)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (issuer_id, nonce_hash) DO NOTHING",
+        issuer_id,
+        nonce.hash.as_bytes().as_slice(),
+        t(nonce.expires_at),
+        t(now),
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| db_err_fk(e, "issuer"))?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
 /// Counts the records against the offer's limit and marks it `CredentialIssued`, then
 /// allocates each status entry and inserts the records and the optional notification, all
 /// inside `tx`. Callers checked the records with [`check_records`].
@@ -531,11 +560,12 @@ impl IssuanceStore for SqliteStore {
         Ok(updated == 1)
     }
 
-    async fn create_offer(&self, offer: &OfferRecord) -> Result<()> {
+    async fn create_offer(&self, offer: &OfferRecord, outbox: &Outbox) -> Result<()> {
         let failures = i64::from(offer.tx_code_failures);
         let ids = to_json(&offer.credential_configuration_ids)?;
         let claims = offer.claims.as_ref().map(to_json).transpose()?;
         let credential_offer = to_json(&offer.credential_offer)?;
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query!(
             "INSERT INTO credential_offers (issuer_id, offer_id, credential_configuration_ids,
                 claims, credential_offer, pre_authorized_code_hash, tx_code_hash,
@@ -554,9 +584,11 @@ impl IssuanceStore for SqliteStore {
             t(offer.created_at),
             t(offer.expires_at),
         )
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| db_err_fk(e, "issuer"))?;
+        outbox::write(&mut tx, outbox).await?;
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
@@ -644,6 +676,7 @@ impl IssuanceStore for SqliteStore {
             .transpose()
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn redeem_pre_authorized_code(
         &self,
         issuer_id: &str,
@@ -652,6 +685,7 @@ impl IssuanceStore for SqliteStore {
         max_tx_failures: u32,
         token: &NewAccessToken,
         refund_tx_code_attempt: bool,
+        outbox: &vdc_store::events::OfferOutbox<'_>,
     ) -> Result<Option<OfferRecord>> {
         let refund: i64 = refund_tx_code_attempt.into();
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
@@ -662,6 +696,7 @@ impl IssuanceStore for SqliteStore {
              WHERE issuer_id = ?1 AND pre_authorized_code_hash = ?2 AND status = 'offered'
                AND expires_at > ?3 AND tx_code_failures >= ?5
                AND tx_code_failures - ?5 < ?4
+               AND (tx_code_hash IS NULL OR ?5 = 1)
              RETURNING issuer_id, offer_id, credential_configuration_ids, claims,
                 credential_offer, pre_authorized_code_hash, tx_code_hash, tx_code_failures,
                 deferred, status, created_at, expires_at",
@@ -693,6 +728,7 @@ impl IssuanceStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| db_err_fk(e, "offer"))?;
+        outbox::write(&mut tx, &outbox(&offer)).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Some(offer))
     }
@@ -725,43 +761,63 @@ impl IssuanceStore for SqliteStore {
         }))
     }
 
-    async fn create_nonce(
+    async fn find_token_offer(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
-        expires_at: UnixTime,
-    ) -> Result<()> {
-        sqlx::query!(
-            "INSERT INTO c_nonces (issuer_id, nonce_hash, expires_at) VALUES (?1, ?2, ?3)",
+        token_hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<(AccessTokenRecord, OfferRecord)>> {
+        let Some(row) = sqlx::query!(
+            r#"SELECT a.token_hash, a.credential_configuration_ids AS token_configurations,
+                a.expires_at AS token_expires_at,
+                o.issuer_id, o.offer_id, o.credential_configuration_ids, o.claims,
+                o.credential_offer, o.pre_authorized_code_hash, o.tx_code_hash,
+                o.tx_code_failures, o.deferred, o.status, o.created_at, o.expires_at
+             FROM access_tokens a
+             JOIN credential_offers o ON o.issuer_id = a.issuer_id AND o.offer_id = a.offer_id
+             WHERE a.issuer_id = ?1 AND a.token_hash = ?2 AND a.expires_at > ?3"#,
             issuer_id,
-            nonce_hash.as_bytes().as_slice(),
-            t(expires_at),
+            token_hash.as_bytes().as_slice(),
+            t(now),
         )
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
-        .map_err(|e| db_err_fk(e, "issuer"))?;
-        Ok(())
+        .map_err(db_err)?
+        else {
+            return Ok(None);
+        };
+        let token = AccessTokenRecord {
+            issuer_id: row.issuer_id.clone(),
+            token_hash: hash(row.token_hash)?,
+            offer_id: row.offer_id.clone(),
+            credential_configuration_ids: from_json(&row.token_configurations)?,
+            expires_at: UnixTime(row.token_expires_at),
+        };
+        let offer = OfferRecord::try_from(OfferRow {
+            issuer_id: row.issuer_id,
+            offer_id: row.offer_id,
+            credential_configuration_ids: row.credential_configuration_ids,
+            claims: row.claims,
+            credential_offer: row.credential_offer,
+            pre_authorized_code_hash: row.pre_authorized_code_hash,
+            tx_code_hash: row.tx_code_hash,
+            tx_code_failures: row.tx_code_failures,
+            deferred: row.deferred,
+            status: row.status,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })?;
+        Ok(Some((token, offer)))
     }
 
     async fn consume_nonce(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
+        nonce: &NonceUse,
         now: UnixTime,
     ) -> Result<bool> {
-        let updated = sqlx::query!(
-            "UPDATE c_nonces SET consumed_at = ?3
-             WHERE issuer_id = ?1 AND nonce_hash = ?2 AND consumed_at IS NULL
-               AND expires_at > ?3",
-            issuer_id,
-            nonce_hash.as_bytes().as_slice(),
-            t(now),
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        Ok(updated == 1)
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        consume_nonce(&mut conn, issuer_id, nonce, now).await
     }
 
     // The nonce, the offer, its limit and what to write are one atomic step (G2, R1).
@@ -769,28 +825,17 @@ impl IssuanceStore for SqliteStore {
     async fn issue_credentials(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
+        nonce: &NonceUse,
         now: UnixTime,
         offer_id: &str,
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
         max_credentials: u32,
+        outbox: &Outbox,
     ) -> Result<bool> {
         check_records(issuer_id, offer_id, records, notification)?;
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let consumed = sqlx::query!(
-            "UPDATE c_nonces SET consumed_at = ?3
-             WHERE issuer_id = ?1 AND nonce_hash = ?2 AND consumed_at IS NULL
-               AND expires_at > ?3",
-            issuer_id,
-            nonce_hash.as_bytes().as_slice(),
-            t(now),
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if consumed != 1 {
+        if !consume_nonce(&mut tx, issuer_id, nonce, now).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
         }
@@ -803,6 +848,7 @@ impl IssuanceStore for SqliteStore {
             max_credentials,
         )
         .await?;
+        outbox::write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
@@ -854,7 +900,7 @@ impl IssuanceStore for SqliteStore {
     async fn defer_issuance(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
+        nonce: &NonceUse,
         now: UnixTime,
         deferred: &DeferredRecord,
     ) -> Result<bool> {
@@ -863,19 +909,7 @@ impl IssuanceStore for SqliteStore {
         }
         let holder_keys = to_json(&deferred.holder_keys)?;
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let consumed = sqlx::query!(
-            "UPDATE c_nonces SET consumed_at = ?3
-             WHERE issuer_id = ?1 AND nonce_hash = ?2 AND consumed_at IS NULL
-               AND expires_at > ?3",
-            issuer_id,
-            nonce_hash.as_bytes().as_slice(),
-            t(now),
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if consumed != 1 {
+        if !consume_nonce(&mut tx, issuer_id, nonce, now).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
         }
@@ -952,6 +986,7 @@ impl IssuanceStore for SqliteStore {
         Ok(updated == 1)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn redeem_deferred(
         &self,
         issuer_id: &str,
@@ -960,6 +995,7 @@ impl IssuanceStore for SqliteStore {
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
         max_credentials: u32,
+        outbox: &Outbox,
     ) -> Result<DeferredOutcome> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let consumed = sqlx::query_scalar!(
@@ -1007,6 +1043,7 @@ impl IssuanceStore for SqliteStore {
             max_credentials,
         )
         .await?;
+        outbox::write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(DeferredOutcome::Issued)
     }

@@ -163,6 +163,7 @@ impl StatusStore for SqliteStore {
         changes: &[StatusChange],
         actor: &str,
         now: UnixTime,
+        outbox: &vdc_store::Outbox,
     ) -> Result<StatusChangeOutcome> {
         check_changes(changes)?;
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
@@ -254,6 +255,7 @@ impl StatusStore for SqliteStore {
             .await
             .map_err(|e| db_err_fk(e, "status list"))?;
         }
+        crate::outbox::write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(StatusChangeOutcome::Changed(
             changes

@@ -150,6 +150,9 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug {
     async fn revoke_api_key(&self, id: &str, now: UnixTime) -> Result<bool>;
     /// Appends an entry; [`crate::StoreError::Duplicate`] if its id is taken for its tenant.
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Writes an outbox of its own, in one transaction: entries of calls that changed
+    /// nothing (batched by the caller), events of a sweep. Nothing is written if it fails.
+    async fn write_outbox(&self, outbox: &crate::events::Outbox) -> Result<()>;
     /// Entries matching `query`, newest (highest id) first.
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
     /// The audit retention purge: deletes up to `limit` of the oldest entries recorded

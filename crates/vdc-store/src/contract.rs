@@ -25,15 +25,17 @@ use serde_json::json;
 use tokio::sync::Barrier;
 
 use crate::access::audit_id;
-use crate::events::EventTenant;
+use crate::events::{EventTenant, Outbox, OutboxEvent};
 use crate::{
     ApiKeyRecord, AuditEntry, AuditQuery, CredentialStatus, DeferredOutcome, DeferredRecord,
-    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NotificationRecord, OfferRecord,
-    OfferStatus, PresentationOutcome, PresentationRequestRecord, PresentationStatus, SecretHash,
-    SigningKeyRecord, StatusChange, StatusChangeOutcome, StatusListEntry, StatusListRecord, Store,
-    StoreError, UnixTime, VerifierRecord,
+    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
+    OfferRecord, OfferStatus, PresentationOutcome, PresentationRequestRecord, PresentationStatus,
+    SecretHash, SigningKeyRecord, StatusChange, StatusChangeOutcome, StatusListEntry,
+    StatusListRecord, Store, StoreError, UnixTime, VerifierRecord,
 };
-use crate::{AttemptOutcome, AttemptRecord, DeliveryState, NewDelivery, WebhookRecord};
+use crate::{
+    AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryState, NewDelivery, WebhookRecord,
+};
 
 /// How many tasks race for one single-use artifact.
 pub const RACERS: usize = 50;
@@ -134,6 +136,11 @@ macro_rules! contract_suite {
             audit_retention_purges_entries_before_the_cutoff_only,
             presentation_retention_purges_finished_requests_never_pending,
             delivery_retention_purges_finished_deliveries_never_pending,
+            outbox_commits_with_its_change,
+            outbox_events_fan_out_to_matching_webhooks,
+            outbox_of_finished_presentation_only_for_the_winner,
+            expiry_sweep_writes_each_outbox,
+            race_issue_credentials_with_one_nonce,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -158,6 +165,24 @@ fn later(secs: i64) -> UnixTime {
     T0.plus(secs)
 }
 
+/// The use of the sealed `c_nonce` named `name`, valid for [`TTL`].
+fn nonce_use(name: &str) -> NonceUse {
+    NonceUse {
+        hash: SecretHash::of(name),
+        expires_at: later(TTL),
+    }
+}
+
+/// The outbox of a redemption that writes nothing.
+fn no_offer_outbox(_offer: &OfferRecord) -> Outbox {
+    Outbox::EMPTY
+}
+
+/// The outbox of a sweep that writes nothing.
+fn no_outbox(_verifier_id: &str, _request_id: &str) -> Outbox {
+    Outbox::EMPTY
+}
+
 fn issuer_record(id: &str) -> IssuerRecord {
     IssuerRecord {
         id: id.to_owned(),
@@ -170,6 +195,7 @@ async fn new_issuer(store: &Arc<dyn Store>, id: &str) {
     store.create_issuer(&issuer_record(id)).await.unwrap();
 }
 
+/// An offer redeemable without a `tx_code`.
 fn offer_record(issuer: &str, offer_id: &str, code: &str) -> OfferRecord {
     OfferRecord {
         issuer_id: issuer.to_owned(),
@@ -183,7 +209,7 @@ fn offer_record(issuer: &str, offer_id: &str, code: &str) -> OfferRecord {
                 "pre-authorized_code": "shown-once" } }
         }),
         pre_authorized_code_hash: SecretHash::of(code),
-        tx_code_hash: Some(SecretHash::of("493536")),
+        tx_code_hash: None,
         tx_code_failures: 0,
         deferred: false,
         status: OfferStatus::Offered,
@@ -192,11 +218,18 @@ fn offer_record(issuer: &str, offer_id: &str, code: &str) -> OfferRecord {
     }
 }
 
+/// An offer whose redemption needs the `tx_code` `493536`.
+fn tx_offer_record(issuer: &str, offer_id: &str, code: &str) -> OfferRecord {
+    OfferRecord {
+        tx_code_hash: Some(SecretHash::of("493536")),
+        ..offer_record(issuer, offer_id, code)
+    }
+}
+
 fn deferred_offer_record(issuer: &str, offer_id: &str, code: &str) -> OfferRecord {
     OfferRecord {
         claims: None,
         deferred: true,
-        tx_code_hash: None,
         ..offer_record(issuer, offer_id, code)
     }
 }
@@ -256,7 +289,7 @@ async fn redeemed_offer(store: &Arc<dyn Store>, issuer: &str, offer: OfferRecord
         .unwrap();
     let code = offer.pre_authorized_code_hash;
     let offer_id = offer.offer_id.clone();
-    store.create_offer(&offer).await.unwrap();
+    store.create_offer(&offer, &Outbox::EMPTY).await.unwrap();
     let redeemed = store
         .redeem_pre_authorized_code(
             issuer,
@@ -265,6 +298,7 @@ async fn redeemed_offer(store: &Arc<dyn Store>, issuer: &str, offer: OfferRecord
             MAX_TX,
             &token(&format!("tok-{offer_id}")),
             false,
+            &no_offer_outbox,
         )
         .await
         .unwrap();
@@ -279,9 +313,20 @@ where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = T> + Send + 'static,
 {
-    let barrier = Arc::new(Barrier::new(RACERS));
-    let mut handles = Vec::with_capacity(RACERS);
-    for i in 0..RACERS {
+    race_n(RACERS, f).await
+}
+
+/// Runs `n` copies of `f(i)` at once (released together by a barrier) and returns their
+/// results in task order.
+async fn race_n<T, F, Fut>(n: usize, f: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
         let barrier = barrier.clone();
         let fut = f(i);
         handles.push(tokio::spawn(async move {
@@ -289,7 +334,7 @@ where
             fut.await
         }));
     }
-    let mut out = Vec::with_capacity(RACERS);
+    let mut out = Vec::with_capacity(n);
     for h in handles {
         out.push(h.await.expect("racer panicked"));
     }
@@ -411,11 +456,14 @@ pub async fn signing_keys_round_trip(store: Arc<dyn Store>) {
 pub async fn offers_round_trip(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     assert_eq!(store.get_offer("acme", "o1").await.unwrap(), None);
-    let offer = offer_record("acme", "o1", "code-1");
-    store.create_offer(&offer).await.unwrap();
+    let offer = tx_offer_record("acme", "o1", "code-1");
+    store.create_offer(&offer, &Outbox::EMPTY).await.unwrap();
     assert_eq!(store.get_offer("acme", "o1").await.unwrap(), Some(offer));
+    let plain = offer_record("acme", "o3", "code-3");
+    store.create_offer(&plain, &Outbox::EMPTY).await.unwrap();
+    assert_eq!(store.get_offer("acme", "o3").await.unwrap(), Some(plain));
     let deferred = deferred_offer_record("acme", "o2", "code-2");
-    store.create_offer(&deferred).await.unwrap();
+    store.create_offer(&deferred, &Outbox::EMPTY).await.unwrap();
     assert_eq!(store.get_offer("acme", "o2").await.unwrap(), Some(deferred));
 }
 
@@ -423,25 +471,25 @@ pub async fn offers_round_trip(store: Arc<dyn Store>) {
 pub async fn duplicate_offer_id_or_code_is_duplicate(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     assert!(matches!(
         store
-            .create_offer(&offer_record("acme", "o1", "code-2"))
+            .create_offer(&offer_record("acme", "o1", "code-2"), &Outbox::EMPTY)
             .await,
         Err(StoreError::Duplicate("offer"))
     ));
     assert!(matches!(
         store
-            .create_offer(&offer_record("acme", "o2", "code-1"))
+            .create_offer(&offer_record("acme", "o2", "code-1"), &Outbox::EMPTY)
             .await,
         Err(StoreError::Duplicate("pre-authorized code"))
     ));
     // The same code under another tenant is another key.
     new_issuer(&store, "other").await;
     store
-        .create_offer(&offer_record("other", "o1", "code-1"))
+        .create_offer(&offer_record("other", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
 }
@@ -449,12 +497,14 @@ pub async fn duplicate_offer_id_or_code_is_duplicate(store: Arc<dyn Store>) {
 /// Offers, nonces and notifications need an existing parent.
 pub async fn offer_of_unknown_issuer_is_not_found(store: Arc<dyn Store>) {
     assert!(matches!(
-        store.create_offer(&offer_record("nobody", "o1", "c")).await,
+        store
+            .create_offer(&offer_record("nobody", "o1", "c"), &Outbox::EMPTY)
+            .await,
         Err(StoreError::NotFound("issuer"))
     ));
     assert!(matches!(
         store
-            .create_nonce("nobody", &SecretHash::of("n"), later(TTL))
+            .consume_nonce("nobody", &nonce_use("n"), later(1))
             .await,
         Err(StoreError::NotFound("issuer"))
     ));
@@ -471,7 +521,7 @@ pub async fn offer_of_unknown_issuer_is_not_found(store: Arc<dyn Store>) {
 pub async fn cancel_offer_only_while_offered(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     assert!(!store.cancel_offer("acme", "missing").await.unwrap());
@@ -491,7 +541,15 @@ pub async fn cancel_offer_only_while_offered(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("t"), false)
+            .redeem_pre_authorized_code(
+                "acme",
+                &code,
+                later(1),
+                MAX_TX,
+                &token("t"),
+                false,
+                &no_offer_outbox
+            )
             .await
             .unwrap(),
         None
@@ -507,8 +565,8 @@ pub async fn cancel_offer_only_while_offered(store: Arc<dyn Store>) {
 /// The live lookup sees only `Offered`, unexpired offers below the failure limit.
 pub async fn live_offer_lookup_honours_status_expiry_and_failures(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
-    let offer = offer_record("acme", "o1", "code-1");
-    store.create_offer(&offer).await.unwrap();
+    let offer = tx_offer_record("acme", "o1", "code-1");
+    store.create_offer(&offer, &Outbox::EMPTY).await.unwrap();
     let code = SecretHash::of("code-1");
     assert_eq!(
         store
@@ -551,13 +609,37 @@ pub async fn live_offer_lookup_honours_status_expiry_and_failures(store: Arc<dyn
     );
 }
 
-/// Failures count one by one; at the limit the code no longer redeems.
+/// Failures count one by one; at the limit no comparison is reserved, so the code no longer
+/// redeems. An offer needing a `tx_code` never redeems without a reservation given back.
 pub async fn tx_code_failures_count_and_block_redemption(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&tx_offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
+    let code = SecretHash::of("code-1");
+    let redeem = |max: u32, refund: bool| {
+        let store = store.clone();
+        async move {
+            store
+                .redeem_pre_authorized_code(
+                    "acme",
+                    &code,
+                    later(1),
+                    max,
+                    &token("t"),
+                    refund,
+                    &no_offer_outbox,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(redeem(MAX_TX, false).await, None, "a tx_code is needed");
+    assert_eq!(
+        store.get_offer("acme", "o1").await.unwrap().unwrap().status,
+        OfferStatus::Offered
+    );
     for expected in 1..=MAX_TX {
         assert_eq!(
             store
@@ -584,13 +666,14 @@ pub async fn tx_code_failures_count_and_block_redemption(store: Arc<dyn Store>) 
             .tx_code_failures,
         MAX_TX
     );
-    let code = SecretHash::of("code-1");
+    assert_eq!(redeem(MAX_TX, false).await, None);
     assert_eq!(
         store
-            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("t"), false)
+            .find_live_offer_by_code("acme", &code, later(1), MAX_TX)
             .await
             .unwrap(),
-        None
+        None,
+        "blocked at the limit"
     );
     assert_eq!(
         store
@@ -606,10 +689,22 @@ pub async fn tx_code_failures_count_and_block_redemption(store: Arc<dyn Store>) 
             .unwrap(),
         None
     );
-    // A higher limit (configuration change) lets it through.
+    // A higher limit (configuration change) lets one more comparison through, and a correct
+    // code then redeems.
+    assert_eq!(
+        store
+            .reserve_tx_code_attempt("acme", "o1", MAX_TX + 1)
+            .await
+            .unwrap(),
+        Some(MAX_TX + 1)
+    );
+    let redeemed = redeem(MAX_TX + 1, true)
+        .await
+        .expect("a reserved correct code redeems");
+    assert_eq!(redeemed.tx_code_failures, MAX_TX);
     assert!(
         store
-            .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX + 1, &token("t"), false)
+            .find_access_token("acme", &SecretHash::of("t"), later(1))
             .await
             .unwrap()
             .is_some()
@@ -621,10 +716,18 @@ pub async fn tx_code_failures_count_and_block_redemption(store: Arc<dyn Store>) 
 pub async fn redeem_pre_authorized_code_issues_a_token_once(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     let offer = offer_record("acme", "o1", "code-1");
-    store.create_offer(&offer).await.unwrap();
+    store.create_offer(&offer, &Outbox::EMPTY).await.unwrap();
     let code = SecretHash::of("code-1");
     let redeemed = store
-        .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("tok-1"), false)
+        .redeem_pre_authorized_code(
+            "acme",
+            &code,
+            later(1),
+            MAX_TX,
+            &token("tok-1"),
+            false,
+            &no_offer_outbox,
+        )
         .await
         .unwrap()
         .expect("first redemption wins");
@@ -652,7 +755,15 @@ pub async fn redeem_pre_authorized_code_issues_a_token_once(store: Arc<dyn Store
 
     assert_eq!(
         store
-            .redeem_pre_authorized_code("acme", &code, later(2), MAX_TX, &token("tok-2"), false)
+            .redeem_pre_authorized_code(
+                "acme",
+                &code,
+                later(2),
+                MAX_TX,
+                &token("tok-2"),
+                false,
+                &no_offer_outbox
+            )
             .await
             .unwrap(),
         None
@@ -666,7 +777,7 @@ pub async fn redeem_pre_authorized_code_issues_a_token_once(store: Arc<dyn Store
     );
 
     store
-        .create_offer(&offer_record("acme", "o2", "code-2"))
+        .create_offer(&offer_record("acme", "o2", "code-2"), &Outbox::EMPTY)
         .await
         .unwrap();
     assert_eq!(
@@ -677,7 +788,8 @@ pub async fn redeem_pre_authorized_code_issues_a_token_once(store: Arc<dyn Store
                 later(TTL),
                 MAX_TX,
                 &token("tok-3"),
-                false
+                false,
+                &no_offer_outbox
             )
             .await
             .unwrap(),
@@ -708,28 +820,71 @@ pub async fn access_token_expires(store: Arc<dyn Store>) {
             .unwrap(),
         None
     );
-}
-
-/// A nonce is consumed once, never after expiry; creating it twice is `Duplicate`.
-pub async fn nonce_is_consumed_once_and_expires(store: Arc<dyn Store>) {
-    new_issuer(&store, "acme").await;
-    let n1 = SecretHash::of("nonce-1");
-    store.create_nonce("acme", &n1, later(TTL)).await.unwrap();
-    assert!(matches!(
-        store.create_nonce("acme", &n1, later(TTL)).await,
-        Err(StoreError::Duplicate("nonce"))
-    ));
-    assert!(
-        !store
-            .consume_nonce("acme", &SecretHash::of("unknown"), later(1))
+    // The token with its offer, in one read: the same records, the same expiry.
+    let (token, offer) = store
+        .find_token_offer("acme", &h, later(TTL - 1))
+        .await
+        .unwrap()
+        .expect("a live token is found with its offer");
+    assert_eq!(
+        Some(token),
+        store
+            .find_access_token("acme", &h, later(TTL - 1))
             .await
             .unwrap()
     );
+    assert_eq!(Some(offer), store.get_offer("acme", "o1").await.unwrap());
+    assert_eq!(
+        store
+            .find_token_offer("acme", &h, later(TTL))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_token_offer("acme", &SecretHash::of("tok-nope"), later(1))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// A sealed nonce is consumed once while unexpired: the store knows only used nonces, so any
+/// hash is consumable exactly once before its `expires_at` (the issuer sealed it), a second use
+/// is refused whatever expiry it names, an expired one is refused, and uses are per issuer.
+pub async fn nonce_is_consumed_once_and_expires(store: Arc<dyn Store>) {
+    new_issuer(&store, "acme").await;
+    new_issuer(&store, "beta").await;
+    let n1 = nonce_use("nonce-1");
     assert!(store.consume_nonce("acme", &n1, later(1)).await.unwrap());
     assert!(!store.consume_nonce("acme", &n1, later(2)).await.unwrap());
-
-    let n2 = SecretHash::of("nonce-2");
-    store.create_nonce("acme", &n2, later(TTL)).await.unwrap();
+    let longer = NonceUse {
+        expires_at: later(10 * TTL),
+        ..n1.clone()
+    };
+    assert!(
+        !store
+            .consume_nonce("acme", &longer, later(3))
+            .await
+            .unwrap(),
+        "a use is keyed by the hash alone"
+    );
+    assert!(
+        !store
+            .consume_nonce("acme", &n1, later(TTL + 100))
+            .await
+            .unwrap()
+    );
+    // A hash never seen before is a first use.
+    assert!(
+        store
+            .consume_nonce("acme", &nonce_use("never-seen"), later(1))
+            .await
+            .unwrap()
+    );
+    // Expiry is exclusive: usable one second before `expires_at`, not at it or after.
+    let n2 = nonce_use("nonce-2");
     assert!(!store.consume_nonce("acme", &n2, later(TTL)).await.unwrap());
     assert!(
         !store
@@ -737,17 +892,23 @@ pub async fn nonce_is_consumed_once_and_expires(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
+    assert!(
+        store
+            .consume_nonce("acme", &n2, later(TTL - 1))
+            .await
+            .unwrap(),
+        "refusing the expired use recorded nothing"
+    );
+    // Nonces are sealed per issuer: the same hash under another issuer is its first use there.
+    assert!(store.consume_nonce("beta", &n1, later(1)).await.unwrap());
+    assert!(!store.consume_nonce("beta", &n1, later(2)).await.unwrap());
 }
 
 /// Issuance writes every record and the notification, sets the offer `CredentialIssued`,
 /// and consumes the nonce.
 pub async fn issue_credentials_writes_records_and_consumes_the_nonce(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
     let mut unbound = credential("acme", "o1", "cred-b", 8);
     unbound.holder_key_thumbprint = None;
     unbound.status_list = None;
@@ -763,7 +924,8 @@ pub async fn issue_credentials_writes_records_and_consumes_the_nonce(store: Arc<
                 "o1",
                 &records,
                 Some(&n),
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap()
@@ -800,11 +962,7 @@ pub async fn issue_credentials_writes_records_and_consumes_the_nonce(store: Arc<
     );
 
     // A second request (another nonce) for the same offer is fine: batch / several configs.
-    let nonce2 = SecretHash::of("nonce-2");
-    store
-        .create_nonce("acme", &nonce2, later(TTL))
-        .await
-        .unwrap();
+    let nonce2 = nonce_use("nonce-2");
     let more = vec![credential("acme", "o1", "cred-c", 9)];
     assert!(
         store
@@ -815,7 +973,8 @@ pub async fn issue_credentials_writes_records_and_consumes_the_nonce(store: Arc<
                 "o1",
                 &more,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap()
@@ -830,14 +989,10 @@ pub async fn issue_credentials_writes_records_and_consumes_the_nonce(store: Arc<
     );
 }
 
-/// A spent, expired or unknown nonce issues nothing.
+/// A spent or expired nonce issues nothing.
 pub async fn issue_credentials_with_a_spent_nonce_writes_nothing(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
     assert!(store.consume_nonce("acme", &nonce, later(2)).await.unwrap());
     let records = vec![credential("acme", "o1", "cred-a", 1)];
     assert!(
@@ -849,7 +1004,8 @@ pub async fn issue_credentials_with_a_spent_nonce_writes_nothing(store: Arc<dyn 
                 "o1",
                 &records,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap()
@@ -858,21 +1014,21 @@ pub async fn issue_credentials_with_a_spent_nonce_writes_nothing(store: Arc<dyn 
         !store
             .issue_credentials(
                 "acme",
-                &SecretHash::of("unknown"),
+                &NonceUse {
+                    hash: SecretHash::of("stale"),
+                    expires_at: later(1),
+                },
                 later(3),
                 "o1",
                 &records,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap()
     );
-    let expiring = SecretHash::of("nonce-2");
-    store
-        .create_nonce("acme", &expiring, later(TTL))
-        .await
-        .unwrap();
+    let expiring = nonce_use("nonce-2");
     assert!(
         !store
             .issue_credentials(
@@ -882,7 +1038,8 @@ pub async fn issue_credentials_with_a_spent_nonce_writes_nothing(store: Arc<dyn 
                 "o1",
                 &records,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap()
@@ -904,11 +1061,7 @@ pub async fn issue_credentials_with_a_spent_nonce_writes_nothing(store: Arc<dyn 
 /// nonce stays usable.
 pub async fn issue_credentials_refuses_records_of_another_tenant(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
     let foreign = vec![credential("other", "o1", "cred-a", 1)];
     assert!(matches!(
         store
@@ -919,7 +1072,8 @@ pub async fn issue_credentials_refuses_records_of_another_tenant(store: Arc<dyn 
                 "o1",
                 &foreign,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await,
         Err(StoreError::Invalid(_))
@@ -934,7 +1088,8 @@ pub async fn issue_credentials_refuses_records_of_another_tenant(store: Arc<dyn 
                 "o1",
                 &wrong_offer,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await,
         Err(StoreError::Invalid(_))
@@ -953,14 +1108,21 @@ pub async fn issue_credentials_refuses_records_of_another_tenant(store: Arc<dyn 
 /// leaves the nonce usable. Another issuer may use the same list id and index.
 pub async fn status_list_entry_belongs_to_one_credential(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    let n1 = SecretHash::of("nonce-1");
-    let n2 = SecretHash::of("nonce-2");
-    store.create_nonce("acme", &n1, later(TTL)).await.unwrap();
-    store.create_nonce("acme", &n2, later(TTL)).await.unwrap();
+    let n1 = nonce_use("nonce-1");
+    let n2 = nonce_use("nonce-2");
     let first = vec![credential("acme", "o1", "cred-a", 5)];
     assert!(
         store
-            .issue_credentials("acme", &n1, later(2), "o1", &first, None, MAX_CREDENTIALS)
+            .issue_credentials(
+                "acme",
+                &n1,
+                later(2),
+                "o1",
+                &first,
+                None,
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
+            )
             .await
             .unwrap()
     );
@@ -970,7 +1132,16 @@ pub async fn status_list_entry_belongs_to_one_credential(store: Arc<dyn Store>) 
     ];
     assert!(matches!(
         store
-            .issue_credentials("acme", &n2, later(3), "o1", &clash, None, MAX_CREDENTIALS)
+            .issue_credentials(
+                "acme",
+                &n2,
+                later(3),
+                "o1",
+                &clash,
+                None,
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
+            )
             .await,
         Err(StoreError::Duplicate("status list entry"))
     ));
@@ -985,8 +1156,7 @@ pub async fn status_list_entry_belongs_to_one_credential(store: Arc<dyn Store>) 
     );
 
     redeemed_offer(&store, "beta", offer_record("beta", "o1", "code-1")).await;
-    let n3 = SecretHash::of("nonce-3");
-    store.create_nonce("beta", &n3, later(TTL)).await.unwrap();
+    let n3 = nonce_use("nonce-3");
     let same_entry = vec![credential("beta", "o1", "cred-a", 5)];
     assert!(
         store
@@ -997,7 +1167,8 @@ pub async fn status_list_entry_belongs_to_one_credential(store: Arc<dyn Store>) 
                 "o1",
                 &same_entry,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap()
@@ -1013,11 +1184,7 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
         deferred_offer_record("acme", "o1", "code-1"),
     )
     .await;
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
     let deferred = deferred_record("acme", "o1", "tx-1");
     let tx = SecretHash::of("tx-1");
     assert!(
@@ -1054,7 +1221,15 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     let records = vec![credential("acme", "o1", "cred-a", 1)];
     assert_eq!(
         store
-            .redeem_deferred("acme", &tx, later(4), &records, None, MAX_CREDENTIALS)
+            .redeem_deferred(
+                "acme",
+                &tx,
+                later(4),
+                &records,
+                None,
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
+            )
             .await
             .unwrap(),
         DeferredOutcome::Pending
@@ -1079,7 +1254,15 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     let n = notification("acme", "o1", "notif-1");
     assert_eq!(
         store
-            .redeem_deferred("acme", &tx, later(5), &records, Some(&n), MAX_CREDENTIALS)
+            .redeem_deferred(
+                "acme",
+                &tx,
+                later(5),
+                &records,
+                Some(&n),
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
+            )
             .await
             .unwrap(),
         DeferredOutcome::Issued
@@ -1106,7 +1289,15 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_deferred("acme", &tx, later(6), &records, None, MAX_CREDENTIALS)
+            .redeem_deferred(
+                "acme",
+                &tx,
+                later(6),
+                &records,
+                None,
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
+            )
             .await
             .unwrap(),
         DeferredOutcome::Unknown
@@ -1123,7 +1314,8 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
                 later(6),
                 &records,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap(),
@@ -1131,11 +1323,7 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
     );
 
     // Expiry: a second deferral, redeemed too late.
-    let nonce2 = SecretHash::of("nonce-2");
-    store
-        .create_nonce("acme", &nonce2, later(TTL))
-        .await
-        .unwrap();
+    let nonce2 = nonce_use("nonce-2");
     let late = deferred_record("acme", "o1", "tx-3");
     assert!(
         store
@@ -1159,7 +1347,8 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
                 later(TTL),
                 &more,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap(),
@@ -1172,11 +1361,14 @@ pub async fn deferred_issuance_pending_then_issued_once(store: Arc<dyn Store>) {
 pub async fn set_offer_claims_only_for_deferred_offers(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     store
-        .create_offer(&deferred_offer_record("acme", "o2", "code-2"))
+        .create_offer(
+            &deferred_offer_record("acme", "o2", "code-2"),
+            &Outbox::EMPTY,
+        )
         .await
         .unwrap();
     assert!(
@@ -1215,7 +1407,7 @@ pub async fn set_offer_claims_only_for_deferred_offers(store: Arc<dyn Store>) {
 pub async fn notification_is_consumed_once(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     let n = notification("acme", "o1", "notif-1");
@@ -1296,22 +1488,22 @@ pub async fn settings_first_writer_wins(store: Arc<dyn Store>) {
     assert_eq!(store.get_setting("other").await.unwrap(), None);
 }
 
-/// Purging removes expired nonces, tokens and notification ids of that issuer only.
+/// Purging removes expired used nonces, tokens and notification ids of that issuer only; a
+/// used nonce that is not purged stays used.
 pub async fn purge_expired_removes_only_expired_artifacts(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
     new_issuer(&store, "beta").await;
-    store
-        .create_nonce("acme", &SecretHash::of("short"), later(10))
-        .await
-        .unwrap();
-    store
-        .create_nonce("acme", &SecretHash::of("long"), later(10_000))
-        .await
-        .unwrap();
-    store
-        .create_nonce("beta", &SecretHash::of("short"), later(10))
-        .await
-        .unwrap();
+    let short = NonceUse {
+        hash: SecretHash::of("short"),
+        expires_at: later(10),
+    };
+    let long = NonceUse {
+        hash: SecretHash::of("long"),
+        expires_at: later(10_000),
+    };
+    for (issuer, nonce) in [("acme", &short), ("acme", &long), ("beta", &short)] {
+        assert!(store.consume_nonce(issuer, nonce, later(1)).await.unwrap());
+    }
     store
         .create_notification(&notification("acme", "o1", "n1"))
         .await
@@ -1320,17 +1512,18 @@ pub async fn purge_expired_removes_only_expired_artifacts(store: Arc<dyn Store>)
     // Expired at TTL: the short nonce, the access token (TTL) and the notification (TTL).
     assert_eq!(store.purge_expired("acme", later(TTL)).await.unwrap(), 3);
     assert!(
-        store
-            .consume_nonce("acme", &SecretHash::of("long"), later(TTL))
+        !store
+            .consume_nonce("acme", &long, later(TTL))
             .await
-            .unwrap()
+            .unwrap(),
+        "an unexpired used nonce is kept, so it stays used"
     );
     assert!(
-        store
-            .consume_nonce("beta", &SecretHash::of("short"), later(1))
-            .await
-            .unwrap()
+        !store.consume_nonce("beta", &short, later(2)).await.unwrap(),
+        "another issuer's used nonce is kept"
     );
+    assert_eq!(store.purge_expired("beta", later(TTL)).await.unwrap(), 1);
+    assert_eq!(store.purge_expired("acme", later(TTL)).await.unwrap(), 0);
 }
 
 /// G6: nothing of issuer A is visible or usable through issuer B.
@@ -1338,20 +1531,19 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
     new_issuer(&store, "beta").await;
     store
-        .create_offer(&offer_record("acme", "o2", "code-2"))
+        .create_offer(&offer_record("acme", "o2", "code-2"), &Outbox::EMPTY)
         .await
         .unwrap();
     store
-        .create_offer(&deferred_offer_record("acme", "o3", "code-3"))
+        .create_offer(
+            &deferred_offer_record("acme", "o3", "code-3"),
+            &Outbox::EMPTY,
+        )
         .await
         .unwrap();
     let code = SecretHash::of("code-2");
     let tok = SecretHash::of("tok-o1");
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
 
     assert_eq!(store.get_offer("beta", "o2").await.unwrap(), None);
     assert_eq!(
@@ -1377,7 +1569,15 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_pre_authorized_code("beta", &code, later(1), MAX_TX, &token("t"), false)
+            .redeem_pre_authorized_code(
+                "beta",
+                &code,
+                later(1),
+                MAX_TX,
+                &token("t"),
+                false,
+                &no_offer_outbox
+            )
             .await
             .unwrap(),
         None
@@ -1389,7 +1589,16 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
             .unwrap(),
         None
     );
-    assert!(!store.consume_nonce("beta", &nonce, later(1)).await.unwrap());
+    assert_eq!(
+        store
+            .find_token_offer("beta", &tok, later(1))
+            .await
+            .unwrap(),
+        None
+    );
+    // Nonces are sealed per issuer: beta's use of the hash is beta's own first use, and it
+    // leaves acme's nonce unused (acme issues with it below).
+    assert!(store.consume_nonce("beta", &nonce, later(1)).await.unwrap());
     let beta_records = vec![credential("beta", "o1", "cred-x", 1)];
     assert!(
         !store
@@ -1400,7 +1609,8 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
                 "o1",
                 &beta_records,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap()
@@ -1427,7 +1637,8 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
                 "o1",
                 &acme_records,
                 None,
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await,
         Err(StoreError::Invalid(_))
@@ -1454,7 +1665,8 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
                 "o1",
                 &acme_records,
                 Some(&notification("acme", "o1", "n")),
-                MAX_CREDENTIALS
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
             )
             .await
             .unwrap()
@@ -1487,8 +1699,7 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
             .is_some()
     );
 
-    let n2 = SecretHash::of("nonce-2");
-    store.create_nonce("acme", &n2, later(TTL)).await.unwrap();
+    let n2 = nonce_use("nonce-2");
     let tx = SecretHash::of("tx-a");
     assert!(
         store
@@ -1513,7 +1724,15 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .redeem_deferred("beta", &tx, later(3), &[], None, MAX_CREDENTIALS)
+            .redeem_deferred(
+                "beta",
+                &tx,
+                later(3),
+                &[],
+                None,
+                MAX_CREDENTIALS,
+                &Outbox::EMPTY
+            )
             .await
             .unwrap(),
         DeferredOutcome::Unknown
@@ -1526,7 +1745,7 @@ pub async fn tenants_are_isolated(store: Arc<dyn Store>) {
 pub async fn race_redeem_pre_authorized_code_one_winner(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     let results = race(|i| {
@@ -1540,6 +1759,7 @@ pub async fn race_redeem_pre_authorized_code_one_winner(store: Arc<dyn Store>) {
                     MAX_TX,
                     &token(&format!("tok-{i}")),
                     false,
+                    &no_offer_outbox,
                 )
                 .await
                 .unwrap()
@@ -1565,11 +1785,7 @@ pub async fn race_redeem_pre_authorized_code_one_winner(store: Arc<dyn Store>) {
 /// records are stored.
 pub async fn race_issue_credentials_one_winner_and_only_its_records(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
     let records_of = |i: usize| {
         vec![
             credential("acme", "o1", &format!("cred-{i}-a"), (2 * i) as u64),
@@ -1579,6 +1795,7 @@ pub async fn race_issue_credentials_one_winner_and_only_its_records(store: Arc<d
     let results = race(|i| {
         let store = store.clone();
         let records = records_of(i);
+        let nonce = nonce.clone();
         async move {
             store
                 .issue_credentials(
@@ -1589,6 +1806,7 @@ pub async fn race_issue_credentials_one_winner_and_only_its_records(store: Arc<d
                     &records,
                     None,
                     MAX_CREDENTIALS,
+                    &Outbox::EMPTY,
                 )
                 .await
                 .unwrap()
@@ -1606,13 +1824,10 @@ pub async fn race_issue_credentials_one_winner_and_only_its_records(store: Arc<d
 /// G2: of 50 concurrent consumptions of one nonce exactly one succeeds.
 pub async fn race_consume_nonce_one_winner(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
     let results = race(|_| {
         let store = store.clone();
+        let nonce = nonce.clone();
         async move { store.consume_nonce("acme", &nonce, later(1)).await.unwrap() }
     })
     .await;
@@ -1628,11 +1843,7 @@ pub async fn race_redeem_deferred_one_winner(store: Arc<dyn Store>) {
         deferred_offer_record("acme", "o1", "code-1"),
     )
     .await;
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
     assert!(
         store
             .defer_issuance(
@@ -1663,6 +1874,7 @@ pub async fn race_redeem_deferred_one_winner(store: Arc<dyn Store>) {
                     &records,
                     None,
                     MAX_CREDENTIALS,
+                    &Outbox::EMPTY,
                 )
                 .await
                 .unwrap()
@@ -1685,7 +1897,7 @@ pub async fn race_redeem_deferred_one_winner(store: Arc<dyn Store>) {
 pub async fn race_tx_code_failures_add_up(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&tx_offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     let results = race(|_| {
@@ -1717,7 +1929,7 @@ pub async fn race_tx_code_failures_add_up(store: Arc<dyn Store>) {
 pub async fn race_tx_code_reservations_stop_at_the_limit(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&tx_offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     let results = race(|_| {
@@ -1743,7 +1955,7 @@ pub async fn race_tx_code_reservations_stop_at_the_limit(store: Arc<dyn Store>) 
 pub async fn redeem_with_a_reserved_attempt_gives_it_back(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&tx_offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     for _ in 0..MAX_TX {
@@ -1755,7 +1967,15 @@ pub async fn redeem_with_a_reserved_attempt_gives_it_back(store: Arc<dyn Store>)
     }
     let code = SecretHash::of("code-1");
     let redeemed = store
-        .redeem_pre_authorized_code("acme", &code, later(1), MAX_TX, &token("t"), true)
+        .redeem_pre_authorized_code(
+            "acme",
+            &code,
+            later(1),
+            MAX_TX,
+            &token("t"),
+            true,
+            &no_offer_outbox,
+        )
         .await
         .unwrap()
         .expect("a reserved correct attempt redeems");
@@ -1771,7 +1991,7 @@ pub async fn redeem_with_a_reserved_attempt_gives_it_back(store: Arc<dyn Store>)
     );
     // Without a reservation to give back, a refund is refused rather than going negative.
     store
-        .create_offer(&offer_record("acme", "o2", "code-2"))
+        .create_offer(&tx_offer_record("acme", "o2", "code-2"), &Outbox::EMPTY)
         .await
         .unwrap();
     assert_eq!(
@@ -1782,7 +2002,8 @@ pub async fn redeem_with_a_reserved_attempt_gives_it_back(store: Arc<dyn Store>)
                 later(1),
                 MAX_TX,
                 &token("t2"),
-                true
+                true,
+                &no_offer_outbox
             )
             .await
             .unwrap(),
@@ -1815,7 +2036,7 @@ pub async fn race_put_setting_if_absent_one_winner(store: Arc<dyn Store>) {
 pub async fn race_consume_notification_one_winner(store: Arc<dyn Store>) {
     new_issuer(&store, "acme").await;
     store
-        .create_offer(&offer_record("acme", "o1", "code-1"))
+        .create_offer(&offer_record("acme", "o1", "code-1"), &Outbox::EMPTY)
         .await
         .unwrap();
     store
@@ -1852,12 +2073,6 @@ pub async fn race_consume_notification_one_winner(store: Arc<dyn Store>) {
 /// entry: exactly one is stored, the others fail `Duplicate` and keep their nonce.
 pub async fn race_status_list_entry_allocated_once(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    for i in 0..RACERS {
-        store
-            .create_nonce("acme", &SecretHash::of(&format!("n{i}")), later(TTL))
-            .await
-            .unwrap();
-    }
     let results = race(|i| {
         let store = store.clone();
         let records = vec![credential("acme", "o1", &format!("cred-{i}"), 77)];
@@ -1865,12 +2080,13 @@ pub async fn race_status_list_entry_allocated_once(store: Arc<dyn Store>) {
             store
                 .issue_credentials(
                     "acme",
-                    &SecretHash::of(&format!("n{i}")),
+                    &nonce_use(&format!("n{i}")),
                     later(2),
                     "o1",
                     &records,
                     None,
                     MAX_CREDENTIALS,
+                    &Outbox::EMPTY,
                 )
                 .await
         }
@@ -1888,7 +2104,7 @@ pub async fn race_status_list_entry_allocated_once(store: Arc<dyn Store>) {
             );
             assert!(
                 store
-                    .consume_nonce("acme", &SecretHash::of(&format!("n{i}")), later(3))
+                    .consume_nonce("acme", &nonce_use(&format!("n{i}")), later(3))
                     .await
                     .unwrap()
             );
@@ -1903,11 +2119,7 @@ pub async fn race_status_list_entry_allocated_once(store: Arc<dyn Store>) {
 /// [`redeemed_offer`] for offer `o1`), each with its own nonce.
 async fn issue_on_list(store: &Arc<dyn Store>, issuer: &str, creds: &[(&str, u64)]) {
     for (id, index) in creds {
-        let nonce = SecretHash::of(&format!("nonce-{issuer}-{id}"));
-        store
-            .create_nonce(issuer, &nonce, later(TTL))
-            .await
-            .unwrap();
+        let nonce = nonce_use(&format!("nonce-{issuer}-{id}"));
         let records = vec![credential(issuer, "o1", id, *index)];
         assert!(
             store
@@ -1918,7 +2130,8 @@ async fn issue_on_list(store: &Arc<dyn Store>, issuer: &str, creds: &[(&str, u64
                     "o1",
                     &records,
                     None,
-                    MAX_CREDENTIALS
+                    MAX_CREDENTIALS,
+                    &Outbox::EMPTY
                 )
                 .await
                 .unwrap()
@@ -2054,13 +2267,10 @@ pub async fn free_status_indexes_are_unallocated_candidates_on_open_lists_only(
 /// an entry, and the nonce stays usable.
 pub async fn issuance_allocates_entries_on_open_lists_only(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    let nonce = SecretHash::of("nonce-1");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("nonce-1");
     let issue = |records: Vec<IssuedCredentialRecord>| {
         let store = store.clone();
+        let nonce = nonce.clone();
         async move {
             store
                 .issue_credentials(
@@ -2071,6 +2281,7 @@ pub async fn issuance_allocates_entries_on_open_lists_only(store: Arc<dyn Store>
                     &records,
                     None,
                     MAX_CREDENTIALS,
+                    &Outbox::EMPTY,
                 )
                 .await
         }
@@ -2124,28 +2335,38 @@ pub async fn issuance_allocates_entries_on_open_lists_only(store: Arc<dyn Store>
 pub async fn issuance_stops_at_the_offer_limit(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
     for (i, index) in [(1, 11), (2, 12)] {
-        let nonce = SecretHash::of(&format!("n{i}"));
-        store
-            .create_nonce("acme", &nonce, later(TTL))
-            .await
-            .unwrap();
+        let nonce = nonce_use(&format!("n{i}"));
         let records = vec![credential("acme", "o1", &format!("cred-{i}"), index)];
         assert!(
             store
-                .issue_credentials("acme", &nonce, later(2), "o1", &records, None, 2)
+                .issue_credentials(
+                    "acme",
+                    &nonce,
+                    later(2),
+                    "o1",
+                    &records,
+                    None,
+                    2,
+                    &Outbox::EMPTY
+                )
                 .await
                 .unwrap()
         );
     }
-    let nonce = SecretHash::of("n3");
-    store
-        .create_nonce("acme", &nonce, later(TTL))
-        .await
-        .unwrap();
+    let nonce = nonce_use("n3");
     let records = vec![credential("acme", "o1", "cred-3", 13)];
     assert!(matches!(
         store
-            .issue_credentials("acme", &nonce, later(2), "o1", &records, None, 2)
+            .issue_credentials(
+                "acme",
+                &nonce,
+                later(2),
+                "o1",
+                &records,
+                None,
+                2,
+                &Outbox::EMPTY
+            )
             .await,
         Err(StoreError::Exhausted("credentials per offer"))
     ));
@@ -2165,12 +2386,6 @@ pub async fn issuance_stops_at_the_offer_limit(store: Arc<dyn Store>) {
 /// own nonce and index, store exactly 5 credentials.
 pub async fn race_issuance_never_passes_the_offer_limit(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    for i in 0..RACERS {
-        store
-            .create_nonce("acme", &SecretHash::of(&format!("n{i}")), later(TTL))
-            .await
-            .unwrap();
-    }
     let results = race(|i| {
         let store = store.clone();
         let records = vec![credential(
@@ -2183,12 +2398,13 @@ pub async fn race_issuance_never_passes_the_offer_limit(store: Arc<dyn Store>) {
             store
                 .issue_credentials(
                     "acme",
-                    &SecretHash::of(&format!("n{i}")),
+                    &nonce_use(&format!("n{i}")),
                     later(2),
                     "o1",
                     &records,
                     None,
                     5,
+                    &Outbox::EMPTY,
                 )
                 .await
         }
@@ -2222,7 +2438,13 @@ pub async fn status_changes_are_recorded_and_revoked_is_final(store: Arc<dyn Sto
         let store = store.clone();
         async move {
             store
-                .change_statuses("acme", &[change(id, status)], "admin", later(at))
+                .change_statuses(
+                    "acme",
+                    &[change(id, status)],
+                    "admin",
+                    later(at),
+                    &Outbox::EMPTY,
+                )
                 .await
                 .unwrap()
         }
@@ -2322,6 +2544,7 @@ pub async fn status_change_batches_are_all_or_nothing(store: Arc<dyn Store>) {
             ],
             "admin",
             later(10),
+            &Outbox::EMPTY,
         )
         .await
         .unwrap();
@@ -2336,6 +2559,7 @@ pub async fn status_change_batches_are_all_or_nothing(store: Arc<dyn Store>) {
             &[change("cred-c", CredentialStatus::Revoked)],
             "admin",
             later(11),
+            &Outbox::EMPTY,
         )
         .await
         .unwrap();
@@ -2349,6 +2573,7 @@ pub async fn status_change_batches_are_all_or_nothing(store: Arc<dyn Store>) {
             ],
             "admin",
             later(12),
+            &Outbox::EMPTY,
         )
         .await
         .unwrap();
@@ -2367,6 +2592,7 @@ pub async fn status_change_batches_are_all_or_nothing(store: Arc<dyn Store>) {
                 ],
                 "admin",
                 later(13),
+                &Outbox::EMPTY,
             )
             .await,
         Err(StoreError::Invalid(_))
@@ -2380,6 +2606,7 @@ pub async fn status_change_batches_are_all_or_nothing(store: Arc<dyn Store>) {
             ],
             "ops",
             later(14),
+            &Outbox::EMPTY,
         )
         .await
         .unwrap()
@@ -2410,7 +2637,13 @@ pub async fn status_list_at_rebuilds_the_past_from_the_change_log(store: Arc<dyn
     ];
     for (at, id, status) in steps {
         store
-            .change_statuses("acme", &[change(id, status)], "admin", later(at))
+            .change_statuses(
+                "acme",
+                &[change(id, status)],
+                "admin",
+                later(at),
+                &Outbox::EMPTY,
+            )
             .await
             .unwrap();
     }
@@ -2453,7 +2686,8 @@ pub async fn status_lists_are_isolated_between_tenants(store: Arc<dyn Store>) {
                 "beta",
                 &[change("cred-a", CredentialStatus::Revoked)],
                 "admin",
-                later(5)
+                later(5),
+                &Outbox::EMPTY
             )
             .await
             .unwrap(),
@@ -2465,6 +2699,7 @@ pub async fn status_lists_are_isolated_between_tenants(store: Arc<dyn Store>) {
             &[change("cred-a", CredentialStatus::Revoked)],
             "admin",
             later(6),
+            &Outbox::EMPTY,
         )
         .await
         .unwrap();
@@ -2523,6 +2758,7 @@ pub async fn race_concurrent_revocations_on_one_list_lose_none(store: Arc<dyn St
                     &[change(&format!("cred-{i}"), CredentialStatus::Revoked)],
                     &format!("actor-{i}"),
                     later(10),
+                    &Outbox::EMPTY,
                 )
                 .await
         }
@@ -2553,12 +2789,6 @@ pub async fn race_concurrent_revocations_on_one_list_lose_none(store: Arc<dyn St
 /// G9: 50 concurrent allocations from the same candidates never share an index.
 pub async fn race_allocations_never_share_an_index(store: Arc<dyn Store>) {
     redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-1")).await;
-    for i in 0..RACERS {
-        store
-            .create_nonce("acme", &SecretHash::of(&format!("n{i}")), later(TTL))
-            .await
-            .unwrap();
-    }
     // Fifty racers over ten indexes: each index goes to exactly one credential (G9).
     let results = race(|i| {
         let store = store.clone();
@@ -2572,12 +2802,13 @@ pub async fn race_allocations_never_share_an_index(store: Arc<dyn Store>) {
             store
                 .issue_credentials(
                     "acme",
-                    &SecretHash::of(&format!("n{i}")),
+                    &nonce_use(&format!("n{i}")),
                     later(2),
                     "o1",
                     &records,
                     None,
                     MAX_CREDENTIALS,
+                    &Outbox::EMPTY,
                 )
                 .await
         }
@@ -2615,7 +2846,13 @@ pub async fn race_revocation_is_final_under_concurrent_changes(store: Arc<dyn St
         };
         async move {
             store
-                .change_statuses("acme", &[change("cred-a", status)], "admin", later(10))
+                .change_statuses(
+                    "acme",
+                    &[change("cred-a", status)],
+                    "admin",
+                    later(10),
+                    &Outbox::EMPTY,
+                )
                 .await
                 .unwrap()
         }
@@ -2713,7 +2950,7 @@ pub async fn verifiers_round_trip_and_duplicates_are_refused(store: Arc<dyn Stor
 pub async fn presentation_request_of_unknown_verifier_is_not_found(store: Arc<dyn Store>) {
     let r = request_record("nobody", "r1", "s1");
     assert!(matches!(
-        store.create_presentation_request(&r).await,
+        store.create_presentation_request(&r, &Outbox::EMPTY).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -2726,7 +2963,10 @@ pub async fn presentation_request_is_found_by_state_within_its_verifier_only(
     store.create_verifier(&verifier_record("a")).await.unwrap();
     store.create_verifier(&verifier_record("b")).await.unwrap();
     let r = request_record("a", "r1", "state-1");
-    store.create_presentation_request(&r).await.unwrap();
+    store
+        .create_presentation_request(&r, &Outbox::EMPTY)
+        .await
+        .unwrap();
     assert_eq!(
         store.get_presentation_request("a", "r1").await.unwrap(),
         Some(r.clone())
@@ -2752,13 +2992,13 @@ pub async fn presentation_request_is_found_by_state_within_its_verifier_only(
     );
     assert!(
         !store
-            .finish_presentation_request("b", "r1", &rejected(), T0)
+            .finish_presentation_request("b", "r1", &rejected(), T0, &Outbox::EMPTY)
             .await
             .unwrap()
     );
     assert!(matches!(
         store
-            .create_presentation_request(&request_record("a", "r2", "state-1"))
+            .create_presentation_request(&request_record("a", "r2", "state-1"), &Outbox::EMPTY)
             .await,
         Err(StoreError::Duplicate(_))
     ));
@@ -2768,23 +3008,23 @@ pub async fn presentation_request_is_found_by_state_within_its_verifier_only(
 pub async fn presentation_request_finishes_once_and_not_after_expiry(store: Arc<dyn Store>) {
     store.create_verifier(&verifier_record("a")).await.unwrap();
     store
-        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .create_presentation_request(&request_record("a", "r1", "s1"), &Outbox::EMPTY)
         .await
         .unwrap();
     store
-        .create_presentation_request(&request_record("a", "r2", "s2"))
+        .create_presentation_request(&request_record("a", "r2", "s2"), &Outbox::EMPTY)
         .await
         .unwrap();
     let outcome = verified_with_code("code-1");
     assert!(
         store
-            .finish_presentation_request("a", "r1", &outcome, T0.plus(1))
+            .finish_presentation_request("a", "r1", &outcome, T0.plus(1), &Outbox::EMPTY)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .finish_presentation_request("a", "r1", &rejected(), T0.plus(2))
+            .finish_presentation_request("a", "r1", &rejected(), T0.plus(2), &Outbox::EMPTY)
             .await
             .unwrap()
     );
@@ -2798,7 +3038,7 @@ pub async fn presentation_request_finishes_once_and_not_after_expiry(store: Arc<
     assert_eq!(r1.finished_at, Some(T0.plus(1)));
     assert!(
         !store
-            .finish_presentation_request("a", "r2", &rejected(), T0.plus(TTL))
+            .finish_presentation_request("a", "r2", &rejected(), T0.plus(TTL), &Outbox::EMPTY)
             .await
             .unwrap()
     );
@@ -2808,7 +3048,7 @@ pub async fn presentation_request_finishes_once_and_not_after_expiry(store: Arc<
     };
     assert!(matches!(
         store
-            .finish_presentation_request("a", "r2", &pending, T0)
+            .finish_presentation_request("a", "r2", &pending, T0, &Outbox::EMPTY)
             .await,
         Err(StoreError::Invalid(_))
     ));
@@ -2818,24 +3058,24 @@ pub async fn presentation_request_finishes_once_and_not_after_expiry(store: Arc<
 pub async fn expired_presentation_request_is_marked_expired_once(store: Arc<dyn Store>) {
     store.create_verifier(&verifier_record("a")).await.unwrap();
     store
-        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .create_presentation_request(&request_record("a", "r1", "s1"), &Outbox::EMPTY)
         .await
         .unwrap();
     assert!(
         !store
-            .expire_presentation_request("a", "r1", T0.plus(TTL - 1))
+            .expire_presentation_request("a", "r1", T0.plus(TTL - 1), &Outbox::EMPTY)
             .await
             .unwrap()
     );
     assert!(
         store
-            .expire_presentation_request("a", "r1", T0.plus(TTL))
+            .expire_presentation_request("a", "r1", T0.plus(TTL), &Outbox::EMPTY)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .expire_presentation_request("a", "r1", T0.plus(TTL + 1))
+            .expire_presentation_request("a", "r1", T0.plus(TTL + 1), &Outbox::EMPTY)
             .await
             .unwrap()
     );
@@ -2852,12 +3092,12 @@ pub async fn response_code_is_redeemed_once(store: Arc<dyn Store>) {
     store.create_verifier(&verifier_record("a")).await.unwrap();
     store.create_verifier(&verifier_record("b")).await.unwrap();
     store
-        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .create_presentation_request(&request_record("a", "r1", "s1"), &Outbox::EMPTY)
         .await
         .unwrap();
     assert!(
         store
-            .finish_presentation_request("a", "r1", &verified_with_code("c1"), T0)
+            .finish_presentation_request("a", "r1", &verified_with_code("c1"), T0, &Outbox::EMPTY)
             .await
             .unwrap()
     );
@@ -2883,7 +3123,7 @@ pub async fn response_code_is_redeemed_once(store: Arc<dyn Store>) {
 pub async fn race_finish_presentation_request_one_winner(store: Arc<dyn Store>) {
     store.create_verifier(&verifier_record("a")).await.unwrap();
     store
-        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .create_presentation_request(&request_record("a", "r1", "s1"), &Outbox::EMPTY)
         .await
         .unwrap();
     let barrier = Arc::new(Barrier::new(RACERS));
@@ -2898,7 +3138,7 @@ pub async fn race_finish_presentation_request_one_winner(store: Arc<dyn Store>) 
             };
             barrier.wait().await;
             let won = store
-                .finish_presentation_request("a", "r1", &outcome, T0)
+                .finish_presentation_request("a", "r1", &outcome, T0, &Outbox::EMPTY)
                 .await
                 .unwrap();
             won.then_some(outcome)
@@ -2924,11 +3164,11 @@ pub async fn race_finish_presentation_request_one_winner(store: Arc<dyn Store>) 
 pub async fn race_redeem_response_code_one_winner(store: Arc<dyn Store>) {
     store.create_verifier(&verifier_record("a")).await.unwrap();
     store
-        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .create_presentation_request(&request_record("a", "r1", "s1"), &Outbox::EMPTY)
         .await
         .unwrap();
     store
-        .finish_presentation_request("a", "r1", &verified_with_code("c1"), T0)
+        .finish_presentation_request("a", "r1", &verified_with_code("c1"), T0, &Outbox::EMPTY)
         .await
         .unwrap();
     let barrier = Arc::new(Barrier::new(RACERS));
@@ -3135,35 +3375,38 @@ pub async fn expiry_sweep_expires_due_pending_requests_once(store: Arc<dyn Store
     store.create_verifier(&verifier_record("a")).await.unwrap();
     store.create_verifier(&verifier_record("b")).await.unwrap();
     store
-        .create_presentation_request(&request_record("a", "r1", "s1"))
+        .create_presentation_request(&request_record("a", "r1", "s1"), &Outbox::EMPTY)
         .await
         .unwrap();
     store
-        .create_presentation_request(&request_record("b", "r2", "s2"))
+        .create_presentation_request(&request_record("b", "r2", "s2"), &Outbox::EMPTY)
         .await
         .unwrap();
     let mut late = request_record("a", "r3", "s3");
     late.expires_at = T0.plus(TTL * 2);
-    store.create_presentation_request(&late).await.unwrap();
     store
-        .finish_presentation_request("b", "r2", &rejected(), T0)
+        .create_presentation_request(&late, &Outbox::EMPTY)
+        .await
+        .unwrap();
+    store
+        .finish_presentation_request("b", "r2", &rejected(), T0, &Outbox::EMPTY)
         .await
         .unwrap();
     assert!(
         store
-            .expire_due_presentation_requests(T0.plus(TTL - 1), 10)
+            .expire_due_presentation_requests(T0.plus(TTL - 1), 10, &no_outbox)
             .await
             .unwrap()
             .is_empty()
     );
     let expired = store
-        .expire_due_presentation_requests(T0.plus(TTL), 10)
+        .expire_due_presentation_requests(T0.plus(TTL), 10, &no_outbox)
         .await
         .unwrap();
     assert_eq!(expired, vec![("a".to_owned(), "r1".to_owned())]);
     assert!(
         store
-            .expire_due_presentation_requests(T0.plus(TTL), 10)
+            .expire_due_presentation_requests(T0.plus(TTL), 10, &no_outbox)
             .await
             .unwrap()
             .is_empty()
@@ -3487,29 +3730,44 @@ pub async fn presentation_retention_purges_finished_requests_never_pending(store
         if id == "young" {
             r.expires_at = T0.plus(TTL * 2);
         }
-        store.create_presentation_request(&r).await.unwrap();
+        store
+            .create_presentation_request(&r, &Outbox::EMPTY)
+            .await
+            .unwrap();
     }
     assert!(
         store
-            .finish_presentation_request("a", "verified", &verified_with_code("c1"), T0.plus(1))
+            .finish_presentation_request(
+                "a",
+                "verified",
+                &verified_with_code("c1"),
+                T0.plus(1),
+                &Outbox::EMPTY
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .finish_presentation_request("b", "rejected", &rejected(), T0.plus(2))
+            .finish_presentation_request("b", "rejected", &rejected(), T0.plus(2), &Outbox::EMPTY)
             .await
             .unwrap()
     );
     assert!(
         store
-            .expire_presentation_request("a", "expired", T0.plus(TTL))
+            .expire_presentation_request("a", "expired", T0.plus(TTL), &Outbox::EMPTY)
             .await
             .unwrap()
     );
     assert!(
         store
-            .finish_presentation_request("b", "young", &rejected(), T0.plus(TTL + 5))
+            .finish_presentation_request(
+                "b",
+                "young",
+                &rejected(),
+                T0.plus(TTL + 5),
+                &Outbox::EMPTY
+            )
             .await
             .unwrap()
     );
@@ -3592,12 +3850,15 @@ pub async fn presentation_retention_purges_finished_requests_never_pending(store
     for n in 0..5 {
         let id = format!("old-{n}");
         store
-            .create_presentation_request(&request_record("a", &id, &format!("s-{id}")))
+            .create_presentation_request(
+                &request_record("a", &id, &format!("s-{id}")),
+                &Outbox::EMPTY,
+            )
             .await
             .unwrap();
         assert!(
             store
-                .finish_presentation_request("a", &id, &rejected(), T0.plus(n))
+                .finish_presentation_request("a", &id, &rejected(), T0.plus(n), &Outbox::EMPTY)
                 .await
                 .unwrap()
         );
@@ -3730,4 +3991,746 @@ pub async fn delivery_retention_purges_finished_deliveries_never_pending(store: 
     .await;
     assert_eq!(counts, vec![2, 2, 2, 0]);
     assert_eq!(listed(store.clone()).await, ["retrying", "untried"]);
+}
+
+/// The whole audit log, oldest (lowest id) first.
+async fn audit_log(store: &Arc<dyn Store>) -> Vec<AuditEntry> {
+    let mut all = store
+        .query_audit(&AuditQuery {
+            limit: 1000,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    all.reverse();
+    all
+}
+
+/// The delivery ids of a webhook's deliveries, sorted.
+async fn delivery_ids(store: &Arc<dyn Store>, webhook_id: &str) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .list_deliveries(webhook_id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.delivery_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn subscription(
+    id: &str,
+    events: &[&str],
+    issuers: Option<&[&str]>,
+    verifiers: Option<&[&str]>,
+) -> WebhookRecord {
+    let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+    WebhookRecord {
+        events: owned(events),
+        issuers: issuers.map(owned),
+        verifiers: verifiers.map(owned),
+        ..webhook_record(id)
+    }
+}
+
+fn outbox_event(
+    delivery_id: &str,
+    event_type: &str,
+    tenant: EventTenant,
+    at: UnixTime,
+) -> OutboxEvent {
+    OutboxEvent {
+        event_id: format!("evt-{delivery_id}"),
+        delivery_id: delivery_id.to_owned(),
+        event_type: event_type.to_owned(),
+        tenant,
+        payload: format!("{{\"id\":\"evt-{delivery_id}\",\"type\":\"{event_type}\"}}"),
+        created_at: at,
+    }
+}
+
+/// An outbox of one audit entry (of `tenant`, number `n`) and optionally one event.
+fn outbox_of(tenant: &EventTenant, n: u64, event: Option<OutboxEvent>) -> Outbox {
+    Outbox {
+        audit: vec![audit(Some(tenant.clone()), later(1), n)],
+        events: event.into_iter().collect(),
+    }
+}
+
+/// The transactional outbox: a change's audit entries and webhook deliveries are written
+/// exactly when the change commits. A refused or failing change writes none of its outbox,
+/// and a failing outbox undoes its change.
+pub async fn outbox_commits_with_its_change(store: Arc<dyn Store>) {
+    let acme = EventTenant::Issuer("acme".into());
+    let entry = |n: u64| audit(Some(acme.clone()), later(1), n);
+    let event = |d: &str, kind: &str| Some(outbox_event(d, kind, acme.clone(), later(1)));
+    new_issuer(&store, "acme").await;
+    store
+        .create_status_list(&list_record("acme", "list-1"))
+        .await
+        .unwrap();
+    store
+        .create_webhook(&subscription(
+            "wh",
+            &[
+                "offer.token_issued",
+                "credential.issued",
+                "credential.status_changed",
+            ],
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+
+    // create_offer: written with the offer; a duplicate offer writes nothing.
+    store
+        .create_offer(
+            &offer_record("acme", "o1", "code-1"),
+            &outbox_of(&acme, 1, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit_log(&store).await, vec![entry(1)]);
+    assert!(matches!(
+        store
+            .create_offer(
+                &offer_record("acme", "o1", "code-9"),
+                &outbox_of(&acme, 2, None)
+            )
+            .await,
+        Err(StoreError::Duplicate("offer"))
+    ));
+    assert_eq!(
+        audit_log(&store).await,
+        vec![entry(1)],
+        "a refused offer writes no outbox"
+    );
+    // A failing outbox (an audit id taken) undoes the offer it came with.
+    assert!(
+        store
+            .create_offer(
+                &offer_record("acme", "o2", "code-2"),
+                &outbox_of(&acme, 1, None)
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(store.get_offer("acme", "o2").await.unwrap(), None);
+    assert_eq!(audit_log(&store).await, vec![entry(1)]);
+
+    // redeem_pre_authorized_code: the winner writes the outbox it makes from the redeemed
+    // offer, the second redemption none.
+    let code = SecretHash::of("code-1");
+    let redemption_outbox = |n: u64| {
+        let acme = acme.clone();
+        move |offer: &OfferRecord| {
+            let mut e = audit(Some(acme.clone()), later(1), n);
+            e.target = Some(format!("{}:{}", offer.offer_id, offer.status.as_str()));
+            Outbox {
+                audit: vec![e],
+                events: vec![outbox_event(
+                    &format!("d{n}"),
+                    "offer.token_issued",
+                    acme.clone(),
+                    later(1),
+                )],
+            }
+        }
+    };
+    let redeemed_entry = {
+        let mut e = entry(3);
+        e.target = Some("o1:token_issued".into());
+        e
+    };
+    assert!(
+        store
+            .redeem_pre_authorized_code(
+                "acme",
+                &code,
+                later(1),
+                MAX_TX,
+                &token("tok-1"),
+                false,
+                &redemption_outbox(3),
+            )
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .redeem_pre_authorized_code(
+                "acme",
+                &code,
+                later(2),
+                MAX_TX,
+                &token("tok-2"),
+                false,
+                &redemption_outbox(4),
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        audit_log(&store).await,
+        vec![entry(1), redeemed_entry.clone()]
+    );
+    assert_eq!(delivery_ids(&store, "wh").await, ["d3"]);
+
+    // issue_credentials: a used nonce writes nothing; a refused record (its entry taken)
+    // writes nothing; a successful issuance writes its outbox.
+    let used = nonce_use("used");
+    assert!(store.consume_nonce("acme", &used, later(2)).await.unwrap());
+    let issue = |nonce: &str, id: &str, index: u64, n: u64| {
+        let store = store.clone();
+        let nonce = nonce_use(nonce);
+        let records = vec![credential("acme", "o1", id, index)];
+        let outbox = outbox_of(&acme, n, event(&format!("d{n}"), "credential.issued"));
+        async move {
+            store
+                .issue_credentials(
+                    "acme",
+                    &nonce,
+                    later(3),
+                    "o1",
+                    &records,
+                    None,
+                    MAX_CREDENTIALS,
+                    &outbox,
+                )
+                .await
+        }
+    };
+    assert!(!issue("used", "cred-a", 1, 5).await.unwrap());
+    assert!(issue("n6", "cred-b", 2, 6).await.unwrap());
+    assert!(matches!(
+        issue("n7", "cred-c", 2, 7).await,
+        Err(StoreError::Duplicate("status list entry"))
+    ));
+    assert!(issue("n8", "cred-d", 3, 8).await.unwrap());
+    assert_eq!(
+        audit_log(&store).await,
+        vec![entry(1), redeemed_entry.clone(), entry(6), entry(8)]
+    );
+    assert_eq!(delivery_ids(&store, "wh").await, ["d3", "d6", "d8"]);
+    assert_eq!(store.get_credential("acme", "cred-a").await.unwrap(), None);
+    assert_eq!(store.get_credential("acme", "cred-c").await.unwrap(), None);
+
+    // change_statuses: written only when the outcome is `Changed`.
+    assert_eq!(
+        store
+            .change_statuses(
+                "acme",
+                &[change("cred-zzz", CredentialStatus::Revoked)],
+                "admin",
+                later(4),
+                &outbox_of(&acme, 9, event("d9", "credential.status_changed")),
+            )
+            .await
+            .unwrap(),
+        StatusChangeOutcome::UnknownCredential("cred-zzz".into())
+    );
+    assert!(matches!(
+        store
+            .change_statuses(
+                "acme",
+                &[change("cred-b", CredentialStatus::Revoked)],
+                "admin",
+                later(5),
+                &outbox_of(&acme, 10, event("d10", "credential.status_changed")),
+            )
+            .await
+            .unwrap(),
+        StatusChangeOutcome::Changed(_)
+    ));
+    assert_eq!(
+        store
+            .change_statuses(
+                "acme",
+                &[change("cred-b", CredentialStatus::Valid)],
+                "admin",
+                later(6),
+                &outbox_of(&acme, 11, None),
+            )
+            .await
+            .unwrap(),
+        StatusChangeOutcome::Revoked("cred-b".into())
+    );
+    assert_eq!(
+        audit_log(&store).await,
+        vec![entry(1), redeemed_entry, entry(6), entry(8), entry(10)]
+    );
+    assert_eq!(delivery_ids(&store, "wh").await, ["d10", "d3", "d6", "d8"]);
+
+    // Presentation requests: a duplicate request writes nothing, an unexpired one does not
+    // expire (nothing written), an expired one does, once.
+    let door = EventTenant::Verifier("door".into());
+    let door_entry = |n: u64| audit(Some(door.clone()), later(1), n);
+    store
+        .create_verifier(&verifier_record("door"))
+        .await
+        .unwrap();
+    store
+        .create_presentation_request(
+            &request_record("door", "r1", "s1"),
+            &outbox_of(&door, 20, None),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_presentation_request(
+                &request_record("door", "r1", "s2"),
+                &outbox_of(&door, 21, None),
+            )
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(
+        !store
+            .expire_presentation_request(
+                "door",
+                "r1",
+                T0.plus(TTL - 1),
+                &outbox_of(&door, 22, None)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .expire_presentation_request("door", "r1", T0.plus(TTL), &outbox_of(&door, 23, None))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .expire_presentation_request("door", "r1", T0.plus(TTL), &outbox_of(&door, 24, None))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_presentation_request(
+                "door",
+                "r1",
+                &rejected(),
+                T0.plus(TTL),
+                &outbox_of(&door, 25, None),
+            )
+            .await
+            .unwrap()
+    );
+    let door_log = store
+        .query_audit(&AuditQuery {
+            tenant: Some(door.clone()),
+            limit: 100,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(door_log, vec![door_entry(23), door_entry(20)]);
+}
+
+/// An outbox event becomes one pending delivery, due at once, for each subscription whose
+/// events and tenant filters want it (the rule of [`OutboxEvent::matches`], which the store
+/// must agree with), and for no other. `write_outbox` is all or nothing.
+pub async fn outbox_events_fan_out_to_matching_webhooks(store: Arc<dyn Store>) {
+    const ISSUED: &str = "credential.issued";
+    const VERIFIED: &str = "presentation.verified";
+    let hooks = [
+        subscription("all", &[ISSUED], None, None),
+        subscription("acme", &[ISSUED], Some(&["acme"]), None),
+        subscription("beta", &[ISSUED], Some(&["beta"]), None),
+        subscription("pv-all", &[VERIFIED], None, None),
+        subscription("door", &[ISSUED, VERIFIED], None, Some(&["door"])),
+        subscription(
+            "both",
+            &[ISSUED, VERIFIED],
+            Some(&["acme"]),
+            Some(&["door"]),
+        ),
+        subscription("pv-issuer-acme", &[VERIFIED], Some(&["acme"]), None),
+    ];
+    for h in &hooks {
+        store.create_webhook(h).await.unwrap();
+    }
+    let issued = outbox_event("d1", ISSUED, EventTenant::Issuer("acme".into()), later(3));
+    store
+        .write_outbox(&Outbox {
+            audit: Vec::new(),
+            events: vec![issued.clone()],
+        })
+        .await
+        .unwrap();
+    let expected_delivery = |h: &WebhookRecord, e: &OutboxEvent| DeliveryRecord {
+        webhook_id: h.id.clone(),
+        delivery_id: e.delivery_id.clone(),
+        event_id: e.event_id.clone(),
+        event_type: e.event_type.clone(),
+        payload: e.payload.clone(),
+        state: DeliveryState::Pending,
+        attempts: 0,
+        next_attempt_at: Some(e.created_at),
+        created_at: e.created_at,
+        history: Vec::new(),
+    };
+    for h in &hooks {
+        let want: Vec<DeliveryRecord> = issued
+            .matches(&h.events, h.issuers.as_deref(), h.verifiers.as_deref())
+            .then(|| expected_delivery(h, &issued))
+            .into_iter()
+            .collect();
+        assert_eq!(
+            store.list_deliveries(&h.id, 10).await.unwrap(),
+            want,
+            "{}",
+            h.id
+        );
+    }
+    for (id, want) in [
+        ("all", vec!["d1"]),
+        ("acme", vec!["d1"]),
+        ("beta", vec![]),
+        ("pv-all", vec![]),
+        ("door", vec![]),
+        ("both", vec!["d1"]),
+        ("pv-issuer-acme", vec![]),
+    ] {
+        assert_eq!(delivery_ids(&store, id).await, want, "{id}");
+    }
+
+    // Verifier events, with an audit entry, in one outbox: a verifier filter takes only its
+    // verifiers, an issuer filter no verifier (not even one named like a filtered issuer).
+    let door_verified = outbox_event(
+        "d2",
+        VERIFIED,
+        EventTenant::Verifier("door".into()),
+        later(4),
+    );
+    let acme_verified = outbox_event(
+        "d3",
+        VERIFIED,
+        EventTenant::Verifier("acme".into()),
+        later(4),
+    );
+    let entry = audit(Some(EventTenant::Verifier("door".into())), later(4), 1);
+    store
+        .write_outbox(&Outbox {
+            audit: vec![entry.clone()],
+            events: vec![door_verified.clone(), acme_verified.clone()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit_log(&store).await, vec![entry.clone()]);
+    for h in &hooks {
+        let want: Vec<String> = [&issued, &door_verified, &acme_verified]
+            .into_iter()
+            .filter(|e| e.matches(&h.events, h.issuers.as_deref(), h.verifiers.as_deref()))
+            .map(|e| e.delivery_id.clone())
+            .collect();
+        assert_eq!(delivery_ids(&store, &h.id).await, want, "{}", h.id);
+    }
+    for (id, want) in [
+        ("all", vec!["d1"]),
+        ("acme", vec!["d1"]),
+        ("beta", vec![]),
+        ("pv-all", vec!["d2", "d3"]),
+        ("door", vec!["d2"]),
+        ("both", vec!["d1", "d2"]),
+        ("pv-issuer-acme", vec![]),
+    ] {
+        assert_eq!(delivery_ids(&store, id).await, want, "{id}");
+    }
+    let door_deliveries = store.list_deliveries("door", 10).await.unwrap();
+    assert_eq!(
+        door_deliveries,
+        vec![expected_delivery(&hooks[4], &door_verified)]
+    );
+
+    // The deliveries are due at their event's time, like enqueued ones.
+    assert!(
+        store
+            .claim_due_deliveries(later(2), later(60), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .claim_due_deliveries(later(3), later(60), 100)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "the three deliveries of d1"
+    );
+
+    // All or nothing: a taken audit id fails the outbox, and its other entry and its event
+    // are not written.
+    let fresh = audit(Some(EventTenant::Verifier("door".into())), later(5), 2);
+    let again = outbox_event(
+        "d4",
+        VERIFIED,
+        EventTenant::Verifier("door".into()),
+        later(5),
+    );
+    assert!(
+        store
+            .write_outbox(&Outbox {
+                audit: vec![fresh, entry.clone()],
+                events: vec![again],
+            })
+            .await
+            .is_err()
+    );
+    assert_eq!(audit_log(&store).await, vec![entry]);
+    assert_eq!(delivery_ids(&store, "pv-all").await, ["d2", "d3"]);
+    // An empty outbox writes nothing and succeeds.
+    store.write_outbox(&Outbox::EMPTY).await.unwrap();
+}
+
+/// G2 with its outbox: of many concurrent responses to one request, only the winner's
+/// outbox is written.
+pub async fn outbox_of_finished_presentation_only_for_the_winner(store: Arc<dyn Store>) {
+    let door = EventTenant::Verifier("door".into());
+    store
+        .create_verifier(&verifier_record("door"))
+        .await
+        .unwrap();
+    store
+        .create_webhook(&subscription(
+            "wh",
+            &["presentation.verified", "presentation.rejected"],
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
+    store
+        .create_presentation_request(&request_record("door", "r1", "s1"), &Outbox::EMPTY)
+        .await
+        .unwrap();
+    let results = race(|i| {
+        let store = store.clone();
+        let (outcome, kind) = if i % 2 == 0 {
+            (
+                verified_with_code(&format!("code-{i}")),
+                "presentation.verified",
+            )
+        } else {
+            (rejected(), "presentation.rejected")
+        };
+        let outbox = outbox_of(
+            &door,
+            i as u64,
+            Some(outbox_event(
+                &format!("d{i:02}"),
+                kind,
+                door.clone(),
+                T0.plus(1),
+            )),
+        );
+        async move {
+            store
+                .finish_presentation_request("door", "r1", &outcome, T0.plus(1), &outbox)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let winners: Vec<usize> = (0..RACERS).filter(|&i| results[i]).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let w = winners[0];
+    assert_eq!(
+        audit_log(&store).await,
+        vec![audit(Some(door.clone()), later(1), w as u64)]
+    );
+    assert_eq!(delivery_ids(&store, "wh").await, [format!("d{w:02}")]);
+}
+
+/// The expiry sweep writes the outbox of each request it expires, in its transaction, and
+/// nothing for requests it does not expire.
+pub async fn expiry_sweep_writes_each_outbox(store: Arc<dyn Store>) {
+    store.create_verifier(&verifier_record("a")).await.unwrap();
+    store.create_verifier(&verifier_record("b")).await.unwrap();
+    store
+        .create_webhook(&subscription("wh", &["presentation.expired"], None, None))
+        .await
+        .unwrap();
+    for (v, id, expires_at) in [
+        ("a", "r1", T0.plus(TTL)),
+        ("b", "r2", T0.plus(TTL - 5)),
+        ("a", "r3", T0.plus(TTL * 2)),
+    ] {
+        let r = PresentationRequestRecord {
+            expires_at,
+            ..request_record(v, id, &format!("s-{id}"))
+        };
+        store
+            .create_presentation_request(&r, &Outbox::EMPTY)
+            .await
+            .unwrap();
+    }
+    let at = T0.plus(TTL);
+    let outbox = |verifier: &str, request: &str| {
+        let tenant = EventTenant::Verifier(verifier.to_owned());
+        let n: u64 = request.trim_start_matches('r').parse().unwrap();
+        Outbox {
+            audit: vec![AuditEntry {
+                id: audit_id(at, n),
+                at,
+                actor: "system".into(),
+                actor_key_id: None,
+                action: "presentation.expired".into(),
+                tenant: Some(tenant.clone()),
+                target: Some(request.to_owned()),
+                outcome: "expired".into(),
+            }],
+            events: vec![outbox_event(
+                &format!("exp-{request}"),
+                "presentation.expired",
+                tenant,
+                at,
+            )],
+        }
+    };
+    let mut expired = store
+        .expire_due_presentation_requests(at, 10, &outbox)
+        .await
+        .unwrap();
+    expired.sort();
+    assert_eq!(
+        expired,
+        vec![
+            ("a".to_owned(), "r1".to_owned()),
+            ("b".to_owned(), "r2".to_owned())
+        ]
+    );
+    let written: Vec<(Option<EventTenant>, Option<String>)> = audit_log(&store)
+        .await
+        .into_iter()
+        .map(|e| (e.tenant, e.target))
+        .collect();
+    assert_eq!(
+        written,
+        vec![
+            (Some(EventTenant::Verifier("a".into())), Some("r1".into())),
+            (Some(EventTenant::Verifier("b".into())), Some("r2".into())),
+        ]
+    );
+    assert_eq!(delivery_ids(&store, "wh").await, ["exp-r1", "exp-r2"]);
+    // A sweep that expires nothing writes nothing.
+    assert!(
+        store
+            .expire_due_presentation_requests(at, 10, &outbox)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(audit_log(&store).await.len(), 2);
+    assert_eq!(delivery_ids(&store, "wh").await, ["exp-r1", "exp-r2"]);
+}
+
+/// G2, R1 across offers: 16 concurrent issuances for 16 offers with one sealed nonce: exactly
+/// one succeeds, the others answer false (never an error), and only the winner's credential
+/// and outbox are stored.
+pub async fn race_issue_credentials_with_one_nonce(store: Arc<dyn Store>) {
+    const N: usize = 16;
+    let acme = EventTenant::Issuer("acme".into());
+    new_issuer(&store, "acme").await;
+    store
+        .create_status_list(&list_record("acme", "list-1"))
+        .await
+        .unwrap();
+    for i in 0..N {
+        let offer = offer_record("acme", &format!("o{i}"), &format!("code-{i}"));
+        store.create_offer(&offer, &Outbox::EMPTY).await.unwrap();
+        assert!(
+            store
+                .redeem_pre_authorized_code(
+                    "acme",
+                    &offer.pre_authorized_code_hash,
+                    later(1),
+                    MAX_TX,
+                    &token(&format!("tok-{i}")),
+                    false,
+                    &no_offer_outbox,
+                )
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    let nonce = nonce_use("shared");
+    let results = race_n(N, |i| {
+        let store = store.clone();
+        let nonce = nonce.clone();
+        let offer_id = format!("o{i}");
+        let records = vec![credential(
+            "acme",
+            &offer_id,
+            &format!("cred-{i}"),
+            i as u64,
+        )];
+        let outbox = outbox_of(&acme, i as u64, None);
+        async move {
+            store
+                .issue_credentials(
+                    "acme",
+                    &nonce,
+                    later(2),
+                    &offer_id,
+                    &records,
+                    None,
+                    MAX_CREDENTIALS,
+                    &outbox,
+                )
+                .await
+        }
+    })
+    .await;
+    assert!(
+        results.iter().all(Result::is_ok),
+        "never an error: {results:?}"
+    );
+    let winners: Vec<usize> = (0..N).filter(|&i| matches!(results[i], Ok(true))).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let w = winners[0];
+    for i in 0..N {
+        let offer_id = format!("o{i}");
+        let stored = store
+            .credentials_for_offer("acme", &offer_id)
+            .await
+            .unwrap();
+        let status = store
+            .get_offer("acme", &offer_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status;
+        if i == w {
+            assert_eq!(
+                stored,
+                vec![credential(
+                    "acme",
+                    &offer_id,
+                    &format!("cred-{i}"),
+                    i as u64
+                )]
+            );
+            assert_eq!(status, OfferStatus::CredentialIssued);
+        } else {
+            assert!(stored.is_empty(), "offer {i}: {stored:?}");
+            assert_eq!(status, OfferStatus::TokenIssued);
+        }
+    }
+    assert_eq!(
+        audit_log(&store).await,
+        vec![audit(Some(acme), later(1), w as u64)]
+    );
+    assert!(!store.consume_nonce("acme", &nonce, later(3)).await.unwrap());
 }

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use vdc_core::time::UnixTime;
 
+use crate::events::{OfferOutbox, Outbox};
 use crate::{Result, SecretHash, StoreError};
 
 /// A tenant: one credential issuer with its own configuration, keys and state.
@@ -237,6 +238,15 @@ pub struct DeferredRecord {
     pub expires_at: UnixTime,
 }
 
+/// A `c_nonce` being used: the hash the store keeps and when the nonce stops being valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonceUse {
+    /// SHA-256 of the nonce.
+    pub hash: SecretHash,
+    /// When the nonce expires (sealed inside it by the issuer).
+    pub expires_at: UnixTime,
+}
+
 /// What [`IssuanceStore::redeem_deferred`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeferredOutcome {
@@ -288,9 +298,10 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     /// Marks a key retired at `at`; false if unknown or already retired.
     async fn retire_signing_key(&self, issuer_id: &str, kid: &str, at: UnixTime) -> Result<bool>;
 
-    /// Stores a new offer; [`StoreError::Duplicate`] if the offer id or the code hash exists
-    /// for this issuer, [`StoreError::NotFound`] if the issuer does not exist.
-    async fn create_offer(&self, offer: &OfferRecord) -> Result<()>;
+    /// Stores a new offer and `outbox` in one transaction; [`StoreError::Duplicate`] if the
+    /// offer id or the code hash exists for this issuer, [`StoreError::NotFound`] if the
+    /// issuer does not exist.
+    async fn create_offer(&self, offer: &OfferRecord, outbox: &Outbox) -> Result<()>;
     /// The offer with this id, whatever its status.
     async fn get_offer(&self, issuer_id: &str, offer_id: &str) -> Result<Option<OfferRecord>>;
     /// Cancels an offer that is still `Offered`; false otherwise.
@@ -321,8 +332,12 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     /// (for the offer's configurations). With `refund_tx_code_attempt` the caller holds a
     /// reservation of [`Self::reserve_tx_code_attempt`] for a correct `tx_code`: it is not a
     /// failure, so it is taken back in the same statement (a correct code consumes no
-    /// attempt). The offer as it now is, or `None` if unknown, expired, blocked, already
-    /// redeemed, or lost the race (nothing written).
+    /// attempt). Without it the caller presented no `tx_code`, so only an offer that needs
+    /// none is redeemed (the token endpoint then needs no read before this write).
+    /// `outbox(offer)` is written in the same transaction. The offer as it now is, or `None`
+    /// if unknown, expired, blocked, already redeemed, needing a `tx_code`, or lost the race
+    /// (nothing written).
+    #[allow(clippy::too_many_arguments)]
     async fn redeem_pre_authorized_code(
         &self,
         issuer_id: &str,
@@ -331,6 +346,7 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
         max_tx_failures: u32,
         token: &NewAccessToken,
         refund_tx_code_attempt: bool,
+        outbox: &OfferOutbox<'_>,
     ) -> Result<Option<OfferRecord>>;
     /// The access token hashing to `token_hash`, if unexpired at `now`.
     async fn find_access_token(
@@ -340,27 +356,28 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
         now: UnixTime,
     ) -> Result<Option<AccessTokenRecord>>;
 
-    /// Stores a fresh `c_nonce`; [`StoreError::Duplicate`] if it exists.
-    async fn create_nonce(
+    /// The access token hashing to `token_hash`, if unexpired at `now`, with its offer, in
+    /// one read (the credential endpoint needs both).
+    async fn find_token_offer(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
-        expires_at: UnixTime,
-    ) -> Result<()>;
-    /// Consumes a `c_nonce` (G2): true for exactly one caller while it is unexpired.
-    async fn consume_nonce(
-        &self,
-        issuer_id: &str,
-        nonce_hash: &SecretHash,
+        token_hash: &SecretHash,
         now: UnixTime,
-    ) -> Result<bool>;
+    ) -> Result<Option<(AccessTokenRecord, OfferRecord)>>;
+
+    /// Consumes a `c_nonce` (G2): records its hash as used, true for exactly one caller.
+    /// The issuer made the nonce without a write (it is sealed, `vdc-issuer`), so the store
+    /// knows only used ones; `nonce.expires_at` lets [`Self::purge_expired`] drop the record
+    /// once the nonce is dead anyway. False for an already used or expired (at `now`) nonce.
+    async fn consume_nonce(&self, issuer_id: &str, nonce: &NonceUse, now: UnixTime)
+    -> Result<bool>;
 
     /// Issues credentials (G2, R1): in one transaction consumes the proof `c_nonce`, counts
     /// the records against the offer's limit, allocates each record's status list entry and
     /// binds it to the credential, stores every record (all for `offer_id` and this issuer,
     /// else [`StoreError::Invalid`]) and the optional notification id, and sets the offer
-    /// `CredentialIssued`. False, with nothing written, if the nonce was not consumable.
-    /// [`StoreError::Exhausted`] if the offer would then have yielded more than
+    /// `CredentialIssued`, and writes `outbox`. False, with nothing written, if the nonce was
+    /// not consumable ([`Self::consume_nonce`]). [`StoreError::Exhausted`] if the offer would then have yielded more than
     /// `max_credentials`; [`StoreError::Duplicate`] (`"status list entry"`) if an entry's
     /// index is taken, [`StoreError::NotFound`] (`"status list entry"`) if its list is
     /// unknown or sealed or the index outside it: nothing is written in either case (R1, G9),
@@ -370,12 +387,13 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     async fn issue_credentials(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
+        nonce: &NonceUse,
         now: UnixTime,
         offer_id: &str,
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
         max_credentials: u32,
+        outbox: &Outbox,
     ) -> Result<bool>;
     /// The issued credential with this id.
     async fn get_credential(
@@ -395,7 +413,7 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     async fn defer_issuance(
         &self,
         issuer_id: &str,
-        nonce_hash: &SecretHash,
+        nonce: &NonceUse,
         now: UnixTime,
         deferred: &DeferredRecord,
     ) -> Result<bool>;
@@ -418,10 +436,11 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     /// Redeems a deferred `transaction_id` (G2, R1), in one transaction: if it is live and
     /// its offer has claims, consumes it, stores `records` (all for its offer and this issuer,
     /// else [`StoreError::Invalid`]) and the optional notification, sets the offer
-    /// `CredentialIssued`: [`DeferredOutcome::Issued`] (the limit and status entries as in
-    /// [`Self::issue_credentials`]). If the claims are missing:
+    /// `CredentialIssued` and writes `outbox`: [`DeferredOutcome::Issued`] (the limit and
+    /// status entries as in [`Self::issue_credentials`]). If the claims are missing:
     /// `Pending`, nothing consumed. Otherwise (unknown, expired, redeemed, lost the race):
     /// `Unknown`. The caller signs before calling and drops what it signed unless `Issued`.
+    #[allow(clippy::too_many_arguments)]
     async fn redeem_deferred(
         &self,
         issuer_id: &str,
@@ -430,6 +449,7 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
         records: &[IssuedCredentialRecord],
         notification: Option<&NotificationRecord>,
         max_credentials: u32,
+        outbox: &Outbox,
     ) -> Result<DeferredOutcome>;
 
     /// Stores a notification id; [`StoreError::Duplicate`] if it exists,

@@ -44,10 +44,11 @@ pub mod contract;
 
 pub use access::{AccessStore, ApiKeyRecord, AuditEntry, AuditQuery};
 pub use error::{StoreError, StoreErrorKind};
+pub use events::{Outbox, OutboxEvent};
 pub use issuance::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
-    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NotificationRecord, OfferRecord,
-    OfferStatus, SigningKeyRecord, StatusListEntry, check_records,
+    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
+    OfferRecord, OfferStatus, SigningKeyRecord, StatusListEntry, check_records,
 };
 pub use pool::PoolSettings;
 pub use presentation::{

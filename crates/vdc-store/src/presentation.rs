@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use vdc_core::time::UnixTime;
 
+use crate::events::Outbox;
 use crate::{Result, SecretHash, StoreError};
 
 /// A verifier tenant.
@@ -128,9 +129,14 @@ pub trait PresentationStore: Send + Sync + std::fmt::Debug {
     async fn get_verifier(&self, id: &str) -> Result<Option<VerifierRecord>>;
     /// Every verifier, by id.
     async fn list_verifiers(&self) -> Result<Vec<VerifierRecord>>;
-    /// Stores a new pending request; [`StoreError::NotFound`] if the verifier does not exist,
-    /// [`StoreError::Duplicate`] if the id or the state is taken.
-    async fn create_presentation_request(&self, request: &PresentationRequestRecord) -> Result<()>;
+    /// Stores a new pending request and `outbox` in one transaction; [`StoreError::NotFound`]
+    /// if the verifier does not exist, [`StoreError::Duplicate`] if the id or the state is
+    /// taken.
+    async fn create_presentation_request(
+        &self,
+        request: &PresentationRequestRecord,
+        outbox: &Outbox,
+    ) -> Result<()>;
     /// The request with this id, of this verifier.
     async fn get_presentation_request(
         &self,
@@ -145,29 +151,34 @@ pub trait PresentationStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<PresentationRequestRecord>>;
     /// Ends a pending, unexpired request with `outcome`, in one conditional statement: true
     /// for exactly one of any number of concurrent callers, false if the request is unknown,
-    /// finished or expired (nothing written). [`StoreError::Invalid`] unless the outcome is
-    /// verified or rejected.
+    /// finished or expired (nothing written). The winner writes `outbox` in the same
+    /// transaction. [`StoreError::Invalid`] unless the outcome is verified or rejected.
     async fn finish_presentation_request(
         &self,
         verifier_id: &str,
         request_id: &str,
         outcome: &PresentationOutcome,
         now: UnixTime,
+        outbox: &Outbox,
     ) -> Result<bool>;
-    /// Marks a pending request whose `expires_at` has passed as expired; false otherwise.
+    /// Marks a pending request whose `expires_at` has passed as expired and writes `outbox`
+    /// with it; false (nothing written) otherwise.
     async fn expire_presentation_request(
         &self,
         verifier_id: &str,
         request_id: &str,
         now: UnixTime,
+        outbox: &Outbox,
     ) -> Result<bool>;
     /// Marks up to `limit` pending requests whose `expires_at` has passed as expired, in one
     /// conditional statement, and returns their `(verifier_id, request_id)`: each request is
-    /// returned to exactly one of several concurrent callers (the expiry sweep).
+    /// returned to exactly one of several concurrent callers (the expiry sweep). The outbox
+    /// `outbox(verifier_id, request_id)` of each is written in the same transaction.
     async fn expire_due_presentation_requests(
         &self,
         now: UnixTime,
         limit: u32,
+        outbox: &crate::events::OutboxOf<'_>,
     ) -> Result<Vec<(String, String)>>;
     /// Redeems a same-device `response_code` once: the verified request it is bound to, or
     /// `None` if unknown or already redeemed.

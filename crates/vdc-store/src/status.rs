@@ -129,14 +129,16 @@ pub trait StatusStore: Send + Sync + std::fmt::Debug {
     /// Changes the status of credentials, all or nothing, in one transaction: every
     /// credential exists and none is revoked (else nothing is written), then each change
     /// that alters a status updates the credential, bumps its list's version and records
-    /// `(version, index, credential, status, now, actor)`. Ids must be distinct
-    /// ([`crate::StoreError::Invalid`] otherwise).
+    /// `(version, index, credential, status, now, actor)`, and `outbox` is written (only if
+    /// the outcome is `Changed`). Ids must be distinct ([`crate::StoreError::Invalid`]
+    /// otherwise).
     async fn change_statuses(
         &self,
         issuer_id: &str,
         changes: &[StatusChange],
         actor: &str,
         now: UnixTime,
+        outbox: &crate::events::Outbox,
     ) -> Result<StatusChangeOutcome>;
     /// The list's current version; `None` if unknown.
     async fn status_list_version(&self, issuer_id: &str, list_id: &str) -> Result<Option<u64>>;

@@ -218,9 +218,10 @@ async fn get_verifier(
 async fn create_request(
     State(v): State<Verifier>,
     Path(verifier): Path<String>,
+    audit: Option<axum::Extension<vdc_http::audit::CallAudit>>,
     ManagementJson(req): ManagementJson<CreateRequest>,
 ) -> Result<Response> {
-    v.create_request(&verifier, req)
+    v.create_request(&verifier, req, audit.as_deref())
         .await
         .map(|o| with_created_id(no_store(StatusCode::CREATED, o.clone()), &o))
 }

@@ -53,21 +53,7 @@ impl Verifier {
             return Err(VerifierError::NotPending);
         }
         if req.record.expires_at <= now {
-            if self
-                .deps
-                .store
-                .expire_presentation_request(verifier, &req.record.request_id, now)
-                .await?
-            {
-                self.emit(
-                    EventKind::PresentationExpired,
-                    verifier,
-                    &req.record.request_id,
-                    "expired",
-                    "system",
-                )
-                .await;
-            }
+            self.expire(verifier, &req.record.request_id).await?;
             return Err(VerifierError::NotPending);
         }
         match self.check(&config, &req, &params, encrypted).await {
@@ -80,17 +66,16 @@ impl Verifier {
                     None,
                     Some(error),
                     None,
+                    self.event(
+                        EventKind::PresentationRejected,
+                        verifier,
+                        &req.record.request_id,
+                        "wallet_error",
+                        "wallet",
+                    ),
                 )
                 .await?;
                 self.metrics.presentation_rejected("wallet_error");
-                self.emit(
-                    EventKind::PresentationRejected,
-                    verifier,
-                    &req.record.request_id,
-                    "wallet_error",
-                    "wallet",
-                )
-                .await;
                 Ok(ResponseAck(json!({})))
             }
             Err(Rejection::Check(reason, description)) => {
@@ -105,17 +90,16 @@ impl Verifier {
                     None,
                     Some(error),
                     None,
+                    self.event(
+                        EventKind::PresentationRejected,
+                        verifier,
+                        &req.record.request_id,
+                        reason.as_str(),
+                        "wallet",
+                    ),
                 )
                 .await?;
                 self.metrics.presentation_rejected(reason.as_str());
-                self.emit(
-                    EventKind::PresentationRejected,
-                    verifier,
-                    &req.record.request_id,
-                    reason.as_str(),
-                    "wallet",
-                )
-                .await;
                 Err(VerifierError::Rejected {
                     reason,
                     description,
@@ -124,6 +108,8 @@ impl Verifier {
         }
     }
 
+    /// Ends the request with `status`; `event` commits with it (the transactional outbox).
+    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
         verifier: &str,
@@ -132,6 +118,7 @@ impl Verifier {
         result: Option<Value>,
         error: Option<Value>,
         code: Option<SecretHash>,
+        event: vdc_store::events::DomainEvent,
     ) -> Result<()> {
         let outcome = PresentationOutcome {
             status,
@@ -147,9 +134,13 @@ impl Verifier {
                 &req.record.request_id,
                 &outcome,
                 self.deps.clock.now(),
+                &self.outbox(std::slice::from_ref(&event)),
             )
             .await?;
+        // Ended either way (by this call, or before it by another).
+        self.ended(verifier, &req.record.request_id);
         if won {
+            self.events.committed(std::slice::from_ref(&event));
             Ok(())
         } else {
             Err(VerifierError::NotPending)
@@ -179,17 +170,16 @@ impl Verifier {
             Some(presentation),
             None,
             code.as_deref().map(SecretHash::of),
+            self.event(
+                EventKind::PresentationVerified,
+                verifier,
+                &req.record.request_id,
+                "verified",
+                "wallet",
+            ),
         )
         .await?;
         self.metrics.presentation_verified();
-        self.emit(
-            EventKind::PresentationVerified,
-            verifier,
-            &req.record.request_id,
-            "verified",
-            "wallet",
-        )
-        .await;
         Ok(ResponseAck(match (redirect, code) {
             // Spec: OID4VP 1.0 §8.2: "the Verifier MUST ... bind the response_code".
             (Some(r), Some(c)) => json!({"redirect_uri": format!("{r}#response_code={c}")}),
@@ -216,9 +206,7 @@ impl Verifier {
                 .and_then(Value::as_str)
                 .ok_or_else(unknown)?;
             let record = self
-                .deps
-                .store
-                .get_presentation_request(verifier, kid)
+                .pending_by_id(verifier, kid)
                 .await?
                 .ok_or_else(unknown)?;
             let req = loaded(record)?;
@@ -247,9 +235,7 @@ impl Verifier {
         }
         let state = form.get("state").ok_or_else(unknown)?;
         let record = self
-            .deps
-            .store
-            .find_presentation_request_by_state(verifier, &SecretHash::of(state))
+            .pending_by_state(verifier, &SecretHash::of(state))
             .await?
             .ok_or_else(unknown)?;
         let params = form

@@ -223,6 +223,67 @@ pub struct Verifier {
     /// Each verifier's issuer-key policy, kept so fetched foreign metadata stays cached
     /// (verifiers do not change after creation).
     resolvers: Arc<Mutex<HashMap<String, Arc<DeploymentKeyResolver>>>>,
+    /// Verifier records read once: a verifier does not change after creation (the store
+    /// has no update), so every request after the first needs no read of it (issue 11).
+    records: Arc<Mutex<HashMap<String, Arc<VerifierRecord>>>>,
+    /// Pending requests this instance created, so the request object and the response that
+    /// follow need no read of them (issue 11). What a pending request holds does not change;
+    /// whether it is still pending is decided by the store's conditional update when it
+    /// ends, so a stale entry can never end a request twice.
+    pending: Arc<Mutex<PendingRequests>>,
+}
+
+/// The most pending requests [`Verifier`] keeps in memory (then it drops the expired ones,
+/// and if that is not enough, all: they are read from the store instead).
+const MAX_CACHED_PENDING: usize = 10_000;
+
+/// Pending requests by (verifier, request id), with an index by (verifier, state hash).
+#[derive(Debug, Default)]
+pub(crate) struct PendingRequests {
+    by_id: HashMap<(String, String), Arc<PresentationRequestRecord>>,
+    by_state: HashMap<(String, SecretHash), String>,
+}
+
+impl PendingRequests {
+    fn insert(&mut self, record: &PresentationRequestRecord, now: UnixTime) {
+        if self.by_id.len() >= MAX_CACHED_PENDING {
+            self.by_id.retain(|_, r| r.expires_at > now);
+            let ids: std::collections::HashSet<&String> =
+                self.by_id.keys().map(|(_, id)| id).collect();
+            self.by_state.retain(|_, id| ids.contains(id));
+            if self.by_id.len() >= MAX_CACHED_PENDING {
+                self.by_id.clear();
+                self.by_state.clear();
+            }
+        }
+        let key = (record.verifier_id.clone(), record.request_id.clone());
+        self.by_state.insert(
+            (record.verifier_id.clone(), record.state_hash),
+            record.request_id.clone(),
+        );
+        self.by_id.insert(key, Arc::new(record.clone()));
+    }
+
+    fn by_id(&self, verifier: &str, id: &str) -> Option<Arc<PresentationRequestRecord>> {
+        self.by_id
+            .get(&(verifier.to_owned(), id.to_owned()))
+            .cloned()
+    }
+
+    fn by_state(
+        &self,
+        verifier: &str,
+        state: &SecretHash,
+    ) -> Option<Arc<PresentationRequestRecord>> {
+        let id = self.by_state.get(&(verifier.to_owned(), *state))?;
+        self.by_id(verifier, id)
+    }
+
+    fn remove(&mut self, verifier: &str, id: &str) {
+        if let Some(r) = self.by_id.remove(&(verifier.to_owned(), id.to_owned())) {
+            self.by_state.remove(&(verifier.to_owned(), r.state_hash));
+        }
+    }
 }
 
 /// A verifier's stored configuration (`verifiers.config`).
@@ -284,7 +345,53 @@ impl Verifier {
             metrics: vdc_http::metrics::Metrics::default(),
             events: Arc::new(vdc_store::events::NoEvents),
             resolvers: Arc::new(Mutex::new(HashMap::new())),
+            records: Arc::new(Mutex::new(HashMap::new())),
+            pending: Arc::new(Mutex::new(PendingRequests::default())),
         }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, PendingRequests> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A pending request by id: from memory if this instance created it, else the store.
+    pub(crate) async fn pending_by_id(
+        &self,
+        verifier: &str,
+        id: &str,
+    ) -> Result<Option<PresentationRequestRecord>> {
+        if let Some(r) = self.pending().by_id(verifier, id) {
+            return Ok(Some((*r).clone()));
+        }
+        Ok(self
+            .deps
+            .store
+            .get_presentation_request(verifier, id)
+            .await?)
+    }
+
+    /// A pending request by the hash of its `state`: from memory if this instance created
+    /// it, else the store.
+    pub(crate) async fn pending_by_state(
+        &self,
+        verifier: &str,
+        state: &SecretHash,
+    ) -> Result<Option<PresentationRequestRecord>> {
+        if let Some(r) = self.pending().by_state(verifier, state) {
+            return Ok(Some((*r).clone()));
+        }
+        Ok(self
+            .deps
+            .store
+            .find_presentation_request_by_state(verifier, state)
+            .await?)
+    }
+
+    /// Forgets a request this instance ended.
+    pub(crate) fn ended(&self, verifier: &str, id: &str) {
+        self.pending().remove(verifier, id);
     }
 
     /// Counts verified and rejected presentations in `metrics` (by default, a registry nobody
@@ -300,19 +407,19 @@ impl Verifier {
         self
     }
 
-    /// Emits one event of `verifier` about presentation request `request_id`, stamped now.
-    pub(crate) async fn emit(
+    /// One event of `verifier` about presentation request `request_id`, stamped now.
+    pub(crate) fn event(
         &self,
         kind: vdc_store::events::EventKind,
         verifier: &str,
         request_id: &str,
         outcome: &str,
         actor: &str,
-    ) {
+    ) -> vdc_store::events::DomainEvent {
         let mut data = Map::new();
         data.insert("request_id".into(), Value::from(request_id));
         data.insert("status".into(), Value::from(outcome));
-        let event = vdc_store::events::DomainEvent {
+        vdc_store::events::DomainEvent {
             kind,
             tenant: vdc_store::events::EventTenant::Verifier(verifier.to_owned()),
             actor: actor.to_owned(),
@@ -320,8 +427,34 @@ impl Verifier {
             outcome: outcome.to_owned(),
             at: self.deps.clock.now(),
             data,
-        };
-        self.events.emit(&event).await;
+        }
+    }
+
+    /// What the sinks keep of `events`, for the transaction of the change they record.
+    pub(crate) fn outbox(&self, events: &[vdc_store::events::DomainEvent]) -> vdc_store::Outbox {
+        vdc_store::events::stage(self.events.as_ref(), events)
+    }
+
+    /// Expires a pending request past its expiry, with its `presentation.expired` event in
+    /// the same transaction; true if this call expired it.
+    pub(crate) async fn expire(&self, verifier: &str, request_id: &str) -> Result<bool> {
+        let events = [self.event(
+            vdc_store::events::EventKind::PresentationExpired,
+            verifier,
+            request_id,
+            "expired",
+            "system",
+        )];
+        let expired = self
+            .deps
+            .store
+            .expire_presentation_request(verifier, request_id, self.now(), &self.outbox(&events))
+            .await?;
+        if expired {
+            self.ended(verifier, request_id);
+            self.events.committed(&events);
+        }
+        Ok(expired)
     }
 
     /// The issuer-key policy of a verifier (built once, then shared).
@@ -610,15 +743,30 @@ impl Verifier {
         Ok(json!({ "items": items }))
     }
 
-    async fn verifier_record(&self, id: &str) -> Result<VerifierRecord> {
+    async fn verifier_record(&self, id: &str) -> Result<Arc<VerifierRecord>> {
         if !valid_slug(id) {
             return Err(VerifierError::NotFound("no such verifier".into()));
         }
-        self.deps
-            .store
-            .get_verifier(id)
-            .await?
-            .ok_or_else(|| VerifierError::NotFound("no such verifier".into()))
+        if let Some(r) = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+        {
+            return Ok(r.clone());
+        }
+        let record = Arc::new(
+            self.deps
+                .store
+                .get_verifier(id)
+                .await?
+                .ok_or_else(|| VerifierError::NotFound("no such verifier".into()))?,
+        );
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_owned(), record.clone());
+        Ok(record)
     }
 
     fn verifier_object(&self, r: &VerifierRecord) -> Result<Value> {
@@ -644,14 +792,23 @@ impl Verifier {
         Ok(o)
     }
 
-    pub(crate) async fn load_verifier(&self, id: &str) -> Result<(VerifierRecord, VerifierConfig)> {
+    pub(crate) async fn load_verifier(
+        &self,
+        id: &str,
+    ) -> Result<(Arc<VerifierRecord>, VerifierConfig)> {
         let r = self.verifier_record(id).await?;
         let c = parse_config(&r.config)?;
         Ok((r, c))
     }
 
     /// Creates a presentation request (contract: "Presentation requests").
-    pub async fn create_request(&self, verifier: &str, req: CreateRequest) -> Result<Value> {
+    /// `audit`: the management call's audit, whose entry is written with the request.
+    pub async fn create_request(
+        &self,
+        verifier: &str,
+        req: CreateRequest,
+        audit: Option<&vdc_http::audit::CallAudit>,
+    ) -> Result<Value> {
         let (_, config) = self.load_verifier(verifier).await?;
         let dcql = DcqlQuery::parse(&req.dcql_query)?;
         let mode = ResponseMode::parse(req.response_mode.as_deref().unwrap_or("direct_post"))?;
@@ -733,7 +890,16 @@ impl Verifier {
             expires_at,
             finished_at: None,
         };
-        self.deps.store.create_presentation_request(&record).await?;
+        // The call's audit entry commits with the request (one transaction, issue 11).
+        let outbox = audit
+            .and_then(|a| a.take(&id, 201))
+            .map(vdc_store::Outbox::audit)
+            .unwrap_or_default();
+        self.deps
+            .store
+            .create_presentation_request(&record, &outbox)
+            .await?;
+        self.pending().insert(&record, now);
         let request_uri = self.request_uri(verifier, &id);
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("client_id", &config.client_id);
@@ -787,7 +953,11 @@ impl Verifier {
                 "this verifier passes its requests by value".into(),
             ));
         }
-        let req = self.load_request(verifier, id).await?;
+        let pending = self
+            .pending_by_id(verifier, id)
+            .await?
+            .ok_or_else(|| VerifierError::NotFound("no such presentation request".into()))?;
+        let req = loaded(pending)?;
         if req.record.status != PresentationStatus::Pending || req.record.expires_at <= self.now() {
             return Err(VerifierError::NotPending);
         }
@@ -851,21 +1021,7 @@ impl Verifier {
         let mut req = self.load_request(verifier, id).await?;
         let now = self.now();
         if req.record.status == PresentationStatus::Pending && req.record.expires_at <= now {
-            if self
-                .deps
-                .store
-                .expire_presentation_request(verifier, id, now)
-                .await?
-            {
-                self.emit(
-                    vdc_store::events::EventKind::PresentationExpired,
-                    verifier,
-                    id,
-                    "expired",
-                    "system",
-                )
-                .await;
-            }
+            self.expire(verifier, id).await?;
             req = self.load_request(verifier, id).await?;
         }
         Ok(result_object(&req.record))
@@ -875,21 +1031,25 @@ impl Verifier {
     /// and emits `presentation.expired` for each (issue 6: the event must not wait for
     /// someone to read the request). Returns how many expired.
     pub async fn expire_due(&self, limit: u32) -> Result<usize> {
-        let expired = self
-            .deps
-            .store
-            .expire_due_presentation_requests(self.now(), limit)
-            .await?;
-        for (verifier, id) in &expired {
-            self.emit(
+        let event = |verifier: &str, id: &str| {
+            self.event(
                 vdc_store::events::EventKind::PresentationExpired,
                 verifier,
                 id,
                 "expired",
                 "system",
             )
-            .await;
-        }
+        };
+        // Each expired request's event commits with its expiry (the transactional outbox).
+        let expired = self
+            .deps
+            .store
+            .expire_due_presentation_requests(self.now(), limit, &|verifier, id| {
+                self.outbox(&[event(verifier, id)])
+            })
+            .await?;
+        let events: Vec<_> = expired.iter().map(|(v, id)| event(v, id)).collect();
+        self.events.committed(&events);
         Ok(expired.len())
     }
 

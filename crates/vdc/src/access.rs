@@ -61,6 +61,9 @@ pub struct AccessApi {
     tenants: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn RandomSource>,
+    /// The group-commit writer of call entries: flushed before the log is read, so a caller
+    /// reads its own calls' entries on this instance.
+    log: Option<vdc_http::audit::AuditLog>,
 }
 
 impl AccessApi {
@@ -71,7 +74,14 @@ impl AccessApi {
             tenants: store,
             clock,
             rng,
+            log: None,
         }
+    }
+
+    /// Flushes `log` before every read of the audit log.
+    pub fn with_audit_log(mut self, log: vdc_http::audit::AuditLog) -> Self {
+        self.log = Some(log);
+        self
     }
 }
 
@@ -636,14 +646,16 @@ async fn audit(
 ) -> Result<Json<Value>, ErrorResponse> {
     let p = parse_audit_params(query.as_deref())?;
     let tenant = audit_scope(&caller, &p)?;
+    if let Some(log) = &api.log {
+        log.flush().await;
+    }
     audit_page(api.store.as_ref(), tenant, &p).await.map(Json)
 }
 
-/// Writes every domain event to the audit log (contract: "every issuance, status change and
+/// Stages an audit entry for every domain event (contract: "every issuance, status change and
 /// verification outcome"). Events carry ids and statuses only (G10), and so do the entries.
 #[derive(Clone)]
 pub struct AuditSink {
-    store: Arc<dyn AccessStore>,
     rng: Arc<dyn RandomSource>,
 }
 
@@ -654,21 +666,20 @@ impl std::fmt::Debug for AuditSink {
 }
 
 impl AuditSink {
-    /// A sink appending to `store`'s audit log.
-    pub fn new(store: Arc<dyn AccessStore>, rng: Arc<dyn RandomSource>) -> Self {
-        Self { store, rng }
+    /// A sink whose entries the change's transaction writes (the transactional outbox).
+    pub fn new(rng: Arc<dyn RandomSource>) -> Self {
+        Self { rng }
     }
 }
 
-#[async_trait::async_trait]
 impl EventSink for AuditSink {
-    async fn emit(&self, event: &DomainEvent) {
+    fn stage(&self, event: &DomainEvent, outbox: &mut vdc_store::Outbox) {
         let mut random = [0u8; 8];
         if let Err(e) = self.rng.fill(&mut random) {
             tracing::error!(error = %e, "audit: no randomness; event not recorded");
             return;
         }
-        let entry = AuditEntry {
+        outbox.audit.push(AuditEntry {
             id: vdc_store::access::audit_id(
                 event.at,
                 vdc_store::access::sequenced(u64::from_be_bytes(random)),
@@ -680,10 +691,7 @@ impl EventSink for AuditSink {
             tenant: Some(event.tenant.clone()),
             target: Some(event.target.clone()),
             outcome: event.outcome.clone(),
-        };
-        if let Err(e) = self.store.append_audit(&entry).await {
-            tracing::error!(error = %e, event = event.kind.as_str(), "audit entry not recorded");
-        }
+        });
     }
 }
 

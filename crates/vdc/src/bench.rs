@@ -47,6 +47,8 @@ pub struct IssuanceBench {
     /// Where to write what the client saw: one JSON line per HTTP request (see
     /// [`Recorder`]), for comparing with the store's rows (`scripts/faults.sh`).
     pub record: Option<std::path::PathBuf>,
+    /// What to measure on the server's side.
+    pub probe: ProbeTargets,
 }
 
 /// What a run measured.
@@ -68,6 +70,21 @@ pub struct IssuanceReport {
     pub timeouts: usize,
     /// The slowest transiently failed request.
     pub max_transient_latency: Duration,
+    /// Latency of each step, in flow order.
+    pub steps: Vec<StepStats>,
+    /// What the server side cost, if it was probed.
+    pub server: ServerCost,
+}
+
+/// Latency percentiles of one step of a flow.
+#[derive(Debug, Clone)]
+pub struct StepStats {
+    /// The step (`offer`, `offer_by_reference`, `token`, ...).
+    pub name: &'static str,
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
 }
 
 impl IssuanceReport {
@@ -96,6 +113,33 @@ impl std::fmt::Display for IssuanceReport {
                 self.transient_requests,
                 self.timeouts,
                 self.max_transient_latency.as_secs_f64() * 1e3
+            )?;
+        }
+        for s in &self.steps {
+            write!(
+                f,
+                "\n  step {:<20} p50 {:>7.1} ms  p99 {:>7.1} ms",
+                s.name,
+                s.p50.as_secs_f64() * 1e3,
+                s.p99.as_secs_f64() * 1e3
+            )?;
+        }
+        let flows = self.completed + self.failed;
+        if let Some(cpu) = self.server.cpu_secs {
+            write!(
+                f,
+                "\n  server CPU {:.2} s: {:.2} cores, {:.0} µs per flow",
+                cpu,
+                cpu / self.elapsed.as_secs_f64().max(1e-9),
+                cpu * 1e6 / flows.max(1) as f64
+            )?;
+        }
+        if let Some(t) = &self.server.transactions {
+            write!(
+                f,
+                "\n  transactions per flow: {:.2} writing (txid_current), {:.2} in all (xact_commit)",
+                t.writing as f64 / flows.max(1) as f64,
+                t.all as f64 / flows.max(1) as f64
             )?;
         }
         Ok(())
@@ -256,6 +300,49 @@ struct Holder {
     request_timeout: Duration,
     retry_for: Duration,
     transients: Transients,
+    steps: Steps,
+}
+
+/// Latencies of successful steps, by step.
+#[derive(Default)]
+struct Steps(Vec<(&'static str, Vec<Duration>)>);
+
+impl Steps {
+    fn add(&mut self, step: &'static str, took: Duration) {
+        match self.0.iter_mut().find(|(n, _)| *n == step) {
+            Some((_, v)) => v.push(took),
+            None => self.0.push((step, vec![took])),
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        for (name, v) in other.0 {
+            for d in v {
+                self.add(name, d);
+            }
+        }
+    }
+
+    fn stats(self) -> Vec<StepStats> {
+        self.0
+            .into_iter()
+            .map(|(name, mut v)| {
+                v.sort();
+                StepStats {
+                    name,
+                    p50: percentile(&v, 0.5),
+                    p99: percentile(&v, 0.99),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The `p` quantile of sorted `v` (nearest rank).
+fn percentile(v: &[Duration], p: f64) -> Duration {
+    v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or_default()
 }
 
 impl Holder {
@@ -290,6 +377,7 @@ impl Holder {
             line.insert("ms".into(), json!(ms.as_secs_f64() * 1e3));
             match answer {
                 Ok((value, detail)) => {
+                    self.steps.add(step, ms);
                     line.insert("outcome".into(), "ok".into());
                     line.extend(detail);
                     self.recorder.write(&Value::Object(line))?;
@@ -384,21 +472,44 @@ async fn flow(
                 });
             }
             let id = answer["id"].as_str().unwrap_or_default().to_owned();
-            let code = answer["credential_offer"]["grants"]
-                ["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"]
+            let uri = answer["credential_offer_uri"]
                 .as_str()
-                .ok_or_else(|| Failure::Invalid("offer without a pre-authorized code".into()))?
+                .ok_or_else(|| Failure::Invalid("offer without a credential_offer_uri".into()))?
                 .to_owned();
             let mut detail = serde_json::Map::new();
             detail.insert("offer_id".into(), id.clone().into());
-            Ok(((id, code), detail))
+            Ok(((id, uri), detail))
         })
         .await?;
-    let (offer_id, code) = match offer {
+    let (offer_id, offer_uri) = match offer {
         Ok(o) => o,
         Err(f) => return Ok(Err(("offer", f))),
     };
     base.insert("offer_id".into(), offer_id.into());
+    // The wallet fetches the offer by reference (OID4VCI 1.0 §4.1.3), as the QR code says.
+    let code = h
+        .step("offer_by_reference", &base, || async {
+            let resp = http.get(&offer_uri).send().await?;
+            let status = resp.status().as_u16();
+            let answer: Value = resp.json().await.unwrap_or(Value::Null);
+            if status != 200 {
+                return Err(Failure::Status {
+                    status,
+                    error: answer["error"].as_str().map(str::to_owned),
+                });
+            }
+            let code = answer["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]
+                ["pre-authorized_code"]
+                .as_str()
+                .ok_or_else(|| Failure::Invalid("offer without a pre-authorized code".into()))?
+                .to_owned();
+            Ok((code, serde_json::Map::new()))
+        })
+        .await?;
+    let code = match code {
+        Ok(c) => c,
+        Err(f) => return Ok(Err(("offer_by_reference", f))),
+    };
     let client = h.client.clone();
     let token = h
         .step("token", &base, || async {
@@ -502,6 +613,7 @@ pub async fn issuance(b: IssuanceBench) -> anyhow::Result<IssuanceReport> {
         .build()?;
     let recorder = Arc::new(Recorder::new(b.record.as_deref())?);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let probe = Probe::start(&b.probe).await?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..b.holders {
@@ -512,6 +624,7 @@ pub async fn issuance(b: IssuanceBench) -> anyhow::Result<IssuanceReport> {
             request_timeout: b.request_timeout,
             retry_for: b.retry_for,
             transients: Transients::default(),
+            steps: Steps::default(),
         };
         let (setup, next, flows, duration) = (setup.clone(), next.clone(), b.flows, b.duration);
         tasks.push(tokio::spawn(async move {
@@ -536,38 +649,37 @@ pub async fn issuance(b: IssuanceBench) -> anyhow::Result<IssuanceReport> {
                     }
                 }
             }
-            anyhow::Ok((latencies, failed, holder.transients))
+            anyhow::Ok((latencies, failed, holder.transients, holder.steps))
         }));
     }
     let mut latencies = Vec::new();
     let mut failed = 0;
     let mut transients = Transients::default();
+    let mut steps = Steps::default();
     for t in tasks {
-        let (l, f, tr) = t.await??;
+        let (l, f, tr, st) = t.await??;
         latencies.extend(l);
         failed += f;
         transients.count += tr.count;
         transients.timeouts += tr.timeouts;
         transients.max = transients.max.max(tr.max);
+        steps.merge(st);
     }
     recorder.flush()?;
     let elapsed = started.elapsed();
+    let server = probe.finish().await?;
     latencies.sort();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
     Ok(IssuanceReport {
         completed: latencies.len(),
         failed,
         elapsed,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
         transient_requests: transients.count,
         timeouts: transients.timeouts,
         max_transient_latency: transients.max,
+        steps: steps.stats(),
+        server,
     })
 }
 
@@ -588,6 +700,8 @@ pub struct PresentationBench {
     pub holders: usize,
     /// Total presentations.
     pub presentations: usize,
+    /// What to measure on the server's side.
+    pub probe: ProbeTargets,
 }
 
 /// Runs the presentation benchmark: each holder is issued one badge, then repeatedly the
@@ -648,6 +762,7 @@ pub async fn presentation(b: PresentationBench) -> anyhow::Result<IssuanceReport
         "claims": [{"path": ["given_name"]}, {"path": ["employee_id"]}]}]},
         "response_mode": b.response_mode});
     let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(b.presentations));
+    let probe = Probe::start(&b.probe).await?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for wallet in wallets {
@@ -662,6 +777,7 @@ pub async fn presentation(b: PresentationBench) -> anyhow::Result<IssuanceReport
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failed = 0usize;
+            let mut steps = Steps::default();
             while remaining
                 .fetch_update(
                     std::sync::atomic::Ordering::SeqCst,
@@ -671,7 +787,9 @@ pub async fn presentation(b: PresentationBench) -> anyhow::Result<IssuanceReport
                 .is_ok()
             {
                 let t = Instant::now();
+                let mut flow_steps = Steps::default();
                 let flow = async {
+                    let step = Instant::now();
                     let created: Value = http
                         .post(&requests_url)
                         .bearer_auth(&admin)
@@ -681,14 +799,36 @@ pub async fn presentation(b: PresentationBench) -> anyhow::Result<IssuanceReport
                         .error_for_status()?
                         .json()
                         .await?;
+                    flow_steps.add("request", step.elapsed());
                     let uri = created["authorization_request"]
                         .as_str()
                         .context("authorization_request")?;
+                    let id = created["id"].as_str().context("id")?;
+                    // Request object, checks, response (direct_post / direct_post.jwt).
+                    let step = Instant::now();
                     wallet.present(uri, &trust).await?;
+                    flow_steps.add("present", step.elapsed());
+                    // The relying party's back end reads the result.
+                    let step = Instant::now();
+                    let result: Value = http
+                        .get(format!("{requests_url}/{id}"))
+                        .bearer_auth(&admin)
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .json()
+                        .await?;
+                    flow_steps.add("result", step.elapsed());
+                    if result["status"] != "verified" {
+                        bail!("the result is {}, not verified", result["status"]);
+                    }
                     anyhow::Ok(())
                 };
                 match flow.await {
-                    Ok(()) => latencies.push(t.elapsed()),
+                    Ok(()) => {
+                        latencies.push(t.elapsed());
+                        steps.merge(flow_steps);
+                    }
                     Err(e) => {
                         failed += 1;
                         if failed <= 3 {
@@ -697,32 +837,180 @@ pub async fn presentation(b: PresentationBench) -> anyhow::Result<IssuanceReport
                     }
                 }
             }
-            (latencies, failed)
+            (latencies, failed, steps)
         }));
     }
     let mut latencies = Vec::new();
     let mut failed = 0;
+    let mut steps = Steps::default();
     for t in tasks {
-        let (l, f) = t.await?;
+        let (l, f, st) = t.await?;
         latencies.extend(l);
         failed += f;
+        steps.merge(st);
     }
     let elapsed = started.elapsed();
+    let server = probe.finish().await?;
     latencies.sort();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
     Ok(IssuanceReport {
         completed: latencies.len(),
         failed,
         elapsed,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
         transient_requests: 0,
         timeouts: 0,
         max_transient_latency: Duration::ZERO,
+        steps: steps.stats(),
+        server,
     })
+}
+
+/// What the bench measures on the server's side, besides what the client sees.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeTargets {
+    /// The server's Postgres database: transactions per flow are counted there.
+    pub db_url: Option<String>,
+    /// The server's process id: its CPU time (user + system, every thread) is read from
+    /// `/proc/<pid>/stat` before and after.
+    pub server_pid: Option<u32>,
+}
+
+/// What the server side cost during a run.
+#[derive(Debug, Clone, Default)]
+pub struct ServerCost {
+    /// CPU seconds the server process used.
+    pub cpu_secs: Option<f64>,
+    /// Transactions in the database.
+    pub transactions: Option<Transactions>,
+    /// Seconds the probe waited after the run for Postgres to publish its statistics
+    /// (whatever ran meanwhile, e.g. the server's background loop, is counted too).
+    pub settle_secs: f64,
+}
+
+/// Transactions in the server's database during a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Transactions {
+    /// Writing transactions: growth of `txid_current()` (a transaction id is assigned only
+    /// to a transaction that writes), less the probe's own.
+    pub writing: u64,
+    /// Every committed transaction, read-only autocommit statements included: growth of
+    /// `pg_stat_database.xact_commit`, less the probe's own.
+    pub all: u64,
+}
+
+/// What the server side costs while no flow runs for `idle`: the background loop's share,
+/// which a run's counts include (tests subtract it).
+pub async fn idle_cost(targets: &ProbeTargets, idle: Duration) -> anyhow::Result<ServerCost> {
+    let probe = Probe::start(targets).await?;
+    // The load generator's own pacing, not the server's clock.
+    #[allow(clippy::disallowed_methods)]
+    tokio::time::sleep(idle).await;
+    probe.finish().await
+}
+
+/// A running measurement of the server side.
+struct Probe {
+    db: Option<(sqlx::PgPool, i64, i64)>,
+    cpu: Option<(u32, f64)>,
+}
+
+/// CPU seconds of process `pid` (`utime + stime` of `/proc/<pid>/stat`, in clock ticks of
+/// 1/100 s, the Linux USER_HZ).
+fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces; the fields after its ')' are fixed.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("unexpected /proc stat format")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the whole line are the 12th and 13th after the name.
+    let tick = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(i)
+            .context("unexpected /proc stat format")?
+            .parse::<u64>()? as f64
+            / 100.0)
+    };
+    Ok(tick(11)? + tick(12)?)
+}
+
+/// `(txid_current(), xact_commit)` of the probe's database, in one statement.
+async fn db_counters(pool: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
+    let row: (i64, i64) = sqlx::query_as(
+        "SELECT txid_current()::BIGINT,
+            (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())",
+    )
+    .fetch_one(pool)
+    .await
+    .context("reading the database's transaction counters")?;
+    Ok(row)
+}
+
+impl Probe {
+    async fn start(targets: &ProbeTargets) -> anyhow::Result<Self> {
+        let db = match &targets.db_url {
+            Some(url) if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) => {
+                bail!("--db-url must be a postgres:// URL: transactions are counted on Postgres")
+            }
+            Some(url) => {
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(url)
+                    .await
+                    .context("connecting to --db-url")?;
+                let (xid, commits) = db_counters(&pool).await?;
+                Some((pool, xid, commits))
+            }
+            None => None,
+        };
+        let cpu = match targets.server_pid {
+            Some(pid) => Some((pid, cpu_secs(pid)?)),
+            None => None,
+        };
+        Ok(Self { db, cpu })
+    }
+
+    async fn finish(self) -> anyhow::Result<ServerCost> {
+        let cpu_secs = match self.cpu {
+            Some((pid, before)) => Some(cpu_secs(pid)? - before),
+            None => None,
+        };
+        let settle = Instant::now();
+        let transactions = match self.db {
+            Some((pool, xid0, commits0)) => {
+                // Backends publish their statistics when idle, at most once a second and
+                // at the latest 10 s later (Postgres 15 `pgstat_report_stat`): read until
+                // the count stops moving.
+                let mut reads = 0i64;
+                let (xid1, mut commits1) = db_counters(&pool).await?;
+                reads += 1;
+                for _ in 0..12 {
+                    #[allow(clippy::disallowed_methods)]
+                    tokio::time::sleep(Duration::from_millis(1100)).await;
+                    let (_, c) = db_counters(&pool).await?;
+                    reads += 1;
+                    if c == commits1 {
+                        break;
+                    }
+                    commits1 = c;
+                }
+                pool.close().await;
+                Some(Transactions {
+                    // The first read's transaction id, less the probe's one before it.
+                    writing: u64::try_from(xid1 - xid0 - 1).unwrap_or(0),
+                    // Less the probe's own statements (the first read's and the polls').
+                    all: u64::try_from(commits1 - commits0 - reads).unwrap_or(0),
+                })
+            }
+            None => None,
+        };
+        Ok(ServerCost {
+            cpu_secs,
+            transactions,
+            settle_secs: settle.elapsed().as_secs_f64(),
+        })
+    }
 }

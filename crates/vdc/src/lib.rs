@@ -48,10 +48,22 @@ use crate::config::{Config, Role};
 /// The setting under which the admin key's SHA-256 is kept.
 const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
 
+/// Connections one instance opens to Postgres.
+pub const POSTGRES_POOL: u32 = 32;
+
 /// Opens the store a database URL names and applies its migrations.
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let settings = PoolSettings::default();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // Commits, not CPU, bound a flow on Postgres (issue 11): connections waiting for
+        // their commit's WAL flush are connections nobody else can use, and concurrent
+        // commits share one flush (group commit). So the pool is larger than SQLite's,
+        // whose writers take turns anyway; 32 per instance leaves room in Postgres' default
+        // 100 for three instances and the operator.
+        let settings = PoolSettings {
+            max_connections: POSTGRES_POOL,
+            ..settings
+        };
         let store = vdc_store_postgres::PostgresStore::connect(url, settings)
             .await
             .context("cannot connect to Postgres (VDC_DATABASE_URL)")?;
@@ -287,12 +299,8 @@ pub async fn build_with_store(
         config.retention_settings()?,
         metrics.clone(),
     )?;
-    let access_store: Arc<dyn vdc_store::AccessStore> = store.clone();
     let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![
-        Arc::new(access::AuditSink::new(
-            access_store.clone(),
-            deps.rng.clone(),
-        )),
+        Arc::new(access::AuditSink::new(deps.rng.clone())),
         Arc::new(webhooks.clone()),
     ];
     // Management routers authenticate the admin key or a scoped API key and audit each call.
@@ -396,7 +404,8 @@ pub async fn build_with_store(
         )));
     }
     router = router.merge(access::routes(
-        access::AccessApi::new(store.clone(), deps.clock.clone(), deps.rng.clone()),
+        access::AccessApi::new(store.clone(), deps.clock.clone(), deps.rng.clone())
+            .with_audit_log(auth.audit_log().clone()),
         auth.clone(),
     ));
     // Documentation, without an API key (it is the published contract, no secrets).

@@ -148,6 +148,8 @@ enum BenchCommand {
         /// Write one JSON line per HTTP request (what the client received) to this file.
         #[arg(long)]
         record: Option<PathBuf>,
+        #[command(flatten)]
+        probe: ProbeArgs,
     },
     /// Full OpenID4VP presentations with N concurrent holders (create request → fetch
     /// request object → respond → verified).
@@ -173,7 +175,30 @@ enum BenchCommand {
         /// Total presentations.
         #[arg(long, default_value_t = 2000)]
         presentations: usize,
+        #[command(flatten)]
+        probe: ProbeArgs,
     },
+}
+
+/// What `vdc bench` measures on the server's side.
+#[derive(clap::Args, Debug)]
+struct ProbeArgs {
+    /// The server's Postgres database URL: print transactions per flow (writing, from the
+    /// growth of `txid_current()`, and all, from `pg_stat_database.xact_commit`).
+    #[arg(long)]
+    db_url: Option<String>,
+    /// The server's process id: print the CPU time it used.
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+impl From<ProbeArgs> for vdc::bench::ProbeTargets {
+    fn from(p: ProbeArgs) -> Self {
+        Self {
+            db_url: p.db_url,
+            server_pid: p.server_pid,
+        }
+    }
 }
 
 #[tokio::main]
@@ -271,6 +296,7 @@ async fn main() -> anyhow::Result<()> {
                     response_mode,
                     holders,
                     presentations,
+                    probe,
                 },
         } => {
             let report = vdc::bench::presentation(vdc::bench::PresentationBench {
@@ -281,6 +307,7 @@ async fn main() -> anyhow::Result<()> {
                 response_mode,
                 holders,
                 presentations,
+                probe: probe.into(),
             })
             .await?;
             println!("{report}");
@@ -299,6 +326,7 @@ async fn main() -> anyhow::Result<()> {
                     request_timeout,
                     retry_for,
                     record,
+                    probe,
                 },
         } => {
             let secs = |s: f64, what: &str| {
@@ -318,6 +346,7 @@ async fn main() -> anyhow::Result<()> {
                 request_timeout: secs(request_timeout, "request-timeout")?,
                 retry_for: secs(retry_for, "retry-for")?,
                 record,
+                probe: probe.into(),
             })
             .await?;
             println!("{report}");
@@ -380,6 +409,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Webhook dispatch and the presentation expiry sweep run beside the server and stop
     // after it.
     let background = app.start_background();
+    let audit_log = app.auth.audit_log().clone();
     let served = match tls {
         Some((cert, key)) => {
             vdc::tls::serve_tls(listener, app.router, &cert, &key, limits, shutdown_signal()).await
@@ -393,6 +423,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     background.stop().await;
+    // Entries of the last calls that changed nothing may still be queued.
+    audit_log.flush().await;
     served
 }
 

@@ -28,7 +28,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -50,10 +49,9 @@ use vdc_http::metrics::Metrics;
 use vdc_http::openapi::{ErrorBody, TAG_WEBHOOKS};
 use vdc_http::{AppJson, ErrorResponse};
 use vdc_issuer::KeyEncryptionKey;
-use vdc_store::events::{DomainEvent, EventKind, EventSink, EventTenant};
+use vdc_store::events::{DomainEvent, EventKind, EventSink, EventTenant, Outbox, OutboxEvent};
 use vdc_store::{
-    AttemptOutcome, AttemptRecord, DeliveryRecord, NewDelivery, Store, StoreError, StoreErrorKind,
-    WebhookRecord,
+    AttemptOutcome, AttemptRecord, DeliveryRecord, Store, StoreError, StoreErrorKind, WebhookRecord,
 };
 
 /// `POST`/`GET /api/v1/webhooks`.
@@ -251,6 +249,10 @@ struct Inner {
     metrics: Metrics,
     client: reqwest::Client,
     wake: tokio::sync::Notify,
+    /// Whether any webhook exists, as far as this instance knows: set when one is created
+    /// here, re-read on every background tick. A commit wakes the dispatcher only then, so
+    /// a deployment without webhooks runs no dispatch round per event (issue 11).
+    subscribed: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for Webhooks {
@@ -302,6 +304,7 @@ impl Webhooks {
             metrics,
             client,
             wake: tokio::sync::Notify::new(),
+            subscribed: std::sync::atomic::AtomicBool::new(true),
         })))
     }
 
@@ -403,6 +406,9 @@ impl Webhooks {
             created_at: self.0.clock.now(),
         };
         self.0.store.create_webhook(&record).await?;
+        self.0
+            .subscribed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         Ok((
             record,
             format!("{SECRET_PREFIX}{}", B64.encode(raw.as_ref())),
@@ -442,20 +448,16 @@ impl Webhooks {
             .await?)
     }
 
-    /// Inserts the deliveries of one event (one transaction); how many.
-    async fn enqueue(&self, event: &DomainEvent) -> Result<u64, WebhookError> {
-        let hooks = self.0.store.list_webhooks().await?;
-        let matching: Vec<&WebhookRecord> = hooks.iter().filter(|w| matches(w, event)).collect();
-        if matching.is_empty() {
-            return Ok(0);
-        }
+    /// The outbox event of `event`: its body (contract "Webhooks and audit": `{"id",
+    /// "type", "created_at", "data"}`) and ids; the change's transaction inserts one delivery
+    /// per subscription that wants it.
+    fn outbox_event(&self, event: &DomainEvent) -> Result<OutboxEvent, WebhookError> {
         let event_id = self.random_id("evt_")?;
         let mut data = event.data.clone();
         match &event.tenant {
             EventTenant::Issuer(id) => data.insert("issuer".into(), Value::from(id.as_str())),
             EventTenant::Verifier(id) => data.insert("verifier".into(), Value::from(id.as_str())),
         };
-        // Contract "Webhooks and audit": {"id", "type", "created_at", "data"}.
         let body = json!({
             "id": event_id,
             "type": event.kind.as_str(),
@@ -463,21 +465,14 @@ impl Webhooks {
             "data": data,
         })
         .to_string();
-        let now = self.0.clock.now();
-        let mut deliveries = Vec::with_capacity(matching.len());
-        for w in matching {
-            deliveries.push(NewDelivery {
-                webhook_id: w.id.clone(),
-                delivery_id: self.random_id("msg_")?,
-                event_id: event_id.clone(),
-                event_type: event.kind.as_str().to_owned(),
-                payload: body.clone(),
-                created_at: now,
-            });
-        }
-        let n = self.0.store.enqueue_deliveries(&deliveries).await?;
-        self.0.wake.notify_one();
-        Ok(n)
+        Ok(OutboxEvent {
+            delivery_id: self.random_id("msg_")?,
+            event_id,
+            event_type: event.kind.as_str().to_owned(),
+            tenant: event.tenant.clone(),
+            payload: body,
+            created_at: self.0.clock.now(),
+        })
     }
 
     /// One dispatcher round: claims up to a batch of due deliveries and attempts each.
@@ -672,10 +667,20 @@ impl Webhooks {
             let mut next_purge = me.0.clock.now().plus(PURGE_INTERVAL_SECS);
             let mut next_retention = next_purge;
             loop {
-                tokio::select! {
+                let ticked = tokio::select! {
                     _ = stopped.changed() => break,
-                    _ = ticks.tick() => {}
-                    () = me.0.wake.notified() => {}
+                    _ = ticks.tick() => true,
+                    () = me.0.wake.notified() => false,
+                };
+                if ticked {
+                    // Another instance may have created or deleted webhooks.
+                    match me.0.store.list_webhooks().await {
+                        Ok(hooks) => {
+                            me.0.subscribed
+                                .store(!hooks.is_empty(), std::sync::atomic::Ordering::Relaxed)
+                        }
+                        Err(e) => tracing::error!(error = %e, "webhook subscriptions not read"),
+                    }
                 }
                 if let Some(v) = &verifier
                     && let Err(e) = v.expire_due(100).await
@@ -711,30 +716,19 @@ impl Webhooks {
     }
 }
 
-/// Whether `w` wants `event`: the type is subscribed and the tenant passes the filters (a
-/// webhook with `issuers` gets only those issuers' events, with `verifiers` only those
-/// verifiers', with neither every tenant's).
-fn matches(w: &WebhookRecord, event: &DomainEvent) -> bool {
-    if !w.events.iter().any(|e| e == event.kind.as_str()) {
-        return false;
-    }
-    if w.issuers.is_none() && w.verifiers.is_none() {
-        return true;
-    }
-    let within = |list: &Option<Vec<String>>, id: &str| {
-        list.as_ref().is_some_and(|l| l.iter().any(|x| x == id))
-    };
-    match &event.tenant {
-        EventTenant::Issuer(id) => within(&w.issuers, id),
-        EventTenant::Verifier(id) => within(&w.verifiers, id),
-    }
-}
-
-#[async_trait]
 impl EventSink for Webhooks {
-    async fn emit(&self, event: &DomainEvent) {
-        if let Err(e) = self.enqueue(event).await {
-            tracing::error!(error = ?e, kind = event.kind.as_str(), "webhook deliveries not enqueued");
+    fn stage(&self, event: &DomainEvent, outbox: &mut Outbox) {
+        match self.outbox_event(event) {
+            Ok(e) => outbox.events.push(e),
+            Err(e) => {
+                tracing::error!(error = ?e, kind = event.kind.as_str(), "webhook deliveries not enqueued");
+            }
+        }
+    }
+
+    fn committed(&self, events: &[DomainEvent]) {
+        if !events.is_empty() && self.0.subscribed.load(std::sync::atomic::Ordering::Relaxed) {
+            self.0.wake.notify_one();
         }
     }
 }
@@ -1146,6 +1140,18 @@ mod tests {
             at: UnixTime(1),
             data: serde_json::Map::new(),
         }
+    }
+
+    fn matches(w: &WebhookRecord, e: &DomainEvent) -> bool {
+        OutboxEvent {
+            event_id: "evt_1".into(),
+            delivery_id: "msg_1".into(),
+            event_type: e.kind.as_str().into(),
+            tenant: e.tenant.clone(),
+            payload: "{}".into(),
+            created_at: e.at,
+        }
+        .matches(&w.events, w.issuers.as_deref(), w.verifiers.as_deref())
     }
 
     #[test]

@@ -281,9 +281,10 @@ async fn get_issuer(State(i): State<Issuer>, Path(issuer): Path<String>) -> Resu
 async fn create_offer(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
+    audit: Option<axum::Extension<vdc_http::audit::CallAudit>>,
     ManagementJson(req): ManagementJson<CreateOffer>,
 ) -> Result<Response> {
-    i.create_offer(&issuer, req)
+    i.create_offer(&issuer, req, audit.as_deref())
         .await
         .map(|v| with_created_id(no_store(StatusCode::CREATED, v.clone()), &v))
 }

@@ -2,7 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use vdc_store::{IssuanceStore, NewAccessToken, PoolSettings, SecretHash, StoreError, UnixTime};
+use vdc_store::{
+    IssuanceStore, NewAccessToken, NonceUse, OfferRecord, Outbox, PoolSettings, SecretHash,
+    StoreError, UnixTime,
+};
 use vdc_store_postgres::PostgresStore;
 
 use crate::fixture::fresh;
@@ -46,6 +49,7 @@ async fn unreachable_postgres_answers_unavailable_quickly() {
                 expires_at: UnixTime(9),
             },
             false,
+            &|_: &OfferRecord| Outbox::EMPTY,
         )
         .await;
     assert!(
@@ -54,7 +58,14 @@ async fn unreachable_postgres_answers_unavailable_quickly() {
     );
     assert!(matches!(
         store
-            .consume_nonce("acme", &SecretHash::of("n"), UnixTime(1))
+            .consume_nonce(
+                "acme",
+                &NonceUse {
+                    hash: SecretHash::of("n"),
+                    expires_at: UnixTime(9),
+                },
+                UnixTime(1),
+            )
             .await,
         Err(StoreError::Unavailable(_))
     ));

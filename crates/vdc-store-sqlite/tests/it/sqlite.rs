@@ -3,7 +3,9 @@
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
-use vdc_store::{IssuanceStore, IssuerRecord, PoolSettings, SecretHash, StoreError, UnixTime};
+use vdc_store::{
+    IssuanceStore, IssuerRecord, NonceUse, Outbox, PoolSettings, SecretHash, StoreError, UnixTime,
+};
 use vdc_store_sqlite::SqliteStore;
 
 use crate::fixture::{remove_db, temp_db_path};
@@ -50,11 +52,10 @@ async fn a_write_lock_held_elsewhere_answers_unavailable_after_the_busy_timeout(
         })
         .await
         .unwrap();
-    let nonce = SecretHash::of("n");
-    store
-        .create_nonce("acme", &nonce, UnixTime(100))
-        .await
-        .unwrap();
+    let nonce = NonceUse {
+        hash: SecretHash::of("n"),
+        expires_at: UnixTime(100),
+    };
 
     // Another process-like connection holds the single write lock.
     let url = format!("sqlite://{}", path.display());
@@ -75,7 +76,16 @@ async fn a_write_lock_held_elsewhere_answers_unavailable_after_the_busy_timeout(
         "bounded by the busy timeout"
     );
     let outcome = store
-        .issue_credentials("acme", &nonce, UnixTime(2), "o", &[], None, 1)
+        .issue_credentials(
+            "acme",
+            &nonce,
+            UnixTime(2),
+            "o",
+            &[],
+            None,
+            1,
+            &Outbox::EMPTY,
+        )
         .await;
     assert!(
         matches!(outcome, Err(StoreError::Unavailable(_))),

@@ -630,7 +630,7 @@ async fn create_offer(
         Ok(r) => r,
         Err(m) => return error_page(StatusCode::BAD_REQUEST, &m),
     };
-    let offer = match pages.issuer.create_offer(&issuer, request).await {
+    let offer = match pages.issuer.create_offer(&issuer, request, None).await {
         Ok(o) => o,
         Err(e) => return issuer_error(e),
     };
@@ -1033,7 +1033,11 @@ async fn create_request(
         redirect_uri: None,
         request_uri_method: None,
     };
-    match pages.verifier.create_request(&verifier, request).await {
+    match pages
+        .verifier
+        .create_request(&verifier, request, None)
+        .await
+    {
         Ok(created) => html_response(
             StatusCode::OK,
             "Presentation request",

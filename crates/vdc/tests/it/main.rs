@@ -30,5 +30,6 @@ mod shutdown;
 mod status;
 mod strictness;
 mod support;
+mod throughput;
 mod tls;
 mod webhooks;

@@ -937,10 +937,13 @@ async fn long_poll_answers_a_change_or_the_unchanged_state_at_the_deadline(backe
     server.stop().await;
 }
 
-/// The background loop purges expired `c_nonce`s (the public nonce endpoint would otherwise
-/// grow the table forever) and keeps unexpired ones. Postgres: the rows are counted in SQL.
+/// The background loop purges the records of used `c_nonce`s once the nonces expired (every
+/// credential request would otherwise grow the table forever) and keeps unexpired ones.
+/// Nonces are sealed, not stored (issue 11): only a use writes a row. Postgres: the rows are
+/// counted in SQL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_loop_purges_expired_nonces() {
+    use crate::support::{badge_offer, credential, fresh_token, nonce, proof};
     let server = TestServer::start(Backend::Postgres).await;
     let pool = sqlx::PgPool::connect(&server.database_url).await.unwrap();
     let count = |pool: sqlx::PgPool| async move {
@@ -949,24 +952,23 @@ async fn background_loop_purges_expired_nonces() {
             .await
             .unwrap()
     };
-    let nonce = || async {
-        let r = server
-            .http
-            .post(server.url("/issuers/demo/nonce"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+    let issue = || async {
+        let token = fresh_token(&server, "demo", &badge_offer(false)).await;
+        let n = nonce(&server, "demo").await;
+        let (p, _) = proof(&server, &server.issuer_url("demo"), Some(&n)).await;
+        let body = json!({"credential_configuration_id": "EmployeeBadge", "proofs": {"jwt": [p]}});
+        let (status, answer, _) = credential(&server, "demo", &token, &body).await;
+        assert_eq!(status, 200, "{answer}");
     };
     for _ in 0..3 {
-        nonce().await;
+        issue().await;
     }
     assert_eq!(count(pool.clone()).await, 3);
-    // Past the nonces' lifetime (300 s) and the purge interval; one fresh nonce must stay.
+    // Past the nonces' lifetime (300 s) and the purge interval; one fresh use must stay.
     server
         .clock
         .advance(vdc::webhooks::PURGE_INTERVAL_SECS.max(300) + 1);
-    nonce().await;
+    issue().await;
     eventually("the expired nonces to be purged", || {
         let pool = pool.clone();
         async move { (count(pool).await == 1).then_some(()) }
