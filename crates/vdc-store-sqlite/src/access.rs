@@ -145,26 +145,9 @@ impl AccessStore for SqliteStore {
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
-        let (kind, tenant) = tenant_columns(e.tenant.as_ref());
-        let at = t(e.at);
-        sqlx::query!(
-            "INSERT INTO audit_entries (tenant_kind, tenant_id, audit_id, at, actor,
-                actor_key_id, action, target, outcome)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            kind,
-            tenant,
-            e.id,
-            at,
-            e.actor,
-            e.actor_key_id,
-            e.action,
-            e.target,
-            e.outcome,
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+        // One entry is an outbox of its own (the one INSERT lives in `outbox.rs`).
+        self.write_own_outbox(&vdc_store::Outbox::audit(e.clone()))
+            .await
     }
 
     async fn write_outbox(&self, outbox: &vdc_store::Outbox) -> Result<()> {
