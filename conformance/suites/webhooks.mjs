@@ -105,7 +105,14 @@ try {
     types.includes("credential.issued") && types.includes("credential.status_changed"),
     types,
   );
-  const deliveries = await api("GET", `/api/v1/webhooks/${hook.body.id}/deliveries`);
+  // The receiver's 204 comes before vdc records the attempt: wait (bounded) for the record.
+  let deliveries;
+  const recorded = Date.now() + 10_000;
+  do {
+    deliveries = await api("GET", `/api/v1/webhooks/${hook.body.id}/deliveries`);
+    if (deliveries.body?.items?.length === 2 && deliveries.body.items.every((d) => d.state === "delivered")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  } while (Date.now() < recorded);
   check(
     "the deliveries list shows each as delivered",
     deliveries.body?.items?.length === 2 && deliveries.body.items.every((d) => d.state === "delivered"),
