@@ -12,6 +12,7 @@
 
 mod access;
 mod error;
+mod keys;
 mod outbox;
 mod presentation;
 mod status;
@@ -29,7 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use vdc_store::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
     IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
-    OfferRecord, OfferStatus, Outbox, PoolSettings, Result, SecretHash, SigningKeyRecord,
+    OfferRecord, OfferStatus, Outbox, PoolSettings, Result, SecretHash,
     StatusListEntry, StoreError, UnixTime, check_records,
 };
 
@@ -126,30 +127,6 @@ impl From<IssuerRow> for IssuerRecord {
             id: r.issuer_id,
             config: r.config,
             created_at: UnixTime(r.created_at),
-        }
-    }
-}
-
-struct KeyRow {
-    issuer_id: String,
-    kid: String,
-    alg: String,
-    public_jwk: Value,
-    encrypted_private_key: Vec<u8>,
-    created_at: i64,
-    retired_at: Option<i64>,
-}
-
-impl From<KeyRow> for SigningKeyRecord {
-    fn from(r: KeyRow) -> Self {
-        Self {
-            issuer_id: r.issuer_id,
-            kid: r.kid,
-            alg: r.alg,
-            public_jwk: r.public_jwk,
-            encrypted_private_key: r.encrypted_private_key,
-            created_at: UnixTime(r.created_at),
-            retired_at: r.retired_at.map(UnixTime),
         }
     }
 }
@@ -486,53 +463,6 @@ impl IssuanceStore for PostgresStore {
             return Err(StoreError::NotFound("issuer"));
         }
         Ok(())
-    }
-
-    async fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
-        sqlx::query!(
-            "INSERT INTO issuer_signing_keys (issuer_id, kid, alg, public_jwk,
-                encrypted_private_key, created_at, retired_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            key.issuer_id,
-            key.kid,
-            key.alg,
-            key.public_jwk,
-            key.encrypted_private_key,
-            t(key.created_at),
-            key.retired_at.map(t),
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(|e| db_err_fk(e, "issuer"))?;
-        Ok(())
-    }
-
-    async fn signing_keys(&self, issuer_id: &str) -> Result<Vec<SigningKeyRecord>> {
-        let rows = sqlx::query_as!(
-            KeyRow,
-            "SELECT issuer_id, kid, alg, public_jwk, encrypted_private_key, created_at, retired_at
-             FROM issuer_signing_keys WHERE issuer_id = $1 ORDER BY created_at, kid",
-            issuer_id,
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    async fn retire_signing_key(&self, issuer_id: &str, kid: &str, at: UnixTime) -> Result<bool> {
-        let updated = sqlx::query!(
-            "UPDATE issuer_signing_keys SET retired_at = $3
-             WHERE issuer_id = $1 AND kid = $2 AND retired_at IS NULL",
-            issuer_id,
-            kid,
-            t(at),
-        )
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        Ok(updated == 1)
     }
 
     async fn create_offer(&self, offer: &OfferRecord, outbox: &Outbox) -> Result<()> {

@@ -32,6 +32,7 @@ pub mod access;
 pub mod error;
 pub mod events;
 pub mod issuance;
+pub mod keys;
 pub mod pool;
 pub mod presentation;
 pub mod secret;
@@ -48,8 +49,9 @@ pub use events::{Outbox, OutboxEvent};
 pub use issuance::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
     IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
-    OfferRecord, OfferStatus, SigningKeyRecord, StatusListEntry, check_records,
+    OfferRecord, OfferStatus, StatusListEntry, check_records,
 };
+pub use keys::{KeyStore, SigningKeyRecord};
 pub use pool::PoolSettings;
 pub use presentation::{
     PresentationOutcome, PresentationRequestRecord, PresentationStatus, PresentationStore,
@@ -74,11 +76,12 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// transaction can bind status entries (R1); services hold the narrower trait they need
 /// (`Arc<dyn Store>` upcasts to each).
 pub trait Store:
-    IssuanceStore + StatusStore + PresentationStore + AccessStore + WebhookStore
+    IssuanceStore + KeyStore + StatusStore + PresentationStore + AccessStore + WebhookStore
 {
 }
 
-impl<T: IssuanceStore + StatusStore + PresentationStore + AccessStore + WebhookStore + ?Sized> Store
-    for T
+impl<
+    T: IssuanceStore + KeyStore + StatusStore + PresentationStore + AccessStore + WebhookStore + ?Sized,
+> Store for T
 {
 }
