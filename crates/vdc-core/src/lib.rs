@@ -15,6 +15,7 @@
 //! - [`x509`]: x5c chain validation to configured trust anchors and certificate creation.
 //! - [`fetch`]: the hardened outbound HTTP client (HTTPS only, no private addresses,
 //!   bounded size and time; G7).
+//! - [`kek`]: the key-encryption key that seals every secret kept at rest.
 //! - [`key_proof`]: OID4VCI `jwt` key proofs, created by wallets and checked by issuers.
 //! - [`claims_path`]: claims path pointers shared by OID4VCI configurations and DCQL.
 //!
@@ -31,6 +32,7 @@ pub mod error;
 pub mod fetch;
 pub mod jose;
 pub mod json;
+pub mod kek;
 pub mod key_proof;
 pub mod rng;
 pub mod sd_jwt;
