@@ -138,8 +138,12 @@ mod tests {
         let kek = KeyEncryptionKey::generate(&SeededRandom::new(2)).unwrap();
         let again = KeyEncryptionKey::from_base64url(&kek.to_base64url()).unwrap();
         assert_eq!(again.derive("p", "x"), kek.derive("p", "x"));
-        assert_ne!(kek.derive("p", "x"), kek.derive("q", "x"), "purposes separate");
-        let short = crate::base64url::encode(&[1u8; 31]);
+        assert_ne!(
+            kek.derive("p", "x"),
+            kek.derive("q", "x"),
+            "purposes separate"
+        );
+        let short = crate::base64url::encode([1u8; 31]);
         assert!(KeyEncryptionKey::from_base64url(&short).is_err());
     }
 }

@@ -3,7 +3,6 @@
 //! Layout:
 //! - [`config`]: an issuer tenant's definition (the management API create body), its
 //!   validation and the `credential_configurations_supported` it publishes.
-//! - [`keys`]: signing keys, encrypted at rest under the key-encryption key.
 //! - [`service`]: the [`Issuer`] service and its settings.
 //! - [`metadata`]: Credential Issuer, Authorization Server and JWT VC Issuer metadata.
 //! - [`management`]: the contract's issuer, offer and credential operations.
@@ -17,7 +16,6 @@
 pub mod config;
 pub mod error;
 pub mod http;
-pub mod keys;
 pub mod management;
 pub mod metadata;
 pub mod nonce;
@@ -26,5 +24,4 @@ pub mod openapi;
 pub mod service;
 
 pub use error::{IssuerError, Result};
-pub use keys::KeyEncryptionKey;
 pub use service::{Issuer, IssuerSettings};

@@ -115,25 +115,12 @@ impl Issuer {
         match imported {
             Some((key, chain)) => {
                 self.keys
-                    .store_key(
-                        self.store.as_ref(),
-                        &def.id,
-                        key,
-                        chain,
-                        now,
-                        self.rng.as_ref(),
-                    )
+                    .add(&def.id, key, chain, now, self.rng.as_ref())
                     .await?;
             }
             None => {
                 self.keys
-                    .generate(
-                        self.store.as_ref(),
-                        &def.id,
-                        def.algorithm()?,
-                        now,
-                        self.rng.as_ref(),
-                    )
+                    .generate(&def.id, def.algorithm()?, now, self.rng.as_ref())
                     .await?;
             }
         }

@@ -3,7 +3,6 @@
 //! (SD-JWT VC §"JWT VC Issuer Metadata").
 
 use serde_json::{Value, json};
-use vdc_core::jose::Jwk;
 
 use crate::error::{IssuerError, Result};
 use crate::service::Issuer;
@@ -63,38 +62,7 @@ impl Issuer {
     /// retired ones too, so credentials they signed stay verifiable; R3).
     pub async fn jwt_vc_issuer_metadata(&self, issuer_id: &str) -> Result<Value> {
         self.known(issuer_id).await?;
-        // Verifiers of this deployment read these keys on every presentation: they are
-        // kept for a while instead of read each time (issue 11). Keys are only added (a new
-        // issuer) today; when rotation lands (issue 17), a key published on another instance
-        // is seen here within the cache's lifetime.
-        let now = self.now();
-        if let Some(v) = self.published_keys(issuer_id, now) {
-            return Ok(v);
-        }
-        let mut keys = Vec::new();
-        for record in self.store.signing_keys(issuer_id).await? {
-            let jwk = Jwk::from_value(&without_x5c(&record.public_jwk))
-                .map_err(|e| IssuerError::Internal(format!("stored public key unreadable: {e}")))?;
-            let mut v = jwk.to_value();
-            if let Some(x5c) = record.public_jwk.get("x5c") {
-                v["x5c"] = x5c.clone();
-            }
-            keys.push(v);
-        }
-        // An issuer without keys yet makes its first on first use: not kept.
-        let keep = !keys.is_empty();
-        let v = json!({ "issuer": self.issuer_url(issuer_id), "jwks": { "keys": keys } });
-        if keep {
-            self.keep_published_keys(issuer_id, now, v.clone());
-        }
-        Ok(v)
+        let keys = self.keys.published(issuer_id, self.now()).await?;
+        Ok(json!({ "issuer": self.issuer_url(issuer_id), "jwks": keys.to_value() }))
     }
-}
-
-fn without_x5c(jwk: &Value) -> Value {
-    let mut j = jwk.clone();
-    if let Some(o) = j.as_object_mut() {
-        o.remove("x5c");
-    }
-    j
 }

@@ -10,7 +10,7 @@
 use vdc_core::base64url;
 use vdc_core::time::UnixTime;
 
-use crate::keys::KeyEncryptionKey;
+use vdc_core::kek::KeyEncryptionKey;
 
 const VERSION: u8 = 1;
 const RANDOM: usize = 16;

@@ -576,7 +576,7 @@ impl Issuer {
         claims: &Value,
         holder_keys: &[PublicKey],
     ) -> Result<(Vec<Value>, Vec<IssuedCredentialRecord>)> {
-        let signer = self.keys.signer(self.store.as_ref(), issuer_id).await?;
+        let signer = self.signer(issuer_id).await?;
         let now = self.now();
         let exp = now.plus(config.lifetime());
         let mut credentials = Vec::with_capacity(holder_keys.len());

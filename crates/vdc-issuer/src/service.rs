@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use vdc_core::jose::LocalSigner;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::{Clock, UnixTime};
-use vdc_store::IssuanceStore;
+use vdc_store::{IssuanceStore, KeyRing};
 
 use crate::config::IssuerDefinition;
 use crate::error::{IssuerError, Result};
-use crate::keys::{IssuerStatusSigner, KeyEncryptionKey, KeyRing};
 
 /// Lifetimes and limits of the issuance protocol.
 #[derive(Debug, Clone)]
@@ -65,12 +65,7 @@ pub struct Issuer {
     pub(crate) metrics: vdc_http::metrics::Metrics,
     pub(crate) events: vdc_store::events::Events,
     definitions: Arc<RwLock<HashMap<String, Arc<IssuerDefinition>>>>,
-    /// JWT VC Issuer Metadata by issuer, with when it was read.
-    published: Arc<RwLock<HashMap<String, (UnixTime, serde_json::Value)>>>,
 }
-
-/// Seconds this instance serves an issuer's published keys without reading them again.
-pub const PUBLISHED_KEYS_SECS: i64 = 60;
 
 impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,10 +76,11 @@ impl std::fmt::Debug for Issuer {
 }
 
 impl Issuer {
-    /// An issuer service over `store`, publishing identifiers under `public_url`.
+    /// An issuer service over `store`, signing with the tenants' keys in `keys`, publishing
+    /// identifiers under `public_url`.
     pub fn new(
         store: Arc<dyn IssuanceStore>,
-        kek: KeyEncryptionKey,
+        keys: KeyRing,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn RandomSource>,
         public_url: &str,
@@ -92,7 +88,7 @@ impl Issuer {
     ) -> Self {
         Self {
             store,
-            keys: KeyRing::new(kek),
+            keys,
             clock,
             rng,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -101,7 +97,6 @@ impl Issuer {
             metrics: vdc_http::metrics::Metrics::default(),
             events: Arc::new(vdc_store::events::NoEvents),
             definitions: Arc::new(RwLock::new(HashMap::new())),
-            published: Arc::new(RwLock::new(HashMap::new())),
         }
     }
 
@@ -154,15 +149,22 @@ impl Issuer {
     pub async fn check_signing_keys(&self) -> Result<usize> {
         let issuers = self.store.list_issuers().await?;
         for record in &issuers {
-            self.keys.signer(self.store.as_ref(), &record.id).await?;
+            self.signer(&record.id).await?;
         }
         Ok(issuers.len())
     }
 
-    /// The signer of this issuer's status lists (its credential keys), for the status
-    /// service.
-    pub fn status_signer(&self) -> IssuerStatusSigner {
-        IssuerStatusSigner::new(self.keys.clone(), self.store.clone())
+    /// The tenant's current signing key; every tenant has one from its creation on.
+    pub(crate) async fn signer(&self, issuer_id: &str) -> Result<Arc<LocalSigner>> {
+        self.keys
+            .signer(issuer_id)
+            .await?
+            .ok_or_else(|| IssuerError::Internal(format!("issuer {issuer_id} has no signing key")))
+    }
+
+    /// The key ring (shared with the status service and the verifier).
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
     }
 
     /// The credential issuer identifier of a tenant: `{public_url}/issuers/{issuer}`.
@@ -209,28 +211,6 @@ impl Issuer {
         let def = Arc::new(def);
         self.remember(def.clone());
         Ok(Some(def))
-    }
-
-    /// The JWT VC Issuer Metadata read less than [`PUBLISHED_KEYS_SECS`] before `now`.
-    pub(crate) fn published_keys(
-        &self,
-        issuer_id: &str,
-        now: UnixTime,
-    ) -> Option<serde_json::Value> {
-        self.published
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(issuer_id)
-            .filter(|(at, _)| now.0 >= at.0 && now.0 - at.0 < PUBLISHED_KEYS_SECS)
-            .map(|(_, v)| v.clone())
-    }
-
-    /// Keeps the JWT VC Issuer Metadata read at `now`.
-    pub(crate) fn keep_published_keys(&self, issuer_id: &str, now: UnixTime, v: serde_json::Value) {
-        self.published
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(issuer_id.to_owned(), (now, v));
     }
 
     pub(crate) fn remember(&self, def: Arc<IssuerDefinition>) {

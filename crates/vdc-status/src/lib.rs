@@ -9,13 +9,15 @@
 //!   [`StatusReference`]).
 //! - [`client`]: the relying party's status check (§8): local source first, then the
 //!   hardened HTTP fetcher, verification, and a cache of decompressed lists.
+//! - [`checker`]: the verifier's status check ([`StatusChecker`], [`CredentialState`]) over
+//!   this deployment's lists in process and foreign lists through the client.
 //! - [`bitstring`]: W3C Bitstring Status List v1.0: the MSB-first bitstring, the
 //!   `BitstringStatusListCredential` secured as `vc+jwt`, and `BitstringStatusListEntry`.
 //! - `compress`: bounded ZLIB/GZIP inflation (decompression-bomb guard) and deflation.
 //! - [`service`]: the issuer side over a `vdc_store::StatusStore`: random index allocation,
 //!   status changes (all or nothing, revoked is final), and publication of lists as signed
-//!   tokens cached per list version ([`StatusService`]); signers come from a
-//!   [`StatusSigner`] the binary wires to the issuer's keys.
+//!   tokens cached per list version ([`StatusService`]), signed with the issuer's current
+//!   key from the shared `vdc_store::KeyRing`.
 //! - [`http`]: the public routes (tokens with ETag/304, HEAD, gzip, CORS, `?time=`; W3C
 //!   status list credentials; the aggregation) and the management routes (status changes),
 //!   with their part of the management API's OpenAPI document ([`http::management_openapi`]).
@@ -24,6 +26,7 @@
 //! Errors are the one [`Error`] enum; time and keys are inputs (STYLE.md §7).
 
 pub mod bitstring;
+pub mod checker;
 pub mod client;
 mod compress;
 pub mod error;
@@ -38,12 +41,13 @@ pub use bitstring::{
     MIN_BITSTRING_ENTRIES, StatusPurpose, VerifiedBitstringStatusList,
     verify_bitstring_status_list_credential,
 };
+pub use checker::{CredentialState, DeploymentStatusChecker, StatusChecker};
 pub use client::{ClientConfig, StatusListClient, StatusListSource};
 pub use compress::BEST_LEVEL;
 pub use error::{Error, ErrorKind, Result};
 pub use service::{
-    ServedToken, ServiceError, StatusService, StatusSettings, StatusSigner, aggregation_uri,
-    bitstring_uri, credential_object, list_uri,
+    LocalStatusUri, ServedToken, ServiceError, StatusService, StatusSettings, aggregation_uri,
+    bitstring_uri, credential_object, list_uri, parse_local_uri,
 };
 pub use status_list::{
     DEFAULT_LEVEL, DEFAULT_LIST_LEN, INVALID, MAX_LIST_BYTES, SUSPENDED, StatusList, VALID,

@@ -15,14 +15,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
 use vdc_core::jose::Signer;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::{Clock, UnixTime};
 use vdc_store::{
-    CredentialStatus, IssuedCredentialRecord, StatusChange, StatusChangeOutcome, StatusListEntry,
-    StatusListRecord, StatusListSnapshot, StatusStore, StoreError, StoreErrorKind,
+    CredentialStatus, IssuedCredentialRecord, KeyRing, StatusChange, StatusChangeOutcome,
+    StatusListEntry, StatusListRecord, StatusListSnapshot, StatusStore, StoreError, StoreErrorKind,
 };
 
 use crate::bitstring::{BitstringStatusList, BitstringStatusListCredential, StatusPurpose};
@@ -84,14 +83,6 @@ impl StatusSettings {
         }
         Ok(())
     }
-}
-
-/// The signer of an issuer's status lists (the issuer's current credential key), supplied
-/// by whoever holds the keys (the `vdc` binary wires the issuer's key ring).
-#[async_trait]
-pub trait StatusSigner: Send + Sync + std::fmt::Debug {
-    /// The signer for `issuer_id`; `None` if there is no such issuer.
-    async fn signer(&self, issuer_id: &str) -> Result<Option<Arc<dyn Signer>>, ServiceError>;
 }
 
 /// Why a status service operation failed; `http` maps each variant to one status and code.
@@ -158,7 +149,7 @@ pub struct StatusService {
 
 struct Inner {
     store: Arc<dyn StatusStore>,
-    signer: Arc<dyn StatusSigner>,
+    keys: KeyRing,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn RandomSource>,
     public_url: String,
@@ -197,6 +188,52 @@ pub fn bitstring_uri(
         list_uri(public_url, issuer_id, list_id),
         purpose.as_str()
     )
+}
+
+/// What a URL of this deployment's status routes names (see [`parse_local_uri`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalStatusUri<'a> {
+    /// A Token Status List ([`list_uri`]).
+    Token {
+        /// The issuer tenant.
+        issuer: &'a str,
+        /// The list id.
+        list: &'a str,
+    },
+    /// A list's W3C `BitstringStatusListCredential` ([`bitstring_uri`]).
+    Bitstring {
+        /// The issuer tenant.
+        issuer: &'a str,
+        /// The list id.
+        list: &'a str,
+        /// The status purpose.
+        purpose: StatusPurpose,
+    },
+}
+
+/// The inverse of [`list_uri`] and [`bitstring_uri`]: what `uri` names when it is one of
+/// this deployment's status list URLs under `public_url`, `None` otherwise (another
+/// server's list, or anything with an empty segment, a query or a fragment).
+pub fn parse_local_uri<'a>(public_url: &str, uri: &'a str) -> Option<LocalStatusUri<'a>> {
+    let rest = uri
+        .strip_prefix(public_url.trim_end_matches('/'))?
+        .strip_prefix("/issuers/")?;
+    let (issuer, rest) = rest.split_once("/status-lists/")?;
+    let segment = |s: &str| !s.is_empty() && !s.contains(['/', '?', '#']);
+    if !segment(issuer) {
+        return None;
+    }
+    match rest.split_once("/bitstring/") {
+        None => segment(rest).then_some(LocalStatusUri::Token { issuer, list: rest }),
+        Some((list, purpose)) if segment(list) && segment(purpose) => {
+            Some(LocalStatusUri::Bitstring {
+                issuer,
+                list,
+                purpose: StatusPurpose::parse(purpose).ok()?,
+            })
+        }
+        Some(_) => None,
+    }
 }
 
 /// The Status List Aggregation URI of an issuer (draft-ietf-oauth-status-list §9).
@@ -260,7 +297,7 @@ impl StatusService {
     /// A service over `store`; `public_url` is the server's base URL.
     pub fn new(
         store: Arc<dyn StatusStore>,
-        signer: Arc<dyn StatusSigner>,
+        keys: KeyRing,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn RandomSource>,
         public_url: &str,
@@ -270,7 +307,7 @@ impl StatusService {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                signer,
+                keys,
                 clock,
                 rng,
                 public_url: public_url.trim_end_matches('/').to_owned(),
@@ -325,10 +362,14 @@ impl StatusService {
     }
 
     async fn signer(&self, issuer_id: &str) -> Result<Arc<dyn Signer>, ServiceError> {
+        // Spec: draft-ietf-oauth-status-list §11.3: the Status Issuer is the Issuer here and
+        // signs with its current key, so relying parties resolve it from the issuer's JWT VC
+        // Issuer Metadata. An issuer without a key does not exist.
         self.inner
-            .signer
+            .keys
             .signer(issuer_id)
             .await?
+            .map(|s| -> Arc<dyn Signer> { s })
             .ok_or_else(|| ServiceError::NotFound(format!("no issuer {issuer_id}")))
     }
 
@@ -756,6 +797,41 @@ fn index(idx: u64) -> Result<usize, ServiceError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn local_uris_parse_back_to_what_made_them() {
+        let base = "https://vdc.example/";
+        let token = list_uri(base, "acme", "l1");
+        assert_eq!(
+            parse_local_uri(base, &token),
+            Some(LocalStatusUri::Token {
+                issuer: "acme",
+                list: "l1"
+            })
+        );
+        let bits = bitstring_uri(base, "acme", "l1", StatusPurpose::Suspension);
+        assert_eq!(
+            parse_local_uri(base, &bits),
+            Some(LocalStatusUri::Bitstring {
+                issuer: "acme",
+                list: "l1",
+                purpose: StatusPurpose::Suspension
+            })
+        );
+        for foreign in [
+            "https://other.example/issuers/acme/status-lists/l1",
+            "https://vdc.example/issuers/acme/status-lists/l1?x=1",
+            "https://vdc.example/issuers/acme/status-lists/l1/extra",
+            "https://vdc.example/issuers//status-lists/l1",
+            "https://vdc.example/issuers/a/b/status-lists/l1",
+            "https://vdc.example/issuers/acme/status-lists/",
+            "https://vdc.example/issuers/acme/status-lists/l1/bitstring/other",
+            "https://vdc.example/issuers/acme/status-lists/l1/bitstring/revocation#f",
+            "https://vdc.example.evil/issuers/acme/status-lists/l1",
+        ] {
+            assert_eq!(parse_local_uri(base, foreign), None, "{foreign}");
+        }
+    }
+
     use super::*;
 
     #[test]

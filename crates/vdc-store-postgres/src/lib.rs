@@ -30,8 +30,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use vdc_store::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
     IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
-    OfferRecord, OfferStatus, Outbox, PoolSettings, Result, SecretHash,
-    StatusListEntry, StoreError, UnixTime, check_records,
+    OfferRecord, OfferStatus, Outbox, PoolSettings, Result, SecretHash, StatusListEntry,
+    StoreError, UnixTime, check_records,
 };
 
 use crate::error::{db_err, db_err_fk};

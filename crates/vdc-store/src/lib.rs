@@ -32,6 +32,7 @@ pub mod access;
 pub mod error;
 pub mod events;
 pub mod issuance;
+pub mod keyring;
 pub mod keys;
 pub mod pool;
 pub mod presentation;
@@ -51,6 +52,7 @@ pub use issuance::{
     IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
     OfferRecord, OfferStatus, StatusListEntry, check_records,
 };
+pub use keyring::{KeyRing, PublishedKey, PublishedKeys};
 pub use keys::{KeyStore, SigningKeyRecord};
 pub use pool::PoolSettings;
 pub use presentation::{
@@ -81,7 +83,13 @@ pub trait Store:
 }
 
 impl<
-    T: IssuanceStore + KeyStore + StatusStore + PresentationStore + AccessStore + WebhookStore + ?Sized,
+    T: IssuanceStore
+        + KeyStore
+        + StatusStore
+        + PresentationStore
+        + AccessStore
+        + WebhookStore
+        + ?Sized,
 > Store for T
 {
 }

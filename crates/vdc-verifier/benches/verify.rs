@@ -22,8 +22,9 @@ use vdc_core::rng::SystemRandom;
 use vdc_core::sd_jwt::{self, Frame, KeyBindingInput, SdJwt};
 use vdc_core::sd_jwt_vc::{self, SdJwtVcClaims};
 use vdc_core::time::{FixedClock, UnixTime};
+use vdc_status::{CredentialState, StatusChecker};
 use vdc_verifier::dcql::DcqlQuery;
-use vdc_verifier::trust::{CredentialState, DeploymentKeyResolver, LocalIssuers, StatusChecker};
+use vdc_verifier::trust::{DeploymentKeyResolver, LocalIssuers};
 use vdc_verifier::{PresentationCheck, VerifierSettings, check_presentation};
 
 /// Nothing here suspends, so one poll completes the future.
@@ -57,7 +58,7 @@ struct AllValid;
 
 #[async_trait]
 impl StatusChecker for AllValid {
-    async fn check(&self, _: &Value, _: &str) -> Result<CredentialState, String> {
+    async fn check(&self, _: &Value, _: &str) -> vdc_status::Result<CredentialState> {
         Ok(CredentialState::Valid)
     }
 }

@@ -12,8 +12,9 @@
 //!   every check on a `vp_token`, each failure with its [`RejectReason`].
 //! - `w3c`: `jwt_vc_json` presentations (OID4VP 1.0 Appendix B.1): a `vp+jwt` holding
 //!   one enveloped `vc+jwt`, Bitstring Status List checks.
-//! - [`trust`]: the traits the binary implements (this deployment's issuers, status checks,
-//!   key sealing) and [`trust::DeploymentKeyResolver`], a verifier's issuer-key policy.
+//! - [`trust`]: this deployment's issuers ([`trust::LocalIssuers`], by default over the
+//!   shared key ring) and [`trust::DeploymentKeyResolver`], a verifier's issuer-key policy.
+//!   Status checks come from `vdc_status::StatusChecker`.
 //! - [`http`]: [`http::wallet_routes`] (request objects, response endpoint) and
 //!   [`http::management_routes`] (the contract's verifier API), with its part of the
 //!   management API's OpenAPI document ([`http::management_openapi`]).

@@ -24,7 +24,8 @@ use crate::error::{RejectReason, Result, VerifierError};
 use crate::service::{
     LoadedRequest, ResponseMode, Verifier, VerifierConfig, VerifierSettings, loaded, response_key,
 };
-use crate::trust::{CredentialState, DeploymentKeyResolver, StatusChecker};
+use crate::trust::DeploymentKeyResolver;
+use vdc_status::{CredentialState, StatusChecker};
 
 /// Longest `vp_token` accepted (bounded before any parsing).
 const MAX_VP_TOKEN_LEN: usize = 512 * 1024;
@@ -443,7 +444,7 @@ pub async fn check_presentation(
                 .status
                 .check(status, &v.issuer)
                 .await
-                .map_err(|m| (RejectReason::Status, m))?;
+                .map_err(|e| (RejectReason::Status, e.to_string()))?;
             if s != CredentialState::Valid {
                 return Err((
                     RejectReason::Status,

@@ -23,7 +23,8 @@ use vdc_store::{
 
 use crate::dcql::DcqlQuery;
 use crate::error::{Result, VerifierError};
-use crate::trust::{DeploymentKeyResolver, KeyVault, LocalIssuers, StatusChecker};
+use crate::trust::{DeploymentKeyResolver, LocalIssuers};
+use vdc_status::StatusChecker;
 
 /// Longest presentation request lifetime (contract: 1 s to 1 day).
 pub const MAX_REQUEST_TTL: i64 = 24 * 3600;
@@ -197,8 +198,8 @@ impl Default for VerifierSettings {
 pub struct VerifierDeps {
     /// The store.
     pub store: Arc<dyn PresentationStore>,
-    /// Seals private keys.
-    pub vault: Arc<dyn KeyVault>,
+    /// The deployment's keys: its key-encryption key seals this service's private keys.
+    pub keys: vdc_store::KeyRing,
     /// This deployment's issuers.
     pub local_issuers: Arc<dyn LocalIssuers>,
     /// Credential status.
@@ -336,6 +337,20 @@ fn response_key_context(verifier: &str, request: &str) -> String {
 }
 
 impl Verifier {
+    /// Encrypts `plaintext` under the deployment's KEK, bound to `context`.
+    fn seal(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>> {
+        Ok(self
+            .deps
+            .keys
+            .kek()
+            .seal(plaintext, context, self.deps.rng.as_ref())?)
+    }
+
+    /// Decrypts what [`Self::seal`] produced for the same `context`.
+    pub(crate) fn open(&self, sealed: &[u8], context: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        Ok(self.deps.keys.kek().open(sealed, context)?)
+    }
+
     /// A verifier service publishing under `public_url`.
     pub fn new(deps: VerifierDeps, public_url: &str, settings: VerifierSettings) -> Self {
         Self {
@@ -608,10 +623,7 @@ impl Verifier {
             "x5c_configured": x5c_configured,
             "trusted_issuer_anchors": def.trusted_issuer_anchors,
         });
-        let sealed = self
-            .deps
-            .vault
-            .seal(key.to_private_jwk().as_bytes(), &key_context(&def.id))?;
+        let sealed = self.seal(key.to_private_jwk().as_bytes(), &key_context(&def.id))?;
         let record = VerifierRecord {
             id: def.id.clone(),
             config,
@@ -859,7 +871,7 @@ impl Verifier {
             client_metadata["jwks"] = json!({"keys": [key.public_jwk_value(Some(&id))]});
             client_metadata["encrypted_response_enc_values_supported"] =
                 json!(["A128GCM", "A256GCM"]);
-            encrypted_response_key = Some(self.deps.vault.seal(
+            encrypted_response_key = Some(self.seal(
                 key.to_private_jwk().as_bytes(),
                 &response_key_context(verifier, &id),
             )?);
@@ -987,10 +999,7 @@ impl Verifier {
         claims.insert("aud".into(), aud.into());
         claims.insert("iat".into(), now.secs().into());
         claims.insert("exp".into(), req.record.expires_at.secs().into());
-        let key_json = self
-            .deps
-            .vault
-            .open(&record.encrypted_signing_key, &key_context(verifier))?;
+        let key_json = self.open(&record.encrypted_signing_key, &key_context(verifier))?;
         let key_value: Value = serde_json::from_slice(&key_json)
             .map_err(|_| VerifierError::Internal("stored signing key unreadable".into()))?;
         let key = SigningKey::from_private_jwk(&key_value)?;
@@ -1152,7 +1161,7 @@ pub(crate) fn response_key(
     let Some(sealed) = &req.record.encrypted_response_key else {
         return Ok(None);
     };
-    let jwk = v.deps.vault.open(
+    let jwk = v.open(
         sealed,
         &response_key_context(verifier, &req.record.request_id),
     )?;

@@ -1,7 +1,7 @@
-//! Where the verifier gets issuer keys and credential status, and how it keeps its own
-//! private keys: small traits the `vdc` binary implements over this deployment's issuer and
-//! status services (the verifier never depends on them: STYLE.md §1), plus
-//! [`DeploymentKeyResolver`], the issuer-key policy of one verifier.
+//! Where the verifier gets issuer keys: [`LocalIssuers`] (this deployment's issuers, by
+//! default [`KeyRingIssuers`] over the shared key ring, never through the issuer service:
+//! STYLE.md §1) and [`DeploymentKeyResolver`], the issuer-key policy of one verifier.
+//! Credential status comes from `vdc_status::StatusChecker`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,9 +13,7 @@ use vdc_core::jose::JwkSet;
 use vdc_core::sd_jwt_vc::{IssuerKeyResolver, IssuerTrustPolicy, KeyMechanism, ResolvedIssuerKey};
 use vdc_core::time::Clock;
 use vdc_core::x509::TrustAnchors;
-use zeroize::Zeroizing;
-
-use crate::error::Result;
+use vdc_store::KeyRing;
 
 /// This deployment's issuers, resolved in process (contract: "Issuers of this deployment,
 /// their keys and their status lists are resolved inside the server, without an HTTP round
@@ -27,60 +25,39 @@ pub trait LocalIssuers: Send + Sync + fmt::Debug {
     async fn keys(&self, iss: &str) -> Option<JwkSet>;
 }
 
-/// The status of a credential, as the status list says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialState {
-    /// Status 0.
-    Valid,
-    /// Status 1 (invalid).
-    Revoked,
-    /// Status 2.
-    Suspended,
+/// This deployment's issuers through the shared [`KeyRing`]: `iss` is
+/// `{public_url}/issuers/{issuer}` (the issuer's credential issuer identifier), its keys are
+/// the tenant's published keys (retired ones too, R3).
+#[derive(Debug, Clone)]
+pub struct KeyRingIssuers {
+    keys: KeyRing,
+    prefix: String,
+    clock: Arc<dyn Clock>,
 }
 
-impl CredentialState {
-    /// The contract's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Valid => "valid",
-            Self::Revoked => "revoked",
-            Self::Suspended => "suspended",
+impl KeyRingIssuers {
+    /// The issuers under `public_url` whose keys `keys` holds.
+    pub fn new(keys: KeyRing, public_url: &str, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            keys,
+            prefix: format!("{}/issuers/", public_url.trim_end_matches('/')),
+            clock,
         }
     }
 }
 
-/// Checks a credential's `status` claim (draft-ietf-oauth-status-list §8.3) with a cache.
 #[async_trait]
-pub trait StatusChecker: Send + Sync + fmt::Debug {
-    /// The state of the credential whose `status` claim is `status`, issued by `issuer`;
-    /// `Err` with a short reason if it cannot be established.
-    async fn check(
-        &self,
-        status: &Value,
-        issuer: &str,
-    ) -> std::result::Result<CredentialState, String>;
-
-    /// The state one W3C `credentialStatus` entry (a `BitstringStatusListEntry`, W3C
-    /// Bitstring Status List v1.0 §2.1) gives the credential issued by `issuer`: a set bit
-    /// of purpose `revocation` is [`CredentialState::Revoked`], of `suspension`
-    /// [`CredentialState::Suspended`]. `Err` with a short reason if it cannot be
-    /// established. The default establishes nothing.
-    async fn check_bitstring(
-        &self,
-        entry: &Value,
-        issuer: &str,
-    ) -> std::result::Result<CredentialState, String> {
-        let _ = (entry, issuer);
-        Err("bitstring status lists are not supported by this checker".into())
+impl LocalIssuers for KeyRingIssuers {
+    async fn keys(&self, iss: &str) -> Option<JwkSet> {
+        let id = iss.strip_prefix(&self.prefix)?;
+        if id.is_empty() || id.contains(['/', '?', '#']) {
+            return None;
+        }
+        // A tenant without keys is no tenant of this deployment (every issuer gets its key
+        // when it is created).
+        let published = self.keys.published(id, self.clock.now()).await.ok()?;
+        (!published.keys.is_empty()).then(|| published.jwk_set())
     }
-}
-
-/// Seals private keys at rest (the deployment's key-encryption key).
-pub trait KeyVault: Send + Sync + fmt::Debug {
-    /// Encrypts `plaintext` bound to `context`.
-    fn seal(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>>;
-    /// Decrypts what [`KeyVault::seal`] produced for the same `context`.
-    fn open(&self, sealed: &[u8], context: &str) -> Result<Zeroizing<Vec<u8>>>;
 }
 
 /// A verifier's issuer-key policy (G3, G5): `iss` must be trusted; this deployment's issuers

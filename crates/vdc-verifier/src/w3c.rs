@@ -33,7 +33,7 @@ use vdc_core::vc_jose::{self, presentation::VC_JWT_DATA_URL_PREFIX};
 use crate::dcql::{CredentialQuery, select};
 use crate::error::RejectReason;
 use crate::response::PresentationCheck;
-use crate::trust::CredentialState;
+use vdc_status::CredentialState;
 
 type Checked<T> = std::result::Result<T, (RejectReason, String)>;
 
@@ -235,7 +235,7 @@ async fn status_of(
             .status
             .check_bitstring(entry, issuer)
             .await
-            .map_err(|m| (RejectReason::Status, m))?;
+            .map_err(|e| (RejectReason::Status, e.to_string()))?;
         if s == CredentialState::Revoked || state == CredentialState::Valid {
             state = s;
         }

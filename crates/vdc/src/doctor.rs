@@ -4,10 +4,6 @@
 //! (Opening the store applies pending migrations, as `vdc migrate` does.)
 
 use std::fmt;
-use std::sync::Arc;
-
-use vdc_issuer::{Issuer, IssuerSettings};
-use vdc_status::StatusService;
 
 use crate::Deps;
 use crate::config::Config;
@@ -133,15 +129,22 @@ pub async fn run(config: &Config, verifiers: &[String]) -> Report {
         }
     };
     let deps = Deps::default();
-    let issuer = Issuer::new(
+    let services = match crate::services(
         store.clone(),
-        kek.clone(),
-        deps.clock.clone(),
-        deps.rng.clone(),
+        kek,
+        &deps,
         &public_url,
-        IssuerSettings::default(),
-    );
-    match issuer.check_signing_keys().await {
+        config.status_settings(),
+        None,
+        &crate::Observers::default(),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            report.push("status_lists", Level::Fail, format!("{e:#}"));
+            return report;
+        }
+    };
+    match services.issuer.check_signing_keys().await {
         Ok(n) => report.push(
             "signing_keys",
             Level::Ok,
@@ -153,29 +156,7 @@ pub async fn run(config: &Config, verifiers: &[String]) -> Report {
             format!("stored issuer keys do not decrypt with this KEK (wrong VDC_KEK?): {e}"),
         ),
     }
-    let status = match StatusService::new(
-        store.clone(),
-        Arc::new(issuer.status_signer()),
-        deps.clock.clone(),
-        deps.rng.clone(),
-        &public_url,
-        config.status_settings(),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            report.push("status_lists", Level::Fail, e);
-            return report;
-        }
-    };
-    let verifier = crate::verifier::verifier_service(
-        store.clone(),
-        kek,
-        issuer,
-        status,
-        None,
-        &deps,
-        &public_url,
-    );
+    let verifier = services.verifier;
     let (names, explicit) = if verifiers.is_empty() {
         (vec![crate::demo::DEMO_VERIFIER.to_owned()], false)
     } else {

@@ -3,14 +3,14 @@
 //!
 //! Layout:
 //! - [`config`]: the typed configuration and its layering.
-//! - this module: [`open_store`], [`build`] (store + keys + services + routers) and
-//!   [`serve`] (graceful shutdown).
+//! - this module: [`open_store`], [`services`] (key ring → status → issuer → verifier, in
+//!   one straight line), [`build`] (store + KEK + services + routers) and [`serve`]
+//!   (graceful shutdown).
 //! - [`access`]: scoped API keys, the audit log routes and the audit event sink.
 //! - [`demo`]: the `--demo` issuer and verifier.
 //! - [`docs`]: the management API's OpenAPI document and the vendored Swagger UI (`/docs`).
 //! - [`doctor`]: the `vdc doctor` self-checks.
 //! - [`pages`]: the server-rendered pages (start, issuer, verifier) with QR codes.
-//! - [`verifier`]: the verifier wired to this deployment's issuers, status lists and KEK.
 //! - [`webhooks`]: webhook subscriptions, the delivery outbox (an event sink) and the
 //!   background loop that dispatches deliveries and sweeps expired presentation requests.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
@@ -23,7 +23,6 @@ pub mod docs;
 pub mod doctor;
 pub mod pages;
 pub mod tls;
-pub mod verifier;
 pub mod wallet;
 pub mod webhooks;
 
@@ -36,12 +35,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use vdc_core::fetch::Fetcher;
+use vdc_core::kek::KeyEncryptionKey;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::Clock;
 use vdc_http::auth::{AdminKey, sha256};
-use vdc_issuer::{Issuer, IssuerSettings, KeyEncryptionKey};
-use vdc_status::StatusService;
-use vdc_store::{IssuanceStore, PoolSettings, Store};
+use vdc_issuer::{Issuer, IssuerSettings};
+use vdc_status::{DeploymentStatusChecker, StatusService, StatusSettings};
+use vdc_store::{IssuanceStore, KeyRing, PoolSettings, Store};
+use vdc_verifier::Verifier;
+use vdc_verifier::trust::{DeploymentKeyResolver, KeyRingIssuers, LocalIssuers};
 
 use crate::config::{Config, Role};
 
@@ -311,42 +314,23 @@ pub async fn build_with_store(
         deps.rng.clone(),
     );
     let events: vdc_store::events::Events = Arc::new(vdc_store::events::FanOut(sinks));
-    let issuer = Issuer::new(
-        store.clone(),
-        kek.clone(),
-        deps.clock.clone(),
-        deps.rng.clone(),
-        &public_url,
-        IssuerSettings::default(),
-    );
-    // The status service signs with the issuer's keys; the issuer allocates an index for
-    // every credential it issues through it.
-    let status = StatusService::new(
-        store.clone(),
-        Arc::new(issuer.status_signer()),
-        deps.clock.clone(),
-        deps.rng.clone(),
-        &public_url,
-        config.status_settings(),
-    )
-    .map_err(|e| anyhow::anyhow!("status list settings: {e}"))?
-    .with_metrics(metrics.clone())
-    .with_events(events.clone());
-    let issuer = issuer
-        .with_status(status.clone())
-        .with_metrics(metrics.clone())
-        .with_events(events.clone());
-    let verifier = verifier::verifier_service(
+    let Services {
+        issuer,
+        status,
+        verifier,
+        ..
+    } = services(
         store.clone(),
         kek,
-        issuer.clone(),
-        status.clone(),
-        Some(fetcher),
         &deps,
         &public_url,
-    )
-    .with_metrics(metrics.clone())
-    .with_events(events.clone());
+        config.status_settings(),
+        Some(fetcher),
+        &Observers {
+            metrics: metrics.clone(),
+            events,
+        },
+    )?;
     if config.demo {
         demo::seed(&issuer).await?;
         demo::seed_verifier(&verifier, &issuer).await?;
@@ -430,6 +414,113 @@ pub async fn build_with_store(
     })
 }
 
+/// The services of one deployment over its store.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// The tenants' signing keys, shared by the other three.
+    pub keys: KeyRing,
+    /// Status lists (signed with the issuers' keys).
+    pub status: StatusService,
+    /// The issuer (allocates a status entry for every credential).
+    pub issuer: Issuer,
+    /// The verifier (this deployment's issuers' keys and status lists in process).
+    pub verifier: Verifier,
+}
+
+/// Who hears of what the services do.
+#[derive(Clone)]
+pub struct Observers {
+    /// The metrics registry.
+    pub metrics: vdc_http::metrics::Metrics,
+    /// Every domain event (issuance, status change, presentation outcome) reaches each sink.
+    pub events: vdc_store::events::Events,
+}
+
+impl Default for Observers {
+    fn default() -> Self {
+        Self {
+            metrics: vdc_http::metrics::Metrics::default(),
+            events: Arc::new(vdc_store::events::NoEvents),
+        }
+    }
+}
+
+/// Builds the services in the order they depend on each other: the key ring, the status
+/// service signing with it, the issuer allocating status entries through it, and the
+/// verifier reading this deployment's issuers' keys and lists in process. `fetcher` reaches
+/// foreign issuers and status lists (`None`: foreign issuers only by configured keys).
+pub fn services(
+    store: Arc<dyn Store>,
+    kek: KeyEncryptionKey,
+    deps: &Deps,
+    public_url: &str,
+    status_settings: StatusSettings,
+    fetcher: Option<Fetcher>,
+    observers: &Observers,
+) -> anyhow::Result<Services> {
+    let (clock, rng) = (deps.clock.clone(), deps.rng.clone());
+    let keys = KeyRing::new(kek, store.clone());
+    let status = StatusService::new(
+        store.clone(),
+        keys.clone(),
+        clock.clone(),
+        rng.clone(),
+        public_url,
+        status_settings,
+    )
+    .map_err(|e| anyhow::anyhow!("status list settings: {e}"))?
+    .with_metrics(observers.metrics.clone())
+    .with_events(observers.events.clone());
+    let issuer = Issuer::new(
+        store.clone(),
+        keys.clone(),
+        clock.clone(),
+        rng.clone(),
+        public_url,
+        IssuerSettings::default(),
+    )
+    .with_status(status.clone())
+    .with_metrics(observers.metrics.clone())
+    .with_events(observers.events.clone());
+    let local: Arc<dyn LocalIssuers> =
+        Arc::new(KeyRingIssuers::new(keys.clone(), public_url, clock.clone()));
+    // Status lists are checked for any issuer the verifier already trusts (the client pins
+    // the list's issuer to the credential's).
+    let resolver = DeploymentKeyResolver::new(local.clone(), None, fetcher.clone(), clock.clone());
+    let list_fetcher = match &fetcher {
+        Some(f) => f.clone(),
+        None => Fetcher::new(Default::default())
+            .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?,
+    };
+    let checker = DeploymentStatusChecker::new(
+        status.clone(),
+        Arc::new(resolver),
+        list_fetcher,
+        clock.clone(),
+    );
+    let verifier = Verifier::new(
+        vdc_verifier::VerifierDeps {
+            store,
+            keys: keys.clone(),
+            local_issuers: local,
+            status: Arc::new(checker),
+            fetcher,
+            clock,
+            rng,
+        },
+        public_url,
+        vdc_verifier::VerifierSettings::default(),
+    )
+    .with_metrics(observers.metrics.clone())
+    .with_events(observers.events.clone());
+    Ok(Services {
+        keys,
+        status,
+        issuer,
+        verifier,
+    })
+}
+
 /// The readiness route.
 pub const READYZ: &str = "/readyz";
 /// The Prometheus metrics route.
@@ -507,55 +598,36 @@ async fn healthz(State(store): State<Arc<dyn IssuanceStore>>) -> impl IntoRespon
 /// exists).
 pub fn existing_key_encryption_key(config: &Config) -> anyhow::Result<Option<KeyEncryptionKey>> {
     let encoded = match &config.kek {
-        Some(k) => k.0.trim().to_owned(),
+        Some(k) => zeroize::Zeroizing::new(k.0.trim().to_owned()),
         None => {
             let path = config.data_dir.join("kek");
             if !path.exists() {
                 return Ok(None);
             }
             check_kek_file(&path)?;
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?
-                .trim()
-                .to_owned()
+            zeroize::Zeroizing::new(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+            )
         }
     };
-    decode_kek(&encoded).map(Some)
-}
-
-fn decode_kek(encoded: &str) -> anyhow::Result<KeyEncryptionKey> {
-    let bytes = zeroize::Zeroizing::new(
-        vdc_core::base64url::decode(encoded).context("VDC_KEK must be base64url")?,
-    );
-    KeyEncryptionKey::from_bytes(&bytes)
-        .map_err(|_| anyhow::anyhow!("VDC_KEK must encode exactly 32 bytes"))
+    KeyEncryptionKey::from_base64url(&encoded)
+        .map(Some)
+        .map_err(|_| anyhow::anyhow!("VDC_KEK must be the base64url encoding of exactly 32 bytes"))
 }
 
 /// The KEK from configuration, or from `data_dir/kek` (created with mode 0600 on first
 /// start). Deployments with several instances must set `VDC_KEK` on all of them.
 fn key_encryption_key(config: &Config, rng: &dyn RandomSource) -> anyhow::Result<KeyEncryptionKey> {
-    let encoded = match &config.kek {
-        Some(k) => k.0.trim().to_owned(),
-        None => {
-            let path = config.data_dir.join("kek");
-            if path.exists() {
-                check_kek_file(&path)?;
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {}", path.display()))?
-                    .trim()
-                    .to_owned()
-            } else {
-                create_private_dir(&config.data_dir)?;
-                let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
-                rng.fill(bytes.as_mut())?;
-                let encoded = vdc_core::base64url::encode(bytes.as_ref());
-                write_private(&path, &encoded)?;
-                tracing::warn!(path = %path.display(), "generated a key-encryption key; back it up, and set VDC_KEK when running several instances");
-                encoded
-            }
-        }
-    };
-    decode_kek(&encoded)
+    if let Some(kek) = existing_key_encryption_key(config)? {
+        return Ok(kek);
+    }
+    let path = config.data_dir.join("kek");
+    create_private_dir(&config.data_dir)?;
+    let kek = KeyEncryptionKey::generate(rng)?;
+    write_private(&path, &kek.to_base64url())?;
+    tracing::warn!(path = %path.display(), "generated a key-encryption key; back it up, and set VDC_KEK when running several instances");
+    Ok(kek)
 }
 
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {

@@ -41,6 +41,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vdc_core::fetch::Fetcher;
+use vdc_core::kek::KeyEncryptionKey;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::{Clock, UnixTime};
 use vdc_core::vc_jose::datetime::format_date_time_stamp;
@@ -48,7 +49,6 @@ use vdc_http::auth::{AuditTarget, Authenticator, management};
 use vdc_http::metrics::Metrics;
 use vdc_http::openapi::{ErrorBody, TAG_WEBHOOKS};
 use vdc_http::{AppJson, ErrorResponse};
-use vdc_issuer::KeyEncryptionKey;
 use vdc_store::events::{DomainEvent, EventKind, EventSink, EventTenant, Outbox, OutboxEvent};
 use vdc_store::{
     AttemptOutcome, AttemptRecord, DeliveryRecord, Store, StoreError, StoreErrorKind, WebhookRecord,

@@ -1,0 +1,197 @@
+//! The relying party's status check as the verifier runs it (draft-ietf-oauth-status-list
+//! §8.3; W3C Bitstring Status List v1.0 §3.2): the [`StatusChecker`] the verifier asks, and
+//! [`DeploymentStatusChecker`], which reads this deployment's lists in process (always
+//! fresh, so a revocation here takes effect at once) and fetches foreign Token Status Lists
+//! through the hardened [`StatusListClient`] (cached per their `ttl`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use vdc_core::fetch::Fetcher;
+use vdc_core::jose::{AlgorithmPolicy, jws};
+use vdc_core::sd_jwt_vc::IssuerKeyResolver;
+use vdc_core::time::Clock;
+
+use crate::bitstring::{
+    BitstringStatusListEntry, MIN_BITSTRING_ENTRIES, StatusPurpose,
+    verify_bitstring_status_list_credential,
+};
+use crate::client::{StatusListClient, StatusListSource};
+use crate::error::{Error, Result};
+use crate::service::{LocalStatusUri, StatusService, parse_local_uri};
+use crate::token::StatusReference;
+
+/// The status of a credential, as its status list says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialState {
+    /// Status 0.
+    Valid,
+    /// Status 1 (invalid).
+    Revoked,
+    /// Status 2.
+    Suspended,
+}
+
+impl CredentialState {
+    /// The contract's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Revoked => "revoked",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
+/// Checks a credential's status; an `Err` means no statement about the status can be made
+/// (§8.3: the verifier then rejects).
+#[async_trait]
+pub trait StatusChecker: Send + Sync + std::fmt::Debug {
+    /// The state of the credential whose `status` claim (§6.2) is `status`, issued by
+    /// `issuer`.
+    async fn check(&self, status: &Value, issuer: &str) -> Result<CredentialState>;
+
+    /// The state one W3C `credentialStatus` entry (a `BitstringStatusListEntry`, W3C
+    /// Bitstring Status List v1.0 §2.1) gives the credential issued by `issuer`: a set bit
+    /// of purpose `revocation` is [`CredentialState::Revoked`], of `suspension`
+    /// [`CredentialState::Suspended`]. The default establishes nothing.
+    async fn check_bitstring(&self, entry: &Value, issuer: &str) -> Result<CredentialState> {
+        let _ = (entry, issuer);
+        Err(Error::Retrieval(
+            "bitstring status lists are not supported by this checker".into(),
+        ))
+    }
+}
+
+/// This deployment's Token Status Lists as the client's local source: read in process, not
+/// over HTTP.
+#[async_trait]
+impl StatusListSource for StatusService {
+    async fn token(&self, uri: &str) -> Result<Option<String>> {
+        let Some(LocalStatusUri::Token { issuer, list }) = parse_local_uri(self.public_url(), uri)
+        else {
+            return Ok(None);
+        };
+        match StatusService::token(self, issuer, list, None).await {
+            Ok(t) => Ok(Some(t.token.to_string())),
+            Err(e) => Err(Error::Retrieval(e.to_string())),
+        }
+    }
+}
+
+/// Most entries a bitstring status list may inflate to (16 times the herd-privacy minimum).
+const MAX_BITSTRING_ENTRIES: usize = 16 * MIN_BITSTRING_ENTRIES;
+
+/// Status checks for a verifier of this deployment.
+#[derive(Debug)]
+pub struct DeploymentStatusChecker {
+    client: StatusListClient,
+    status: StatusService,
+    resolver: Arc<dyn IssuerKeyResolver>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DeploymentStatusChecker {
+    /// A checker over this deployment's `status` service; `resolver` finds the keys of the
+    /// lists' issuers, `fetcher` fetches foreign lists.
+    pub fn new(
+        status: StatusService,
+        resolver: Arc<dyn IssuerKeyResolver>,
+        fetcher: Fetcher,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let client = StatusListClient::new(fetcher, resolver.clone(), clock.clone())
+            .with_local_source(Arc::new(status.clone()));
+        Self {
+            client,
+            status,
+            resolver,
+            clock,
+        }
+    }
+}
+
+#[async_trait]
+impl StatusChecker for DeploymentStatusChecker {
+    async fn check(&self, status: &Value, issuer: &str) -> Result<CredentialState> {
+        let reference = StatusReference::from_status_claim(status)?;
+        // This deployment's lists are read fresh on every check.
+        if parse_local_uri(self.status.public_url(), &reference.uri).is_some() {
+            self.client.invalidate(&reference.uri);
+        }
+        // Spec: draft-ietf-oauth-status-list §7.1: 0 valid, 1 invalid, 2 suspended; any
+        // other value is not a state we accept.
+        match self.client.status(&reference, Some(issuer)).await? {
+            0 => Ok(CredentialState::Valid),
+            1 => Ok(CredentialState::Revoked),
+            2 => Ok(CredentialState::Suspended),
+            other => Err(Error::Malformed(format!(
+                "status value {other} is not accepted"
+            ))),
+        }
+    }
+
+    async fn check_bitstring(&self, entry: &Value, issuer: &str) -> Result<CredentialState> {
+        let entry = BitstringStatusListEntry::from_value(entry)?;
+        // Only this deployment's lists are read (in process, always fresh); a foreign
+        // bitstring list cannot be established here, so the check fails closed.
+        let Some(LocalStatusUri::Bitstring {
+            issuer: issuer_id,
+            list,
+            purpose,
+        }) = parse_local_uri(self.status.public_url(), &entry.status_list_credential)
+        else {
+            return Err(Error::Retrieval(
+                "only this deployment's bitstring status lists can be checked".into(),
+            ));
+        };
+        let mismatch = |m: &str| Error::Verification(vdc_core::Error::Claim(m.to_owned()));
+        if purpose != entry.status_purpose {
+            return Err(mismatch("the status list URL is for another statusPurpose"));
+        }
+        let served = self
+            .status
+            .bitstring_credential(issuer_id, list, purpose)
+            .await
+            .map_err(|e| Error::Retrieval(e.to_string()))?;
+        let decoded = jws::decode(&served.token).map_err(Error::Verification)?;
+        let mut payload: Map<String, Value> = decoded.payload.clone();
+        // Spec: W3C Bitstring Status List v1.0 §3.2 step 4: the list's issuer must be the
+        // credential's issuer; the policy resolves keys by `iss`.
+        payload.insert("iss".into(), issuer.into());
+        let key = self
+            .resolver
+            .resolve(&decoded.header, &payload)
+            .await
+            .map_err(Error::Verification)?;
+        let verified = verify_bitstring_status_list_credential(
+            &served.token,
+            &key.key,
+            &AlgorithmPolicy::default(),
+            self.clock.now(),
+            vdc_core::time::DEFAULT_SKEW_SECS,
+            MAX_BITSTRING_ENTRIES,
+        )?;
+        if verified.issuer != issuer {
+            return Err(mismatch("the status list has another issuer"));
+        }
+        match (verified.status(&entry)?, purpose) {
+            (0, _) => Ok(CredentialState::Valid),
+            (_, StatusPurpose::Revocation) => Ok(CredentialState::Revoked),
+            (_, StatusPurpose::Suspension) => Ok(CredentialState::Suspended),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_have_the_contract_names() {
+        assert_eq!(CredentialState::Valid.as_str(), "valid");
+        assert_eq!(CredentialState::Revoked.as_str(), "revoked");
+        assert_eq!(CredentialState::Suspended.as_str(), "suspended");
+    }
+}
