@@ -17,6 +17,8 @@
 //!   [`longpoll::wait_for_change`]).
 //! - [`metrics`]: [`metrics::Metrics`], the Prometheus registry the HTTP layer and the
 //!   services count into.
+//! - [`tenant_url`]: the layout of a tenant's public URLs (`{public_url}/issuers/{issuer}`),
+//!   built and parsed in one place.
 //! - [`openapi`]: the error body schema, security scheme name and tags the management
 //!   routers' OpenAPI attributes share.
 
@@ -28,6 +30,7 @@ pub mod layers;
 pub mod longpoll;
 pub mod metrics;
 pub mod openapi;
+pub mod tenant_url;
 
 pub use error::{ErrorDetail, ErrorResponse};
 pub use extract::{AppJson, BearerToken, ManagementJson, OAuthForm};

@@ -169,7 +169,7 @@ impl Issuer {
 
     /// The credential issuer identifier of a tenant: `{public_url}/issuers/{issuer}`.
     pub fn issuer_url(&self, issuer_id: &str) -> String {
-        format!("{}/issuers/{issuer_id}", self.public_url)
+        vdc_http::tenant_url::issuer_url(&self.public_url, issuer_id)
     }
 
     /// The public base URL.

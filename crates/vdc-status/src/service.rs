@@ -171,8 +171,8 @@ impl std::fmt::Debug for StatusService {
 /// (the `uri` in credentials and the token's `sub`).
 pub fn list_uri(public_url: &str, issuer_id: &str, list_id: &str) -> String {
     format!(
-        "{}/issuers/{issuer_id}/status-lists/{list_id}",
-        public_url.trim_end_matches('/')
+        "{}/status-lists/{list_id}",
+        vdc_http::tenant_url::issuer_url(public_url, issuer_id)
     )
 }
 
@@ -215,14 +215,9 @@ pub enum LocalStatusUri<'a> {
 /// this deployment's status list URLs under `public_url`, `None` otherwise (another
 /// server's list, or anything with an empty segment, a query or a fragment).
 pub fn parse_local_uri<'a>(public_url: &str, uri: &'a str) -> Option<LocalStatusUri<'a>> {
-    let rest = uri
-        .strip_prefix(public_url.trim_end_matches('/'))?
-        .strip_prefix("/issuers/")?;
-    let (issuer, rest) = rest.split_once("/status-lists/")?;
+    let (issuer, rest) = vdc_http::tenant_url::split_issuer_url(public_url, uri)?;
+    let rest = rest.strip_prefix("/status-lists/")?;
     let segment = |s: &str| !s.is_empty() && !s.contains(['/', '?', '#']);
-    if !segment(issuer) {
-        return None;
-    }
     match rest.split_once("/bitstring/") {
         None => segment(rest).then_some(LocalStatusUri::Token { issuer, list: rest }),
         Some((list, purpose)) if segment(list) && segment(purpose) => {
@@ -239,8 +234,8 @@ pub fn parse_local_uri<'a>(public_url: &str, uri: &'a str) -> Option<LocalStatus
 /// The Status List Aggregation URI of an issuer (draft-ietf-oauth-status-list §9).
 pub fn aggregation_uri(public_url: &str, issuer_id: &str) -> String {
     format!(
-        "{}/issuers/{issuer_id}/status-lists",
-        public_url.trim_end_matches('/')
+        "{}/status-lists",
+        vdc_http::tenant_url::issuer_url(public_url, issuer_id)
     )
 }
 
@@ -358,7 +353,7 @@ impl StatusService {
     }
 
     fn issuer_url(&self, issuer_id: &str) -> String {
-        format!("{}/issuers/{issuer_id}", self.inner.public_url)
+        vdc_http::tenant_url::issuer_url(&self.inner.public_url, issuer_id)
     }
 
     async fn signer(&self, issuer_id: &str) -> Result<Arc<dyn Signer>, ServiceError> {

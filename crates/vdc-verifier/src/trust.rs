@@ -31,7 +31,7 @@ pub trait LocalIssuers: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone)]
 pub struct KeyRingIssuers {
     keys: KeyRing,
-    prefix: String,
+    public_url: String,
     clock: Arc<dyn Clock>,
 }
 
@@ -40,7 +40,7 @@ impl KeyRingIssuers {
     pub fn new(keys: KeyRing, public_url: &str, clock: Arc<dyn Clock>) -> Self {
         Self {
             keys,
-            prefix: format!("{}/issuers/", public_url.trim_end_matches('/')),
+            public_url: public_url.to_owned(),
             clock,
         }
     }
@@ -49,10 +49,7 @@ impl KeyRingIssuers {
 #[async_trait]
 impl LocalIssuers for KeyRingIssuers {
     async fn keys(&self, iss: &str) -> Option<JwkSet> {
-        let id = iss.strip_prefix(&self.prefix)?;
-        if id.is_empty() || id.contains(['/', '?', '#']) {
-            return None;
-        }
+        let id = vdc_http::tenant_url::issuer_of_url(&self.public_url, iss)?;
         // A tenant without keys is no tenant of this deployment (every issuer gets its key
         // when it is created).
         let published = self.keys.published(id, self.clock.now()).await.ok()?;
