@@ -30,7 +30,6 @@ pub struct IssuerRecord {
     pub created_at: UnixTime,
 }
 
-
 /// Where a credential offer is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OfferStatus {

@@ -81,7 +81,13 @@ pub trait Store:
 }
 
 impl<
-    T: IssuanceStore + KeyStore + StatusStore + PresentationStore + AccessStore + WebhookStore + ?Sized,
+    T: IssuanceStore
+        + KeyStore
+        + StatusStore
+        + PresentationStore
+        + AccessStore
+        + WebhookStore
+        + ?Sized,
 > Store for T
 {
 }
