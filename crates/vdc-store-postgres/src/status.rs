@@ -16,7 +16,8 @@ use vdc_store::{
 use vdc_store::stored::{read_u64, write_u64};
 
 use crate::error::{db_err, db_err_fk};
-use crate::{CredentialRow, PostgresStore, t};
+use crate::issuance::CredentialRow;
+use crate::{PostgresStore, t};
 
 struct ListRow {
     issuer_id: String,

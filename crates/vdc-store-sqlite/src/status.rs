@@ -15,7 +15,8 @@ use vdc_store::{
 use vdc_store::stored::{read_u64, write_u64};
 
 use crate::error::{db_err, db_err_fk};
-use crate::{BEGIN_WRITE, CredentialRow, SqliteStore, t};
+use crate::issuance::CredentialRow;
+use crate::{BEGIN_WRITE, SqliteStore, t};
 
 struct ListRow {
     issuer_id: String,
