@@ -76,7 +76,7 @@ impl AccessStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO api_keys (key_id, name, issuers, verifiers, scopes, key_hash,
                 created_at, revoked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             k.id,
             k.name,
             issuers,
@@ -97,7 +97,7 @@ impl AccessStore for SqliteStore {
         let row = sqlx::query_as!(
             KeyRow,
             "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
-             FROM api_keys WHERE key_hash = ?1",
+             FROM api_keys WHERE key_hash = $1",
             key_hash,
         )
         .fetch_optional(&self.pool)
@@ -110,7 +110,7 @@ impl AccessStore for SqliteStore {
         let row = sqlx::query_as!(
             KeyRow,
             "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
-             FROM api_keys WHERE key_id = ?1",
+             FROM api_keys WHERE key_id = $1",
             id,
         )
         .fetch_optional(&self.pool)
@@ -134,7 +134,7 @@ impl AccessStore for SqliteStore {
     async fn revoke_api_key(&self, id: &str, now: UnixTime) -> Result<bool> {
         let now = t(now);
         let done = sqlx::query!(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE key_id = ?1",
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1",
             id,
             now,
         )
@@ -164,9 +164,9 @@ impl AccessStore for SqliteStore {
                     "SELECT tenant_kind, tenant_id, audit_id, at, actor, actor_key_id, action,
                         target, outcome
                      FROM audit_entries
-                     WHERE tenant_kind = ?1 AND tenant_id = ?2
-                       AND audit_id >= ?3 AND audit_id < ?4
-                     ORDER BY audit_id DESC LIMIT ?5",
+                     WHERE tenant_kind = $1 AND tenant_id = $2
+                       AND audit_id >= $3 AND audit_id < $4
+                     ORDER BY audit_id DESC LIMIT $5",
                     kind,
                     id,
                     floor,
@@ -182,8 +182,8 @@ impl AccessStore for SqliteStore {
                     "SELECT tenant_kind, tenant_id, audit_id, at, actor, actor_key_id, action,
                         target, outcome
                      FROM audit_entries
-                     WHERE audit_id >= ?1 AND audit_id < ?2
-                     ORDER BY audit_id DESC LIMIT ?3",
+                     WHERE audit_id >= $1 AND audit_id < $2
+                     ORDER BY audit_id DESC LIMIT $3",
                     floor,
                     ceiling,
                     limit,
@@ -206,8 +206,8 @@ impl AccessStore for SqliteStore {
         let done = sqlx::query!(
             "DELETE FROM audit_entries WHERE rowid IN (
                 SELECT rowid FROM audit_entries
-                WHERE audit_id < ?1 AND at < ?2
-                ORDER BY audit_id LIMIT ?3)",
+                WHERE audit_id < $1 AND at < $2
+                ORDER BY audit_id LIMIT $3)",
             floor,
             before,
             limit,

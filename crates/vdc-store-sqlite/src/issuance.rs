@@ -124,9 +124,9 @@ async fn allocate_status_entry(
 ) -> Result<()> {
     let inserted = sqlx::query!(
         "INSERT INTO status_entries (issuer_id, list_id, idx, allocated_at, credential_id)
-         SELECT l.issuer_id, l.list_id, ?3, ?5, ?4 FROM status_lists l
-         WHERE l.issuer_id = ?1 AND l.list_id = ?2 AND l.sealed_at IS NULL
-           AND l.size > ?3
+         SELECT l.issuer_id, l.list_id, $3, $5, $4 FROM status_lists l
+         WHERE l.issuer_id = $1 AND l.list_id = $2 AND l.sealed_at IS NULL
+           AND l.size > $3
          ON CONFLICT (issuer_id, list_id, idx) DO NOTHING",
         issuer_id,
         list_id,
@@ -142,7 +142,7 @@ async fn allocate_status_entry(
         return Ok(());
     }
     let exists = sqlx::query_scalar!(
-        "SELECT idx FROM status_entries WHERE issuer_id = ?1 AND list_id = ?2 AND idx = ?3",
+        "SELECT idx FROM status_entries WHERE issuer_id = $1 AND list_id = $2 AND idx = $3",
         issuer_id,
         list_id,
         index,
@@ -171,10 +171,10 @@ async fn count_offer_credentials(
     let max = i64::from(max_credentials);
     let updated = sqlx::query!(
         "UPDATE credential_offers
-         SET status = 'credential_issued', credentials_issued = credentials_issued + ?3
-         WHERE issuer_id = ?1 AND offer_id = ?2
+         SET status = 'credential_issued', credentials_issued = credentials_issued + $3
+         WHERE issuer_id = $1 AND offer_id = $2
            AND status IN ('token_issued', 'credential_issued')
-           AND credentials_issued + ?3 <= ?4",
+           AND credentials_issued + $3 <= $4",
         issuer_id,
         offer_id,
         count,
@@ -189,7 +189,7 @@ async fn count_offer_credentials(
     }
     let redeemed = sqlx::query_scalar!(
         "SELECT offer_id FROM credential_offers
-         WHERE issuer_id = ?1 AND offer_id = ?2
+         WHERE issuer_id = $1 AND offer_id = $2
            AND status IN ('token_issued', 'credential_issued')",
         issuer_id,
         offer_id,
@@ -217,7 +217,7 @@ async fn consume_nonce(
     }
     let inserted = sqlx::query!(
         "INSERT INTO c_nonces (issuer_id, nonce_hash, expires_at, consumed_at)
-         VALUES (?1, ?2, ?3, ?4)
+         VALUES ($1, $2, $3, $4)
          ON CONFLICT (issuer_id, nonce_hash) DO NOTHING",
         issuer_id,
         nonce.hash.as_bytes().as_slice(),
@@ -274,7 +274,7 @@ async fn write_issuance(
             "INSERT INTO issued_credentials (issuer_id, credential_id, offer_id,
                 credential_configuration_id, holder_key_thumbprint, status_list_id,
                 status_list_index, status, issued_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             r.issuer_id,
             r.credential_id,
             r.offer_id,
@@ -293,7 +293,7 @@ async fn write_issuance(
     if let Some(n) = notification {
         sqlx::query!(
             "INSERT INTO notifications (issuer_id, notification_id_hash, offer_id, expires_at)
-             VALUES (?1, ?2, ?3, ?4)",
+             VALUES ($1, $2, $3, $4)",
             n.issuer_id,
             n.notification_id_hash.as_bytes().as_slice(),
             n.offer_id,
@@ -318,7 +318,7 @@ impl IssuanceStore for SqliteStore {
 
     async fn create_issuer(&self, issuer: &IssuerRecord) -> Result<()> {
         sqlx::query!(
-            "INSERT INTO issuers (issuer_id, config, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO issuers (issuer_id, config, created_at) VALUES ($1, $2, $3)",
             issuer.id,
             to_json(&issuer.config)?,
             t(issuer.created_at),
@@ -332,7 +332,7 @@ impl IssuanceStore for SqliteStore {
     async fn get_issuer(&self, issuer_id: &str) -> Result<Option<IssuerRecord>> {
         let row = sqlx::query_as!(
             IssuerRow,
-            "SELECT issuer_id, config, created_at FROM issuers WHERE issuer_id = ?1",
+            "SELECT issuer_id, config, created_at FROM issuers WHERE issuer_id = $1",
             issuer_id,
         )
         .fetch_optional(&self.pool)
@@ -355,7 +355,7 @@ impl IssuanceStore for SqliteStore {
     async fn update_issuer_config(&self, issuer_id: &str, config: &Value) -> Result<()> {
         let config = to_json(config)?;
         let updated = sqlx::query!(
-            "UPDATE issuers SET config = ?2 WHERE issuer_id = ?1",
+            "UPDATE issuers SET config = $2 WHERE issuer_id = $1",
             issuer_id,
             config
         )
@@ -379,7 +379,7 @@ impl IssuanceStore for SqliteStore {
             "INSERT INTO credential_offers (issuer_id, offer_id, credential_configuration_ids,
                 claims, credential_offer, pre_authorized_code_hash, tx_code_hash,
                 tx_code_failures, deferred, status, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             offer.issuer_id,
             offer.offer_id,
             ids,
@@ -407,7 +407,7 @@ impl IssuanceStore for SqliteStore {
             "SELECT issuer_id, offer_id, credential_configuration_ids, claims, credential_offer,
                 pre_authorized_code_hash, tx_code_hash, tx_code_failures, deferred, status,
                 created_at, expires_at
-             FROM credential_offers WHERE issuer_id = ?1 AND offer_id = ?2",
+             FROM credential_offers WHERE issuer_id = $1 AND offer_id = $2",
             issuer_id,
             offer_id,
         )
@@ -421,7 +421,7 @@ impl IssuanceStore for SqliteStore {
     async fn cancel_offer(&self, issuer_id: &str, offer_id: &str) -> Result<bool> {
         let updated = sqlx::query!(
             "UPDATE credential_offers SET status = 'cancelled'
-             WHERE issuer_id = ?1 AND offer_id = ?2 AND status = 'offered'",
+             WHERE issuer_id = $1 AND offer_id = $2 AND status = 'offered'",
             issuer_id,
             offer_id,
         )
@@ -445,8 +445,8 @@ impl IssuanceStore for SqliteStore {
                 pre_authorized_code_hash, tx_code_hash, tx_code_failures, deferred, status,
                 created_at, expires_at
              FROM credential_offers
-             WHERE issuer_id = ?1 AND pre_authorized_code_hash = ?2 AND status = 'offered'
-               AND expires_at > ?3 AND tx_code_failures < ?4",
+             WHERE issuer_id = $1 AND pre_authorized_code_hash = $2 AND status = 'offered'
+               AND expires_at > $3 AND tx_code_failures < $4",
             issuer_id,
             code_hash.as_bytes().as_slice(),
             t(now),
@@ -467,8 +467,8 @@ impl IssuanceStore for SqliteStore {
     ) -> Result<Option<u32>> {
         let count = sqlx::query_scalar!(
             "UPDATE credential_offers SET tx_code_failures = tx_code_failures + 1
-             WHERE issuer_id = ?1 AND offer_id = ?2 AND status = 'offered'
-               AND tx_code_failures < ?3
+             WHERE issuer_id = $1 AND offer_id = $2 AND status = 'offered'
+               AND tx_code_failures < $3
              RETURNING tx_code_failures",
             issuer_id,
             offer_id,
@@ -501,11 +501,11 @@ impl IssuanceStore for SqliteStore {
         let Some(row) = sqlx::query_as!(
             OfferRow,
             "UPDATE credential_offers
-             SET status = 'token_issued', tx_code_failures = tx_code_failures - ?5
-             WHERE issuer_id = ?1 AND pre_authorized_code_hash = ?2 AND status = 'offered'
-               AND expires_at > ?3 AND tx_code_failures >= ?5
-               AND tx_code_failures - ?5 < ?4
-               AND (tx_code_hash IS NULL OR ?5 = 1)
+             SET status = 'token_issued', tx_code_failures = tx_code_failures - $5
+             WHERE issuer_id = $1 AND pre_authorized_code_hash = $2 AND status = 'offered'
+               AND expires_at > $3 AND tx_code_failures >= $5
+               AND tx_code_failures - $5 < $4
+               AND (tx_code_hash IS NULL OR $5 = 1)
              RETURNING issuer_id, offer_id, credential_configuration_ids, claims,
                 credential_offer, pre_authorized_code_hash, tx_code_hash, tx_code_failures,
                 deferred, status, created_at, expires_at",
@@ -527,7 +527,7 @@ impl IssuanceStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO access_tokens (issuer_id, token_hash, offer_id,
                 credential_configuration_ids, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES ($1, $2, $3, $4, $5)",
             issuer_id,
             token.token_hash.as_bytes().as_slice(),
             offer.offer_id,
@@ -550,7 +550,7 @@ impl IssuanceStore for SqliteStore {
     ) -> Result<Option<AccessTokenRecord>> {
         let Some(row) = sqlx::query!(
             "SELECT issuer_id, token_hash, offer_id, credential_configuration_ids, expires_at
-             FROM access_tokens WHERE issuer_id = ?1 AND token_hash = ?2 AND expires_at > ?3",
+             FROM access_tokens WHERE issuer_id = $1 AND token_hash = $2 AND expires_at > $3",
             issuer_id,
             token_hash.as_bytes().as_slice(),
             t(now),
@@ -584,7 +584,7 @@ impl IssuanceStore for SqliteStore {
                 o.tx_code_failures, o.deferred, o.status, o.created_at, o.expires_at
              FROM access_tokens a
              JOIN credential_offers o ON o.issuer_id = a.issuer_id AND o.offer_id = a.offer_id
-             WHERE a.issuer_id = ?1 AND a.token_hash = ?2 AND a.expires_at > ?3"#,
+             WHERE a.issuer_id = $1 AND a.token_hash = $2 AND a.expires_at > $3"#,
             issuer_id,
             token_hash.as_bytes().as_slice(),
             t(now),
@@ -672,7 +672,7 @@ impl IssuanceStore for SqliteStore {
             "SELECT issuer_id, credential_id, offer_id, credential_configuration_id,
                 holder_key_thumbprint, status_list_id, status_list_index, status, issued_at,
                 expires_at
-             FROM issued_credentials WHERE issuer_id = ?1 AND credential_id = ?2",
+             FROM issued_credentials WHERE issuer_id = $1 AND credential_id = $2",
             issuer_id,
             credential_id,
         )
@@ -693,7 +693,7 @@ impl IssuanceStore for SqliteStore {
             "SELECT issuer_id, credential_id, offer_id, credential_configuration_id,
                 holder_key_thumbprint, status_list_id, status_list_index, status, issued_at,
                 expires_at
-             FROM issued_credentials WHERE issuer_id = ?1 AND offer_id = ?2
+             FROM issued_credentials WHERE issuer_id = $1 AND offer_id = $2
              ORDER BY credential_id",
             issuer_id,
             offer_id,
@@ -725,7 +725,7 @@ impl IssuanceStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO deferred_issuances (issuer_id, transaction_id_hash, offer_id,
                 credential_configuration_id, holder_keys, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             issuer_id,
             deferred.transaction_id_hash.as_bytes().as_slice(),
             deferred.offer_id,
@@ -751,8 +751,8 @@ impl IssuanceStore for SqliteStore {
             "SELECT issuer_id, transaction_id_hash, offer_id, credential_configuration_id,
                 holder_keys, created_at, expires_at
              FROM deferred_issuances
-             WHERE issuer_id = ?1 AND transaction_id_hash = ?2 AND consumed_at IS NULL
-               AND expires_at > ?3",
+             WHERE issuer_id = $1 AND transaction_id_hash = $2 AND consumed_at IS NULL
+               AND expires_at > $3",
             issuer_id,
             transaction_id_hash.as_bytes().as_slice(),
             t(now),
@@ -782,8 +782,8 @@ impl IssuanceStore for SqliteStore {
     ) -> Result<bool> {
         let claims = to_json(claims)?;
         let updated = sqlx::query!(
-            "UPDATE credential_offers SET claims = ?3
-             WHERE issuer_id = ?1 AND offer_id = ?2 AND deferred = 1 AND status <> 'cancelled'",
+            "UPDATE credential_offers SET claims = $3
+             WHERE issuer_id = $1 AND offer_id = $2 AND deferred = 1 AND status <> 'cancelled'",
             issuer_id,
             offer_id,
             claims,
@@ -808,9 +808,9 @@ impl IssuanceStore for SqliteStore {
     ) -> Result<DeferredOutcome> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let consumed = sqlx::query_scalar!(
-            "UPDATE deferred_issuances SET consumed_at = ?3
-             WHERE issuer_id = ?1 AND transaction_id_hash = ?2 AND consumed_at IS NULL
-               AND expires_at > ?3
+            "UPDATE deferred_issuances SET consumed_at = $3
+             WHERE issuer_id = $1 AND transaction_id_hash = $2 AND consumed_at IS NULL
+               AND expires_at > $3
                AND EXISTS (SELECT 1 FROM credential_offers o
                            WHERE o.issuer_id = deferred_issuances.issuer_id
                              AND o.offer_id = deferred_issuances.offer_id
@@ -826,8 +826,8 @@ impl IssuanceStore for SqliteStore {
         let Some(offer_id) = consumed else {
             let pending = sqlx::query_scalar!(
                 "SELECT count(*) AS \"count!\" FROM deferred_issuances
-                 WHERE issuer_id = ?1 AND transaction_id_hash = ?2 AND consumed_at IS NULL
-                   AND expires_at > ?3",
+                 WHERE issuer_id = $1 AND transaction_id_hash = $2 AND consumed_at IS NULL
+                   AND expires_at > $3",
                 issuer_id,
                 transaction_id_hash.as_bytes().as_slice(),
                 t(now),
@@ -860,7 +860,7 @@ impl IssuanceStore for SqliteStore {
     async fn create_notification(&self, n: &NotificationRecord) -> Result<()> {
         sqlx::query!(
             "INSERT INTO notifications (issuer_id, notification_id_hash, offer_id, expires_at)
-             VALUES (?1, ?2, ?3, ?4)",
+             VALUES ($1, $2, $3, $4)",
             n.issuer_id,
             n.notification_id_hash.as_bytes().as_slice(),
             n.offer_id,
@@ -881,9 +881,9 @@ impl IssuanceStore for SqliteStore {
         now: UnixTime,
     ) -> Result<bool> {
         let updated = sqlx::query!(
-            "UPDATE notifications SET consumed_at = COALESCE(consumed_at, ?4), event = ?3
-             WHERE issuer_id = ?1 AND notification_id_hash = ?2 AND expires_at > ?4 AND offer_id = ?5
-               AND (consumed_at IS NULL OR event = ?3)",
+            "UPDATE notifications SET consumed_at = COALESCE(consumed_at, $4), event = $3
+             WHERE issuer_id = $1 AND notification_id_hash = $2 AND expires_at > $4 AND offer_id = $5
+               AND (consumed_at IS NULL OR event = $3)",
             issuer_id,
             notification_id_hash.as_bytes().as_slice(),
             event,
@@ -901,7 +901,7 @@ impl IssuanceStore for SqliteStore {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let mut removed = 0;
         removed += sqlx::query!(
-            "DELETE FROM c_nonces WHERE issuer_id = ?1 AND expires_at <= ?2",
+            "DELETE FROM c_nonces WHERE issuer_id = $1 AND expires_at <= $2",
             issuer_id,
             t(now),
         )
@@ -910,7 +910,7 @@ impl IssuanceStore for SqliteStore {
         .map_err(db_err)?
         .rows_affected();
         removed += sqlx::query!(
-            "DELETE FROM access_tokens WHERE issuer_id = ?1 AND expires_at <= ?2",
+            "DELETE FROM access_tokens WHERE issuer_id = $1 AND expires_at <= $2",
             issuer_id,
             t(now),
         )
@@ -919,7 +919,7 @@ impl IssuanceStore for SqliteStore {
         .map_err(db_err)?
         .rows_affected();
         removed += sqlx::query!(
-            "DELETE FROM notifications WHERE issuer_id = ?1 AND expires_at <= ?2",
+            "DELETE FROM notifications WHERE issuer_id = $1 AND expires_at <= $2",
             issuer_id,
             t(now),
         )
@@ -932,7 +932,7 @@ impl IssuanceStore for SqliteStore {
     }
 
     async fn get_setting(&self, key: &str) -> Result<Option<String>> {
-        sqlx::query_scalar!("SELECT value FROM settings WHERE key = ?1", key)
+        sqlx::query_scalar!("SELECT value FROM settings WHERE key = $1", key)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)
@@ -940,7 +940,7 @@ impl IssuanceStore for SqliteStore {
 
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> Result<bool> {
         let inserted = sqlx::query!(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
             key,
             value,
         )

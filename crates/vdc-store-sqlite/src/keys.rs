@@ -37,7 +37,7 @@ impl KeyStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO issuer_signing_keys (issuer_id, kid, alg, public_jwk,
                 encrypted_private_key, created_at, retired_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             key.issuer_id,
             key.kid,
             key.alg,
@@ -56,7 +56,7 @@ impl KeyStore for SqliteStore {
         let rows = sqlx::query_as!(
             KeyRow,
             "SELECT issuer_id, kid, alg, public_jwk, encrypted_private_key, created_at, retired_at
-             FROM issuer_signing_keys WHERE issuer_id = ?1 ORDER BY created_at, kid",
+             FROM issuer_signing_keys WHERE issuer_id = $1 ORDER BY created_at, kid",
             issuer_id,
         )
         .fetch_all(&self.pool)
@@ -67,8 +67,8 @@ impl KeyStore for SqliteStore {
 
     async fn retire_signing_key(&self, issuer_id: &str, kid: &str, at: UnixTime) -> Result<bool> {
         let updated = sqlx::query!(
-            "UPDATE issuer_signing_keys SET retired_at = ?3
-             WHERE issuer_id = ?1 AND kid = ?2 AND retired_at IS NULL",
+            "UPDATE issuer_signing_keys SET retired_at = $3
+             WHERE issuer_id = $1 AND kid = $2 AND retired_at IS NULL",
             issuer_id,
             kid,
             t(at),

@@ -17,7 +17,7 @@
 //! the single write lock up front (waiting under the busy timeout). A deferred `BEGIN` that
 //! reads first would fail with `SQLITE_BUSY_SNAPSHOT` when another connection commits in
 //! between, whatever the timeout. Single-statement writes take the lock when they start.
-//! Single use (G2) is a conditional `UPDATE … WHERE consumed_at IS NULL AND expires_at > ?now`:
+//! Single use (G2) is a conditional `UPDATE … WHERE consumed_at IS NULL AND expires_at > $now`:
 //! writers are serialized, so exactly one racer matches.
 
 mod access;

@@ -19,7 +19,7 @@ pub(crate) async fn write(tx: &mut sqlx::SqliteConnection, outbox: &Outbox) -> R
         sqlx::query!(
             "INSERT INTO audit_entries (tenant_kind, tenant_id, audit_id, at, actor,
                 actor_key_id, action, target, outcome)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             kind,
             tenant,
             e.id,
@@ -43,14 +43,14 @@ pub(crate) async fn write(tx: &mut sqlx::SqliteConnection, outbox: &Outbox) -> R
         sqlx::query!(
             "INSERT INTO webhook_deliveries (webhook_id, delivery_id, event_id, event_type,
                 payload, state, attempts, next_attempt_at, lease_until, created_at)
-             SELECT w.webhook_id, ?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5
+             SELECT w.webhook_id, $1, $2, $3, $4, 'pending', 0, $5, NULL, $5
              FROM webhooks w
-             WHERE EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = ?3)
+             WHERE EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = $3)
                AND ((w.issuers IS NULL AND w.verifiers IS NULL)
-                 OR (?6 IS NOT NULL
-                     AND EXISTS (SELECT 1 FROM json_each(w.issuers) WHERE value = ?6))
-                 OR (?7 IS NOT NULL
-                     AND EXISTS (SELECT 1 FROM json_each(w.verifiers) WHERE value = ?7)))",
+                 OR ($6 IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM json_each(w.issuers) WHERE value = $6))
+                 OR ($7 IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM json_each(w.verifiers) WHERE value = $7)))",
             e.delivery_id,
             e.event_id,
             e.event_type,

@@ -93,7 +93,7 @@ impl PresentationStore for SqliteStore {
         let created_at = t(v.created_at);
         sqlx::query!(
             "INSERT INTO verifiers (verifier_id, config, encrypted_signing_key, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
+             VALUES ($1, $2, $3, $4)",
             v.id,
             config,
             v.encrypted_signing_key,
@@ -109,7 +109,7 @@ impl PresentationStore for SqliteStore {
         let row = sqlx::query_as!(
             VerifierRow,
             "SELECT verifier_id, config, encrypted_signing_key, created_at
-             FROM verifiers WHERE verifier_id = ?1",
+             FROM verifiers WHERE verifier_id = $1",
             id,
         )
         .fetch_optional(&self.pool)
@@ -150,7 +150,7 @@ impl PresentationStore for SqliteStore {
             "INSERT INTO presentation_requests (verifier_id, request_id, state_hash, request,
                 encrypted_response_key, status, result, error, response_code_hash,
                 response_code_used_at, created_at, expires_at, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             r.verifier_id,
             r.request_id,
             state_hash,
@@ -183,7 +183,7 @@ impl PresentationStore for SqliteStore {
             "SELECT verifier_id, request_id, state_hash, request, encrypted_response_key, status,
                 result, error, response_code_hash, response_code_used_at, created_at, expires_at,
                 finished_at
-             FROM presentation_requests WHERE verifier_id = ?1 AND request_id = ?2",
+             FROM presentation_requests WHERE verifier_id = $1 AND request_id = $2",
             verifier_id,
             request_id,
         )
@@ -204,7 +204,7 @@ impl PresentationStore for SqliteStore {
             "SELECT verifier_id, request_id, state_hash, request, encrypted_response_key, status,
                 result, error, response_code_hash, response_code_used_at, created_at, expires_at,
                 finished_at
-             FROM presentation_requests WHERE verifier_id = ?1 AND state_hash = ?2",
+             FROM presentation_requests WHERE verifier_id = $1 AND state_hash = $2",
             verifier_id,
             state_hash,
         )
@@ -234,9 +234,9 @@ impl PresentationStore for SqliteStore {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let done = sqlx::query!(
             "UPDATE presentation_requests
-             SET status = ?3, result = ?4, error = ?5, response_code_hash = ?6, finished_at = ?7
-             WHERE verifier_id = ?1 AND request_id = ?2 AND status = 'pending'
-               AND expires_at > ?7",
+             SET status = $3, result = $4, error = $5, response_code_hash = $6, finished_at = $7
+             WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
+               AND expires_at > $7",
             verifier_id,
             request_id,
             status,
@@ -261,9 +261,9 @@ impl PresentationStore for SqliteStore {
         let now = t(now);
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let done = sqlx::query!(
-            "UPDATE presentation_requests SET status = 'expired', finished_at = ?3
-             WHERE verifier_id = ?1 AND request_id = ?2 AND status = 'pending'
-               AND expires_at <= ?3",
+            "UPDATE presentation_requests SET status = 'expired', finished_at = $3
+             WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
+               AND expires_at <= $3",
             verifier_id,
             request_id,
             now,
@@ -284,11 +284,11 @@ impl PresentationStore for SqliteStore {
         let limit = i64::from(limit);
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let rows = sqlx::query!(
-            r#"UPDATE presentation_requests SET status = 'expired', finished_at = ?1
-             WHERE status = 'pending' AND expires_at <= ?1
+            r#"UPDATE presentation_requests SET status = 'expired', finished_at = $1
+             WHERE status = 'pending' AND expires_at <= $1
                AND rowid IN (
                  SELECT rowid FROM presentation_requests
-                 WHERE status = 'pending' AND expires_at <= ?1 LIMIT ?2)
+                 WHERE status = 'pending' AND expires_at <= $1 LIMIT $2)
              RETURNING verifier_id AS "verifier_id!", request_id AS "request_id!""#,
             now,
             limit,
@@ -317,8 +317,8 @@ impl PresentationStore for SqliteStore {
         let now = t(now);
         let row = sqlx::query_as!(
             RequestRow,
-            "UPDATE presentation_requests SET response_code_used_at = ?3
-             WHERE verifier_id = ?1 AND response_code_hash = ?2
+            "UPDATE presentation_requests SET response_code_used_at = $3
+             WHERE verifier_id = $1 AND response_code_hash = $2
                AND response_code_used_at IS NULL
              RETURNING verifier_id, request_id, state_hash, request, encrypted_response_key,
                 status, result, error, response_code_hash, response_code_used_at, created_at,
@@ -345,8 +345,8 @@ impl PresentationStore for SqliteStore {
         let done = sqlx::query!(
             "DELETE FROM presentation_requests WHERE rowid IN (
                 SELECT rowid FROM presentation_requests
-                WHERE status <> 'pending' AND finished_at < ?1
-                ORDER BY finished_at LIMIT ?2)",
+                WHERE status <> 'pending' AND finished_at < $1
+                ORDER BY finished_at LIMIT $2)",
             before,
             limit,
         )

@@ -52,7 +52,7 @@ async fn list_row(
     sqlx::query_as!(
         ListRow,
         "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
-         FROM status_lists WHERE issuer_id = ?1 AND list_id = ?2",
+         FROM status_lists WHERE issuer_id = $1 AND list_id = $2",
         issuer_id,
         list_id,
     )
@@ -70,7 +70,7 @@ impl StatusStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO status_lists (issuer_id, list_id, bits, size, version, created_at,
                 sealed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             list.issuer_id,
             list.list_id,
             i64::from(list.bits),
@@ -98,7 +98,7 @@ impl StatusStore for SqliteStore {
         sqlx::query_as!(
             ListRow,
             "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
-             FROM status_lists WHERE issuer_id = ?1
+             FROM status_lists WHERE issuer_id = $1
              ORDER BY created_at, length(list_id), list_id",
             issuer_id,
         )
@@ -112,8 +112,8 @@ impl StatusStore for SqliteStore {
 
     async fn seal_status_list(&self, issuer_id: &str, list_id: &str, at: UnixTime) -> Result<bool> {
         let updated = sqlx::query!(
-            "UPDATE status_lists SET sealed_at = ?3
-             WHERE issuer_id = ?1 AND list_id = ?2 AND sealed_at IS NULL",
+            "UPDATE status_lists SET sealed_at = $3
+             WHERE issuer_id = $1 AND list_id = $2 AND sealed_at IS NULL",
             issuer_id,
             list_id,
             t(at),
@@ -141,11 +141,11 @@ impl StatusStore for SqliteStore {
         // `query_scalar!`: sqlx's SQLite describe cannot type the table-valued `json_each`
         // ("no such table column"); the contract suite runs this query on a real database.
         let free: Vec<i64> = sqlx::query_scalar(
-            "SELECT CAST(c.value AS INTEGER) FROM status_lists l, json_each(?3) c
-             WHERE l.issuer_id = ?1 AND l.list_id = ?2 AND l.sealed_at IS NULL
+            "SELECT CAST(c.value AS INTEGER) FROM status_lists l, json_each($3) c
+             WHERE l.issuer_id = $1 AND l.list_id = $2 AND l.sealed_at IS NULL
                AND c.value >= 0 AND c.value < l.size
                AND NOT EXISTS (SELECT 1 FROM status_entries e
-                   WHERE e.issuer_id = ?1 AND e.list_id = ?2 AND e.idx = c.value)",
+                   WHERE e.issuer_id = $1 AND e.list_id = $2 AND e.idx = c.value)",
         )
         .bind(issuer_id)
         .bind(list_id)
@@ -178,7 +178,7 @@ impl StatusStore for SqliteStore {
                 "SELECT issuer_id, credential_id, offer_id, credential_configuration_id,
                     holder_key_thumbprint, status_list_id, status_list_index, status,
                     issued_at, expires_at
-                 FROM issued_credentials WHERE issuer_id = ?1 AND credential_id = ?2",
+                 FROM issued_credentials WHERE issuer_id = $1 AND credential_id = $2",
                 issuer_id,
                 change.credential_id,
             )
@@ -216,8 +216,8 @@ impl StatusStore for SqliteStore {
                 continue;
             }
             sqlx::query!(
-                "UPDATE issued_credentials SET status = ?3
-                 WHERE issuer_id = ?1 AND credential_id = ?2",
+                "UPDATE issued_credentials SET status = $3
+                 WHERE issuer_id = $1 AND credential_id = $2",
                 issuer_id,
                 change.credential_id,
                 change.status.as_str(),
@@ -231,7 +231,7 @@ impl StatusStore for SqliteStore {
             };
             let version = sqlx::query_scalar!(
                 "UPDATE status_lists SET version = version + 1
-                 WHERE issuer_id = ?1 AND list_id = ?2 RETURNING version",
+                 WHERE issuer_id = $1 AND list_id = $2 RETURNING version",
                 issuer_id,
                 entry.list_id,
             )
@@ -242,7 +242,7 @@ impl StatusStore for SqliteStore {
             sqlx::query!(
                 "INSERT INTO status_changes (issuer_id, list_id, version, idx, credential_id,
                     status, at, actor)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 issuer_id,
                 entry.list_id,
                 version,
@@ -268,7 +268,7 @@ impl StatusStore for SqliteStore {
 
     async fn status_list_version(&self, issuer_id: &str, list_id: &str) -> Result<Option<u64>> {
         sqlx::query_scalar!(
-            "SELECT version FROM status_lists WHERE issuer_id = ?1 AND list_id = ?2",
+            "SELECT version FROM status_lists WHERE issuer_id = $1 AND list_id = $2",
             issuer_id,
             list_id,
         )
@@ -291,7 +291,7 @@ impl StatusStore for SqliteStore {
         };
         let rows = sqlx::query!(
             "SELECT status_list_index AS \"idx!\", status FROM issued_credentials
-             WHERE issuer_id = ?1 AND status_list_id = ?2 AND status <> 'valid'
+             WHERE issuer_id = $1 AND status_list_id = $2 AND status <> 'valid'
                AND status_list_index IS NOT NULL
              ORDER BY status_list_index",
             issuer_id,
@@ -324,7 +324,7 @@ impl StatusStore for SqliteStore {
         };
         let rows = sqlx::query!(
             "SELECT version, idx, status FROM status_changes
-             WHERE issuer_id = ?1 AND list_id = ?2 AND at <= ?3",
+             WHERE issuer_id = $1 AND list_id = $2 AND at <= $3",
             issuer_id,
             list_id,
             t(at),
@@ -355,7 +355,7 @@ impl StatusStore for SqliteStore {
     ) -> Result<Vec<StatusChangeRecord>> {
         let rows = sqlx::query!(
             "SELECT issuer_id, list_id, version, idx, credential_id, status, at, actor
-             FROM status_changes WHERE issuer_id = ?1 AND credential_id = ?2
+             FROM status_changes WHERE issuer_id = $1 AND credential_id = $2
              ORDER BY version",
             issuer_id,
             credential_id,

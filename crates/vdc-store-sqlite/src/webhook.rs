@@ -114,7 +114,7 @@ impl WebhookStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO webhooks (webhook_id, url, events, issuers, verifiers, encrypted_secret,
                 created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             w.id,
             w.url,
             events,
@@ -133,7 +133,7 @@ impl WebhookStore for SqliteStore {
         let row = sqlx::query_as!(
             WebhookRow,
             "SELECT webhook_id, url, events, issuers, verifiers, encrypted_secret, created_at
-             FROM webhooks WHERE webhook_id = ?1",
+             FROM webhooks WHERE webhook_id = $1",
             id,
         )
         .fetch_optional(&self.pool)
@@ -155,7 +155,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn delete_webhook(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query!("DELETE FROM webhooks WHERE webhook_id = ?1", id)
+        let done = sqlx::query!("DELETE FROM webhooks WHERE webhook_id = $1", id)
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -173,8 +173,8 @@ impl WebhookStore for SqliteStore {
             let done = sqlx::query!(
                 "INSERT INTO webhook_deliveries (webhook_id, delivery_id, event_id, event_type,
                     payload, state, attempts, next_attempt_at, lease_until, created_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, NULL, ?6
-                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE webhook_id = ?1)",
+                 SELECT $1, $2, $3, $4, $5, 'pending', 0, $6, NULL, $6
+                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE webhook_id = $1)",
                 d.webhook_id,
                 d.delivery_id,
                 d.event_id,
@@ -202,14 +202,14 @@ impl WebhookStore for SqliteStore {
         let limit = i64::from(limit);
         let rows = sqlx::query_as!(
             DeliveryRow,
-            r#"UPDATE webhook_deliveries SET lease_until = ?2
-             WHERE state = 'pending' AND next_attempt_at <= ?1
-               AND (lease_until IS NULL OR lease_until <= ?1)
+            r#"UPDATE webhook_deliveries SET lease_until = $2
+             WHERE state = 'pending' AND next_attempt_at <= $1
+               AND (lease_until IS NULL OR lease_until <= $1)
                AND rowid IN (
                  SELECT rowid FROM webhook_deliveries
-                 WHERE state = 'pending' AND next_attempt_at <= ?1
-                   AND (lease_until IS NULL OR lease_until <= ?1)
-                 ORDER BY next_attempt_at LIMIT ?3)
+                 WHERE state = 'pending' AND next_attempt_at <= $1
+                   AND (lease_until IS NULL OR lease_until <= $1)
+                 ORDER BY next_attempt_at LIMIT $3)
              RETURNING webhook_id AS "webhook_id!", delivery_id AS "delivery_id!",
                 event_id AS "event_id!", event_type AS "event_type!", payload AS "payload!",
                 state AS "state!", attempts AS "attempts!", next_attempt_at,
@@ -240,8 +240,8 @@ impl WebhookStore for SqliteStore {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let moved = sqlx::query!(
             "UPDATE webhook_deliveries
-             SET attempts = ?3, state = ?4, next_attempt_at = ?5, lease_until = NULL
-             WHERE webhook_id = ?1 AND delivery_id = ?2 AND attempts = ?6 AND state = 'pending'",
+             SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL
+             WHERE webhook_id = $1 AND delivery_id = $2 AND attempts = $6 AND state = 'pending'",
             webhook_id,
             delivery_id,
             attempt,
@@ -258,7 +258,7 @@ impl WebhookStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO webhook_attempts (webhook_id, delivery_id, attempt, at, http_status,
                 error, outcome, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             webhook_id,
             delivery_id,
             attempt,
@@ -281,8 +281,8 @@ impl WebhookStore for SqliteStore {
             DeliveryRow,
             "SELECT webhook_id, delivery_id, event_id, event_type, payload, state, attempts,
                 next_attempt_at, created_at
-             FROM webhook_deliveries WHERE webhook_id = ?1
-             ORDER BY created_at DESC, delivery_id DESC LIMIT ?2",
+             FROM webhook_deliveries WHERE webhook_id = $1
+             ORDER BY created_at DESC, delivery_id DESC LIMIT $2",
             webhook_id,
             limit,
         )
@@ -292,9 +292,9 @@ impl WebhookStore for SqliteStore {
         let attempts = sqlx::query_as!(
             AttemptRow,
             "SELECT delivery_id, attempt, at, http_status, error, outcome, next_attempt_at
-             FROM webhook_attempts WHERE webhook_id = ?1 AND delivery_id IN (
-                SELECT delivery_id FROM webhook_deliveries WHERE webhook_id = ?1
-                ORDER BY created_at DESC, delivery_id DESC LIMIT ?2)
+             FROM webhook_attempts WHERE webhook_id = $1 AND delivery_id IN (
+                SELECT delivery_id FROM webhook_deliveries WHERE webhook_id = $1
+                ORDER BY created_at DESC, delivery_id DESC LIMIT $2)
              ORDER BY delivery_id, attempt",
             webhook_id,
             limit,
@@ -325,11 +325,11 @@ impl WebhookStore for SqliteStore {
         let done = sqlx::query!(
             "DELETE FROM webhook_deliveries WHERE rowid IN (
                 SELECT d.rowid FROM webhook_deliveries d
-                WHERE d.state <> 'pending' AND d.created_at < ?1
+                WHERE d.state <> 'pending' AND d.created_at < $1
                   AND NOT EXISTS (SELECT 1 FROM webhook_attempts a
                     WHERE a.webhook_id = d.webhook_id AND a.delivery_id = d.delivery_id
-                      AND a.at >= ?1)
-                ORDER BY d.created_at LIMIT ?2)",
+                      AND a.at >= $1)
+                ORDER BY d.created_at LIMIT $2)",
             before,
             limit,
         )
