@@ -3,109 +3,20 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
+use vdc_store::rows::{
+    AccessTokenRow, CredentialRow, DeferredRow, IssuerRow, OfferRow, read_tx_code_failures,
+};
 use vdc_store::{
-    AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
-    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
-    OfferRecord, OfferStatus, Outbox, Result, SecretHash, StatusListEntry, StoreError, UnixTime,
-    check_records,
+    AccessTokenRecord, DeferredOutcome, DeferredRecord, IssuanceStore, IssuedCredentialRecord,
+    IssuerRecord, NewAccessToken, NonceUse, NotificationRecord, OfferRecord, Outbox, Result,
+    SecretHash, StoreError, UnixTime, check_records,
 };
 
 use crate::error::{db_err, db_err_fk};
-use crate::{PostgresStore, hash, outbox, t};
+use crate::{PostgresStore, outbox, t};
 
 fn max_failures(max: u32) -> i32 {
     i32::try_from(max).unwrap_or(i32::MAX)
-}
-
-struct IssuerRow {
-    issuer_id: String,
-    config: Value,
-    created_at: i64,
-}
-
-impl From<IssuerRow> for IssuerRecord {
-    fn from(r: IssuerRow) -> Self {
-        Self {
-            id: r.issuer_id,
-            config: r.config,
-            created_at: UnixTime(r.created_at),
-        }
-    }
-}
-
-struct OfferRow {
-    issuer_id: String,
-    offer_id: String,
-    credential_configuration_ids: Vec<String>,
-    claims: Option<Value>,
-    credential_offer: Value,
-    pre_authorized_code_hash: Vec<u8>,
-    tx_code_hash: Option<Vec<u8>>,
-    tx_code_failures: i32,
-    deferred: bool,
-    status: String,
-    created_at: i64,
-    expires_at: i64,
-}
-
-impl TryFrom<OfferRow> for OfferRecord {
-    type Error = StoreError;
-    fn try_from(r: OfferRow) -> Result<Self> {
-        Ok(Self {
-            issuer_id: r.issuer_id,
-            offer_id: r.offer_id,
-            credential_configuration_ids: r.credential_configuration_ids,
-            claims: r.claims,
-            credential_offer: r.credential_offer,
-            pre_authorized_code_hash: hash(r.pre_authorized_code_hash)?,
-            tx_code_hash: r.tx_code_hash.map(hash).transpose()?,
-            tx_code_failures: u32::try_from(r.tx_code_failures)
-                .map_err(|_| StoreError::Corrupt("negative tx_code_failures".into()))?,
-            deferred: r.deferred,
-            status: OfferStatus::from_stored(&r.status)?,
-            created_at: UnixTime(r.created_at),
-            expires_at: UnixTime(r.expires_at),
-        })
-    }
-}
-
-pub(crate) struct CredentialRow {
-    pub(crate) issuer_id: String,
-    pub(crate) credential_id: String,
-    pub(crate) offer_id: String,
-    pub(crate) credential_configuration_id: String,
-    pub(crate) holder_key_thumbprint: Option<String>,
-    pub(crate) status_list_id: Option<String>,
-    pub(crate) status_list_index: Option<i64>,
-    pub(crate) status: String,
-    pub(crate) issued_at: i64,
-    pub(crate) expires_at: Option<i64>,
-}
-
-impl TryFrom<CredentialRow> for IssuedCredentialRecord {
-    type Error = StoreError;
-    fn try_from(r: CredentialRow) -> Result<Self> {
-        let status_list = match (r.status_list_id, r.status_list_index) {
-            (Some(list_id), Some(index)) => Some(StatusListEntry {
-                list_id,
-                index: u64::try_from(index)
-                    .map_err(|_| StoreError::Corrupt("negative status list index".into()))?,
-            }),
-            (None, None) => None,
-            _ => return Err(StoreError::Corrupt("half a status list entry".into())),
-        };
-        Ok(Self {
-            issuer_id: r.issuer_id,
-            credential_id: r.credential_id,
-            offer_id: r.offer_id,
-            credential_configuration_id: r.credential_configuration_id,
-            holder_key_thumbprint: r.holder_key_thumbprint,
-            status_list,
-            status: CredentialStatus::from_stored(&r.status)?,
-            issued_at: UnixTime(r.issued_at),
-            expires_at: r.expires_at.map(UnixTime),
-        })
-    }
 }
 
 /// Allocates the entry `(list_id, index)` for `credential_id` inside the issuance
@@ -337,7 +248,7 @@ impl IssuanceStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(row.map(Into::into))
+        row.map(TryInto::try_into).transpose()
     }
 
     async fn list_issuers(&self) -> Result<Vec<IssuerRecord>> {
@@ -348,7 +259,7 @@ impl IssuanceStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn update_issuer_config(&self, issuer_id: &str, config: &Value) -> Result<()> {
@@ -473,12 +384,7 @@ impl IssuanceStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        count
-            .map(|c| {
-                u32::try_from(c)
-                    .map_err(|_| StoreError::Corrupt("negative tx_code_failures".into()))
-            })
-            .transpose()
+        count.map(read_tx_code_failures).transpose()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -543,7 +449,8 @@ impl IssuanceStore for PostgresStore {
         token_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<AccessTokenRecord>> {
-        let Some(row) = sqlx::query!(
+        sqlx::query_as!(
+            AccessTokenRow,
             "SELECT issuer_id, token_hash, offer_id, credential_configuration_ids, expires_at
              FROM access_tokens WHERE issuer_id = $1 AND token_hash = $2 AND expires_at > $3",
             issuer_id,
@@ -553,16 +460,8 @@ impl IssuanceStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(AccessTokenRecord {
-            issuer_id: row.issuer_id,
-            token_hash: hash(row.token_hash)?,
-            offer_id: row.offer_id,
-            credential_configuration_ids: row.credential_configuration_ids,
-            expires_at: UnixTime(row.expires_at),
-        }))
+        .map(TryInto::try_into)
+        .transpose()
     }
 
     async fn find_token_offer(
@@ -595,23 +494,23 @@ impl IssuanceStore for PostgresStore {
         if row.token_expires_at <= t(now) {
             return Ok(None);
         }
-        let token = AccessTokenRecord {
+        let token = AccessTokenRecord::try_from(AccessTokenRow {
             issuer_id: row.issuer_id.clone(),
-            token_hash: hash(row.token_hash)?,
+            token_hash: row.token_hash,
             offer_id: row.offer_id.clone(),
-            credential_configuration_ids: row.token_configurations,
-            expires_at: UnixTime(row.token_expires_at),
-        };
+            credential_configuration_ids: row.token_configurations.into(),
+            expires_at: row.token_expires_at,
+        })?;
         let offer = OfferRecord::try_from(OfferRow {
             issuer_id: row.issuer_id,
             offer_id: row.offer_id,
-            credential_configuration_ids: row.credential_configuration_ids,
-            claims: row.claims,
-            credential_offer: row.credential_offer,
+            credential_configuration_ids: row.credential_configuration_ids.into(),
+            claims: row.claims.into(),
+            credential_offer: row.credential_offer.into(),
             pre_authorized_code_hash: row.pre_authorized_code_hash,
             tx_code_hash: row.tx_code_hash,
-            tx_code_failures: row.tx_code_failures,
-            deferred: row.deferred,
+            tx_code_failures: row.tx_code_failures.into(),
+            deferred: row.deferred.into(),
             status: row.status,
             created_at: row.created_at,
             expires_at: row.expires_at,
@@ -746,7 +645,8 @@ impl IssuanceStore for PostgresStore {
         transaction_id_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<DeferredRecord>> {
-        let Some(row) = sqlx::query!(
+        sqlx::query_as!(
+            DeferredRow,
             "SELECT issuer_id, transaction_id_hash, offer_id, credential_configuration_id,
                 holder_keys, created_at, expires_at
              FROM deferred_issuances
@@ -759,18 +659,8 @@ impl IssuanceStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(DeferredRecord {
-            issuer_id: row.issuer_id,
-            transaction_id_hash: hash(row.transaction_id_hash)?,
-            offer_id: row.offer_id,
-            credential_configuration_id: row.credential_configuration_id,
-            holder_keys: row.holder_keys,
-            created_at: UnixTime(row.created_at),
-            expires_at: UnixTime(row.expires_at),
-        }))
+        .map(TryInto::try_into)
+        .transpose()
     }
 
     async fn set_offer_claims(

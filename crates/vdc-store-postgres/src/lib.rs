@@ -30,7 +30,7 @@ use std::str::FromStr;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use vdc_store::{IssuanceStore, PoolSettings, Result, SecretHash, StoreError, UnixTime};
+use vdc_store::{IssuanceStore, PoolSettings, Result, StoreError, UnixTime};
 
 /// The migrations of `migrations/postgres`, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -101,8 +101,4 @@ impl PostgresStore {
 
 fn t(at: UnixTime) -> i64 {
     at.secs()
-}
-
-fn hash(stored: Vec<u8>) -> Result<SecretHash> {
-    SecretHash::from_stored(&stored)
 }

@@ -13,37 +13,11 @@ use vdc_store::{
     StatusChangeRecord, StatusListRecord, StatusListSnapshot, StatusStore, StoreError, UnixTime,
 };
 
+use vdc_store::rows::{CredentialRow, StatusListRow};
 use vdc_store::stored::{read_u64, write_u64};
 
 use crate::error::{db_err, db_err_fk};
-use crate::issuance::CredentialRow;
 use crate::{PostgresStore, t};
-
-struct ListRow {
-    issuer_id: String,
-    list_id: String,
-    bits: i32,
-    size: i64,
-    version: i64,
-    created_at: i64,
-    sealed_at: Option<i64>,
-}
-
-impl TryFrom<ListRow> for StatusListRecord {
-    type Error = StoreError;
-    fn try_from(r: ListRow) -> Result<Self> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("status list {what}"));
-        Ok(Self {
-            issuer_id: r.issuer_id,
-            list_id: r.list_id,
-            bits: u8::try_from(r.bits).map_err(|_| corrupt("bits"))?,
-            size: u64::try_from(r.size).map_err(|_| corrupt("size"))?,
-            created_at: UnixTime(r.created_at),
-            sealed_at: r.sealed_at.map(UnixTime),
-            version: u64::try_from(r.version).map_err(|_| corrupt("version"))?,
-        })
-    }
-}
 
 async fn list_row(
     conn: &mut sqlx::PgConnection,
@@ -51,7 +25,7 @@ async fn list_row(
     list_id: &str,
 ) -> Result<Option<StatusListRecord>> {
     sqlx::query_as!(
-        ListRow,
+        StatusListRow,
         "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
          FROM status_lists WHERE issuer_id = $1 AND list_id = $2",
         issuer_id,
@@ -97,7 +71,7 @@ impl StatusStore for PostgresStore {
 
     async fn status_lists(&self, issuer_id: &str) -> Result<Vec<StatusListRecord>> {
         sqlx::query_as!(
-            ListRow,
+            StatusListRow,
             "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
              FROM status_lists WHERE issuer_id = $1
              ORDER BY created_at, length(list_id), list_id",

@@ -3,110 +3,20 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
+use vdc_store::rows::{
+    AccessTokenRow, CredentialRow, DeferredRow, IssuerRow, OfferRow, read_tx_code_failures,
+};
 use vdc_store::{
-    AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuanceStore,
-    IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
-    OfferRecord, OfferStatus, Outbox, Result, SecretHash, StatusListEntry, StoreError, UnixTime,
-    check_records,
+    AccessTokenRecord, DeferredOutcome, DeferredRecord, IssuanceStore, IssuedCredentialRecord,
+    IssuerRecord, NewAccessToken, NonceUse, NotificationRecord, OfferRecord, Outbox, Result,
+    SecretHash, StoreError, UnixTime, check_records,
 };
 
 use crate::error::{db_err, db_err_fk};
-use crate::{BEGIN_WRITE, SqliteStore, from_json, hash, outbox, t, to_json};
+use crate::{BEGIN_WRITE, SqliteStore, outbox, t, to_json};
 
 fn max_failures(max: u32) -> i64 {
     i64::from(max)
-}
-
-struct IssuerRow {
-    issuer_id: String,
-    config: String,
-    created_at: i64,
-}
-
-impl TryFrom<IssuerRow> for IssuerRecord {
-    type Error = StoreError;
-    fn try_from(r: IssuerRow) -> Result<Self> {
-        Ok(Self {
-            id: r.issuer_id,
-            config: from_json(&r.config)?,
-            created_at: UnixTime(r.created_at),
-        })
-    }
-}
-
-struct OfferRow {
-    issuer_id: String,
-    offer_id: String,
-    credential_configuration_ids: String,
-    claims: Option<String>,
-    credential_offer: String,
-    pre_authorized_code_hash: Vec<u8>,
-    tx_code_hash: Option<Vec<u8>>,
-    tx_code_failures: i64,
-    deferred: i64,
-    status: String,
-    created_at: i64,
-    expires_at: i64,
-}
-
-impl TryFrom<OfferRow> for OfferRecord {
-    type Error = StoreError;
-    fn try_from(r: OfferRow) -> Result<Self> {
-        Ok(Self {
-            issuer_id: r.issuer_id,
-            offer_id: r.offer_id,
-            credential_configuration_ids: from_json(&r.credential_configuration_ids)?,
-            claims: r.claims.as_deref().map(from_json).transpose()?,
-            credential_offer: from_json(&r.credential_offer)?,
-            pre_authorized_code_hash: hash(r.pre_authorized_code_hash)?,
-            tx_code_hash: r.tx_code_hash.map(hash).transpose()?,
-            tx_code_failures: u32::try_from(r.tx_code_failures)
-                .map_err(|_| StoreError::Corrupt("negative tx_code_failures".into()))?,
-            deferred: r.deferred != 0,
-            status: OfferStatus::from_stored(&r.status)?,
-            created_at: UnixTime(r.created_at),
-            expires_at: UnixTime(r.expires_at),
-        })
-    }
-}
-
-pub(crate) struct CredentialRow {
-    pub(crate) issuer_id: String,
-    pub(crate) credential_id: String,
-    pub(crate) offer_id: String,
-    pub(crate) credential_configuration_id: String,
-    pub(crate) holder_key_thumbprint: Option<String>,
-    pub(crate) status_list_id: Option<String>,
-    pub(crate) status_list_index: Option<i64>,
-    pub(crate) status: String,
-    pub(crate) issued_at: i64,
-    pub(crate) expires_at: Option<i64>,
-}
-
-impl TryFrom<CredentialRow> for IssuedCredentialRecord {
-    type Error = StoreError;
-    fn try_from(r: CredentialRow) -> Result<Self> {
-        let status_list = match (r.status_list_id, r.status_list_index) {
-            (Some(list_id), Some(index)) => Some(StatusListEntry {
-                list_id,
-                index: u64::try_from(index)
-                    .map_err(|_| StoreError::Corrupt("negative status list index".into()))?,
-            }),
-            (None, None) => None,
-            _ => return Err(StoreError::Corrupt("half a status list entry".into())),
-        };
-        Ok(Self {
-            issuer_id: r.issuer_id,
-            credential_id: r.credential_id,
-            offer_id: r.offer_id,
-            credential_configuration_id: r.credential_configuration_id,
-            holder_key_thumbprint: r.holder_key_thumbprint,
-            status_list,
-            status: CredentialStatus::from_stored(&r.status)?,
-            issued_at: UnixTime(r.issued_at),
-            expires_at: r.expires_at.map(UnixTime),
-        })
-    }
 }
 
 /// Allocates the entry `(list_id, index)` for `credential_id` inside the issuance
@@ -477,12 +387,7 @@ impl IssuanceStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        count
-            .map(|c| {
-                u32::try_from(c)
-                    .map_err(|_| StoreError::Corrupt("negative tx_code_failures".into()))
-            })
-            .transpose()
+        count.map(read_tx_code_failures).transpose()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -548,7 +453,8 @@ impl IssuanceStore for SqliteStore {
         token_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<AccessTokenRecord>> {
-        let Some(row) = sqlx::query!(
+        sqlx::query_as!(
+            AccessTokenRow,
             "SELECT issuer_id, token_hash, offer_id, credential_configuration_ids, expires_at
              FROM access_tokens WHERE issuer_id = $1 AND token_hash = $2 AND expires_at > $3",
             issuer_id,
@@ -558,16 +464,8 @@ impl IssuanceStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(AccessTokenRecord {
-            issuer_id: row.issuer_id,
-            token_hash: hash(row.token_hash)?,
-            offer_id: row.offer_id,
-            credential_configuration_ids: from_json(&row.credential_configuration_ids)?,
-            expires_at: UnixTime(row.expires_at),
-        }))
+        .map(TryInto::try_into)
+        .transpose()
     }
 
     async fn find_token_offer(
@@ -577,14 +475,14 @@ impl IssuanceStore for SqliteStore {
         now: UnixTime,
     ) -> Result<Option<(AccessTokenRecord, OfferRecord)>> {
         let Some(row) = sqlx::query!(
-            r#"SELECT a.token_hash, a.credential_configuration_ids AS token_configurations,
+            "SELECT a.token_hash, a.credential_configuration_ids AS token_configurations,
                 a.expires_at AS token_expires_at,
                 o.issuer_id, o.offer_id, o.credential_configuration_ids, o.claims,
                 o.credential_offer, o.pre_authorized_code_hash, o.tx_code_hash,
                 o.tx_code_failures, o.deferred, o.status, o.created_at, o.expires_at
              FROM access_tokens a
              JOIN credential_offers o ON o.issuer_id = a.issuer_id AND o.offer_id = a.offer_id
-             WHERE a.issuer_id = $1 AND a.token_hash = $2 AND a.expires_at > $3"#,
+             WHERE a.issuer_id = $1 AND a.token_hash = $2 AND a.expires_at > $3",
             issuer_id,
             token_hash.as_bytes().as_slice(),
             t(now),
@@ -595,19 +493,19 @@ impl IssuanceStore for SqliteStore {
         else {
             return Ok(None);
         };
-        let token = AccessTokenRecord {
+        let token = AccessTokenRecord::try_from(AccessTokenRow {
             issuer_id: row.issuer_id.clone(),
-            token_hash: hash(row.token_hash)?,
+            token_hash: row.token_hash,
             offer_id: row.offer_id.clone(),
-            credential_configuration_ids: from_json(&row.token_configurations)?,
-            expires_at: UnixTime(row.token_expires_at),
-        };
+            credential_configuration_ids: row.token_configurations.into(),
+            expires_at: row.token_expires_at,
+        })?;
         let offer = OfferRecord::try_from(OfferRow {
             issuer_id: row.issuer_id,
             offer_id: row.offer_id,
-            credential_configuration_ids: row.credential_configuration_ids,
-            claims: row.claims,
-            credential_offer: row.credential_offer,
+            credential_configuration_ids: row.credential_configuration_ids.into(),
+            claims: row.claims.into(),
+            credential_offer: row.credential_offer.into(),
             pre_authorized_code_hash: row.pre_authorized_code_hash,
             tx_code_hash: row.tx_code_hash,
             tx_code_failures: row.tx_code_failures,
@@ -747,7 +645,8 @@ impl IssuanceStore for SqliteStore {
         transaction_id_hash: &SecretHash,
         now: UnixTime,
     ) -> Result<Option<DeferredRecord>> {
-        let Some(row) = sqlx::query!(
+        sqlx::query_as!(
+            DeferredRow,
             "SELECT issuer_id, transaction_id_hash, offer_id, credential_configuration_id,
                 holder_keys, created_at, expires_at
              FROM deferred_issuances
@@ -760,18 +659,8 @@ impl IssuanceStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(DeferredRecord {
-            issuer_id: row.issuer_id,
-            transaction_id_hash: hash(row.transaction_id_hash)?,
-            offer_id: row.offer_id,
-            credential_configuration_id: row.credential_configuration_id,
-            holder_keys: from_json(&row.holder_keys)?,
-            created_at: UnixTime(row.created_at),
-            expires_at: UnixTime(row.expires_at),
-        }))
+        .map(TryInto::try_into)
+        .transpose()
     }
 
     async fn set_offer_claims(

@@ -34,7 +34,7 @@ use std::str::FromStr;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use vdc_store::{PoolSettings, Result, SecretHash, StoreError, UnixTime};
+use vdc_store::{PoolSettings, Result, StoreError, UnixTime};
 
 use crate::error::db_err;
 
@@ -118,14 +118,6 @@ fn t(at: UnixTime) -> i64 {
     at.secs()
 }
 
-fn hash(stored: Vec<u8>) -> Result<SecretHash> {
-    SecretHash::from_stored(&stored)
-}
-
 fn to_json(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string(value).map_err(|_| StoreError::Invalid("value does not serialize"))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|_| StoreError::Corrupt("stored JSON does not parse".into()))
 }
