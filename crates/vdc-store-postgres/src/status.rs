@@ -13,7 +13,7 @@ use vdc_store::{
     StatusChangeRecord, StatusListRecord, StatusListSnapshot, StatusStore, StoreError, UnixTime,
 };
 
-use vdc_store::rows::{CredentialRow, StatusListRow};
+use vdc_store::rows::{CredentialRow, StatusChangeRow, StatusListRow};
 use vdc_store::stored::{read_u64, write_u64};
 
 use crate::error::{db_err, db_err_fk};
@@ -331,7 +331,8 @@ impl StatusStore for PostgresStore {
         issuer_id: &str,
         credential_id: &str,
     ) -> Result<Vec<StatusChangeRecord>> {
-        let rows = sqlx::query!(
+        let rows = sqlx::query_as!(
+            StatusChangeRow,
             "SELECT issuer_id, list_id, version, idx, credential_id, status, at, actor
              FROM status_changes WHERE issuer_id = $1 AND credential_id = $2
              ORDER BY version",
@@ -341,19 +342,6 @@ impl StatusStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(StatusChangeRecord {
-                    issuer_id: r.issuer_id,
-                    list_id: r.list_id,
-                    version: read_u64(r.version, "version")?,
-                    index: read_u64(r.idx, "index")?,
-                    credential_id: r.credential_id,
-                    status: CredentialStatus::from_stored(&r.status)?,
-                    at: UnixTime(r.at),
-                    actor: r.actor,
-                })
-            })
-            .collect()
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 }

@@ -17,8 +17,8 @@ use crate::{
     AccessTokenRecord, ApiKeyRecord, AttemptOutcome, AttemptRecord, AuditEntry, CredentialStatus,
     DeferredRecord, DeliveryRecord, DeliveryState, IssuedCredentialRecord, IssuerRecord,
     OfferRecord, OfferStatus, PresentationRequestRecord, PresentationStatus, Result, SecretHash,
-    SigningKeyRecord, StatusListEntry, StatusListRecord, StoreError, UnixTime, VerifierRecord,
-    WebhookRecord,
+    SigningKeyRecord, StatusChangeRecord, StatusListEntry, StatusListRecord, StoreError, UnixTime,
+    VerifierRecord, WebhookRecord,
 };
 
 /// A JSON (or string list) column as the backend decoded it: the JSON text SQLite stores,
@@ -317,6 +317,35 @@ impl TryFrom<StatusListRow> for StatusListRecord {
             created_at: UnixTime(r.created_at),
             sealed_at: r.sealed_at.map(UnixTime),
             version: u64::try_from(r.version).map_err(|_| corrupt("version"))?,
+        })
+    }
+}
+
+/// Table `status_changes`.
+#[derive(Debug)]
+pub struct StatusChangeRow {
+    pub issuer_id: String,
+    pub list_id: String,
+    pub version: i64,
+    pub idx: i64,
+    pub credential_id: String,
+    pub status: String,
+    pub at: i64,
+    pub actor: String,
+}
+
+impl TryFrom<StatusChangeRow> for StatusChangeRecord {
+    type Error = StoreError;
+    fn try_from(r: StatusChangeRow) -> Result<Self> {
+        Ok(Self {
+            issuer_id: r.issuer_id,
+            list_id: r.list_id,
+            version: read_u64(r.version, "version")?,
+            index: read_u64(r.idx, "index")?,
+            credential_id: r.credential_id,
+            status: CredentialStatus::from_stored(&r.status)?,
+            at: UnixTime(r.at),
+            actor: r.actor,
         })
     }
 }
