@@ -281,7 +281,7 @@ impl IssuanceStore for PostgresStore {
     async fn create_offer(&self, offer: &OfferRecord, outbox: &Outbox) -> Result<()> {
         let failures = i32::try_from(offer.tx_code_failures)
             .map_err(|_| StoreError::Invalid("tx_code_failures"))?;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query!(
             "INSERT INTO credential_offers (issuer_id, offer_id, credential_configuration_ids,
                 claims, credential_offer, pre_authorized_code_hash, tx_code_hash,
@@ -399,7 +399,7 @@ impl IssuanceStore for PostgresStore {
         outbox: &vdc_store::events::OfferOutbox<'_>,
     ) -> Result<Option<OfferRecord>> {
         let refund: i32 = refund_tx_code_attempt.into();
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query_as!(
             OfferRow,
             "UPDATE credential_offers
@@ -542,7 +542,7 @@ impl IssuanceStore for PostgresStore {
         outbox: &Outbox,
     ) -> Result<bool> {
         check_records(issuer_id, offer_id, records, notification)?;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         if !consume_nonce(&mut tx, issuer_id, nonce, now).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
@@ -615,7 +615,7 @@ impl IssuanceStore for PostgresStore {
         if deferred.issuer_id != issuer_id {
             return Err(StoreError::Invalid("deferred record of another issuer"));
         }
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         if !consume_nonce(&mut tx, issuer_id, nonce, now).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
@@ -694,7 +694,7 @@ impl IssuanceStore for PostgresStore {
         max_credentials: u32,
         outbox: &Outbox,
     ) -> Result<DeferredOutcome> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let consumed = sqlx::query_scalar!(
             "UPDATE deferred_issuances SET consumed_at = $3
              WHERE issuer_id = $1 AND transaction_id_hash = $2 AND consumed_at IS NULL
@@ -786,7 +786,7 @@ impl IssuanceStore for PostgresStore {
     }
 
     async fn purge_expired(&self, issuer_id: &str, now: UnixTime) -> Result<u64> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let mut removed = 0;
         removed += sqlx::query!(
             "DELETE FROM c_nonces WHERE issuer_id = $1 AND expires_at <= $2",

@@ -32,6 +32,8 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use vdc_store::{IssuanceStore, PoolSettings, Result, StoreError, UnixTime};
 
+use crate::error::db_err;
+
 /// The migrations of `migrations/postgres`, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -96,6 +98,11 @@ impl PostgresStore {
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Starts a write transaction (row locks are taken by its statements).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.pool.begin().await.map_err(db_err)
     }
 }
 

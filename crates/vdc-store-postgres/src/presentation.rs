@@ -90,7 +90,7 @@ impl PresentationStore for PostgresStore {
         let created_at = t(r.created_at);
         let expires_at = t(r.expires_at);
         let finished_at = r.finished_at.map(t);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query!(
             "INSERT INTO presentation_requests (verifier_id, request_id, state_hash, request,
                 encrypted_response_key, status, result, error, response_code_hash,
@@ -176,7 +176,7 @@ impl PresentationStore for PostgresStore {
             .as_ref()
             .map(|h| h.as_bytes().to_vec());
         let now = t(now);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query!(
             "UPDATE presentation_requests
              SET status = $3, result = $4, error = $5, response_code_hash = $6, finished_at = $7
@@ -204,7 +204,7 @@ impl PresentationStore for PostgresStore {
         outbox: &Outbox,
     ) -> Result<bool> {
         let now = t(now);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query!(
             "UPDATE presentation_requests SET status = 'expired', finished_at = $3
              WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
@@ -227,7 +227,7 @@ impl PresentationStore for PostgresStore {
     ) -> Result<Vec<(String, String)>> {
         let now = t(now);
         let limit = i64::from(limit);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query!(
             "UPDATE presentation_requests SET status = 'expired', finished_at = $1
              WHERE status = 'pending' AND expires_at <= $1

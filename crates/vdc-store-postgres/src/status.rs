@@ -144,7 +144,7 @@ impl StatusStore for PostgresStore {
         outbox: &vdc_store::Outbox,
     ) -> Result<StatusChangeOutcome> {
         check_changes(changes)?;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // Phase 1: lock every credential, in id order.
         let mut by_id: Vec<&StatusChange> = changes.iter().collect();
         by_id.sort_by(|a, b| a.credential_id.cmp(&b.credential_id));

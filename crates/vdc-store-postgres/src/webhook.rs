@@ -78,7 +78,7 @@ impl WebhookStore for PostgresStore {
         if deliveries.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let mut inserted = 0;
         for d in deliveries {
             let created_at = t(d.created_at);
@@ -149,7 +149,7 @@ impl WebhookStore for PostgresStore {
         let at = t(a.at);
         let next = a.next_attempt_at.map(t);
         let status = a.http_status.map(i64::from);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let moved = sqlx::query!(
             "UPDATE webhook_deliveries
              SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL

@@ -13,7 +13,7 @@ use vdc_store::{
 };
 
 use crate::error::{db_err, db_err_fk};
-use crate::{BEGIN_WRITE, SqliteStore, outbox, t, to_json};
+use crate::{SqliteStore, outbox, t, to_json};
 
 fn max_failures(max: u32) -> i64 {
     i64::from(max)
@@ -284,7 +284,7 @@ impl IssuanceStore for SqliteStore {
         let ids = to_json(&offer.credential_configuration_ids)?;
         let claims = offer.claims.as_ref().map(to_json).transpose()?;
         let credential_offer = to_json(&offer.credential_offer)?;
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query!(
             "INSERT INTO credential_offers (issuer_id, offer_id, credential_configuration_ids,
                 claims, credential_offer, pre_authorized_code_hash, tx_code_hash,
@@ -402,7 +402,7 @@ impl IssuanceStore for SqliteStore {
         outbox: &vdc_store::events::OfferOutbox<'_>,
     ) -> Result<Option<OfferRecord>> {
         let refund: i64 = refund_tx_code_attempt.into();
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query_as!(
             OfferRow,
             "UPDATE credential_offers
@@ -541,7 +541,7 @@ impl IssuanceStore for SqliteStore {
         outbox: &Outbox,
     ) -> Result<bool> {
         check_records(issuer_id, offer_id, records, notification)?;
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         if !consume_nonce(&mut tx, issuer_id, nonce, now).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
@@ -615,7 +615,7 @@ impl IssuanceStore for SqliteStore {
             return Err(StoreError::Invalid("deferred record of another issuer"));
         }
         let holder_keys = to_json(&deferred.holder_keys)?;
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         if !consume_nonce(&mut tx, issuer_id, nonce, now).await? {
             tx.rollback().await.map_err(db_err)?;
             return Ok(false);
@@ -695,7 +695,7 @@ impl IssuanceStore for SqliteStore {
         max_credentials: u32,
         outbox: &Outbox,
     ) -> Result<DeferredOutcome> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let consumed = sqlx::query_scalar!(
             "UPDATE deferred_issuances SET consumed_at = $3
              WHERE issuer_id = $1 AND transaction_id_hash = $2 AND consumed_at IS NULL
@@ -787,7 +787,7 @@ impl IssuanceStore for SqliteStore {
     }
 
     async fn purge_expired(&self, issuer_id: &str, now: UnixTime) -> Result<u64> {
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let mut removed = 0;
         removed += sqlx::query!(
             "DELETE FROM c_nonces WHERE issuer_id = $1 AND expires_at <= $2",

@@ -112,6 +112,11 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Starts a write transaction with `BEGIN IMMEDIATE` (see the crate docs).
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)
+    }
 }
 
 fn t(at: UnixTime) -> i64 {

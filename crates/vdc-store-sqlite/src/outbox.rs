@@ -6,7 +6,7 @@ use vdc_store::access::tenant_columns;
 use vdc_store::events::{EventTenant, Outbox};
 
 use crate::error::db_err;
-use crate::{BEGIN_WRITE, SqliteStore, t};
+use crate::{SqliteStore, t};
 
 /// Writes `outbox` inside `tx`: each audit entry, and for each event one delivery per
 /// subscription that wants it. Subscriptions are matched by the insert itself (the same
@@ -15,7 +15,6 @@ use crate::{BEGIN_WRITE, SqliteStore, t};
 pub(crate) async fn write(tx: &mut sqlx::SqliteConnection, outbox: &Outbox) -> Result<()> {
     for e in &outbox.audit {
         let (kind, tenant) = tenant_columns(e.tenant.as_ref());
-        let at = t(e.at);
         sqlx::query!(
             "INSERT INTO audit_entries (tenant_kind, tenant_id, audit_id, at, actor,
                 actor_key_id, action, target, outcome)
@@ -23,7 +22,7 @@ pub(crate) async fn write(tx: &mut sqlx::SqliteConnection, outbox: &Outbox) -> R
             kind,
             tenant,
             e.id,
-            at,
+            t(e.at),
             e.actor,
             e.actor_key_id,
             e.action,
@@ -39,7 +38,6 @@ pub(crate) async fn write(tx: &mut sqlx::SqliteConnection, outbox: &Outbox) -> R
             EventTenant::Issuer(id) => (Some(id.as_str()), None),
             EventTenant::Verifier(id) => (None, Some(id.as_str())),
         };
-        let created_at = t(e.created_at);
         sqlx::query!(
             "INSERT INTO webhook_deliveries (webhook_id, delivery_id, event_id, event_type,
                 payload, state, attempts, next_attempt_at, lease_until, created_at)
@@ -55,7 +53,7 @@ pub(crate) async fn write(tx: &mut sqlx::SqliteConnection, outbox: &Outbox) -> R
             e.event_id,
             e.event_type,
             e.payload,
-            created_at,
+            t(e.created_at),
             issuer,
             verifier,
         )
@@ -72,7 +70,7 @@ impl SqliteStore {
         if outbox.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())

@@ -16,7 +16,7 @@ use vdc_store::rows::{CredentialRow, StatusChangeRow, StatusListRow};
 use vdc_store::stored::{read_u64, write_u64};
 
 use crate::error::{db_err, db_err_fk};
-use crate::{BEGIN_WRITE, SqliteStore, t};
+use crate::{SqliteStore, t};
 
 async fn list_row(
     conn: &mut sqlx::SqliteConnection,
@@ -141,7 +141,7 @@ impl StatusStore for SqliteStore {
         outbox: &vdc_store::Outbox,
     ) -> Result<StatusChangeOutcome> {
         check_changes(changes)?;
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // Phase 1: every credential exists and is not revoked (under the write lock).
         let mut by_id: Vec<&StatusChange> = changes.iter().collect();
         by_id.sort_by(|a, b| a.credential_id.cmp(&b.credential_id));

@@ -13,7 +13,7 @@ use vdc_store::{
 };
 
 use crate::error::db_err;
-use crate::{BEGIN_WRITE, SqliteStore, t, to_json};
+use crate::{SqliteStore, t, to_json};
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
@@ -77,7 +77,7 @@ impl WebhookStore for SqliteStore {
         if deliveries.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let mut inserted = 0;
         for d in deliveries {
             let created_at = t(d.created_at);
@@ -148,7 +148,7 @@ impl WebhookStore for SqliteStore {
         let at = t(a.at);
         let next = a.next_attempt_at.map(t);
         let status = a.http_status.map(i64::from);
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let moved = sqlx::query!(
             "UPDATE webhook_deliveries
              SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL
