@@ -1,68 +1,12 @@
 //! [`AccessStore`] on Postgres: API keys (lists as `TEXT[]`) and the audit log.
 
 use async_trait::async_trait;
-use vdc_store::access::{audit_id_floor, query_bounds, tenant_columns, tenant_from_columns};
-use vdc_store::{
-    AccessStore, ApiKeyRecord, AuditEntry, AuditQuery, Result, SecretHash, StoreError, UnixTime,
-};
+use vdc_store::access::{audit_id_floor, query_bounds, tenant_columns};
+use vdc_store::rows::{ApiKeyRow, AuditRow};
+use vdc_store::{AccessStore, ApiKeyRecord, AuditEntry, AuditQuery, Result, SecretHash, UnixTime};
 
 use crate::error::db_err;
-use crate::{PostgresStore, hash, t};
-
-struct KeyRow {
-    key_id: String,
-    name: String,
-    issuers: Vec<String>,
-    verifiers: Vec<String>,
-    scopes: Vec<String>,
-    key_hash: Vec<u8>,
-    created_at: i64,
-    revoked_at: Option<i64>,
-}
-
-impl TryFrom<KeyRow> for ApiKeyRecord {
-    type Error = StoreError;
-    fn try_from(r: KeyRow) -> Result<Self> {
-        Ok(Self {
-            id: r.key_id,
-            name: r.name,
-            issuers: r.issuers,
-            verifiers: r.verifiers,
-            scopes: r.scopes,
-            key_hash: hash(r.key_hash)?,
-            created_at: UnixTime(r.created_at),
-            revoked_at: r.revoked_at.map(UnixTime),
-        })
-    }
-}
-
-struct AuditRow {
-    tenant_kind: String,
-    tenant_id: String,
-    audit_id: String,
-    at: i64,
-    actor: String,
-    actor_key_id: Option<String>,
-    action: String,
-    target: Option<String>,
-    outcome: String,
-}
-
-impl TryFrom<AuditRow> for AuditEntry {
-    type Error = StoreError;
-    fn try_from(r: AuditRow) -> Result<Self> {
-        Ok(Self {
-            id: r.audit_id,
-            at: UnixTime(r.at),
-            actor: r.actor,
-            actor_key_id: r.actor_key_id,
-            action: r.action,
-            tenant: tenant_from_columns(&r.tenant_kind, r.tenant_id)?,
-            target: r.target,
-            outcome: r.outcome,
-        })
-    }
-}
+use crate::{PostgresStore, t};
 
 #[async_trait]
 impl AccessStore for PostgresStore {
@@ -92,7 +36,7 @@ impl AccessStore for PostgresStore {
     async fn find_api_key_by_hash(&self, key_hash: &SecretHash) -> Result<Option<ApiKeyRecord>> {
         let key_hash = key_hash.as_bytes().as_slice();
         let row = sqlx::query_as!(
-            KeyRow,
+            ApiKeyRow,
             "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
              FROM api_keys WHERE key_hash = $1",
             key_hash,
@@ -105,7 +49,7 @@ impl AccessStore for PostgresStore {
 
     async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
         let row = sqlx::query_as!(
-            KeyRow,
+            ApiKeyRow,
             "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
              FROM api_keys WHERE key_id = $1",
             id,
@@ -118,7 +62,7 @@ impl AccessStore for PostgresStore {
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
         let rows = sqlx::query_as!(
-            KeyRow,
+            ApiKeyRow,
             "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
              FROM api_keys ORDER BY created_at, key_id",
         )

@@ -1,35 +1,11 @@
 //! [`KeyStore`] on Postgres.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use vdc_store::rows::SigningKeyRow;
 use vdc_store::{KeyStore, Result, SigningKeyRecord, UnixTime};
 
 use crate::error::{db_err, db_err_fk};
 use crate::{PostgresStore, t};
-
-struct KeyRow {
-    issuer_id: String,
-    kid: String,
-    alg: String,
-    public_jwk: Value,
-    encrypted_private_key: Vec<u8>,
-    created_at: i64,
-    retired_at: Option<i64>,
-}
-
-impl From<KeyRow> for SigningKeyRecord {
-    fn from(r: KeyRow) -> Self {
-        Self {
-            issuer_id: r.issuer_id,
-            kid: r.kid,
-            alg: r.alg,
-            public_jwk: r.public_jwk,
-            encrypted_private_key: r.encrypted_private_key,
-            created_at: UnixTime(r.created_at),
-            retired_at: r.retired_at.map(UnixTime),
-        }
-    }
-}
 
 #[async_trait]
 impl KeyStore for PostgresStore {
@@ -54,7 +30,7 @@ impl KeyStore for PostgresStore {
 
     async fn signing_keys(&self, issuer_id: &str) -> Result<Vec<SigningKeyRecord>> {
         let rows = sqlx::query_as!(
-            KeyRow,
+            SigningKeyRow,
             "SELECT issuer_id, kid, alg, public_jwk, encrypted_private_key, created_at, retired_at
              FROM issuer_signing_keys WHERE issuer_id = $1 ORDER BY created_at, kid",
             issuer_id,
@@ -62,7 +38,7 @@ impl KeyStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn retire_signing_key(&self, issuer_id: &str, kid: &str, at: UnixTime) -> Result<bool> {

@@ -68,7 +68,7 @@ impl PostgresStore {
         if outbox.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())

@@ -6,13 +6,14 @@
 
 use async_trait::async_trait;
 use vdc_store::presentation::check_outcome;
+use vdc_store::rows::{PresentationRequestRow, VerifierRow};
 use vdc_store::{
-    Outbox, PresentationOutcome, PresentationRequestRecord, PresentationStatus, PresentationStore,
-    Result, SecretHash, StoreError, UnixTime, VerifierRecord,
+    Outbox, PresentationOutcome, PresentationRequestRecord, PresentationStore, Result, SecretHash,
+    UnixTime, VerifierRecord,
 };
 
 use crate::error::{db_err, db_err_fk};
-use crate::{PostgresStore, hash, t};
+use crate::{PostgresStore, t};
 
 /// Ends a conditional change's transaction: with the outbox and a commit if the change
 /// happened (`won`), else a rollback (nothing written).
@@ -28,62 +29,6 @@ async fn finish_with(
     crate::outbox::write(&mut tx, outbox).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(true)
-}
-
-struct VerifierRow {
-    verifier_id: String,
-    config: serde_json::Value,
-    encrypted_signing_key: Vec<u8>,
-    created_at: i64,
-}
-
-impl TryFrom<VerifierRow> for VerifierRecord {
-    type Error = StoreError;
-    fn try_from(r: VerifierRow) -> Result<Self> {
-        Ok(Self {
-            id: r.verifier_id,
-            config: r.config,
-            encrypted_signing_key: r.encrypted_signing_key,
-            created_at: UnixTime(r.created_at),
-        })
-    }
-}
-
-struct RequestRow {
-    verifier_id: String,
-    request_id: String,
-    state_hash: Vec<u8>,
-    request: serde_json::Value,
-    encrypted_response_key: Option<Vec<u8>>,
-    status: String,
-    result: Option<serde_json::Value>,
-    error: Option<serde_json::Value>,
-    response_code_hash: Option<Vec<u8>>,
-    response_code_used_at: Option<i64>,
-    created_at: i64,
-    expires_at: i64,
-    finished_at: Option<i64>,
-}
-
-impl TryFrom<RequestRow> for PresentationRequestRecord {
-    type Error = StoreError;
-    fn try_from(r: RequestRow) -> Result<Self> {
-        Ok(Self {
-            verifier_id: r.verifier_id,
-            request_id: r.request_id,
-            state_hash: hash(r.state_hash)?,
-            request: r.request,
-            encrypted_response_key: r.encrypted_response_key,
-            status: PresentationStatus::from_stored(&r.status)?,
-            result: r.result,
-            error: r.error,
-            response_code_hash: r.response_code_hash.map(hash).transpose()?,
-            response_code_used_at: r.response_code_used_at.map(UnixTime),
-            created_at: UnixTime(r.created_at),
-            expires_at: UnixTime(r.expires_at),
-            finished_at: r.finished_at.map(UnixTime),
-        })
-    }
 }
 
 #[async_trait]
@@ -145,7 +90,7 @@ impl PresentationStore for PostgresStore {
         let created_at = t(r.created_at);
         let expires_at = t(r.expires_at);
         let finished_at = r.finished_at.map(t);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query!(
             "INSERT INTO presentation_requests (verifier_id, request_id, state_hash, request,
                 encrypted_response_key, status, result, error, response_code_hash,
@@ -179,7 +124,7 @@ impl PresentationStore for PostgresStore {
         request_id: &str,
     ) -> Result<Option<PresentationRequestRecord>> {
         let row = sqlx::query_as!(
-            RequestRow,
+            PresentationRequestRow,
             "SELECT verifier_id, request_id, state_hash, request, encrypted_response_key, status,
                 result, error, response_code_hash, response_code_used_at, created_at, expires_at,
                 finished_at
@@ -200,7 +145,7 @@ impl PresentationStore for PostgresStore {
     ) -> Result<Option<PresentationRequestRecord>> {
         let state_hash = state_hash.as_bytes().as_slice();
         let row = sqlx::query_as!(
-            RequestRow,
+            PresentationRequestRow,
             "SELECT verifier_id, request_id, state_hash, request, encrypted_response_key, status,
                 result, error, response_code_hash, response_code_used_at, created_at, expires_at,
                 finished_at
@@ -231,7 +176,7 @@ impl PresentationStore for PostgresStore {
             .as_ref()
             .map(|h| h.as_bytes().to_vec());
         let now = t(now);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query!(
             "UPDATE presentation_requests
              SET status = $3, result = $4, error = $5, response_code_hash = $6, finished_at = $7
@@ -259,7 +204,7 @@ impl PresentationStore for PostgresStore {
         outbox: &Outbox,
     ) -> Result<bool> {
         let now = t(now);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query!(
             "UPDATE presentation_requests SET status = 'expired', finished_at = $3
              WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
@@ -282,7 +227,7 @@ impl PresentationStore for PostgresStore {
     ) -> Result<Vec<(String, String)>> {
         let now = t(now);
         let limit = i64::from(limit);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query!(
             "UPDATE presentation_requests SET status = 'expired', finished_at = $1
              WHERE status = 'pending' AND expires_at <= $1
@@ -317,7 +262,7 @@ impl PresentationStore for PostgresStore {
         let code_hash = code_hash.as_bytes().as_slice();
         let now = t(now);
         let row = sqlx::query_as!(
-            RequestRow,
+            PresentationRequestRow,
             "UPDATE presentation_requests SET response_code_used_at = $3
              WHERE verifier_id = $1 AND response_code_hash = $2
                AND response_code_used_at IS NULL

@@ -13,36 +13,11 @@ use vdc_store::{
     StatusChangeRecord, StatusListRecord, StatusListSnapshot, StatusStore, StoreError, UnixTime,
 };
 
+use vdc_store::rows::{CredentialRow, StatusChangeRow, StatusListRow};
 use vdc_store::stored::{read_u64, write_u64};
 
 use crate::error::{db_err, db_err_fk};
-use crate::{CredentialRow, PostgresStore, t};
-
-struct ListRow {
-    issuer_id: String,
-    list_id: String,
-    bits: i32,
-    size: i64,
-    version: i64,
-    created_at: i64,
-    sealed_at: Option<i64>,
-}
-
-impl TryFrom<ListRow> for StatusListRecord {
-    type Error = StoreError;
-    fn try_from(r: ListRow) -> Result<Self> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("status list {what}"));
-        Ok(Self {
-            issuer_id: r.issuer_id,
-            list_id: r.list_id,
-            bits: u8::try_from(r.bits).map_err(|_| corrupt("bits"))?,
-            size: u64::try_from(r.size).map_err(|_| corrupt("size"))?,
-            created_at: UnixTime(r.created_at),
-            sealed_at: r.sealed_at.map(UnixTime),
-            version: u64::try_from(r.version).map_err(|_| corrupt("version"))?,
-        })
-    }
-}
+use crate::{PostgresStore, t};
 
 async fn list_row(
     conn: &mut sqlx::PgConnection,
@@ -50,7 +25,7 @@ async fn list_row(
     list_id: &str,
 ) -> Result<Option<StatusListRecord>> {
     sqlx::query_as!(
-        ListRow,
+        StatusListRow,
         "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
          FROM status_lists WHERE issuer_id = $1 AND list_id = $2",
         issuer_id,
@@ -96,7 +71,7 @@ impl StatusStore for PostgresStore {
 
     async fn status_lists(&self, issuer_id: &str) -> Result<Vec<StatusListRecord>> {
         sqlx::query_as!(
-            ListRow,
+            StatusListRow,
             "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
              FROM status_lists WHERE issuer_id = $1
              ORDER BY created_at, length(list_id), list_id",
@@ -169,7 +144,7 @@ impl StatusStore for PostgresStore {
         outbox: &vdc_store::Outbox,
     ) -> Result<StatusChangeOutcome> {
         check_changes(changes)?;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // Phase 1: lock every credential, in id order.
         let mut by_id: Vec<&StatusChange> = changes.iter().collect();
         by_id.sort_by(|a, b| a.credential_id.cmp(&b.credential_id));
@@ -356,7 +331,8 @@ impl StatusStore for PostgresStore {
         issuer_id: &str,
         credential_id: &str,
     ) -> Result<Vec<StatusChangeRecord>> {
-        let rows = sqlx::query!(
+        let rows = sqlx::query_as!(
+            StatusChangeRow,
             "SELECT issuer_id, list_id, version, idx, credential_id, status, at, actor
              FROM status_changes WHERE issuer_id = $1 AND credential_id = $2
              ORDER BY version",
@@ -366,19 +342,6 @@ impl StatusStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(StatusChangeRecord {
-                    issuer_id: r.issuer_id,
-                    list_id: r.list_id,
-                    version: read_u64(r.version, "version")?,
-                    index: read_u64(r.idx, "index")?,
-                    credential_id: r.credential_id,
-                    status: CredentialStatus::from_stored(&r.status)?,
-                    at: UnixTime(r.at),
-                    actor: r.actor,
-                })
-            })
-            .collect()
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 }

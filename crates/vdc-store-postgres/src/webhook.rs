@@ -7,107 +7,14 @@
 //! attempt number is the next one.
 
 use async_trait::async_trait;
-use vdc_store::stored::{read_u64, write_u64};
+use vdc_store::rows::{AttemptRow, DeliveryRow, WebhookRow};
+use vdc_store::stored::write_u64;
 use vdc_store::{
-    AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryState, NewDelivery, Result, StoreError,
-    UnixTime, WebhookRecord, WebhookStore,
+    AttemptRecord, DeliveryRecord, NewDelivery, Result, UnixTime, WebhookRecord, WebhookStore,
 };
 
 use crate::error::db_err;
 use crate::{PostgresStore, t};
-
-struct WebhookRow {
-    webhook_id: String,
-    url: String,
-    events: serde_json::Value,
-    issuers: Option<serde_json::Value>,
-    verifiers: Option<serde_json::Value>,
-    encrypted_secret: Vec<u8>,
-    created_at: i64,
-}
-
-impl TryFrom<WebhookRow> for WebhookRecord {
-    type Error = StoreError;
-    fn try_from(r: WebhookRow) -> Result<Self> {
-        Ok(Self {
-            id: r.webhook_id,
-            url: r.url,
-            events: from_value(r.events)?,
-            issuers: r.issuers.map(from_value).transpose()?,
-            verifiers: r.verifiers.map(from_value).transpose()?,
-            encrypted_secret: r.encrypted_secret,
-            created_at: UnixTime(r.created_at),
-        })
-    }
-}
-
-struct DeliveryRow {
-    webhook_id: String,
-    delivery_id: String,
-    event_id: String,
-    event_type: String,
-    payload: String,
-    state: String,
-    attempts: i64,
-    next_attempt_at: Option<i64>,
-    created_at: i64,
-}
-
-impl TryFrom<DeliveryRow> for DeliveryRecord {
-    type Error = StoreError;
-    fn try_from(r: DeliveryRow) -> Result<Self> {
-        Ok(Self {
-            webhook_id: r.webhook_id,
-            delivery_id: r.delivery_id,
-            event_id: r.event_id,
-            event_type: r.event_type,
-            payload: r.payload,
-            state: DeliveryState::from_stored(&r.state)?,
-            attempts: attempt_number(r.attempts)?,
-            next_attempt_at: r.next_attempt_at.map(UnixTime),
-            created_at: UnixTime(r.created_at),
-            history: Vec::new(),
-        })
-    }
-}
-
-struct AttemptRow {
-    delivery_id: String,
-    attempt: i64,
-    at: i64,
-    http_status: Option<i64>,
-    error: Option<String>,
-    outcome: String,
-    next_attempt_at: Option<i64>,
-}
-
-impl TryFrom<AttemptRow> for AttemptRecord {
-    type Error = StoreError;
-    fn try_from(r: AttemptRow) -> Result<Self> {
-        Ok(Self {
-            attempt: attempt_number(r.attempt)?,
-            at: UnixTime(r.at),
-            http_status: r
-                .http_status
-                .map(|s| {
-                    u16::try_from(s).map_err(|_| StoreError::Corrupt("bad http status".into()))
-                })
-                .transpose()?,
-            error: r.error,
-            outcome: AttemptOutcome::from_stored(&r.outcome)?,
-            next_attempt_at: r.next_attempt_at.map(UnixTime),
-        })
-    }
-}
-
-fn from_value(v: serde_json::Value) -> Result<Vec<String>> {
-    serde_json::from_value(v).map_err(|_| StoreError::Corrupt("stored list does not parse".into()))
-}
-
-fn attempt_number(v: i64) -> Result<u32> {
-    u32::try_from(read_u64(v, "attempt")?)
-        .map_err(|_| StoreError::Corrupt("attempt number out of range".into()))
-}
 
 #[async_trait]
 impl WebhookStore for PostgresStore {
@@ -171,7 +78,7 @@ impl WebhookStore for PostgresStore {
         if deliveries.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let mut inserted = 0;
         for d in deliveries {
             let created_at = t(d.created_at);
@@ -242,7 +149,7 @@ impl WebhookStore for PostgresStore {
         let at = t(a.at);
         let next = a.next_attempt_at.map(t);
         let status = a.http_status.map(i64::from);
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let moved = sqlx::query!(
             "UPDATE webhook_deliveries
              SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL

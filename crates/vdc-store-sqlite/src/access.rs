@@ -1,68 +1,12 @@
 //! [`AccessStore`] on SQLite: API keys (lists as JSON arrays in TEXT) and the audit log.
 
 use async_trait::async_trait;
-use vdc_store::access::{audit_id_floor, query_bounds, tenant_columns, tenant_from_columns};
-use vdc_store::{
-    AccessStore, ApiKeyRecord, AuditEntry, AuditQuery, Result, SecretHash, StoreError, UnixTime,
-};
+use vdc_store::access::{audit_id_floor, query_bounds, tenant_columns};
+use vdc_store::rows::{ApiKeyRow, AuditRow};
+use vdc_store::{AccessStore, ApiKeyRecord, AuditEntry, AuditQuery, Result, SecretHash, UnixTime};
 
 use crate::error::db_err;
-use crate::{SqliteStore, from_json, hash, t, to_json};
-
-struct KeyRow {
-    key_id: String,
-    name: String,
-    issuers: String,
-    verifiers: String,
-    scopes: String,
-    key_hash: Vec<u8>,
-    created_at: i64,
-    revoked_at: Option<i64>,
-}
-
-impl TryFrom<KeyRow> for ApiKeyRecord {
-    type Error = StoreError;
-    fn try_from(r: KeyRow) -> Result<Self> {
-        Ok(Self {
-            id: r.key_id,
-            name: r.name,
-            issuers: from_json(&r.issuers)?,
-            verifiers: from_json(&r.verifiers)?,
-            scopes: from_json(&r.scopes)?,
-            key_hash: hash(r.key_hash)?,
-            created_at: UnixTime(r.created_at),
-            revoked_at: r.revoked_at.map(UnixTime),
-        })
-    }
-}
-
-struct AuditRow {
-    tenant_kind: String,
-    tenant_id: String,
-    audit_id: String,
-    at: i64,
-    actor: String,
-    actor_key_id: Option<String>,
-    action: String,
-    target: Option<String>,
-    outcome: String,
-}
-
-impl TryFrom<AuditRow> for AuditEntry {
-    type Error = StoreError;
-    fn try_from(r: AuditRow) -> Result<Self> {
-        Ok(Self {
-            id: r.audit_id,
-            at: UnixTime(r.at),
-            actor: r.actor,
-            actor_key_id: r.actor_key_id,
-            action: r.action,
-            tenant: tenant_from_columns(&r.tenant_kind, r.tenant_id)?,
-            target: r.target,
-            outcome: r.outcome,
-        })
-    }
-}
+use crate::{SqliteStore, t, to_json};
 
 #[async_trait]
 impl AccessStore for SqliteStore {
@@ -76,7 +20,7 @@ impl AccessStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO api_keys (key_id, name, issuers, verifiers, scopes, key_hash,
                 created_at, revoked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             k.id,
             k.name,
             issuers,
@@ -95,9 +39,9 @@ impl AccessStore for SqliteStore {
     async fn find_api_key_by_hash(&self, key_hash: &SecretHash) -> Result<Option<ApiKeyRecord>> {
         let key_hash = key_hash.as_bytes().as_slice();
         let row = sqlx::query_as!(
-            KeyRow,
+            ApiKeyRow,
             "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
-             FROM api_keys WHERE key_hash = ?1",
+             FROM api_keys WHERE key_hash = $1",
             key_hash,
         )
         .fetch_optional(&self.pool)
@@ -108,9 +52,9 @@ impl AccessStore for SqliteStore {
 
     async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
         let row = sqlx::query_as!(
-            KeyRow,
+            ApiKeyRow,
             "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
-             FROM api_keys WHERE key_id = ?1",
+             FROM api_keys WHERE key_id = $1",
             id,
         )
         .fetch_optional(&self.pool)
@@ -121,7 +65,7 @@ impl AccessStore for SqliteStore {
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
         let rows = sqlx::query_as!(
-            KeyRow,
+            ApiKeyRow,
             "SELECT key_id, name, issuers, verifiers, scopes, key_hash, created_at, revoked_at
              FROM api_keys ORDER BY created_at, key_id",
         )
@@ -134,7 +78,7 @@ impl AccessStore for SqliteStore {
     async fn revoke_api_key(&self, id: &str, now: UnixTime) -> Result<bool> {
         let now = t(now);
         let done = sqlx::query!(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE key_id = ?1",
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1",
             id,
             now,
         )
@@ -164,9 +108,9 @@ impl AccessStore for SqliteStore {
                     "SELECT tenant_kind, tenant_id, audit_id, at, actor, actor_key_id, action,
                         target, outcome
                      FROM audit_entries
-                     WHERE tenant_kind = ?1 AND tenant_id = ?2
-                       AND audit_id >= ?3 AND audit_id < ?4
-                     ORDER BY audit_id DESC LIMIT ?5",
+                     WHERE tenant_kind = $1 AND tenant_id = $2
+                       AND audit_id >= $3 AND audit_id < $4
+                     ORDER BY audit_id DESC LIMIT $5",
                     kind,
                     id,
                     floor,
@@ -182,8 +126,8 @@ impl AccessStore for SqliteStore {
                     "SELECT tenant_kind, tenant_id, audit_id, at, actor, actor_key_id, action,
                         target, outcome
                      FROM audit_entries
-                     WHERE audit_id >= ?1 AND audit_id < ?2
-                     ORDER BY audit_id DESC LIMIT ?3",
+                     WHERE audit_id >= $1 AND audit_id < $2
+                     ORDER BY audit_id DESC LIMIT $3",
                     floor,
                     ceiling,
                     limit,
@@ -206,8 +150,8 @@ impl AccessStore for SqliteStore {
         let done = sqlx::query!(
             "DELETE FROM audit_entries WHERE rowid IN (
                 SELECT rowid FROM audit_entries
-                WHERE audit_id < ?1 AND at < ?2
-                ORDER BY audit_id LIMIT ?3)",
+                WHERE audit_id < $1 AND at < $2
+                ORDER BY audit_id LIMIT $3)",
             floor,
             before,
             limit,

@@ -1,35 +1,11 @@
 //! [`KeyStore`] on SQLite.
 
 use async_trait::async_trait;
-use vdc_store::{KeyStore, Result, SigningKeyRecord, StoreError, UnixTime};
+use vdc_store::rows::SigningKeyRow;
+use vdc_store::{KeyStore, Result, SigningKeyRecord, UnixTime};
 
 use crate::error::{db_err, db_err_fk};
-use crate::{SqliteStore, from_json, t, to_json};
-
-struct KeyRow {
-    issuer_id: String,
-    kid: String,
-    alg: String,
-    public_jwk: String,
-    encrypted_private_key: Vec<u8>,
-    created_at: i64,
-    retired_at: Option<i64>,
-}
-
-impl TryFrom<KeyRow> for SigningKeyRecord {
-    type Error = StoreError;
-    fn try_from(r: KeyRow) -> Result<Self> {
-        Ok(Self {
-            issuer_id: r.issuer_id,
-            kid: r.kid,
-            alg: r.alg,
-            public_jwk: from_json(&r.public_jwk)?,
-            encrypted_private_key: r.encrypted_private_key,
-            created_at: UnixTime(r.created_at),
-            retired_at: r.retired_at.map(UnixTime),
-        })
-    }
-}
+use crate::{SqliteStore, t, to_json};
 
 #[async_trait]
 impl KeyStore for SqliteStore {
@@ -37,7 +13,7 @@ impl KeyStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO issuer_signing_keys (issuer_id, kid, alg, public_jwk,
                 encrypted_private_key, created_at, retired_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             key.issuer_id,
             key.kid,
             key.alg,
@@ -54,9 +30,9 @@ impl KeyStore for SqliteStore {
 
     async fn signing_keys(&self, issuer_id: &str) -> Result<Vec<SigningKeyRecord>> {
         let rows = sqlx::query_as!(
-            KeyRow,
+            SigningKeyRow,
             "SELECT issuer_id, kid, alg, public_jwk, encrypted_private_key, created_at, retired_at
-             FROM issuer_signing_keys WHERE issuer_id = ?1 ORDER BY created_at, kid",
+             FROM issuer_signing_keys WHERE issuer_id = $1 ORDER BY created_at, kid",
             issuer_id,
         )
         .fetch_all(&self.pool)
@@ -67,8 +43,8 @@ impl KeyStore for SqliteStore {
 
     async fn retire_signing_key(&self, issuer_id: &str, kid: &str, at: UnixTime) -> Result<bool> {
         let updated = sqlx::query!(
-            "UPDATE issuer_signing_keys SET retired_at = ?3
-             WHERE issuer_id = ?1 AND kid = ?2 AND retired_at IS NULL",
+            "UPDATE issuer_signing_keys SET retired_at = $3
+             WHERE issuer_id = $1 AND kid = $2 AND retired_at IS NULL",
             issuer_id,
             kid,
             t(at),

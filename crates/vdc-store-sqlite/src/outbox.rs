@@ -6,7 +6,7 @@ use vdc_store::access::tenant_columns;
 use vdc_store::events::{EventTenant, Outbox};
 
 use crate::error::db_err;
-use crate::{BEGIN_WRITE, SqliteStore, t};
+use crate::{SqliteStore, t};
 
 /// Writes `outbox` inside `tx`: each audit entry, and for each event one delivery per
 /// subscription that wants it. Subscriptions are matched by the insert itself (the same
@@ -15,15 +15,14 @@ use crate::{BEGIN_WRITE, SqliteStore, t};
 pub(crate) async fn write(tx: &mut sqlx::SqliteConnection, outbox: &Outbox) -> Result<()> {
     for e in &outbox.audit {
         let (kind, tenant) = tenant_columns(e.tenant.as_ref());
-        let at = t(e.at);
         sqlx::query!(
             "INSERT INTO audit_entries (tenant_kind, tenant_id, audit_id, at, actor,
                 actor_key_id, action, target, outcome)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             kind,
             tenant,
             e.id,
-            at,
+            t(e.at),
             e.actor,
             e.actor_key_id,
             e.action,
@@ -39,23 +38,22 @@ pub(crate) async fn write(tx: &mut sqlx::SqliteConnection, outbox: &Outbox) -> R
             EventTenant::Issuer(id) => (Some(id.as_str()), None),
             EventTenant::Verifier(id) => (None, Some(id.as_str())),
         };
-        let created_at = t(e.created_at);
         sqlx::query!(
             "INSERT INTO webhook_deliveries (webhook_id, delivery_id, event_id, event_type,
                 payload, state, attempts, next_attempt_at, lease_until, created_at)
-             SELECT w.webhook_id, ?1, ?2, ?3, ?4, 'pending', 0, ?5, NULL, ?5
+             SELECT w.webhook_id, $1, $2, $3, $4, 'pending', 0, $5, NULL, $5
              FROM webhooks w
-             WHERE EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = ?3)
+             WHERE EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = $3)
                AND ((w.issuers IS NULL AND w.verifiers IS NULL)
-                 OR (?6 IS NOT NULL
-                     AND EXISTS (SELECT 1 FROM json_each(w.issuers) WHERE value = ?6))
-                 OR (?7 IS NOT NULL
-                     AND EXISTS (SELECT 1 FROM json_each(w.verifiers) WHERE value = ?7)))",
+                 OR ($6 IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM json_each(w.issuers) WHERE value = $6))
+                 OR ($7 IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM json_each(w.verifiers) WHERE value = $7)))",
             e.delivery_id,
             e.event_id,
             e.event_type,
             e.payload,
-            created_at,
+            t(e.created_at),
             issuer,
             verifier,
         )
@@ -72,7 +70,7 @@ impl SqliteStore {
         if outbox.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         write(&mut tx, outbox).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())

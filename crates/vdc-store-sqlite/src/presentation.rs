@@ -6,13 +6,14 @@
 
 use async_trait::async_trait;
 use vdc_store::presentation::check_outcome;
+use vdc_store::rows::{PresentationRequestRow, VerifierRow};
 use vdc_store::{
-    Outbox, PresentationOutcome, PresentationRequestRecord, PresentationStatus, PresentationStore,
-    Result, SecretHash, StoreError, UnixTime, VerifierRecord,
+    Outbox, PresentationOutcome, PresentationRequestRecord, PresentationStore, Result, SecretHash,
+    UnixTime, VerifierRecord,
 };
 
 use crate::error::{db_err, db_err_fk};
-use crate::{BEGIN_WRITE, SqliteStore, from_json, hash, t, to_json};
+use crate::{SqliteStore, t, to_json};
 
 /// Ends a conditional change's transaction: with the outbox and a commit if the change
 /// happened (`won`), else a rollback (nothing written).
@@ -30,62 +31,6 @@ async fn finish_with(
     Ok(true)
 }
 
-struct VerifierRow {
-    verifier_id: String,
-    config: String,
-    encrypted_signing_key: Vec<u8>,
-    created_at: i64,
-}
-
-impl TryFrom<VerifierRow> for VerifierRecord {
-    type Error = StoreError;
-    fn try_from(r: VerifierRow) -> Result<Self> {
-        Ok(Self {
-            id: r.verifier_id,
-            config: from_json(&r.config)?,
-            encrypted_signing_key: r.encrypted_signing_key,
-            created_at: UnixTime(r.created_at),
-        })
-    }
-}
-
-struct RequestRow {
-    verifier_id: String,
-    request_id: String,
-    state_hash: Vec<u8>,
-    request: String,
-    encrypted_response_key: Option<Vec<u8>>,
-    status: String,
-    result: Option<String>,
-    error: Option<String>,
-    response_code_hash: Option<Vec<u8>>,
-    response_code_used_at: Option<i64>,
-    created_at: i64,
-    expires_at: i64,
-    finished_at: Option<i64>,
-}
-
-impl TryFrom<RequestRow> for PresentationRequestRecord {
-    type Error = StoreError;
-    fn try_from(r: RequestRow) -> Result<Self> {
-        Ok(Self {
-            verifier_id: r.verifier_id,
-            request_id: r.request_id,
-            state_hash: hash(r.state_hash)?,
-            request: from_json(&r.request)?,
-            encrypted_response_key: r.encrypted_response_key,
-            status: PresentationStatus::from_stored(&r.status)?,
-            result: r.result.as_deref().map(from_json).transpose()?,
-            error: r.error.as_deref().map(from_json).transpose()?,
-            response_code_hash: r.response_code_hash.map(hash).transpose()?,
-            response_code_used_at: r.response_code_used_at.map(UnixTime),
-            created_at: UnixTime(r.created_at),
-            expires_at: UnixTime(r.expires_at),
-            finished_at: r.finished_at.map(UnixTime),
-        })
-    }
-}
-
 #[async_trait]
 impl PresentationStore for SqliteStore {
     async fn create_verifier(&self, v: &VerifierRecord) -> Result<()> {
@@ -93,7 +38,7 @@ impl PresentationStore for SqliteStore {
         let created_at = t(v.created_at);
         sqlx::query!(
             "INSERT INTO verifiers (verifier_id, config, encrypted_signing_key, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
+             VALUES ($1, $2, $3, $4)",
             v.id,
             config,
             v.encrypted_signing_key,
@@ -109,7 +54,7 @@ impl PresentationStore for SqliteStore {
         let row = sqlx::query_as!(
             VerifierRow,
             "SELECT verifier_id, config, encrypted_signing_key, created_at
-             FROM verifiers WHERE verifier_id = ?1",
+             FROM verifiers WHERE verifier_id = $1",
             id,
         )
         .fetch_optional(&self.pool)
@@ -145,12 +90,12 @@ impl PresentationStore for SqliteStore {
         let created_at = t(r.created_at);
         let expires_at = t(r.expires_at);
         let finished_at = r.finished_at.map(t);
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         sqlx::query!(
             "INSERT INTO presentation_requests (verifier_id, request_id, state_hash, request,
                 encrypted_response_key, status, result, error, response_code_hash,
                 response_code_used_at, created_at, expires_at, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             r.verifier_id,
             r.request_id,
             state_hash,
@@ -179,11 +124,11 @@ impl PresentationStore for SqliteStore {
         request_id: &str,
     ) -> Result<Option<PresentationRequestRecord>> {
         let row = sqlx::query_as!(
-            RequestRow,
+            PresentationRequestRow,
             "SELECT verifier_id, request_id, state_hash, request, encrypted_response_key, status,
                 result, error, response_code_hash, response_code_used_at, created_at, expires_at,
                 finished_at
-             FROM presentation_requests WHERE verifier_id = ?1 AND request_id = ?2",
+             FROM presentation_requests WHERE verifier_id = $1 AND request_id = $2",
             verifier_id,
             request_id,
         )
@@ -200,11 +145,11 @@ impl PresentationStore for SqliteStore {
     ) -> Result<Option<PresentationRequestRecord>> {
         let state_hash = state_hash.as_bytes().as_slice();
         let row = sqlx::query_as!(
-            RequestRow,
+            PresentationRequestRow,
             "SELECT verifier_id, request_id, state_hash, request, encrypted_response_key, status,
                 result, error, response_code_hash, response_code_used_at, created_at, expires_at,
                 finished_at
-             FROM presentation_requests WHERE verifier_id = ?1 AND state_hash = ?2",
+             FROM presentation_requests WHERE verifier_id = $1 AND state_hash = $2",
             verifier_id,
             state_hash,
         )
@@ -231,12 +176,12 @@ impl PresentationStore for SqliteStore {
             .as_ref()
             .map(|h| h.as_bytes().to_vec());
         let now = t(now);
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query!(
             "UPDATE presentation_requests
-             SET status = ?3, result = ?4, error = ?5, response_code_hash = ?6, finished_at = ?7
-             WHERE verifier_id = ?1 AND request_id = ?2 AND status = 'pending'
-               AND expires_at > ?7",
+             SET status = $3, result = $4, error = $5, response_code_hash = $6, finished_at = $7
+             WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
+               AND expires_at > $7",
             verifier_id,
             request_id,
             status,
@@ -259,11 +204,11 @@ impl PresentationStore for SqliteStore {
         outbox: &Outbox,
     ) -> Result<bool> {
         let now = t(now);
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query!(
-            "UPDATE presentation_requests SET status = 'expired', finished_at = ?3
-             WHERE verifier_id = ?1 AND request_id = ?2 AND status = 'pending'
-               AND expires_at <= ?3",
+            "UPDATE presentation_requests SET status = 'expired', finished_at = $3
+             WHERE verifier_id = $1 AND request_id = $2 AND status = 'pending'
+               AND expires_at <= $3",
             verifier_id,
             request_id,
             now,
@@ -282,13 +227,13 @@ impl PresentationStore for SqliteStore {
     ) -> Result<Vec<(String, String)>> {
         let now = t(now);
         let limit = i64::from(limit);
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query!(
-            r#"UPDATE presentation_requests SET status = 'expired', finished_at = ?1
-             WHERE status = 'pending' AND expires_at <= ?1
+            r#"UPDATE presentation_requests SET status = 'expired', finished_at = $1
+             WHERE status = 'pending' AND expires_at <= $1
                AND rowid IN (
                  SELECT rowid FROM presentation_requests
-                 WHERE status = 'pending' AND expires_at <= ?1 LIMIT ?2)
+                 WHERE status = 'pending' AND expires_at <= $1 LIMIT $2)
              RETURNING verifier_id AS "verifier_id!", request_id AS "request_id!""#,
             now,
             limit,
@@ -316,9 +261,9 @@ impl PresentationStore for SqliteStore {
         let code_hash = code_hash.as_bytes().as_slice();
         let now = t(now);
         let row = sqlx::query_as!(
-            RequestRow,
-            "UPDATE presentation_requests SET response_code_used_at = ?3
-             WHERE verifier_id = ?1 AND response_code_hash = ?2
+            PresentationRequestRow,
+            "UPDATE presentation_requests SET response_code_used_at = $3
+             WHERE verifier_id = $1 AND response_code_hash = $2
                AND response_code_used_at IS NULL
              RETURNING verifier_id, request_id, state_hash, request, encrypted_response_key,
                 status, result, error, response_code_hash, response_code_used_at, created_at,
@@ -345,8 +290,8 @@ impl PresentationStore for SqliteStore {
         let done = sqlx::query!(
             "DELETE FROM presentation_requests WHERE rowid IN (
                 SELECT rowid FROM presentation_requests
-                WHERE status <> 'pending' AND finished_at < ?1
-                ORDER BY finished_at LIMIT ?2)",
+                WHERE status <> 'pending' AND finished_at < $1
+                ORDER BY finished_at LIMIT $2)",
             before,
             limit,
         )

@@ -12,36 +12,11 @@ use vdc_store::{
     StatusChangeRecord, StatusListRecord, StatusListSnapshot, StatusStore, StoreError, UnixTime,
 };
 
+use vdc_store::rows::{CredentialRow, StatusChangeRow, StatusListRow};
 use vdc_store::stored::{read_u64, write_u64};
 
 use crate::error::{db_err, db_err_fk};
-use crate::{BEGIN_WRITE, CredentialRow, SqliteStore, t};
-
-struct ListRow {
-    issuer_id: String,
-    list_id: String,
-    bits: i64,
-    size: i64,
-    version: i64,
-    created_at: i64,
-    sealed_at: Option<i64>,
-}
-
-impl TryFrom<ListRow> for StatusListRecord {
-    type Error = StoreError;
-    fn try_from(r: ListRow) -> Result<Self> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("status list {what}"));
-        Ok(Self {
-            issuer_id: r.issuer_id,
-            list_id: r.list_id,
-            bits: u8::try_from(r.bits).map_err(|_| corrupt("bits"))?,
-            size: u64::try_from(r.size).map_err(|_| corrupt("size"))?,
-            created_at: UnixTime(r.created_at),
-            sealed_at: r.sealed_at.map(UnixTime),
-            version: u64::try_from(r.version).map_err(|_| corrupt("version"))?,
-        })
-    }
-}
+use crate::{SqliteStore, t};
 
 async fn list_row(
     conn: &mut sqlx::SqliteConnection,
@@ -49,9 +24,9 @@ async fn list_row(
     list_id: &str,
 ) -> Result<Option<StatusListRecord>> {
     sqlx::query_as!(
-        ListRow,
+        StatusListRow,
         "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
-         FROM status_lists WHERE issuer_id = ?1 AND list_id = ?2",
+         FROM status_lists WHERE issuer_id = $1 AND list_id = $2",
         issuer_id,
         list_id,
     )
@@ -69,7 +44,7 @@ impl StatusStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO status_lists (issuer_id, list_id, bits, size, version, created_at,
                 sealed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             list.issuer_id,
             list.list_id,
             i64::from(list.bits),
@@ -95,9 +70,9 @@ impl StatusStore for SqliteStore {
 
     async fn status_lists(&self, issuer_id: &str) -> Result<Vec<StatusListRecord>> {
         sqlx::query_as!(
-            ListRow,
+            StatusListRow,
             "SELECT issuer_id, list_id, bits, size, version, created_at, sealed_at
-             FROM status_lists WHERE issuer_id = ?1
+             FROM status_lists WHERE issuer_id = $1
              ORDER BY created_at, length(list_id), list_id",
             issuer_id,
         )
@@ -111,8 +86,8 @@ impl StatusStore for SqliteStore {
 
     async fn seal_status_list(&self, issuer_id: &str, list_id: &str, at: UnixTime) -> Result<bool> {
         let updated = sqlx::query!(
-            "UPDATE status_lists SET sealed_at = ?3
-             WHERE issuer_id = ?1 AND list_id = ?2 AND sealed_at IS NULL",
+            "UPDATE status_lists SET sealed_at = $3
+             WHERE issuer_id = $1 AND list_id = $2 AND sealed_at IS NULL",
             issuer_id,
             list_id,
             t(at),
@@ -140,11 +115,11 @@ impl StatusStore for SqliteStore {
         // `query_scalar!`: sqlx's SQLite describe cannot type the table-valued `json_each`
         // ("no such table column"); the contract suite runs this query on a real database.
         let free: Vec<i64> = sqlx::query_scalar(
-            "SELECT CAST(c.value AS INTEGER) FROM status_lists l, json_each(?3) c
-             WHERE l.issuer_id = ?1 AND l.list_id = ?2 AND l.sealed_at IS NULL
+            "SELECT CAST(c.value AS INTEGER) FROM status_lists l, json_each($3) c
+             WHERE l.issuer_id = $1 AND l.list_id = $2 AND l.sealed_at IS NULL
                AND c.value >= 0 AND c.value < l.size
                AND NOT EXISTS (SELECT 1 FROM status_entries e
-                   WHERE e.issuer_id = ?1 AND e.list_id = ?2 AND e.idx = c.value)",
+                   WHERE e.issuer_id = $1 AND e.list_id = $2 AND e.idx = c.value)",
         )
         .bind(issuer_id)
         .bind(list_id)
@@ -166,7 +141,7 @@ impl StatusStore for SqliteStore {
         outbox: &vdc_store::Outbox,
     ) -> Result<StatusChangeOutcome> {
         check_changes(changes)?;
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         // Phase 1: every credential exists and is not revoked (under the write lock).
         let mut by_id: Vec<&StatusChange> = changes.iter().collect();
         by_id.sort_by(|a, b| a.credential_id.cmp(&b.credential_id));
@@ -177,7 +152,7 @@ impl StatusStore for SqliteStore {
                 "SELECT issuer_id, credential_id, offer_id, credential_configuration_id,
                     holder_key_thumbprint, status_list_id, status_list_index, status,
                     issued_at, expires_at
-                 FROM issued_credentials WHERE issuer_id = ?1 AND credential_id = ?2",
+                 FROM issued_credentials WHERE issuer_id = $1 AND credential_id = $2",
                 issuer_id,
                 change.credential_id,
             )
@@ -215,8 +190,8 @@ impl StatusStore for SqliteStore {
                 continue;
             }
             sqlx::query!(
-                "UPDATE issued_credentials SET status = ?3
-                 WHERE issuer_id = ?1 AND credential_id = ?2",
+                "UPDATE issued_credentials SET status = $3
+                 WHERE issuer_id = $1 AND credential_id = $2",
                 issuer_id,
                 change.credential_id,
                 change.status.as_str(),
@@ -230,7 +205,7 @@ impl StatusStore for SqliteStore {
             };
             let version = sqlx::query_scalar!(
                 "UPDATE status_lists SET version = version + 1
-                 WHERE issuer_id = ?1 AND list_id = ?2 RETURNING version",
+                 WHERE issuer_id = $1 AND list_id = $2 RETURNING version",
                 issuer_id,
                 entry.list_id,
             )
@@ -241,7 +216,7 @@ impl StatusStore for SqliteStore {
             sqlx::query!(
                 "INSERT INTO status_changes (issuer_id, list_id, version, idx, credential_id,
                     status, at, actor)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 issuer_id,
                 entry.list_id,
                 version,
@@ -267,7 +242,7 @@ impl StatusStore for SqliteStore {
 
     async fn status_list_version(&self, issuer_id: &str, list_id: &str) -> Result<Option<u64>> {
         sqlx::query_scalar!(
-            "SELECT version FROM status_lists WHERE issuer_id = ?1 AND list_id = ?2",
+            "SELECT version FROM status_lists WHERE issuer_id = $1 AND list_id = $2",
             issuer_id,
             list_id,
         )
@@ -290,7 +265,7 @@ impl StatusStore for SqliteStore {
         };
         let rows = sqlx::query!(
             "SELECT status_list_index AS \"idx!\", status FROM issued_credentials
-             WHERE issuer_id = ?1 AND status_list_id = ?2 AND status <> 'valid'
+             WHERE issuer_id = $1 AND status_list_id = $2 AND status <> 'valid'
                AND status_list_index IS NOT NULL
              ORDER BY status_list_index",
             issuer_id,
@@ -323,7 +298,7 @@ impl StatusStore for SqliteStore {
         };
         let rows = sqlx::query!(
             "SELECT version, idx, status FROM status_changes
-             WHERE issuer_id = ?1 AND list_id = ?2 AND at <= ?3",
+             WHERE issuer_id = $1 AND list_id = $2 AND at <= $3",
             issuer_id,
             list_id,
             t(at),
@@ -352,9 +327,10 @@ impl StatusStore for SqliteStore {
         issuer_id: &str,
         credential_id: &str,
     ) -> Result<Vec<StatusChangeRecord>> {
-        let rows = sqlx::query!(
+        let rows = sqlx::query_as!(
+            StatusChangeRow,
             "SELECT issuer_id, list_id, version, idx, credential_id, status, at, actor
-             FROM status_changes WHERE issuer_id = ?1 AND credential_id = ?2
+             FROM status_changes WHERE issuer_id = $1 AND credential_id = $2
              ORDER BY version",
             issuer_id,
             credential_id,
@@ -362,19 +338,6 @@ impl StatusStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(StatusChangeRecord {
-                    issuer_id: r.issuer_id,
-                    list_id: r.list_id,
-                    version: read_u64(r.version, "version")?,
-                    index: read_u64(r.idx, "index")?,
-                    credential_id: r.credential_id,
-                    status: CredentialStatus::from_stored(&r.status)?,
-                    at: UnixTime(r.at),
-                    actor: r.actor,
-                })
-            })
-            .collect()
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 }

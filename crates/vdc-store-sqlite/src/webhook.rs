@@ -6,103 +6,14 @@
 //! delivery only if the attempt number is the next one.
 
 use async_trait::async_trait;
-use vdc_store::stored::{read_u64, write_u64};
+use vdc_store::rows::{AttemptRow, DeliveryRow, WebhookRow};
+use vdc_store::stored::write_u64;
 use vdc_store::{
-    AttemptOutcome, AttemptRecord, DeliveryRecord, DeliveryState, NewDelivery, Result, StoreError,
-    UnixTime, WebhookRecord, WebhookStore,
+    AttemptRecord, DeliveryRecord, NewDelivery, Result, UnixTime, WebhookRecord, WebhookStore,
 };
 
 use crate::error::db_err;
-use crate::{BEGIN_WRITE, SqliteStore, from_json, t, to_json};
-
-struct WebhookRow {
-    webhook_id: String,
-    url: String,
-    events: String,
-    issuers: Option<String>,
-    verifiers: Option<String>,
-    encrypted_secret: Vec<u8>,
-    created_at: i64,
-}
-
-impl TryFrom<WebhookRow> for WebhookRecord {
-    type Error = StoreError;
-    fn try_from(r: WebhookRow) -> Result<Self> {
-        Ok(Self {
-            id: r.webhook_id,
-            url: r.url,
-            events: from_json(&r.events)?,
-            issuers: r.issuers.as_deref().map(from_json).transpose()?,
-            verifiers: r.verifiers.as_deref().map(from_json).transpose()?,
-            encrypted_secret: r.encrypted_secret,
-            created_at: UnixTime(r.created_at),
-        })
-    }
-}
-
-struct DeliveryRow {
-    webhook_id: String,
-    delivery_id: String,
-    event_id: String,
-    event_type: String,
-    payload: String,
-    state: String,
-    attempts: i64,
-    next_attempt_at: Option<i64>,
-    created_at: i64,
-}
-
-impl TryFrom<DeliveryRow> for DeliveryRecord {
-    type Error = StoreError;
-    fn try_from(r: DeliveryRow) -> Result<Self> {
-        Ok(Self {
-            webhook_id: r.webhook_id,
-            delivery_id: r.delivery_id,
-            event_id: r.event_id,
-            event_type: r.event_type,
-            payload: r.payload,
-            state: DeliveryState::from_stored(&r.state)?,
-            attempts: attempt_number(r.attempts)?,
-            next_attempt_at: r.next_attempt_at.map(UnixTime),
-            created_at: UnixTime(r.created_at),
-            history: Vec::new(),
-        })
-    }
-}
-
-struct AttemptRow {
-    delivery_id: String,
-    attempt: i64,
-    at: i64,
-    http_status: Option<i64>,
-    error: Option<String>,
-    outcome: String,
-    next_attempt_at: Option<i64>,
-}
-
-impl TryFrom<AttemptRow> for AttemptRecord {
-    type Error = StoreError;
-    fn try_from(r: AttemptRow) -> Result<Self> {
-        Ok(Self {
-            attempt: attempt_number(r.attempt)?,
-            at: UnixTime(r.at),
-            http_status: r
-                .http_status
-                .map(|s| {
-                    u16::try_from(s).map_err(|_| StoreError::Corrupt("bad http status".into()))
-                })
-                .transpose()?,
-            error: r.error,
-            outcome: AttemptOutcome::from_stored(&r.outcome)?,
-            next_attempt_at: r.next_attempt_at.map(UnixTime),
-        })
-    }
-}
-
-fn attempt_number(v: i64) -> Result<u32> {
-    u32::try_from(read_u64(v, "attempt")?)
-        .map_err(|_| StoreError::Corrupt("attempt number out of range".into()))
-}
+use crate::{SqliteStore, t, to_json};
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
@@ -114,7 +25,7 @@ impl WebhookStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO webhooks (webhook_id, url, events, issuers, verifiers, encrypted_secret,
                 created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             w.id,
             w.url,
             events,
@@ -133,7 +44,7 @@ impl WebhookStore for SqliteStore {
         let row = sqlx::query_as!(
             WebhookRow,
             "SELECT webhook_id, url, events, issuers, verifiers, encrypted_secret, created_at
-             FROM webhooks WHERE webhook_id = ?1",
+             FROM webhooks WHERE webhook_id = $1",
             id,
         )
         .fetch_optional(&self.pool)
@@ -155,7 +66,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn delete_webhook(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query!("DELETE FROM webhooks WHERE webhook_id = ?1", id)
+        let done = sqlx::query!("DELETE FROM webhooks WHERE webhook_id = $1", id)
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -166,15 +77,15 @@ impl WebhookStore for SqliteStore {
         if deliveries.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let mut inserted = 0;
         for d in deliveries {
             let created_at = t(d.created_at);
             let done = sqlx::query!(
                 "INSERT INTO webhook_deliveries (webhook_id, delivery_id, event_id, event_type,
                     payload, state, attempts, next_attempt_at, lease_until, created_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, NULL, ?6
-                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE webhook_id = ?1)",
+                 SELECT $1, $2, $3, $4, $5, 'pending', 0, $6, NULL, $6
+                 WHERE EXISTS (SELECT 1 FROM webhooks WHERE webhook_id = $1)",
                 d.webhook_id,
                 d.delivery_id,
                 d.event_id,
@@ -202,14 +113,14 @@ impl WebhookStore for SqliteStore {
         let limit = i64::from(limit);
         let rows = sqlx::query_as!(
             DeliveryRow,
-            r#"UPDATE webhook_deliveries SET lease_until = ?2
-             WHERE state = 'pending' AND next_attempt_at <= ?1
-               AND (lease_until IS NULL OR lease_until <= ?1)
+            r#"UPDATE webhook_deliveries SET lease_until = $2
+             WHERE state = 'pending' AND next_attempt_at <= $1
+               AND (lease_until IS NULL OR lease_until <= $1)
                AND rowid IN (
                  SELECT rowid FROM webhook_deliveries
-                 WHERE state = 'pending' AND next_attempt_at <= ?1
-                   AND (lease_until IS NULL OR lease_until <= ?1)
-                 ORDER BY next_attempt_at LIMIT ?3)
+                 WHERE state = 'pending' AND next_attempt_at <= $1
+                   AND (lease_until IS NULL OR lease_until <= $1)
+                 ORDER BY next_attempt_at LIMIT $3)
              RETURNING webhook_id AS "webhook_id!", delivery_id AS "delivery_id!",
                 event_id AS "event_id!", event_type AS "event_type!", payload AS "payload!",
                 state AS "state!", attempts AS "attempts!", next_attempt_at,
@@ -237,11 +148,11 @@ impl WebhookStore for SqliteStore {
         let at = t(a.at);
         let next = a.next_attempt_at.map(t);
         let status = a.http_status.map(i64::from);
-        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut tx = self.begin_write().await?;
         let moved = sqlx::query!(
             "UPDATE webhook_deliveries
-             SET attempts = ?3, state = ?4, next_attempt_at = ?5, lease_until = NULL
-             WHERE webhook_id = ?1 AND delivery_id = ?2 AND attempts = ?6 AND state = 'pending'",
+             SET attempts = $3, state = $4, next_attempt_at = $5, lease_until = NULL
+             WHERE webhook_id = $1 AND delivery_id = $2 AND attempts = $6 AND state = 'pending'",
             webhook_id,
             delivery_id,
             attempt,
@@ -258,7 +169,7 @@ impl WebhookStore for SqliteStore {
         sqlx::query!(
             "INSERT INTO webhook_attempts (webhook_id, delivery_id, attempt, at, http_status,
                 error, outcome, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             webhook_id,
             delivery_id,
             attempt,
@@ -281,8 +192,8 @@ impl WebhookStore for SqliteStore {
             DeliveryRow,
             "SELECT webhook_id, delivery_id, event_id, event_type, payload, state, attempts,
                 next_attempt_at, created_at
-             FROM webhook_deliveries WHERE webhook_id = ?1
-             ORDER BY created_at DESC, delivery_id DESC LIMIT ?2",
+             FROM webhook_deliveries WHERE webhook_id = $1
+             ORDER BY created_at DESC, delivery_id DESC LIMIT $2",
             webhook_id,
             limit,
         )
@@ -292,9 +203,9 @@ impl WebhookStore for SqliteStore {
         let attempts = sqlx::query_as!(
             AttemptRow,
             "SELECT delivery_id, attempt, at, http_status, error, outcome, next_attempt_at
-             FROM webhook_attempts WHERE webhook_id = ?1 AND delivery_id IN (
-                SELECT delivery_id FROM webhook_deliveries WHERE webhook_id = ?1
-                ORDER BY created_at DESC, delivery_id DESC LIMIT ?2)
+             FROM webhook_attempts WHERE webhook_id = $1 AND delivery_id IN (
+                SELECT delivery_id FROM webhook_deliveries WHERE webhook_id = $1
+                ORDER BY created_at DESC, delivery_id DESC LIMIT $2)
              ORDER BY delivery_id, attempt",
             webhook_id,
             limit,
@@ -325,11 +236,11 @@ impl WebhookStore for SqliteStore {
         let done = sqlx::query!(
             "DELETE FROM webhook_deliveries WHERE rowid IN (
                 SELECT d.rowid FROM webhook_deliveries d
-                WHERE d.state <> 'pending' AND d.created_at < ?1
+                WHERE d.state <> 'pending' AND d.created_at < $1
                   AND NOT EXISTS (SELECT 1 FROM webhook_attempts a
                     WHERE a.webhook_id = d.webhook_id AND a.delivery_id = d.delivery_id
-                      AND a.at >= ?1)
-                ORDER BY d.created_at LIMIT ?2)",
+                      AND a.at >= $1)
+                ORDER BY d.created_at LIMIT $2)",
             before,
             limit,
         )

@@ -19,6 +19,7 @@
 //! - [`webhook`]: webhook subscriptions and their delivery outbox, behind [`WebhookStore`].
 //! - [`Store`]: everything one backend keeps (all four traits), what the server composes.
 //! - [`stored`]: the one rule for storing unsigned integers in signed SQL columns.
+//! - [`rows`]: the rows every backend reads, each with the one decoding into its record.
 //! - [`pool`]: connection settings shared by the backends ([`PoolSettings`]).
 //! - `contract` (feature `contract-tests`): the backend contract suite, written once and run by
 //!   every backend crate (`vdc-store-sqlite`, `vdc-store-postgres`) through
@@ -36,6 +37,7 @@ pub mod keyring;
 pub mod keys;
 pub mod pool;
 pub mod presentation;
+pub mod rows;
 pub mod secret;
 pub mod status;
 pub mod stored;
