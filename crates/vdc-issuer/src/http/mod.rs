@@ -23,6 +23,7 @@ use vdc_status::CredentialObject;
 use crate::config::IssuerDefinition;
 use crate::error::Result;
 use crate::management::{CreateOffer, IssuerList, IssuerObject, OfferCreated, OfferStatus};
+use crate::metadata::{AuthorizationServerMetadata, CredentialIssuerMetadata};
 use crate::oid4vci::{
     CredentialOutcome, CredentialRequest, DeferredRequest, NotificationRequest, TokenRequest,
 };
@@ -81,11 +82,17 @@ pub fn management_openapi() -> utoipa::openapi::OpenApi {
     management_api().into_openapi()
 }
 
-async fn metadata(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
+async fn metadata(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+) -> Result<Json<CredentialIssuerMetadata>> {
     i.credential_issuer_metadata(&issuer).await.map(Json)
 }
 
-async fn as_metadata(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
+async fn as_metadata(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+) -> Result<Json<AuthorizationServerMetadata>> {
     i.authorization_server_metadata(&issuer).await.map(Json)
 }
 
