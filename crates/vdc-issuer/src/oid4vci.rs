@@ -1040,3 +1040,54 @@ impl Issuer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_response_is_rfc6749_json_and_debug_hides_the_token() {
+        let t = TokenResponse {
+            access_token: AccessToken("tok-secret".into()),
+            token_type: "Bearer",
+            expires_in: 600,
+        };
+        assert_eq!(
+            serde_json::to_value(&t).unwrap(),
+            json!({"access_token": "tok-secret", "token_type": "Bearer", "expires_in": 600})
+        );
+        assert!(!format!("{t:?}").contains("tok-secret"));
+    }
+
+    #[test]
+    fn token_request_reads_its_three_parameters_from_the_form() {
+        let form: HashMap<String, String> = [
+            ("grant_type", PRE_AUTHORIZED_GRANT),
+            ("pre-authorized_code", "code-secret"),
+            ("tx_code", "123456"),
+            ("other", "ignored"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let r = TokenRequest::from_form(form);
+        assert_eq!(r.grant_type.as_deref(), Some(PRE_AUTHORIZED_GRANT));
+        assert_eq!(r.pre_authorized_code.as_deref(), Some("code-secret"));
+        assert_eq!(r.tx_code.as_deref(), Some("123456"));
+        assert!(!format!("{r:?}").contains("code-secret"));
+    }
+
+    #[test]
+    fn credential_offer_round_trips_with_and_without_tx_code() {
+        for offer in [
+            json!({"credential_issuer": "https://i.example", "credential_configuration_ids": ["B"],
+                "grants": {PRE_AUTHORIZED_GRANT: {"pre-authorized_code": "c",
+                    "tx_code": {"length": 6, "input_mode": "numeric"}}}}),
+            json!({"credential_issuer": "https://i.example", "credential_configuration_ids": ["B"],
+                "grants": {PRE_AUTHORIZED_GRANT: {"pre-authorized_code": "c"}}}),
+        ] {
+            let typed: CredentialOffer = serde_json::from_value(offer.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&typed).unwrap(), offer);
+        }
+    }
+}

@@ -809,6 +809,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn credential_object_has_null_status_list_and_expiry_when_there_are_none() {
+        let mut record = IssuedCredentialRecord {
+            issuer_id: "acme".into(),
+            credential_id: "c-1".into(),
+            offer_id: "o-1".into(),
+            credential_configuration_id: "Badge".into(),
+            holder_key_thumbprint: None,
+            status_list: None,
+            status: CredentialStatus::Revoked,
+            issued_at: UnixTime(0),
+            expires_at: None,
+        };
+        assert_eq!(
+            serde_json::to_value(CredentialObject::new("http://x/", &record)).unwrap(),
+            serde_json::json!({"id": "c-1", "status": "revoked", "status_list": null,
+                "credential_configuration_id": "Badge", "offer_id": "o-1",
+                "issued_at": "1970-01-01T00:00:00Z", "expires_at": null})
+        );
+        record.status_list = Some(StatusListEntry {
+            list_id: "7".into(),
+            index: 42,
+        });
+        let v = serde_json::to_value(CredentialObject::new("http://x/", &record)).unwrap();
+        assert_eq!(
+            v["status_list"],
+            serde_json::json!({"uri": "http://x/issuers/acme/status-lists/7", "idx": 42})
+        );
+    }
+
+    #[test]
     fn default_settings_are_valid_and_herd_sized() {
         let s = StatusSettings::default();
         s.validate().unwrap();

@@ -599,3 +599,24 @@ pub(crate) fn insert_path(out: &mut Map<String, Value>, names: &[&str], value: V
         insert_path(o, rest, value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_ack_is_an_empty_object_or_the_redirect_and_debug_hides_the_code() {
+        assert_eq!(
+            serde_json::to_value(ResponseAck::default()).unwrap(),
+            serde_json::json!({})
+        );
+        let ack = ResponseAck {
+            redirect_uri: Some("https://rp.example/done#response_code=secret".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&ack).unwrap(),
+            serde_json::json!({"redirect_uri": "https://rp.example/done#response_code=secret"})
+        );
+        assert!(!format!("{ack:?}").contains("secret"));
+    }
+}
