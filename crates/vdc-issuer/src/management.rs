@@ -15,7 +15,7 @@ use vdc_store::{IssuerRecord, OfferRecord, Outbox, SecretHash, StoreError};
 use crate::config::{CredentialConfiguration, IssuerDefinition};
 use crate::error::{IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
-use crate::oid4vci::CredentialOffer;
+use crate::oid4vci::{CredentialOffer, TxCode};
 use crate::service::Issuer;
 
 /// Longest offer lifetime (contract: 1 s to 30 days).
@@ -396,7 +396,7 @@ impl Issuer {
         let code = self.pre_authorized_code(issuer_id, &offer_id);
         let mut grant = Map::new();
         if let Some(t) = &tx_code_object {
-            grant.insert("tx_code".into(), t.clone());
+            grant.insert("tx_code".into(), json!(t));
         }
         // The stored offer has no code: codes rest only as hashes; the code is derived again
         // from the offer id when the offer is served by reference.
@@ -483,7 +483,7 @@ impl Issuer {
         )
     }
 
-    fn make_tx_code(&self, spec: &TxCodeSpec) -> Result<(String, Value)> {
+    fn make_tx_code(&self, spec: &TxCodeSpec) -> Result<(String, TxCode)> {
         let length = spec.length.unwrap_or(6);
         if !(4..=12).contains(&length) {
             return Err(IssuerError::InvalidRequest(
@@ -524,10 +524,11 @@ impl Issuer {
                 }
             }
         }
-        let mut object = json!({ "length": length, "input_mode": mode });
-        if let Some(d) = &spec.description {
-            object["description"] = d.clone().into();
-        }
+        let object = TxCode {
+            length,
+            input_mode: mode.to_owned(),
+            description: spec.description.clone(),
+        };
         Ok((code, object))
     }
 
