@@ -8,8 +8,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::ErrorResponse;
 
 /// The longest `wait` accepted, in seconds (issue 6: `0..=60`).
@@ -64,27 +62,29 @@ pub fn parse_wait(raw: Option<&str>) -> Result<Duration, ErrorResponse> {
     Ok(Duration::from_secs(secs))
 }
 
-/// The `status` member of a status object.
-fn status_of(v: &Value) -> Option<&str> {
-    v.get("status").and_then(Value::as_str)
+/// A management object with a `status` member (an offer, a presentation request).
+pub trait StatusObject {
+    /// The object's `status`.
+    fn status(&self) -> &str;
 }
 
 /// Waits up to `wait` until `fetch` answers an object whose `status` differs from
 /// `initial`'s, polling every [`POLL_INTERVAL`]; returns `initial` at once when `wait` is
 /// zero or its status is one of `finals`. Answers the newest object seen (the last fetch at
 /// the deadline), or the first error.
-pub async fn wait_for_change<F, Fut, E>(
-    initial: Value,
+pub async fn wait_for_change<T, F, Fut, E>(
+    initial: T,
     wait: Duration,
     finals: &[&str],
     mut fetch: F,
-) -> Result<Value, E>
+) -> Result<T, E>
 where
+    T: StatusObject,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Value, E>>,
+    Fut: Future<Output = Result<T, E>>,
 {
-    let start = status_of(&initial).map(str::to_owned);
-    if wait.is_zero() || start.as_deref().is_some_and(|s| finals.contains(&s)) {
+    let start = initial.status().to_owned();
+    if wait.is_zero() || finals.contains(&start.as_str()) {
         return Ok(initial);
     }
     let deadline = tokio::time::Instant::now() + wait;
@@ -101,7 +101,7 @@ where
             return fetch().await;
         }
         let latest = fetch().await?;
-        if status_of(&latest).map(str::to_owned) != start {
+        if latest.status() != start {
             return Ok(latest);
         }
         if tokio::time::Instant::now() >= deadline {
@@ -113,6 +113,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    /// The tests' status objects are JSON values.
+    impl StatusObject for Value {
+        fn status(&self) -> &str {
+            self["status"].as_str().unwrap_or_default()
+        }
+    }
 
     #[test]
     fn wait_accepts_0_to_60_only() {

@@ -4,18 +4,18 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vdc_core::base64url;
 use vdc_core::jose::SigningKey;
 use vdc_core::vc_jose::format_date_time_stamp;
-use vdc_store::{
-    IssuedCredentialRecord, IssuerRecord, OfferRecord, OfferStatus, Outbox, SecretHash, StoreError,
-};
+use vdc_status::{CredentialObject, StatusListReference};
+use vdc_store::{IssuerRecord, OfferRecord, Outbox, SecretHash, StoreError};
 
-use crate::config::IssuerDefinition;
+use crate::config::{CredentialConfiguration, IssuerDefinition};
 use crate::error::{IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
+use crate::oid4vci::{CredentialOffer, TxCode};
 use crate::service::Issuer;
 
 /// Longest offer lifetime (contract: 1 s to 30 days).
@@ -64,9 +64,153 @@ pub struct TxCodeSpec {
     pub description: Option<String>,
 }
 
+/// An issuer: its create body as stored, plus its identifier and published configurations.
+// The members of `IssuerDefinition` as it serializes (never `signing_key`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "acme",
+    "display": [{"name": "ACME Corp", "locale": "en"}],
+    "signing_alg": "ES256",
+    "credential_configurations": {"EmployeeBadge": {"format": "dc+sd-jwt",
+        "vct": "https://acme.example/vct/employee-badge",
+        "claims": [{"path": ["employee_id"], "mandatory": true}],
+        "cryptographic_binding_methods_supported": ["jwk"]}},
+    "credential_issuer": "http://127.0.0.1:8080/issuers/acme",
+    "credential_configurations_supported": {"EmployeeBadge": {"format": "dc+sd-jwt",
+        "vct": "https://acme.example/vct/employee-badge"}}
+}))]
+pub struct IssuerObject {
+    /// The slug.
+    pub id: String,
+    /// Issuer display objects (omitted when empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub display: Vec<Value>,
+    /// The credential signing algorithm.
+    pub signing_alg: String,
+    /// The credential configurations by id, as created.
+    pub credential_configurations: BTreeMap<String, CredentialConfiguration>,
+    /// The largest number of key proofs in one credential request, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// The signing key's certificate chain, when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
+    /// The credential issuer identifier (`{base}/issuers/{issuer}`).
+    pub credential_issuer: String,
+    /// Exactly what the issuer's OID4VCI metadata publishes (OID4VCI 1.0 §12.2.4).
+    pub credential_configurations_supported: BTreeMap<String, Value>,
+}
+
+/// Every issuer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IssuerList {
+    /// The issuers.
+    pub items: Vec<IssuerObject>,
+}
+
+/// A created credential offer (contract: "Credential offers").
+// `Debug` (below) hides the codes.
+#[derive(Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "o-3kP9",
+    "credential_offer": {"credential_issuer": "http://127.0.0.1:8080/issuers/acme",
+        "credential_configuration_ids": ["EmployeeBadge"],
+        "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code":
+            {"pre-authorized_code": "…", "tx_code": {"length": 6, "input_mode": "numeric"}}}},
+    "credential_offer_uri": "http://127.0.0.1:8080/issuers/acme/offers/o-3kP9",
+    "offer_uri": "openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fissuers%2Facme%2Foffers%2Fo-3kP9",
+    "tx_code": "493027",
+    "expires_at": "2026-01-01T12:10:00Z"
+}))]
+pub struct OfferCreated {
+    /// The offer id.
+    pub id: String,
+    /// The OID4VCI credential offer object (OID4VCI 1.0 §4.1.1).
+    pub credential_offer: CredentialOffer,
+    /// Where wallets fetch the offer by reference.
+    pub credential_offer_uri: String,
+    /// The `openid-credential-offer://` link (for a QR code or a same-device link).
+    pub offer_uri: String,
+    /// The transaction code to give the holder out of band; null without one. Shown once.
+    pub tx_code: Option<String>,
+    /// When the offer expires (RFC 3339).
+    pub expires_at: String,
+}
+
+impl std::fmt::Debug for OfferCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfferCreated")
+            .field("id", &self.id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A credential issued for an offer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OfferCredential {
+    /// The credential id.
+    pub id: String,
+    /// The configuration it was issued under.
+    pub credential_configuration_id: String,
+    /// `valid`, `revoked` or `suspended`.
+    #[schema(value_type = String, pattern = "^(valid|revoked|suspended)$")]
+    pub status: &'static str,
+    /// Its status list entry; null without one.
+    pub status_list: Option<StatusListReference>,
+}
+
+impl From<CredentialObject> for OfferCredential {
+    fn from(c: CredentialObject) -> Self {
+        Self {
+            id: c.id,
+            credential_configuration_id: c.credential_configuration_id,
+            status: c.status,
+            status_list: c.status_list,
+        }
+    }
+}
+
+/// An offer's state and the credentials issued for it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "o-3kP9",
+    "status": "credential_issued",
+    "deferred": false,
+    "credential_configuration_ids": ["EmployeeBadge"],
+    "expires_at": "2026-01-01T12:10:00Z",
+    "credentials": [{"id": "c-7Hq2", "credential_configuration_id": "EmployeeBadge",
+        "status": "valid",
+        "status_list": {"uri": "http://127.0.0.1:8080/issuers/acme/status-lists/1", "idx": 4711}}]
+}))]
+pub struct OfferStatus {
+    /// The offer id.
+    pub id: String,
+    /// `offered`, `token_issued`, `credential_issued` or `expired`.
+    #[schema(
+        value_type = String,
+        pattern = "^(offered|token_issued|credential_issued|expired)$"
+    )]
+    pub status: &'static str,
+    /// Whether issuance waits for claims supplied later.
+    pub deferred: bool,
+    /// The configurations offered.
+    pub credential_configuration_ids: Vec<String>,
+    /// When the offer expires (RFC 3339).
+    pub expires_at: String,
+    /// The credentials issued for the offer.
+    pub credentials: Vec<OfferCredential>,
+}
+
+impl vdc_http::longpoll::StatusObject for OfferStatus {
+    fn status(&self) -> &str {
+        self.status
+    }
+}
+
 impl Issuer {
     /// Creates a tenant with its signing key (generated, or imported with an x5c chain).
-    pub async fn create_issuer(&self, mut def: IssuerDefinition) -> Result<Value> {
+    pub async fn create_issuer(&self, mut def: IssuerDefinition) -> Result<IssuerObject> {
         def.validate()?;
         let now = self.now();
         let imported = match def.signing_key.take() {
@@ -130,18 +274,18 @@ impl Issuer {
     }
 
     /// `GET /api/v1/issuers/{issuer}`.
-    pub async fn get_issuer(&self, issuer_id: &str) -> Result<Value> {
+    pub async fn get_issuer(&self, issuer_id: &str) -> Result<IssuerObject> {
         let def = self.require(issuer_id).await?;
         Ok(self.issuer_object(&def))
     }
 
     /// `GET /api/v1/issuers`.
-    pub async fn list_issuers(&self) -> Result<Value> {
+    pub async fn list_issuers(&self) -> Result<IssuerList> {
         self.list_issuers_where(|_| true).await
     }
 
     /// Lists the issuers whose id `visible` accepts (a scoped key's own issuers).
-    pub async fn list_issuers_where(&self, visible: impl Fn(&str) -> bool) -> Result<Value> {
+    pub async fn list_issuers_where(&self, visible: impl Fn(&str) -> bool) -> Result<IssuerList> {
         let mut items = Vec::new();
         for record in self.store.list_issuers().await? {
             if !visible(&record.id) {
@@ -151,14 +295,24 @@ impl Issuer {
                 items.push(self.issuer_object(&def));
             }
         }
-        Ok(json!({ "items": items }))
+        Ok(IssuerList { items })
     }
 
-    fn issuer_object(&self, def: &IssuerDefinition) -> Value {
-        let mut v = serde_json::to_value(def).unwrap_or_else(|_| json!({}));
-        v["credential_issuer"] = self.issuer_url(&def.id).into();
-        v["credential_configurations_supported"] = def.configurations_supported();
-        v
+    fn issuer_object(&self, def: &IssuerDefinition) -> IssuerObject {
+        let credential_configurations_supported = match def.configurations_supported() {
+            Value::Object(m) => m.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        IssuerObject {
+            id: def.id.clone(),
+            display: def.display.clone(),
+            signing_alg: def.signing_alg.clone(),
+            credential_configurations: def.credential_configurations.clone(),
+            batch_size: def.batch_size,
+            x5c: def.x5c.clone(),
+            credential_issuer: self.issuer_url(&def.id),
+            credential_configurations_supported,
+        }
     }
 
     /// Creates a credential offer.
@@ -168,7 +322,7 @@ impl Issuer {
         issuer_id: &str,
         req: CreateOffer,
         audit: Option<&vdc_http::audit::CallAudit>,
-    ) -> Result<Value> {
+    ) -> Result<OfferCreated> {
         let def = self.require(issuer_id).await?;
         match req.grant.as_deref() {
             None | Some("pre-authorized_code") => {}
@@ -229,7 +383,7 @@ impl Issuer {
         let code = self.pre_authorized_code(issuer_id, &offer_id);
         let mut grant = Map::new();
         if let Some(t) = &tx_code_object {
-            grant.insert("tx_code".into(), t.clone());
+            grant.insert("tx_code".into(), json!(t));
         }
         // The stored offer has no code: codes rest only as hashes; the code is derived again
         // from the offer id when the offer is served by reference.
@@ -249,7 +403,7 @@ impl Issuer {
             tx_code_hash: tx_code.as_deref().map(SecretHash::of),
             tx_code_failures: 0,
             deferred: req.deferred,
-            status: OfferStatus::Offered,
+            status: vdc_store::OfferStatus::Offered,
             created_at: now,
             expires_at: now.plus(ttl),
         };
@@ -259,16 +413,19 @@ impl Issuer {
             .map(Outbox::audit)
             .unwrap_or_default();
         self.store.create_offer(&record, &outbox).await?;
-        let offer = with_code(template, &code);
-        let offer_uri_ref = self.offer_uri(issuer_id, &offer_id);
-        Ok(json!({
-            "id": offer_id,
-            "credential_offer": offer,
-            "credential_offer_uri": offer_uri_ref,
-            "offer_uri": format!("openid-credential-offer://?credential_offer_uri={}", urlencode(&offer_uri_ref)),
-            "tx_code": tx_code,
-            "expires_at": format_date_time_stamp(record.expires_at),
-        }))
+        let credential_offer = with_code(template, &code)?;
+        let credential_offer_uri = self.offer_uri(issuer_id, &offer_id);
+        Ok(OfferCreated {
+            offer_uri: format!(
+                "openid-credential-offer://?credential_offer_uri={}",
+                urlencode(&credential_offer_uri)
+            ),
+            id: offer_id,
+            credential_offer,
+            credential_offer_uri,
+            tx_code,
+            expires_at: format_date_time_stamp(record.expires_at),
+        })
     }
 
     /// The offer's `credential_offer_uri`. Its last segment is the secret reference, not
@@ -313,7 +470,7 @@ impl Issuer {
         )
     }
 
-    fn make_tx_code(&self, spec: &TxCodeSpec) -> Result<(String, Value)> {
+    fn make_tx_code(&self, spec: &TxCodeSpec) -> Result<(String, TxCode)> {
         let length = spec.length.unwrap_or(6);
         if !(4..=12).contains(&length) {
             return Err(IssuerError::InvalidRequest(
@@ -354,15 +511,20 @@ impl Issuer {
                 }
             }
         }
-        let mut object = json!({ "length": length, "input_mode": mode });
-        if let Some(d) = &spec.description {
-            object["description"] = d.clone().into();
-        }
+        let object = TxCode {
+            length,
+            input_mode: mode.to_owned(),
+            description: spec.description.clone(),
+        };
         Ok((code, object))
     }
 
     /// The credential offer served by reference; fetchable until redeemed or expired.
-    pub async fn credential_offer(&self, issuer_id: &str, reference: &str) -> Result<Value> {
+    pub async fn credential_offer(
+        &self,
+        issuer_id: &str,
+        reference: &str,
+    ) -> Result<CredentialOffer> {
         if self.definition(issuer_id).await?.is_none() {
             return Err(IssuerError::NotFound("no such offer".into()));
         }
@@ -376,53 +538,46 @@ impl Issuer {
             .store
             .get_offer(issuer_id, offer_id)
             .await?
-            .filter(|o| o.status == OfferStatus::Offered && o.expires_at > self.now())
+            .filter(|o| o.status == vdc_store::OfferStatus::Offered && o.expires_at > self.now())
             .ok_or_else(|| {
                 IssuerError::NotFound("no such offer, or it was redeemed or expired".into())
             })?;
-        Ok(with_code(
+        with_code(
             offer.credential_offer,
             &self.pre_authorized_code(issuer_id, offer_id),
-        ))
+        )
     }
 
     /// `GET /api/v1/issuers/{issuer}/offers/{id}`.
-    pub async fn offer_status(&self, issuer_id: &str, offer_id: &str) -> Result<Value> {
+    pub async fn offer_status(&self, issuer_id: &str, offer_id: &str) -> Result<OfferStatus> {
         self.require(issuer_id).await?;
         let offer = self.live_offer(issuer_id, offer_id).await?;
         let status = match offer.status {
-            OfferStatus::Offered if offer.expires_at <= self.now() => "expired",
+            vdc_store::OfferStatus::Offered if offer.expires_at <= self.now() => "expired",
             s => s.as_str(),
         };
-        let credentials: Vec<Value> = self
+        let credentials = self
             .store
             .credentials_for_offer(issuer_id, offer_id)
             .await?
             .iter()
-            .map(|c| {
-                json!({
-                    "id": c.credential_id,
-                    "credential_configuration_id": c.credential_configuration_id,
-                    "status": c.status.as_str(),
-                    "status_list": status_list(&self.public_url, c),
-                })
-            })
+            .map(|c| CredentialObject::new(&self.public_url, c).into())
             .collect();
-        Ok(json!({
-            "id": offer.offer_id,
-            "status": status,
-            "deferred": offer.deferred,
-            "credential_configuration_ids": offer.credential_configuration_ids,
-            "expires_at": format_date_time_stamp(offer.expires_at),
-            "credentials": credentials,
-        }))
+        Ok(OfferStatus {
+            id: offer.offer_id,
+            status,
+            deferred: offer.deferred,
+            credential_configuration_ids: offer.credential_configuration_ids,
+            expires_at: format_date_time_stamp(offer.expires_at),
+            credentials,
+        })
     }
 
     async fn live_offer(&self, issuer_id: &str, offer_id: &str) -> Result<OfferRecord> {
         self.store
             .get_offer(issuer_id, offer_id)
             .await?
-            .filter(|o| o.status != OfferStatus::Cancelled)
+            .filter(|o| o.status != vdc_store::OfferStatus::Cancelled)
             .ok_or_else(|| IssuerError::NotFound(format!("no offer {offer_id}")))
     }
 
@@ -446,7 +601,7 @@ impl Issuer {
         issuer_id: &str,
         offer_id: &str,
         claims: BTreeMap<String, Value>,
-    ) -> Result<Value> {
+    ) -> Result<OfferStatus> {
         let def = self.require(issuer_id).await?;
         let offer = self.live_offer(issuer_id, offer_id).await?;
         if !offer.deferred {
@@ -498,30 +653,31 @@ impl Issuer {
     }
 
     /// `GET /api/v1/issuers/{issuer}/credentials/{credential_id}`.
-    pub async fn credential_record(&self, issuer_id: &str, credential_id: &str) -> Result<Value> {
+    pub async fn credential_record(
+        &self,
+        issuer_id: &str,
+        credential_id: &str,
+    ) -> Result<CredentialObject> {
         self.require(issuer_id).await?;
         let c = self
             .store
             .get_credential(issuer_id, credential_id)
             .await?
             .ok_or_else(|| IssuerError::NotFound(format!("no credential {credential_id}")))?;
-        Ok(vdc_status::credential_object(&self.public_url, &c))
+        Ok(CredentialObject::new(&self.public_url, &c))
     }
 }
 
-/// `status_list {uri, idx}` of a credential, as the contract shows it.
-fn status_list(public_url: &str, c: &IssuedCredentialRecord) -> Value {
-    vdc_status::credential_object(public_url, c)["status_list"].take()
-}
-
-fn with_code(mut template: Value, code: &str) -> Value {
+/// The credential offer of a stored offer template (which holds no code) with its code.
+fn with_code(mut template: Value, code: &str) -> Result<CredentialOffer> {
     if let Some(g) = template
         .get_mut("grants")
         .and_then(|g| g.get_mut(PRE_AUTHORIZED_GRANT))
     {
         g["pre-authorized_code"] = code.into();
     }
-    template
+    serde_json::from_value(template)
+        .map_err(|e| IssuerError::Internal(format!("stored credential offer unreadable: {e}")))
 }
 
 /// Percent-encodes a URL for use as a query parameter value.

@@ -2,13 +2,73 @@
 //! Authorization Server Metadata (RFC 8414, OID4VCI 1.0 §12.3) and JWT VC Issuer Metadata
 //! (SD-JWT VC §"JWT VC Issuer Metadata").
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{IssuerError, Result};
 use crate::service::Issuer;
 
 /// The pre-authorized code grant type (OID4VCI 1.0 §14.1).
 pub const PRE_AUTHORIZED_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+
+/// Credential Issuer Metadata (OID4VCI 1.0 §12.2.4).
+#[derive(Debug, Clone, Serialize)]
+pub struct CredentialIssuerMetadata {
+    /// The credential issuer identifier.
+    pub credential_issuer: String,
+    /// The Credential Endpoint (§8).
+    pub credential_endpoint: String,
+    /// The Nonce Endpoint (§7).
+    pub nonce_endpoint: String,
+    /// The Deferred Credential Endpoint (§9).
+    pub deferred_credential_endpoint: String,
+    /// The Notification Endpoint (§11).
+    pub notification_endpoint: String,
+    /// Batch issuance: how many key proofs one request may carry.
+    pub batch_credential_issuance: BatchCredentialIssuance,
+    /// The credential configurations by id.
+    pub credential_configurations_supported: Value,
+    /// Issuer display objects (omitted when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub display: Vec<Value>,
+}
+
+/// `batch_credential_issuance` of Credential Issuer Metadata (OID4VCI 1.0 §12.2.4).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BatchCredentialIssuance {
+    /// The largest number of credentials one request yields.
+    pub batch_size: usize,
+}
+
+/// JWT VC Issuer Metadata (SD-JWT VC §"JWT VC Issuer Metadata"): the issuer identifier and
+/// its verification keys by value (`jwks`, never `jwks_uri`).
+#[derive(Debug, Clone, Serialize)]
+pub struct JwtVcIssuerMetadata {
+    /// The credential issuer identifier (`iss` of its credentials).
+    pub issuer: String,
+    /// The JWK Set, each key with its `x5c` when it has one.
+    pub jwks: Value,
+}
+
+/// OAuth 2.0 Authorization Server Metadata (RFC 8414 §2, OID4VCI 1.0 §12.3).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorizationServerMetadata {
+    /// The authorization server's issuer identifier (the credential issuer's).
+    pub issuer: String,
+    /// The token endpoint.
+    pub token_endpoint: String,
+    /// The grant types: the pre-authorized code grant only.
+    pub grant_types_supported: Vec<&'static str>,
+    /// Spec: OID4VCI 1.0 §12.3: wallets may redeem a pre-authorized code without a
+    /// client_id.
+    #[serde(rename = "pre-authorized_grant_anonymous_access_supported")]
+    pub pre_authorized_grant_anonymous_access_supported: bool,
+    /// Token endpoint client authentication: none.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Spec: draft-ietf-oauth-status-list §9.1: an issuer that is an OAuth AS links its
+    /// Status List Aggregation with this RFC 8414 parameter.
+    pub status_list_aggregation_endpoint: String,
+}
 
 impl Issuer {
     async fn known(
@@ -21,48 +81,54 @@ impl Issuer {
     }
 
     /// Credential Issuer Metadata.
-    pub async fn credential_issuer_metadata(&self, issuer_id: &str) -> Result<Value> {
+    pub async fn credential_issuer_metadata(
+        &self,
+        issuer_id: &str,
+    ) -> Result<CredentialIssuerMetadata> {
         let def = self.known(issuer_id).await?;
         let base = self.issuer_url(issuer_id);
-        let mut m = json!({
-            "credential_issuer": base,
-            "credential_endpoint": format!("{base}/credential"),
-            "nonce_endpoint": format!("{base}/nonce"),
-            "deferred_credential_endpoint": format!("{base}/deferred_credential"),
-            "notification_endpoint": format!("{base}/notification"),
-            "batch_credential_issuance": {"batch_size": def.batch_size()},
-            "credential_configurations_supported": def.configurations_supported(),
-        });
-        if !def.display.is_empty() {
-            m["display"] = json!(def.display);
-        }
-        Ok(m)
+        Ok(CredentialIssuerMetadata {
+            credential_endpoint: format!("{base}/credential"),
+            nonce_endpoint: format!("{base}/nonce"),
+            deferred_credential_endpoint: format!("{base}/deferred_credential"),
+            notification_endpoint: format!("{base}/notification"),
+            credential_issuer: base,
+            batch_credential_issuance: BatchCredentialIssuance {
+                batch_size: def.batch_size(),
+            },
+            credential_configurations_supported: def.configurations_supported(),
+            display: def.display.clone(),
+        })
     }
 
     /// OAuth 2.0 Authorization Server Metadata for the issuer (it is its own AS).
-    pub async fn authorization_server_metadata(&self, issuer_id: &str) -> Result<Value> {
+    pub async fn authorization_server_metadata(
+        &self,
+        issuer_id: &str,
+    ) -> Result<AuthorizationServerMetadata> {
         self.known(issuer_id).await?;
         let base = self.issuer_url(issuer_id);
-        Ok(json!({
-            "issuer": base,
-            "token_endpoint": format!("{base}/token"),
-            "grant_types_supported": [PRE_AUTHORIZED_GRANT],
-            // Spec: OID4VCI 1.0 §12.3: wallets may redeem a pre-authorized code without a
-            // client_id.
-            "pre-authorized_grant_anonymous_access_supported": true,
-            "token_endpoint_auth_methods_supported": ["none"],
-            // Spec: draft-ietf-oauth-status-list §9.1: an issuer that is an OAuth AS links
-            // its Status List Aggregation with this RFC 8414 parameter.
-            "status_list_aggregation_endpoint":
-                vdc_status::aggregation_uri(&self.public_url, issuer_id),
-        }))
+        Ok(AuthorizationServerMetadata {
+            token_endpoint: format!("{base}/token"),
+            issuer: base,
+            grant_types_supported: vec![PRE_AUTHORIZED_GRANT],
+            pre_authorized_grant_anonymous_access_supported: true,
+            token_endpoint_auth_methods_supported: vec!["none"],
+            status_list_aggregation_endpoint: vdc_status::aggregation_uri(
+                &self.public_url,
+                issuer_id,
+            ),
+        })
     }
 
     /// JWT VC Issuer Metadata: `issuer` and the verification keys as `jwks` (all keys,
     /// retired ones too, so credentials they signed stay verifiable; R3).
-    pub async fn jwt_vc_issuer_metadata(&self, issuer_id: &str) -> Result<Value> {
+    pub async fn jwt_vc_issuer_metadata(&self, issuer_id: &str) -> Result<JwtVcIssuerMetadata> {
         self.known(issuer_id).await?;
         let keys = self.keys.published(issuer_id, self.now()).await?;
-        Ok(json!({ "issuer": self.issuer_url(issuer_id), "jwks": keys.to_value() }))
+        Ok(JwtVcIssuerMetadata {
+            issuer: self.issuer_url(issuer_id),
+            jwks: keys.to_value(),
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vdc_core::jose::{AlgorithmPolicy, PublicKey, Signer};
 use vdc_core::key_proof::{self, ProofExpectations};
@@ -58,11 +58,191 @@ fn bitstring_entries(
 /// concurrently (each round picks new random indexes, so repeats are rare).
 const ISSUE_ROUNDS: usize = 4;
 
-/// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone)]
+/// An OAuth access token (RFC 6749 §1.4): issued by the token endpoint, presented as a
+/// bearer token (RFC 6750) to the credential, deferred credential and notification
+/// endpoints. The text is a secret: `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// The token text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken([redacted])")
+    }
+}
+
+impl From<vdc_http::BearerToken> for AccessToken {
+    /// The bearer token of a request (non-empty, as the extractor ensures).
+    fn from(token: vdc_http::BearerToken) -> Self {
+        Self(token.0)
+    }
+}
+
+/// A token request (RFC 6749 §4.1.3 / OID4VCI 1.0 §6.1), read from the form. Members are
+/// checked by [`Issuer::token`], in the order the errors are specified (the grant type,
+/// then the code). `Debug` does not print the code or the `tx_code`.
+#[derive(Clone, Default)]
+pub struct TokenRequest {
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `pre-authorized_code` (OID4VCI 1.0 §6.1).
+    pub pre_authorized_code: Option<String>,
+    /// `tx_code` (OID4VCI 1.0 §6.1).
+    pub tx_code: Option<String>,
+}
+
+impl TokenRequest {
+    /// The token request of an `application/x-www-form-urlencoded` body; other parameters
+    /// are ignored.
+    pub fn from_form(mut form: HashMap<String, String>) -> Self {
+        Self {
+            grant_type: form.remove("grant_type"),
+            pre_authorized_code: form.remove("pre-authorized_code"),
+            tx_code: form.remove("tx_code"),
+        }
+    }
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1, OID4VCI 1.0 §6.2).
+#[derive(Debug, Clone, Serialize)]
 pub struct TokenResponse {
-    /// The JSON body.
-    pub body: Value,
+    /// The access token.
+    pub access_token: AccessToken,
+    /// Always `Bearer` (RFC 6750).
+    pub token_type: &'static str,
+    /// The token's lifetime in seconds.
+    pub expires_in: i64,
+}
+
+/// A nonce response (OID4VCI 1.0 §7.2).
+#[derive(Clone, Serialize)]
+pub struct NonceResponse {
+    /// A fresh `c_nonce` for key proofs.
+    pub c_nonce: String,
+}
+
+impl std::fmt::Debug for NonceResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NonceResponse([redacted])")
+    }
+}
+
+/// A credential offer (OID4VCI 1.0 §4.1.1), with the pre-authorized code grant, the only
+/// grant this issuer offers.
+// `Debug` (below) does not print the code.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CredentialOffer {
+    /// The credential issuer identifier.
+    pub credential_issuer: String,
+    /// The configurations offered.
+    pub credential_configuration_ids: Vec<String>,
+    /// The grants the wallet may use.
+    pub grants: CredentialOfferGrants,
+}
+
+impl std::fmt::Debug for CredentialOffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialOffer")
+            .field("credential_issuer", &self.credential_issuer)
+            .field(
+                "credential_configuration_ids",
+                &self.credential_configuration_ids,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `grants` of a credential offer (OID4VCI 1.0 §4.1.1).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CredentialOfferGrants {
+    /// `urn:ietf:params:oauth:grant-type:pre-authorized_code`.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:pre-authorized_code")]
+    pub pre_authorized_code: PreAuthorizedCodeGrant,
+}
+
+/// The pre-authorized code grant of a credential offer (OID4VCI 1.0 §4.1.1).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PreAuthorizedCodeGrant {
+    /// The code the wallet redeems at the token endpoint.
+    #[serde(rename = "pre-authorized_code")]
+    pub pre_authorized_code: String,
+    /// Present when the token request needs a transaction code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_code: Option<TxCode>,
+}
+
+/// The `tx_code` object of a credential offer (OID4VCI 1.0 §4.1.1): what the wallet asks
+/// the user for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TxCode {
+    /// The number of characters.
+    pub length: usize,
+    /// `numeric` or `text`.
+    #[schema(pattern = "^(numeric|text)$")]
+    pub input_mode: String,
+    /// Guidance for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One issued credential of a credential response (OID4VCI 1.0 §8.3: an object of
+/// `credentials`).
+#[derive(Clone, Serialize)]
+pub struct IssuedCredential {
+    /// The credential: an SD-JWT VC, or a W3C VC as `vc+jwt`.
+    pub credential: String,
+}
+
+/// A credential response with the credentials issued (OID4VCI 1.0 §8.3; §9.2 for the
+/// deferred endpoint). `Debug` does not print them.
+#[derive(Clone, Serialize)]
+pub struct CredentialResponse {
+    /// The credentials, one per key proof.
+    pub credentials: Vec<IssuedCredential>,
+    /// The id the wallet names in its notification (§11).
+    pub notification_id: String,
+}
+
+impl std::fmt::Debug for CredentialResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialResponse")
+            .field("credentials", &self.credentials.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer (HTTP 202) of the credential endpoint for a deferred offer, and of the
+/// deferred credential endpoint while the claims are not supplied yet (OID4VCI 1.0 §8.3,
+/// §9.2): where and how often to ask again. `Debug` does not print the transaction id.
+#[derive(Clone, Serialize)]
+pub struct DeferredCredentialResponse {
+    /// The id the wallet presents to the deferred credential endpoint.
+    pub transaction_id: String,
+    /// Seconds the wallet should wait before asking.
+    pub interval: i64,
+}
+
+impl std::fmt::Debug for DeferredCredentialResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeferredCredentialResponse")
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The credential request body (OID4VCI 1.0 §8.2). Unknown members are ignored.
@@ -88,10 +268,10 @@ pub struct CredentialRequest {
 /// What the credential and deferred endpoints answer.
 #[derive(Debug, Clone)]
 pub enum CredentialOutcome {
-    /// 200 `{"credentials": [...], "notification_id": ...}`.
-    Issued(Value),
-    /// 202 `{"transaction_id": ..., "interval": ...}`.
-    Deferred(Value),
+    /// 200 with the credentials.
+    Issued(CredentialResponse),
+    /// 202: issuance is deferred.
+    Deferred(DeferredCredentialResponse),
 }
 
 /// The deferred credential request body (§9.1).
@@ -121,37 +301,33 @@ impl Issuer {
     }
 
     /// Token endpoint: the pre-authorized code grant (OID4VCI 1.0 §6).
-    pub async fn token(
-        &self,
-        issuer_id: &str,
-        form: &HashMap<String, String>,
-    ) -> Result<TokenResponse> {
+    pub async fn token(&self, issuer_id: &str, request: TokenRequest) -> Result<TokenResponse> {
         self.wallet_definition(issuer_id).await?;
-        let grant = form
-            .get("grant_type")
+        let grant = request
+            .grant_type
             .ok_or_else(|| IssuerError::InvalidRequest("grant_type is required".into()))?;
         if grant != PRE_AUTHORIZED_GRANT {
             return Err(IssuerError::UnsupportedGrantType);
         }
-        let code = form
-            .get("pre-authorized_code")
+        let code = request
+            .pre_authorized_code
             .filter(|c| !c.is_empty())
             .ok_or_else(|| IssuerError::InvalidRequest("pre-authorized_code is required".into()))?;
         let now = self.now();
-        let code_hash = SecretHash::of(code);
+        let code_hash = SecretHash::of(&code);
         let max = self.settings.max_tx_code_failures;
-        let token = self.random_b64(32)?;
+        let token = AccessToken(self.random_b64(32)?);
         let new = NewAccessToken {
-            token_hash: SecretHash::of(&token),
+            token_hash: SecretHash::of(token.as_str()),
             expires_at: now.plus(self.settings.access_token_ttl),
         };
-        let tx_code = form.get("tx_code");
+        let tx_code = request.tx_code;
         // A redemption without a tx_code is one write and no read: the store redeems only an
         // offer that needs none. A tx_code is checked against the offer first.
         let refund = match tx_code {
             None => false,
             Some(given) => {
-                self.check_tx_code(issuer_id, &code_hash, given, now, max)
+                self.check_tx_code(issuer_id, &code_hash, &given, now, max)
                     .await?;
                 true
             }
@@ -185,11 +361,9 @@ impl Issuer {
         self.events
             .committed(&[self.token_event(issuer_id, &offer.offer_id)]);
         Ok(TokenResponse {
-            body: json!({
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": self.settings.access_token_ttl,
-            }),
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: self.settings.access_token_ttl,
         })
     }
 
@@ -255,7 +429,7 @@ impl Issuer {
 
     /// Nonce endpoint (§7): a fresh, single-use `c_nonce`, sealed ([`crate::nonce`]): no
     /// write here; the issuance transaction records its one use.
-    pub async fn nonce(&self, issuer_id: &str) -> Result<Value> {
+    pub async fn nonce(&self, issuer_id: &str) -> Result<NonceResponse> {
         self.wallet_definition(issuer_id).await?;
         let mut random = [0u8; 16];
         self.rng
@@ -263,7 +437,7 @@ impl Issuer {
             .map_err(|e| IssuerError::Internal(e.to_string()))?;
         let expires = self.now().plus(self.settings.c_nonce_ttl);
         let nonce = crate::nonce::seal(self.keys.kek(), issuer_id, expires, random);
-        Ok(json!({ "c_nonce": nonce }))
+        Ok(NonceResponse { c_nonce: nonce })
     }
 
     /// The use of a proof's `c_nonce`, if this issuer made it and it is unexpired (Spec:
@@ -281,10 +455,10 @@ impl Issuer {
     async fn authorize(
         &self,
         issuer_id: &str,
-        token: &str,
+        token: &AccessToken,
     ) -> Result<(AccessTokenRecord, OfferRecord)> {
         self.store
-            .find_token_offer(issuer_id, &SecretHash::of(token), self.now())
+            .find_token_offer(issuer_id, &SecretHash::of(token.as_str()), self.now())
             .await?
             .ok_or_else(|| {
                 IssuerError::InvalidToken("the access token is invalid or expired".into())
@@ -295,7 +469,7 @@ impl Issuer {
     pub async fn credential(
         &self,
         issuer_id: &str,
-        token: &str,
+        token: &AccessToken,
         req: CredentialRequest,
     ) -> Result<CredentialOutcome> {
         let def = self.wallet_definition(issuer_id).await?;
@@ -363,9 +537,10 @@ impl Issuer {
             {
                 return Err(IssuerError::InvalidNonce);
             }
-            return Ok(CredentialOutcome::Deferred(
-                json!({ "transaction_id": transaction_id, "interval": self.settings.deferred_interval }),
-            ));
+            return Ok(CredentialOutcome::Deferred(DeferredCredentialResponse {
+                transaction_id,
+                interval: self.settings.deferred_interval,
+            }));
         };
         let max_credentials = self.offer_credential_limit(&def, &offer);
         let mut round = 0;
@@ -414,9 +589,10 @@ impl Issuer {
         tracing::info!(issuer = issuer_id, offer = %offer.offer_id, count = records.len(), "credentials issued");
         self.metrics
             .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
-        Ok(CredentialOutcome::Issued(
-            json!({ "credentials": credentials, "notification_id": notification_id }),
-        ))
+        Ok(CredentialOutcome::Issued(CredentialResponse {
+            credentials,
+            notification_id,
+        }))
     }
 
     /// How many credentials one offer may yield: `batch_size` per offered configuration (one
@@ -575,7 +751,7 @@ impl Issuer {
         config: &CredentialConfiguration,
         claims: &Value,
         holder_keys: &[PublicKey],
-    ) -> Result<(Vec<Value>, Vec<IssuedCredentialRecord>)> {
+    ) -> Result<(Vec<IssuedCredential>, Vec<IssuedCredentialRecord>)> {
         let signer = self.signer(issuer_id).await?;
         let now = self.now();
         let exp = now.plus(config.lifetime());
@@ -637,7 +813,7 @@ impl Issuer {
                 }
                 other => return Err(IssuerError::Internal(format!("unsupported format {other}"))),
             };
-            credentials.push(json!({ "credential": credential }));
+            credentials.push(IssuedCredential { credential });
             records.push(IssuedCredentialRecord {
                 issuer_id: issuer_id.to_owned(),
                 credential_id: self.random_b64(16)?,
@@ -663,7 +839,7 @@ impl Issuer {
         (now, exp): (UnixTime, UnixTime),
         status: Option<Value>,
         signer: &dyn Signer,
-    ) -> Result<Value> {
+    ) -> Result<String> {
         let vc = SdJwtVcClaims {
             iss: Some(self.issuer_url(issuer_id)),
             vct: config.vct.clone().unwrap_or_default(),
@@ -676,7 +852,7 @@ impl Issuer {
             claims: claims.as_object().cloned().unwrap_or_default(),
         };
         let issued = sd_jwt_vc::issue(&vc, &config.frame()?, signer, self.rng.as_ref()).await?;
-        Ok(Value::String(issued.compact))
+        Ok(issued.compact)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -689,7 +865,7 @@ impl Issuer {
         (now, exp): (UnixTime, UnixTime),
         credential_status: Option<Value>,
         signer: &dyn Signer,
-    ) -> Result<Value> {
+    ) -> Result<String> {
         let types = config
             .credential_definition
             .as_ref()
@@ -715,14 +891,14 @@ impl Issuer {
         if let Some(status) = credential_status {
             vc.insert("credentialStatus".into(), status);
         }
-        Ok(Value::String(vc_jose::issue_vc_jwt(&vc, signer).await?))
+        Ok(vc_jose::issue_vc_jwt(&vc, signer).await?)
     }
 
     /// Deferred credential endpoint (§9).
     pub async fn deferred_credential(
         &self,
         issuer_id: &str,
-        token: &str,
+        token: &AccessToken,
         req: DeferredRequest,
     ) -> Result<CredentialOutcome> {
         let def = self.wallet_definition(issuer_id).await?;
@@ -742,9 +918,10 @@ impl Issuer {
             .filter(|d| d.offer_id == access.offer_id)
             .ok_or(IssuerError::InvalidTransactionId)?;
         let pending = || {
-            CredentialOutcome::Deferred(
-                json!({ "transaction_id": transaction_id, "interval": self.settings.deferred_interval }),
-            )
+            CredentialOutcome::Deferred(DeferredCredentialResponse {
+                transaction_id: transaction_id.clone(),
+                interval: self.settings.deferred_interval,
+            })
         };
         let Some(claims) = offer
             .claims
@@ -805,9 +982,10 @@ impl Issuer {
                     self.metrics
                         .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
                     self.events.committed(&events);
-                    Ok(CredentialOutcome::Issued(
-                        json!({ "credentials": credentials, "notification_id": notification_id }),
-                    ))
+                    Ok(CredentialOutcome::Issued(CredentialResponse {
+                        credentials,
+                        notification_id,
+                    }))
                 }
                 DeferredOutcome::Pending => Ok(pending()),
                 DeferredOutcome::Unknown => Err(IssuerError::InvalidTransactionId),
@@ -819,7 +997,7 @@ impl Issuer {
     pub async fn notification(
         &self,
         issuer_id: &str,
-        token: &str,
+        token: &AccessToken,
         req: NotificationRequest,
     ) -> Result<()> {
         self.wallet_definition(issuer_id).await?;
@@ -859,6 +1037,57 @@ impl Issuer {
             Ok(())
         } else {
             Err(IssuerError::InvalidNotificationId)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_response_is_rfc6749_json_and_debug_hides_the_token() {
+        let t = TokenResponse {
+            access_token: AccessToken("tok-secret".into()),
+            token_type: "Bearer",
+            expires_in: 600,
+        };
+        assert_eq!(
+            serde_json::to_value(&t).unwrap(),
+            json!({"access_token": "tok-secret", "token_type": "Bearer", "expires_in": 600})
+        );
+        assert!(!format!("{t:?}").contains("tok-secret"));
+    }
+
+    #[test]
+    fn token_request_reads_its_three_parameters_from_the_form() {
+        let form: HashMap<String, String> = [
+            ("grant_type", PRE_AUTHORIZED_GRANT),
+            ("pre-authorized_code", "code-secret"),
+            ("tx_code", "123456"),
+            ("other", "ignored"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let r = TokenRequest::from_form(form);
+        assert_eq!(r.grant_type.as_deref(), Some(PRE_AUTHORIZED_GRANT));
+        assert_eq!(r.pre_authorized_code.as_deref(), Some("code-secret"));
+        assert_eq!(r.tx_code.as_deref(), Some("123456"));
+        assert!(!format!("{r:?}").contains("code-secret"));
+    }
+
+    #[test]
+    fn credential_offer_round_trips_with_and_without_tx_code() {
+        for offer in [
+            json!({"credential_issuer": "https://i.example", "credential_configuration_ids": ["B"],
+                "grants": {PRE_AUTHORIZED_GRANT: {"pre-authorized_code": "c",
+                    "tx_code": {"length": 6, "input_mode": "numeric"}}}}),
+            json!({"credential_issuer": "https://i.example", "credential_configuration_ids": ["B"],
+                "grants": {PRE_AUTHORIZED_GRANT: {"pre-authorized_code": "c"}}}),
+        ] {
+            let typed: CredentialOffer = serde_json::from_value(offer.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&typed).unwrap(), offer);
         }
     }
 }

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router, middleware};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use utoipa::ToSchema;
@@ -20,8 +19,10 @@ use vdc_http::{ErrorResponse, ManagementJson};
 use vdc_store::{StatusChange, StoreErrorKind};
 
 use crate::bitstring::StatusPurpose;
-use crate::openapi::{CredentialItems, CredentialObject};
-use crate::service::{ServedToken, ServiceError, StatusService, parse_status};
+use crate::service::{
+    CredentialItems, CredentialObject, ServedToken, ServiceError, StatusListAggregation,
+    StatusService, parse_status,
+};
 use crate::token::STATUS_LIST_JWT_MEDIA_TYPE;
 
 /// Route paths, shared with tests.
@@ -196,7 +197,7 @@ async fn bitstring_status_list(
 async fn aggregation(
     State(s): State<StatusService>,
     Path(issuer): Path<String>,
-) -> Result<Json<Value>, ServiceError> {
+) -> Result<Json<StatusListAggregation>, ServiceError> {
     s.aggregation(&issuer).await.map(Json)
 }
 
@@ -257,7 +258,7 @@ async fn change_one(
     caller: Caller,
     Path((issuer, id)): Path<(String, String)>,
     ManagementJson(body): ManagementJson<StatusBody>,
-) -> Result<Json<Value>, ServiceError> {
+) -> Result<Json<CredentialObject>, ServiceError> {
     let change = StatusChange {
         credential_id: id,
         status: parse_status(&body.status)?,
@@ -293,7 +294,7 @@ async fn change_many(
     caller: Caller,
     Path(issuer): Path<String>,
     ManagementJson(body): ManagementJson<BatchBody>,
-) -> Result<Json<Value>, ServiceError> {
+) -> Result<Json<CredentialItems>, ServiceError> {
     let changes = body
         .items
         .into_iter()
@@ -305,8 +306,8 @@ async fn change_many(
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
     let records = s.change(&issuer, &changes, caller.actor()).await?;
-    let items: Vec<Value> = records.iter().map(|r| s.credential_object(r)).collect();
-    Ok(Json(json!({ "items": items })))
+    let items = records.iter().map(|r| s.credential_object(r)).collect();
+    Ok(Json(CredentialItems { items }))
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 //!   key from the shared `vdc_store::KeyRing`.
 //! - [`http`]: the public routes (tokens with ETag/304, HEAD, gzip, CORS, `?time=`; W3C
 //!   status list credentials; the aggregation) and the management routes (status changes),
-//!   with their part of the management API's OpenAPI document ([`http::management_openapi`]).
-//! - [`openapi`]: documentation-only schemas of the management answers.
+//!   with their part of the management API's OpenAPI document ([`http::management_openapi`]);
+//!   the answers are the service's types ([`CredentialObject`], [`StatusListAggregation`]).
 //!
 //! Errors are the one [`Error`] enum; time and keys are inputs (STYLE.md §7).
 
@@ -31,7 +31,6 @@ pub mod client;
 mod compress;
 pub mod error;
 pub mod http;
-pub mod openapi;
 pub mod service;
 pub mod status_list;
 pub mod token;
@@ -46,8 +45,9 @@ pub use client::{ClientConfig, StatusListClient, StatusListSource};
 pub use compress::BEST_LEVEL;
 pub use error::{Error, ErrorKind, Result};
 pub use service::{
-    LocalStatusUri, ServedToken, ServiceError, StatusService, StatusSettings, aggregation_uri,
-    bitstring_uri, credential_object, list_uri, parse_local_uri,
+    CredentialItems, CredentialObject, LocalStatusUri, ServedToken, ServiceError,
+    StatusListAggregation, StatusListReference, StatusService, StatusSettings, aggregation_uri,
+    bitstring_uri, list_uri, parse_local_uri,
 };
 pub use status_list::{
     DEFAULT_LEVEL, DEFAULT_LIST_LEN, INVALID, MAX_LIST_BYTES, SUSPENDED, StatusList, VALID,

@@ -15,7 +15,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use serde_json::{Value, json};
 use vdc_core::jose::Signer;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::{Clock, UnixTime};
@@ -239,26 +238,74 @@ pub fn aggregation_uri(public_url: &str, issuer_id: &str) -> String {
     )
 }
 
-/// The management API's credential object (contract: "Issued credentials and their
-/// status"): `id`, `status`, `status_list {uri, idx}`, `issued_at`, `expires_at`, plus the
-/// configuration and offer ids.
-pub fn credential_object(public_url: &str, c: &IssuedCredentialRecord) -> Value {
-    let status_list = match &c.status_list {
-        Some(s) => json!({
-            "uri": list_uri(public_url, &c.issuer_id, &s.list_id),
-            "idx": s.index,
-        }),
-        None => Value::Null,
-    };
-    json!({
-        "id": c.credential_id,
-        "status": c.status.as_str(),
-        "status_list": status_list,
-        "credential_configuration_id": c.credential_configuration_id,
-        "offer_id": c.offer_id,
-        "issued_at": vdc_core::vc_jose::format_date_time_stamp(c.issued_at),
-        "expires_at": c.expires_at.map(vdc_core::vc_jose::format_date_time_stamp),
-    })
+/// Where a credential's status sits: its status list and index (Token Status List §6.2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct StatusListReference {
+    /// The status list token URL (`{base}/issuers/{issuer}/status-lists/{list}`).
+    pub uri: String,
+    /// The credential's index in the list.
+    pub idx: u64,
+}
+
+/// An issued credential and its status (contract: "Issued credentials and their status").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "c-7Hq2",
+    "status": "revoked",
+    "status_list": {"uri": "http://127.0.0.1:8080/issuers/acme/status-lists/1", "idx": 4711},
+    "credential_configuration_id": "EmployeeBadge",
+    "offer_id": "o-3kP9",
+    "issued_at": "2026-01-01T12:00:00Z",
+    "expires_at": "2027-01-01T12:00:00Z"
+}))]
+pub struct CredentialObject {
+    /// The credential id.
+    pub id: String,
+    /// `valid`, `revoked` or `suspended`.
+    #[schema(value_type = String, pattern = "^(valid|revoked|suspended)$")]
+    pub status: &'static str,
+    /// Its status list entry; null for a credential issued without one.
+    pub status_list: Option<StatusListReference>,
+    /// The credential configuration it was issued under.
+    pub credential_configuration_id: String,
+    /// The offer it was issued for.
+    pub offer_id: String,
+    /// When it was issued (RFC 3339).
+    pub issued_at: String,
+    /// When it expires (RFC 3339); null when it does not.
+    pub expires_at: Option<String>,
+}
+
+impl CredentialObject {
+    /// The credential object of a record; `public_url` is the server's base URL.
+    pub fn new(public_url: &str, c: &IssuedCredentialRecord) -> Self {
+        Self {
+            id: c.credential_id.clone(),
+            status: c.status.as_str(),
+            status_list: c.status_list.as_ref().map(|s| StatusListReference {
+                uri: list_uri(public_url, &c.issuer_id, &s.list_id),
+                idx: s.index,
+            }),
+            credential_configuration_id: c.credential_configuration_id.clone(),
+            offer_id: c.offer_id.clone(),
+            issued_at: vdc_core::vc_jose::format_date_time_stamp(c.issued_at),
+            expires_at: c.expires_at.map(vdc_core::vc_jose::format_date_time_stamp),
+        }
+    }
+}
+
+/// The answer to a batch status change: every changed credential.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct CredentialItems {
+    /// The credentials after the change, in request order.
+    pub items: Vec<CredentialObject>,
+}
+
+/// A Status List Aggregation (draft-ietf-oauth-status-list §9.3): every list of an issuer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatusListAggregation {
+    /// The Status List Token URIs.
+    pub status_lists: Vec<String>,
 }
 
 /// Parses a management API status value.
@@ -586,8 +633,8 @@ impl StatusService {
     }
 
     /// The management API's credential object for a record.
-    pub fn credential_object(&self, record: &IssuedCredentialRecord) -> Value {
-        credential_object(&self.inner.public_url, record)
+    pub fn credential_object(&self, record: &IssuedCredentialRecord) -> CredentialObject {
+        CredentialObject::new(&self.inner.public_url, record)
     }
 
     /// The Status List Token of a list: the current one, or with `time` the list as it was
@@ -619,7 +666,10 @@ impl StatusService {
 
     /// The Status List Aggregation (draft-ietf-oauth-status-list §9.3):
     /// `{"status_lists": [uri, ...]}` of every list of the issuer.
-    pub async fn aggregation(&self, issuer_id: &str) -> Result<Value, ServiceError> {
+    pub async fn aggregation(
+        &self,
+        issuer_id: &str,
+    ) -> Result<StatusListAggregation, ServiceError> {
         self.signer(issuer_id).await?;
         let uris: Vec<String> = self
             .inner
@@ -629,7 +679,7 @@ impl StatusService {
             .iter()
             .map(|l| self.list_uri(issuer_id, &l.list_id))
             .collect();
-        Ok(json!({ "status_lists": uris }))
+        Ok(StatusListAggregation { status_lists: uris })
     }
 
     async fn current(
@@ -828,6 +878,36 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn credential_object_has_null_status_list_and_expiry_when_there_are_none() {
+        let mut record = IssuedCredentialRecord {
+            issuer_id: "acme".into(),
+            credential_id: "c-1".into(),
+            offer_id: "o-1".into(),
+            credential_configuration_id: "Badge".into(),
+            holder_key_thumbprint: None,
+            status_list: None,
+            status: CredentialStatus::Revoked,
+            issued_at: UnixTime(0),
+            expires_at: None,
+        };
+        assert_eq!(
+            serde_json::to_value(CredentialObject::new("http://x/", &record)).unwrap(),
+            serde_json::json!({"id": "c-1", "status": "revoked", "status_list": null,
+                "credential_configuration_id": "Badge", "offer_id": "o-1",
+                "issued_at": "1970-01-01T00:00:00Z", "expires_at": null})
+        );
+        record.status_list = Some(StatusListEntry {
+            list_id: "7".into(),
+            index: 42,
+        });
+        let v = serde_json::to_value(CredentialObject::new("http://x/", &record)).unwrap();
+        assert_eq!(
+            v["status_list"],
+            serde_json::json!({"uri": "http://x/issuers/acme/status-lists/7", "idx": 42})
+        );
+    }
 
     #[test]
     fn default_settings_are_valid_and_herd_sized() {

@@ -143,7 +143,7 @@ fn benches(c: &mut Criterion) {
     ))
     .unwrap();
     assert_eq!(
-        out["claims"],
+        out.claims,
         json!({"given_name": "Ada", "employee_id": "E-1"})
     );
     c.bench_function("verifier_check_sd_jwt_vc_kb", |b| {

@@ -30,6 +30,39 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// The checks one presentation goes through, in the order the verifier runs them (the
+    /// reasons a presentation can fail; not [`Self::WalletError`] or [`Self::Decryption`],
+    /// which concern the response as a whole).
+    pub const CHECKS: [Self; 8] = [
+        Self::Signature,
+        Self::UntrustedIssuer,
+        Self::Expired,
+        Self::KeyBinding,
+        Self::Nonce,
+        Self::Audience,
+        Self::DcqlUnsatisfied,
+        Self::Status,
+    ];
+
+    /// Every reason.
+    pub const ALL: [Self; 10] = [
+        Self::Signature,
+        Self::UntrustedIssuer,
+        Self::Expired,
+        Self::KeyBinding,
+        Self::Nonce,
+        Self::Audience,
+        Self::DcqlUnsatisfied,
+        Self::Status,
+        Self::WalletError,
+        Self::Decryption,
+    ];
+
+    /// The reason named `name` ([`Self::as_str`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
     /// The reason's name, as it appears in `error_description` and logs.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -8,17 +8,18 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vdc_http::auth::{Authenticator, Caller, management, with_created_id};
+use vdc_http::auth::{AuditTarget, Authenticator, Caller, management};
 use vdc_http::openapi::{ErrorBody, TAG_PRESENTATIONS, TAG_VERIFIERS};
 use vdc_http::{ErrorResponse, ManagementJson, OAuthForm};
 use vdc_store::StoreErrorKind;
 
 use crate::error::{Result, VerifierError};
-use crate::openapi::{RequestCreated, RequestResult, VerifierList, VerifierObject};
-use crate::service::{CreateRequest, Verifier, VerifierDefinition};
+use crate::service::{
+    CreateRequest, RequestCreated, RequestResult, Verifier, VerifierDefinition, VerifierList,
+    VerifierObject,
+};
 
 /// Route paths, shared with tests and the test wallet.
 pub mod paths {
@@ -41,7 +42,7 @@ pub mod paths {
 /// Spec: RFC 9101 §10.2 / OID4VP 1.0 §5.10.1: the request object's media type.
 pub const REQUEST_OBJECT_MEDIA_TYPE: &str = "application/oauth-authz-req+jwt";
 
-fn no_store(status: StatusCode, body: Value) -> Response {
+fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
     let mut r = (status, Json(body)).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -122,7 +123,7 @@ async fn response(
     let form = form.into_iter().collect();
     v.respond(&verifier, &form)
         .await
-        .map(|ack| no_store(StatusCode::OK, ack.0))
+        .map(|ack| no_store(StatusCode::OK, ack))
 }
 
 #[utoipa::path(
@@ -138,7 +139,7 @@ async fn response(
         (status = 403, description = "The key lacks the `read` scope.", body = ErrorBody),
     ),
 )]
-async fn list_verifiers(State(v): State<Verifier>, caller: Caller) -> Result<Json<Value>> {
+async fn list_verifiers(State(v): State<Verifier>, caller: Caller) -> Result<Json<VerifierList>> {
     v.list_verifiers_where(|id| caller.may_read_verifier(id))
         .await
         .map(Json)
@@ -168,7 +169,7 @@ async fn create_verifier(
 ) -> Result<Response> {
     v.create_verifier(def).await.map(|o| {
         let r = (StatusCode::CREATED, Json(&o)).into_response();
-        with_created_id(r, &o)
+        created(r, &o.id)
     })
 }
 
@@ -191,7 +192,7 @@ async fn create_verifier(
 async fn get_verifier(
     State(v): State<Verifier>,
     Path(verifier): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<VerifierObject>> {
     v.get_verifier(&verifier).await.map(Json)
 }
 
@@ -223,7 +224,10 @@ async fn create_request(
 ) -> Result<Response> {
     v.create_request(&verifier, req, audit.as_deref())
         .await
-        .map(|o| with_created_id(no_store(StatusCode::CREATED, o.clone()), &o))
+        .map(|o| {
+            let id = o.id.clone();
+            created(no_store(StatusCode::CREATED, o), &id)
+        })
 }
 
 /// Request statuses that never change again (long-poll answers them at once).
@@ -300,6 +304,12 @@ async fn redeem_response_code(
     v.redeem_response_code(&verifier, &body.response_code)
         .await
         .map(|o| no_store(StatusCode::OK, o))
+}
+
+/// Names the created object's `id` as the call's audit target.
+fn created(mut response: Response, id: &str) -> Response {
+    response.extensions_mut().insert(AuditTarget(id.to_owned()));
+    response
 }
 
 impl VerifierError {

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use vdc_core::claims_path::PathElement;
 use vdc_core::jose::jwe::{self, ContentEncryption};
 use vdc_core::jose::jws::{self, TimeRules};
@@ -22,7 +22,8 @@ use vdc_store::{PresentationOutcome, PresentationStatus, SecretHash};
 use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON};
 use crate::error::{RejectReason, Result, VerifierError};
 use crate::service::{
-    LoadedRequest, ResponseMode, Verifier, VerifierConfig, VerifierSettings, loaded, response_key,
+    LoadedRequest, PresentationError, ResponseMode, Verifier, VerifierConfig, VerifierSettings,
+    loaded, response_key,
 };
 use crate::trust::DeploymentKeyResolver;
 use vdc_status::{CredentialState, StatusChecker};
@@ -31,9 +32,50 @@ use vdc_status::{CredentialState, StatusChecker};
 const MAX_VP_TOKEN_LEN: usize = 512 * 1024;
 
 /// What the response endpoint answers on success (OID4VP 1.0 §8.2: `redirect_uri` for the
-/// same-device flow, else an empty object).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResponseAck(pub Value);
+/// same-device flow, else an empty object). `Debug` does not print the `response_code`
+/// the redirect carries.
+#[derive(Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ResponseAck {
+    /// Where the wallet sends the user, with `#response_code=…` (same-device flow only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+}
+
+impl std::fmt::Debug for ResponseAck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseAck")
+            .field(
+                "redirect_uri",
+                &self.redirect_uri.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
+}
+
+/// One presented credential.
+// Contract ("Presentation requests"): the issuer, `vct` (SD-JWT VC) or `type`
+// (`jwt_vc_json`), the claims and the status.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PresentedCredential {
+    /// The credential issuer identifier.
+    pub issuer: String,
+    /// The credential type (`vct` for SD-JWT VC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vct: Option<String>,
+    /// The credential types of a `jwt_vc_json` credential.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<String>>,
+    /// SD-JWT VC: exactly the disclosed claims, with their paths as nested objects;
+    /// `jwt_vc_json`: exactly the requested claims.
+    #[schema(value_type = Object)]
+    pub claims: Value,
+    /// `valid`, `revoked` or `suspended`.
+    #[schema(pattern = "^(valid|revoked|suspended)$")]
+    pub status: String,
+}
+
+/// The verified presentations of a response, by credential query id.
+pub(crate) type Presentations = BTreeMap<String, Vec<PresentedCredential>>;
 
 /// Attacker text, bounded and printable, for descriptions and stored errors.
 fn bounded(s: &str) -> String {
@@ -77,13 +119,10 @@ impl Verifier {
                 )
                 .await?;
                 self.metrics.presentation_rejected("wallet_error");
-                Ok(ResponseAck(json!({})))
+                Ok(ResponseAck::default())
             }
             Err(Rejection::Check(reason, description)) => {
-                let error = json!({
-                    "error": "invalid_request",
-                    "error_description": format!("{}: {description}", reason.as_str()),
-                });
+                let error = PresentationError::check(reason, &description);
                 self.finish(
                     verifier,
                     &req,
@@ -116,15 +155,16 @@ impl Verifier {
         verifier: &str,
         req: &LoadedRequest,
         status: PresentationStatus,
-        result: Option<Value>,
-        error: Option<Value>,
+        result: Option<Presentations>,
+        error: Option<PresentationError>,
         code: Option<SecretHash>,
         event: vdc_store::events::DomainEvent,
     ) -> Result<()> {
+        let json = |e: serde_json::Error| VerifierError::Internal(e.to_string());
         let outcome = PresentationOutcome {
             status,
-            result,
-            error,
+            result: result.map(serde_json::to_value).transpose().map_err(json)?,
+            error: error.map(serde_json::to_value).transpose().map_err(json)?,
             response_code_hash: code,
         };
         let won = self
@@ -152,7 +192,7 @@ impl Verifier {
         &self,
         verifier: &str,
         req: &LoadedRequest,
-        presentation: Value,
+        presentation: Presentations,
     ) -> Result<ResponseAck> {
         let redirect = req
             .record
@@ -181,11 +221,13 @@ impl Verifier {
         )
         .await?;
         self.metrics.presentation_verified();
-        Ok(ResponseAck(match (redirect, code) {
-            // Spec: OID4VP 1.0 §8.2: "the Verifier MUST ... bind the response_code".
-            (Some(r), Some(c)) => json!({"redirect_uri": format!("{r}#response_code={c}")}),
-            _ => json!({}),
-        }))
+        Ok(ResponseAck {
+            redirect_uri: match (redirect, code) {
+                // Spec: OID4VP 1.0 §8.2: "the Verifier MUST ... bind the response_code".
+                (Some(r), Some(c)) => Some(format!("{r}#response_code={c}")),
+                _ => None,
+            },
+        })
     }
 
     /// Finds the request a response belongs to and its parameters (decrypted for
@@ -253,17 +295,17 @@ impl Verifier {
         req: &LoadedRequest,
         params: &Map<String, Value>,
         encrypted: bool,
-    ) -> std::result::Result<Value, Rejection> {
+    ) -> std::result::Result<Presentations, Rejection> {
         // Spec: OID4VP 1.0 §8.5: an error response ends the transaction with that error.
         if let Some(error) = params.get("error").and_then(Value::as_str) {
             let description = params
                 .get("error_description")
                 .and_then(Value::as_str)
                 .map(bounded);
-            return Err(Rejection::Wallet(json!({
-                "error": bounded(error),
-                "error_description": description,
-            })));
+            return Err(Rejection::Wallet(PresentationError::wallet(
+                bounded(error),
+                description,
+            )));
         }
         // Spec: OID4VP 1.0 §8.3.1: a direct_post.jwt request takes encrypted responses only.
         if req.mode == ResponseMode::DirectPostJwt && !encrypted {
@@ -297,7 +339,7 @@ impl Verifier {
         let resolver = self
             .resolver(&req.record.verifier_id, config)
             .map_err(|e| Rejection::Check(RejectReason::UntrustedIssuer, e.to_string()))?;
-        let mut out = Map::new();
+        let mut out = Presentations::new();
         for (id, presentations) in &vp_token {
             let query = req.dcql.credential(id).ok_or_else(|| {
                 Rejection::Check(
@@ -328,13 +370,13 @@ impl Verifier {
                         .await?,
                 );
             }
-            out.insert(id.clone(), Value::Array(verified));
+            out.insert(id.clone(), verified);
         }
         let answered: BTreeSet<&str> = vp_token.keys().map(String::as_str).collect();
         req.dcql
             .satisfied_by(&answered)
             .map_err(|m| Rejection::Check(RejectReason::DcqlUnsatisfied, m))?;
-        Ok(Value::Object(out))
+        Ok(out)
     }
 
     async fn check_presentation(
@@ -344,7 +386,7 @@ impl Verifier {
         presentation: &Value,
         nonce: &str,
         resolver: &DeploymentKeyResolver,
-    ) -> std::result::Result<Value, Rejection> {
+    ) -> std::result::Result<PresentedCredential, Rejection> {
         let Some(text) = presentation.as_str() else {
             return Err(Rejection::Check(
                 RejectReason::Signature,
@@ -397,7 +439,7 @@ pub async fn check_presentation(
     check: &PresentationCheck<'_>,
     query: &CredentialQuery,
     text: &str,
-) -> std::result::Result<Value, (RejectReason, String)> {
+) -> std::result::Result<PresentedCredential, (RejectReason, String)> {
     if query.format == FORMAT_JWT_VC_JSON {
         return crate::w3c::check_jwt_vc_json(check, query, text).await;
     }
@@ -461,18 +503,19 @@ pub async fn check_presentation(
         }
         None => CredentialState::Valid,
     };
-    Ok(json!({
-        "issuer": v.issuer,
-        "vct": v.vct,
-        "claims": disclosed_claims(&v.sd_jwt.claims, &v.sd_jwt.disclosed),
-        "status": state.as_str(),
-    }))
+    Ok(PresentedCredential {
+        claims: disclosed_claims(&v.sd_jwt.claims, &v.sd_jwt.disclosed),
+        issuer: v.issuer,
+        vct: Some(v.vct),
+        types: None,
+        status: state.as_str().to_owned(),
+    })
 }
 
 /// Why a response was not accepted.
 enum Rejection {
     /// The wallet answered with an error (stored as is).
-    Wallet(Value),
+    Wallet(PresentationError),
     /// A check failed.
     Check(RejectReason, String),
 }
@@ -555,5 +598,26 @@ pub(crate) fn insert_path(out: &mut Map<String, Value>, names: &[&str], value: V
         .or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(o) = entry {
         insert_path(o, rest, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_ack_is_an_empty_object_or_the_redirect_and_debug_hides_the_code() {
+        assert_eq!(
+            serde_json::to_value(ResponseAck::default()).unwrap(),
+            serde_json::json!({})
+        );
+        let ack = ResponseAck {
+            redirect_uri: Some("https://rp.example/done#response_code=secret".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&ack).unwrap(),
+            serde_json::json!({"redirect_uri": "https://rp.example/done#response_code=secret"})
+        );
+        assert!(!format!("{ack:?}").contains("secret"));
     }
 }

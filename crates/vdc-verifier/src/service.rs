@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vdc_core::base64url;
 use vdc_core::did::jwk::did_jwk_from;
@@ -22,7 +24,8 @@ use vdc_store::{
 };
 
 use crate::dcql::DcqlQuery;
-use crate::error::{Result, VerifierError};
+use crate::error::{RejectReason, Result, VerifierError};
+use crate::response::PresentedCredential;
 use crate::trust::{DeploymentKeyResolver, LocalIssuers};
 use vdc_status::StatusChecker;
 
@@ -39,7 +42,7 @@ pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
 const CERT_VALIDITY_SECS: i64 = 365 * 24 * 3600;
 
 /// A client identifier prefix (OID4VP 1.0 §5.9.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientIdPrefix {
     /// `x509_san_dns`: the public host as DNS SAN of the leaf certificate.
@@ -143,6 +146,150 @@ pub struct CreateRequest {
     /// `get` (default) or `post` (OID4VP 1.0 §5.10).
     #[serde(default)]
     pub request_uri_method: Option<String>,
+}
+
+/// A verifier (contract: "Verifiers").
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "acme-verifier",
+    "client_id_prefix": "x509_san_dns",
+    "client_id": "x509_san_dns:127.0.0.1",
+    "display": {"name": "ACME door"},
+    "trusted_issuers": ["http://127.0.0.1:8080/issuers/acme"],
+    "require_status": false,
+    "trusted_issuer_anchors": [],
+    "response_uri": "http://127.0.0.1:8080/verifiers/acme-verifier/response",
+    "created_at": "2026-01-01T12:00:00Z"
+}))]
+pub struct VerifierObject {
+    /// The slug.
+    pub id: String,
+    /// The client identifier prefix.
+    pub client_id_prefix: ClientIdPrefix,
+    /// The `client_id` wallets see (OID4VP 1.0 §5.9).
+    pub client_id: String,
+    /// Display information as created; null without it.
+    pub display: Option<Value>,
+    /// Credential issuer identifiers whose credentials are accepted.
+    pub trusted_issuers: Vec<String>,
+    /// Whether credentials without a `status` claim are refused.
+    pub require_status: bool,
+    /// PEM trust anchors for foreign issuers' `x5c` chains.
+    pub trusted_issuer_anchors: Vec<String>,
+    /// The response URI wallets post to.
+    pub response_uri: String,
+    /// When the verifier was created (RFC 3339).
+    pub created_at: String,
+    /// The request-signing leaf certificate (PEM), for the `x509_*` prefixes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The CA a wallet configures to trust this verifier's requests, when the server made
+    /// the certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_anchor: Option<String>,
+}
+
+/// Every verifier the caller may read.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct VerifierList {
+    /// The verifiers, by id.
+    pub items: Vec<VerifierObject>,
+}
+
+/// A created presentation request (contract: "Presentation requests").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "r-5tW1",
+    "request_uri": "http://127.0.0.1:8080/verifiers/acme-verifier/requests/r-5tW1/request.jwt",
+    "authorization_request": "openid4vp://?client_id=x509_san_dns%3A127.0.0.1&request_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fverifiers%2Facme-verifier%2Frequests%2Fr-5tW1%2Frequest.jwt",
+    "expires_at": "2026-01-01T12:05:00Z"
+}))]
+pub struct RequestCreated {
+    /// The request id.
+    pub id: String,
+    /// Where the wallet fetches the request object.
+    pub request_uri: String,
+    /// The `openid4vp://` link for a QR code or a same-device link.
+    pub authorization_request: String,
+    /// When the request expires (RFC 3339).
+    pub expires_at: String,
+}
+
+/// Why a presentation request was rejected (contract: "`rejected` carries the reason in
+/// `error`"): a failed check is `invalid_request` with `"<reason>: <what failed>"`; a
+/// wallet's error response is kept as the wallet sent it (bounded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PresentationError {
+    /// `invalid_request` for a failed check, else the wallet's error code.
+    pub error: String,
+    /// What failed; for a failed check it begins with the reason's name and `": "`. Null
+    /// when a wallet's error response has none.
+    pub error_description: Option<String>,
+}
+
+impl PresentationError {
+    /// The error of a failed check.
+    pub(crate) fn check(reason: RejectReason, description: &str) -> Self {
+        Self {
+            error: "invalid_request".into(),
+            error_description: Some(format!("{}: {description}", reason.as_str())),
+        }
+    }
+
+    /// The error of a wallet's error response.
+    pub(crate) fn wallet(error: String, description: Option<String>) -> Self {
+        Self {
+            error,
+            error_description: description,
+        }
+    }
+
+    /// Why the request was rejected: the check [`Self::check`] names, else a wallet error.
+    fn reason(&self) -> RejectReason {
+        self.error_description
+            .as_deref()
+            .filter(|_| self.error == "invalid_request")
+            .and_then(|d| d.split_once(": "))
+            .and_then(|(name, _)| RejectReason::from_name(name))
+            .unwrap_or(RejectReason::WalletError)
+    }
+}
+
+/// A presentation request's state and result.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "r-5tW1",
+    "status": "verified",
+    "presentation": {"badge": [{"issuer": "http://127.0.0.1:8080/issuers/acme",
+        "vct": "https://acme.example/vct/employee-badge",
+        "claims": {"given_name": "Ada", "employee_id": "E-1"}, "status": "valid"}]},
+    "error": null,
+    "created_at": "2026-01-01T12:00:00Z",
+    "expires_at": "2026-01-01T12:05:00Z"
+}))]
+pub struct RequestResult {
+    /// The request id.
+    pub id: String,
+    /// `pending`, `verified`, `rejected` or `expired`.
+    #[schema(value_type = String, pattern = "^(pending|verified|rejected|expired)$")]
+    pub status: &'static str,
+    /// The presented credentials by DCQL query id; null until verified.
+    pub presentation: Option<BTreeMap<String, Vec<PresentedCredential>>>,
+    /// Why the request was rejected; null otherwise.
+    pub error: Option<PresentationError>,
+    /// When the request was created (RFC 3339).
+    pub created_at: String,
+    /// When it expires (RFC 3339).
+    pub expires_at: String,
+    /// Why it was rejected (`None` unless rejected); on the wire only inside `error`.
+    #[serde(skip)]
+    pub reason: Option<RejectReason>,
+}
+
+impl vdc_http::longpoll::StatusObject for RequestResult {
+    fn status(&self) -> &str {
+        self.status
+    }
 }
 
 /// `direct_post` or `direct_post.jwt`.
@@ -530,7 +677,7 @@ impl Verifier {
 
     /// Creates a verifier: a fresh P-256 signing key (sealed at rest) and, per prefix, a
     /// server-made certificate for the public host, or a did:jwk.
-    pub async fn create_verifier(&self, def: VerifierDefinition) -> Result<Value> {
+    pub async fn create_verifier(&self, def: VerifierDefinition) -> Result<VerifierObject> {
         if !valid_slug(&def.id) {
             return Err(VerifierError::InvalidRequest(
                 "id must match ^[a-z0-9][a-z0-9-]{0,62}$".into(),
@@ -738,21 +885,24 @@ impl Verifier {
     }
 
     /// `GET /api/v1/verifiers/{verifier}`.
-    pub async fn get_verifier(&self, id: &str) -> Result<Value> {
+    pub async fn get_verifier(&self, id: &str) -> Result<VerifierObject> {
         let record = self.verifier_record(id).await?;
         self.verifier_object(&record)
     }
 
     /// `GET /api/v1/verifiers`: `{"items": [...]}`, the verifiers `visible` admits, by id
     /// (a scoped key sees only its verifiers).
-    pub async fn list_verifiers_where(&self, visible: impl Fn(&str) -> bool) -> Result<Value> {
+    pub async fn list_verifiers_where(
+        &self,
+        visible: impl Fn(&str) -> bool,
+    ) -> Result<VerifierList> {
         let mut items = Vec::new();
         for record in self.deps.store.list_verifiers().await? {
             if visible(&record.id) {
                 items.push(self.verifier_object(&record)?);
             }
         }
-        Ok(json!({ "items": items }))
+        Ok(VerifierList { items })
     }
 
     async fn verifier_record(&self, id: &str) -> Result<Arc<VerifierRecord>> {
@@ -781,27 +931,26 @@ impl Verifier {
         Ok(record)
     }
 
-    fn verifier_object(&self, r: &VerifierRecord) -> Result<Value> {
+    fn verifier_object(&self, r: &VerifierRecord) -> Result<VerifierObject> {
         let c = parse_config(&r.config)?;
-        let mut o = json!({
-            "id": r.id,
-            "client_id_prefix": c.prefix.as_str(),
-            "client_id": c.client_id,
-            "display": r.config.get("display").cloned().unwrap_or(Value::Null),
-            "trusted_issuers": c.trusted_issuers,
-            "require_status": c.require_status,
-            "trusted_issuer_anchors": c.issuer_anchors,
-            "response_uri": self.response_uri(&r.id),
-            "created_at": rfc3339(r.created_at),
-        });
-        if let Some(leaf) = c.x5c.first() {
-            o["certificate"] = x509::to_pem(leaf).into();
-        }
-        if let Some(ca) = c.x5c.get(1).filter(|_| !c.x5c_configured) {
+        Ok(VerifierObject {
+            id: r.id.clone(),
+            client_id_prefix: c.prefix,
+            client_id: c.client_id,
+            display: r.config.get("display").filter(|d| !d.is_null()).cloned(),
+            trusted_issuers: c.trusted_issuers,
+            require_status: c.require_status,
+            trusted_issuer_anchors: c.issuer_anchors,
+            response_uri: self.response_uri(&r.id),
+            created_at: rfc3339(r.created_at),
+            certificate: c.x5c.first().map(|leaf| x509::to_pem(leaf)),
             // The anchor a wallet configures to trust this verifier's requests.
-            o["trust_anchor"] = x509::to_pem(ca).into();
-        }
-        Ok(o)
+            trust_anchor: c
+                .x5c
+                .get(1)
+                .filter(|_| !c.x5c_configured)
+                .map(|ca| x509::to_pem(ca)),
+        })
     }
 
     pub(crate) async fn load_verifier(
@@ -820,7 +969,7 @@ impl Verifier {
         verifier: &str,
         req: CreateRequest,
         audit: Option<&vdc_http::audit::CallAudit>,
-    ) -> Result<Value> {
+    ) -> Result<RequestCreated> {
         let (_, config) = self.load_verifier(verifier).await?;
         let dcql = DcqlQuery::parse(&req.dcql_query)?;
         let mode = ResponseMode::parse(req.response_mode.as_deref().unwrap_or("direct_post"))?;
@@ -932,12 +1081,12 @@ impl Verifier {
                 };
             }
         }
-        Ok(json!({
-            "id": id,
-            "request_uri": request_uri,
-            "authorization_request": format!("openid4vp://?{}", q.finish()),
-            "expires_at": rfc3339(expires_at),
-        }))
+        Ok(RequestCreated {
+            id,
+            request_uri,
+            authorization_request: format!("openid4vp://?{}", q.finish()),
+            expires_at: rfc3339(expires_at),
+        })
     }
 
     pub(crate) async fn load_request(&self, verifier: &str, id: &str) -> Result<LoadedRequest> {
@@ -1025,7 +1174,7 @@ impl Verifier {
 
     /// `GET /api/v1/verifiers/{verifier}/requests/{id}`: the contract's result object; a
     /// pending request past its expiry becomes `expired`.
-    pub async fn result(&self, verifier: &str, id: &str) -> Result<Value> {
+    pub async fn result(&self, verifier: &str, id: &str) -> Result<RequestResult> {
         self.verifier_record(verifier).await?;
         let mut req = self.load_request(verifier, id).await?;
         let now = self.now();
@@ -1033,7 +1182,7 @@ impl Verifier {
             self.expire(verifier, id).await?;
             req = self.load_request(verifier, id).await?;
         }
-        Ok(result_object(&req.record))
+        result_object(&req.record)
     }
 
     /// The expiry sweep: marks up to `limit` pending requests past `expires_at` as expired
@@ -1063,7 +1212,7 @@ impl Verifier {
     }
 
     /// Redeems a same-device `response_code` once: the result of its verified request.
-    pub async fn redeem_response_code(&self, verifier: &str, code: &str) -> Result<Value> {
+    pub async fn redeem_response_code(&self, verifier: &str, code: &str) -> Result<RequestResult> {
         self.verifier_record(verifier).await?;
         let record = self
             .deps
@@ -1071,18 +1220,40 @@ impl Verifier {
             .redeem_response_code(verifier, &SecretHash::of(code), self.now())
             .await?
             .ok_or_else(|| VerifierError::NotFound("unknown or used response_code".into()))?;
-        Ok(result_object(&record))
+        result_object(&record)
     }
 }
 
-pub(crate) fn result_object(r: &PresentationRequestRecord) -> Value {
-    json!({
-        "id": r.request_id,
-        "status": r.status.as_str(),
-        "presentation": r.result.clone().unwrap_or(Value::Null),
-        "error": r.error.clone().unwrap_or(Value::Null),
-        "created_at": rfc3339(r.created_at),
-        "expires_at": rfc3339(r.expires_at),
+/// The contract's result object of a stored request (whose `result` and `error` this crate
+/// wrote: [`PresentedCredential`]s by query id, a [`PresentationError`]).
+pub(crate) fn result_object(r: &PresentationRequestRecord) -> Result<RequestResult> {
+    let corrupt = || VerifierError::Internal("stored presentation result unreadable".into());
+    let presentation = r
+        .result
+        .clone()
+        .filter(|v| !v.is_null())
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|_| corrupt())?;
+    let error: Option<PresentationError> = r
+        .error
+        .clone()
+        .filter(|v| !v.is_null())
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|_| corrupt())?;
+    let reason = error
+        .as_ref()
+        .filter(|_| r.status == PresentationStatus::Rejected)
+        .map(PresentationError::reason);
+    Ok(RequestResult {
+        id: r.request_id.clone(),
+        status: r.status.as_str(),
+        presentation,
+        error,
+        created_at: rfc3339(r.created_at),
+        expires_at: rfc3339(r.expires_at),
+        reason,
     })
 }
 
@@ -1168,4 +1339,29 @@ pub(crate) fn response_key(
     let jwk: Value = serde_json::from_slice(&jwk)
         .map_err(|_| VerifierError::Internal("stored response key unreadable".into()))?;
     Ok(Some(EcdhPrivateKey::from_private_jwk(&jwk)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_check_error_names_its_reason_and_a_wallet_error_is_a_wallet_error() {
+        for reason in RejectReason::ALL {
+            let e = PresentationError::check(reason, "what failed: in detail");
+            assert_eq!(
+                e.error_description.as_deref(),
+                Some(format!("{}: what failed: in detail", reason.as_str()).as_str())
+            );
+            assert_eq!(e.reason(), reason);
+        }
+        let wallet = PresentationError::wallet("access_denied".into(), Some("status: no".into()));
+        assert_eq!(wallet.reason(), RejectReason::WalletError);
+        let wallet = PresentationError::wallet("access_denied".into(), None);
+        assert_eq!(wallet.reason(), RejectReason::WalletError);
+        assert_eq!(
+            serde_json::to_value(&wallet).unwrap(),
+            json!({"error": "access_denied", "error_description": null})
+        );
+    }
 }

@@ -22,7 +22,7 @@
 //! (`meta.type_values` per Appendix B.1.1, claims relative to the credential) and
 //! `credentialStatus`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use vdc_core::claims_path::{ClaimPath, PathElement};
 use vdc_core::did::Relationship;
 use vdc_core::jose::jws;
@@ -32,7 +32,7 @@ use vdc_core::vc_jose::{self, presentation::VC_JWT_DATA_URL_PREFIX};
 
 use crate::dcql::{CredentialQuery, select};
 use crate::error::RejectReason;
-use crate::response::PresentationCheck;
+use crate::response::{PresentationCheck, PresentedCredential};
 use vdc_status::CredentialState;
 
 type Checked<T> = std::result::Result<T, (RejectReason, String)>;
@@ -47,7 +47,7 @@ pub(crate) async fn check_jwt_vc_json(
     check: &PresentationCheck<'_>,
     query: &CredentialQuery,
     text: &str,
-) -> Checked<Value> {
+) -> Checked<PresentedCredential> {
     let vp = jws::decode(text).map_err(|e| sig(format!("vp_token entry: {e}")))?;
     let vc_jwt = single_enveloped_vc(&vp.payload)?;
     let decoded = jws::decode(&vc_jwt).map_err(|e| sig(format!("credential: {e}")))?;
@@ -113,12 +113,13 @@ pub(crate) async fn check_jwt_vc_json(
         .match_claims(&credential)
         .map_err(|m| (RejectReason::DcqlUnsatisfied, m))?;
     let state = status_of(check, &credential, &issuer).await?;
-    Ok(json!({
-        "issuer": issuer,
-        "type": types,
-        "claims": requested_claims(&credential, &paths),
-        "status": state.as_str(),
-    }))
+    Ok(PresentedCredential {
+        claims: requested_claims(&credential, &paths),
+        issuer,
+        vct: None,
+        types: Some(types),
+        status: state.as_str().to_owned(),
+    })
 }
 
 /// The one `vc+jwt` the presentation envelopes (unverified yet). OID4VP 1.0 §8.1 has one

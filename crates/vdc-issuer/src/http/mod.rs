@@ -15,20 +15,22 @@ use axum::{Json, Router, middleware};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vdc_http::auth::{Authenticator, Caller, management, with_created_id};
+use vdc_http::auth::{AuditTarget, Authenticator, Caller, management};
 use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS, TAG_ISSUERS, TAG_OFFERS};
 use vdc_http::{AppJson, BearerToken, ErrorResponse, ManagementJson, OAuthForm};
-use vdc_status::openapi::CredentialObject;
+use vdc_status::CredentialObject;
 
 use crate::config::IssuerDefinition;
 use crate::error::Result;
-use crate::management::CreateOffer;
-use crate::oid4vci::{CredentialOutcome, CredentialRequest, DeferredRequest, NotificationRequest};
-use crate::openapi::{IssuerList, IssuerObject, OfferCreated, OfferStatus};
+use crate::management::{CreateOffer, IssuerList, IssuerObject, OfferCreated, OfferStatus};
+use crate::metadata::{AuthorizationServerMetadata, CredentialIssuerMetadata};
+use crate::oid4vci::{
+    CredentialOutcome, CredentialRequest, DeferredRequest, NotificationRequest, TokenRequest,
+};
 use crate::service::Issuer;
 
 /// A JSON answer that caches must not keep (RFC 6749 §5.1; OID4VCI 1.0 §7.2, §8.3).
-fn no_store(status: StatusCode, body: Value) -> Response {
+fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
     let mut r = (status, Json(body)).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -80,15 +82,24 @@ pub fn management_openapi() -> utoipa::openapi::OpenApi {
     management_api().into_openapi()
 }
 
-async fn metadata(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
+async fn metadata(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+) -> Result<Json<CredentialIssuerMetadata>> {
     i.credential_issuer_metadata(&issuer).await.map(Json)
 }
 
-async fn as_metadata(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
+async fn as_metadata(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+) -> Result<Json<AuthorizationServerMetadata>> {
     i.authorization_server_metadata(&issuer).await.map(Json)
 }
 
-async fn jwt_vc_issuer(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
+async fn jwt_vc_issuer(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+) -> Result<Json<crate::metadata::JwtVcIssuerMetadata>> {
     i.jwt_vc_issuer_metadata(&issuer).await.map(Json)
 }
 
@@ -106,9 +117,9 @@ async fn token(
     Path(issuer): Path<String>,
     OAuthForm(form): OAuthForm,
 ) -> Result<Response> {
-    i.token(&issuer, &form)
+    i.token(&issuer, TokenRequest::from_form(form))
         .await
-        .map(|t| no_store(StatusCode::OK, t.body))
+        .map(|t| no_store(StatusCode::OK, t))
 }
 
 async fn nonce(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Response> {
@@ -166,7 +177,7 @@ async fn credential(
     token: BearerToken,
     CredentialJson(req): CredentialJson<CredentialRequest>,
 ) -> Result<Response> {
-    i.credential(&issuer, &token.0, req).await.map(outcome)
+    i.credential(&issuer, &token.into(), req).await.map(outcome)
 }
 
 async fn deferred_credential(
@@ -175,7 +186,7 @@ async fn deferred_credential(
     token: BearerToken,
     CredentialJson(req): CredentialJson<DeferredRequest>,
 ) -> Result<Response> {
-    i.deferred_credential(&issuer, &token.0, req)
+    i.deferred_credential(&issuer, &token.into(), req)
         .await
         .map(outcome)
 }
@@ -186,7 +197,7 @@ async fn notification(
     token: BearerToken,
     NotificationJson(req): NotificationJson<NotificationRequest>,
 ) -> Result<StatusCode> {
-    i.notification(&issuer, &token.0, req)
+    i.notification(&issuer, &token.into(), req)
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }
@@ -204,7 +215,7 @@ async fn notification(
         (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
     ),
 )]
-async fn list_issuers(State(i): State<Issuer>, caller: Caller) -> Result<Json<Value>> {
+async fn list_issuers(State(i): State<Issuer>, caller: Caller) -> Result<Json<IssuerList>> {
     i.list_issuers_where(|id| caller.may_read_issuer(id))
         .await
         .map(Json)
@@ -234,7 +245,7 @@ async fn create_issuer(
 ) -> Result<Response> {
     i.create_issuer(def).await.map(|v| {
         let r = (StatusCode::CREATED, Json(&v)).into_response();
-        with_created_id(r, &v)
+        created(r, &v.id)
     })
 }
 
@@ -254,7 +265,10 @@ async fn create_issuer(
         (status = 404, description = "Unknown issuer.", body = ErrorBody),
     ),
 )]
-async fn get_issuer(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Json<Value>> {
+async fn get_issuer(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+) -> Result<Json<IssuerObject>> {
     i.get_issuer(&issuer).await.map(Json)
 }
 
@@ -286,7 +300,10 @@ async fn create_offer(
 ) -> Result<Response> {
     i.create_offer(&issuer, req, audit.as_deref())
         .await
-        .map(|v| with_created_id(no_store(StatusCode::CREATED, v.clone()), &v))
+        .map(|v| {
+            let id = v.id.clone();
+            created(no_store(StatusCode::CREATED, v), &id)
+        })
 }
 
 /// Offer statuses that never change again (long-poll answers them at once).
@@ -317,7 +334,7 @@ async fn get_offer(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
     vdc_http::longpoll::Wait(wait): vdc_http::longpoll::Wait,
-) -> Result<Json<Value>> {
+) -> Result<Json<OfferStatus>> {
     let initial = i.offer_status(&issuer, &id).await?;
     vdc_http::longpoll::wait_for_change(initial, wait, FINAL_OFFER_STATUSES, || {
         i.offer_status(&issuer, &id)
@@ -380,7 +397,7 @@ async fn supply_claims(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
     ManagementJson(claims): ManagementJson<BTreeMap<String, Value>>,
-) -> Result<Json<Value>> {
+) -> Result<Json<OfferStatus>> {
     i.supply_claims(&issuer, &id, claims).await.map(Json)
 }
 
@@ -429,6 +446,12 @@ async fn offer_qr(
 async fn get_credential(
     State(i): State<Issuer>,
     Path((issuer, id)): Path<(String, String)>,
-) -> Result<Json<Value>> {
+) -> Result<Json<CredentialObject>> {
     i.credential_record(&issuer, &id).await.map(Json)
+}
+
+/// Names the created object's `id` as the call's audit target.
+fn created(mut response: Response, id: &str) -> Response {
+    response.extensions_mut().insert(AuditTarget(id.to_owned()));
+    response
 }

@@ -31,15 +31,20 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vdc_http::auth::{Authenticator, Caller, Scope};
 use vdc_issuer::Issuer;
-use vdc_issuer::config::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition};
-use vdc_issuer::management::{CreateOffer, TxCodeSpec};
+use vdc_issuer::config::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC};
+use vdc_issuer::management::{
+    CreateOffer, IssuerObject, OfferCreated, OfferCredential, OfferStatus, TxCodeSpec,
+};
 use vdc_store::events::EventTenant;
-use vdc_verifier::Verifier;
 use vdc_verifier::service::CreateRequest;
+use vdc_verifier::{
+    PresentationError, PresentedCredential, RejectReason, RequestCreated, RequestResult, Verifier,
+    VerifierObject,
+};
 
 use html::{esc, key_form, page};
 
@@ -410,11 +415,10 @@ async fn render_start(pages: &Pages, caller: Option<&Caller>) -> Response {
     if has_key {
         match pages.issuer.list_issuers().await {
             Ok(list) => {
-                issuers = list["items"]
-                    .as_array()
+                issuers = list
+                    .items
                     .into_iter()
-                    .flatten()
-                    .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                    .map(|i| i.id)
                     // A scoped key sees only the issuers it may read.
                     .filter(|id| caller.is_some_and(|c| c.may_read_issuer(id)))
                     .collect();
@@ -440,12 +444,7 @@ async fn render_start(pages: &Pages, caller: Option<&Caller>) -> Response {
             .list_verifiers_where(|id| c.may_read_verifier(id))
             .await
         {
-            Ok(list) => list["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v["id"].as_str().map(str::to_owned))
-                .collect(),
+            Ok(list) => list.items.into_iter().map(|v| v.id).collect(),
             Err(e) => {
                 let description = e.to_string();
                 return service_error(e.into_response().status(), description);
@@ -520,18 +519,8 @@ fn form_claims(format: &str, paths: &[Value]) -> Vec<Option<Vec<String>>> {
         .collect()
 }
 
-async fn definition(pages: &Pages, issuer: &str) -> Result<IssuerDefinition, Response> {
-    let object = pages
-        .issuer
-        .get_issuer(issuer)
-        .await
-        .map_err(issuer_error)?;
-    serde_json::from_value(object).map_err(|e| {
-        service_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("issuer definition: {e}"),
-        )
-    })
+async fn definition(pages: &Pages, issuer: &str) -> Result<IssuerObject, Response> {
+    pages.issuer.get_issuer(issuer).await.map_err(issuer_error)
 }
 
 /// `GET /ui/issuers/{issuer}`: one form per credential configuration.
@@ -561,7 +550,7 @@ fn display_name(display: &[Value], fallback: &str) -> String {
         .to_owned()
 }
 
-fn issuer_body(def: &IssuerDefinition) -> String {
+fn issuer_body(def: &IssuerObject) -> String {
     let mut body = format!(
         "<h1>{}</h1><p>Pick a credential, fill its claims and create an offer.</p>",
         esc(&display_name(&def.display, &def.id))
@@ -634,8 +623,7 @@ async fn create_offer(
         Ok(o) => o,
         Err(e) => return issuer_error(e),
     };
-    let offer_id = offer["id"].as_str().unwrap_or_default();
-    let qr = match pages.issuer.offer_qr_svg(&issuer, offer_id).await {
+    let qr = match pages.issuer.offer_qr_svg(&issuer, &offer.id).await {
         Ok(svg) => inline_svg(&svg),
         Err(e) => return issuer_error(e),
     };
@@ -647,7 +635,7 @@ async fn create_offer(
 }
 
 /// The management API's create-offer body from the form.
-fn offer_request(def: &IssuerDefinition, form: &[(String, String)]) -> Result<CreateOffer, String> {
+fn offer_request(def: &IssuerObject, form: &[(String, String)]) -> Result<CreateOffer, String> {
     let id = field(form, "configuration").ok_or("pick a credential configuration")?;
     let config = def
         .credential_configurations
@@ -724,10 +712,10 @@ fn qr_svg(text: &str) -> Option<String> {
     Some(inline_svg(&svg))
 }
 
-fn offer_body(issuer: &str, offer: &Value, qr: &str) -> String {
-    let id = offer["id"].as_str().unwrap_or_default();
-    let link = offer["offer_uri"].as_str().unwrap_or_default();
-    let tx_code = offer["tx_code"].as_str().unwrap_or_default();
+fn offer_body(issuer: &str, offer: &OfferCreated, qr: &str) -> String {
+    let id = &offer.id;
+    let link = &offer.offer_uri;
+    let tx_code = offer.tx_code.as_deref().unwrap_or_default();
     format!(
         "<h1>Credential offer</h1>\
          <div class=\"qr\" id=\"qr\" role=\"img\" aria-label=\"QR code of the offer\">{qr}</div>\
@@ -761,9 +749,23 @@ async fn offer_status(
     }
 }
 
+/// What the issuer page script shows of an offer.
+#[derive(Serialize)]
+struct OfferView<'a> {
+    /// The offer's `status`.
+    state: &'a str,
+    /// What the page calls it.
+    label: &'a str,
+    /// Whether the status changes no more (the script stops polling).
+    #[serde(rename = "final")]
+    is_final: bool,
+    /// The credentials issued for the offer.
+    credentials: &'a [OfferCredential],
+}
+
 /// The page's view of the management API's offer status object.
-fn offer_view(s: &Value) -> Value {
-    let state = s["status"].as_str().unwrap_or("unknown");
+fn offer_view(s: &OfferStatus) -> OfferView<'_> {
+    let state = s.status;
     let label = match state {
         "offered" => "offered",
         "token_issued" => "token issued, waiting for the credential request",
@@ -772,12 +774,12 @@ fn offer_view(s: &Value) -> Value {
         "cancelled" => "offer cancelled",
         other => other,
     };
-    json!({
-        "state": state,
-        "label": label,
-        "final": matches!(state, "credential_issued" | "expired" | "cancelled"),
-        "credentials": s["credentials"],
-    })
+    OfferView {
+        state,
+        label,
+        is_final: matches!(state, "credential_issued" | "expired" | "cancelled"),
+        credentials: &s.credentials,
+    }
 }
 
 /// `POST /ui/issuers/{issuer}/offers/{id}/revoke`: revokes every credential issued for the
@@ -799,14 +801,12 @@ async fn revoke_offer(
         Ok(o) => o,
         Err(e) => return issuer_error(e),
     };
-    let changes: Vec<vdc_store::StatusChange> = offer["credentials"]
-        .as_array()
+    let changes: Vec<vdc_store::StatusChange> = offer
+        .credentials
         .into_iter()
-        .flatten()
-        .filter(|c| c["status"] != "revoked")
-        .filter_map(|c| c["id"].as_str())
+        .filter(|c| c.status != "revoked")
         .map(|c| vdc_store::StatusChange {
-            credential_id: c.to_owned(),
+            credential_id: c.id,
             status: vdc_store::CredentialStatus::Revoked,
         })
         .collect();
@@ -852,24 +852,15 @@ struct CredentialType {
 
 async fn credential_types(
     pages: &Pages,
-    verifier: &Value,
+    verifier: &VerifierObject,
 ) -> Result<Vec<CredentialType>, Response> {
-    let trusted: Vec<&str> = verifier["trusted_issuers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
     let list = pages.issuer.list_issuers().await.map_err(issuer_error)?;
     let mut types = Vec::new();
-    for object in list["items"].as_array().into_iter().flatten() {
-        let url = object["credential_issuer"].as_str().unwrap_or_default();
-        if !trusted.contains(&url) {
+    for object in list.items {
+        if !verifier.trusted_issuers.contains(&object.credential_issuer) {
             continue;
         }
-        let Ok(def) = serde_json::from_value::<IssuerDefinition>(object.clone()) else {
-            continue;
-        };
+        let def = object;
         for (id, config) in &def.credential_configurations {
             let meta = match config.format.as_str() {
                 FORMAT_SD_JWT_VC => json!({"vct_values": [config.vct]}),
@@ -919,15 +910,19 @@ async fn verifier_page(
     )
 }
 
-fn verifier_name(verifier: &str, object: &Value) -> String {
-    object["display"]["name"]
-        .as_str()
+fn verifier_name(verifier: &str, object: &VerifierObject) -> String {
+    // `display` is free JSON (contract: "Verifiers").
+    object
+        .display
+        .as_ref()
+        .and_then(|d| d.get("name"))
+        .and_then(Value::as_str)
         .unwrap_or(verifier)
         .to_owned()
 }
 
-fn trust_anchor_block(object: &Value) -> String {
-    match object["trust_anchor"].as_str() {
+fn trust_anchor_block(object: &VerifierObject) -> String {
+    match object.trust_anchor.as_deref() {
         Some(pem) => format!(
             "<details><summary>Trust anchor of this verifier</summary><p class=\"hint\">Wallets \
              check the signed request against it (<code>vdc wallet present --trust-anchor FILE</code>).</p>\
@@ -938,7 +933,7 @@ fn trust_anchor_block(object: &Value) -> String {
     }
 }
 
-fn verifier_body(verifier: &str, object: &Value, types: &[CredentialType]) -> String {
+fn verifier_body(verifier: &str, object: &VerifierObject, types: &[CredentialType]) -> String {
     let mut body = format!(
         "<h1>{}</h1><p>Pick the credential and the claims to ask for, then create a \
          presentation request.</p>",
@@ -1081,11 +1076,9 @@ fn dcql_from_form(types: &[CredentialType], form: &[(String, String)]) -> Result
     }]}))
 }
 
-fn request_body(verifier: &str, object: &Value, created: &Value) -> String {
-    let id = created["id"].as_str().unwrap_or_default();
-    let link = created["authorization_request"]
-        .as_str()
-        .unwrap_or_default();
+fn request_body(verifier: &str, object: &VerifierObject, created: &RequestCreated) -> String {
+    let id = &created.id;
+    let link = &created.authorization_request;
     let qr = qr_svg(link).unwrap_or_else(|| {
         "<p>The request is too long for a QR code; use the link.</p>".to_owned()
     });
@@ -1123,27 +1116,65 @@ async fn request_status(
     }
 }
 
-/// The checks a presentation passes (names as `RejectReason::as_str`), in the order the
-/// verifier runs them, with what the page calls them.
-const CHECKS: [(&str, &str); 8] = [
-    ("signature", "issuer signature and disclosures"),
-    ("untrusted_issuer", "issuer trusted by this verifier"),
-    ("expired", "credential within its validity period"),
-    ("key_binding", "holder key binding"),
-    ("nonce", "nonce of this request"),
-    ("audience", "audience is this verifier"),
-    ("dcql_unsatisfied", "requested claims disclosed"),
-    (
-        "status",
-        "credential status valid (not revoked or suspended)",
-    ),
-];
+/// What the verifier page calls a check.
+fn check_label(reason: RejectReason) -> &'static str {
+    match reason {
+        RejectReason::Signature => "issuer signature and disclosures",
+        RejectReason::UntrustedIssuer => "issuer trusted by this verifier",
+        RejectReason::Expired => "credential within its validity period",
+        RejectReason::KeyBinding => "holder key binding",
+        RejectReason::Nonce => "nonce of this request",
+        RejectReason::Audience => "audience is this verifier",
+        RejectReason::DcqlUnsatisfied => "requested claims disclosed",
+        RejectReason::Status => "credential status valid (not revoked or suspended)",
+        RejectReason::WalletError => "wallet answered without an error",
+        RejectReason::Decryption => "response decrypts with this request's key",
+    }
+}
+
+/// One check in the verifier page's list.
+#[derive(Serialize)]
+struct CheckView {
+    /// The check's name ([`RejectReason::as_str`]).
+    check: &'static str,
+    /// What the page calls it.
+    label: &'static str,
+    /// `passed` or `failed`.
+    outcome: &'static str,
+}
+
+impl CheckView {
+    fn new(reason: RejectReason, outcome: &'static str) -> Self {
+        Self {
+            check: reason.as_str(),
+            label: check_label(reason),
+            outcome,
+        }
+    }
+}
+
+/// What the verifier page script shows of a presentation request.
+#[derive(Serialize)]
+struct RequestView<'a> {
+    /// The request's `status`.
+    state: &'a str,
+    /// What the page calls it.
+    label: &'a str,
+    /// Whether the status changes no more (the script stops polling).
+    #[serde(rename = "final")]
+    is_final: bool,
+    /// The disclosed claims, by credential query id; null until verified.
+    presentation: Option<&'a std::collections::BTreeMap<String, Vec<PresentedCredential>>>,
+    /// Why the request was rejected; null otherwise.
+    error: Option<&'a PresentationError>,
+    /// The per-check list.
+    checks: Vec<CheckView>,
+}
 
 /// The page's view of the contract's result object: status label, disclosed claims, and
-/// the per-check list (all passed when verified; when rejected, the failing check is the
-/// reason in `error_description`).
-fn request_view(r: &Value) -> Value {
-    let state = r["status"].as_str().unwrap_or("unknown");
+/// the per-check list (all passed when verified; when rejected, the failing check).
+fn request_view(r: &RequestResult) -> RequestView<'_> {
+    let state = r.status;
     let label = match state {
         "pending" => "waiting for the wallet",
         "verified" => "verified",
@@ -1151,28 +1182,26 @@ fn request_view(r: &Value) -> Value {
         "expired" => "request expired",
         other => other,
     };
-    let description = r["error"]["error_description"].as_str().unwrap_or_default();
-    let failed = description.split_once(':').map(|(reason, _)| reason);
-    let checks: Vec<Value> = match state {
-        "verified" => CHECKS
-            .iter()
-            .map(|(name, label)| json!({"check": name, "label": label, "outcome": "passed"}))
+    let checks = match state {
+        "verified" => RejectReason::CHECKS
+            .into_iter()
+            .map(|c| CheckView::new(c, "passed"))
             .collect(),
-        "rejected" => CHECKS
-            .iter()
-            .filter(|(name, _)| Some(*name) == failed)
-            .map(|(name, label)| json!({"check": name, "label": label, "outcome": "failed"}))
+        "rejected" => RejectReason::CHECKS
+            .into_iter()
+            .filter(|c| Some(*c) == r.reason)
+            .map(|c| CheckView::new(c, "failed"))
             .collect(),
         _ => Vec::new(),
     };
-    json!({
-        "state": state,
-        "label": label,
-        "final": state != "pending",
-        "presentation": r["presentation"],
-        "error": r["error"],
-        "checks": checks,
-    })
+    RequestView {
+        state,
+        label,
+        is_final: state != "pending",
+        presentation: r.presentation.as_ref(),
+        error: r.error.as_ref(),
+        checks,
+    }
 }
 
 #[cfg(test)]
@@ -1207,15 +1236,30 @@ mod tests {
         );
     }
 
+    fn result(status: &'static str, reason: Option<RejectReason>) -> RequestResult {
+        RequestResult {
+            id: "r".into(),
+            status,
+            presentation: None,
+            error: None,
+            created_at: String::new(),
+            expires_at: String::new(),
+            reason,
+        }
+    }
+
     #[test]
     fn rejected_result_names_the_failed_check() {
-        let v = request_view(&json!({"status": "rejected", "presentation": null,
-            "error": {"error": "invalid_request", "error_description": "status: the credential is revoked"}}));
+        let view = |r: &RequestResult| serde_json::to_value(request_view(r)).unwrap();
+        let v = view(&result("rejected", Some(RejectReason::Status)));
         assert_eq!(v["checks"][0]["check"], "status");
         assert_eq!(v["checks"][0]["outcome"], "failed");
         assert_eq!(v["final"], true);
-        let v = request_view(&json!({"status": "verified", "presentation": {}, "error": null}));
-        assert_eq!(v["checks"].as_array().map(Vec::len), Some(CHECKS.len()));
+        let v = view(&result("verified", None));
+        assert_eq!(
+            v["checks"].as_array().map(Vec::len),
+            Some(RejectReason::CHECKS.len())
+        );
     }
 
     #[test]
