@@ -10,7 +10,6 @@
 //! - [`demo`]: the `--demo` issuer and verifier.
 //! - [`docs`]: the management API's OpenAPI document and the vendored Swagger UI (`/docs`).
 //! - [`doctor`]: the `vdc doctor` self-checks.
-//! - [`pages`]: the server-rendered pages (start, issuer, verifier) with QR codes.
 //! - [`webhooks`]: webhook subscriptions, the delivery outbox (an event sink) and the
 //!   background loop that dispatches deliveries and sweeps expired presentation requests.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
@@ -21,7 +20,6 @@ pub mod config;
 pub mod demo;
 pub mod docs;
 pub mod doctor;
-pub mod pages;
 pub mod tls;
 pub mod wallet;
 pub mod webhooks;
@@ -378,12 +376,15 @@ pub async fn build_with_store(
     }
     if config.role == Role::All {
         // The pages use issuer and verifier together, so only a full server has them.
-        router = router.merge(pages::routes(pages::Pages::new(
+        router = router.merge(vdc_pages::routes(vdc_pages::Pages::new(
             issuer.clone(),
             status.clone(),
             verifier.clone(),
             auth.clone(),
-            config.demo,
+            config.demo.then(|| vdc_pages::Demo {
+                issuer: demo::DEMO_ISSUER.to_owned(),
+                verifier: demo::DEMO_VERIFIER.to_owned(),
+            }),
             &public_url,
         )));
     }

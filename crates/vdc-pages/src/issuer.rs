@@ -1,0 +1,375 @@
+//! The issuer page (`/ui/issuers/{issuer}`): one form per credential configuration; an
+//! offer with its QR code, link, tx_code and live status; revocation of what it issued.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use vdc_http::auth::{Caller, Scope};
+use vdc_issuer::config::FORMAT_JWT_VC_JSON;
+use vdc_issuer::management::{
+    CreateOffer, IssuerObject, OfferCreated, OfferCredential, OfferStatus, TxCodeSpec,
+};
+
+use crate::Pages;
+use crate::layout::{
+    error_page, html_response, issuer_error, json_key_required, key_required, service_error,
+};
+use crate::post::{Form, PagePost};
+use crate::qr::inline_svg;
+
+/// Largest claim value typed into the issuer form.
+const MAX_CLAIM_CHARS: usize = 1024;
+
+/// A claim of a configuration the form can fill: its path in the claims object (for
+/// `jwt_vc_json`, below `credentialSubject`), names only.
+pub(crate) fn form_claims(format: &str, paths: &[Value]) -> Vec<Option<Vec<String>>> {
+    paths
+        .iter()
+        .map(|p| {
+            let names: Option<Vec<String>> = p
+                .as_array()?
+                .iter()
+                .map(|e| e.as_str().map(str::to_owned))
+                .collect();
+            let mut names = names?;
+            if format == FORMAT_JWT_VC_JSON {
+                if names.first().map(String::as_str) != Some("credentialSubject") {
+                    return None;
+                }
+                names.remove(0);
+            }
+            (!names.is_empty()).then_some(names)
+        })
+        .collect()
+}
+
+async fn definition(pages: &Pages, issuer: &str) -> Result<IssuerObject, Response> {
+    pages.issuer.get_issuer(issuer).await.map_err(issuer_error)
+}
+
+/// `GET /ui/issuers/{issuer}`: one form per credential configuration.
+pub(crate) async fn issuer_page(
+    State(pages): State<Pages>,
+    Path(issuer): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !pages.may_use_issuer(&headers, &issuer, Scope::Read).await {
+        return key_required();
+    }
+    match definition(&pages, &issuer).await {
+        Ok(def) => html_response(
+            StatusCode::OK,
+            &format!("Issuer {issuer}"),
+            issuer_body(&def),
+        ),
+        Err(r) => r,
+    }
+}
+
+/// The `name` of the first `display` entry that has one.
+pub(crate) fn display_name(display: &[Value], fallback: &str) -> String {
+    display
+        .iter()
+        .find_map(|d| d["name"].as_str())
+        .unwrap_or(fallback)
+        .to_owned()
+}
+
+fn issuer_body(def: &IssuerObject) -> Markup {
+    html! {
+        h1 { (display_name(&def.display, &def.id)) }
+        p { "Pick a credential, fill its claims and create an offer." }
+        @for (id, config) in &def.credential_configurations {
+            @let paths: Vec<Value> = config.claims.iter().map(|c| c.path.clone()).collect();
+            section.configuration {
+                h2 {
+                    (display_name(&config.display, id)) " "
+                    small { (id) " · " (config.format) }
+                }
+                form method="post" action={ "/ui/issuers/" (def.id) "/offers" } data-configuration=(id) {
+                    input type="hidden" name="configuration" value=(id);
+                    @for (i, (claim, names)) in config.claims.iter().zip(form_claims(&config.format, &paths)).enumerate() {
+                        @if let Some(names) = names {
+                            @let label = names.join(".");
+                            label {
+                                (label) @if claim.mandatory { " *" } " "
+                                input name={ "c" (i) } data-claim=(label) maxlength=(MAX_CLAIM_CHARS) required[claim.mandatory];
+                            }
+                        }
+                    }
+                    button type="submit" { "Create offer" }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /ui/issuers/{issuer}/offers`: creates the offer through the issuer service (the
+/// management API's path) with a 6-digit tx_code, and shows QR, link, tx_code and status.
+pub(crate) async fn create_offer(
+    State(pages): State<Pages>,
+    Path(issuer): Path<String>,
+    headers: HeaderMap,
+    post: PagePost,
+) -> Response {
+    if !pages
+        .may_use_issuer(&headers, &issuer, Scope::OffersWrite)
+        .await
+    {
+        return key_required();
+    }
+    let def = match definition(&pages, &issuer).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let form = match post.form() {
+        Ok(f) => f,
+        Err(bad) => return bad.into_response(),
+    };
+    let request = match offer_request(&def, &form) {
+        Ok(r) => r,
+        Err(m) => return error_page(StatusCode::BAD_REQUEST, &m),
+    };
+    let offer = match pages.issuer.create_offer(&issuer, request, None).await {
+        Ok(o) => o,
+        Err(e) => return issuer_error(e),
+    };
+    let qr = match pages.issuer.offer_qr_svg(&issuer, &offer.id).await {
+        Ok(svg) => inline_svg(&svg),
+        Err(e) => return issuer_error(e),
+    };
+    html_response(
+        StatusCode::OK,
+        "Credential offer",
+        offer_body(&issuer, &offer, qr),
+    )
+}
+
+/// The management API's create-offer body from the form.
+pub(crate) fn offer_request(def: &IssuerObject, form: &Form) -> Result<CreateOffer, String> {
+    let id = form
+        .field("configuration")
+        .ok_or("pick a credential configuration")?;
+    let config = def
+        .credential_configurations
+        .get(id)
+        .ok_or_else(|| format!("unknown credential configuration {id}"))?;
+    let paths: Vec<Value> = config.claims.iter().map(|c| c.path.clone()).collect();
+    let mut claims = Map::new();
+    for (i, names) in form_claims(&config.format, &paths).into_iter().enumerate() {
+        let Some(names) = names else { continue };
+        let Some(value) = form.field(&format!("c{i}")).map(str::trim) else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        if value.chars().count() > MAX_CLAIM_CHARS {
+            return Err(format!(
+                "{} is longer than {MAX_CLAIM_CHARS} characters",
+                names.join(".")
+            ));
+        }
+        insert_path(&mut claims, &names, value);
+    }
+    Ok(CreateOffer {
+        credential_configuration_ids: vec![id.to_owned()],
+        claims: [(id.to_owned(), Value::Object(claims))]
+            .into_iter()
+            .collect(),
+        grant: None,
+        tx_code: Some(TxCodeSpec {
+            length: Some(6),
+            input_mode: None,
+            description: Some("Enter the code shown next to the QR code".into()),
+        }),
+        expires_in: None,
+        deferred: false,
+    })
+}
+
+/// Sets `value` at the path `names` in `object`, making the objects on the way.
+pub(crate) fn insert_path(object: &mut Map<String, Value>, names: &[String], value: &str) {
+    match names {
+        [] => {}
+        [last] => {
+            object.insert(last.clone(), value.into());
+        }
+        [first, rest @ ..] => {
+            let child = object
+                .entry(first.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = child {
+                insert_path(m, rest, value);
+            }
+        }
+    }
+}
+
+fn offer_body(issuer: &str, offer: &OfferCreated, qr: Markup) -> Markup {
+    let id = &offer.id;
+    let tx = offer.tx_code.as_deref().unwrap_or_default();
+    html! {
+        h1 { "Credential offer" }
+        div.qr #qr role="img" aria-label="QR code of the offer" { (qr) }
+        p {
+            label { "Offer link " input #offer-link readonly value=(offer.offer_uri); }
+            " "
+            button type="button" data-copy="offer-link" { "Copy" }
+        }
+        p { "Transaction code: " strong #tx-code { (tx) } }
+        p.hint {
+            "With the command-line wallet: "
+            code { "vdc wallet accept '…' --tx-code " (tx) }
+        }
+        p {
+            "Status: "
+            strong #status data-poll={ "/ui/issuers/" (issuer) "/offers/" (id) "/status" } { "offered" }
+        }
+        form #revoke method="post" action={ "/ui/issuers/" (issuer) "/offers/" (id) "/revoke" } hidden {
+            button type="submit" { "Revoke the issued credential" }
+        }
+        p { a href={ "/ui/issuers/" (issuer) } { "Another offer" } }
+    }
+}
+
+/// `GET /ui/issuers/{issuer}/offers/{id}/status`: what the page script shows.
+pub(crate) async fn offer_status(
+    State(pages): State<Pages>,
+    Path((issuer, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !pages.may_use_issuer(&headers, &issuer, Scope::Read).await {
+        return json_key_required();
+    }
+    match pages.issuer.offer_status(&issuer, &id).await {
+        Ok(s) => axum::Json(offer_view(&s)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// What the issuer page script shows of an offer.
+#[derive(Serialize)]
+struct OfferView<'a> {
+    /// The offer's `status`.
+    state: &'a str,
+    /// What the page calls it.
+    label: &'a str,
+    /// Whether the status changes no more (the script stops polling).
+    #[serde(rename = "final")]
+    is_final: bool,
+    /// The credentials issued for the offer.
+    credentials: &'a [OfferCredential],
+}
+
+/// The page's view of the management API's offer status object.
+fn offer_view(s: &OfferStatus) -> OfferView<'_> {
+    let state = s.status;
+    let label = match state {
+        "offered" => "offered",
+        "token_issued" => "token issued, waiting for the credential request",
+        "credential_issued" => "credential issued",
+        "expired" => "offer expired",
+        "cancelled" => "offer cancelled",
+        other => other,
+    };
+    OfferView {
+        state,
+        label,
+        is_final: matches!(state, "credential_issued" | "expired" | "cancelled"),
+        credentials: &s.credentials,
+    }
+}
+
+/// `POST /ui/issuers/{issuer}/offers/{id}/revoke`: revokes every credential issued for the
+/// offer through the status service (the management API's status change), recording who.
+pub(crate) async fn revoke_offer(
+    State(pages): State<Pages>,
+    Path((issuer, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    _: PagePost,
+) -> Response {
+    // Authenticated once: the key decides access and is the recorded actor.
+    let caller = pages.caller(&headers).await;
+    if !pages.allows_issuer(caller.as_ref(), &issuer, Scope::CredentialsStatus) {
+        return key_required();
+    }
+    let offer = match pages.issuer.offer_status(&issuer, &id).await {
+        Ok(o) => o,
+        Err(e) => return issuer_error(e),
+    };
+    let changes: Vec<vdc_store::StatusChange> = offer
+        .credentials
+        .into_iter()
+        .filter(|c| c.status != "revoked")
+        .map(|c| vdc_store::StatusChange {
+            credential_id: c.id,
+            status: vdc_store::CredentialStatus::Revoked,
+        })
+        .collect();
+    if changes.is_empty() {
+        return error_page(
+            StatusCode::CONFLICT,
+            "No unrevoked credential was issued for this offer.",
+        );
+    }
+    // The actor recorded with the change (G9): the key's name, or the anonymous demo pages.
+    let actor = caller.as_ref().map_or("demo-pages", Caller::actor);
+    if let Err(e) = pages.status.change(&issuer, &changes, actor).await {
+        let description = e.to_string();
+        return service_error(e.into_response().status(), description);
+    }
+    html_response(
+        StatusCode::OK,
+        "Credential revoked",
+        html! {
+            h1 { "Credential revoked" }
+            p #revoked {
+                (changes.len()) " credential(s) of this offer are now revoked; verifiers \
+                 checking the status list reject them."
+            }
+            p { a href="/ui" { "Start page" } }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use vdc_issuer::config::FORMAT_SD_JWT_VC;
+
+    #[test]
+    fn form_claims_strip_credential_subject_and_skip_non_names() {
+        let paths = vec![
+            json!(["credentialSubject", "given_name"]),
+            json!(["other"]),
+            json!(["credentialSubject", 0]),
+        ];
+        assert_eq!(
+            form_claims(FORMAT_JWT_VC_JSON, &paths),
+            vec![Some(vec!["given_name".to_owned()]), None, None]
+        );
+        assert_eq!(
+            form_claims(FORMAT_SD_JWT_VC, &[json!(["address", "city"])]),
+            vec![Some(vec!["address".to_owned(), "city".to_owned()])]
+        );
+    }
+
+    #[test]
+    fn nested_claims_become_objects() {
+        let mut m = Map::new();
+        insert_path(&mut m, &["address".into(), "city".into()], "Paris");
+        insert_path(&mut m, &["name".into()], "Ada");
+        assert_eq!(
+            Value::Object(m),
+            json!({"address": {"city": "Paris"}, "name": "Ada"})
+        );
+    }
+}
