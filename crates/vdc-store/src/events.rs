@@ -17,7 +17,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use vdc_core::time::UnixTime;
 
-use crate::access::AuditEntry;
+use crate::audit::AuditEntry;
+pub use crate::tenant::EventTenant;
 
 /// The event types of the contract ("Webhooks and audit").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,33 +63,6 @@ impl EventKind {
     /// The kind a contract name names.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-}
-
-/// The tenant an event belongs to (G6: sinks filter on it).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum EventTenant {
-    /// An issuer id.
-    Issuer(String),
-    /// A verifier id.
-    Verifier(String),
-}
-
-impl EventTenant {
-    /// The issuer id, if this is an issuer.
-    pub fn issuer(&self) -> Option<&str> {
-        match self {
-            Self::Issuer(id) => Some(id),
-            Self::Verifier(_) => None,
-        }
-    }
-
-    /// The verifier id, if this is a verifier.
-    pub fn verifier(&self) -> Option<&str> {
-        match self {
-            Self::Verifier(id) => Some(id),
-            Self::Issuer(_) => None,
-        }
     }
 }
 

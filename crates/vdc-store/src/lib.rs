@@ -30,6 +30,7 @@
 //! clock. Single use (G2) is one atomic conditional statement or one transaction per method.
 
 pub mod access;
+pub mod audit;
 pub mod error;
 pub mod events;
 pub mod issuance;
@@ -41,6 +42,7 @@ pub mod rows;
 pub mod secret;
 pub mod status;
 pub mod stored;
+pub mod tenant;
 pub mod webhook;
 
 #[cfg(feature = "contract-tests")]
