@@ -40,10 +40,9 @@ use vdc_issuer::management::{
     CreateOffer, IssuerObject, OfferCreated, OfferCredential, OfferStatus, TxCodeSpec,
 };
 use vdc_store::events::EventTenant;
-use vdc_verifier::service::CreateRequest;
 use vdc_verifier::{
-    PresentationError, PresentedCredential, RejectReason, RequestCreated, RequestResult, Verifier,
-    VerifierObject,
+    CreateRequest, PresentationError, PresentedCredential, RejectReason, RequestCreated,
+    RequestResult, Verifier, VerifierObject,
 };
 
 use html::{esc, key_form, page};
@@ -486,7 +485,7 @@ struct OpenVerifier {
 
 /// `GET /ui/verifiers?id=…`: the "open verifier" form.
 async fn open_verifier(Query(q): Query<OpenVerifier>) -> Response {
-    if vdc_verifier::service::valid_slug(&q.id) {
+    if vdc_verifier::tenant::valid_slug(&q.id) {
         Redirect::to(&format!("/ui/verifiers/{}", q.id)).into_response()
     } else {
         error_page(StatusCode::NOT_FOUND, "There is no such verifier.")
