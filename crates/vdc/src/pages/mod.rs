@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vdc_http::auth::{Authenticator, Caller, Scope};
 use vdc_issuer::Issuer;
-use vdc_issuer::config::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC};
+use vdc_issuer::definition::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC};
 use vdc_issuer::management::{
     CreateOffer, IssuerObject, OfferCreated, OfferCredential, OfferStatus, TxCodeSpec,
 };
