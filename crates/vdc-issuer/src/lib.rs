@@ -1,7 +1,7 @@
 //! vdc-issuer: OpenID for Verifiable Credential Issuance 1.0, multi-tenant.
 //!
 //! Layout:
-//! - [`config`]: an issuer tenant's definition (the management API create body), its
+//! - [`definition`]: an issuer tenant's definition (the management API create body), its
 //!   validation and the `credential_configurations_supported` it publishes.
 //! - [`service`]: the [`Issuer`] service and its settings.
 //! - [`metadata`]: Credential Issuer, Authorization Server and JWT VC Issuer metadata.
@@ -14,7 +14,7 @@
 //!   part of the management API's OpenAPI document ([`http::management_openapi`]).
 //! - [`error`]: [`IssuerError`], named after the specs' error codes.
 
-pub mod config;
+pub mod definition;
 pub mod error;
 pub mod http;
 pub mod management;

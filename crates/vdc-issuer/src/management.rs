@@ -12,7 +12,7 @@ use vdc_core::vc_jose::format_date_time_stamp;
 use vdc_status::{CredentialObject, StatusListReference};
 use vdc_store::{IssuerRecord, OfferRecord, Outbox, SecretHash, StoreError};
 
-use crate::config::{CredentialConfiguration, IssuerDefinition};
+use crate::definition::{CredentialConfiguration, IssuerDefinition};
 use crate::error::{IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
 use crate::oid4vci::{CredentialOffer, TxCode};

@@ -74,7 +74,7 @@ impl Issuer {
     async fn known(
         &self,
         issuer_id: &str,
-    ) -> Result<std::sync::Arc<crate::config::IssuerDefinition>> {
+    ) -> Result<std::sync::Arc<crate::definition::IssuerDefinition>> {
         self.definition(issuer_id)
             .await?
             .ok_or_else(|| IssuerError::NotFound(format!("no issuer {issuer_id}")))

@@ -18,7 +18,7 @@ use vdc_store::{
 use vdc_status::{BitstringStatusListEntry, StatusPurpose, StatusReference};
 use vdc_store::events::EventKind;
 
-use crate::config::{
+use crate::definition::{
     CredentialConfiguration, FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition,
 };
 use crate::error::{IssuerError, Result};

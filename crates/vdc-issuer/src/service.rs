@@ -8,7 +8,7 @@ use vdc_core::rng::RandomSource;
 use vdc_core::time::{Clock, UnixTime};
 use vdc_store::{IssuanceStore, KeyRing};
 
-use crate::config::IssuerDefinition;
+use crate::definition::IssuerDefinition;
 use crate::error::{IssuerError, Result};
 
 /// Lifetimes and limits of the issuance protocol.
@@ -191,7 +191,7 @@ impl Issuer {
         &self,
         issuer_id: &str,
     ) -> Result<Option<Arc<IssuerDefinition>>> {
-        if !crate::config::is_slug(issuer_id) {
+        if !crate::definition::is_slug(issuer_id) {
             return Ok(None);
         }
         if let Some(d) = self

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use vdc_http::auth::{Caller, Scope};
-use vdc_issuer::config::FORMAT_JWT_VC_JSON;
+use vdc_issuer::definition::FORMAT_JWT_VC_JSON;
 use vdc_issuer::management::{
     CreateOffer, IssuerObject, OfferCreated, OfferCredential, OfferStatus, TxCodeSpec,
 };
@@ -343,7 +343,7 @@ pub(crate) async fn revoke_offer(
 mod tests {
     use super::*;
     use serde_json::json;
-    use vdc_issuer::config::FORMAT_SD_JWT_VC;
+    use vdc_issuer::definition::FORMAT_SD_JWT_VC;
 
     #[test]
     fn form_claims_strip_credential_subject_and_skip_non_names() {

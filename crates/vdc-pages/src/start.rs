@@ -145,7 +145,7 @@ pub(crate) struct OpenVerifier {
 
 /// `GET /ui/verifiers?id=…`: the "open verifier" form.
 pub(crate) async fn open_verifier(Query(q): Query<OpenVerifier>) -> Response {
-    if vdc_verifier::service::valid_slug(&q.id) {
+    if vdc_verifier::tenant::valid_slug(&q.id) {
         Redirect::to(&format!("/ui/verifiers/{}", q.id)).into_response()
     } else {
         error_page(StatusCode::NOT_FOUND, "There is no such verifier.")

@@ -11,8 +11,8 @@ use maud::{Markup, html};
 use serde::Serialize;
 use serde_json::{Value, json};
 use vdc_http::auth::Scope;
-use vdc_issuer::config::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC};
-use vdc_verifier::service::CreateRequest;
+use vdc_issuer::definition::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC};
+use vdc_verifier::CreateRequest;
 use vdc_verifier::{
     PresentationError, PresentedCredential, RejectReason, RequestCreated, RequestResult,
     VerifierObject,

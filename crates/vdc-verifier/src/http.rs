@@ -16,10 +16,9 @@ use vdc_http::{ErrorResponse, ManagementJson, OAuthForm};
 use vdc_store::StoreErrorKind;
 
 use crate::error::{Result, VerifierError};
-use crate::service::{
-    CreateRequest, RequestCreated, RequestResult, Verifier, VerifierDefinition, VerifierList,
-    VerifierObject,
-};
+use crate::request::{CreateRequest, RequestCreated, RequestResult};
+use crate::service::Verifier;
+use crate::tenant::{VerifierDefinition, VerifierList, VerifierObject};
 
 /// Route paths, shared with tests and the test wallet.
 pub mod paths {

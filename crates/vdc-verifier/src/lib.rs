@@ -4,15 +4,23 @@
 //! Layout:
 //! - [`dcql`]: the Digital Credentials Query Language (OID4VP 1.0 §6) and claims path
 //!   pointers (§7): validation on creation, and whether presentations satisfy a query.
-//! - [`service`]: [`Verifier`]: verifier tenants with their client identifier prefixes
-//!   (§5.9.3: `x509_san_dns`, `x509_hash`, `decentralized_identifier`, `redirect_uri`),
-//!   presentation requests, signed request objects (`oauth-authz-req+jwt`, §5.10
-//!   `request_uri_method` get and post) and results; the management answers (which are the
-//!   OpenAPI schemas).
-//! - `response`: the response endpoint (§8.2 `direct_post`, §8.3.1 `direct_post.jwt`) and
-//!   every check on a `vp_token`, each failure with its [`RejectReason`].
-//! - `w3c`: `jwt_vc_json` presentations (OID4VP 1.0 Appendix B.1): a `vp+jwt` holding
-//!   one enveloped `vc+jwt`, Bitstring Status List checks.
+//! - [`service`]: [`Verifier`], its settings and dependencies, and the state and helpers
+//!   the other parts share.
+//! - [`tenant`]: verifier tenants ([`VerifierDefinition`], [`VerifierObject`]) with their
+//!   client identifier prefixes (§5.9.3: `x509_san_dns`, `x509_hash`,
+//!   `decentralized_identifier`, `redirect_uri`) and the x509 material signing their
+//!   requests.
+//! - [`request`]: presentation requests, signed request objects (`oauth-authz-req+jwt`, §5,
+//!   §5.10 `request_uri_method` get and post) and results; with [`tenant`], the management
+//!   answers (which are the OpenAPI schemas).
+//! - `response`: the response endpoint (§8.2 `direct_post`, §8.3.1 `direct_post.jwt`):
+//!   decoding, finding the request by `state`, the `vp_token` against the DCQL query, and
+//!   [`check_presentation`] handing each presentation to its format; every failure with its
+//!   [`RejectReason`].
+//! - `presentation`: what one presentation is checked against ([`PresentationCheck`]) and
+//!   yields ([`PresentedCredential`]); `presentation::dc_sd_jwt` (SD-JWT VC: RFC 9901 §7,
+//!   the KB-JWT, token status list) and `presentation::jwt_vc_json` (OID4VP 1.0 Appendix
+//!   B.1: a `vp+jwt` holding one enveloped `vc+jwt`, Bitstring Status List checks).
 //! - [`trust`]: this deployment's issuers ([`trust::LocalIssuers`], by default over the
 //!   shared key ring) and [`trust::DeploymentKeyResolver`], a verifier's issuer-key policy.
 //!   Status checks come from `vdc_status::StatusChecker`.
@@ -26,14 +34,16 @@
 pub mod dcql;
 pub mod error;
 pub mod http;
+mod presentation;
+pub mod request;
 mod response;
 pub mod service;
+pub mod tenant;
 pub mod trust;
-mod w3c;
 
 pub use error::{RejectReason, Result, VerifierError};
-pub use response::{PresentationCheck, PresentedCredential, ResponseAck, check_presentation};
-pub use service::{
-    ClientIdPrefix, CreateRequest, PresentationError, RequestCreated, RequestResult, ResponseMode,
-    Verifier, VerifierDefinition, VerifierDeps, VerifierList, VerifierObject, VerifierSettings,
-};
+pub use presentation::{PresentationCheck, PresentedCredential};
+pub use request::{CreateRequest, PresentationError, RequestCreated, RequestResult, ResponseMode};
+pub use response::{ResponseAck, check_presentation};
+pub use service::{Verifier, VerifierDeps, VerifierSettings};
+pub use tenant::{ClientIdPrefix, VerifierDefinition, VerifierList, VerifierObject};

@@ -1,5 +1,7 @@
-//! The Response Endpoint (OID4VP 1.0 §8.2 `direct_post`, §8.3.1 `direct_post.jwt`) and every
-//! check on a `vp_token` (§8.6, RFC 9901 §7, SD-JWT VC, draft-ietf-oauth-status-list §8.3).
+//! The Response Endpoint (OID4VP 1.0 §8.2 `direct_post`, §8.3.1 `direct_post.jwt`): the
+//! response decoded and matched to its request, the `vp_token` held against the DCQL query
+//! (§8.1), and each presentation sent to its credential format's checks in `presentation`
+//! (§8.6).
 //!
 //! The request is found by `state` (or, encrypted, by the JWE `kid`, which names the
 //! request's ephemeral key); it must be pending. Every failing check ends the request as
@@ -9,24 +11,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
-use vdc_core::claims_path::PathElement;
 use vdc_core::jose::jwe::{self, ContentEncryption};
-use vdc_core::jose::jws::{self, TimeRules};
 use vdc_core::rng::random_b64;
-use vdc_core::sd_jwt::{KeyBindingRequirement, SdJwt, VerifyOptions};
-use vdc_core::sd_jwt_vc::{self, IssuerKeyResolver};
-use vdc_core::time::UnixTime;
 use vdc_store::events::EventKind;
 use vdc_store::{PresentationOutcome, PresentationStatus, SecretHash};
 
 use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON};
 use crate::error::{RejectReason, Result, VerifierError};
-use crate::service::{
-    LoadedRequest, PresentationError, ResponseMode, Verifier, VerifierConfig, VerifierSettings,
-    loaded, response_key,
+use crate::presentation::{
+    PresentationCheck, Presentations, PresentedCredential, dc_sd_jwt, jwt_vc_json,
 };
+use crate::request::{LoadedRequest, PresentationError, ResponseMode, loaded, response_key};
+use crate::service::{Verifier, bounded};
+use crate::tenant::VerifierConfig;
 use crate::trust::DeploymentKeyResolver;
-use vdc_status::{CredentialState, StatusChecker};
 
 /// Longest `vp_token` accepted (bounded before any parsing).
 const MAX_VP_TOKEN_LEN: usize = 512 * 1024;
@@ -50,36 +48,6 @@ impl std::fmt::Debug for ResponseAck {
             )
             .finish()
     }
-}
-
-/// One presented credential.
-// Contract ("Presentation requests"): the issuer, `vct` (SD-JWT VC) or `type`
-// (`jwt_vc_json`), the claims and the status.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct PresentedCredential {
-    /// The credential issuer identifier.
-    pub issuer: String,
-    /// The credential type (`vct` for SD-JWT VC).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vct: Option<String>,
-    /// The credential types of a `jwt_vc_json` credential.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub types: Option<Vec<String>>,
-    /// SD-JWT VC: exactly the disclosed claims, with their paths as nested objects;
-    /// `jwt_vc_json`: exactly the requested claims.
-    #[schema(value_type = Object)]
-    pub claims: Value,
-    /// `valid`, `revoked` or `suspended`.
-    #[schema(pattern = "^(valid|revoked|suspended)$")]
-    pub status: String,
-}
-
-/// The verified presentations of a response, by credential query id.
-pub(crate) type Presentations = BTreeMap<String, Vec<PresentedCredential>>;
-
-/// Attacker text, bounded and printable, for descriptions and stored errors.
-fn bounded(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(120).collect()
 }
 
 impl Verifier {
@@ -408,25 +376,6 @@ impl Verifier {
     }
 }
 
-/// What one presentation is checked against.
-#[derive(Debug, Clone, Copy)]
-pub struct PresentationCheck<'a> {
-    /// This verifier's full client identifier (the KB-JWT `aud`).
-    pub client_id: &'a str,
-    /// This request's `nonce`.
-    pub nonce: &'a str,
-    /// The verifier's issuer-key policy.
-    pub resolver: &'a dyn IssuerKeyResolver,
-    /// Credential status.
-    pub status: &'a dyn StatusChecker,
-    /// Algorithms and KB-JWT age.
-    pub settings: &'a VerifierSettings,
-    /// The current time.
-    pub now: UnixTime,
-    /// Whether a credential without `status` is refused.
-    pub require_status: bool,
-}
-
 /// Checks one presentation for one credential query: issuer signature with a key from the
 /// verifier's policy (G3, G5), every RFC 9901 §7 rule, the KB-JWT (`aud`, `nonce`, fresh
 /// `iat`, `sd_hash`) when the query requires holder binding, `exp`/`nbf`, `vct` and the
@@ -441,7 +390,7 @@ pub async fn check_presentation(
     text: &str,
 ) -> std::result::Result<PresentedCredential, (RejectReason, String)> {
     if query.format == FORMAT_JWT_VC_JSON {
-        return crate::w3c::check_jwt_vc_json(check, query, text).await;
+        return jwt_vc_json::check_jwt_vc_json(check, query, text).await;
     }
     if query.format != FORMAT_DC_SD_JWT {
         return Err((
@@ -449,67 +398,7 @@ pub async fn check_presentation(
             format!("{} presentations are not supported", bounded(&query.format)),
         ));
     }
-    // G3: key binding is required by the query (always, unless the verifier asked
-    // otherwise), never decided by what the holder sent.
-    let key_binding = if query.require_cryptographic_holder_binding {
-        KeyBindingRequirement::Required {
-            aud: check.client_id,
-            nonce: check.nonce,
-            max_age_secs: check.settings.kb_max_age_secs,
-        }
-    } else {
-        KeyBindingRequirement::NotRequired
-    };
-    let opts = VerifyOptions {
-        policy: &check.settings.policy,
-        now: check.now,
-        time_rules: TimeRules::default(),
-        key_binding,
-    };
-    let v = sd_jwt_vc::verify(text, check.resolver, &opts)
-        .await
-        .map_err(|e| classify(&e, text, check.nonce, check.client_id))?;
-    if let Some(vcts) = &query.vct_values
-        && !vcts.contains(&v.vct)
-    {
-        return Err((
-            RejectReason::DcqlUnsatisfied,
-            format!("vct {} is not requested", bounded(&v.vct)),
-        ));
-    }
-    query
-        .match_claims(&v.sd_jwt.claims)
-        .map_err(|m| (RejectReason::DcqlUnsatisfied, m))?;
-    let state = match v.status() {
-        Some(status) => {
-            let s = check
-                .status
-                .check(status, &v.issuer)
-                .await
-                .map_err(|e| (RejectReason::Status, e.to_string()))?;
-            if s != CredentialState::Valid {
-                return Err((
-                    RejectReason::Status,
-                    format!("the credential is {}", s.as_str()),
-                ));
-            }
-            s
-        }
-        None if check.require_status => {
-            return Err((
-                RejectReason::Status,
-                "the credential has no status and this verifier requires one".into(),
-            ));
-        }
-        None => CredentialState::Valid,
-    };
-    Ok(PresentedCredential {
-        claims: disclosed_claims(&v.sd_jwt.claims, &v.sd_jwt.disclosed),
-        issuer: v.issuer,
-        vct: Some(v.vct),
-        types: None,
-        status: state.as_str().to_owned(),
-    })
+    dc_sd_jwt::check_dc_sd_jwt(check, query, text).await
 }
 
 /// Why a response was not accepted.
@@ -518,87 +407,6 @@ enum Rejection {
     Wallet(PresentationError),
     /// A check failed.
     Check(RejectReason, String),
-}
-
-/// Maps a verification error to its check. Key binding errors are told apart by reading
-/// the (already refused) KB-JWT's `nonce` and `aud`.
-fn classify(e: &vdc_core::Error, text: &str, nonce: &str, aud: &str) -> (RejectReason, String) {
-    use vdc_core::Error as E;
-    let reason = match e {
-        E::UntrustedKey(_) | E::DidResolution(_) | E::Fetch(_) | E::Certificate(_) => {
-            RejectReason::UntrustedIssuer
-        }
-        E::Time(_) => RejectReason::Expired,
-        E::KeyBinding(_) => {
-            let kb = SdJwt::parse(text)
-                .ok()
-                .and_then(|s| s.kb_jwt().map(str::to_owned))
-                .and_then(|kb| jws::decode(&kb).ok().map(|j| j.payload.clone()));
-            match kb {
-                Some(p) if p.get("nonce").and_then(Value::as_str) != Some(nonce) => {
-                    RejectReason::Nonce
-                }
-                Some(p) if p.get("aud").and_then(Value::as_str) != Some(aud) => {
-                    RejectReason::Audience
-                }
-                _ => RejectReason::KeyBinding,
-            }
-        }
-        _ => RejectReason::Signature,
-    };
-    (reason, e.to_string())
-}
-
-/// The disclosed claims only, nested by their paths (contract: "claims holds exactly the
-/// disclosed claims (with their paths as nested objects)"). A claim disclosed inside an
-/// array brings the array (as processed: undisclosed elements are gone).
-fn disclosed_claims(
-    claims: &Map<String, Value>,
-    disclosed: &[vdc_core::sd_jwt::DisclosedClaim],
-) -> Value {
-    let mut out = Map::new();
-    for d in disclosed {
-        let mut names = Vec::new();
-        for e in &d.path {
-            match e {
-                PathElement::Name(n) => names.push(n.as_str()),
-                _ => break,
-            }
-        }
-        let root = Value::Object(claims.clone());
-        let mut src = &root;
-        let mut found = true;
-        for n in &names {
-            match src.get(*n) {
-                Some(v) => src = v,
-                None => {
-                    found = false;
-                    break;
-                }
-            }
-        }
-        if found && !names.is_empty() {
-            insert_path(&mut out, &names, src.clone());
-        }
-    }
-    Value::Object(out)
-}
-
-/// Puts `value` at `names` in `out`, creating objects on the way; an existing value wins.
-pub(crate) fn insert_path(out: &mut Map<String, Value>, names: &[&str], value: Value) {
-    let Some((first, rest)) = names.split_first() else {
-        return;
-    };
-    if rest.is_empty() {
-        out.entry((*first).to_owned()).or_insert(value);
-        return;
-    }
-    let entry = out
-        .entry((*first).to_owned())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(o) = entry {
-        insert_path(o, rest, value);
-    }
 }
 
 #[cfg(test)]

@@ -258,7 +258,7 @@ pub struct CreateApiKey {
 
 /// A tenant slug (contract: `^[a-z0-9][a-z0-9-]{0,62}$`).
 fn is_slug(s: &str) -> bool {
-    vdc_issuer::config::is_slug(s)
+    vdc_issuer::definition::is_slug(s)
 }
 
 fn dedup(mut v: Vec<String>) -> Vec<String> {

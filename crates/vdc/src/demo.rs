@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use vdc_issuer::Issuer;
-use vdc_issuer::config::IssuerDefinition;
+use vdc_issuer::definition::IssuerDefinition;
 
 /// The demo issuer's slug.
 pub const DEMO_ISSUER: &str = "demo";

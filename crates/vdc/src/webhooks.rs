@@ -370,7 +370,7 @@ impl Webhooks {
                     "{what} must list 1 to {MAX_TENANTS} slugs when present"
                 )));
             }
-            if !list.iter().all(|s| vdc_issuer::config::is_slug(s)) {
+            if !list.iter().all(|s| vdc_issuer::definition::is_slug(s)) {
                 return Err(WebhookError::InvalidRequest(format!(
                     "{what}: each entry must be a tenant slug"
                 )));

@@ -20,7 +20,7 @@ use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS, TAG_ISSUERS, TAG_OFFERS};
 use vdc_http::{AppJson, BearerToken, ErrorResponse, ManagementJson, OAuthForm};
 use vdc_status::CredentialObject;
 
-use crate::config::IssuerDefinition;
+use crate::definition::IssuerDefinition;
 use crate::error::Result;
 use crate::management::{CreateOffer, IssuerList, IssuerObject, OfferCreated, OfferStatus};
 use crate::metadata::{AuthorizationServerMetadata, CredentialIssuerMetadata};

@@ -32,10 +32,8 @@ use vdc_core::vc_jose::{self, presentation::VC_JWT_DATA_URL_PREFIX};
 
 use crate::dcql::{CredentialQuery, select};
 use crate::error::RejectReason;
-use crate::response::{PresentationCheck, PresentedCredential};
+use crate::presentation::{Checked, PresentationCheck, PresentedCredential, insert_path};
 use vdc_status::CredentialState;
-
-type Checked<T> = std::result::Result<T, (RejectReason, String)>;
 
 fn sig(m: impl Into<String>) -> (RejectReason, String) {
     (RejectReason::Signature, m.into())
@@ -272,7 +270,7 @@ fn requested_claims(credential: &Map<String, Value>, paths: &[ClaimPath]) -> Val
             continue;
         };
         if let Some(v) = select(&root, &prefix).first() {
-            crate::response::insert_path(&mut out, &names, (*v).clone());
+            insert_path(&mut out, &names, (*v).clone());
         }
     }
     Value::Object(out)

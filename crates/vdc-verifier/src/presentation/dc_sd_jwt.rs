@@ -1,0 +1,149 @@
+//! `dc+sd-jwt` presentations (OID4VP 1.0 Appendix B, "IETF SD-JWT VC"): the issuer signature,
+//! every RFC 9901 §7 rule, the KB-JWT, `vct` and the requested claims, and the status
+//! (draft-ietf-oauth-status-list §8.3).
+
+use serde_json::{Map, Value};
+use vdc_core::claims_path::PathElement;
+use vdc_core::jose::jws::{self, TimeRules};
+use vdc_core::sd_jwt::{KeyBindingRequirement, SdJwt, VerifyOptions};
+use vdc_core::sd_jwt_vc;
+
+use crate::dcql::CredentialQuery;
+use crate::error::RejectReason;
+use crate::presentation::{Checked, PresentationCheck, PresentedCredential, insert_path};
+use crate::service::bounded;
+use vdc_status::CredentialState;
+
+/// Checks one `dc+sd-jwt` presentation; the contract's result entry (`issuer`, `vct`,
+/// `claims` = exactly the disclosed claims, `status`) or the failed check.
+pub(crate) async fn check_dc_sd_jwt(
+    check: &PresentationCheck<'_>,
+    query: &CredentialQuery,
+    text: &str,
+) -> Checked<PresentedCredential> {
+    // G3: key binding is required by the query (always, unless the verifier asked
+    // otherwise), never decided by what the holder sent.
+    let key_binding = if query.require_cryptographic_holder_binding {
+        KeyBindingRequirement::Required {
+            aud: check.client_id,
+            nonce: check.nonce,
+            max_age_secs: check.settings.kb_max_age_secs,
+        }
+    } else {
+        KeyBindingRequirement::NotRequired
+    };
+    let opts = VerifyOptions {
+        policy: &check.settings.policy,
+        now: check.now,
+        time_rules: TimeRules::default(),
+        key_binding,
+    };
+    let v = sd_jwt_vc::verify(text, check.resolver, &opts)
+        .await
+        .map_err(|e| classify(&e, text, check.nonce, check.client_id))?;
+    if let Some(vcts) = &query.vct_values
+        && !vcts.contains(&v.vct)
+    {
+        return Err((
+            RejectReason::DcqlUnsatisfied,
+            format!("vct {} is not requested", bounded(&v.vct)),
+        ));
+    }
+    query
+        .match_claims(&v.sd_jwt.claims)
+        .map_err(|m| (RejectReason::DcqlUnsatisfied, m))?;
+    let state = match v.status() {
+        Some(status) => {
+            let s = check
+                .status
+                .check(status, &v.issuer)
+                .await
+                .map_err(|e| (RejectReason::Status, e.to_string()))?;
+            if s != CredentialState::Valid {
+                return Err((
+                    RejectReason::Status,
+                    format!("the credential is {}", s.as_str()),
+                ));
+            }
+            s
+        }
+        None if check.require_status => {
+            return Err((
+                RejectReason::Status,
+                "the credential has no status and this verifier requires one".into(),
+            ));
+        }
+        None => CredentialState::Valid,
+    };
+    Ok(PresentedCredential {
+        claims: disclosed_claims(&v.sd_jwt.claims, &v.sd_jwt.disclosed),
+        issuer: v.issuer,
+        vct: Some(v.vct),
+        types: None,
+        status: state.as_str().to_owned(),
+    })
+}
+
+/// Maps a verification error to its check. Key binding errors are told apart by reading
+/// the (already refused) KB-JWT's `nonce` and `aud`.
+fn classify(e: &vdc_core::Error, text: &str, nonce: &str, aud: &str) -> (RejectReason, String) {
+    use vdc_core::Error as E;
+    let reason = match e {
+        E::UntrustedKey(_) | E::DidResolution(_) | E::Fetch(_) | E::Certificate(_) => {
+            RejectReason::UntrustedIssuer
+        }
+        E::Time(_) => RejectReason::Expired,
+        E::KeyBinding(_) => {
+            let kb = SdJwt::parse(text)
+                .ok()
+                .and_then(|s| s.kb_jwt().map(str::to_owned))
+                .and_then(|kb| jws::decode(&kb).ok().map(|j| j.payload.clone()));
+            match kb {
+                Some(p) if p.get("nonce").and_then(Value::as_str) != Some(nonce) => {
+                    RejectReason::Nonce
+                }
+                Some(p) if p.get("aud").and_then(Value::as_str) != Some(aud) => {
+                    RejectReason::Audience
+                }
+                _ => RejectReason::KeyBinding,
+            }
+        }
+        _ => RejectReason::Signature,
+    };
+    (reason, e.to_string())
+}
+
+/// The disclosed claims only, nested by their paths (contract: "claims holds exactly the
+/// disclosed claims (with their paths as nested objects)"). A claim disclosed inside an
+/// array brings the array (as processed: undisclosed elements are gone).
+fn disclosed_claims(
+    claims: &Map<String, Value>,
+    disclosed: &[vdc_core::sd_jwt::DisclosedClaim],
+) -> Value {
+    let mut out = Map::new();
+    for d in disclosed {
+        let mut names = Vec::new();
+        for e in &d.path {
+            match e {
+                PathElement::Name(n) => names.push(n.as_str()),
+                _ => break,
+            }
+        }
+        let root = Value::Object(claims.clone());
+        let mut src = &root;
+        let mut found = true;
+        for n in &names {
+            match src.get(*n) {
+                Some(v) => src = v,
+                None => {
+                    found = false;
+                    break;
+                }
+            }
+        }
+        if found && !names.is_empty() {
+            insert_path(&mut out, &names, src.clone());
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,80 @@
+//! Checking one presentation against one credential query (OID4VP 1.0 §8.6): what both
+//! credential formats share. Each format has its module, named as OID4VP 1.0 Appendix B
+//! names it: [`dc_sd_jwt`] (IETF SD-JWT VC) and [`jwt_vc_json`] (B.1, W3C VCs as JWTs).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use vdc_core::sd_jwt_vc::IssuerKeyResolver;
+use vdc_core::time::UnixTime;
+
+use crate::error::RejectReason;
+use crate::service::VerifierSettings;
+use vdc_status::StatusChecker;
+
+pub(crate) mod dc_sd_jwt;
+pub(crate) mod jwt_vc_json;
+
+/// One presented credential.
+// Contract ("Presentation requests"): the issuer, `vct` (SD-JWT VC) or `type`
+// (`jwt_vc_json`), the claims and the status.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PresentedCredential {
+    /// The credential issuer identifier.
+    pub issuer: String,
+    /// The credential type (`vct` for SD-JWT VC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vct: Option<String>,
+    /// The credential types of a `jwt_vc_json` credential.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<String>>,
+    /// SD-JWT VC: exactly the disclosed claims, with their paths as nested objects;
+    /// `jwt_vc_json`: exactly the requested claims.
+    #[schema(value_type = Object)]
+    pub claims: Value,
+    /// `valid`, `revoked` or `suspended`.
+    #[schema(pattern = "^(valid|revoked|suspended)$")]
+    pub status: String,
+}
+
+/// The verified presentations of a response, by credential query id.
+pub(crate) type Presentations = BTreeMap<String, Vec<PresentedCredential>>;
+
+/// What one presentation is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct PresentationCheck<'a> {
+    /// This verifier's full client identifier (the KB-JWT `aud`).
+    pub client_id: &'a str,
+    /// This request's `nonce`.
+    pub nonce: &'a str,
+    /// The verifier's issuer-key policy.
+    pub resolver: &'a dyn IssuerKeyResolver,
+    /// Credential status.
+    pub status: &'a dyn StatusChecker,
+    /// Algorithms and KB-JWT age.
+    pub settings: &'a VerifierSettings,
+    /// The current time.
+    pub now: UnixTime,
+    /// Whether a credential without `status` is refused.
+    pub require_status: bool,
+}
+
+/// A check's result, or the failed check and why.
+pub(crate) type Checked<T> = std::result::Result<T, (RejectReason, String)>;
+
+/// Puts `value` at `names` in `out`, creating objects on the way; an existing value wins.
+pub(crate) fn insert_path(out: &mut Map<String, Value>, names: &[&str], value: Value) {
+    let Some((first, rest)) = names.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        out.entry((*first).to_owned()).or_insert(value);
+        return;
+    }
+    let entry = out
+        .entry((*first).to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(o) = entry {
+        insert_path(o, rest, value);
+    }
+}

@@ -1,0 +1,581 @@
+//! Presentation requests (contract: "Presentation requests"): creating them, the
+//! authorization request (OID4VP 1.0 §5) and its signed request object (RFC 9101,
+//! `oauth-authz-req+jwt`) fetched at `request_uri` (§5.10 `request_uri_method` get and
+//! post), expiry, results and same-device `response_code`s.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use vdc_core::jose::jwe::EcdhPrivateKey;
+use vdc_core::jose::{LocalSigner, SigningKey, jws};
+use vdc_core::rng::random_b64;
+use vdc_core::x509;
+use vdc_store::{PresentationRequestRecord, PresentationStatus, SecretHash};
+
+use crate::dcql::DcqlQuery;
+use crate::error::{RejectReason, Result, VerifierError};
+use crate::presentation::PresentedCredential;
+use crate::service::{Verifier, rfc3339};
+use crate::tenant::key_context;
+
+/// Longest presentation request lifetime (contract: 1 s to 1 day).
+pub const MAX_REQUEST_TTL: i64 = 24 * 3600;
+/// Default presentation request lifetime.
+pub const DEFAULT_REQUEST_TTL: i64 = 300;
+/// Spec: OID4VP 1.0 §5.8: the static `aud` of a request object when the wallet's issuer is
+/// not known.
+pub const SELF_ISSUED_AUD: &str = "https://self-issued.me/v2";
+/// Spec: RFC 9101 §10.8 / OID4VP 1.0 §5: the request object's `typ`.
+pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
+
+/// `POST /api/v1/verifiers/{verifier}/requests`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "dcql_query": {"credentials": [{"id": "badge", "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["https://acme.example/vct/employee-badge"]},
+        "claims": [{"path": ["given_name"]}, {"path": ["employee_id"]}]}]},
+    "response_mode": "direct_post",
+    "expires_in": 300
+}))]
+pub struct CreateRequest {
+    /// The DCQL query.
+    pub dcql_query: Value,
+    /// `direct_post` (default) or `direct_post.jwt`.
+    #[serde(default)]
+    pub response_mode: Option<String>,
+    /// Lifetime in seconds (default 300, 1 s to 1 day).
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+    /// Same-device flow: where the wallet sends the user after a verified response; the
+    /// verifier appends `#response_code=…` (OID4VP 1.0 §8.2).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// `get` (default) or `post` (OID4VP 1.0 §5.10).
+    #[serde(default)]
+    pub request_uri_method: Option<String>,
+}
+
+/// A created presentation request (contract: "Presentation requests").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "r-5tW1",
+    "request_uri": "http://127.0.0.1:8080/verifiers/acme-verifier/requests/r-5tW1/request.jwt",
+    "authorization_request": "openid4vp://?client_id=x509_san_dns%3A127.0.0.1&request_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fverifiers%2Facme-verifier%2Frequests%2Fr-5tW1%2Frequest.jwt",
+    "expires_at": "2026-01-01T12:05:00Z"
+}))]
+pub struct RequestCreated {
+    /// The request id.
+    pub id: String,
+    /// Where the wallet fetches the request object.
+    pub request_uri: String,
+    /// The `openid4vp://` link for a QR code or a same-device link.
+    pub authorization_request: String,
+    /// When the request expires (RFC 3339).
+    pub expires_at: String,
+}
+
+/// Why a presentation request was rejected (contract: "`rejected` carries the reason in
+/// `error`"): a failed check is `invalid_request` with `"<reason>: <what failed>"`; a
+/// wallet's error response is kept as the wallet sent it (bounded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PresentationError {
+    /// `invalid_request` for a failed check, else the wallet's error code.
+    pub error: String,
+    /// What failed; for a failed check it begins with the reason's name and `": "`. Null
+    /// when a wallet's error response has none.
+    pub error_description: Option<String>,
+}
+
+impl PresentationError {
+    /// The error of a failed check.
+    pub(crate) fn check(reason: RejectReason, description: &str) -> Self {
+        Self {
+            error: "invalid_request".into(),
+            error_description: Some(format!("{}: {description}", reason.as_str())),
+        }
+    }
+
+    /// The error of a wallet's error response.
+    pub(crate) fn wallet(error: String, description: Option<String>) -> Self {
+        Self {
+            error,
+            error_description: description,
+        }
+    }
+
+    /// Why the request was rejected: the check [`Self::check`] names, else a wallet error.
+    fn reason(&self) -> RejectReason {
+        self.error_description
+            .as_deref()
+            .filter(|_| self.error == "invalid_request")
+            .and_then(|d| d.split_once(": "))
+            .and_then(|(name, _)| RejectReason::from_name(name))
+            .unwrap_or(RejectReason::WalletError)
+    }
+}
+
+/// A presentation request's state and result.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "r-5tW1",
+    "status": "verified",
+    "presentation": {"badge": [{"issuer": "http://127.0.0.1:8080/issuers/acme",
+        "vct": "https://acme.example/vct/employee-badge",
+        "claims": {"given_name": "Ada", "employee_id": "E-1"}, "status": "valid"}]},
+    "error": null,
+    "created_at": "2026-01-01T12:00:00Z",
+    "expires_at": "2026-01-01T12:05:00Z"
+}))]
+pub struct RequestResult {
+    /// The request id.
+    pub id: String,
+    /// `pending`, `verified`, `rejected` or `expired`.
+    #[schema(value_type = String, pattern = "^(pending|verified|rejected|expired)$")]
+    pub status: &'static str,
+    /// The presented credentials by DCQL query id; null until verified.
+    pub presentation: Option<BTreeMap<String, Vec<PresentedCredential>>>,
+    /// Why the request was rejected; null otherwise.
+    pub error: Option<PresentationError>,
+    /// When the request was created (RFC 3339).
+    pub created_at: String,
+    /// When it expires (RFC 3339).
+    pub expires_at: String,
+    /// Why it was rejected (`None` unless rejected); on the wire only inside `error`.
+    #[serde(skip)]
+    pub reason: Option<RejectReason>,
+}
+
+impl vdc_http::longpoll::StatusObject for RequestResult {
+    fn status(&self) -> &str {
+        self.status
+    }
+}
+
+/// `direct_post` or `direct_post.jwt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// Spec: OID4VP 1.0 §8.2.
+    DirectPost,
+    /// Spec: OID4VP 1.0 §8.3.1.
+    DirectPostJwt,
+}
+
+impl ResponseMode {
+    /// The mode's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DirectPost => "direct_post",
+            Self::DirectPostJwt => "direct_post.jwt",
+        }
+    }
+
+    /// Parses a mode name.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "direct_post" => Ok(Self::DirectPost),
+            "direct_post.jwt" => Ok(Self::DirectPostJwt),
+            _ => Err(VerifierError::InvalidRequest(
+                "response_mode must be direct_post or direct_post.jwt".into(),
+            )),
+        }
+    }
+}
+
+/// A loaded presentation request.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadedRequest {
+    pub(crate) record: PresentationRequestRecord,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) dcql: DcqlQuery,
+    pub(crate) mode: ResponseMode,
+}
+
+fn response_key_context(verifier: &str, request: &str) -> String {
+    format!("vdc-verifier-response-key:{verifier}:{request}")
+}
+
+impl Verifier {
+    /// Expires a pending request past its expiry, with its `presentation.expired` event in
+    /// the same transaction; true if this call expired it.
+    pub(crate) async fn expire(&self, verifier: &str, request_id: &str) -> Result<bool> {
+        let events = [self.event(
+            vdc_store::events::EventKind::PresentationExpired,
+            verifier,
+            request_id,
+            "expired",
+            "system",
+        )];
+        let expired = self
+            .deps
+            .store
+            .expire_presentation_request(verifier, request_id, self.now(), &self.outbox(&events))
+            .await?;
+        if expired {
+            self.ended(verifier, request_id);
+            self.events.committed(&events);
+        }
+        Ok(expired)
+    }
+
+    /// Creates a presentation request (contract: "Presentation requests").
+    /// `audit`: the management call's audit, whose entry is written with the request.
+    pub async fn create_request(
+        &self,
+        verifier: &str,
+        req: CreateRequest,
+        audit: Option<&vdc_http::audit::CallAudit>,
+    ) -> Result<RequestCreated> {
+        let (_, config) = self.load_verifier(verifier).await?;
+        let dcql = DcqlQuery::parse(&req.dcql_query)?;
+        let mode = ResponseMode::parse(req.response_mode.as_deref().unwrap_or("direct_post"))?;
+        let ttl = req.expires_in.unwrap_or(DEFAULT_REQUEST_TTL);
+        if !(1..=MAX_REQUEST_TTL).contains(&ttl) {
+            return Err(VerifierError::InvalidRequest(
+                "expires_in must be 1 s to 1 day".into(),
+            ));
+        }
+        let post = match req.request_uri_method.as_deref() {
+            None | Some("get") => false,
+            Some("post") => true,
+            Some(_) => {
+                return Err(VerifierError::InvalidRequest(
+                    "request_uri_method must be get or post".into(),
+                ));
+            }
+        };
+        if let Some(r) = &req.redirect_uri {
+            match url::Url::parse(r) {
+                Ok(u) if u.fragment().is_none() && matches!(u.scheme(), "https" | "http") => {}
+                _ => {
+                    return Err(VerifierError::InvalidRequest(
+                        "redirect_uri must be an http(s) URL without fragment".into(),
+                    ));
+                }
+            }
+        }
+        let rng = self.deps.rng.as_ref();
+        let id = random_b64(rng, 16)?;
+        // Spec: OID4VP 1.0 §14.1: fresh, high-entropy nonce per transaction; state per
+        // transaction (§13.3).
+        let nonce = random_b64(rng, 32)?;
+        let state = random_b64(rng, 32)?;
+        let now = self.now();
+        let expires_at = now.plus(ttl);
+        let mut client_metadata = json!({
+            "vp_formats_supported": {
+                "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]},
+                "jwt_vc_json": {"alg_values": ["ES256", "EdDSA"]}
+            }
+        });
+        let mut encrypted_response_key = None;
+        if mode == ResponseMode::DirectPostJwt {
+            // Spec: OID4VP 1.0 §8.3: a fresh ephemeral key per request; its kid names the
+            // request so the response finds its key before decryption.
+            let key = EcdhPrivateKey::generate(rng)?;
+            client_metadata["jwks"] = json!({"keys": [key.public_jwk_value(Some(&id))]});
+            client_metadata["encrypted_response_enc_values_supported"] =
+                json!(["A128GCM", "A256GCM"]);
+            encrypted_response_key = Some(self.seal(
+                key.to_private_jwk().as_bytes(),
+                &response_key_context(verifier, &id),
+            )?);
+        }
+        let response_uri = self.response_uri(verifier);
+        let mut claims = json!({
+            "client_id": config.client_id,
+            "response_type": "vp_token",
+            "response_mode": mode.as_str(),
+            "response_uri": response_uri,
+            "nonce": nonce,
+            "state": state,
+            "dcql_query": dcql.to_value(),
+            "client_metadata": client_metadata,
+        });
+        let record = PresentationRequestRecord {
+            verifier_id: verifier.to_owned(),
+            request_id: id.clone(),
+            state_hash: SecretHash::of(&state),
+            request: json!({"claims": claims, "redirect_uri": req.redirect_uri}),
+            encrypted_response_key,
+            status: PresentationStatus::Pending,
+            result: None,
+            error: None,
+            response_code_hash: None,
+            response_code_used_at: None,
+            created_at: now,
+            expires_at,
+            finished_at: None,
+        };
+        // The call's audit entry commits with the request (one transaction, issue 11).
+        let outbox = audit
+            .and_then(|a| a.take(&id, 201))
+            .map(vdc_store::Outbox::audit)
+            .unwrap_or_default();
+        self.deps
+            .store
+            .create_presentation_request(&record, &outbox)
+            .await?;
+        self.pending().insert(&record, now);
+        let request_uri = self.request_uri(verifier, &id);
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", &config.client_id);
+        if config.prefix.signed() {
+            q.append_pair("request_uri", &request_uri);
+            if post {
+                q.append_pair("request_uri_method", "post");
+            }
+        } else if let Some(o) = claims.as_object_mut() {
+            // Spec: OID4VP 1.0 §5.9.3: redirect_uri requests cannot be signed: by value.
+            for (k, v) in o.iter() {
+                if k == "client_id" {
+                    continue;
+                }
+                match v {
+                    Value::String(s) => q.append_pair(k, s),
+                    other => q.append_pair(k, &other.to_string()),
+                };
+            }
+        }
+        Ok(RequestCreated {
+            id,
+            request_uri,
+            authorization_request: format!("openid4vp://?{}", q.finish()),
+            expires_at: rfc3339(expires_at),
+        })
+    }
+
+    pub(crate) async fn load_request(&self, verifier: &str, id: &str) -> Result<LoadedRequest> {
+        let record = self
+            .deps
+            .store
+            .get_presentation_request(verifier, id)
+            .await?
+            .ok_or_else(|| VerifierError::NotFound("no such presentation request".into()))?;
+        loaded(record)
+    }
+
+    /// The signed request object (OID4VP 1.0 §5, RFC 9101) of a pending request, for
+    /// `request_uri_method` get (`post` = None) or post (`post` = the form's
+    /// `wallet_metadata` and `wallet_nonce`).
+    pub async fn request_object(
+        &self,
+        verifier: &str,
+        id: &str,
+        post: Option<(Option<&str>, Option<&str>)>,
+    ) -> Result<String> {
+        let (record, config) = self.load_verifier(verifier).await?;
+        if !config.prefix.signed() {
+            return Err(VerifierError::InvalidRequest(
+                "this verifier passes its requests by value".into(),
+            ));
+        }
+        let pending = self
+            .pending_by_id(verifier, id)
+            .await?
+            .ok_or_else(|| VerifierError::NotFound("no such presentation request".into()))?;
+        let req = loaded(pending)?;
+        if req.record.status != PresentationStatus::Pending || req.record.expires_at <= self.now() {
+            return Err(VerifierError::NotPending);
+        }
+        let mut claims = req.claims.clone();
+        let mut aud = SELF_ISSUED_AUD.to_owned();
+        if let Some((metadata, wallet_nonce)) = post {
+            if let Some(m) = metadata {
+                let m: Value = serde_json::from_str(m).map_err(|_| {
+                    VerifierError::InvalidRequest("wallet_metadata must be a JSON object".into())
+                })?;
+                if !m.is_object() {
+                    return Err(VerifierError::InvalidRequest(
+                        "wallet_metadata must be a JSON object".into(),
+                    ));
+                }
+                // Spec: OID4VP 1.0 §5.8: aud is the wallet's issuer when it is known.
+                if let Some(iss) = m.get("issuer").and_then(Value::as_str) {
+                    aud = iss.to_owned();
+                }
+            }
+            // Spec: OID4VP 1.0 §5.10: "the Verifier MUST use it as the wallet_nonce value".
+            if let Some(n) = wallet_nonce {
+                claims.insert("wallet_nonce".into(), n.into());
+            }
+        }
+        let now = self.now();
+        claims.insert("aud".into(), aud.into());
+        claims.insert("iat".into(), now.secs().into());
+        claims.insert("exp".into(), req.record.expires_at.secs().into());
+        let key_json = self.open(&record.encrypted_signing_key, &key_context(verifier))?;
+        let key_value: Value = serde_json::from_slice(&key_json)
+            .map_err(|_| VerifierError::Internal("stored signing key unreadable".into()))?;
+        let key = SigningKey::from_private_jwk(&key_value)?;
+        let mut header = Map::new();
+        header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
+        let mut signer = LocalSigner::new(key);
+        if !config.x5c.is_empty() {
+            // A server-made chain: the leaf only, the CA is the anchor the wallet holds. An
+            // operator's chain is sent as configured (RFC 7515 §4.1.6).
+            let sent = if config.x5c_configured {
+                &config.x5c[..]
+            } else {
+                &config.x5c[..1]
+            };
+            header.insert("x5c".into(), x509::to_x5c(sent));
+            signer = signer.with_x5c(sent.to_vec());
+        }
+        if let Some(kid) = &config.kid {
+            header.insert("kid".into(), kid.clone().into());
+        }
+        Ok(jws::sign_with_options(header, &claims, &signer, false).await?)
+    }
+
+    /// `GET /api/v1/verifiers/{verifier}/requests/{id}`: the contract's result object; a
+    /// pending request past its expiry becomes `expired`.
+    pub async fn result(&self, verifier: &str, id: &str) -> Result<RequestResult> {
+        self.verifier_record(verifier).await?;
+        let mut req = self.load_request(verifier, id).await?;
+        let now = self.now();
+        if req.record.status == PresentationStatus::Pending && req.record.expires_at <= now {
+            self.expire(verifier, id).await?;
+            req = self.load_request(verifier, id).await?;
+        }
+        result_object(&req.record)
+    }
+
+    /// The expiry sweep: marks up to `limit` pending requests past `expires_at` as expired
+    /// and emits `presentation.expired` for each (issue 6: the event must not wait for
+    /// someone to read the request). Returns how many expired.
+    pub async fn expire_due(&self, limit: u32) -> Result<usize> {
+        let event = |verifier: &str, id: &str| {
+            self.event(
+                vdc_store::events::EventKind::PresentationExpired,
+                verifier,
+                id,
+                "expired",
+                "system",
+            )
+        };
+        // Each expired request's event commits with its expiry (the transactional outbox).
+        let expired = self
+            .deps
+            .store
+            .expire_due_presentation_requests(self.now(), limit, &|verifier, id| {
+                self.outbox(&[event(verifier, id)])
+            })
+            .await?;
+        let events: Vec<_> = expired.iter().map(|(v, id)| event(v, id)).collect();
+        self.events.committed(&events);
+        Ok(expired.len())
+    }
+
+    /// Redeems a same-device `response_code` once: the result of its verified request.
+    pub async fn redeem_response_code(&self, verifier: &str, code: &str) -> Result<RequestResult> {
+        self.verifier_record(verifier).await?;
+        let record = self
+            .deps
+            .store
+            .redeem_response_code(verifier, &SecretHash::of(code), self.now())
+            .await?
+            .ok_or_else(|| VerifierError::NotFound("unknown or used response_code".into()))?;
+        result_object(&record)
+    }
+}
+
+/// The contract's result object of a stored request (whose `result` and `error` this crate
+/// wrote: [`PresentedCredential`]s by query id, a [`PresentationError`]).
+pub(crate) fn result_object(r: &PresentationRequestRecord) -> Result<RequestResult> {
+    let corrupt = || VerifierError::Internal("stored presentation result unreadable".into());
+    let presentation = r
+        .result
+        .clone()
+        .filter(|v| !v.is_null())
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|_| corrupt())?;
+    let error: Option<PresentationError> = r
+        .error
+        .clone()
+        .filter(|v| !v.is_null())
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|_| corrupt())?;
+    let reason = error
+        .as_ref()
+        .filter(|_| r.status == PresentationStatus::Rejected)
+        .map(PresentationError::reason);
+    Ok(RequestResult {
+        id: r.request_id.clone(),
+        status: r.status.as_str(),
+        presentation,
+        error,
+        created_at: rfc3339(r.created_at),
+        expires_at: rfc3339(r.expires_at),
+        reason,
+    })
+}
+
+pub(crate) fn loaded(record: PresentationRequestRecord) -> Result<LoadedRequest> {
+    let corrupt = || VerifierError::Internal("stored presentation request unreadable".into());
+    let claims = record
+        .request
+        .get("claims")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(corrupt)?;
+    let dcql = DcqlQuery::parse(claims.get("dcql_query").unwrap_or(&Value::Null))
+        .map_err(|_| corrupt())?;
+    let mode = ResponseMode::parse(
+        claims
+            .get("response_mode")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )
+    .map_err(|_| corrupt())?;
+    Ok(LoadedRequest {
+        record,
+        claims,
+        dcql,
+        mode,
+    })
+}
+
+pub(crate) fn response_key(
+    v: &Verifier,
+    verifier: &str,
+    req: &LoadedRequest,
+) -> Result<Option<EcdhPrivateKey>> {
+    let Some(sealed) = &req.record.encrypted_response_key else {
+        return Ok(None);
+    };
+    let jwk = v.open(
+        sealed,
+        &response_key_context(verifier, &req.record.request_id),
+    )?;
+    let jwk: Value = serde_json::from_slice(&jwk)
+        .map_err(|_| VerifierError::Internal("stored response key unreadable".into()))?;
+    Ok(Some(EcdhPrivateKey::from_private_jwk(&jwk)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_check_error_names_its_reason_and_a_wallet_error_is_a_wallet_error() {
+        for reason in RejectReason::ALL {
+            let e = PresentationError::check(reason, "what failed: in detail");
+            assert_eq!(
+                e.error_description.as_deref(),
+                Some(format!("{}: what failed: in detail", reason.as_str()).as_str())
+            );
+            assert_eq!(e.reason(), reason);
+        }
+        let wallet = PresentationError::wallet("access_denied".into(), Some("status: no".into()));
+        assert_eq!(wallet.reason(), RejectReason::WalletError);
+        let wallet = PresentationError::wallet("access_denied".into(), None);
+        assert_eq!(wallet.reason(), RejectReason::WalletError);
+        assert_eq!(
+            serde_json::to_value(&wallet).unwrap(),
+            json!({"error": "access_denied", "error_description": null})
+        );
+    }
+}

@@ -1,0 +1,551 @@
+//! Verifier tenants (contract: "Verifiers"): their definitions, client identifier prefixes
+//! (OID4VP 1.0 §5.9.3: `x509_san_dns`, `x509_hash`, `decentralized_identifier`,
+//! `redirect_uri`), the x509 material that signs their requests, and creating, reading and
+//! listing them.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use vdc_core::base64url;
+use vdc_core::did::jwk::did_jwk_from;
+use vdc_core::jose::{Algorithm, SigningKey};
+use vdc_core::x509::{self, CertificateSpec, TrustAnchors};
+use vdc_store::{StoreError, VerifierRecord};
+
+use crate::error::{Result, VerifierError};
+use crate::service::{Verifier, rfc3339};
+use crate::trust::DeploymentKeyResolver;
+
+/// The validity of server-made verifier certificates (one year).
+const CERT_VALIDITY_SECS: i64 = 365 * 24 * 3600;
+
+/// A client identifier prefix (OID4VP 1.0 §5.9.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientIdPrefix {
+    /// `x509_san_dns`: the public host as DNS SAN of the leaf certificate.
+    X509SanDns,
+    /// `x509_hash`: the SHA-256 of the leaf certificate.
+    X509Hash,
+    /// `decentralized_identifier`: a did:jwk of the verifier's key.
+    DecentralizedIdentifier,
+    /// `redirect_uri`: unsigned requests, passed by value.
+    RedirectUri,
+}
+
+impl ClientIdPrefix {
+    /// The prefix name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::X509SanDns => "x509_san_dns",
+            Self::X509Hash => "x509_hash",
+            Self::DecentralizedIdentifier => "decentralized_identifier",
+            Self::RedirectUri => "redirect_uri",
+        }
+    }
+
+    pub(crate) fn signed(self) -> bool {
+        self != Self::RedirectUri
+    }
+}
+
+/// `POST /api/v1/verifiers`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "acme-verifier",
+    "client_id_prefix": "x509_san_dns",
+    "display": {"name": "ACME door"},
+    "trusted_issuers": ["http://127.0.0.1:8080/issuers/acme"]
+}))]
+pub struct VerifierDefinition {
+    /// The slug (`^[a-z0-9][a-z0-9-]{0,62}$`).
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
+    pub id: String,
+    /// The client identifier prefix.
+    pub client_id_prefix: ClientIdPrefix,
+    /// Display information (free JSON).
+    #[serde(default)]
+    pub display: Option<Value>,
+    /// Credential issuer identifiers whose credentials are accepted.
+    #[serde(default)]
+    pub trusted_issuers: Vec<String>,
+    /// Whether credentials without a `status` claim are refused (default false).
+    #[serde(default)]
+    pub require_status: bool,
+    /// PEM certificates: foreign trusted issuers may sign with an `x5c` chain ending at one
+    /// of them.
+    #[serde(default)]
+    pub trusted_issuer_anchors: Vec<String>,
+    /// An operator-issued certificate chain for `x509_san_dns` / `x509_hash`, leaf first:
+    /// PEM text or an array of standard base64 DER certificates (as `x5c`). Requires
+    /// `signing_key`; without it the server makes a certificate for the public host.
+    #[serde(default)]
+    pub certificate_chain: Option<Value>,
+    /// The private JWK the chain's leaf certifies. Never stored in the configuration or
+    /// returned: it is sealed with the deployment's key-encryption key.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>, write_only)]
+    pub signing_key: Option<ImportedSigningKey>,
+}
+
+/// A private JWK given on creation; `Debug` never shows it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct ImportedSigningKey(pub Value);
+
+impl std::fmt::Debug for ImportedSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ImportedSigningKey([redacted])")
+    }
+}
+
+/// A verifier (contract: "Verifiers").
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "acme-verifier",
+    "client_id_prefix": "x509_san_dns",
+    "client_id": "x509_san_dns:127.0.0.1",
+    "display": {"name": "ACME door"},
+    "trusted_issuers": ["http://127.0.0.1:8080/issuers/acme"],
+    "require_status": false,
+    "trusted_issuer_anchors": [],
+    "response_uri": "http://127.0.0.1:8080/verifiers/acme-verifier/response",
+    "created_at": "2026-01-01T12:00:00Z"
+}))]
+pub struct VerifierObject {
+    /// The slug.
+    pub id: String,
+    /// The client identifier prefix.
+    pub client_id_prefix: ClientIdPrefix,
+    /// The `client_id` wallets see (OID4VP 1.0 §5.9).
+    pub client_id: String,
+    /// Display information as created; null without it.
+    pub display: Option<Value>,
+    /// Credential issuer identifiers whose credentials are accepted.
+    pub trusted_issuers: Vec<String>,
+    /// Whether credentials without a `status` claim are refused.
+    pub require_status: bool,
+    /// PEM trust anchors for foreign issuers' `x5c` chains.
+    pub trusted_issuer_anchors: Vec<String>,
+    /// The response URI wallets post to.
+    pub response_uri: String,
+    /// When the verifier was created (RFC 3339).
+    pub created_at: String,
+    /// The request-signing leaf certificate (PEM), for the `x509_*` prefixes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The CA a wallet configures to trust this verifier's requests, when the server made
+    /// the certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_anchor: Option<String>,
+}
+
+/// Every verifier the caller may read.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct VerifierList {
+    /// The verifiers, by id.
+    pub items: Vec<VerifierObject>,
+}
+
+/// A verifier's stored configuration (`verifiers.config`).
+#[derive(Debug, Clone)]
+pub(crate) struct VerifierConfig {
+    pub(crate) prefix: ClientIdPrefix,
+    pub(crate) client_id: String,
+    pub(crate) trusted_issuers: Vec<String>,
+    pub(crate) require_status: bool,
+    /// The `x5c` chain (leaf first), DER.
+    pub(crate) x5c: Vec<Vec<u8>>,
+    /// The `kid` of the signing key (DID URL for decentralized_identifier).
+    pub(crate) kid: Option<String>,
+    /// Whether `x5c` is an operator's chain (sent whole) rather than the server-made leaf
+    /// and per-verifier CA (the leaf is sent; the CA is the wallet's anchor).
+    pub(crate) x5c_configured: bool,
+    /// PEM trust anchors for foreign issuers' `x5c` chains.
+    pub(crate) issuer_anchors: Vec<String>,
+}
+
+/// Spec (contract): slugs match `^[a-z0-9][a-z0-9-]{0,62}$`.
+pub fn valid_slug(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+pub(crate) fn key_context(verifier: &str) -> String {
+    format!("vdc-verifier-signing-key:{verifier}")
+}
+
+impl Verifier {
+    /// The issuer-key policy of a verifier (built once, then shared).
+    pub(crate) fn resolver(
+        &self,
+        verifier: &str,
+        config: &VerifierConfig,
+    ) -> Result<Arc<DeploymentKeyResolver>> {
+        // A poisoned map only holds shareable policies; keep using it.
+        let mut map = self.resolvers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = map.get(verifier) {
+            return Ok(r.clone());
+        }
+        let mut resolver = DeploymentKeyResolver::new(
+            self.deps.local_issuers.clone(),
+            Some(config.trusted_issuers.clone()),
+            self.deps.fetcher.clone(),
+            self.deps.clock.clone(),
+        );
+        if !config.issuer_anchors.is_empty() {
+            let anchors = TrustAnchors::from_pem(&config.issuer_anchors.join("\n"))
+                .map_err(|e| VerifierError::Internal(format!("stored trust anchors: {e}")))?;
+            resolver = resolver.with_x509_anchors(anchors);
+        }
+        let resolver = Arc::new(resolver);
+        map.insert(verifier.to_owned(), resolver.clone());
+        Ok(resolver)
+    }
+
+    /// The DNS name for `x509_san_dns`: the public URL's host, or `localhost` when it is a
+    /// loopback address (a DNS SAN cannot hold an IP address); `None` for other IP hosts.
+    fn public_dns_name(&self) -> Option<String> {
+        let url = url::Url::parse(&self.public_url).ok()?;
+        match url.host()? {
+            url::Host::Domain(d) => Some(d.to_owned()),
+            url::Host::Ipv4(ip) if ip.is_loopback() => Some("localhost".into()),
+            url::Host::Ipv6(ip) if ip.is_loopback() => Some("localhost".into()),
+            _ => None,
+        }
+    }
+
+    /// Creates a verifier: a fresh P-256 signing key (sealed at rest) and, per prefix, a
+    /// server-made certificate for the public host, or a did:jwk.
+    pub async fn create_verifier(&self, def: VerifierDefinition) -> Result<VerifierObject> {
+        if !valid_slug(&def.id) {
+            return Err(VerifierError::InvalidRequest(
+                "id must match ^[a-z0-9][a-z0-9-]{0,62}$".into(),
+            ));
+        }
+        for pem in &def.trusted_issuer_anchors {
+            TrustAnchors::from_pem(pem).map_err(|e| {
+                VerifierError::InvalidRequest(format!("trusted_issuer_anchors: {e}"))
+            })?;
+        }
+        let rng = self.deps.rng.as_ref();
+        let now = self.now();
+        let (key, configured) = match self.configured_certificate(&def)? {
+            Some((key, chain)) => (key, Some(chain)),
+            None => (SigningKey::generate(Algorithm::Es256, rng)?, None),
+        };
+        let x5c_configured = configured.is_some();
+        let mut x5c = Vec::new();
+        let mut kid = None;
+        let client_id = match (def.client_id_prefix, configured) {
+            (prefix, Some(chain)) => {
+                let leaf = chain.first().cloned().unwrap_or_default();
+                let id = match prefix {
+                    ClientIdPrefix::X509SanDns => {
+                        format!(
+                            "x509_san_dns:{}",
+                            self.public_dns_name().unwrap_or_default()
+                        )
+                    }
+                    _ => format!("x509_hash:{}", x509::x509_hash(&leaf)),
+                };
+                x5c = chain;
+                id
+            }
+            (ClientIdPrefix::X509SanDns | ClientIdPrefix::X509Hash, None) => {
+                let host = self.public_dns_name();
+                if def.client_id_prefix == ClientIdPrefix::X509SanDns && host.is_none() {
+                    return Err(VerifierError::InvalidRequest(
+                        "x509_san_dns needs a DNS name (or loopback) host in the public URL".into(),
+                    ));
+                }
+                // A per-verifier CA certifies the leaf, so a wallet can pin the CA as its
+                // trust anchor (the CA key is dropped after use).
+                let ca_key = SigningKey::generate(Algorithm::Es256, rng)?;
+                let ca_spec = CertificateSpec::new(
+                    format!("vdc verifier CA {}", def.id),
+                    now.plus(-60),
+                    now.plus(CERT_VALIDITY_SECS),
+                    rng,
+                )?
+                .ca();
+                let ca = x509::self_signed(&ca_spec, &ca_key)?;
+                let leaf_spec = CertificateSpec::new(
+                    format!("vdc verifier {}", def.id),
+                    now.plus(-60),
+                    now.plus(CERT_VALIDITY_SECS),
+                    rng,
+                )?;
+                let leaf_spec = match &host {
+                    Some(h) => leaf_spec.with_dns_name(h.clone()),
+                    None => leaf_spec,
+                };
+                let leaf = x509::issue(&leaf_spec, key.public_key(), &ca, &ca_key)?;
+                let id = match def.client_id_prefix {
+                    ClientIdPrefix::X509SanDns => {
+                        format!("x509_san_dns:{}", host.unwrap_or_default())
+                    }
+                    _ => format!("x509_hash:{}", x509::x509_hash(&leaf)),
+                };
+                x5c = vec![leaf, ca];
+                id
+            }
+            (ClientIdPrefix::DecentralizedIdentifier, None) => {
+                let did = did_jwk_from(key.public_key());
+                kid = Some(format!("{did}#0"));
+                format!("decentralized_identifier:{did}")
+            }
+            (ClientIdPrefix::RedirectUri, None) => {
+                format!("redirect_uri:{}", self.response_uri(&def.id))
+            }
+        };
+        let config = json!({
+            "client_id_prefix": def.client_id_prefix.as_str(),
+            "client_id": client_id,
+            "display": def.display,
+            "trusted_issuers": def.trusted_issuers,
+            "require_status": def.require_status,
+            "x5c": x5c.iter().map(base64url::encode).collect::<Vec<_>>(),
+            "kid": kid,
+            "x5c_configured": x5c_configured,
+            "trusted_issuer_anchors": def.trusted_issuer_anchors,
+        });
+        let sealed = self.seal(key.to_private_jwk().as_bytes(), &key_context(&def.id))?;
+        let record = VerifierRecord {
+            id: def.id.clone(),
+            config,
+            encrypted_signing_key: sealed,
+            created_at: now,
+        };
+        match self.deps.store.create_verifier(&record).await {
+            Ok(()) => {}
+            Err(StoreError::Duplicate(_)) => {
+                return Err(VerifierError::Conflict(format!(
+                    "verifier {} exists",
+                    def.id
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.verifier_object(&record)
+    }
+
+    /// The operator's certificate chain and the key its leaf certifies, checked: both or
+    /// neither given, an x509 prefix, the leaf certifies the key and, for `x509_san_dns`,
+    /// has the public host as DNS SAN (OID4VP 1.0 §5.9.3: "the Client Identifier MUST match
+    /// a dNSName Subject Alternative Name (SAN) entry in the leaf certificate").
+    fn configured_certificate(
+        &self,
+        def: &VerifierDefinition,
+    ) -> Result<Option<(SigningKey, Vec<Vec<u8>>)>> {
+        let bad = |m: String| VerifierError::InvalidRequest(m);
+        let (chain, jwk) = match (&def.certificate_chain, &def.signing_key) {
+            (None, None) => return Ok(None),
+            (Some(c), Some(k)) => (c, k),
+            _ => {
+                return Err(bad(
+                    "certificate_chain and signing_key are given together".into()
+                ));
+            }
+        };
+        if !matches!(
+            def.client_id_prefix,
+            ClientIdPrefix::X509SanDns | ClientIdPrefix::X509Hash
+        ) {
+            return Err(bad(
+                "certificate_chain is for x509_san_dns and x509_hash verifiers".into(),
+            ));
+        }
+        let chain = match chain {
+            Value::String(pem) => x509::pem_to_der_certs(pem),
+            other => x509::parse_x5c(other),
+        }
+        .map_err(|e| bad(format!("certificate_chain: {e}")))?;
+        let Some(leaf) = chain.first() else {
+            return Err(bad("certificate_chain is empty".into()));
+        };
+        let key =
+            SigningKey::from_private_jwk(&jwk.0).map_err(|e| bad(format!("signing_key: {e}")))?;
+        let leaf_key =
+            x509::leaf_public_key(leaf).map_err(|e| bad(format!("certificate_chain: {e}")))?;
+        if &leaf_key != key.public_key() {
+            return Err(bad(
+                "the leaf certificate does not certify signing_key".into()
+            ));
+        }
+        if def.client_id_prefix == ClientIdPrefix::X509SanDns {
+            let host = self.public_dns_name().ok_or_else(|| {
+                bad("x509_san_dns needs a DNS name (or loopback) host in the public URL".into())
+            })?;
+            let has = x509::leaf_has_dns_san(leaf, &host)
+                .map_err(|e| bad(format!("certificate_chain: {e}")))?;
+            if !has {
+                return Err(bad(format!(
+                    "the leaf certificate has no DNS SAN {host} (the client_id host)"
+                )));
+            }
+        }
+        Ok(Some((key, chain)))
+    }
+
+    /// For an `x509_san_dns` verifier, checks that its leaf certificate has the `client_id`
+    /// host as DNS SAN (OID4VP 1.0 §5.9.3: "the Client Identifier MUST match a dNSName
+    /// Subject Alternative Name (SAN) entry in the leaf certificate") and that the host is
+    /// still this deployment's public host. `Ok(None)` for other prefixes, `Ok(Some(problem))`
+    /// on a mismatch (an operator self-check; `vdc doctor` prints it).
+    pub async fn check_client_id_san(&self, id: &str) -> Result<Option<String>> {
+        let (_, c) = self.load_verifier(id).await?;
+        if c.prefix != ClientIdPrefix::X509SanDns {
+            return Ok(None);
+        }
+        let host = c
+            .client_id
+            .strip_prefix("x509_san_dns:")
+            .unwrap_or(&c.client_id)
+            .to_owned();
+        let Some(leaf) = c.x5c.first() else {
+            return Ok(Some("no certificate is stored".into()));
+        };
+        match x509::leaf_has_dns_san(leaf, &host) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Ok(Some(format!(
+                    "the leaf certificate has no DNS SAN {host} (the client_id host)"
+                )));
+            }
+            Err(e) => return Ok(Some(format!("the leaf certificate does not parse: {e}"))),
+        }
+        match self.public_dns_name() {
+            Some(public) if public == host => Ok(None),
+            public => Ok(Some(format!(
+                "client_id host {host} is not the public URL host {}",
+                public.unwrap_or_else(|| "(an IP address)".into())
+            ))),
+        }
+    }
+
+    /// `GET /api/v1/verifiers/{verifier}`.
+    pub async fn get_verifier(&self, id: &str) -> Result<VerifierObject> {
+        let record = self.verifier_record(id).await?;
+        self.verifier_object(&record)
+    }
+
+    /// `GET /api/v1/verifiers`: `{"items": [...]}`, the verifiers `visible` admits, by id
+    /// (a scoped key sees only its verifiers).
+    pub async fn list_verifiers_where(
+        &self,
+        visible: impl Fn(&str) -> bool,
+    ) -> Result<VerifierList> {
+        let mut items = Vec::new();
+        for record in self.deps.store.list_verifiers().await? {
+            if visible(&record.id) {
+                items.push(self.verifier_object(&record)?);
+            }
+        }
+        Ok(VerifierList { items })
+    }
+
+    pub(crate) async fn verifier_record(&self, id: &str) -> Result<Arc<VerifierRecord>> {
+        if !valid_slug(id) {
+            return Err(VerifierError::NotFound("no such verifier".into()));
+        }
+        if let Some(r) = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+        {
+            return Ok(r.clone());
+        }
+        let record = Arc::new(
+            self.deps
+                .store
+                .get_verifier(id)
+                .await?
+                .ok_or_else(|| VerifierError::NotFound("no such verifier".into()))?,
+        );
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_owned(), record.clone());
+        Ok(record)
+    }
+
+    fn verifier_object(&self, r: &VerifierRecord) -> Result<VerifierObject> {
+        let c = parse_config(&r.config)?;
+        Ok(VerifierObject {
+            id: r.id.clone(),
+            client_id_prefix: c.prefix,
+            client_id: c.client_id,
+            display: r.config.get("display").filter(|d| !d.is_null()).cloned(),
+            trusted_issuers: c.trusted_issuers,
+            require_status: c.require_status,
+            trusted_issuer_anchors: c.issuer_anchors,
+            response_uri: self.response_uri(&r.id),
+            created_at: rfc3339(r.created_at),
+            certificate: c.x5c.first().map(|leaf| x509::to_pem(leaf)),
+            // The anchor a wallet configures to trust this verifier's requests.
+            trust_anchor: c
+                .x5c
+                .get(1)
+                .filter(|_| !c.x5c_configured)
+                .map(|ca| x509::to_pem(ca)),
+        })
+    }
+
+    pub(crate) async fn load_verifier(
+        &self,
+        id: &str,
+    ) -> Result<(Arc<VerifierRecord>, VerifierConfig)> {
+        let r = self.verifier_record(id).await?;
+        let c = parse_config(&r.config)?;
+        Ok((r, c))
+    }
+}
+
+fn parse_config(v: &Value) -> Result<VerifierConfig> {
+    let corrupt = || VerifierError::Internal("stored verifier config unreadable".into());
+    let prefix: ClientIdPrefix =
+        serde_json::from_value(v.get("client_id_prefix").cloned().unwrap_or(Value::Null))
+            .map_err(|_| corrupt())?;
+    let strs = |name: &str| -> Vec<String> {
+        v.get(name)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let x5c = strs("x5c")
+        .iter()
+        .map(|c| base64url::decode(c).map_err(|_| corrupt()))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(VerifierConfig {
+        prefix,
+        client_id: v
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or_else(corrupt)?
+            .to_owned(),
+        trusted_issuers: strs("trusted_issuers"),
+        require_status: v
+            .get("require_status")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        x5c,
+        kid: v.get("kid").and_then(Value::as_str).map(str::to_owned),
+        x5c_configured: v
+            .get("x5c_configured")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        issuer_anchors: strs("trusted_issuer_anchors"),
+    })
+}
