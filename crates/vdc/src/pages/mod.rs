@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use vdc_http::auth::{Authenticator, Caller, Scope};
+use vdc_access::{Authenticator, Caller, Scope};
 use vdc_issuer::Issuer;
 use vdc_issuer::config::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition};
 use vdc_issuer::management::{CreateOffer, TxCodeSpec};
