@@ -12,7 +12,7 @@
 //! - [`api_keys`]: validating and creating scoped keys ([`AccessApi`]).
 //! - [`http`]: the API key and audit routes, the [`management`] middleware every management
 //!   router uses, and the one HTTP mapping of [`AccessError`].
-//! - [`openapi`]: the answer schemas of the routes.
+//! - [`mod@openapi`]: the answer schemas of the routes.
 //! - [`error`]: [`AccessError`], the one error of this crate.
 
 pub mod api_keys;

@@ -11,7 +11,7 @@
 //! - [`settings`]: [`WebhookSettings`], retries, timeouts and leases.
 //! - [`http`]: [`management_routes`] (`/api/v1/webhooks`, admin key only) and the one HTTP
 //!   mapping of [`WebhookError`].
-//! - [`openapi`]: the answer schemas of the routes.
+//! - [`mod@openapi`]: the answer schemas of the routes.
 //! - [`error`]: [`WebhookError`], the one error of this crate.
 //!
 //! Invariants: G10 (bodies carry ids and statuses only, never claim values; the secret is
