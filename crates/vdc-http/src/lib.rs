@@ -1,11 +1,11 @@
 //! vdc-http: the axum glue every vdc router shares.
 //!
 //! Layout:
-//! - [`auth`]: management authentication (admin key or scoped API key → [`auth::Caller`]),
-//!   the contract's scope rules and the audit of every management call ([`auth::management`]).
 //! - [`error`]: [`ErrorResponse`], the OAuth-style error body (`error` +
 //!   `error_description`) with `Cache-Control: no-store`, and [`ErrorDetail`], the
 //!   server-side detail that travels as a response extension to the logging middleware.
+//! - [`health`]: `/healthz`, `/readyz` and `/metrics`, over the checks the binary passes
+//!   ([`health::Probe`]).
 //! - [`extract`]: [`AppJson`] (strict JSON bodies: 415 for other media types, 413 over the
 //!   limit, 400 `invalid_request` for malformed input; unknown members ignored, as the
 //!   protocols say), [`ManagementJson`] (the same, and unknown members are a 400 naming
@@ -22,10 +22,9 @@
 //! - [`openapi`]: the error body schema, security scheme name and tags the management
 //!   routers' OpenAPI attributes share.
 
-pub mod audit;
-pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod layers;
 pub mod longpoll;
 pub mod metrics;

@@ -321,7 +321,7 @@ impl Issuer {
         &self,
         issuer_id: &str,
         req: CreateOffer,
-        audit: Option<&vdc_http::audit::CallAudit>,
+        audit: Option<&vdc_access::CallAudit>,
     ) -> Result<OfferCreated> {
         let def = self.require(issuer_id).await?;
         match req.grant.as_deref() {

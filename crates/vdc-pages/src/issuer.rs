@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use vdc_http::auth::{Caller, Scope};
+use vdc_access::{Caller, Scope};
 use vdc_issuer::definition::FORMAT_JWT_VC_JSON;
 use vdc_issuer::management::{
     CreateOffer, IssuerObject, OfferCreated, OfferCredential, OfferStatus, TxCodeSpec,

@@ -44,7 +44,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use vdc_http::auth::{Authenticator, Caller, Scope};
+use vdc_access::{Authenticator, Caller, Scope};
 use vdc_issuer::Issuer;
 use vdc_status::StatusService;
 use vdc_store::events::EventTenant;

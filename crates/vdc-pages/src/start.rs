@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
-use vdc_http::auth::Caller;
+use vdc_access::Caller;
 
 use crate::layout::{error_page, html_response, issuer_error, key_form, key_page, service_error};
 use crate::post::PagePost;

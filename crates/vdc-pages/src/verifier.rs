@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use serde_json::{Value, json};
-use vdc_http::auth::Scope;
+use vdc_access::Scope;
 use vdc_issuer::definition::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC};
 use vdc_verifier::CreateRequest;
 use vdc_verifier::{

@@ -13,7 +13,7 @@ use tower_http::cors::{Any, CorsLayer};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vdc_http::auth::{Authenticator, Caller, management};
+use vdc_access::{Authenticator, Caller, management};
 use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS};
 use vdc_http::{ErrorResponse, ManagementJson};
 use vdc_store::{StatusChange, StoreErrorKind};
@@ -41,7 +41,7 @@ pub mod paths {
 }
 
 /// The actor recorded for changes made with the admin key.
-pub const ADMIN_ACTOR: &str = vdc_http::auth::ADMIN_ACTOR;
+pub const ADMIN_ACTOR: &str = vdc_access::ADMIN_ACTOR;
 
 /// The media type of a `vc+jwt` (VC-JOSE-COSE §6.1.1).
 const VC_JWT_MEDIA_TYPE: &str = "application/vc+jwt";
@@ -72,7 +72,7 @@ fn management_api() -> OpenApiRouter<StatusService> {
         .routes(routes!(change_many))
 }
 
-/// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
+/// The management routes (admin key or a scoped API key; see [`vdc_access`]).
 pub fn management_routes(service: StatusService, auth: Authenticator) -> Router {
     let (router, _) = management_api().split_for_parts();
     router

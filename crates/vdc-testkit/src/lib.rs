@@ -47,7 +47,7 @@ pub struct TestServer {
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    background: Option<vdc::webhooks::Background>,
+    background: Option<vdc::background::Background>,
     config: Config,
     cleanup: Cleanup,
 }

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vdc_http::auth::{AuditTarget, Authenticator, Caller, management};
+use vdc_access::{AuditTarget, Authenticator, Caller, management};
 use vdc_http::openapi::{ErrorBody, TAG_PRESENTATIONS, TAG_VERIFIERS};
 use vdc_http::{ErrorResponse, ManagementJson, OAuthForm};
 use vdc_store::StoreErrorKind;
@@ -71,7 +71,7 @@ fn management_api() -> OpenApiRouter<Verifier> {
         .routes(routes!(redeem_response_code))
 }
 
-/// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
+/// The management routes (admin key or a scoped API key; see [`vdc_access`]).
 pub fn management_routes(verifier: Verifier, auth: Authenticator) -> Router {
     let (router, _) = management_api().split_for_parts();
     router
@@ -218,7 +218,7 @@ async fn get_verifier(
 async fn create_request(
     State(v): State<Verifier>,
     Path(verifier): Path<String>,
-    audit: Option<axum::Extension<vdc_http::audit::CallAudit>>,
+    audit: Option<axum::Extension<vdc_access::CallAudit>>,
     ManagementJson(req): ManagementJson<CreateRequest>,
 ) -> Result<Response> {
     v.create_request(&verifier, req, audit.as_deref())

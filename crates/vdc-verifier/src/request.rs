@@ -224,7 +224,7 @@ impl Verifier {
         &self,
         verifier: &str,
         req: CreateRequest,
-        audit: Option<&vdc_http::audit::CallAudit>,
+        audit: Option<&vdc_access::CallAudit>,
     ) -> Result<RequestCreated> {
         let (_, config) = self.load_verifier(verifier).await?;
         let dcql = DcqlQuery::parse(&req.dcql_query)?;

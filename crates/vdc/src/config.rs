@@ -229,7 +229,7 @@ impl Config {
     }
 
     /// The webhook delivery settings; an error names a bad value.
-    pub fn webhook_settings(&self) -> anyhow::Result<crate::webhooks::WebhookSettings> {
+    pub fn webhook_settings(&self) -> anyhow::Result<vdc_webhooks::WebhookSettings> {
         if !(1..=86_400).contains(&self.webhook_retry_base) {
             anyhow::bail!("VDC_WEBHOOK_RETRY_BASE must be 1..=86400 seconds");
         }
@@ -239,16 +239,16 @@ impl Config {
         if !(1..=300).contains(&self.webhook_timeout) {
             anyhow::bail!("VDC_WEBHOOK_TIMEOUT must be 1..=300 seconds");
         }
-        Ok(crate::webhooks::WebhookSettings {
+        Ok(vdc_webhooks::WebhookSettings {
             retry_base: self.webhook_retry_base,
             max_attempts: self.webhook_max_attempts,
             timeout: std::time::Duration::from_secs(self.webhook_timeout),
-            ..crate::webhooks::WebhookSettings::default()
+            ..vdc_webhooks::WebhookSettings::default()
         })
     }
 
     /// The retention purge settings; an error names a bad value.
-    pub fn retention_settings(&self) -> anyhow::Result<crate::webhooks::RetentionSettings> {
+    pub fn retention_settings(&self) -> anyhow::Result<crate::retention::RetentionSettings> {
         for (name, days) in [
             ("VDC_AUDIT_RETENTION_DAYS", self.audit_retention_days),
             ("VDC_WEBHOOK_RETENTION_DAYS", self.webhook_retention_days),
@@ -261,7 +261,7 @@ impl Config {
                 anyhow::bail!("{name} must be 0 (keep forever) or 1..={MAX_RETENTION_DAYS} days");
             }
         }
-        use crate::webhooks::RetentionSettings;
+        use crate::retention::RetentionSettings;
         Ok(RetentionSettings {
             audit: RetentionSettings::days(self.audit_retention_days),
             deliveries: RetentionSettings::days(self.webhook_retention_days),

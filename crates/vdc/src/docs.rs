@@ -110,10 +110,10 @@ pub fn openapi(role: Role) -> OpenApi {
         ));
     }
     // API keys and the audit log are served by every server.
-    doc.merge(crate::access::openapi());
+    doc.merge(vdc_access::openapi());
     tag_list.push((tags::TAG_API_KEYS, "Scoped API keys (admin only)."));
     tag_list.push((tags::TAG_AUDIT, "The audit log."));
-    doc.merge(crate::webhooks::openapi());
+    doc.merge(vdc_webhooks::openapi());
     tag_list.push((
         tags::TAG_WEBHOOKS,
         "Signed event callbacks (Standard Webhooks), admin only.",

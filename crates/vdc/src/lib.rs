@@ -1,50 +1,53 @@
 //! vdc: the binary's library half — configuration, store choice, key material, router
-//! composition and serving — so tests can start the same server on `127.0.0.1:0`.
+//! composition, the background loop and serving — so tests can start the same server on
+//! `127.0.0.1:0`. It composes the feature crates (vdc-issuer, vdc-status, vdc-verifier,
+//! vdc-access, vdc-webhooks) and is the only crate naming a store implementation.
 //!
 //! Layout:
 //! - [`config`]: the typed configuration and its layering.
 //! - this module: [`open_store`], [`services`] (key ring → status → issuer → verifier, in
 //!   one straight line), [`build`] (store + KEK + services + routers) and [`serve`]
 //!   (graceful shutdown).
-//! - [`access`]: scoped API keys, the audit log routes and the audit event sink.
+//! - [`background`]: the loop beside the server (webhook dispatch, presentation expiry
+//!   sweep, purges), composed from the services' public methods.
+//! - [`retention`]: the purges of expired single-use artifacts and of rows past their
+//!   retention period.
 //! - [`demo`]: the `--demo` issuer and verifier.
 //! - [`docs`]: the management API's OpenAPI document and the vendored Swagger UI (`/docs`).
 //! - [`doctor`]: the `vdc doctor` self-checks.
-//! - [`webhooks`]: webhook subscriptions, the delivery outbox (an event sink) and the
-//!   background loop that dispatches deliveries and sweeps expired presentation requests.
+//! - [`tls`]: serving over TLS.
 //! - [`wallet`], [`mod@bench`]: the `vdc wallet` and `vdc bench` subcommands.
 
-pub mod access;
+pub mod background;
 pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod docs;
 pub mod doctor;
+pub mod retention;
 pub mod tls;
 pub mod wallet;
-pub mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use vdc_access::{AdminKey, sha256};
 use vdc_core::fetch::Fetcher;
 use vdc_core::kek::KeyEncryptionKey;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::Clock;
-use vdc_http::auth::{AdminKey, sha256};
+use vdc_http::health::{Probe, ProbeError};
 use vdc_issuer::{Issuer, IssuerSettings};
 use vdc_status::{DeploymentStatusChecker, StatusService, StatusSettings};
 use vdc_store::{IssuanceStore, KeyRing, PoolSettings, Store};
 use vdc_verifier::Verifier;
 use vdc_verifier::trust::{DeploymentKeyResolver, KeyRingIssuers, LocalIssuers};
+use vdc_webhooks::Webhooks;
 
 use crate::config::{Config, Role};
+use crate::retention::Retention;
 
 /// The setting under which the admin key's SHA-256 is kept.
 const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
@@ -254,19 +257,27 @@ pub struct App {
     pub metrics: vdc_http::metrics::Metrics,
     /// The management authenticator (admin key and scoped API keys), for routes composed
     /// outside [`build_with_store`] (server-rendered pages).
-    pub auth: vdc_http::auth::Authenticator,
+    pub auth: vdc_access::Authenticator,
     /// The webhook service (outbox and dispatcher).
-    pub webhooks: webhooks::Webhooks,
+    pub webhooks: Webhooks,
+    /// The purges the background loop runs.
+    pub retention: Retention,
+    /// The clock the background loop schedules its purges on.
+    pub clock: Arc<dyn Clock>,
     /// Whether this instance runs the verifier (and so the presentation expiry sweep).
     pub runs_verifier: bool,
 }
 
 impl App {
-    /// Starts the background loop (webhook dispatch, presentation expiry sweep); `vdc serve`
-    /// and the testkit call it and stop it on shutdown.
-    pub fn start_background(&self) -> webhooks::Background {
-        self.webhooks
-            .start(self.runs_verifier.then(|| self.verifier.clone()))
+    /// Starts the background loop (webhook dispatch, presentation expiry sweep, purges);
+    /// `vdc serve` and the testkit call it and stop it on shutdown.
+    pub fn start_background(&self) -> background::Background {
+        background::start(
+            self.webhooks.clone(),
+            self.retention.clone(),
+            self.runs_verifier.then(|| self.verifier.clone()),
+            self.clock.clone(),
+        )
     }
 }
 
@@ -291,26 +302,23 @@ pub async fn build_with_store(
         .map_err(|e| anyhow::anyhow!("VDC_OUTBOUND_ALLOW: {e}"))?;
     let fetcher = vdc_core::fetch::Fetcher::new(fetch_policy)
         .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?;
-    let webhooks = webhooks::Webhooks::new(
+    let webhooks = Webhooks::new(
         store.clone(),
         kek.clone(),
-        &deps,
+        deps.clock.clone(),
+        deps.rng.clone(),
         fetcher.clone(),
         config.webhook_settings()?,
-        config.retention_settings()?,
         metrics.clone(),
     )?;
+    let retention = Retention::new(store.clone(), config.retention_settings()?);
     let sinks: Vec<Arc<dyn vdc_store::events::EventSink>> = vec![
-        Arc::new(access::AuditSink::new(deps.rng.clone())),
+        Arc::new(vdc_access::AuditSink::new(deps.rng.clone())),
         Arc::new(webhooks.clone()),
     ];
     // Management routers authenticate the admin key or a scoped API key and audit each call.
-    let auth = vdc_http::auth::Authenticator::new(
-        admin,
-        store.clone(),
-        deps.clock.clone(),
-        deps.rng.clone(),
-    );
+    let auth =
+        vdc_access::Authenticator::new(admin, store.clone(), deps.clock.clone(), deps.rng.clone());
     let events: vdc_store::events::Events = Arc::new(vdc_store::events::FanOut(sinks));
     let Services {
         issuer,
@@ -333,23 +341,11 @@ pub async fn build_with_store(
         demo::seed(&issuer).await?;
         demo::seed_verifier(&verifier, &issuer).await?;
     }
-    let health: Arc<dyn IssuanceStore> = store.clone();
-    let mut router = Router::new()
-        .route("/healthz", get(healthz))
-        .with_state(health)
-        .merge(
-            Router::new()
-                .route(READYZ, get(readyz))
-                .with_state(Readiness {
-                    store: store.clone(),
-                    issuer: issuer.clone(),
-                }),
-        )
-        .merge(
-            Router::new()
-                .route(METRICS, get(metrics_text))
-                .with_state(metrics.clone()),
-        );
+    let probe = Arc::new(Readiness {
+        store: store.clone(),
+        issuer: issuer.clone(),
+    });
+    let mut router = vdc_http::health::routes(probe, metrics.clone());
     if matches!(config.role, Role::All | Role::Issuer) {
         router = router
             .merge(vdc_issuer::http::wallet_routes(issuer.clone()))
@@ -388,14 +384,17 @@ pub async fn build_with_store(
             &public_url,
         )));
     }
-    router = router.merge(access::routes(
-        access::AccessApi::new(store.clone(), deps.clock.clone(), deps.rng.clone())
+    router = router.merge(vdc_access::routes(
+        vdc_access::AccessApi::new(store.clone(), deps.clock.clone(), deps.rng.clone())
             .with_audit_log(auth.audit_log().clone()),
         auth.clone(),
     ));
     // Documentation, without an API key (it is the published contract, no secrets).
     router = router.merge(docs::routes(config.role));
-    router = router.merge(webhooks::management_routes(webhooks.clone(), auth.clone()));
+    router = router.merge(vdc_webhooks::management_routes(
+        webhooks.clone(),
+        auth.clone(),
+    ));
     // After every merge: unknown paths and methods answer the contract's JSON error body.
     let router = vdc_http::layers::json_fallbacks(router);
     let router = vdc_http::layers::request_timeout(router, config.request_timeout()?);
@@ -411,6 +410,8 @@ pub async fn build_with_store(
         metrics,
         auth,
         webhooks,
+        retention,
+        clock: deps.clock.clone(),
         runs_verifier: matches!(config.role, Role::All | Role::Verifier),
     })
 }
@@ -522,76 +523,23 @@ pub fn services(
     })
 }
 
-/// The readiness route.
-pub const READYZ: &str = "/readyz";
-/// The Prometheus metrics route.
-pub const METRICS: &str = "/metrics";
-
-/// What `/readyz` checks.
-#[derive(Clone)]
+/// What `/readyz` and `/healthz` check: the store answers (migrations are applied before
+/// the server starts: [`open_store`] refuses to return otherwise) and every issuer's current
+/// signing key decrypts with the KEK (decrypted signers are cached, so this is one query).
 struct Readiness {
-    store: Arc<dyn IssuanceStore>,
+    store: Arc<dyn Store>,
     issuer: Issuer,
 }
 
-/// `GET /readyz`: 200 when the store answers (migrations are applied before the server
-/// starts: [`open_store`] refuses to return otherwise) and every issuer's current signing
-/// key decrypts with the KEK (decrypted signers are cached, so this is one query); 503 with
-/// the failed checks otherwise. Causes are logged, not sent.
-async fn readyz(State(ready): State<Readiness>) -> impl IntoResponse {
-    let mut failed = Vec::new();
-    match ready.store.ping().await {
-        Ok(()) => {
-            if let Err(e) = ready.issuer.check_signing_keys().await {
-                tracing::error!(error = %e, "readiness: signing keys unusable");
-                failed.push("signing_keys");
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "readiness: store unreachable");
-            failed.extend(["store", "migrations", "signing_keys"]);
-        }
+#[async_trait::async_trait]
+impl Probe for Readiness {
+    async fn store(&self) -> Result<(), ProbeError> {
+        Ok(IssuanceStore::ping(self.store.as_ref()).await?)
     }
-    if failed.is_empty() {
-        (
-            StatusCode::OK,
-            axum::Json(
-                serde_json::json!({"status": "ready", "checks": ["store", "migrations", "signing_keys"]}),
-            ),
-        )
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "unavailable", "failed": failed})),
-        )
-    }
-}
 
-/// `GET /metrics`: the registry in Prometheus text format.
-async fn metrics_text(State(metrics): State<vdc_http::metrics::Metrics>) -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            vdc_http::metrics::CONTENT_TYPE,
-        )],
-        metrics.render(),
-    )
-}
-
-/// `GET /healthz`: 200 once the store answers (migrations ran at start-up).
-async fn healthz(State(store): State<Arc<dyn IssuanceStore>>) -> impl IntoResponse {
-    match store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ok"})),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: store unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "unavailable"})),
-            )
-        }
+    async fn signing_keys(&self) -> Result<(), ProbeError> {
+        self.issuer.check_signing_keys().await?;
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ use axum::{Json, Router, middleware};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vdc_http::auth::{AuditTarget, Authenticator, Caller, management};
+use vdc_access::{AuditTarget, Authenticator, Caller, management};
 use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS, TAG_ISSUERS, TAG_OFFERS};
 use vdc_http::{AppJson, BearerToken, ErrorResponse, ManagementJson, OAuthForm};
 use vdc_status::CredentialObject;
@@ -69,7 +69,7 @@ fn management_api() -> OpenApiRouter<Issuer> {
         .routes(routes!(get_credential))
 }
 
-/// The management routes (admin key or a scoped API key; see [`vdc_http::auth`]).
+/// The management routes (admin key or a scoped API key; see [`vdc_access`]).
 pub fn management_routes(issuer: Issuer, auth: Authenticator) -> Router {
     let (router, _) = management_api().split_for_parts();
     router
@@ -295,7 +295,7 @@ async fn get_issuer(
 async fn create_offer(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
-    audit: Option<axum::Extension<vdc_http::audit::CallAudit>>,
+    audit: Option<axum::Extension<vdc_access::CallAudit>>,
     ManagementJson(req): ManagementJson<CreateOffer>,
 ) -> Result<Response> {
     i.create_offer(&issuer, req, audit.as_deref())

@@ -967,7 +967,7 @@ async fn background_loop_purges_expired_nonces() {
     // Past the nonces' lifetime (300 s) and the purge interval; one fresh use must stay.
     server
         .clock
-        .advance(vdc::webhooks::PURGE_INTERVAL_SECS.max(300) + 1);
+        .advance(vdc::background::PURGE_INTERVAL_SECS.max(300) + 1);
     issue().await;
     eventually("the expired nonces to be purged", || {
         let pool = pool.clone();

@@ -1,0 +1,32 @@
+//! vdc-access: who may call the management API, and the audit log of what they did
+//! (contract: "Auth", "API keys and tenants", "Webhooks and audit").
+//!
+//! Layout:
+//! - [`auth`]: [`Authenticator`] (admin key or scoped API key → [`Caller`]), [`AdminKey`],
+//!   and the audit entry of each call.
+//! - [`scope`]: [`Scope`], [`Caller`] and its checks, and [`rule`], the contract's scope
+//!   table of the management routes (unknown routes are admin-only).
+//! - [`audit`]: where entries are written: [`AuditLog`] (group commit), [`CallAudit`] (an
+//!   entry a change's own transaction writes), [`AuditSink`] (an entry per domain event).
+//! - [`audit_query`]: reading the log (query string, who may read what, pages).
+//! - [`api_keys`]: validating and creating scoped keys ([`AccessApi`]).
+//! - [`http`]: the API key and audit routes, the [`management`] middleware every management
+//!   router uses, and the one HTTP mapping of [`AccessError`].
+//! - [`mod@openapi`]: the answer schemas of the routes.
+//! - [`error`]: [`AccessError`], the one error of this crate.
+
+pub mod api_keys;
+pub mod audit;
+pub mod audit_query;
+pub mod auth;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod scope;
+
+pub use api_keys::AccessApi;
+pub use audit::{AuditLog, AuditSink, AuditTarget, CallAudit, with_created_id};
+pub use auth::{AdminKey, Authenticator, is_slug, sha256, tenant_exists};
+pub use error::AccessError;
+pub use http::{management, openapi, require_admin, routes};
+pub use scope::{ADMIN_ACTOR, Caller, KeyCaller, Rule, Scope, rule};
