@@ -178,15 +178,7 @@ impl Authenticator {
     }
 }
 
-/// A tenant slug (contract: `^[a-z0-9][a-z0-9-]{0,62}$`); nothing else can name a tenant.
-pub fn is_slug(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-}
+pub use vdc_http::tenant_url::is_slug;
 
 /// Whether `tenant` exists in `store` (an issuer or a verifier of that id).
 pub async fn tenant_exists(store: &dyn Store, tenant: &EventTenant) -> Result<bool, StoreError> {

@@ -3,6 +3,17 @@
 //! and every endpoint hang below it, and SD-JWT VC `iss` is it). Status lists, the verifier's
 //! local issuers and the issuer itself build and read these URLs only through here.
 
+/// A tenant slug (contract: `^[a-z0-9][a-z0-9-]{0,62}$`): nothing else names an issuer or a
+/// verifier, in a path or in a URL.
+pub fn is_slug(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
 /// The path segment under which issuers live.
 const ISSUERS: &str = "/issuers/";
 
@@ -57,5 +68,15 @@ mod tests {
             assert_eq!(issuer_of_url(base, other), None, "{other}");
         }
         assert_eq!(issuer_of_url(base, &format!("{url}/token")), None);
+    }
+
+    #[test]
+    fn slugs_follow_the_contract_pattern() {
+        for ok in ["a", "acme", "0-x", &"a".repeat(63)] {
+            assert!(is_slug(ok), "{ok}");
+        }
+        for bad in ["", "-a", "Acme", "a_b", "a/b", "é", &"a".repeat(64)] {
+            assert!(!is_slug(bad), "{bad}");
+        }
     }
 }

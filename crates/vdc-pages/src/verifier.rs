@@ -75,6 +75,26 @@ async fn credential_types(
     Ok(types)
 }
 
+/// What both verifier page routes start with: access for `scope` (401 with the key form
+/// otherwise), the verifier and the credential types it can ask for.
+async fn page_context(
+    pages: &Pages,
+    headers: &HeaderMap,
+    verifier: &str,
+    scope: Scope,
+) -> Result<(VerifierObject, Vec<CredentialType>), Response> {
+    if !pages.may_use_verifier(headers, verifier, scope).await {
+        return Err(key_required());
+    }
+    let object = pages
+        .verifier
+        .get_verifier(verifier)
+        .await
+        .map_err(verifier_error)?;
+    let types = credential_types(pages, &object).await?;
+    Ok((object, types))
+}
+
 /// `GET /ui/verifiers/{verifier}`: one form per trusted credential type, with the claims
 /// to ask for.
 pub(crate) async fn verifier_page(
@@ -82,18 +102,8 @@ pub(crate) async fn verifier_page(
     Path(verifier): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !pages
-        .may_use_verifier(&headers, &verifier, Scope::Read)
-        .await
-    {
-        return key_required();
-    }
-    let object = match pages.verifier.get_verifier(&verifier).await {
-        Ok(o) => o,
-        Err(e) => return verifier_error(e),
-    };
-    let types = match credential_types(&pages, &object).await {
-        Ok(t) => t,
+    let (object, types) = match page_context(&pages, &headers, &verifier, Scope::Read).await {
+        Ok(c) => c,
         Err(r) => return r,
     };
     html_response(
@@ -184,20 +194,11 @@ pub(crate) async fn create_request(
     headers: HeaderMap,
     post: PagePost,
 ) -> Response {
-    if !pages
-        .may_use_verifier(&headers, &verifier, Scope::PresentationsWrite)
-        .await
-    {
-        return key_required();
-    }
-    let object = match pages.verifier.get_verifier(&verifier).await {
-        Ok(o) => o,
-        Err(e) => return verifier_error(e),
-    };
-    let types = match credential_types(&pages, &object).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let (object, types) =
+        match page_context(&pages, &headers, &verifier, Scope::PresentationsWrite).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
     let form = match post.form() {
         Ok(f) => f,
         Err(bad) => return bad.into_response(),

@@ -166,15 +166,7 @@ pub(crate) struct VerifierConfig {
     pub(crate) issuer_anchors: Vec<String>,
 }
 
-/// Spec (contract): slugs match `^[a-z0-9][a-z0-9-]{0,62}$`.
-pub fn valid_slug(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-}
+pub use vdc_http::tenant_url::is_slug as valid_slug;
 
 pub(crate) fn key_context(verifier: &str) -> String {
     format!("vdc-verifier-signing-key:{verifier}")
