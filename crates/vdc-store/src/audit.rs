@@ -42,7 +42,7 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
-/// The largest page [`AccessStore::query_audit`] returns.
+/// The largest page [`crate::AccessStore::query_audit`] returns.
 pub const MAX_AUDIT_PAGE: u32 = 1000;
 
 /// The sortable audit id for an entry at `at`: 12 lower-case hex digits of the unix second
