@@ -14,7 +14,7 @@ use crate::metadata::{
     authorization_server_metadata_urls, credential_issuer_metadata_urls,
 };
 use crate::offer::{CredentialOffer, OfferRef, PRE_AUTHORIZED_CODE_GRANT, parse_offer_uri};
-use crate::wallet::WalletOptions;
+use crate::options::WalletOptions;
 
 /// An OAuth 2.0 access token (RFC 6749 §1.4). A bearer secret: `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

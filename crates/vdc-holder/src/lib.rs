@@ -53,6 +53,7 @@ pub mod error;
 mod http;
 pub mod metadata;
 pub mod offer;
+pub mod options;
 pub mod present;
 pub mod store;
 pub mod verify;
