@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vdc_core::rng::{RandomSource, random_b64};
 use vdc_core::time::Clock;
+use vdc_core::vc_jose::format_date_time_stamp;
 use vdc_store::events::EventTenant;
 use vdc_store::{AccessStore, ApiKeyRecord, SecretHash, Store};
 
@@ -168,11 +169,77 @@ pub fn validate(req: CreateApiKey) -> Result<CreateApiKey, AccessError> {
     })
 }
 
-/// Creates a key: the stored record and the clear key (to show once).
+/// An API key as listed (never the key itself).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": "key_9c1f0a2b3d4e5f60", "name": "hr-backend", "issuers": ["acme"],
+    "verifiers": [], "scopes": ["offers:write", "read"], "created_at": "2026-01-01T12:00:00Z",
+    "revoked_at": null}))]
+pub struct ApiKeyObject {
+    /// The key id (for `DELETE /api/v1/api-keys/{id}` and the audit log).
+    pub id: String,
+    /// Its name (the audit log's actor).
+    pub name: String,
+    /// The issuers it may act on.
+    pub issuers: Vec<String>,
+    /// The verifiers it may act on.
+    pub verifiers: Vec<String>,
+    /// Its scopes: `read`, `offers:write`, `credentials:status`, `presentations:write`.
+    pub scopes: Vec<String>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it was revoked (RFC 3339), or null.
+    #[schema(required = true)]
+    pub revoked_at: Option<String>,
+}
+
+impl ApiKeyObject {
+    /// The listed form of `record`.
+    pub fn new(record: &ApiKeyRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            issuers: record.issuers.clone(),
+            verifiers: record.verifiers.clone(),
+            scopes: record.scopes.clone(),
+            created_at: format_date_time_stamp(record.created_at),
+            revoked_at: record.revoked_at.map(format_date_time_stamp),
+        }
+    }
+}
+
+/// A created API key: the key object and, this once, the key.
+// `Debug` (below) hides the key.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    /// The key object.
+    #[schema(inline)]
+    #[serde(flatten)]
+    pub object: ApiKeyObject,
+    /// The key (`vdck_...`): shown once, stored only as its SHA-256.
+    pub key: String,
+}
+
+impl std::fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("object", &self.object)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Every API key.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiKeyList {
+    /// The keys, oldest first.
+    pub items: Vec<ApiKeyObject>,
+}
+
+/// Creates a key: the stored record's object and the clear key (to show once).
 pub async fn create_api_key(
     api: &AccessApi,
     req: CreateApiKey,
-) -> Result<(ApiKeyRecord, String), AccessError> {
+) -> Result<CreatedApiKey, AccessError> {
     let req = validate(req)?;
     require_tenants_exist(api, &req).await?;
     let random =
@@ -190,7 +257,18 @@ pub async fn create_api_key(
         revoked_at: None,
     };
     api.store.create_api_key(&record).await?;
-    Ok((record, key))
+    Ok(CreatedApiKey {
+        object: ApiKeyObject::new(&record),
+        key,
+    })
+}
+
+/// Every key, revoked ones included, oldest first.
+pub async fn list_api_keys(api: &AccessApi) -> Result<ApiKeyList, AccessError> {
+    let keys = api.store.list_api_keys().await?;
+    Ok(ApiKeyList {
+        items: keys.iter().map(ApiKeyObject::new).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -204,6 +282,36 @@ mod tests {
             verifiers: vec![],
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn api_key_objects_carry_a_null_revoked_at_and_created_ones_hide_the_key_in_debug() {
+        let mut record = ApiKeyRecord {
+            id: "key_1".into(),
+            name: "ops".into(),
+            issuers: vec!["acme".into()],
+            verifiers: vec![],
+            scopes: vec!["read".into()],
+            key_hash: SecretHash::of("vdck_secret"),
+            created_at: vdc_core::time::UnixTime(0),
+            revoked_at: None,
+        };
+        let created = CreatedApiKey {
+            object: ApiKeyObject::new(&record),
+            key: "vdck_secret".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&created).unwrap(),
+            serde_json::json!({"id": "key_1", "name": "ops", "issuers": ["acme"],
+                "verifiers": [], "scopes": ["read"], "created_at": "1970-01-01T00:00:00Z",
+                "revoked_at": null, "key": "vdck_secret"})
+        );
+        assert!(!format!("{created:?}").contains("vdck_secret"));
+        record.revoked_at = Some(vdc_core::time::UnixTime(60));
+        assert_eq!(
+            serde_json::to_value(ApiKeyObject::new(&record)).unwrap()["revoked_at"],
+            "1970-01-01T00:01:00Z"
+        );
     }
 
     #[test]

@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::response::Response;
 use tokio::sync::{mpsc, oneshot};
 use vdc_core::rng::RandomSource;
 use vdc_store::events::{DomainEvent, EventSink, Outbox};
@@ -199,14 +198,6 @@ impl CallAudit {
 /// What a handler may add to its response for the audit log: the id of what it created.
 #[derive(Debug, Clone)]
 pub struct AuditTarget(pub String);
-
-/// Marks `response` with the `id` member of `body` (a created object) as its audit target.
-pub fn with_created_id(mut response: Response, body: &serde_json::Value) -> Response {
-    if let Some(id) = body.get("id").and_then(serde_json::Value::as_str) {
-        response.extensions_mut().insert(AuditTarget(id.to_owned()));
-    }
-    response
-}
 
 /// The longest object id an audit entry records, in characters (ids vdc makes are far
 /// shorter; a longer one came from a path nobody answered).

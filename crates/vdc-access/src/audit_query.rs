@@ -1,7 +1,8 @@
 //! Reading the audit log: the query string, who may read which tenant's entries, pages
 //! (contract: "Webhooks and audit").
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 use vdc_core::time::UnixTime;
 use vdc_core::vc_jose::{format_date_time_stamp, parse_date_time_stamp};
 use vdc_store::access::MAX_AUDIT_PAGE;
@@ -132,32 +133,79 @@ pub fn audit_scope(caller: &Caller, p: &AuditParams) -> Result<Option<EventTenan
     }
 }
 
-fn entry_object(e: &AuditEntry) -> Value {
-    let mut v = json!({
-        "id": e.id,
-        "at": format_date_time_stamp(e.at),
-        "actor": e.actor,
-        "action": e.action,
-        "target": e.target,
-        "outcome": e.outcome,
-    });
-    if let Some(k) = &e.actor_key_id {
-        v["actor_key_id"] = k.clone().into();
-    }
-    match &e.tenant {
-        Some(EventTenant::Issuer(id)) => v["issuer"] = id.clone().into(),
-        Some(EventTenant::Verifier(id)) => v["verifier"] = id.clone().into(),
-        None => {}
-    }
-    v
+/// One audit entry (ids and outcomes only; never claim values or secrets).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0000695661c0000000035e1f0a2b", "at": "2026-01-01T12:00:00Z",
+    "actor": "hr-backend", "actor_key_id": "key_9c1f0a2b3d4e5f60",
+    "action": "POST /api/v1/issuers/{issuer}/offers", "issuer": "acme", "target": "o-3kP9",
+    "outcome": "201"}))]
+pub struct AuditItem {
+    /// The entry id, ordered by time (the `cursor` of the next page encodes one).
+    pub id: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who: `admin`, an API key's name, `wallet` or `system`.
+    pub actor: String,
+    /// The id of the API key that made the call, for calls with a scoped key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub actor_key_id: Option<String>,
+    /// A management call (`METHOD /route/{template}`) or a domain event type
+    /// (`credential.issued`, ...).
+    pub action: String,
+    /// The issuer, for issuer entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub issuer: Option<String>,
+    /// The verifier, for verifier entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub verifier: Option<String>,
+    /// The object: an offer, credential, request, issuer, verifier or key id.
+    #[schema(required = true)]
+    pub target: Option<String>,
+    /// The HTTP status of a call, or the event's outcome.
+    pub outcome: String,
 }
 
-/// One page of the log: `{"items", "next"}`; `next` is null once a page comes back short.
+impl AuditItem {
+    /// The answered form of `entry`.
+    pub fn new(entry: &AuditEntry) -> Self {
+        let (issuer, verifier) = match &entry.tenant {
+            Some(EventTenant::Issuer(id)) => (Some(id.clone()), None),
+            Some(EventTenant::Verifier(id)) => (None, Some(id.clone())),
+            None => (None, None),
+        };
+        Self {
+            id: entry.id.clone(),
+            at: format_date_time_stamp(entry.at),
+            actor: entry.actor.clone(),
+            actor_key_id: entry.actor_key_id.clone(),
+            action: entry.action.clone(),
+            issuer,
+            verifier,
+            target: entry.target.clone(),
+            outcome: entry.outcome.clone(),
+        }
+    }
+}
+
+/// One page of the audit log, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// The entries.
+    pub items: Vec<AuditItem>,
+    /// The `cursor` for the next page; null on the last.
+    #[schema(required = true)]
+    pub next: Option<String>,
+}
+
+/// One page of the log; `next` is null once a page comes back short.
 pub async fn audit_page(
     store: &dyn AccessStore,
     tenant: Option<EventTenant>,
     p: &AuditParams,
-) -> Result<Value, AccessError> {
+) -> Result<AuditPage, AccessError> {
     let entries = store
         .query_audit(&AuditQuery {
             tenant,
@@ -171,14 +219,48 @@ pub async fn audit_page(
         .last()
         .filter(|_| full)
         .map(|e| encode_cursor(&e.id));
-    let items: Vec<Value> = entries.iter().map(entry_object).collect();
-    Ok(json!({ "items": items, "next": next }))
+    Ok(AuditPage {
+        items: entries.iter().map(AuditItem::new).collect(),
+        next,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use vdc_core::time::UnixTime;
+
+    #[test]
+    fn audit_items_name_their_tenant_kind_and_carry_a_null_target() {
+        let mut entry = AuditEntry {
+            id: "1".into(),
+            at: UnixTime(0),
+            actor: "system".into(),
+            actor_key_id: None,
+            action: "credential.issued".into(),
+            tenant: None,
+            target: None,
+            outcome: "ok".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(AuditItem::new(&entry)).unwrap(),
+            serde_json::json!({"id": "1", "at": "1970-01-01T00:00:00Z", "actor": "system",
+                "action": "credential.issued", "target": null, "outcome": "ok"})
+        );
+        entry.actor_key_id = Some("key_1".into());
+        entry.tenant = Some(EventTenant::Verifier("v".into()));
+        entry.target = Some("r-1".into());
+        assert_eq!(
+            serde_json::to_value(AuditItem::new(&entry)).unwrap(),
+            serde_json::json!({"id": "1", "at": "1970-01-01T00:00:00Z", "actor": "system",
+                "actor_key_id": "key_1", "action": "credential.issued", "verifier": "v",
+                "target": "r-1", "outcome": "ok"})
+        );
+        entry.tenant = Some(EventTenant::Issuer("acme".into()));
+        let v = serde_json::to_value(AuditItem::new(&entry)).unwrap();
+        assert_eq!(v["issuer"], "acme");
+        assert!(v.get("verifier").is_none());
+    }
 
     #[test]
     fn audit_params_parse_strictly() {

@@ -14,7 +14,6 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use ring::digest;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::Clock;
 use vdc_store::access::audit_id;
@@ -53,10 +52,7 @@ impl AdminKey {
 
 /// SHA-256 of a secret, for storage.
 pub fn sha256(secret: &str) -> [u8; 32] {
-    let d = digest::digest(&digest::SHA256, secret.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
+    vdc_core::digest::sha256(secret.as_bytes())
 }
 
 /// Authenticates management callers and records the audit log.

@@ -8,11 +8,12 @@
 //!   table of the management routes (unknown routes are admin-only).
 //! - [`audit`]: where entries are written: [`AuditLog`] (group commit), [`CallAudit`] (an
 //!   entry a change's own transaction writes), [`AuditSink`] (an entry per domain event).
-//! - [`audit_query`]: reading the log (query string, who may read what, pages).
-//! - [`api_keys`]: validating and creating scoped keys ([`AccessApi`]).
+//! - [`audit_query`]: reading the log (query string, who may read what, pages); its answers
+//!   [`AuditPage`] and [`AuditItem`].
+//! - [`api_keys`]: validating, creating and listing scoped keys ([`AccessApi`]); its answers
+//!   [`ApiKeyObject`], [`CreatedApiKey`] and [`ApiKeyList`].
 //! - [`http`]: the API key and audit routes, the [`management`] middleware every management
 //!   router uses, and the one HTTP mapping of [`AccessError`].
-//! - [`mod@openapi`]: the answer schemas of the routes.
 //! - [`error`]: [`AccessError`], the one error of this crate.
 
 pub mod api_keys;
@@ -21,11 +22,11 @@ pub mod audit_query;
 pub mod auth;
 pub mod error;
 pub mod http;
-pub mod openapi;
 pub mod scope;
 
-pub use api_keys::AccessApi;
-pub use audit::{AuditLog, AuditSink, AuditTarget, CallAudit, with_created_id};
+pub use api_keys::{AccessApi, ApiKeyList, ApiKeyObject, CreatedApiKey};
+pub use audit::{AuditLog, AuditSink, AuditTarget, CallAudit};
+pub use audit_query::{AuditItem, AuditPage};
 pub use auth::{AdminKey, Authenticator, is_slug, sha256, tenant_exists};
 pub use error::AccessError;
 pub use http::{management, openapi, require_admin, routes};

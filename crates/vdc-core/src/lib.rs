@@ -2,7 +2,7 @@
 //!
 //! Layout:
 //! - [`base64url`], [`json`]: strict decoders every external input goes through (G8).
-//! - [`ct`]: constant-time comparison of secrets.
+//! - [`ct`]: constant-time comparison of secrets; [`digest`]: plain SHA-256.
 //! - [`time`], [`rng`]: the clock and randomness, injected everywhere (STYLE.md §7).
 //! - [`jose`]: algorithms and their allow-list, JWKs and thumbprints, signing keys behind
 //!   the [`jose::Signer`] trait, JWS compact and JWE (ECDH-ES + AES-GCM).
@@ -28,6 +28,7 @@ pub mod base64url;
 pub mod claims_path;
 pub mod ct;
 pub mod did;
+pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod jose;

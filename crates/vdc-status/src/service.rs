@@ -827,7 +827,7 @@ impl StatusService {
                     .await?
             }
         };
-        let digest = vdc_access::sha256(&token);
+        let digest = vdc_core::digest::sha256(token.as_bytes());
         Ok(ServedToken {
             etag: format!("\"{}\"", vdc_core::base64url::encode(&digest[..18])),
             token: token.into(),

@@ -5,16 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, middleware};
-use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vdc_access::{AuditTarget, Authenticator, management};
-use vdc_core::vc_jose::datetime::format_date_time_stamp;
 use vdc_http::openapi::{ErrorBody, TAG_WEBHOOKS};
 use vdc_http::{AppJson, ErrorResponse};
-use vdc_store::{DeliveryRecord, StoreErrorKind, WebhookRecord};
+use vdc_store::StoreErrorKind;
 
-use crate::openapi::{CreatedWebhook, DeliveryList, WebhookList, WebhookObject};
+use crate::service::{CreatedWebhook, DeliveryList, WebhookList, WebhookObject};
 use crate::{CreateWebhook, WebhookError, Webhooks};
 
 /// `POST`/`GET /api/v1/webhooks`.
@@ -45,49 +43,6 @@ impl IntoResponse for WebhookError {
         }
         .into_response()
     }
-}
-
-fn view(w: &WebhookRecord) -> Value {
-    let mut v = json!({
-        "id": w.id,
-        "url": w.url,
-        "events": w.events,
-        "created_at": format_date_time_stamp(w.created_at),
-    });
-    if let Some(i) = &w.issuers {
-        v["issuers"] = json!(i);
-    }
-    if let Some(vs) = &w.verifiers {
-        v["verifiers"] = json!(vs);
-    }
-    v
-}
-
-fn delivery_view(d: &DeliveryRecord) -> Value {
-    let attempts: Vec<Value> = d
-        .history
-        .iter()
-        .map(|a| {
-            json!({
-                "attempt": a.attempt,
-                "at": format_date_time_stamp(a.at),
-                "http_status": a.http_status,
-                "error": a.error,
-                "outcome": a.outcome.as_str(),
-                "next_attempt_at": a.next_attempt_at.map(format_date_time_stamp),
-            })
-        })
-        .collect();
-    json!({
-        "id": d.delivery_id,
-        "event_id": d.event_id,
-        "type": d.event_type,
-        "state": d.state.as_str(),
-        "attempt_count": d.attempts,
-        "next_attempt_at": d.next_attempt_at.filter(|_| d.state == vdc_store::DeliveryState::Pending).map(format_date_time_stamp),
-        "created_at": format_date_time_stamp(d.created_at),
-        "attempts": attempts,
-    })
 }
 
 /// The webhook routes and their OpenAPI description, registered together.
@@ -134,11 +89,9 @@ async fn create(
     State(w): State<Webhooks>,
     AppJson(req): AppJson<CreateWebhook>,
 ) -> Result<Response, WebhookError> {
-    let (record, secret) = w.create(req).await?;
-    let mut body = view(&record);
-    body["secret"] = Value::from(secret);
-    let mut r = (StatusCode::CREATED, Json(body)).into_response();
-    r.extensions_mut().insert(AuditTarget(record.id.clone()));
+    let created = w.create(req).await?;
+    let mut r = (StatusCode::CREATED, Json(&created)).into_response();
+    r.extensions_mut().insert(AuditTarget(created.object.id));
     Ok(r)
 }
 
@@ -155,9 +108,8 @@ async fn create(
         (status = 403, description = "Needs the admin key.", body = ErrorBody),
     ),
 )]
-async fn list(State(w): State<Webhooks>) -> Result<Json<Value>, WebhookError> {
-    let items: Vec<Value> = w.list().await?.iter().map(view).collect();
-    Ok(Json(json!({ "items": items })))
+async fn list(State(w): State<Webhooks>) -> Result<Json<WebhookList>, WebhookError> {
+    w.list().await.map(Json)
 }
 
 #[utoipa::path(
@@ -180,8 +132,8 @@ async fn list(State(w): State<Webhooks>) -> Result<Json<Value>, WebhookError> {
 async fn get_one(
     State(w): State<Webhooks>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebhookError> {
-    w.get(&id).await.map(|r| Json(view(&r)))
+) -> Result<Json<WebhookObject>, WebhookError> {
+    w.get(&id).await.map(Json)
 }
 
 #[utoipa::path(
@@ -228,7 +180,6 @@ async fn delete(
 async fn deliveries(
     State(w): State<Webhooks>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebhookError> {
-    let items: Vec<Value> = w.deliveries(&id).await?.iter().map(delivery_view).collect();
-    Ok(Json(json!({ "items": items })))
+) -> Result<Json<DeliveryList>, WebhookError> {
+    w.deliveries(&id).await.map(Json)
 }

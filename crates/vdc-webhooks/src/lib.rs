@@ -4,6 +4,8 @@
 //! Layout:
 //! - [`service`]: [`Webhooks`], the service and [`vdc_store::events::EventSink`]: each domain
 //!   event becomes one delivery row per matching webhook in the change's own transaction.
+//!   Its answers are the routes' schemas: [`WebhookObject`], [`CreatedWebhook`],
+//!   [`WebhookList`], [`DeliveryObject`] (with its [`AttemptObject`]s), [`DeliveryList`].
 //! - [`dispatch`]: [`Webhooks::dispatch_due`] claims due deliveries under a lease and POSTs
 //!   them signed ([`sign`], Standard Webhooks), with exponential backoff on the injected
 //!   clock. The loop that calls it (with the other periodic work of a deployment) is the
@@ -11,7 +13,6 @@
 //! - [`settings`]: [`WebhookSettings`], retries, timeouts and leases.
 //! - [`http`]: [`management_routes`] (`/api/v1/webhooks`, admin key only) and the one HTTP
 //!   mapping of [`WebhookError`].
-//! - [`mod@openapi`]: the answer schemas of the routes.
 //! - [`error`]: [`WebhookError`], the one error of this crate.
 //!
 //! Invariants: G10 (bodies carry ids and statuses only, never claim values; the secret is
@@ -21,12 +22,14 @@
 pub mod dispatch;
 pub mod error;
 pub mod http;
-pub mod openapi;
 pub mod service;
 pub mod settings;
 
 pub use dispatch::sign;
 pub use error::WebhookError;
 pub use http::{API_WEBHOOK, API_WEBHOOK_DELIVERIES, API_WEBHOOKS, management_routes, openapi};
-pub use service::{CreateWebhook, Webhooks};
+pub use service::{
+    AttemptObject, CreateWebhook, CreatedWebhook, DeliveryList, DeliveryObject, WebhookList,
+    WebhookObject, Webhooks,
+};
 pub use settings::WebhookSettings;

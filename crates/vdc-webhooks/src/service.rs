@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use vdc_core::fetch::Fetcher;
@@ -18,7 +18,7 @@ use vdc_core::time::Clock;
 use vdc_core::vc_jose::datetime::format_date_time_stamp;
 use vdc_http::metrics::Metrics;
 use vdc_store::events::{DomainEvent, EventKind, EventSink, EventTenant, Outbox, OutboxEvent};
-use vdc_store::{DeliveryRecord, Store, WebhookRecord};
+use vdc_store::{AttemptRecord, DeliveryRecord, DeliveryState, Store, WebhookRecord};
 
 use crate::{WebhookError, WebhookSettings};
 
@@ -48,6 +48,152 @@ pub struct CreateWebhook {
     pub issuers: Option<Vec<String>>,
     /// Only these verifiers' events.
     pub verifiers: Option<Vec<String>>,
+}
+
+/// A webhook subscription (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookObject {
+    /// The webhook id.
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// The event types it receives.
+    pub events: Vec<String>,
+    /// Only these issuers' events (absent: every issuer's, unless `verifiers` is set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub issuers: Option<Vec<String>>,
+    /// Only these verifiers' events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub verifiers: Option<Vec<String>>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+impl WebhookObject {
+    /// The listed form of `record`.
+    pub fn new(record: &WebhookRecord) -> Self {
+        Self {
+            id: record.id.clone(),
+            url: record.url.clone(),
+            events: record.events.clone(),
+            issuers: record.issuers.clone(),
+            verifiers: record.verifiers.clone(),
+            created_at: format_date_time_stamp(record.created_at),
+        }
+    }
+}
+
+/// A created webhook: the object and, this once, its signing secret.
+// `Debug` (below) hides the secret.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct CreatedWebhook {
+    /// The webhook.
+    #[schema(inline)]
+    #[serde(flatten)]
+    pub object: WebhookObject,
+    /// `whsec_` + base64 of 32 bytes: the Standard Webhooks HMAC-SHA256 key, shown once.
+    pub secret: String,
+}
+
+impl fmt::Debug for CreatedWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedWebhook")
+            .field("object", &self.object)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Every webhook.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookList {
+    /// The webhooks.
+    pub items: Vec<WebhookObject>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttemptObject {
+    /// 1, 2, ...
+    pub attempt: u32,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The receiver's HTTP status, if it answered.
+    #[schema(required = true)]
+    pub http_status: Option<u16>,
+    /// The error class (`timeout`, `connect`, ...), if it did not.
+    #[schema(required = true)]
+    pub error: Option<String>,
+    /// `delivered`, `retry` or `failed`.
+    pub outcome: String,
+    /// When the next attempt is due, after a `retry`.
+    #[schema(required = true)]
+    pub next_attempt_at: Option<String>,
+}
+
+impl AttemptObject {
+    /// The listed form of `record`.
+    pub fn new(record: &AttemptRecord) -> Self {
+        Self {
+            attempt: record.attempt,
+            at: format_date_time_stamp(record.at),
+            http_status: record.http_status,
+            error: record.error.clone(),
+            outcome: record.outcome.as_str().to_owned(),
+            next_attempt_at: record.next_attempt_at.map(format_date_time_stamp),
+        }
+    }
+}
+
+/// One event's delivery to a webhook, with every attempt.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryObject {
+    /// The delivery id.
+    pub id: String,
+    /// The event id (the `webhook-id` header, the same on every attempt).
+    pub event_id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempt_count: u32,
+    /// When the next attempt is due, while pending.
+    #[schema(required = true)]
+    pub next_attempt_at: Option<String>,
+    /// When the event was enqueued (RFC 3339).
+    pub created_at: String,
+    /// The attempts, oldest first.
+    pub attempts: Vec<AttemptObject>,
+}
+
+impl DeliveryObject {
+    /// The listed form of `record`.
+    pub fn new(record: &DeliveryRecord) -> Self {
+        Self {
+            id: record.delivery_id.clone(),
+            event_id: record.event_id.clone(),
+            event_type: record.event_type.clone(),
+            state: record.state.as_str().to_owned(),
+            attempt_count: record.attempts,
+            next_attempt_at: record
+                .next_attempt_at
+                .filter(|_| record.state == DeliveryState::Pending)
+                .map(format_date_time_stamp),
+            created_at: format_date_time_stamp(record.created_at),
+            attempts: record.history.iter().map(AttemptObject::new).collect(),
+        }
+    }
+}
+
+/// A webhook's newest deliveries.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryList {
+    /// The deliveries, newest first (at most 100).
+    pub items: Vec<DeliveryObject>,
 }
 
 /// The webhook service and event sink. Cheap to clone.
@@ -169,11 +315,8 @@ impl Webhooks {
         }
     }
 
-    /// Creates a webhook: its record and the secret (shown once).
-    pub async fn create(
-        &self,
-        req: CreateWebhook,
-    ) -> Result<(WebhookRecord, String), WebhookError> {
+    /// Creates a webhook: its object and the secret (shown once).
+    pub async fn create(&self, req: CreateWebhook) -> Result<CreatedWebhook, WebhookError> {
         self.check_url(&req.url)?;
         if req.events.is_empty() || req.events.len() > EventKind::ALL.len() * 2 {
             return Err(WebhookError::InvalidRequest(
@@ -238,19 +381,26 @@ impl Webhooks {
         self.0
             .subscribed
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        Ok((
-            record,
-            format!("{SECRET_PREFIX}{}", B64.encode(raw.as_ref())),
-        ))
+        Ok(CreatedWebhook {
+            object: WebhookObject::new(&record),
+            secret: format!("{SECRET_PREFIX}{}", B64.encode(raw.as_ref())),
+        })
     }
 
     /// Every webhook.
-    pub async fn list(&self) -> Result<Vec<WebhookRecord>, WebhookError> {
-        Ok(self.0.store.list_webhooks().await?)
+    pub async fn list(&self) -> Result<WebhookList, WebhookError> {
+        let hooks = self.0.store.list_webhooks().await?;
+        Ok(WebhookList {
+            items: hooks.iter().map(WebhookObject::new).collect(),
+        })
     }
 
     /// One webhook.
-    pub async fn get(&self, id: &str) -> Result<WebhookRecord, WebhookError> {
+    pub async fn get(&self, id: &str) -> Result<WebhookObject, WebhookError> {
+        self.record(id).await.map(|r| WebhookObject::new(&r))
+    }
+
+    async fn record(&self, id: &str) -> Result<WebhookRecord, WebhookError> {
         self.0
             .store
             .get_webhook(id)
@@ -268,13 +418,16 @@ impl Webhooks {
     }
 
     /// A webhook's deliveries (newest first) with every attempt.
-    pub async fn deliveries(&self, id: &str) -> Result<Vec<DeliveryRecord>, WebhookError> {
-        self.get(id).await?;
-        Ok(self
+    pub async fn deliveries(&self, id: &str) -> Result<DeliveryList, WebhookError> {
+        self.record(id).await?;
+        let deliveries = self
             .0
             .store
             .list_deliveries(id, MAX_LISTED_DELIVERIES)
-            .await?)
+            .await?;
+        Ok(DeliveryList {
+            items: deliveries.iter().map(DeliveryObject::new).collect(),
+        })
     }
 
     /// The outbox event of `event`: its body (contract "Webhooks and audit": `{"id",
@@ -349,6 +502,69 @@ mod tests {
             created_at: e.at,
         }
         .matches(&w.events, w.issuers.as_deref(), w.verifiers.as_deref())
+    }
+
+    #[test]
+    fn webhook_objects_omit_absent_filters_and_created_ones_hide_the_secret_in_debug() {
+        let mut record = WebhookRecord {
+            id: "wh_1".into(),
+            url: "https://x.example".into(),
+            events: vec!["credential.issued".into()],
+            issuers: None,
+            verifiers: None,
+            encrypted_secret: vec![1, 2, 3],
+            created_at: UnixTime(0),
+        };
+        let created = CreatedWebhook {
+            object: WebhookObject::new(&record),
+            secret: "whsec_c2VjcmV0".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&created).unwrap(),
+            json!({"id": "wh_1", "url": "https://x.example", "events": ["credential.issued"],
+                "created_at": "1970-01-01T00:00:00Z", "secret": "whsec_c2VjcmV0"})
+        );
+        assert!(!format!("{created:?}").contains("whsec_"));
+        record.verifiers = Some(vec!["v".into()]);
+        let v = serde_json::to_value(WebhookObject::new(&record)).unwrap();
+        assert_eq!(v["verifiers"], json!(["v"]));
+        assert!(v.get("issuers").is_none());
+    }
+
+    #[test]
+    fn deliveries_carry_nulls_and_a_next_attempt_only_while_pending() {
+        let mut record = DeliveryRecord {
+            webhook_id: "wh_1".into(),
+            delivery_id: "msg_1".into(),
+            event_id: "evt_1".into(),
+            event_type: "credential.issued".into(),
+            payload: "{}".into(),
+            state: DeliveryState::Pending,
+            attempts: 1,
+            next_attempt_at: Some(UnixTime(60)),
+            created_at: UnixTime(0),
+            history: vec![AttemptRecord {
+                attempt: 1,
+                at: UnixTime(1),
+                http_status: None,
+                error: Some("timeout".into()),
+                outcome: vdc_store::AttemptOutcome::Retry,
+                next_attempt_at: Some(UnixTime(60)),
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(DeliveryObject::new(&record)).unwrap(),
+            json!({"id": "msg_1", "event_id": "evt_1", "type": "credential.issued",
+                "state": "pending", "attempt_count": 1, "next_attempt_at": "1970-01-01T00:01:00Z",
+                "created_at": "1970-01-01T00:00:00Z", "attempts": [{"attempt": 1,
+                "at": "1970-01-01T00:00:01Z", "http_status": null, "error": "timeout",
+                "outcome": "retry", "next_attempt_at": "1970-01-01T00:01:00Z"}]})
+        );
+        record.state = DeliveryState::Failed;
+        assert_eq!(
+            serde_json::to_value(DeliveryObject::new(&record)).unwrap()["next_attempt_at"],
+            Value::Null
+        );
     }
 
     #[test]

@@ -24,18 +24,16 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use vdc_core::vc_jose::format_date_time_stamp;
 use vdc_http::ManagementJson;
 use vdc_http::openapi::{ErrorBody, TAG_API_KEYS, TAG_AUDIT};
-use vdc_store::ApiKeyRecord;
 
-use crate::api_keys::{AccessApi, CreateApiKey, create_api_key};
+use crate::api_keys::{
+    AccessApi, ApiKeyList, CreateApiKey, CreatedApiKey, create_api_key, list_api_keys,
+};
 use crate::audit::AuditTarget;
-use crate::audit_query::{audit_page, audit_scope, parse_audit_params};
-use crate::openapi::{ApiKeyList, AuditPage, CreatedApiKey};
+use crate::audit_query::{AuditPage, audit_page, audit_scope, parse_audit_params};
 use crate::{AccessError, Authenticator, Caller};
 
 /// Route paths.
@@ -69,18 +67,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     access_api().into_openapi()
 }
 
-fn key_object(k: &ApiKeyRecord) -> Value {
-    json!({
-        "id": k.id,
-        "name": k.name,
-        "issuers": k.issuers,
-        "verifiers": k.verifiers,
-        "scopes": k.scopes,
-        "created_at": format_date_time_stamp(k.created_at),
-        "revoked_at": k.revoked_at.map(format_date_time_stamp),
-    })
-}
-
 #[utoipa::path(
     post,
     path = paths::API_KEYS,
@@ -103,15 +89,13 @@ async fn create_key(
     State(api): State<AccessApi>,
     ManagementJson(req): ManagementJson<CreateApiKey>,
 ) -> Result<Response, AccessError> {
-    let (record, key) = create_api_key(&api, req).await?;
-    let mut body = key_object(&record);
-    body["key"] = key.into();
-    let mut r = (StatusCode::CREATED, Json(body)).into_response();
+    let created = create_api_key(&api, req).await?;
+    let mut r = (StatusCode::CREATED, Json(&created)).into_response();
     r.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
     );
-    r.extensions_mut().insert(AuditTarget(record.id));
+    r.extensions_mut().insert(AuditTarget(created.object.id));
     Ok(r)
 }
 
@@ -128,10 +112,8 @@ async fn create_key(
         (status = 403, description = "Needs the admin key.", body = ErrorBody),
     ),
 )]
-async fn list_keys(State(api): State<AccessApi>) -> Result<Json<Value>, AccessError> {
-    let keys = api.store.list_api_keys().await?;
-    let items: Vec<Value> = keys.iter().map(key_object).collect();
-    Ok(Json(json!({ "items": items })))
+async fn list_keys(State(api): State<AccessApi>) -> Result<Json<ApiKeyList>, AccessError> {
+    list_api_keys(&api).await.map(Json)
 }
 
 #[utoipa::path(
@@ -193,7 +175,7 @@ async fn audit(
     State(api): State<AccessApi>,
     caller: Caller,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, AccessError> {
+) -> Result<Json<AuditPage>, AccessError> {
     let p = parse_audit_params(query.as_deref())?;
     let tenant = audit_scope(&caller, &p)?;
     if let Some(log) = &api.log {
