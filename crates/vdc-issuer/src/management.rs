@@ -1,4 +1,4 @@
-//! The issuer part of the management API (`shared/contract/management-api.md`: "Issuers",
+//! The issuer part of the management API (`docs/contract/management-api.md`: "Issuers",
 //! "Credential offers", "Issued credentials").
 
 use std::collections::BTreeMap;

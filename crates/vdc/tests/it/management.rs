@@ -1,4 +1,4 @@
-//! The management API against `shared/contract/management-api.md`, and the metadata
+//! The management API against `docs/contract/management-api.md`, and the metadata
 //! documents.
 
 use serde_json::{Value, json};
