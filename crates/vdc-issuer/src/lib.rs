@@ -22,6 +22,7 @@ pub mod metadata;
 pub mod nonce;
 pub mod oid4vci;
 pub mod service;
+pub mod tokens;
 
 pub use error::{IssuerError, Result};
 pub use service::{Issuer, IssuerSettings};

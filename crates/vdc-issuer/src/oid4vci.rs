@@ -58,32 +58,7 @@ fn bitstring_entries(
 /// concurrently (each round picks new random indexes, so repeats are rare).
 const ISSUE_ROUNDS: usize = 4;
 
-/// An OAuth access token (RFC 6749 §1.4): issued by the token endpoint, presented as a
-/// bearer token (RFC 6750) to the credential, deferred credential and notification
-/// endpoints. The text is a secret: `Debug` does not print it.
-#[derive(Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct AccessToken(String);
-
-impl AccessToken {
-    /// The token text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AccessToken([redacted])")
-    }
-}
-
-impl From<vdc_http::BearerToken> for AccessToken {
-    /// The bearer token of a request (non-empty, as the extractor ensures).
-    fn from(token: vdc_http::BearerToken) -> Self {
-        Self(token.0)
-    }
-}
+pub use crate::tokens::{AccessToken, NotificationId, PreAuthorizedCode, TransactionId};
 
 /// A token request (RFC 6749 §4.1.3 / OID4VCI 1.0 §6.1), read from the form. Members are
 /// checked by [`Issuer::token`], in the order the errors are specified (the grant type,
@@ -93,7 +68,7 @@ pub struct TokenRequest {
     /// `grant_type`.
     pub grant_type: Option<String>,
     /// `pre-authorized_code` (OID4VCI 1.0 §6.1).
-    pub pre_authorized_code: Option<String>,
+    pub pre_authorized_code: Option<PreAuthorizedCode>,
     /// `tx_code` (OID4VCI 1.0 §6.1).
     pub tx_code: Option<String>,
 }
@@ -104,7 +79,9 @@ impl TokenRequest {
     pub fn from_form(mut form: HashMap<String, String>) -> Self {
         Self {
             grant_type: form.remove("grant_type"),
-            pre_authorized_code: form.remove("pre-authorized_code"),
+            pre_authorized_code: form
+                .remove("pre-authorized_code")
+                .map(PreAuthorizedCode::new),
             tx_code: form.remove("tx_code"),
         }
     }
@@ -215,7 +192,7 @@ pub struct CredentialResponse {
     /// The credentials, one per key proof.
     pub credentials: Vec<IssuedCredential>,
     /// The id the wallet names in its notification (§11).
-    pub notification_id: String,
+    pub notification_id: NotificationId,
 }
 
 impl std::fmt::Debug for CredentialResponse {
@@ -232,7 +209,7 @@ impl std::fmt::Debug for CredentialResponse {
 #[derive(Clone, Serialize)]
 pub struct DeferredCredentialResponse {
     /// The id the wallet presents to the deferred credential endpoint.
-    pub transaction_id: String,
+    pub transaction_id: TransactionId,
     /// Seconds the wallet should wait before asking.
     pub interval: i64,
 }
@@ -279,7 +256,7 @@ pub enum CredentialOutcome {
 pub struct DeferredRequest {
     /// The transaction id from the credential response.
     #[serde(default)]
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<TransactionId>,
 }
 
 /// The notification request body (§11.1).
@@ -287,7 +264,7 @@ pub struct DeferredRequest {
 pub struct NotificationRequest {
     /// The notification id from the credential response.
     #[serde(default)]
-    pub notification_id: Option<String>,
+    pub notification_id: Option<NotificationId>,
     /// `credential_accepted`, `credential_failure` or `credential_deleted`.
     #[serde(default)]
     pub event: Option<String>,
@@ -311,12 +288,12 @@ impl Issuer {
         }
         let code = request
             .pre_authorized_code
-            .filter(|c| !c.is_empty())
+            .filter(|c| !c.as_str().is_empty())
             .ok_or_else(|| IssuerError::InvalidRequest("pre-authorized_code is required".into()))?;
         let now = self.now();
-        let code_hash = SecretHash::of(&code);
+        let code_hash = SecretHash::of(code.as_str());
         let max = self.settings.max_tx_code_failures;
-        let token = AccessToken(self.random_b64(32)?);
+        let token = AccessToken::new(self.random_b64(32)?);
         let new = NewAccessToken {
             token_hash: SecretHash::of(token.as_str()),
             expires_at: now.plus(self.settings.access_token_ttl),
@@ -538,7 +515,7 @@ impl Issuer {
                 return Err(IssuerError::InvalidNonce);
             }
             return Ok(CredentialOutcome::Deferred(DeferredCredentialResponse {
-                transaction_id,
+                transaction_id: TransactionId::new(transaction_id),
                 interval: self.settings.deferred_interval,
             }));
         };
@@ -591,7 +568,7 @@ impl Issuer {
             .credentials_issued(u64::try_from(records.len()).unwrap_or(u64::MAX));
         Ok(CredentialOutcome::Issued(CredentialResponse {
             credentials,
-            notification_id,
+            notification_id: NotificationId::new(notification_id),
         }))
     }
 
@@ -905,11 +882,11 @@ impl Issuer {
         let (access, offer) = self.authorize(issuer_id, token).await?;
         let transaction_id = req
             .transaction_id
-            .filter(|t| !t.is_empty())
+            .filter(|t| !t.as_str().is_empty())
             .ok_or_else(|| {
                 IssuerError::InvalidCredentialRequest("transaction_id is required".into())
             })?;
-        let tx_hash = SecretHash::of(&transaction_id);
+        let tx_hash = SecretHash::of(transaction_id.as_str());
         let now = self.now();
         let deferred = self
             .store
@@ -984,7 +961,7 @@ impl Issuer {
                     self.events.committed(&events);
                     Ok(CredentialOutcome::Issued(CredentialResponse {
                         credentials,
-                        notification_id,
+                        notification_id: NotificationId::new(notification_id),
                     }))
                 }
                 DeferredOutcome::Pending => Ok(pending()),
@@ -1004,7 +981,7 @@ impl Issuer {
         let (access, _) = self.authorize(issuer_id, token).await?;
         let id = req
             .notification_id
-            .filter(|n| !n.is_empty())
+            .filter(|n| !n.as_str().is_empty())
             .ok_or_else(|| {
                 IssuerError::InvalidNotificationRequest("notification_id is required".into())
             })?;
@@ -1027,7 +1004,7 @@ impl Issuer {
             .consume_notification(
                 issuer_id,
                 &access.offer_id,
-                &SecretHash::of(&id),
+                &SecretHash::of(id.as_str()),
                 &event,
                 self.now(),
             )
@@ -1048,7 +1025,7 @@ mod tests {
     #[test]
     fn token_response_is_rfc6749_json_and_debug_hides_the_token() {
         let t = TokenResponse {
-            access_token: AccessToken("tok-secret".into()),
+            access_token: AccessToken::new("tok-secret"),
             token_type: "Bearer",
             expires_in: 600,
         };
@@ -1072,7 +1049,12 @@ mod tests {
         .collect();
         let r = TokenRequest::from_form(form);
         assert_eq!(r.grant_type.as_deref(), Some(PRE_AUTHORIZED_GRANT));
-        assert_eq!(r.pre_authorized_code.as_deref(), Some("code-secret"));
+        assert_eq!(
+            r.pre_authorized_code
+                .as_ref()
+                .map(PreAuthorizedCode::as_str),
+            Some("code-secret")
+        );
         assert_eq!(r.tx_code.as_deref(), Some("123456"));
         assert!(!format!("{r:?}").contains("code-secret"));
     }

@@ -271,7 +271,8 @@ async fn get_request(
 #[schema(as = RedeemResponseCode, example = json!({"response_code": "…"}))]
 struct RedeemBody {
     /// The `response_code` the wallet's redirect carried.
-    response_code: String,
+    #[schema(value_type = String)]
+    response_code: crate::request::ResponseCode,
 }
 
 #[utoipa::path(

@@ -43,7 +43,9 @@ pub mod trust;
 
 pub use error::{RejectReason, Result, VerifierError};
 pub use presentation::{PresentationCheck, PresentedCredential};
-pub use request::{CreateRequest, PresentationError, RequestCreated, RequestResult, ResponseMode};
+pub use request::{
+    CreateRequest, PresentationError, RequestCreated, RequestResult, ResponseCode, ResponseMode,
+};
 pub use response::{ResponseAck, check_presentation};
 pub use service::{Verifier, VerifierDeps, VerifierSettings};
 pub use tenant::{ClientIdPrefix, VerifierDefinition, VerifierList, VerifierObject};

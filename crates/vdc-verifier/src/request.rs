@@ -75,6 +75,31 @@ pub struct RequestCreated {
     pub expires_at: String,
 }
 
+/// A same-device `response_code` (OID4VP 1.0 §8.2): the single-use secret the wallet's
+/// redirect carries and the relying party's back end redeems once. Text on the wire;
+/// `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct ResponseCode(String);
+
+impl ResponseCode {
+    /// The code as received.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The code text (to hash it).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ResponseCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseCode([redacted])")
+    }
+}
+
 /// Why a presentation request was rejected (contract: "`rejected` carries the reason in
 /// `error`"): a failed check is `invalid_request` with `"<reason>: <what failed>"`; a
 /// wallet's error response is kept as the wallet sent it (bounded).
@@ -468,12 +493,16 @@ impl Verifier {
     }
 
     /// Redeems a same-device `response_code` once: the result of its verified request.
-    pub async fn redeem_response_code(&self, verifier: &str, code: &str) -> Result<RequestResult> {
+    pub async fn redeem_response_code(
+        &self,
+        verifier: &str,
+        code: &ResponseCode,
+    ) -> Result<RequestResult> {
         self.verifier_record(verifier).await?;
         let record = self
             .deps
             .store
-            .redeem_response_code(verifier, &SecretHash::of(code), self.now())
+            .redeem_response_code(verifier, &SecretHash::of(code.as_str()), self.now())
             .await?
             .ok_or_else(|| VerifierError::NotFound("unknown or used response_code".into()))?;
         result_object(&record)
