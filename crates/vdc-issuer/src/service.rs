@@ -162,11 +162,6 @@ impl Issuer {
             .ok_or_else(|| IssuerError::Internal(format!("issuer {issuer_id} has no signing key")))
     }
 
-    /// The key ring (shared with the status service and the verifier).
-    pub fn keys(&self) -> &KeyRing {
-        &self.keys
-    }
-
     /// The credential issuer identifier of a tenant: `{public_url}/issuers/{issuer}`.
     pub fn issuer_url(&self, issuer_id: &str) -> String {
         vdc_http::tenant_url::issuer_url(&self.public_url, issuer_id)
