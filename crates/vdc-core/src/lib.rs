@@ -28,6 +28,7 @@ pub mod base64url;
 pub mod claims_path;
 pub mod ct;
 pub mod did;
+pub mod dpop;
 pub mod digest;
 pub mod error;
 pub mod fetch;

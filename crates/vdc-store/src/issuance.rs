@@ -103,9 +103,12 @@ pub struct NewAccessToken {
     pub token_hash: SecretHash,
     /// When the token expires.
     pub expires_at: UnixTime,
+    /// The JWK thumbprint of the DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`);
+    /// `None` for a Bearer token.
+    pub dpop_jkt: Option<String>,
 }
 
-/// An access token issued for a pre-authorized code.
+/// An access token issued for a pre-authorized code or an authorization code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessTokenRecord {
     /// The tenant.
@@ -118,6 +121,14 @@ pub struct AccessTokenRecord {
     pub credential_configuration_ids: Vec<String>,
     /// When the token expires.
     pub expires_at: UnixTime,
+    /// The DPoP key thumbprint the token is bound to (`None`: a Bearer token).
+    pub dpop_jkt: Option<String>,
+    /// Whether the token response carried `authorization_details` (OID4VCI 1.0 §6.2): the
+    /// credential request then names a `credential_identifier` (§8.2).
+    pub authorization_details: bool,
+    /// The authorization (code flow) the token was issued for; `None` for a pre-authorized
+    /// code.
+    pub authorization_id: Option<String>,
 }
 
 /// The status of an issued credential.

@@ -8,6 +8,8 @@
 //! - [`issuance`]: the OpenID4VCI issuer state: tenants, signing keys, offers, access tokens,
 //!   `c_nonce`s, issued credentials, deferred issuance, notifications, and instance settings,
 //!   behind the object-safe [`IssuanceStore`] trait.
+//! - [`authorization`]: the authorization code flow (pushed requests, logins, codes, refresh
+//!   tokens, DPoP `jti`s), behind [`AuthorizationStore`].
 //! - [`status`]: status lists: random index allocation, status changes with their history,
 //!   behind the object-safe [`StatusStore`] trait.
 //! - [`presentation`]: the OpenID4VP verifier state: verifier tenants and presentation
@@ -31,6 +33,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod authorization;
 pub mod error;
 pub mod events;
 pub mod issuance;
@@ -49,6 +52,10 @@ pub mod webhook;
 pub mod contract;
 
 pub use access::{AccessStore, ApiKeyRecord, AuditEntry, AuditQuery};
+pub use authorization::{
+    AuthorizationRecord, AuthorizationStage, AuthorizationStep, AuthorizationStore,
+    AuthorizedOffer, CodeOutcome, CodeRedemption, RefreshTokenRecord,
+};
 pub use error::{StoreError, StoreErrorKind};
 pub use events::{Outbox, OutboxEvent};
 pub use issuance::{
@@ -82,12 +89,19 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// transaction can bind status entries (R1); services hold the narrower trait they need
 /// (`Arc<dyn Store>` upcasts to each).
 pub trait Store:
-    IssuanceStore + KeyStore + StatusStore + PresentationStore + AccessStore + WebhookStore
+    IssuanceStore
+    + AuthorizationStore
+    + KeyStore
+    + StatusStore
+    + PresentationStore
+    + AccessStore
+    + WebhookStore
 {
 }
 
 impl<
     T: IssuanceStore
+        + AuthorizationStore
         + KeyStore
         + StatusStore
         + PresentationStore
