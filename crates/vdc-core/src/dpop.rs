@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::base64url;
 use crate::digest::sha256;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::jose::jws::{self, TimeRules};
 use crate::jose::{AlgorithmPolicy, Jwk, PublicKey, Signer};
 use crate::time::UnixTime;
@@ -122,7 +122,8 @@ pub fn verify(
     expect: &DpopExpectations<'_>,
 ) -> std::result::Result<VerifiedDpop, DpopError> {
     let jws = jws::decode(proof).map_err(|e| invalid(format!("not a DPoP proof JWT: {e}")))?;
-    jws.expect_typ(DPOP_TYP).map_err(|e| invalid(e.to_string()))?;
+    jws.expect_typ(DPOP_TYP)
+        .map_err(|e| invalid(e.to_string()))?;
     // Spec: RFC 9449 §4.3 item 6: the `jwk` header is a public key (no private members,
     // which `from_value` refuses) and the only key carrier.
     if jws.header.contains_key("x5c") || jws.header.contains_key("kid") {
@@ -274,14 +275,22 @@ mod tests {
         let mut i = input(1000);
         i.htm = "GET";
         let p = create(&k, i).await.unwrap();
-        assert!(matches!(verify(&p, &expect(&policy, 1000)), Err(DpopError::Invalid(m)) if m.contains("htm")));
+        assert!(
+            matches!(verify(&p, &expect(&policy, 1000)), Err(DpopError::Invalid(m)) if m.contains("htm"))
+        );
         let mut i = input(1000);
         i.htu = "https://vdc.example/issuers/other/token";
         let p = create(&k, i).await.unwrap();
-        assert!(matches!(verify(&p, &expect(&policy, 1000)), Err(DpopError::Invalid(m)) if m.contains("htu")));
+        assert!(
+            matches!(verify(&p, &expect(&policy, 1000)), Err(DpopError::Invalid(m)) if m.contains("htu"))
+        );
         let p = create(&k, input(1000)).await.unwrap();
-        assert!(matches!(verify(&p, &expect(&policy, 1400)), Err(DpopError::Invalid(m)) if m.contains("iat")));
-        assert!(matches!(verify(&p, &expect(&policy, 600)), Err(DpopError::Invalid(m)) if m.contains("iat")));
+        assert!(
+            matches!(verify(&p, &expect(&policy, 1400)), Err(DpopError::Invalid(m)) if m.contains("iat"))
+        );
+        assert!(
+            matches!(verify(&p, &expect(&policy, 600)), Err(DpopError::Invalid(m)) if m.contains("iat"))
+        );
         // ath: required with a token, and must hash that token.
         let mut e = expect(&policy, 1000);
         e.access_token = Some("tok");
@@ -322,7 +331,9 @@ mod tests {
         let p = jws::sign_with_options(header, &claims, &k, false)
             .await
             .unwrap();
-        assert!(matches!(verify(&p, &expect(&policy, 1000)), Err(DpopError::Invalid(m)) if m.contains("typ")));
+        assert!(
+            matches!(verify(&p, &expect(&policy, 1000)), Err(DpopError::Invalid(m)) if m.contains("typ"))
+        );
         assert!(verify("e30.e30.", &expect(&policy, 1000)).is_err());
     }
 

@@ -95,6 +95,7 @@ struct Registry {
     requests: Family<(String, String, u16), AtomicU64>,
     latency: Family<String, Histogram>,
     credentials_issued: AtomicU64,
+    legacy_proofs: AtomicU64,
     presentations: Family<(&'static str, &'static str), AtomicU64>,
     status_changes: Family<&'static str, AtomicU64>,
     webhook_deliveries: Family<&'static str, AtomicU64>,
@@ -133,6 +134,11 @@ impl Metrics {
         self.inner
             .credentials_issued
             .fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records a credential request that sent the draft 13–15 singular `proof`.
+    pub fn legacy_proof(&self) {
+        self.inner.legacy_proofs.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records a verified presentation.
@@ -220,6 +226,11 @@ impl Metrics {
             out,
             "# HELP vdc_credentials_issued_total Credentials issued.\n# TYPE vdc_credentials_issued_total counter\nvdc_credentials_issued_total {}",
             r.credentials_issued.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP vdc_credential_requests_legacy_proof_total Credential requests with the singular proof of OID4VCI drafts 13 to 15 (read as proofs).\n# TYPE vdc_credential_requests_legacy_proof_total counter\nvdc_credential_requests_legacy_proof_total {}",
+            r.legacy_proofs.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,

@@ -64,6 +64,73 @@ pub struct IssuerDefinition {
     #[serde(default, skip_serializing_if = "never_serialized")]
     #[schema(write_only)]
     pub signing_key: Option<Value>,
+    /// The enterprise's OpenID Provider at which the authorization code flow logs users in
+    /// (contract-next "IdP login"). Without it the issuer offers the pre-authorized code
+    /// grant only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<IdentityProvider>,
+    /// An HTTPS endpoint of the enterprise back end that answers the claims of a logged-in
+    /// subject (instead of the claim mapping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_endpoint: Option<String>,
+    /// Whether authorization requests must be pushed (RFC 9126 §5); default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_par: Option<bool>,
+    /// Whether every access token must be DPoP-bound (RFC 9449), the pre-authorized code
+    /// grant's too; default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_dpop: bool,
+    /// The wallets allowed to use the authorization code flow; empty: any public client
+    /// with PKCE and a redirect URI that is https, a private-use scheme or loopback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wallet_clients: Vec<WalletClient>,
+}
+
+/// The enterprise's OpenID Provider (contract-next "IdP login"): vdc is its relying party
+/// with the redirect URI `{base}/issuers/{issuer}/authorize/callback`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IdentityProvider {
+    /// The provider's issuer identifier (OpenID Connect Discovery 1.0 §4).
+    pub issuer: String,
+    /// vdc's client id at the provider.
+    pub client_id: String,
+    /// vdc's client secret at the provider (`client_secret_basic`). Write-only: sealed under
+    /// the KEK on creation, never returned.
+    #[serde(default, skip_serializing_if = "never_serialized")]
+    #[schema(write_only)]
+    pub client_secret: Option<String>,
+    /// The client secret as stored: sealed under the KEK (base64url). Not part of the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub client_secret_sealed: Option<String>,
+    /// The scopes requested at the provider (must include `openid`).
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Which credential claim comes from which ID token (else userinfo) claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claim_mapping: Vec<ClaimMapping>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into()]
+}
+
+/// One claim mapping: the credential claim at `path` is the login's claim `from`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClaimMapping {
+    /// The claim path in the offer's claims object (as in an offer's `claims`).
+    pub path: Vec<String>,
+    /// The ID token or userinfo claim name.
+    pub from: String,
+}
+
+/// A registered wallet (an OAuth public client, RFC 6749 §2.1).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WalletClient {
+    /// The wallet's `client_id`.
+    pub client_id: String,
+    /// Its redirect URIs, compared exactly (RFC 9700 §2.1).
+    pub redirect_uris: Vec<String>,
 }
 
 fn never_serialized<T>(_: &T) -> bool {
@@ -144,7 +211,103 @@ impl IssuerDefinition {
             }
             c.validate(id)?;
         }
+        self.validate_authorization()
+    }
+
+    /// Checks the authorization code flow settings.
+    fn validate_authorization(&self) -> Result<()> {
+        let bad = |m: String| Err(IssuerError::InvalidRequest(m));
+        let web_url = |u: &str| {
+            url::Url::parse(u)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+        };
+        if let Some(idp) = &self.identity_provider {
+            if web_url(&idp.issuer).is_none() || idp.issuer.len() > 2048 {
+                return bad("identity_provider.issuer must be an https URL".into());
+            }
+            if idp.client_id.is_empty() || idp.client_id.len() > 256 {
+                return bad("identity_provider.client_id is 1 to 256 characters".into());
+            }
+            if idp.client_secret_sealed.is_some() {
+                return bad("identity_provider.client_secret_sealed cannot be set".into());
+            }
+            match &idp.client_secret {
+                Some(s) if !s.is_empty() && s.len() <= 1024 => {}
+                _ => {
+                    return bad("identity_provider.client_secret is required (1 to 1024 characters; client_secret_basic)".into());
+                }
+            }
+            if !idp.scopes.iter().any(|s| s == "openid") {
+                return bad("identity_provider.scopes must include openid".into());
+            }
+            if idp.scopes.len() > 32
+                || idp
+                    .scopes
+                    .iter()
+                    .any(|s| s.is_empty() || s.len() > 128 || s.contains(' '))
+            {
+                return bad("identity_provider.scopes: at most 32 scopes of 1 to 128 characters without spaces".into());
+            }
+            if idp.claim_mapping.len() > 128 {
+                return bad("identity_provider.claim_mapping has at most 128 entries".into());
+            }
+            for m in &idp.claim_mapping {
+                if m.path.is_empty() || m.from.is_empty() {
+                    return bad(
+                        "identity_provider.claim_mapping entries need a path and a from".into(),
+                    );
+                }
+                let known = self
+                    .credential_configurations
+                    .values()
+                    .any(|c| c.offers_claim(&m.path));
+                if !known {
+                    return bad(format!(
+                        "identity_provider.claim_mapping: {} is not a claim of any configuration",
+                        serde_json::to_string(&m.path).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        if self.claims_endpoint.is_some() {
+            // Not served yet (contract-next: until then an unknown member is a 400).
+            return bad("claims_endpoint is not supported yet: map the claims from the login with identity_provider.claim_mapping".into());
+        }
+        if let Some(endpoint) = &self.claims_endpoint {
+            if web_url(endpoint).is_none() || endpoint.len() > 2048 {
+                return bad("claims_endpoint must be an https URL".into());
+            }
+            if self.identity_provider.is_none() {
+                return bad(
+                    "claims_endpoint needs an identity_provider to authenticate the subject".into(),
+                );
+            }
+        }
+        if self.wallet_clients.len() > 64 {
+            return bad("wallet_clients has at most 64 entries".into());
+        }
+        for w in &self.wallet_clients {
+            if w.client_id.is_empty() || w.client_id.len() > 256 {
+                return bad("wallet_clients: client_id is 1 to 256 characters".into());
+            }
+            if w.redirect_uris.is_empty() || w.redirect_uris.len() > 16 {
+                return bad("wallet_clients: 1 to 16 redirect_uris".into());
+            }
+            for r in &w.redirect_uris {
+                if url::Url::parse(r).is_err() || r.len() > 2048 || r.contains('#') {
+                    return bad(format!(
+                        "wallet_clients: {r} is not an absolute URI without fragment"
+                    ));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Whether pushed authorization requests are required (default true).
+    pub fn requires_par(&self) -> bool {
+        self.require_par.unwrap_or(true)
     }
 
     /// The signing algorithm.
@@ -287,6 +450,18 @@ impl CredentialConfiguration {
             .claim_paths()
             .map_err(|e| IssuerError::Internal(e.to_string()))?;
         Frame::from_paths(&paths).map_err(|e| IssuerError::Internal(e.to_string()))
+    }
+
+    /// Whether `path` (an offer claims path) names a claim of this configuration: its first
+    /// name is the first name of a configured claim.
+    pub fn offers_claim(&self, path: &[String]) -> bool {
+        let offset = usize::from(self.format == FORMAT_JWT_VC_JSON);
+        self.claim_paths().is_ok_and(|paths| {
+            paths.iter().any(|p| {
+                p.elements().get(offset)
+                    == path.first().map(|f| PathElement::Name(f.clone())).as_ref()
+            })
+        })
     }
 
     /// Lifetime of issued credentials.

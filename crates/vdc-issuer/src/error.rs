@@ -47,6 +47,49 @@ pub enum IssuerError {
     /// Malformed notification request.
     #[error("invalid_notification_request: {0}")]
     InvalidNotificationRequest(String),
+    /// The authorization request has a `response_type` other than `code` (RFC 6749 §4.1.2.1).
+    #[error("unsupported_response_type")]
+    UnsupportedResponseType,
+    /// A request object (RFC 9101) was sent; not supported (`request_not_supported`).
+    #[error("request_not_supported")]
+    RequestNotSupported,
+    /// An unknown scope (RFC 6749 §4.1.2.1).
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    /// The redirect URI is not allowed for the client. Never redirected to (RFC 6749
+    /// §4.1.2.1); answered as `invalid_request`.
+    #[error("invalid_request (redirect_uri): {0}")]
+    InvalidRedirectUri(String),
+    /// Unknown client (RFC 6749 §5.2).
+    #[error("invalid_client: {0}")]
+    InvalidClient(String),
+    /// Bad `authorization_details` (RFC 9396 §5).
+    #[error("invalid_authorization_details: {0}")]
+    InvalidAuthorizationDetails(String),
+    /// The user or the enterprise refused, or the login failed (RFC 6749 §4.1.2.1).
+    #[error("access_denied: {0}")]
+    AccessDenied(String),
+    /// The identity provider or claims endpoint is down or too slow (RFC 6749 §4.1.2.1).
+    #[error("temporarily_unavailable: {0}")]
+    TemporarilyUnavailable(String),
+    /// A DPoP proof is missing where required, malformed, replayed or of the wrong key
+    /// (RFC 9449 §5, §7.1).
+    #[error("invalid_dpop_proof: {message}")]
+    InvalidDpopProof {
+        /// At the token endpoint (400) or a resource endpoint (401).
+        site: DpopSite,
+        /// Why.
+        message: String,
+    },
+    /// The DPoP proof lacks the server nonce or has a stale one (RFC 9449 §8, §9): retry
+    /// with `nonce`.
+    #[error("use_dpop_nonce")]
+    UseDpopNonce {
+        /// At the token endpoint (400) or a resource endpoint (401).
+        site: DpopSite,
+        /// The nonce to use (sent as the `DPoP-Nonce` header).
+        nonce: String,
+    },
     /// Management API: the named thing does not exist.
     #[error("not_found: {0}")]
     NotFound(String),
@@ -59,6 +102,17 @@ pub enum IssuerError {
     /// A bug or an internal failure (signing, key decryption); details are logged only.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+/// Where a DPoP proof was checked: the authorization server's token endpoint answers 400,
+/// a resource (credential, nonce, deferred, notification) endpoint 401 with a `DPoP`
+/// challenge (RFC 9449 §7.1, §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpopSite {
+    /// The token or pushed authorization request endpoint.
+    AuthorizationServer,
+    /// A protected resource.
+    Resource,
 }
 
 impl From<vdc_core::Error> for IssuerError {

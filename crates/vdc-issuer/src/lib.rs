@@ -14,6 +14,7 @@
 //!   part of the management API's OpenAPI document ([`http::management_openapi`]).
 //! - [`error`]: [`IssuerError`], named after the specs' error codes.
 
+pub mod authorization;
 pub mod definition;
 pub mod error;
 pub mod http;

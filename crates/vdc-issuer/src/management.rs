@@ -12,7 +12,7 @@ use vdc_core::vc_jose::format_date_time_stamp;
 use vdc_status::{CredentialObject, StatusListReference};
 use vdc_store::{IssuerRecord, OfferRecord, Outbox, SecretHash, StoreError};
 
-use crate::definition::{CredentialConfiguration, IssuerDefinition};
+use crate::definition::{ClaimMapping, CredentialConfiguration, IssuerDefinition, WalletClient};
 use crate::error::{IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
 use crate::oid4vci::{CredentialOffer, TxCode};
@@ -99,6 +99,34 @@ pub struct IssuerObject {
     pub credential_issuer: String,
     /// Exactly what the issuer's OID4VCI metadata publishes (OID4VCI 1.0 §12.2.4).
     pub credential_configurations_supported: BTreeMap<String, Value>,
+    /// The enterprise's OpenID Provider (contract-next "IdP login"; the secret is never
+    /// shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<IdentityProviderObject>,
+    /// Whether authorization requests must be pushed (RFC 9126), when the flow is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_par: Option<bool>,
+    /// Whether every access token must be DPoP-bound.
+    pub require_dpop: bool,
+    /// The registered wallets (empty: any public client, contract-next "IdP login").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wallet_clients: Vec<WalletClient>,
+}
+
+/// The identity provider as the management API shows it: without the client secret, with
+/// the redirect URI to register at the provider.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IdentityProviderObject {
+    /// The provider's issuer identifier.
+    pub issuer: String,
+    /// vdc's client id at the provider.
+    pub client_id: String,
+    /// The scopes vdc asks for.
+    pub scopes: Vec<String>,
+    /// Which credential claim comes from which login claim.
+    pub claim_mapping: Vec<ClaimMapping>,
+    /// vdc's redirect URI at the provider: `{base}/issuers/{issuer}/authorize/callback`.
+    pub redirect_uri: String,
 }
 
 /// Every issuer.
@@ -213,6 +241,12 @@ impl Issuer {
     pub async fn create_issuer(&self, mut def: IssuerDefinition) -> Result<IssuerObject> {
         def.validate()?;
         let now = self.now();
+        // G8: the provider's client secret rests sealed under the KEK, never in clear.
+        if let Some(idp) = def.identity_provider.as_mut()
+            && let Some(secret) = idp.client_secret.take()
+        {
+            idp.client_secret_sealed = Some(self.seal_client_secret(&def.id, &secret)?);
+        }
         let imported = match def.signing_key.take() {
             Some(jwk) => {
                 let key = SigningKey::from_private_jwk(&jwk)
@@ -312,6 +346,19 @@ impl Issuer {
             x5c: def.x5c.clone(),
             credential_issuer: self.issuer_url(&def.id),
             credential_configurations_supported,
+            identity_provider: def
+                .identity_provider
+                .as_ref()
+                .map(|idp| IdentityProviderObject {
+                    issuer: idp.issuer.clone(),
+                    client_id: idp.client_id.clone(),
+                    scopes: idp.scopes.clone(),
+                    claim_mapping: idp.claim_mapping.clone(),
+                    redirect_uri: self.login_redirect_uri(&def.id),
+                }),
+            require_par: def.identity_provider.as_ref().map(|_| def.requires_par()),
+            require_dpop: def.require_dpop,
+            wallet_clients: def.wallet_clients.clone(),
         }
     }
 
@@ -324,19 +371,29 @@ impl Issuer {
         audit: Option<&vdc_access::CallAudit>,
     ) -> Result<OfferCreated> {
         let def = self.require(issuer_id).await?;
-        match req.grant.as_deref() {
-            None | Some("pre-authorized_code") => {}
+        let login = match req.grant.as_deref() {
+            None | Some("pre-authorized_code") => false,
             Some("authorization_code") => {
-                return Err(IssuerError::InvalidRequest(
-                    "the authorization code flow is not available yet".into(),
-                ));
+                if def.identity_provider.is_none() || self.authorization.is_none() {
+                    return Err(IssuerError::InvalidRequest(
+                        "grant authorization_code needs an identity_provider on the issuer".into(),
+                    ));
+                }
+                // The claims come from the login; a tx_code has no place in this grant
+                // (OID4VCI 1.0 §4.1.1 defines it for the pre-authorized code only).
+                if !req.claims.is_empty() || req.tx_code.is_some() || req.deferred {
+                    return Err(IssuerError::InvalidRequest(
+                        "an authorization_code offer takes no claims, tx_code or deferred: the claims come from the login".into(),
+                    ));
+                }
+                true
             }
             Some(_) => {
                 return Err(IssuerError::InvalidRequest(
-                    "grant must be pre-authorized_code".into(),
+                    "grant must be pre-authorized_code or authorization_code".into(),
                 ));
             }
-        }
+        };
         if req.credential_configuration_ids.is_empty() {
             return Err(IssuerError::InvalidRequest(
                 "credential_configuration_ids must not be empty".into(),
@@ -352,7 +409,7 @@ impl Issuer {
             })?;
             match req.claims.get(id) {
                 Some(claims) => config.check_claims(id, claims)?,
-                None if req.deferred => {}
+                None if req.deferred || login => {}
                 None => {
                     return Err(IssuerError::InvalidRequest(format!(
                         "claims for {id} are missing"
@@ -380,17 +437,29 @@ impl Issuer {
         };
         let now = self.now();
         let offer_id = self.random_b64(16)?;
-        let code = self.pre_authorized_code(issuer_id, &offer_id);
+        // An authorization code offer has no usable pre-authorized code: its row holds the
+        // hash of a random one nobody learns (the column is unique and required).
+        let code = if login {
+            self.random_b64(32)?
+        } else {
+            self.pre_authorized_code(issuer_id, &offer_id)
+        };
         let mut grant = Map::new();
         if let Some(t) = &tx_code_object {
             grant.insert("tx_code".into(), json!(t));
         }
         // The stored offer has no code: codes rest only as hashes; the code is derived again
-        // from the offer id when the offer is served by reference.
+        // from the offer id when the offer is served by reference. `issuer_state` is the
+        // offer's keyed reference (OID4VCI 1.0 §4.1.1), so it names the offer unforgeably.
+        let grants = if login {
+            json!({"authorization_code": {"issuer_state": self.offer_reference(issuer_id, &offer_id)}})
+        } else {
+            json!({ PRE_AUTHORIZED_GRANT: grant })
+        };
         let template = json!({
             "credential_issuer": self.issuer_url(issuer_id),
             "credential_configuration_ids": req.credential_configuration_ids,
-            "grants": { PRE_AUTHORIZED_GRANT: grant },
+            "grants": grants,
         });
         let claims = (!req.claims.is_empty()).then(|| json!(req.claims));
         let record = OfferRecord {
@@ -443,7 +512,7 @@ impl Issuer {
     /// `{offer id}.{tag}`: the id with a 128-bit keyed tag (HMAC under a key derived from
     /// the KEK), so the reference names its offer without a lookup table and cannot be made
     /// from the id alone.
-    fn offer_reference(&self, issuer_id: &str, offer_id: &str) -> String {
+    pub(crate) fn offer_reference(&self, issuer_id: &str, offer_id: &str) -> String {
         let tag = self
             .keys
             .kek()
@@ -453,7 +522,11 @@ impl Issuer {
     }
 
     /// The offer id a reference names, if its tag is right (constant-time compare).
-    fn offer_id_of_reference<'r>(&self, issuer_id: &str, reference: &'r str) -> Option<&'r str> {
+    pub(crate) fn offer_id_of_reference<'r>(
+        &self,
+        issuer_id: &str,
+        reference: &'r str,
+    ) -> Option<&'r str> {
         let (offer_id, _) = reference.split_once('.')?;
         let expected = self.offer_reference(issuer_id, offer_id);
         vdc_core::ct::eq(expected.as_bytes(), reference.as_bytes()).then_some(offer_id)

@@ -57,7 +57,8 @@ pub struct AuthorizationServerMetadata {
     pub issuer: String,
     /// The token endpoint.
     pub token_endpoint: String,
-    /// The grant types: the pre-authorized code grant only.
+    /// The grant types: the pre-authorized code grant, and with an identity provider
+    /// `authorization_code` and `refresh_token`.
     pub grant_types_supported: Vec<&'static str>,
     /// Spec: OID4VCI 1.0 §12.3: wallets may redeem a pre-authorized code without a
     /// client_id.
@@ -68,6 +69,36 @@ pub struct AuthorizationServerMetadata {
     /// Spec: draft-ietf-oauth-status-list §9.1: an issuer that is an OAuth AS links its
     /// Status List Aggregation with this RFC 8414 parameter.
     pub status_list_aggregation_endpoint: String,
+    /// Spec: RFC 9449 §5.1: the DPoP proof algorithms accepted.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// The authorization code flow's members, present when the issuer has an identity
+    /// provider.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub authorization_code: Option<AuthorizationCodeMetadata>,
+}
+
+/// The RFC 8414 members of the authorization code flow (OID4VCI 1.0 §12.3; RFC 9126 §5;
+/// RFC 9207 §3; RFC 9396 §10).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthorizationCodeMetadata {
+    /// The authorization endpoint.
+    pub authorization_endpoint: String,
+    /// The pushed authorization request endpoint (RFC 9126 §5).
+    pub pushed_authorization_request_endpoint: String,
+    /// Whether PAR is required (RFC 9126 §5).
+    pub require_pushed_authorization_requests: bool,
+    /// `["S256"]` (RFC 7636; `plain` is refused).
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// `["code"]`.
+    pub response_types_supported: Vec<&'static str>,
+    /// `["query"]`.
+    pub response_modes_supported: Vec<&'static str>,
+    /// `["openid_credential"]` (RFC 9396 §10).
+    pub authorization_details_types_supported: Vec<&'static str>,
+    /// RFC 9207 §3: `iss` is in every authorization response.
+    pub authorization_response_iss_parameter_supported: bool,
+    /// The configurations' scopes.
+    pub scopes_supported: Vec<String>,
 }
 
 impl Issuer {
@@ -106,12 +137,36 @@ impl Issuer {
         &self,
         issuer_id: &str,
     ) -> Result<AuthorizationServerMetadata> {
-        self.known(issuer_id).await?;
+        let def = self.known(issuer_id).await?;
         let base = self.issuer_url(issuer_id);
+        let flow = def.identity_provider.is_some() && self.authorization.is_some();
+        let mut grant_types_supported = vec![PRE_AUTHORIZED_GRANT];
+        if flow {
+            grant_types_supported.extend(["authorization_code", "refresh_token"]);
+        }
+        let authorization_code = flow.then(|| AuthorizationCodeMetadata {
+            authorization_endpoint: format!("{base}/authorize"),
+            pushed_authorization_request_endpoint: format!("{base}/par"),
+            require_pushed_authorization_requests: def.requires_par(),
+            code_challenge_methods_supported: vec!["S256"],
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query"],
+            authorization_details_types_supported: vec![
+                crate::authorization::request::OPENID_CREDENTIAL,
+            ],
+            authorization_response_iss_parameter_supported: true,
+            scopes_supported: def
+                .credential_configurations
+                .values()
+                .filter_map(|c| c.scope.clone())
+                .collect(),
+        });
         Ok(AuthorizationServerMetadata {
             token_endpoint: format!("{base}/token"),
             issuer: base,
-            grant_types_supported: vec![PRE_AUTHORIZED_GRANT],
+            grant_types_supported,
+            dpop_signing_alg_values_supported: crate::authorization::dpop::DPOP_ALGS.to_vec(),
+            authorization_code,
             pre_authorized_grant_anonymous_access_supported: true,
             token_endpoint_auth_methods_supported: vec!["none"],
             status_list_aggregation_endpoint: vdc_status::aggregation_uri(

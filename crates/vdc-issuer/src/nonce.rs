@@ -1,4 +1,5 @@
-//! Sealed `c_nonce`s (OID4VCI 1.0 §7): the nonce endpoint writes nothing (issue 11).
+//! Sealed `c_nonce`s (OID4VCI 1.0 §7) and DPoP nonces (RFC 9449 §8): handing one out
+//! writes nothing (issue 11).
 //!
 //! A nonce is `base64url(version ‖ expiry ‖ random ‖ tag)`: one version byte, the expiry as
 //! 8 big-endian bytes of unix seconds, 16 random bytes, and a 16-byte HMAC-SHA-256 tag over
@@ -19,9 +20,27 @@ const BODY: usize = 1 + 8 + RANDOM;
 /// The length of a nonce in characters (unpadded base64url of 41 bytes).
 pub const NONCE_CHARS: usize = ((BODY + TAG) * 4).div_ceil(3);
 
-fn tag(kek: &KeyEncryptionKey, issuer_id: &str, body: &[u8]) -> [u8; TAG] {
+/// What a sealed nonce is for: a nonce of one purpose never opens as another's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A `c_nonce` for key proofs (OID4VCI 1.0 §7).
+    CNonce,
+    /// A server-provided DPoP nonce (RFC 9449 §8, §9).
+    Dpop,
+}
+
+impl Purpose {
+    fn label(self) -> &'static str {
+        match self {
+            Self::CNonce => "c_nonce",
+            Self::Dpop => "dpop_nonce",
+        }
+    }
+}
+
+fn tag(kek: &KeyEncryptionKey, purpose: Purpose, issuer_id: &str, body: &[u8]) -> [u8; TAG] {
     let full = kek.derive(
-        "c_nonce",
+        purpose.label(),
         &format!("{issuer_id}\0{}", base64url::encode(body)),
     );
     let mut out = [0u8; TAG];
@@ -32,6 +51,7 @@ fn tag(kek: &KeyEncryptionKey, issuer_id: &str, body: &[u8]) -> [u8; TAG] {
 /// A fresh nonce of `issuer_id`, valid until `expires_at`.
 pub fn seal(
     kek: &KeyEncryptionKey,
+    purpose: Purpose,
     issuer_id: &str,
     expires_at: UnixTime,
     random: [u8; RANDOM],
@@ -40,7 +60,7 @@ pub fn seal(
     bytes.push(VERSION);
     bytes.extend_from_slice(&expires_at.0.to_be_bytes());
     bytes.extend_from_slice(&random);
-    let t = tag(kek, issuer_id, &bytes);
+    let t = tag(kek, purpose, issuer_id, &bytes);
     bytes.extend_from_slice(&t);
     base64url::encode(&bytes)
 }
@@ -49,6 +69,7 @@ pub fn seal(
 /// valid at `now`; `None` for anything else (forged, another issuer's, expired, malformed).
 pub fn open(
     kek: &KeyEncryptionKey,
+    purpose: Purpose,
     issuer_id: &str,
     nonce: &str,
     now: UnixTime,
@@ -61,7 +82,7 @@ pub fn open(
         return None;
     }
     let (body, given) = bytes.split_at(BODY);
-    if !vdc_core::ct::eq(&tag(kek, issuer_id, body), given) {
+    if !vdc_core::ct::eq(&tag(kek, purpose, issuer_id, body), given) {
         return None;
     }
     let mut exp = [0u8; 8];
@@ -74,6 +95,8 @@ pub fn open(
 mod tests {
     use super::*;
 
+    const C: Purpose = Purpose::CNonce;
+
     fn kek(b: u8) -> KeyEncryptionKey {
         KeyEncryptionKey::from_bytes(&[b; 32]).unwrap()
     }
@@ -81,32 +104,34 @@ mod tests {
     #[test]
     fn a_sealed_nonce_opens_for_its_issuer_until_it_expires() {
         let k = kek(1);
-        let n = seal(&k, "acme", UnixTime(1000), [7; RANDOM]);
+        let n = seal(&k, C, "acme", UnixTime(1000), [7; RANDOM]);
         assert_eq!(n.len(), NONCE_CHARS);
-        assert_eq!(open(&k, "acme", &n, UnixTime(999)), Some(UnixTime(1000)));
+        assert_eq!(open(&k, C, "acme", &n, UnixTime(999)), Some(UnixTime(1000)));
         // Expired at its expiry second.
-        assert_eq!(open(&k, "acme", &n, UnixTime(1000)), None);
+        assert_eq!(open(&k, C, "acme", &n, UnixTime(1000)), None);
         // Another issuer, another KEK.
-        assert_eq!(open(&k, "beta", &n, UnixTime(1)), None);
-        assert_eq!(open(&kek(2), "acme", &n, UnixTime(1)), None);
+        assert_eq!(open(&k, C, "beta", &n, UnixTime(1)), None);
+        assert_eq!(open(&kek(2), C, "acme", &n, UnixTime(1)), None);
+        // A nonce of another purpose does not open as this one.
+        assert_eq!(open(&k, Purpose::Dpop, "acme", &n, UnixTime(1)), None);
         // Different randomness, different nonce.
-        assert_ne!(n, seal(&k, "acme", UnixTime(1000), [8; RANDOM]));
+        assert_ne!(n, seal(&k, C, "acme", UnixTime(1000), [8; RANDOM]));
     }
 
     #[test]
     fn a_tampered_or_malformed_nonce_does_not_open() {
         let k = kek(1);
-        let n = seal(&k, "acme", UnixTime(1000), [7; RANDOM]);
+        let n = seal(&k, C, "acme", UnixTime(1000), [7; RANDOM]);
         let mut bytes = base64url::decode(&n).unwrap();
         // A later expiry without the key.
         bytes[8] ^= 1;
         assert_eq!(
-            open(&k, "acme", &base64url::encode(&bytes), UnixTime(1)),
+            open(&k, C, "acme", &base64url::encode(&bytes), UnixTime(1)),
             None
         );
         let short: String = n.chars().skip(1).collect();
         for bad in ["", "x", &short, &format!("{n}A"), "!!!!"] {
-            assert_eq!(open(&k, "acme", bad, UnixTime(1)), None, "{bad}");
+            assert_eq!(open(&k, C, "acme", bad, UnixTime(1)), None, "{bad}");
         }
     }
 }

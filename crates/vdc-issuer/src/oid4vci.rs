@@ -12,16 +12,17 @@ use vdc_core::time::UnixTime;
 use vdc_core::vc_jose;
 use vdc_store::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuedCredentialRecord,
-    NewAccessToken, NonceUse, NotificationRecord, OfferRecord, SecretHash, StoreError,
+    NonceUse, NotificationRecord, OfferRecord, SecretHash, StoreError,
 };
 
 use vdc_status::{BitstringStatusListEntry, StatusPurpose, StatusReference};
 use vdc_store::events::EventKind;
 
+use crate::authorization::dpop::{DpopTarget, PresentedToken, TokenScheme};
 use crate::definition::{
     CredentialConfiguration, FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition,
 };
-use crate::error::{IssuerError, Result};
+use crate::error::{DpopSite, IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
 use crate::service::Issuer;
 
@@ -71,11 +72,21 @@ pub struct TokenRequest {
     pub pre_authorized_code: Option<PreAuthorizedCode>,
     /// `tx_code` (OID4VCI 1.0 §6.1).
     pub tx_code: Option<String>,
+    /// `code` (RFC 6749 §4.1.3).
+    pub code: Option<String>,
+    /// `code_verifier` (RFC 7636 §4.5).
+    pub code_verifier: Option<String>,
+    /// `redirect_uri` (RFC 6749 §4.1.3).
+    pub redirect_uri: Option<String>,
+    /// `client_id` (RFC 6749 §4.1.3, public clients).
+    pub client_id: Option<String>,
+    /// `refresh_token` (RFC 6749 §6).
+    pub refresh_token: Option<String>,
 }
 
 impl TokenRequest {
     /// The token request of an `application/x-www-form-urlencoded` body; other parameters
-    /// are ignored.
+    /// are ignored (RFC 6749 §3.2: unrecognized parameters MUST be ignored).
     pub fn from_form(mut form: HashMap<String, String>) -> Self {
         Self {
             grant_type: form.remove("grant_type"),
@@ -83,6 +94,11 @@ impl TokenRequest {
                 .remove("pre-authorized_code")
                 .map(PreAuthorizedCode::new),
             tx_code: form.remove("tx_code"),
+            code: form.remove("code"),
+            code_verifier: form.remove("code_verifier"),
+            redirect_uri: form.remove("redirect_uri"),
+            client_id: form.remove("client_id"),
+            refresh_token: form.remove("refresh_token"),
         }
     }
 }
@@ -95,15 +111,35 @@ impl std::fmt::Debug for TokenRequest {
     }
 }
 
-/// A successful token response (RFC 6749 §5.1, OID4VCI 1.0 §6.2).
-#[derive(Debug, Clone, Serialize)]
+/// A successful token response (RFC 6749 §5.1, OID4VCI 1.0 §6.2). `Debug` hides the
+/// tokens.
+#[derive(Clone, Serialize)]
 pub struct TokenResponse {
     /// The access token.
     pub access_token: AccessToken,
-    /// Always `Bearer` (RFC 6750).
+    /// `Bearer` (RFC 6750) or `DPoP` (RFC 9449 §5).
     pub token_type: &'static str,
     /// The token's lifetime in seconds.
     pub expires_in: i64,
+    /// A refresh token (authorization code flow; RFC 6749 §6), rotated on use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Present when the authorization request used `authorization_details` (OID4VCI 1.0
+    /// §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<Vec<crate::authorization::AuthorizationDetailsResponse>>,
+    /// The scope granted, when the request named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A nonce response (OID4VCI 1.0 §7.2).
@@ -119,8 +155,8 @@ impl std::fmt::Debug for NonceResponse {
     }
 }
 
-/// A credential offer (OID4VCI 1.0 §4.1.1), with the pre-authorized code grant, the only
-/// grant this issuer offers.
+/// A credential offer (OID4VCI 1.0 §4.1.1), with the pre-authorized code grant or the
+/// authorization code grant.
 // `Debug` (below) does not print the code.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CredentialOffer {
@@ -144,12 +180,28 @@ impl std::fmt::Debug for CredentialOffer {
     }
 }
 
-/// The `grants` of a credential offer (OID4VCI 1.0 §4.1.1).
+/// The `grants` of a credential offer (OID4VCI 1.0 §4.1.1): exactly one of the two.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CredentialOfferGrants {
     /// `urn:ietf:params:oauth:grant-type:pre-authorized_code`.
-    #[serde(rename = "urn:ietf:params:oauth:grant-type:pre-authorized_code")]
-    pub pre_authorized_code: PreAuthorizedCodeGrant,
+    #[serde(
+        rename = "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pre_authorized_code: Option<PreAuthorizedCodeGrant>,
+    /// `authorization_code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code: Option<AuthorizationCodeGrant>,
+}
+
+/// The authorization code grant of a credential offer (OID4VCI 1.0 §4.1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuthorizationCodeGrant {
+    /// Ties the wallet's authorization request to this offer (single use; it pre-fills the
+    /// configurations, it does not authorize).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_state: Option<String>,
 }
 
 /// The pre-authorized code grant of a credential offer (OID4VCI 1.0 §4.1.1).
@@ -234,7 +286,8 @@ pub struct CredentialRequest {
     /// `{"jwt": [...]}`.
     #[serde(default)]
     pub proofs: Option<Value>,
-    /// The pre-1.0 single `proof` parameter, refused explicitly.
+    /// The single `proof` of OID4VCI drafts 13 to 15 (`{"proof_type": "jwt", "jwt": ...}`),
+    /// read as a one-element `proofs` (docs/INTEROP.md).
     #[serde(default)]
     pub proof: Option<Value>,
     /// Response encryption parameters (not supported).
@@ -277,14 +330,34 @@ impl Issuer {
             .ok_or_else(|| IssuerError::NotFound(format!("no issuer {issuer_id}")))
     }
 
-    /// Token endpoint: the pre-authorized code grant (OID4VCI 1.0 §6).
-    pub async fn token(&self, issuer_id: &str, request: TokenRequest) -> Result<TokenResponse> {
-        self.wallet_definition(issuer_id).await?;
+    /// Token endpoint (OID4VCI 1.0 §6): the pre-authorized code grant, and with an identity
+    /// provider the `authorization_code` and `refresh_token` grants. `dpop_proof`: the
+    /// request's `DPoP` header (RFC 9449 §5), which binds the token.
+    pub async fn token(
+        &self,
+        issuer_id: &str,
+        request: TokenRequest,
+        dpop_proof: Option<&str>,
+    ) -> Result<TokenResponse> {
+        let def = self.wallet_definition(issuer_id).await?;
         let grant = request
             .grant_type
+            .clone()
             .ok_or_else(|| IssuerError::InvalidRequest("grant_type is required".into()))?;
-        if grant != PRE_AUTHORIZED_GRANT {
-            return Err(IssuerError::UnsupportedGrantType);
+        let flow = def.identity_provider.is_some() && self.authorization.is_some();
+        match grant.as_str() {
+            PRE_AUTHORIZED_GRANT => {}
+            "authorization_code" if flow => {
+                return self
+                    .token_authorization_code(issuer_id, &def, &request, dpop_proof)
+                    .await;
+            }
+            "refresh_token" if flow => {
+                return self
+                    .token_refresh(issuer_id, &def, &request, dpop_proof)
+                    .await;
+            }
+            _ => return Err(IssuerError::UnsupportedGrantType),
         }
         let code = request
             .pre_authorized_code
@@ -293,11 +366,15 @@ impl Issuer {
         let now = self.now();
         let code_hash = SecretHash::of(code.as_str());
         let max = self.settings.max_tx_code_failures;
-        let token = AccessToken::new(self.random_b64(32)?);
-        let new = NewAccessToken {
-            token_hash: SecretHash::of(token.as_str()),
-            expires_at: now.plus(self.settings.access_token_ttl),
+        // A proof binds the token to its key (RFC 9449 §5); without one the token is Bearer
+        // unless the issuer requires DPoP. Checked before the code is spent.
+        let jkt = if self.authorization.is_some() {
+            self.token_dpop(issuer_id, &def, dpop_proof, None).await?
+        } else {
+            None
         };
+        let dpop = jkt.is_some();
+        let (token, new) = self.new_access_token(jkt)?;
         let tx_code = request.tx_code;
         // A redemption without a tx_code is one write and no read: the store redeems only an
         // offer that needs none. A tx_code is checked against the offer first.
@@ -339,13 +416,20 @@ impl Issuer {
             .committed(&[self.token_event(issuer_id, &offer.offer_id)]);
         Ok(TokenResponse {
             access_token: token,
-            token_type: "Bearer",
+            token_type: if dpop { "DPoP" } else { "Bearer" },
             expires_in: self.settings.access_token_ttl,
+            refresh_token: None,
+            authorization_details: None,
+            scope: None,
         })
     }
 
     /// The `offer.token_issued` event of an offer.
-    fn token_event(&self, issuer_id: &str, offer_id: &str) -> vdc_store::events::DomainEvent {
+    pub(crate) fn token_event(
+        &self,
+        issuer_id: &str,
+        offer_id: &str,
+    ) -> vdc_store::events::DomainEvent {
         let mut data = serde_json::Map::new();
         data.insert("offer_id".into(), json!(offer_id));
         self.event(
@@ -406,58 +490,134 @@ impl Issuer {
 
     /// Nonce endpoint (§7): a fresh, single-use `c_nonce`, sealed ([`crate::nonce`]): no
     /// write here; the issuance transaction records its one use.
-    pub async fn nonce(&self, issuer_id: &str) -> Result<NonceResponse> {
+    /// A DPoP proof, when the wallet sends one, is checked like at the other resources.
+    pub async fn nonce(&self, issuer_id: &str, dpop_proof: Option<&str>) -> Result<NonceResponse> {
         self.wallet_definition(issuer_id).await?;
+        if let Some(proof) = dpop_proof {
+            let target = DpopTarget {
+                site: DpopSite::Resource,
+                path: "/nonce",
+                method: "POST",
+            };
+            self.check_dpop(issuer_id, proof, target, None, None)
+                .await?;
+        }
         let mut random = [0u8; 16];
         self.rng
             .fill(&mut random)
             .map_err(|e| IssuerError::Internal(e.to_string()))?;
         let expires = self.now().plus(self.settings.c_nonce_ttl);
-        let nonce = crate::nonce::seal(self.keys.kek(), issuer_id, expires, random);
+        let nonce = crate::nonce::seal(
+            self.keys.kek(),
+            crate::nonce::Purpose::CNonce,
+            issuer_id,
+            expires,
+            random,
+        );
         Ok(NonceResponse { c_nonce: nonce })
     }
 
     /// The use of a proof's `c_nonce`, if this issuer made it and it is unexpired (Spec:
     /// OID4VCI 1.0 §8.3.1.2: otherwise `invalid_nonce`).
     fn nonce_use(&self, issuer_id: &str, nonce: &str) -> Result<NonceUse> {
-        let expires_at = crate::nonce::open(self.keys.kek(), issuer_id, nonce, self.now())
-            .ok_or(IssuerError::InvalidNonce)?;
+        let expires_at = crate::nonce::open(
+            self.keys.kek(),
+            crate::nonce::Purpose::CNonce,
+            issuer_id,
+            nonce,
+            self.now(),
+        )
+        .ok_or(IssuerError::InvalidNonce)?;
         Ok(NonceUse {
             hash: SecretHash::of(nonce),
             expires_at,
         })
     }
 
-    /// The access token's record and its offer, in one read.
-    async fn authorize(
+    /// The access token's record and its offer, in one read; a DPoP-bound token needs the
+    /// `DPoP` scheme and a proof by its key for this endpoint (RFC 9449 §7.1), a Bearer
+    /// token the `Bearer` scheme.
+    async fn resource_access(
         &self,
         issuer_id: &str,
-        token: &AccessToken,
+        presented: &PresentedToken,
+        path: &str,
     ) -> Result<(AccessTokenRecord, OfferRecord)> {
-        self.store
-            .find_token_offer(issuer_id, &SecretHash::of(token.as_str()), self.now())
+        let token = presented.token.as_str();
+        let (access, offer) = self
+            .store
+            .find_token_offer(issuer_id, &SecretHash::of(token), self.now())
             .await?
             .ok_or_else(|| {
                 IssuerError::InvalidToken("the access token is invalid or expired".into())
-            })
+            })?;
+        match (&access.dpop_jkt, presented.scheme) {
+            (Some(jkt), TokenScheme::Dpop) => {
+                let proof =
+                    presented
+                        .proof
+                        .as_deref()
+                        .ok_or_else(|| IssuerError::InvalidDpopProof {
+                            site: DpopSite::Resource,
+                            message: "a DPoP proof is required with a DPoP-bound token".into(),
+                        })?;
+                let target = DpopTarget {
+                    site: DpopSite::Resource,
+                    path,
+                    method: "POST",
+                };
+                self.check_dpop(issuer_id, proof, target, Some(token), Some(jkt))
+                    .await?;
+            }
+            (Some(_), TokenScheme::Bearer) => {
+                return Err(IssuerError::InvalidToken(
+                    "this access token is DPoP-bound: present it with the DPoP scheme and a proof"
+                        .into(),
+                ));
+            }
+            (None, TokenScheme::Dpop) => {
+                return Err(IssuerError::InvalidToken(
+                    "this access token is a Bearer token".into(),
+                ));
+            }
+            (None, TokenScheme::Bearer) => {}
+        }
+        Ok((access, offer))
     }
 
     /// Credential endpoint (§8).
     pub async fn credential(
         &self,
         issuer_id: &str,
-        token: &AccessToken,
+        token: &PresentedToken,
         req: CredentialRequest,
     ) -> Result<CredentialOutcome> {
         let def = self.wallet_definition(issuer_id).await?;
-        let (access, offer) = self.authorize(issuer_id, token).await?;
+        let (access, offer) = self
+            .resource_access(issuer_id, token, "/credential")
+            .await?;
         if req.credential_response_encryption.is_some() {
             return Err(IssuerError::InvalidCredentialRequest(
                 "credential response encryption is not supported".into(),
             ));
         }
+        // Spec: §8.2: credential_identifier when the token response returned
+        // authorization_details (our identifiers are the configuration ids), else
+        // credential_configuration_id; never both.
         let config_id = match (&req.credential_configuration_id, &req.credential_identifier) {
+            (Some(_), None) if access.authorization_details => {
+                return Err(IssuerError::InvalidCredentialRequest(
+                    "this token came with authorization_details: name a credential_identifier"
+                        .into(),
+                ));
+            }
             (Some(id), None) => id.clone(),
+            (None, Some(id)) if access.authorization_details => {
+                if !access.credential_configuration_ids.contains(id) {
+                    return Err(IssuerError::UnknownCredentialIdentifier);
+                }
+                id.clone()
+            }
             (None, Some(_)) => return Err(IssuerError::UnknownCredentialIdentifier),
             _ => {
                 return Err(IssuerError::InvalidCredentialRequest(
@@ -472,12 +632,8 @@ impl Issuer {
         if !access.credential_configuration_ids.contains(&config_id) {
             return Err(IssuerError::UnknownCredentialConfiguration);
         }
-        if req.proof.is_some() {
-            return Err(IssuerError::InvalidCredentialRequest(
-                "use proofs, not proof (OID4VCI 1.0)".into(),
-            ));
-        }
-        let (holder_keys, nonce) = self.check_proofs(issuer_id, &def, req.proofs.as_ref())?;
+        let proofs = self.proofs_of(&req)?;
+        let (holder_keys, nonce) = self.check_proofs(issuer_id, &def, proofs.as_ref())?;
         let nonce = self.nonce_use(issuer_id, &nonce)?;
         let now = self.now();
         // A deferred offer always answers 202; the credential is issued at the deferred
@@ -570,6 +726,37 @@ impl Issuer {
             credentials,
             notification_id: NotificationId::new(notification_id),
         }))
+    }
+
+    /// The request's `proofs`; a draft 13–15 singular `proof` (`{"proof_type": "jwt",
+    /// "jwt": "..."}`) becomes a one-element `proofs` and is counted (docs/INTEROP.md).
+    fn proofs_of(&self, req: &CredentialRequest) -> Result<Option<Value>> {
+        match (&req.proofs, &req.proof) {
+            (Some(_), Some(_)) => Err(IssuerError::InvalidCredentialRequest(
+                "send proofs or proof, not both".into(),
+            )),
+            (p, None) => Ok(p.clone()),
+            (None, Some(single)) => {
+                let obj = single
+                    .as_object()
+                    .ok_or_else(|| IssuerError::InvalidProof("proof must be an object".into()))?;
+                if obj.get("proof_type").and_then(Value::as_str) != Some("jwt") {
+                    return Err(IssuerError::InvalidProof(
+                        "only the jwt proof type is supported".into(),
+                    ));
+                }
+                let jwt = obj.get("jwt").filter(|j| j.is_string()).ok_or_else(|| {
+                    IssuerError::InvalidProof("proof.jwt must be a string".into())
+                })?;
+                if let Some(extra) = obj.keys().find(|k| *k != "proof_type" && *k != "jwt") {
+                    return Err(IssuerError::InvalidProof(format!(
+                        "unsupported proof member {extra}"
+                    )));
+                }
+                self.metrics.legacy_proof();
+                Ok(Some(json!({"jwt": [jwt]})))
+            }
+        }
     }
 
     /// How many credentials one offer may yield: `batch_size` per offered configuration (one
@@ -875,11 +1062,13 @@ impl Issuer {
     pub async fn deferred_credential(
         &self,
         issuer_id: &str,
-        token: &AccessToken,
+        token: &PresentedToken,
         req: DeferredRequest,
     ) -> Result<CredentialOutcome> {
         let def = self.wallet_definition(issuer_id).await?;
-        let (access, offer) = self.authorize(issuer_id, token).await?;
+        let (access, offer) = self
+            .resource_access(issuer_id, token, "/deferred_credential")
+            .await?;
         let transaction_id = req
             .transaction_id
             .filter(|t| !t.as_str().is_empty())
@@ -974,11 +1163,13 @@ impl Issuer {
     pub async fn notification(
         &self,
         issuer_id: &str,
-        token: &AccessToken,
+        token: &PresentedToken,
         req: NotificationRequest,
     ) -> Result<()> {
         self.wallet_definition(issuer_id).await?;
-        let (access, _) = self.authorize(issuer_id, token).await?;
+        let (access, _) = self
+            .resource_access(issuer_id, token, "/notification")
+            .await?;
         let id = req
             .notification_id
             .filter(|n| !n.as_str().is_empty())
@@ -1028,6 +1219,9 @@ mod tests {
             access_token: AccessToken::new("tok-secret"),
             token_type: "Bearer",
             expires_in: 600,
+            refresh_token: None,
+            authorization_details: None,
+            scope: None,
         };
         assert_eq!(
             serde_json::to_value(&t).unwrap(),

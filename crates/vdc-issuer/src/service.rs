@@ -32,6 +32,15 @@ pub struct IssuerSettings {
     pub notification_ttl: i64,
     /// Offer lifetime when the request names none, seconds.
     pub default_offer_ttl: i64,
+    /// How long a pushed authorization request's `request_uri` works, seconds (RFC 9126
+    /// §2.2: below 600).
+    pub par_ttl: i64,
+    /// How long a login at the identity provider may take, seconds.
+    pub login_ttl: i64,
+    /// Authorization code lifetime, seconds (at most 60).
+    pub authorization_code_ttl: i64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_ttl: i64,
 }
 
 impl Default for IssuerSettings {
@@ -46,6 +55,10 @@ impl Default for IssuerSettings {
             deferred_interval: 5,
             notification_ttl: 30 * 24 * 3600,
             default_offer_ttl: 600,
+            par_ttl: 60,
+            login_ttl: 600,
+            authorization_code_ttl: 60,
+            refresh_token_ttl: 14 * 24 * 3600,
         }
     }
 }
@@ -64,6 +77,7 @@ pub struct Issuer {
     pub(crate) status: Option<vdc_status::StatusService>,
     pub(crate) metrics: vdc_http::metrics::Metrics,
     pub(crate) events: vdc_store::events::Events,
+    pub(crate) authorization: Option<Arc<crate::authorization::AuthorizationDeps>>,
     definitions: Arc<RwLock<HashMap<String, Arc<IssuerDefinition>>>>,
 }
 
@@ -96,6 +110,7 @@ impl Issuer {
             status: None,
             metrics: vdc_http::metrics::Metrics::default(),
             events: Arc::new(vdc_store::events::NoEvents),
+            authorization: None,
             definitions: Arc::new(RwLock::new(HashMap::new())),
         }
     }
@@ -117,6 +132,30 @@ impl Issuer {
     pub fn with_events(mut self, events: vdc_store::events::Events) -> Self {
         self.events = events;
         self
+    }
+
+    /// Serves the authorization code flow (and DPoP, refresh tokens) from `store`, logging
+    /// users in at the issuers' identity providers through `fetcher` (the outbound policy,
+    /// G7). Without it only the pre-authorized code grant works, with Bearer tokens.
+    pub fn with_authorization(
+        mut self,
+        store: Arc<dyn vdc_store::AuthorizationStore>,
+        fetcher: vdc_core::fetch::Fetcher,
+    ) -> Self {
+        self.authorization = Some(Arc::new(crate::authorization::AuthorizationDeps::new(
+            store, fetcher,
+        )));
+        self
+    }
+
+    /// The authorization code flow's store.
+    pub(crate) fn authorizations(&self) -> Result<&dyn vdc_store::AuthorizationStore> {
+        self.authorization
+            .as_ref()
+            .map(|a| a.store.as_ref())
+            .ok_or_else(|| {
+                IssuerError::Internal("the authorization code flow is not composed".into())
+            })
     }
 
     /// One event of `issuer_id` caused by the wallet, stamped now.

@@ -427,13 +427,14 @@ impl IssuanceStore for PostgresStore {
         let offer = OfferRecord::try_from(row)?;
         sqlx::query!(
             "INSERT INTO access_tokens (issuer_id, token_hash, offer_id,
-                credential_configuration_ids, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+                credential_configuration_ids, expires_at, dpop_jkt)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             issuer_id,
             token.token_hash.as_bytes().as_slice(),
             offer.offer_id,
             &offer.credential_configuration_ids,
             t(token.expires_at),
+            token.dpop_jkt,
         )
         .execute(&mut *tx)
         .await
@@ -451,7 +452,8 @@ impl IssuanceStore for PostgresStore {
     ) -> Result<Option<AccessTokenRecord>> {
         sqlx::query_as!(
             AccessTokenRow,
-            "SELECT issuer_id, token_hash, offer_id, credential_configuration_ids, expires_at
+            "SELECT issuer_id, token_hash, offer_id, credential_configuration_ids, expires_at,
+                dpop_jkt, authorization_details, authorization_id
              FROM access_tokens WHERE issuer_id = $1 AND token_hash = $2 AND expires_at > $3",
             issuer_id,
             token_hash.as_bytes().as_slice(),
@@ -472,7 +474,8 @@ impl IssuanceStore for PostgresStore {
     ) -> Result<Option<(AccessTokenRecord, OfferRecord)>> {
         let Some(row) = sqlx::query!(
             "SELECT a.token_hash, a.credential_configuration_ids AS token_configurations,
-                a.expires_at AS token_expires_at,
+                a.expires_at AS token_expires_at, a.dpop_jkt, a.authorization_details,
+                a.authorization_id,
                 o.issuer_id, o.offer_id, o.credential_configuration_ids, o.claims,
                 o.credential_offer, o.pre_authorized_code_hash, o.tx_code_hash,
                 o.tx_code_failures, o.deferred, o.status, o.created_at, o.expires_at
@@ -500,6 +503,9 @@ impl IssuanceStore for PostgresStore {
             offer_id: row.offer_id.clone(),
             credential_configuration_ids: row.token_configurations.into(),
             expires_at: row.token_expires_at,
+            dpop_jkt: row.dpop_jkt,
+            authorization_details: row.authorization_details.into(),
+            authorization_id: row.authorization_id,
         })?;
         let offer = OfferRecord::try_from(OfferRow {
             issuer_id: row.issuer_id,
@@ -808,6 +814,38 @@ impl IssuanceStore for PostgresStore {
         .rows_affected();
         removed += sqlx::query!(
             "DELETE FROM notifications WHERE issuer_id = $1 AND expires_at <= $2",
+            issuer_id,
+            t(now),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        removed += sqlx::query!(
+            "DELETE FROM dpop_proofs WHERE issuer_id = $1 AND expires_at <= $2",
+            issuer_id,
+            t(now),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        // Refresh tokens before their authorizations (the foreign key); an authorization
+        // outlives its refresh tokens (each one extends it), and one still referenced is kept.
+        removed += sqlx::query!(
+            "DELETE FROM refresh_tokens WHERE issuer_id = $1 AND expires_at <= $2",
+            issuer_id,
+            t(now),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        removed += sqlx::query!(
+            "DELETE FROM authorizations a
+             WHERE a.issuer_id = $1 AND a.expires_at <= $2
+               AND NOT EXISTS (SELECT 1 FROM refresh_tokens r
+                   WHERE r.issuer_id = a.issuer_id AND r.authorization_id = a.authorization_id)",
             issuer_id,
             t(now),
         )

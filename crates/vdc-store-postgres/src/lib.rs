@@ -2,8 +2,8 @@
 //!
 //! Layout (the same files as `vdc-store-sqlite`, so a diff of the two shows the dialect):
 //! - this file: [`PostgresStore`] (pool, migrations) and the helpers every module uses.
-//! - `issuance`, `keys`, `status`, `presentation`, `access`, `webhook`: one store trait each
-//!   (`IssuanceStore`, `KeyStore`, …), with its queries.
+//! - `issuance`, `authorization`, `keys`, `status`, `presentation`, `access`, `webhook`: one
+//!   store trait each (`IssuanceStore`, `AuthorizationStore`, `KeyStore`, …), with its queries.
 //! - `outbox`: the audit and webhook rows a write commits with (R1).
 //! - `error`: sqlx errors → [`StoreError`] (constraints by name, outages → `Unavailable`).
 //! - `testing` (feature `testing`): throwaway databases for tests.
@@ -15,6 +15,7 @@
 //! exactly one racer matches); multi-statement writes run in one transaction.
 
 mod access;
+mod authorization;
 mod error;
 mod issuance;
 mod keys;

@@ -32,6 +32,19 @@ const UNIQUE: &[(&str, &str)] = &[
     ),
     ("c_nonces.issuer_id, c_nonces.nonce_hash", "nonce"),
     (
+        "authorizations.issuer_id, authorizations.authorization_id",
+        "authorization",
+    ),
+    (
+        "authorizations.issuer_id, authorizations.handle_hash",
+        "authorization handle",
+    ),
+    (
+        "refresh_tokens.issuer_id, refresh_tokens.token_hash",
+        "refresh token",
+    ),
+    ("dpop_proofs.issuer_id, dpop_proofs.jti_hash", "DPoP proof"),
+    (
         "issued_credentials.issuer_id, issued_credentials.credential_id",
         "credential",
     ),

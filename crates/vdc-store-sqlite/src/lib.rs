@@ -2,8 +2,8 @@
 //!
 //! Layout (the same files as `vdc-store-postgres`, so a diff of the two shows the dialect):
 //! - this file: [`SqliteStore`] (pool, pragmas, migrations) and the helpers every module uses.
-//! - `issuance`, `keys`, `status`, `presentation`, `access`, `webhook`: one store trait each
-//!   (`IssuanceStore`, `KeyStore`, …), with its queries.
+//! - `issuance`, `authorization`, `keys`, `status`, `presentation`, `access`, `webhook`: one
+//!   store trait each (`IssuanceStore`, `AuthorizationStore`, `KeyStore`, …), with its queries.
 //! - `outbox`: the audit and webhook rows a write commits with (R1).
 //! - `error`: sqlx errors → [`StoreError`] (constraints by their column lists, `BUSY` and
 //!   I/O failures → `Unavailable`).
@@ -21,6 +21,7 @@
 //! writers are serialized, so exactly one racer matches.
 
 mod access;
+mod authorization;
 mod error;
 mod issuance;
 mod keys;

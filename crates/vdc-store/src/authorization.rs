@@ -96,7 +96,9 @@ pub struct AuthorizationStep {
 /// Which offer an authorization code's access token belongs to.
 #[derive(Debug, Clone, Copy)]
 pub enum AuthorizedOffer<'a> {
-    /// A new offer row made for this login.
+    /// A new offer row made for this login, stored as `TokenIssued` (its token is stored
+    /// with it), whatever its `status` says; [`StoreError::Duplicate`] on an id or code
+    /// clash, [`StoreError::Invalid`] if it is another tenant's.
     New(&'a OfferRecord),
     /// The offer named by `issuer_state`: it must still be `Offered` and unexpired; it gets
     /// the login's claims.
@@ -184,6 +186,8 @@ pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
     /// `Authorized` → `Redeemed` (if unexpired), stores or claims the offer, stores the
     /// access token (with the authorization's id) and the outbox, and with `refresh` the
     /// refresh token, extending the authorization's `expires_at` to the refresh token's.
+    /// [`StoreError::Invalid`] (nothing written) if `refresh` is another tenant's or another
+    /// authorization's.
     async fn redeem_authorization_code(
         &self,
         issuer_id: &str,
@@ -201,7 +205,9 @@ pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
     /// stores `next` with the access token and offer of `redemption` (always
     /// [`AuthorizedOffer::New`]) in one transaction, extending the authorization's
     /// `expires_at` to `next.expires_at`. The authorization it continues, or `None` (nothing
-    /// written) if the old token is unknown, expired or lost the race.
+    /// written) if the old token is unknown, expired or lost the race;
+    /// [`StoreError::Invalid`] (nothing written) for an [`AuthorizedOffer::Existing`] or a
+    /// `next` of another tenant or authorization.
     async fn rotate_refresh_token(
         &self,
         issuer_id: &str,
@@ -220,7 +226,9 @@ pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<(RefreshTokenRecord, AuthorizationRecord)>>;
 
     /// Records a DPoP proof's `jti` as used (G2, RFC 9449 §11.1): true for exactly one
-    /// caller; `expires_at` lets the record be purged once the proof is too old anyway.
+    /// caller; `expires_at` lets the record be purged once the proof is too old anyway
+    /// (until then the `jti` stays used, whatever `expires_at` a later use names). False,
+    /// with nothing written, if `expires_at` is not after `now`.
     async fn use_dpop_proof(
         &self,
         issuer_id: &str,

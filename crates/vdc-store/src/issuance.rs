@@ -440,7 +440,9 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     ) -> Result<bool>;
 
     /// Deletes this issuer's nonces, access tokens and notification ids that expired before
-    /// `now`; the number of rows removed. (Expired ones are unusable anyway.)
+    /// `now`, and its authorizations, refresh tokens and used DPoP `jti`s likewise (an
+    /// authorization lives as long as its refresh tokens); the number of rows removed.
+    /// (Expired ones are unusable anyway.)
     async fn purge_expired(&self, issuer_id: &str, now: UnixTime) -> Result<u64>;
 
     /// An instance-wide setting (not per tenant), e.g. the hash of a generated admin key.

@@ -14,9 +14,10 @@ use serde_json::Value;
 use crate::access::tenant_from_columns;
 use crate::stored::read_u64;
 use crate::{
-    AccessTokenRecord, ApiKeyRecord, AttemptOutcome, AttemptRecord, AuditEntry, CredentialStatus,
-    DeferredRecord, DeliveryRecord, DeliveryState, IssuedCredentialRecord, IssuerRecord,
-    OfferRecord, OfferStatus, PresentationRequestRecord, PresentationStatus, Result, SecretHash,
+    AccessTokenRecord, ApiKeyRecord, AttemptOutcome, AttemptRecord, AuditEntry,
+    AuthorizationRecord, AuthorizationStage, CredentialStatus, DeferredRecord, DeliveryRecord,
+    DeliveryState, IssuedCredentialRecord, IssuerRecord, OfferRecord, OfferStatus,
+    PresentationRequestRecord, PresentationStatus, RefreshTokenRecord, Result, SecretHash,
     SigningKeyRecord, StatusChangeRecord, StatusListEntry, StatusListRecord, StoreError, UnixTime,
     VerifierRecord, WebhookRecord,
 };
@@ -183,6 +184,10 @@ pub struct AccessTokenRow {
     pub offer_id: String,
     pub credential_configuration_ids: Json,
     pub expires_at: i64,
+    pub dpop_jkt: Option<String>,
+    /// 0/1 in SQLite; a Postgres `BOOLEAN` converts into it.
+    pub authorization_details: i64,
+    pub authorization_id: Option<String>,
 }
 
 impl TryFrom<AccessTokenRow> for AccessTokenRecord {
@@ -193,6 +198,63 @@ impl TryFrom<AccessTokenRow> for AccessTokenRecord {
             token_hash: hash(r.token_hash)?,
             offer_id: r.offer_id,
             credential_configuration_ids: r.credential_configuration_ids.strings()?,
+            expires_at: UnixTime(r.expires_at),
+            dpop_jkt: r.dpop_jkt,
+            authorization_details: r.authorization_details != 0,
+            authorization_id: r.authorization_id,
+        })
+    }
+}
+
+/// Table `authorizations`.
+#[derive(Debug)]
+pub struct AuthorizationRow {
+    pub issuer_id: String,
+    pub authorization_id: String,
+    pub handle_hash: Vec<u8>,
+    pub stage: String,
+    pub request: Json,
+    pub subject: Option<String>,
+    pub claims: Json,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl TryFrom<AuthorizationRow> for AuthorizationRecord {
+    type Error = StoreError;
+    fn try_from(r: AuthorizationRow) -> Result<Self> {
+        Ok(Self {
+            issuer_id: r.issuer_id,
+            authorization_id: r.authorization_id,
+            handle_hash: hash(r.handle_hash)?,
+            stage: AuthorizationStage::from_stored(&r.stage)?,
+            request: r.request.value()?,
+            subject: r.subject,
+            claims: r.claims.optional_value()?,
+            created_at: UnixTime(r.created_at),
+            expires_at: UnixTime(r.expires_at),
+        })
+    }
+}
+
+/// Table `refresh_tokens`.
+#[derive(Debug)]
+pub struct RefreshTokenRow {
+    pub issuer_id: String,
+    pub token_hash: Vec<u8>,
+    pub authorization_id: String,
+    pub dpop_jkt: Option<String>,
+    pub expires_at: i64,
+}
+
+impl TryFrom<RefreshTokenRow> for RefreshTokenRecord {
+    type Error = StoreError;
+    fn try_from(r: RefreshTokenRow) -> Result<Self> {
+        Ok(Self {
+            issuer_id: r.issuer_id,
+            token_hash: hash(r.token_hash)?,
+            authorization_id: r.authorization_id,
+            dpop_jkt: r.dpop_jkt,
             expires_at: UnixTime(r.expires_at),
         })
     }

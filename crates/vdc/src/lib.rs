@@ -473,6 +473,12 @@ pub fn services(
     .map_err(|e| anyhow::anyhow!("status list settings: {e}"))?
     .with_metrics(observers.metrics.clone())
     .with_events(observers.events.clone());
+    // One outbound client for foreign status lists and identity providers (G7 policy).
+    let outbound = match &fetcher {
+        Some(f) => f.clone(),
+        None => Fetcher::new(Default::default())
+            .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?,
+    };
     let issuer = Issuer::new(
         store.clone(),
         keys.clone(),
@@ -482,6 +488,7 @@ pub fn services(
         IssuerSettings::default(),
     )
     .with_status(status.clone())
+    .with_authorization(store.clone(), outbound.clone())
     .with_metrics(observers.metrics.clone())
     .with_events(observers.events.clone());
     let local: Arc<dyn LocalIssuers> =
@@ -489,17 +496,8 @@ pub fn services(
     // Status lists are checked for any issuer the verifier already trusts (the client pins
     // the list's issuer to the credential's).
     let resolver = DeploymentKeyResolver::new(local.clone(), None, fetcher.clone(), clock.clone());
-    let list_fetcher = match &fetcher {
-        Some(f) => f.clone(),
-        None => Fetcher::new(Default::default())
-            .map_err(|e| anyhow::anyhow!("outbound fetcher: {e}"))?,
-    };
-    let checker = DeploymentStatusChecker::new(
-        status.clone(),
-        Arc::new(resolver),
-        list_fetcher,
-        clock.clone(),
-    );
+    let checker =
+        DeploymentStatusChecker::new(status.clone(), Arc::new(resolver), outbound, clock.clone());
     let verifier = Verifier::new(
         vdc_verifier::VerifierDeps {
             store,

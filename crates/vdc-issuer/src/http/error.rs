@@ -5,10 +5,17 @@ use http::StatusCode;
 use vdc_http::ErrorResponse;
 use vdc_store::StoreErrorKind;
 
-use crate::error::IssuerError;
+use crate::error::{DpopSite, IssuerError};
+
+fn dpop_status(site: DpopSite) -> StatusCode {
+    match site {
+        DpopSite::AuthorizationServer => StatusCode::BAD_REQUEST,
+        DpopSite::Resource => StatusCode::UNAUTHORIZED,
+    }
+}
 
 impl IssuerError {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         use StatusCode as S;
         match self {
             Self::InvalidRequest(_) => (S::BAD_REQUEST, "invalid_request"),
@@ -26,6 +33,18 @@ impl IssuerError {
             Self::InvalidTransactionId => (S::BAD_REQUEST, "invalid_transaction_id"),
             Self::InvalidNotificationId => (S::BAD_REQUEST, "invalid_notification_id"),
             Self::InvalidNotificationRequest(_) => (S::BAD_REQUEST, "invalid_notification_request"),
+            Self::UnsupportedResponseType => (S::BAD_REQUEST, "unsupported_response_type"),
+            Self::RequestNotSupported => (S::BAD_REQUEST, "request_not_supported"),
+            Self::InvalidScope(_) => (S::BAD_REQUEST, "invalid_scope"),
+            Self::InvalidRedirectUri(_) => (S::BAD_REQUEST, "invalid_request"),
+            Self::InvalidClient(_) => (S::UNAUTHORIZED, "invalid_client"),
+            Self::InvalidAuthorizationDetails(_) => {
+                (S::BAD_REQUEST, "invalid_authorization_details")
+            }
+            Self::AccessDenied(_) => (S::FORBIDDEN, "access_denied"),
+            Self::TemporarilyUnavailable(_) => (S::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            Self::InvalidDpopProof { site, .. } => (dpop_status(*site), "invalid_dpop_proof"),
+            Self::UseDpopNonce { site, .. } => (dpop_status(*site), "use_dpop_nonce"),
             Self::NotFound(_) => (S::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (S::CONFLICT, "conflict"),
             // R2: an outage is a fast 503 the client may retry.
@@ -36,7 +55,7 @@ impl IssuerError {
         }
     }
 
-    fn description(&self) -> String {
+    pub(crate) fn description(&self) -> String {
         match self {
             Self::InvalidRequest(m)
             | Self::InvalidGrant(m)
@@ -46,8 +65,18 @@ impl IssuerError {
             | Self::CredentialRequestDenied(m)
             | Self::InvalidNotificationRequest(m)
             | Self::NotFound(m)
-            | Self::Conflict(m) => m.clone(),
-            Self::UnsupportedGrantType => "only the pre-authorized code grant is supported".into(),
+            | Self::Conflict(m)
+            | Self::InvalidScope(m)
+            | Self::InvalidRedirectUri(m)
+            | Self::InvalidClient(m)
+            | Self::InvalidAuthorizationDetails(m)
+            | Self::AccessDenied(m)
+            | Self::TemporarilyUnavailable(m) => m.clone(),
+            Self::InvalidDpopProof { message, .. } => message.clone(),
+            Self::UseDpopNonce { .. } => "use the DPoP-Nonce this response carries in the DPoP proof".into(),
+            Self::UnsupportedResponseType => "response_type must be code".into(),
+            Self::RequestNotSupported => "request objects are not supported; push the request (RFC 9126)".into(),
+            Self::UnsupportedGrantType => "the grant types are urn:ietf:params:oauth:grant-type:pre-authorized_code, authorization_code (with an identity provider) and refresh_token".into(),
             Self::UnknownCredentialConfiguration => "the credential configuration is unknown or not covered by the access token".into(),
             Self::UnknownCredentialIdentifier => "the credential identifier is unknown".into(),
             Self::InvalidNonce => "the proof's c_nonce is unknown, expired or used; fetch a fresh one from the nonce endpoint".into(),
@@ -68,11 +97,32 @@ impl IntoResponse for IssuerError {
         };
         let response = match &self {
             // Spec: RFC 6750 §3: a bad token gets a Bearer challenge naming the error.
-            Self::InvalidToken(_) => {
-                response.with_www_authenticate("Bearer error=\"invalid_token\"")
-            }
+            // RFC 9449 §7.2: both schemes are offered, each with its own challenge.
+            Self::InvalidToken(_) => response.with_www_authenticate(
+                "Bearer error=\"invalid_token\", DPoP error=\"invalid_token\", algs=\"ES256 EdDSA\"",
+            ),
+            // Spec: RFC 9449 §7.1, §9: a resource answers DPoP errors with a DPoP challenge.
+            Self::InvalidDpopProof {
+                site: DpopSite::Resource,
+                ..
+            } => response.with_www_authenticate(
+                "DPoP error=\"invalid_dpop_proof\", algs=\"ES256 EdDSA\"",
+            ),
+            Self::UseDpopNonce {
+                site: DpopSite::Resource,
+                ..
+            } => response.with_www_authenticate(
+                "DPoP error=\"use_dpop_nonce\", algs=\"ES256 EdDSA\"",
+            ),
             _ => response,
         };
-        response.into_response()
+        let mut response = response.into_response();
+        // Spec: RFC 9449 §8.1, §9.1: the nonce to use next travels in `DPoP-Nonce`.
+        if let Self::UseDpopNonce { nonce, .. } = &self
+            && let Ok(v) = http::HeaderValue::from_str(nonce)
+        {
+            response.headers_mut().insert("dpop-nonce", v);
+        }
+        response
     }
 }

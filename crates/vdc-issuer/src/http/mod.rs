@@ -2,6 +2,7 @@
 //! the paths in [`paths`]) and [`management_routes`] (the contract's `/api/v1` issuer API,
 //! behind the admin key). Handlers extract, call one service method, and map the result.
 
+mod credentials;
 mod error;
 pub mod paths;
 
@@ -17,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vdc_access::{AuditTarget, Authenticator, Caller, management};
 use vdc_http::openapi::{ErrorBody, TAG_CREDENTIALS, TAG_ISSUERS, TAG_OFFERS};
-use vdc_http::{AppJson, BearerToken, ErrorResponse, ManagementJson, OAuthForm};
+use vdc_http::{AppJson, ErrorResponse, ManagementJson, OAuthForm};
 use vdc_status::CredentialObject;
 
 use crate::definition::IssuerDefinition;
@@ -28,6 +29,7 @@ use crate::oid4vci::{
     CredentialOutcome, CredentialRequest, DeferredRequest, NotificationRequest, TokenRequest,
 };
 use crate::service::Issuer;
+use credentials::{DpopProof, OAuthQuery, WalletToken};
 
 /// A JSON answer that caches must not keep (RFC 6749 §5.1; OID4VCI 1.0 §7.2, §8.3).
 fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
@@ -48,6 +50,9 @@ pub fn wallet_routes(issuer: Issuer) -> Router {
         .route(JWT_VC_ISSUER_INSERTED, get(jwt_vc_issuer))
         .route(JWT_VC_ISSUER_APPENDED, get(jwt_vc_issuer))
         .route(OFFER, get(offer))
+        .route(PAR, post(par))
+        .route(AUTHORIZE, get(authorize))
+        .route(AUTHORIZE_CALLBACK, get(authorize_callback))
         .route(TOKEN, post(token))
         .route(NONCE, post(nonce))
         .route(CREDENTIAL, post(credential))
@@ -112,18 +117,92 @@ async fn offer(
         .map(|o| no_store(StatusCode::OK, o))
 }
 
+/// Spec: RFC 9449 §8.2: a server may hand the next DPoP nonce in any response; vdc does so
+/// on every answer to a request that carried a proof, so the wallet's next request needs no
+/// `use_dpop_nonce` round trip.
+fn with_dpop_nonce(i: &Issuer, issuer: &str, proof: Option<&str>, mut r: Response) -> Response {
+    if proof.is_some()
+        && let Ok(n) = i.dpop_nonce(issuer)
+        && let Ok(v) = HeaderValue::from_str(&n)
+    {
+        r.headers_mut().insert("dpop-nonce", v);
+    }
+    r
+}
+
+/// A `302 Found` to where the flow goes next (RFC 6749 §4.1.1, §4.1.2).
+fn found(to: crate::authorization::Redirect) -> Response {
+    let mut r = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(&to.0) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn par(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+    DpopProof(proof): DpopProof,
+    OAuthForm(form): OAuthForm,
+) -> Result<Response> {
+    let r = i
+        .push_authorization(&issuer, form, proof.as_deref())
+        .await?;
+    Ok(with_dpop_nonce(
+        &i,
+        &issuer,
+        proof.as_deref(),
+        no_store(StatusCode::CREATED, r),
+    ))
+}
+
+async fn authorize(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+    OAuthQuery(query): OAuthQuery,
+) -> Result<Response> {
+    i.authorize(&issuer, query).await.map(found)
+}
+
+async fn authorize_callback(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+    OAuthQuery(query): OAuthQuery,
+) -> Result<Response> {
+    i.login_callback(&issuer, query).await.map(found)
+}
+
 async fn token(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
+    DpopProof(proof): DpopProof,
     OAuthForm(form): OAuthForm,
 ) -> Result<Response> {
-    i.token(&issuer, TokenRequest::from_form(form))
-        .await
-        .map(|t| no_store(StatusCode::OK, t))
+    let t = i
+        .token(&issuer, TokenRequest::from_form(form), proof.as_deref())
+        .await?;
+    Ok(with_dpop_nonce(
+        &i,
+        &issuer,
+        proof.as_deref(),
+        no_store(StatusCode::OK, t),
+    ))
 }
 
-async fn nonce(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Response> {
-    i.nonce(&issuer).await.map(|n| no_store(StatusCode::OK, n))
+async fn nonce(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+    DpopProof(proof): DpopProof,
+) -> Result<Response> {
+    let n = i.nonce(&issuer, proof.as_deref()).await?;
+    Ok(with_dpop_nonce(
+        &i,
+        &issuer,
+        proof.as_deref(),
+        no_store(StatusCode::OK, n),
+    ))
 }
 
 /// The body of a Credential or Deferred Credential Request. Spec: OID4VCI 1.0 §8.3.1.2: a
@@ -174,32 +253,32 @@ fn outcome(o: CredentialOutcome) -> Response {
 async fn credential(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
-    token: BearerToken,
+    WalletToken(token): WalletToken,
     CredentialJson(req): CredentialJson<CredentialRequest>,
 ) -> Result<Response> {
-    i.credential(&issuer, &token.into(), req).await.map(outcome)
+    let r = outcome(i.credential(&issuer, &token, req).await?);
+    Ok(with_dpop_nonce(&i, &issuer, token.proof.as_deref(), r))
 }
 
 async fn deferred_credential(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
-    token: BearerToken,
+    WalletToken(token): WalletToken,
     CredentialJson(req): CredentialJson<DeferredRequest>,
 ) -> Result<Response> {
-    i.deferred_credential(&issuer, &token.into(), req)
-        .await
-        .map(outcome)
+    let r = outcome(i.deferred_credential(&issuer, &token, req).await?);
+    Ok(with_dpop_nonce(&i, &issuer, token.proof.as_deref(), r))
 }
 
 async fn notification(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
-    token: BearerToken,
+    WalletToken(token): WalletToken,
     NotificationJson(req): NotificationJson<NotificationRequest>,
-) -> Result<StatusCode> {
-    i.notification(&issuer, &token.into(), req)
-        .await
-        .map(|()| StatusCode::NO_CONTENT)
+) -> Result<Response> {
+    i.notification(&issuer, &token, req).await?;
+    let r = StatusCode::NO_CONTENT.into_response();
+    Ok(with_dpop_nonce(&i, &issuer, token.proof.as_deref(), r))
 }
 
 /// Contract ("API keys and tenants"): a scoped key sees only its issuers.

@@ -14,6 +14,12 @@ pub const JWT_VC_ISSUER_INSERTED: &str = "/.well-known/jwt-vc-issuer/issuers/{is
 pub const JWT_VC_ISSUER_APPENDED: &str = "/issuers/{issuer}/.well-known/jwt-vc-issuer";
 /// A credential offer by reference.
 pub const OFFER: &str = "/issuers/{issuer}/offers/{id}";
+/// Pushed authorization request endpoint (RFC 9126).
+pub const PAR: &str = "/issuers/{issuer}/par";
+/// Authorization endpoint (RFC 6749 §3.1).
+pub const AUTHORIZE: &str = "/issuers/{issuer}/authorize";
+/// Where the enterprise's identity provider sends the user back (vdc's redirect URI there).
+pub const AUTHORIZE_CALLBACK: &str = "/issuers/{issuer}/authorize/callback";
 /// Token endpoint.
 pub const TOKEN: &str = "/issuers/{issuer}/token";
 /// Nonce endpoint.

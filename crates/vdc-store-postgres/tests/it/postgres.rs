@@ -47,6 +47,7 @@ async fn unreachable_postgres_answers_unavailable_quickly() {
             &NewAccessToken {
                 token_hash: SecretHash::of("t"),
                 expires_at: UnixTime(9),
+                dpop_jkt: None,
             },
             false,
             &|_: &OfferRecord| Outbox::EMPTY,

@@ -15,14 +15,15 @@
 //! tests start [`RACERS`] tasks behind a barrier so they hit the database together (G2).
 //! Expiry is tested by passing a later `now`, never by sleeping.
 //!
-//! Layout: one module per store trait (`issuance`, `keys`, `status`, `presentation`,
-//! `access`, `webhook`) plus `outbox` (the transactional outbox, written through all of
+//! Layout: one module per store trait (`issuance`, `authorization`, `keys`, `status`,
+//! `presentation`, `access`, `webhook`) plus `outbox` (the transactional outbox, written through all of
 //! them); this file holds the suite macro and the fixtures the modules share.
 
 // This module is test code compiled into the library behind a feature: asserting is its job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod authorization;
 mod issuance;
 mod keys;
 mod outbox;
@@ -31,6 +32,7 @@ mod status;
 mod webhook;
 
 pub use access::*;
+pub use authorization::*;
 pub use issuance::*;
 pub use keys::*;
 pub use outbox::*;
@@ -161,6 +163,25 @@ macro_rules! contract_suite {
             outbox_of_finished_presentation_only_for_the_winner,
             expiry_sweep_writes_each_outbox,
             race_issue_credentials_with_one_nonce,
+            authorization_advances_from_pushed_to_authorized,
+            push_authorization_refuses_duplicates_and_unknown_issuers,
+            authorization_lookup_honours_stage_expiry_and_tenant,
+            race_advance_authorization_one_winner,
+            redeem_authorization_code_stores_token_offer_and_refresh_token,
+            redeem_authorization_code_refuses_expired_codes_and_foreign_records,
+            race_redeem_authorization_code_one_winner,
+            race_redeem_authorization_code_for_an_existing_offer,
+            race_codes_for_one_existing_offer_one_winner,
+            existing_offer_is_claimed_once_with_the_login_claims,
+            pre_authorized_token_keeps_its_dpop_binding,
+            refresh_token_rotates_once_and_extends_the_authorization,
+            race_rotate_refresh_token_one_winner,
+            revoke_authorization_removes_its_access_and_refresh_tokens,
+            race_revoke_authorization_against_rotations,
+            dpop_proof_jti_is_used_once_until_purged,
+            race_use_dpop_proof_one_winner,
+            purge_expired_removes_expired_authorizations_and_refresh_tokens,
+            authorization_records_are_isolated_between_tenants,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -258,6 +279,7 @@ fn token(name: &str) -> NewAccessToken {
     NewAccessToken {
         token_hash: SecretHash::of(name),
         expires_at: later(TTL),
+        dpop_jkt: None,
     }
 }
 

@@ -166,7 +166,11 @@ async fn credential_endpoint_errors_use_the_oid4vci_codes(server: &TestServer) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    // RFC 6750 §3 and RFC 9449 §7.2: a challenge per scheme, neither naming an error.
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer, DPoP algs=\"ES256 EdDSA\""
+    );
     let (status, body, headers) =
         credential(server, "demo", "not-a-token", &req(json!({"jwt": [p]}))).await;
     assert_eq!(

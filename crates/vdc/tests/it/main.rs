@@ -11,6 +11,7 @@
 )]
 
 mod access;
+mod authorization;
 mod browser;
 mod conformance;
 mod deployment;
