@@ -17,6 +17,9 @@
 #                 server's signed deliveries for an issuance and a revocation
 #   x509          suites/x509.sh: PyPI cryptography (strict DER) reads every certificate the
 #                 server serves, every extension; Status List Tokens carry iss and x5c
+#   authcode      suites/authcode.sh: @openid4vc/openid4vci and oauth4webapi run the
+#                 authorization code flow (PAR, PKCE, DPoP, iss) with a login at an
+#                 oidc-provider IdP, plus the refusals
 #   (every conformance/suites/*.sh runs, with VDC_BASE_URL/VDC_ADMIN_KEY set)
 #
 # Environment: VDC_BIN (a vdc binary instead of `cargo build -p vdc`), CARGO_TARGET_DIR.
@@ -49,7 +52,10 @@ trap cleanup EXIT
 # The webhooks suite's receiver: the server may deliver to it although it is plain-HTTP
 # loopback (VDC_OUTBOUND_ALLOW, as operators allow-list internal receivers).
 VDC_WEBHOOK_RECEIVER_PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-export VDC_WEBHOOK_RECEIVER_PORT VDC_OUTBOUND_ALLOW="http://127.0.0.1:$VDC_WEBHOOK_RECEIVER_PORT"
+# The authcode suite's IdP (conformance/idp/provider.mjs), which the issuer calls as an OIDC RP.
+VDC_IDP_PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+export VDC_WEBHOOK_RECEIVER_PORT VDC_IDP_PORT
+export VDC_OUTBOUND_ALLOW="http://127.0.0.1:$VDC_WEBHOOK_RECEIVER_PORT,http://127.0.0.1:$VDC_IDP_PORT"
 
 # shellcheck source=server.sh
 . "$here/server.sh"

@@ -7,7 +7,7 @@
 //! (`vdc_store::authorization`), so each works once under races (G2). `issuer_state` only
 //! pre-fills the configurations and ties the login to its offer; it never authorizes.
 //!
-//! Layout: [`request`] (the request's parameters and checks), [`login`] (the relying party
+//! Layout: [`request`] (the request's parameters and checks), `login` (the relying party
 //! of the identity provider and the claim mapping), [`dpop`] (proofs and server nonces).
 
 pub mod dpop;
