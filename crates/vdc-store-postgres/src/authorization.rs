@@ -299,6 +299,16 @@ impl AuthorizationStore for PostgresStore {
         let mut tx = self.begin_write().await?;
         // The authorization's row lock first (see the module docs): a rotation in flight
         // commits before the deletes below, which then see its tokens.
+        sqlx::query_scalar!(
+            "SELECT authorization_id FROM authorizations
+             WHERE issuer_id = $1 AND authorization_id = $2
+             FOR UPDATE",
+            issuer_id,
+            authorization_id,
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
         let mut removed = sqlx::query!(
             "DELETE FROM access_tokens WHERE issuer_id = $1 AND authorization_id = $2",
             issuer_id,

@@ -14,6 +14,7 @@ vdc_testkit::both_backends!(
     offer_by_reference_is_fetchable_until_redeemed,
     tenants_are_isolated,
     expired_offer_cannot_be_redeemed,
+    a_draft_singular_proof_is_read_as_proofs_and_counted,
 );
 
 async fn pre_authorized_flow_with_tx_code_issues_a_verifiable_credential(server: &TestServer) {
@@ -357,4 +358,61 @@ async fn expired_offer_cannot_be_redeemed(server: &TestServer) {
         ))
         .await;
     assert_eq!(status["status"], "expired");
+}
+
+/// Issue 13: wallets on OID4VCI drafts 13 to 15 send `proof` (one object) instead of
+/// `proofs`; it is read as a one-element `proofs` and counted in `/metrics`.
+async fn a_draft_singular_proof_is_read_as_proofs_and_counted(server: &TestServer) {
+    let counter = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("vdc_credential_requests_legacy_proof_total "))
+            .map(|n| n.trim().parse::<u64>().unwrap())
+            .unwrap()
+    };
+    let metrics = || async {
+        let r = server
+            .http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        r.text().await.unwrap()
+    };
+    let before = counter(&metrics().await);
+    let token = fresh_token(server, "demo", &badge_offer(false)).await;
+    let n = nonce(server, "demo").await;
+    let (p, _) = proof(server, &server.issuer_url("demo"), Some(&n)).await;
+    let (status, body, _) = credential(
+        server,
+        "demo",
+        &token,
+        &json!({"credential_configuration_id": "EmployeeBadge",
+                "proof": {"proof_type": "jwt", "jwt": p}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    verify_sd_jwt_vc(
+        server,
+        "demo",
+        body["credentials"][0]["credential"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(counter(&metrics().await), before + 1);
+    // Both forms at once, or another proof type, are refused.
+    let (p, _) = proof(
+        server,
+        &server.issuer_url("demo"),
+        Some(&nonce(server, "demo").await),
+    )
+    .await;
+    for bad in [
+        json!({"credential_configuration_id": "EmployeeBadge",
+               "proof": {"proof_type": "jwt", "jwt": p}, "proofs": {"jwt": [p]}}),
+        json!({"credential_configuration_id": "EmployeeBadge",
+               "proof": {"proof_type": "ldp_vp", "jwt": p}}),
+    ] {
+        let (status, body, _) = credential(server, "demo", &token, &bad).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
 }

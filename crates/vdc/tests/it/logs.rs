@@ -31,6 +31,21 @@ async fn g10_no_capability_of_a_flow_appears_in_the_logs() {
         .spawn()
         .unwrap();
     let mut child = KillOnDrop(child);
+    // Drain both pipes from the start: at trace level the server writes more than a pipe
+    // buffer (64 KiB) before the test reads, and a full pipe blocks its logging (and so the
+    // server).
+    let drain = |pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            BufReader::new(pipe)
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<_>>()
+        })
+    };
+    let readers = [
+        drain(Box::new(child.0.stderr.take().unwrap())),
+        drain(Box::new(child.0.stdout.take().unwrap())),
+    ];
     wait_healthy(port).await;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -126,11 +141,8 @@ async fn g10_no_capability_of_a_flow_appears_in_the_logs() {
 
     child.0.kill().unwrap();
     let mut lines = Vec::new();
-    for pipe in [
-        Box::new(child.0.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.0.stdout.take().unwrap()),
-    ] {
-        lines.extend(BufReader::new(pipe).lines().map_while(Result::ok));
+    for reader in readers {
+        lines.extend(reader.join().unwrap());
     }
     assert!(
         lines.iter().any(|l| l.contains("wrong tx_code")),
