@@ -4,6 +4,11 @@
 // login form whose submission also grants every requested scope (no consent page).
 //
 //   node provider.mjs --config clients.json [--port N] [--fail-token]
+//                     [--forge-id-token key|aud|nonce]
+//
+// --forge-id-token makes the token endpoint hand out a bad ID token, for relying-party
+// tests: `key` re-signs it with a key that is not in the JWKS (same kid), `aud` and `nonce`
+// change that claim and re-sign it with the real key.
 //
 // clients.json: {"clients":[{"client_id","client_secret","redirect_uris":[...]}],
 //                "alg":"RS256"|"ES256"}
@@ -25,6 +30,7 @@ const args = process.argv.slice(2);
 let configPath;
 let port = 0;
 let failToken = false;
+let forge;
 for (let i = 0; i < args.length; i += 1) {
   switch (args[i]) {
     case '--config':
@@ -37,11 +43,15 @@ for (let i = 0; i < args.length; i += 1) {
     case '--fail-token':
       failToken = true;
       break;
+    case '--forge-id-token':
+      forge = args[(i += 1)];
+      if (!['key', 'aud', 'nonce'].includes(forge)) die('--forge-id-token needs key, aud or nonce');
+      break;
     default:
       die(`unknown argument ${JSON.stringify(args[i])}`);
   }
 }
-if (!configPath) die('usage: provider.mjs --config FILE [--port N] [--fail-token]');
+if (!configPath) die('usage: provider.mjs --config FILE [--port N] [--fail-token] [--forge-id-token key|aud|nonce]');
 
 let config;
 try {
@@ -60,6 +70,47 @@ function signingJwk() {
     : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = privateKey.export({ format: 'jwk' });
   return { ...jwk, kid: `${alg.toLowerCase()}-${crypto.randomBytes(6).toString('hex')}`, alg, use: 'sig' };
+}
+
+const SIGNING_JWK = signingJwk();
+
+// ---- --forge-id-token: the ID token of a token response, spoiled as asked
+function forgedIdToken(idToken) {
+  const [h, p] = idToken.split('.');
+  const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+  let key = crypto.createPrivateKey({ key: SIGNING_JWK, format: 'jwk' });
+  if (forge === 'aud') payload.aud = 'another-client';
+  else if (forge === 'nonce') payload.nonce = 'not-the-nonce-of-this-login';
+  else key = crypto.createPrivateKey({ key: signingJwk(), format: 'jwk' });
+  const input = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const signature = crypto.sign(
+    'sha256',
+    Buffer.from(input),
+    alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key,
+  );
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+// Rewrites the JSON body a token response ends with (Koa sends it with one `end`, headers
+// not yet sent).
+function forgeTokenResponse(res) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    if (chunk !== undefined && !res.headersSent) {
+      try {
+        const body = JSON.parse(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
+        if (typeof body.id_token === 'string') {
+          body.id_token = forgedIdToken(body.id_token);
+          const out = JSON.stringify(body);
+          res.setHeader('Content-Length', Buffer.byteLength(out));
+          return end(out);
+        }
+      } catch {
+        // not a JSON body: sent as it is
+      }
+    }
+    return end(chunk, ...rest);
+  };
 }
 
 // ---- accounts
@@ -162,7 +213,7 @@ server.listen(port, '127.0.0.1', () => {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: alg,
     })),
-    jwks: { keys: [signingJwk()] },
+    jwks: { keys: [SIGNING_JWK] },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     findAccount,
     claims: {
@@ -244,6 +295,7 @@ server.listen(port, '127.0.0.1', () => {
     if (failToken && url.pathname === '/token') {
       return send(res, 500, 'application/json', '{"error":"server_error"}');
     }
+    if (forge && url.pathname === '/token') forgeTokenResponse(res);
     const m = /^\/interaction\/([^/]+)(?:\/([a-z]+))?$/.exec(url.pathname);
     if (m) {
       return interaction(req, res, m[1], m[2]).catch((e) => {

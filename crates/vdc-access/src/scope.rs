@@ -212,10 +212,11 @@ pub fn rule(method: &Method, template: &str) -> Rule {
         ("POST", "/api/v1/issuers/{issuer}/offers")
         | ("DELETE", "/api/v1/issuers/{issuer}/offers/{id}")
         | ("PUT", "/api/v1/issuers/{issuer}/offers/{id}/claims") => Rule::Tenant(OffersWrite),
+        // Offboarding a subject (RFC 7009 §2.1 for all its grants) goes with revoking its
+        // credentials.
         ("POST", "/api/v1/issuers/{issuer}/credentials/{id}/status")
-        | ("POST", "/api/v1/issuers/{issuer}/credentials/status") => {
-            Rule::Tenant(CredentialsStatus)
-        }
+        | ("POST", "/api/v1/issuers/{issuer}/credentials/status")
+        | ("DELETE", "/api/v1/issuers/{issuer}/authorizations") => Rule::Tenant(CredentialsStatus),
         // Redeeming a response code consumes a single-use artifact (G2), so it needs the
         // scope that created the request, not `read`.
         ("POST", "/api/v1/verifiers/{verifier}/requests")
@@ -248,6 +249,10 @@ mod tests {
         assert_eq!(
             rule(&Method::GET, "/api/v1/issuers/{issuer}/offers/{id}"),
             Rule::Tenant(Scope::Read)
+        );
+        assert_eq!(
+            rule(&Method::DELETE, "/api/v1/issuers/{issuer}/authorizations"),
+            Rule::Tenant(Scope::CredentialsStatus)
         );
     }
 

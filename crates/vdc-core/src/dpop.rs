@@ -107,8 +107,9 @@ pub enum DpopError {
     /// (`invalid_dpop_proof`, RFC 9449 §5, §7.1).
     #[error("{0}")]
     Invalid(String),
-    /// A good proof by a key other than the one the token or code is bound to.
-    #[error("the DPoP proof key is not the key the token is bound to")]
+    /// A good proof by a key other than `expected_jkt` (the key the token, or the
+    /// authorization request of the code, is bound to); callers say which.
+    #[error("the DPoP proof's key is not the expected key")]
     WrongKey,
 }
 

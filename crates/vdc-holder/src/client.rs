@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::authorize::DpopSession;
 use crate::error::{Endpoint, Error, Result, bounded};
 use crate::http::{Http, Response};
 use crate::metadata::{
@@ -39,13 +40,39 @@ impl fmt::Debug for AccessToken {
     }
 }
 
+/// An OAuth 2.0 refresh token (RFC 6749 §1.5). A secret: `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    /// Wraps a token value.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token value, for the `refresh_token` grant (RFC 6749 §6).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken([redacted])")
+    }
+}
+
 /// A successful Token Response (RFC 6749 §5.1, OID4VCI 1.0 §6.2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenResponse {
     /// `access_token`.
     pub access_token: AccessToken,
-    /// `token_type`; always `Bearer` here (other types are refused).
+    /// `token_type`: `Bearer`, or `DPoP` when the request carried a DPoP proof (RFC 9449
+    /// §5); other types are refused.
     pub token_type: String,
+    /// `refresh_token` (RFC 6749 §5.1), if the authorization server issued one.
+    pub refresh_token: Option<RefreshToken>,
     /// `expires_in`, seconds.
     pub expires_in: Option<u64>,
     /// `authorization_details` entries of type `openid_credential` (§6.2).
@@ -200,6 +227,28 @@ impl IssuerClient {
         credential_issuer: &str,
         authorization_server_hint: Option<&str>,
     ) -> Result<IssuerInfo> {
+        self.discover_for(credential_issuer, authorization_server_hint, false)
+            .await
+    }
+
+    /// Like [`IssuerClient::discover`], choosing an authorization server for the
+    /// authorization code flow (OID4VCI 1.0 §3.4): one with an `authorization_endpoint` and
+    /// a `token_endpoint` that does not exclude the `authorization_code` grant.
+    pub async fn discover_for_authorization_code(
+        &self,
+        credential_issuer: &str,
+        authorization_server_hint: Option<&str>,
+    ) -> Result<IssuerInfo> {
+        self.discover_for(credential_issuer, authorization_server_hint, true)
+            .await
+    }
+
+    async fn discover_for(
+        &self,
+        credential_issuer: &str,
+        authorization_server_hint: Option<&str>,
+        authorization_code: bool,
+    ) -> Result<IssuerInfo> {
         let issuer = self.credential_issuer_metadata(credential_issuer).await?;
         let candidates: Vec<String> = match (
             &issuer.authorization_servers,
@@ -229,16 +278,25 @@ impl IssuerClient {
         let mut last_err = None;
         for candidate in &candidates {
             match self.authorization_server_metadata(candidate).await {
-                Ok(m) if m.may_support_pre_authorized_code() && m.token_endpoint.is_some() => {
+                Ok(m)
+                    if m.token_endpoint.is_some()
+                        && if authorization_code {
+                            m.may_support_authorization_code() && m.authorization_endpoint.is_some()
+                        } else {
+                            m.may_support_pre_authorized_code()
+                        } =>
+                {
                     return Ok(IssuerInfo {
                         issuer,
                         authorization_server: m,
                     });
                 }
                 Ok(_) => {
-                    last_err = Some(Error::Metadata(
-                        "no authorization server supports the pre-authorized code grant".into(),
-                    ));
+                    last_err = Some(Error::Metadata(if authorization_code {
+                        "no authorization server supports the authorization code grant".into()
+                    } else {
+                        "no authorization server supports the pre-authorized code grant".into()
+                    }));
                 }
                 Err(e) => last_err = Some(e),
             }
@@ -356,17 +414,98 @@ impl IssuerClient {
         access_token: &AccessToken,
         request: &CredentialRequest,
     ) -> Result<CredentialResponse> {
+        self.credential_as(credential_endpoint, access_token, None, request)
+            .await
+    }
+
+    /// Credential Request (§8.2) with a Bearer token, or with a DPoP-bound one and a proof
+    /// (RFC 9449 §7.1) when `dpop` is given.
+    pub(crate) async fn credential_as(
+        &self,
+        credential_endpoint: &str,
+        access_token: &AccessToken,
+        dpop: Option<&DpopSession>,
+        request: &CredentialRequest,
+    ) -> Result<CredentialResponse> {
         let endpoint = Endpoint::Credential;
         let resp = self
-            .http
-            .post_json(
+            .resource_post(
                 endpoint,
                 credential_endpoint,
-                Some(access_token.as_str()),
-                Some(&request.to_json()),
+                access_token,
+                dpop,
+                &request.to_json(),
             )
             .await?;
         self.credential_response(endpoint, resp)
+    }
+
+    /// A resource request (§8, §9, §11): `Authorization: Bearer`, or `Authorization: DPoP`
+    /// with a proof carrying `ath` and the server nonce, retried once when the server asks
+    /// for a fresh nonce (RFC 9449 §7.1, §9).
+    pub(crate) async fn resource_post(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+        access_token: &AccessToken,
+        dpop: Option<&DpopSession>,
+        body: &Value,
+    ) -> Result<Response> {
+        let Some(dpop) = dpop else {
+            return self
+                .http
+                .post_json(endpoint, url, Some(access_token.as_str()), Some(body))
+                .await;
+        };
+        let authorization = format!("DPoP {}", access_token.as_str());
+        let mut retried = false;
+        loop {
+            let proof = dpop.proof("POST", url, Some(access_token.as_str())).await?;
+            let resp = self
+                .http
+                .post_json_auth(
+                    endpoint,
+                    url,
+                    Some(&authorization),
+                    Some(&proof),
+                    Some(body),
+                )
+                .await?;
+            dpop.observe(&resp);
+            if !retried && resp.asks_for_dpop_nonce(self.max()) {
+                retried = true;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// A form POST to the authorization server (PAR, token) with a DPoP proof, retried once
+    /// when it answers `use_dpop_nonce` (RFC 9449 §8).
+    pub(crate) async fn dpop_form_post(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+        form: &[(&str, &str)],
+        dpop: Option<&DpopSession>,
+    ) -> Result<Response> {
+        let Some(dpop) = dpop else {
+            return self.http.post_form(endpoint, url, form).await;
+        };
+        let mut retried = false;
+        loop {
+            let proof = dpop.proof("POST", url, None).await?;
+            let resp = self
+                .http
+                .post_form_dpop(endpoint, url, form, Some(&proof))
+                .await?;
+            dpop.observe(&resp);
+            if !retried && resp.asks_for_dpop_nonce(self.max()) {
+                retried = true;
+                continue;
+            }
+            return Ok(resp);
+        }
     }
 
     /// Deferred Credential Request (§9.1): `{"transaction_id": ...}`. A pending answer is
@@ -378,16 +517,22 @@ impl IssuerClient {
         access_token: &AccessToken,
         transaction_id: &str,
     ) -> Result<CredentialResponse> {
+        self.deferred_credential_as(deferred_endpoint, access_token, None, transaction_id)
+            .await
+    }
+
+    /// [`IssuerClient::deferred_credential`] with a DPoP-bound token when `dpop` is given.
+    pub(crate) async fn deferred_credential_as(
+        &self,
+        deferred_endpoint: &str,
+        access_token: &AccessToken,
+        dpop: Option<&DpopSession>,
+        transaction_id: &str,
+    ) -> Result<CredentialResponse> {
         let endpoint = Endpoint::DeferredCredential;
         let body = json!({ "transaction_id": transaction_id });
         let resp = self
-            .http
-            .post_json(
-                endpoint,
-                deferred_endpoint,
-                Some(access_token.as_str()),
-                Some(&body),
-            )
+            .resource_post(endpoint, deferred_endpoint, access_token, dpop, &body)
             .await?;
         if resp.status == 400 {
             let max = self.max();
@@ -429,6 +574,27 @@ impl IssuerClient {
         event: NotificationEvent,
         event_description: Option<&str>,
     ) -> Result<()> {
+        self.notify_as(
+            notification_endpoint,
+            access_token,
+            None,
+            notification_id,
+            event,
+            event_description,
+        )
+        .await
+    }
+
+    /// [`IssuerClient::notify`] with a DPoP-bound token when `dpop` is given.
+    pub(crate) async fn notify_as(
+        &self,
+        notification_endpoint: &str,
+        access_token: &AccessToken,
+        dpop: Option<&DpopSession>,
+        notification_id: &str,
+        event: NotificationEvent,
+        event_description: Option<&str>,
+    ) -> Result<()> {
         let endpoint = Endpoint::Notification;
         let mut body = json!({ "notification_id": notification_id, "event": event.as_str() });
         if let Some(d) = event_description {
@@ -441,13 +607,7 @@ impl IssuerClient {
             body["event_description"] = clean.into();
         }
         let resp = self
-            .http
-            .post_json(
-                endpoint,
-                notification_endpoint,
-                Some(access_token.as_str()),
-                Some(&body),
-            )
+            .resource_post(endpoint, notification_endpoint, access_token, dpop, &body)
             .await?;
         if resp.is_success() {
             Ok(())
@@ -516,8 +676,18 @@ fn expect_json_content(resp: &Response, endpoint: Endpoint) -> Result<()> {
     }
 }
 
-/// Parses a Token Response (RFC 6749 §5.1; OID4VCI 1.0 §6.2).
+/// Parses a Token Response (RFC 6749 §5.1; OID4VCI 1.0 §6.2) to a request without a DPoP
+/// proof: only `Bearer` tokens.
 pub(crate) fn parse_token_response(body: &Map<String, Value>) -> Result<TokenResponse> {
+    parse_token_response_with(body, false)
+}
+
+/// Parses a Token Response; `dpop_sent`: the request carried a DPoP proof, so a `DPoP`
+/// token type is expected too (RFC 9449 §5).
+pub(crate) fn parse_token_response_with(
+    body: &Map<String, Value>,
+    dpop_sent: bool,
+) -> Result<TokenResponse> {
     let endpoint = Endpoint::Token;
     let access_token = match body.get("access_token") {
         Some(Value::String(t)) if !t.is_empty() => AccessToken::new(t.clone()),
@@ -527,14 +697,27 @@ pub(crate) fn parse_token_response(body: &Map<String, Value>) -> Result<TokenRes
         .get("token_type")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(endpoint, "token_type missing"))?;
-    // Spec: RFC 6749 §7.1 / RFC 6750: the type is case-insensitive; DPoP-bound tokens
-    // (RFC 9449) need proofs this SDK does not create.
-    if !token_type.eq_ignore_ascii_case("bearer") {
+    // Spec: RFC 6749 §7.1 / RFC 6750: the type is case-insensitive. RFC 9449 §5: a `DPoP`
+    // token answers a request with a DPoP proof; without one there is no key to prove.
+    let dpop_type = token_type.eq_ignore_ascii_case("dpop");
+    let accepted = token_type.eq_ignore_ascii_case("bearer") || (dpop_sent && dpop_type);
+    if !accepted {
         return Err(Error::Unsupported(format!(
-            "token_type {} (only Bearer)",
-            bounded(token_type)
+            "token_type {} (only Bearer{})",
+            bounded(token_type),
+            if dpop_sent { " and DPoP" } else { "" }
         )));
     }
+    let refresh_token = match body.get("refresh_token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if !t.is_empty() => Some(RefreshToken::new(t.clone())),
+        Some(_) => {
+            return Err(invalid(
+                endpoint,
+                "refresh_token must be a non-empty string",
+            ));
+        }
+    };
     let expires_in = match body.get("expires_in") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -585,6 +768,7 @@ pub(crate) fn parse_token_response(body: &Map<String, Value>) -> Result<TokenRes
     Ok(TokenResponse {
         access_token,
         token_type: token_type.to_owned(),
+        refresh_token,
         expires_in,
         authorization_details,
     })

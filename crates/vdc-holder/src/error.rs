@@ -94,6 +94,50 @@ pub enum Error {
     /// No stored credential satisfies the DCQL query.
     #[error("no matching credential: {0}")]
     NoMatchingCredential(String),
+    /// The authorization server redirected back with an error instead of a code
+    /// (RFC 6749 §4.1.2.1), e.g. `access_denied` when the End-User declined or failed the
+    /// login.
+    #[error("authorization refused: {}{}", code.as_str(), description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    AuthorizationRefused {
+        /// The `error` code.
+        code: ErrorCode,
+        /// `error_description`, bounded to [`MAX_SERVER_TEXT`] printable characters.
+        description: Option<String>,
+    },
+    /// The redirect back to the wallet is not the answer to this authorization session
+    /// (nothing was redeemed).
+    #[error("authorization response rejected: {0}")]
+    InvalidAuthorizationResponse(AuthorizationResponseProblem),
+}
+
+/// Why a redirect back from the authorization server was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorizationResponseProblem {
+    /// Not a URL, or not at the session's `redirect_uri`.
+    NotTheRedirectUri,
+    /// `state` missing or not the session's (RFC 6749 §10.12: CSRF).
+    StateMismatch,
+    /// `iss` is not the authorization server's issuer identifier (RFC 9207 §2.4: a mix-up).
+    IssuerMismatch,
+    /// `iss` is missing although the authorization server's metadata has
+    /// `authorization_response_iss_parameter_supported: true` (RFC 9207 §2.4).
+    IssuerMissing,
+    /// Neither `code` nor `error` (RFC 6749 §4.1.2).
+    CodeMissing,
+}
+
+impl fmt::Display for AuthorizationResponseProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotTheRedirectUri => "the URL is not at the session's redirect_uri",
+            Self::StateMismatch => "state does not match the session (RFC 6749 §10.12)",
+            Self::IssuerMismatch => "iss is not the authorization server's issuer (RFC 9207 §2.4)",
+            Self::IssuerMissing => {
+                "iss is missing but the authorization server promises it (RFC 9207 §2.4)"
+            }
+            Self::CodeMissing => "neither code nor error is present (RFC 6749 §4.1.2)",
+        })
+    }
 }
 
 /// Result alias for vdc-holder.
@@ -118,6 +162,10 @@ pub enum Endpoint {
     IssuerMetadata,
     /// Authorization Server Metadata (RFC 8414 §3).
     AuthorizationServerMetadata,
+    /// Pushed Authorization Request Endpoint (RFC 9126 §2).
+    PushedAuthorization,
+    /// The Authorization Endpoint's response, redirected to the wallet (RFC 6749 §4.1.2).
+    Authorization,
     /// Token Endpoint (OID4VCI 1.0 §6).
     Token,
     /// Nonce Endpoint (OID4VCI 1.0 §7).
@@ -142,6 +190,8 @@ impl fmt::Display for Endpoint {
             Self::CredentialOffer => "credential offer endpoint",
             Self::IssuerMetadata => "credential issuer metadata",
             Self::AuthorizationServerMetadata => "authorization server metadata",
+            Self::PushedAuthorization => "pushed authorization request endpoint",
+            Self::Authorization => "authorization endpoint",
             Self::Token => "token endpoint",
             Self::Nonce => "nonce endpoint",
             Self::Credential => "credential endpoint",
@@ -198,8 +248,9 @@ pub(crate) fn bounded(text: &str) -> String {
 
 macro_rules! error_codes {
     ($( $(#[$doc:meta])* $variant:ident => $code:literal, )*) => {
-        /// The `error` codes of RFC 6749 §5.2, RFC 6750 §3.1 and OID4VCI 1.0 §6.3, §8.3.1.2,
-        /// §9.3 and §11.3; anything else is kept as [`ErrorCode::Other`].
+        /// The `error` codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 9396 §5,
+        /// RFC 9449 and OID4VCI 1.0 §6.3, §8.3.1.2, §9.3 and §11.3; anything else is kept as
+        /// [`ErrorCode::Other`].
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub enum ErrorCode {
             $( $(#[$doc])* $variant, )*
@@ -266,6 +317,20 @@ error_codes! {
     InvalidNotificationId => "invalid_notification_id",
     /// OID4VCI 1.0 §11.3 `invalid_notification_request`.
     InvalidNotificationRequest => "invalid_notification_request",
+    /// RFC 6749 §4.1.2.1 `access_denied`: the End-User or the server denied the request.
+    AccessDenied => "access_denied",
+    /// RFC 6749 §4.1.2.1 `unsupported_response_type`.
+    UnsupportedResponseType => "unsupported_response_type",
+    /// RFC 6749 §4.1.2.1 `server_error`.
+    ServerError => "server_error",
+    /// RFC 6749 §4.1.2.1 `temporarily_unavailable`.
+    TemporarilyUnavailable => "temporarily_unavailable",
+    /// RFC 9396 §5 `invalid_authorization_details`.
+    InvalidAuthorizationDetails => "invalid_authorization_details",
+    /// RFC 9449 §5, §7.1 `invalid_dpop_proof`.
+    InvalidDpopProof => "invalid_dpop_proof",
+    /// RFC 9449 §8, §9 `use_dpop_nonce`: retry with the `DPoP-Nonce` given.
+    UseDpopNonce => "use_dpop_nonce",
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ use crate::error::{Endpoint, Error, ErrorCode, OAuthError, Result, bounded};
 
 /// Most redirects a GET follows.
 pub const MAX_REDIRECTS: usize = 3;
+/// Longest `DPoP-Nonce` header value kept.
+pub(crate) const MAX_DPOP_NONCE: usize = 1024;
 
 /// A response read completely within the size bound.
 #[derive(Debug)]
@@ -27,6 +29,8 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) content_type: Option<String>,
     pub(crate) www_authenticate: Option<String>,
+    /// The `DPoP-Nonce` header (RFC 9449 §8.1, §9.1): the server nonce to use next.
+    pub(crate) dpop_nonce: Option<String>,
     pub(crate) body: Vec<u8>,
 }
 
@@ -106,16 +110,31 @@ impl Http {
         url: &str,
         form: &[(&str, &str)],
     ) -> Result<Response> {
+        self.post_form_dpop(endpoint, url, form, None).await
+    }
+
+    /// POST `application/x-www-form-urlencoded` with an optional `DPoP` proof header
+    /// (RFC 9449 §4.1).
+    pub(crate) async fn post_form_dpop(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+        form: &[(&str, &str)],
+        dpop: Option<&str>,
+    ) -> Result<Response> {
         let url = self.check_url(url)?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let req = self
+        let mut req = self
             .post
             .post(url)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json")
             .body(body);
+        if let Some(proof) = dpop {
+            req = req.header("DPoP", proof);
+        }
         self.send(endpoint, req).await
     }
 
@@ -149,10 +168,29 @@ impl Http {
         bearer: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Response> {
+        let authorization = bearer.map(|t| format!("Bearer {t}"));
+        self.post_json_auth(endpoint, url, authorization.as_deref(), None, body)
+            .await
+    }
+
+    /// POST a JSON body (or an empty one) with an optional `Authorization` header value
+    /// (`Bearer <token>`, RFC 6750 §2.1, or `DPoP <token>`, RFC 9449 §7.1) and an optional
+    /// `DPoP` proof header.
+    pub(crate) async fn post_json_auth(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+        authorization: Option<&str>,
+        dpop: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Response> {
         let url = self.check_url(url)?;
         let mut req = self.post.post(url).header(ACCEPT, "application/json");
-        if let Some(token) = bearer {
-            req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(value) = authorization {
+            req = req.header(AUTHORIZATION, value);
+        }
+        if let Some(proof) = dpop {
+            req = req.header("DPoP", proof);
         }
         req = match body {
             Some(b) => req
@@ -183,6 +221,18 @@ impl Http {
         };
         let content_type = header(CONTENT_TYPE);
         let www_authenticate = header(WWW_AUTHENTICATE);
+        // Spec: RFC 9449 §8.1: the nonce is an opaque token (NQCHAR); kept verbatim, and
+        // only when it is printable ASCII of bounded length.
+        let dpop_nonce = resp
+            .headers()
+            .get("dpop-nonce")
+            .and_then(|v| v.to_str().ok())
+            .filter(|n| {
+                !n.is_empty()
+                    && n.len() <= MAX_DPOP_NONCE
+                    && n.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .map(str::to_owned);
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(http_err)? {
@@ -195,6 +245,7 @@ impl Http {
             status,
             content_type,
             www_authenticate,
+            dpop_nonce,
             body,
         })
     }
@@ -229,6 +280,28 @@ pub(crate) fn bounded_url(url: &str) -> String {
 }
 
 impl Response {
+    /// True when the server asks for a (fresh) DPoP server nonce: a 400 with
+    /// `{"error": "use_dpop_nonce"}` from an authorization server (RFC 9449 §8) or a 401
+    /// with a `WWW-Authenticate: DPoP error="use_dpop_nonce"` challenge from a resource
+    /// server (RFC 9449 §9), together with a `DPoP-Nonce` header.
+    pub(crate) fn asks_for_dpop_nonce(&self, max: usize) -> bool {
+        if self.dpop_nonce.is_none() {
+            return false;
+        }
+        let in_body = || {
+            vdc_core::json::parse_object(&self.body, max)
+                .ok()
+                .is_some_and(|b| b.get("error").and_then(Value::as_str) == Some("use_dpop_nonce"))
+        };
+        let in_header = || {
+            self.www_authenticate
+                .as_deref()
+                .and_then(|h| auth_param(h, "error"))
+                .is_some_and(|e| e == "use_dpop_nonce")
+        };
+        (self.status == 400 || self.status == 401) && (in_body() || in_header())
+    }
+
     /// True for 2xx.
     pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
@@ -335,6 +408,47 @@ mod tests {
         assert_eq!(
             auth_param("Bearer error=invalid_token", "error").as_deref(),
             Some("invalid_token")
+        );
+    }
+
+    fn response(status: u16, www: Option<&str>, nonce: Option<&str>, body: &str) -> Response {
+        Response {
+            status,
+            content_type: Some("application/json".into()),
+            www_authenticate: www.map(str::to_owned),
+            dpop_nonce: nonce.map(str::to_owned),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn use_dpop_nonce_is_recognised_at_the_authorization_and_resource_servers() {
+        // Spec: RFC 9449 §8 (authorization server: 400 with the error in the body).
+        assert!(
+            response(400, None, Some("n-1"), r#"{"error":"use_dpop_nonce"}"#)
+                .asks_for_dpop_nonce(1024)
+        );
+        // Spec: RFC 9449 §9 (resource server: 401 with a DPoP challenge).
+        assert!(
+            response(
+                401,
+                Some(r#"DPoP error="use_dpop_nonce", algs="ES256""#),
+                Some("n-2"),
+                ""
+            )
+            .asks_for_dpop_nonce(1024)
+        );
+        // Without a nonce to use, a retry cannot help; other errors are not retried.
+        assert!(
+            !response(400, None, None, r#"{"error":"use_dpop_nonce"}"#).asks_for_dpop_nonce(1024)
+        );
+        assert!(
+            !response(400, None, Some("n"), r#"{"error":"invalid_dpop_proof"}"#)
+                .asks_for_dpop_nonce(1024)
+        );
+        assert!(
+            !response(200, None, Some("n"), r#"{"error":"use_dpop_nonce"}"#)
+                .asks_for_dpop_nonce(1024)
         );
     }
 

@@ -224,8 +224,8 @@ impl CredentialConfiguration {
     }
 }
 
-/// OAuth 2.0 Authorization Server Metadata (RFC 8414 §2), the members a pre-authorized
-/// code wallet needs.
+/// OAuth 2.0 Authorization Server Metadata (RFC 8414 §2), the members a wallet needs for
+/// the pre-authorized code and the authorization code flows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationServerMetadata {
     /// `issuer`: identical to the identifier the metadata was fetched for (RFC 8414 §3.3).
@@ -243,6 +243,24 @@ pub struct AuthorizationServerMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub pre_authorized_grant_anonymous_access_supported: Option<bool>,
+    /// `authorization_endpoint` (RFC 8414 §2; OID4VCI 1.0 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// `require_pushed_authorization_requests` (RFC 9126 §5; absent means false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// `code_challenge_methods_supported` (RFC 8414 §2; PKCE, RFC 7636).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
 }
 
 impl AuthorizationServerMetadata {
@@ -271,6 +289,14 @@ impl AuthorizationServerMetadata {
         self.grant_types_supported
             .as_ref()
             .is_none_or(|g| g.iter().any(|t| t == PRE_AUTHORIZED_CODE_GRANT))
+    }
+
+    /// False only when `grant_types_supported` is present and lacks `authorization_code`
+    /// (RFC 8414 §2: absent means `["authorization_code", "implicit"]`).
+    pub fn may_support_authorization_code(&self) -> bool {
+        self.grant_types_supported
+            .as_ref()
+            .is_none_or(|g| g.iter().any(|t| t == "authorization_code"))
     }
 
     /// The token endpoint, which a pre-authorized code wallet cannot do without.

@@ -44,8 +44,8 @@ pub struct Grants {
         skip_serializing_if = "Option::is_none"
     )]
     pub pre_authorized_code: Option<PreAuthorizedCodeGrant>,
-    /// `authorization_code` (parsed for completeness; this SDK runs the pre-authorized
-    /// code flow only).
+    /// `authorization_code`: the wallet runs the authorization code flow
+    /// ([`crate::Wallet::begin_authorization`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code: Option<AuthorizationCodeGrant>,
 }
@@ -184,7 +184,7 @@ impl CredentialOffer {
     pub fn pre_authorized_grant(&self) -> Result<&PreAuthorizedCodeGrant> {
         self.grants.pre_authorized_code.as_ref().ok_or_else(|| {
             Error::Unsupported(
-                "the offer has no pre-authorized_code grant (only the pre-authorized code flow is implemented)"
+                "the offer has no pre-authorized_code grant (use the authorization code flow: Wallet::begin_authorization)"
                     .into(),
             )
         })

@@ -10,6 +10,7 @@ use vdc_core::jose::{Algorithm, LocalSigner, PublicKey, SigningKey};
 use vdc_core::key_proof::{self, ProofInput};
 use vdc_core::rng::random_b64;
 
+use crate::authorize::{AuthorizationTokens, DpopKey, DpopSession};
 use crate::client::{
     AccessToken, CredentialRequest, CredentialResponse, CredentialTarget, IssuerClient,
     NotificationEvent, TokenResponse,
@@ -33,6 +34,9 @@ pub struct AcceptedOffer {
     /// Notification Requests that failed. Notifications are best-effort (OID4VCI 1.0
     /// §11: "there are no guarantees"), so they never fail the acceptance.
     pub notification_errors: Vec<Error>,
+    /// The tokens of an authorization code flow ([`Wallet::finish_authorization`]), with
+    /// the refresh token when issued; `None` for the pre-authorized code flow.
+    pub tokens: Option<AuthorizationTokens>,
 }
 
 /// A deferred issuance to poll later (OID4VCI 1.0 §9). It holds the access token and the
@@ -60,16 +64,24 @@ pub struct DeferredHandle {
     pub interval: u64,
     /// The holder keys proved in the Credential Request.
     pub holder_keys: Vec<PrivateJwk>,
+    /// The DPoP key the access token is bound to (RFC 9449), for tokens of the
+    /// authorization code flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<DpopKey>,
 }
 
 /// One issuance in progress: what is being requested, from where, with which token.
-struct Issuance<'a> {
-    credential_issuer: &'a str,
-    configuration_id: &'a str,
-    identifier: Option<&'a str>,
-    config: &'a CredentialConfiguration,
-    notification_endpoint: Option<&'a str>,
-    access_token: &'a AccessToken,
+pub(crate) struct Issuance<'a> {
+    pub(crate) credential_issuer: &'a str,
+    pub(crate) configuration_id: &'a str,
+    pub(crate) identifier: Option<&'a str>,
+    pub(crate) config: &'a CredentialConfiguration,
+    pub(crate) notification_endpoint: Option<&'a str>,
+    pub(crate) access_token: &'a AccessToken,
+    /// The DPoP key of a DPoP-bound access token.
+    pub(crate) dpop: Option<&'a DpopSession>,
+    /// The key proofs' `iss` (OID4VCI 1.0 Appendix F.1; `None` for anonymous access).
+    pub(crate) client_id: Option<&'a str>,
 }
 
 /// A wallet over a [`CredentialStore`]: accepts offers from any OID4VCI 1.0 issuer with
@@ -195,7 +207,7 @@ impl Wallet {
                 None,
             )
             .await?;
-        let targets = targets(offer, &token, &info)?;
+        let targets = targets(&offer.credential_configuration_ids, &token, &info)?;
         let mut accepted = AcceptedOffer::default();
         for (config_id, identifier) in &targets {
             let config = info.issuer.configuration(config_id)?;
@@ -207,6 +219,8 @@ impl Wallet {
                 config,
                 notification_endpoint: info.issuer.notification_endpoint.as_deref(),
                 access_token: &token.access_token,
+                dpop: None,
+                client_id: None,
             };
             self.request(&info, &issuance, batch, &mut accepted).await?;
         }
@@ -215,7 +229,7 @@ impl Wallet {
 
     /// Checks, before the pre-authorized code is spent, that a configuration can be
     /// requested and what arrives can be verified.
-    fn check_configuration(
+    pub(crate) fn check_configuration(
         &self,
         info: &IssuerInfo,
         config: &CredentialConfiguration,
@@ -283,7 +297,7 @@ impl Wallet {
             })
     }
 
-    async fn request(
+    pub(crate) async fn request(
         &self,
         info: &IssuerInfo,
         issuance: &Issuance<'_>,
@@ -309,14 +323,20 @@ impl Wallet {
             let request = CredentialRequest {
                 target: target.clone(),
                 jwt_proofs: self
-                    .proofs(&keys, issuance.credential_issuer, nonce_endpoint)
+                    .proofs(
+                        &keys,
+                        issuance.credential_issuer,
+                        nonce_endpoint,
+                        issuance.client_id,
+                    )
                     .await?,
             };
             match self
                 .client
-                .credential(
+                .credential_as(
                     &info.issuer.credential_endpoint,
                     issuance.access_token,
+                    issuance.dpop,
                     &request,
                 )
                 .await
@@ -367,6 +387,7 @@ impl Wallet {
                     transaction_id,
                     interval,
                     holder_keys: keys.iter().map(|k| PrivateJwk::from_key(k.key())).collect(),
+                    dpop: issuance.dpop.map(DpopSession::to_key),
                 });
                 Ok(())
             }
@@ -375,12 +396,13 @@ impl Wallet {
 
     /// One `jwt` key proof per key (Appendix F.1): `aud` = the Credential Issuer
     /// Identifier, `nonce` = a fresh `c_nonce` when the issuer has a Nonce Endpoint (§7),
-    /// no `iss` (anonymous pre-authorized code flow).
+    /// `iss` = the client id, omitted in the anonymous pre-authorized code flow.
     async fn proofs(
         &self,
         keys: &[LocalSigner],
         credential_issuer: &str,
         nonce_endpoint: Option<&str>,
+        client_id: Option<&str>,
     ) -> Result<Vec<String>> {
         if keys.is_empty() {
             return Ok(Vec::new());
@@ -398,7 +420,7 @@ impl Wallet {
                     ProofInput {
                         audience: credential_issuer,
                         nonce: nonce.as_deref(),
-                        client_id: None,
+                        client_id,
                         iat,
                     },
                 )
@@ -438,7 +460,14 @@ impl Wallet {
             self.options.send_notifications,
         ) && let Err(e) = self
             .client
-            .notify(endpoint, issuance.access_token, id, event, description)
+            .notify_as(
+                endpoint,
+                issuance.access_token,
+                issuance.dpop,
+                id,
+                event,
+                description,
+            )
             .await
         {
             accepted.notification_errors.push(e);
@@ -519,11 +548,17 @@ impl Wallet {
     /// Polls a deferred issuance once (§9). The result has the credentials when issued,
     /// or the handle again (with the new `interval`) while still pending.
     pub async fn poll_deferred(&self, handle: &DeferredHandle) -> Result<AcceptedOffer> {
+        let dpop = handle
+            .dpop
+            .as_ref()
+            .map(|k| DpopSession::restore(k, &self.options))
+            .transpose()?;
         let response = self
             .client
-            .deferred_credential(
+            .deferred_credential_as(
                 &handle.deferred_credential_endpoint,
                 &handle.access_token,
+                dpop.as_ref(),
                 &handle.transaction_id,
             )
             .await?;
@@ -532,6 +567,7 @@ impl Wallet {
             CredentialResponse::Deferred { interval, .. } => {
                 accepted.deferred.push(DeferredHandle {
                     interval,
+                    dpop: dpop.as_ref().map(DpopSession::to_key),
                     ..handle.clone()
                 });
             }
@@ -546,6 +582,8 @@ impl Wallet {
                     config: &handle.configuration,
                     notification_endpoint: handle.notification_endpoint.as_deref(),
                     access_token: &handle.access_token,
+                    dpop: dpop.as_ref(),
+                    client_id: None,
                 };
                 self.receive(
                     &issuance,
@@ -584,15 +622,14 @@ impl Wallet {
 
 /// The Credential Requests to make: with `credential_identifiers` in the token response,
 /// one per identifier (§8.2: then `credential_identifier` is REQUIRED); otherwise one per
-/// offered configuration.
-fn targets(
-    offer: &CredentialOffer,
+/// offered (or requested) configuration.
+pub(crate) fn targets(
+    configuration_ids: &[String],
     token: &TokenResponse,
     info: &IssuerInfo,
 ) -> Result<Vec<(String, Option<String>)>> {
     if token.authorization_details.is_empty() {
-        return Ok(offer
-            .credential_configuration_ids
+        return Ok(configuration_ids
             .iter()
             .map(|id| (id.clone(), None))
             .collect());

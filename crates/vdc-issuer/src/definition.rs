@@ -70,9 +70,22 @@ pub struct IssuerDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_provider: Option<IdentityProvider>,
     /// An HTTPS endpoint of the enterprise back end that answers the claims of a logged-in
-    /// subject (instead of the claim mapping).
+    /// subject (instead of the claim mapping): vdc `POST`s it, signed like the webhooks
+    /// (Standard Webhooks), `{"issuer", "credential_configuration_id", "subject"}` and it
+    /// answers `200 {"claims": {...}}` or `202 {"retry_after": N}`. Needs
+    /// `identity_provider`; reached under the outbound policy (G7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims_endpoint: Option<String>,
+    /// The claims endpoint's signing secret (`whsec_` + base64 of 24 to 64 bytes). Optional
+    /// and write-only: without it vdc generates one and answers it once, on creation.
+    #[serde(default, skip_serializing_if = "never_serialized")]
+    #[schema(write_only)]
+    pub claims_endpoint_secret: Option<String>,
+    /// The claims endpoint secret as stored: sealed under the KEK (base64url). Not part of
+    /// the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub claims_endpoint_secret_sealed: Option<String>,
     /// Whether authorization requests must be pushed (RFC 9126 §5); default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_par: Option<bool>,
@@ -131,6 +144,18 @@ pub struct WalletClient {
     pub client_id: String,
     /// Its redirect URIs, compared exactly (RFC 9700 §2.1).
     pub redirect_uris: Vec<String>,
+}
+
+/// The prefix of a signing secret (Standard Webhooks, "Signature scheme"), as for webhooks.
+pub const ENDPOINT_SECRET_PREFIX: &str = "whsec_";
+
+/// The HMAC key of a `whsec_<base64>` secret, if it is one of 24 to 64 bytes.
+pub fn decode_endpoint_secret(secret: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    use base64::Engine as _;
+    let b64 = secret.strip_prefix(ENDPOINT_SECRET_PREFIX)?;
+    let key = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let key = zeroize::Zeroizing::new(key);
+    (24..=64).contains(&key.len()).then_some(key)
 }
 
 fn never_serialized<T>(_: &T) -> bool {
@@ -270,10 +295,6 @@ impl IssuerDefinition {
                 }
             }
         }
-        if self.claims_endpoint.is_some() {
-            // Not served yet (contract-next: until then an unknown member is a 400).
-            return bad("claims_endpoint is not supported yet: map the claims from the login with identity_provider.claim_mapping".into());
-        }
         if let Some(endpoint) = &self.claims_endpoint {
             if web_url(endpoint).is_none() || endpoint.len() > 2048 {
                 return bad("claims_endpoint must be an https URL".into());
@@ -281,6 +302,20 @@ impl IssuerDefinition {
             if self.identity_provider.is_none() {
                 return bad(
                     "claims_endpoint needs an identity_provider to authenticate the subject".into(),
+                );
+            }
+        }
+        if self.claims_endpoint_secret_sealed.is_some() {
+            return bad("claims_endpoint_secret_sealed cannot be set".into());
+        }
+        if let Some(secret) = &self.claims_endpoint_secret {
+            if self.claims_endpoint.is_none() {
+                return bad("claims_endpoint_secret needs a claims_endpoint".into());
+            }
+            if decode_endpoint_secret(secret).is_none() {
+                return bad(
+                    "claims_endpoint_secret must be whsec_ followed by the base64 of 24 to 64 bytes"
+                        .into(),
                 );
             }
         }
@@ -592,6 +627,55 @@ mod tests {
                 display: vec![],
             });
         assert!(d.validate().is_err());
+    }
+
+    #[test]
+    fn claims_endpoint_secrets_are_webhook_secrets() {
+        assert_eq!(
+            decode_endpoint_secret("whsec_Z2xvYmV4LWNsYWltcy1zZWNyZXQtMjRi").map(|k| k.len()),
+            Some(24)
+        );
+        for bad in [
+            "Z2xvYmV4LWNsYWltcy1zZWNyZXQtMjRi",
+            "whsec_c2hvcnQ=",
+            "whsec_not base64!",
+            "whsec_",
+            &format!("whsec_{}", "QUFB".repeat(22)),
+        ] {
+            assert!(decode_endpoint_secret(bad).is_none(), "{bad}");
+        }
+        let with = |endpoint: Option<&str>, secret: Option<&str>| {
+            let mut d = contract_example();
+            d.identity_provider = Some(IdentityProvider {
+                issuer: "https://idp.example".into(),
+                client_id: "vdc".into(),
+                client_secret: Some("s".into()),
+                client_secret_sealed: None,
+                scopes: vec!["openid".into()],
+                claim_mapping: vec![],
+            });
+            d.claims_endpoint = endpoint.map(str::to_owned);
+            d.claims_endpoint_secret = secret.map(str::to_owned);
+            d.validate()
+        };
+        with(Some("https://backend.example/claims"), None).unwrap();
+        with(
+            Some("https://backend.example/claims"),
+            Some("whsec_Z2xvYmV4LWNsYWltcy1zZWNyZXQtMjRi"),
+        )
+        .unwrap();
+        assert!(
+            with(
+                Some("https://backend.example/claims"),
+                Some("whsec_c2hvcnQ=")
+            )
+            .is_err()
+        );
+        assert!(with(None, Some("whsec_Z2xvYmV4LWNsYWltcy1zZWNyZXQtMjRi")).is_err());
+        assert!(with(Some("ftp://backend.example/claims"), None).is_err());
+        let mut d = contract_example();
+        d.claims_endpoint = Some("https://backend.example/claims".into());
+        assert!(d.validate().is_err(), "no identity provider");
     }
 
     #[test]

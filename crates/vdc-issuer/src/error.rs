@@ -16,6 +16,9 @@ pub enum IssuerError {
     /// A grant type this server does not support.
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
+    /// A token type the revocation endpoint does not revoke (RFC 7009 §2.2.1).
+    #[error("unsupported_token_type: {0}")]
+    UnsupportedTokenType(String),
     /// The access token is missing, unknown, expired or of another issuer (RFC 6750 §3.1).
     #[error("invalid_token: {0}")]
     InvalidToken(String),

@@ -111,6 +111,25 @@ pub struct IssuerObject {
     /// The registered wallets (empty: any public client, contract-next "IdP login").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub wallet_clients: Vec<WalletClient>,
+    /// The enterprise back end answering the claims of a logged-in subject, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_endpoint: Option<String>,
+    /// The claims endpoint's signing secret (`whsec_...`, Standard Webhooks). Only in the
+    /// answer that created the issuer, and only when vdc generated it; never read back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub claims_endpoint_secret: Option<ShownOnce>,
+}
+
+/// A secret shown once; `Debug` never prints it.
+#[derive(Clone, Serialize)]
+#[serde(transparent)]
+pub struct ShownOnce(pub String);
+
+impl std::fmt::Debug for ShownOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// The identity provider as the management API shows it: without the client secret, with
@@ -247,6 +266,32 @@ impl Issuer {
         {
             idp.client_secret_sealed = Some(self.seal_client_secret(&def.id, &secret)?);
         }
+        // The claims endpoint: under the outbound policy (G7), with its signing secret
+        // sealed under the KEK (G8); a generated secret is answered this once.
+        let mut shown_secret = None;
+        if let Some(endpoint) = &def.claims_endpoint {
+            if let Some(deps) = &self.authorization {
+                deps.fetcher.check_url(endpoint).map_err(|e| {
+                    IssuerError::InvalidRequest(format!(
+                        "claims_endpoint must be an https URL the outbound policy allows: {e}"
+                    ))
+                })?;
+            }
+            let key = match def.claims_endpoint_secret.take() {
+                Some(given) => {
+                    crate::definition::decode_endpoint_secret(&given).ok_or_else(|| {
+                        IssuerError::InvalidRequest("claims_endpoint_secret is malformed".into())
+                    })?
+                }
+                None => {
+                    let (shown, key) = crate::authorization::claims::generate_secret(self)?;
+                    shown_secret = Some(ShownOnce(shown));
+                    key
+                }
+            };
+            def.claims_endpoint_secret_sealed =
+                Some(self.seal_claims_endpoint_secret(&def.id, &key)?);
+        }
         let imported = match def.signing_key.take() {
             Some(jwk) => {
                 let key = SigningKey::from_private_jwk(&jwk)
@@ -304,7 +349,9 @@ impl Issuer {
         }
         let def = Arc::new(def);
         self.remember(def.clone());
-        Ok(self.issuer_object(&def))
+        let mut object = self.issuer_object(&def);
+        object.claims_endpoint_secret = shown_secret;
+        Ok(object)
     }
 
     /// `GET /api/v1/issuers/{issuer}`.
@@ -359,6 +406,8 @@ impl Issuer {
             require_par: def.identity_provider.as_ref().map(|_| def.requires_par()),
             require_dpop: def.require_dpop,
             wallet_clients: def.wallet_clients.clone(),
+            claims_endpoint: def.claims_endpoint.clone(),
+            claims_endpoint_secret: None,
         }
     }
 

@@ -99,6 +99,11 @@ pub struct AuthorizationCodeMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     /// The configurations' scopes.
     pub scopes_supported: Vec<String>,
+    /// Spec: RFC 8414 §2: the RFC 7009 revocation endpoint (refresh tokens and the code
+    /// flow's access tokens).
+    pub revocation_endpoint: String,
+    /// Spec: RFC 8414 §2: `["none"]`, public clients naming their `client_id`.
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
 }
 
 impl Issuer {
@@ -160,6 +165,8 @@ impl Issuer {
                 .values()
                 .filter_map(|c| c.scope.clone())
                 .collect(),
+            revocation_endpoint: format!("{base}/revoke"),
+            revocation_endpoint_auth_methods_supported: vec!["none"],
         });
         Ok(AuthorizationServerMetadata {
             token_endpoint: format!("{base}/token"),

@@ -653,7 +653,7 @@ impl Issuer {
                 issuer_id: issuer_id.to_owned(),
                 transaction_id_hash: SecretHash::of(&transaction_id),
                 offer_id: offer.offer_id.clone(),
-                credential_configuration_id: config_id,
+                credential_configuration_id: config_id.clone(),
                 holder_keys: Value::Array(
                     holder_keys
                         .iter()
@@ -672,7 +672,8 @@ impl Issuer {
             }
             return Ok(CredentialOutcome::Deferred(DeferredCredentialResponse {
                 transaction_id: TransactionId::new(transaction_id),
-                interval: self.settings.deferred_interval,
+                // The claims endpoint's retry_after, when it deferred this configuration.
+                interval: self.deferral_interval(offer.claims.as_ref(), &config_id),
             }));
         };
         let max_credentials = self.offer_credential_limit(&def, &offer);
@@ -1089,13 +1090,24 @@ impl Issuer {
                 interval: self.settings.deferred_interval,
             })
         };
-        let Some(claims) = offer
-            .claims
-            .as_ref()
-            .and_then(|c| c.get(&deferred.credential_configuration_id))
-            .cloned()
-        else {
-            return Ok(pending());
+        let config_id = &deferred.credential_configuration_id;
+        let claims = match offer.claims.as_ref().and_then(|c| c.get(config_id)) {
+            Some(c) => c.clone(),
+            // A login whose back end deferred the claims: ask it again (once its
+            // retry_after has passed).
+            None if def.claims_endpoint.is_some() => match self
+                .deferred_claims(&def, &offer.offer_id, offer.claims.as_ref(), config_id)
+                .await?
+            {
+                crate::authorization::claims::DeferredClaims::Ready(c) => c,
+                crate::authorization::claims::DeferredClaims::Pending(interval) => {
+                    return Ok(CredentialOutcome::Deferred(DeferredCredentialResponse {
+                        transaction_id: transaction_id.clone(),
+                        interval,
+                    }));
+                }
+            },
+            None => return Ok(pending()),
         };
         let config = def
             .credential_configurations

@@ -41,6 +41,10 @@ pub struct IssuerSettings {
     pub authorization_code_ttl: i64,
     /// Refresh token lifetime, seconds.
     pub refresh_token_ttl: i64,
+    /// Time allowed for an issuer's `claims_endpoint` to answer (connect, answer and body):
+    /// for all of one login's calls together, and for each call of the deferred endpoint. A
+    /// slower back end fails the login with `server_error`.
+    pub claims_endpoint_timeout: std::time::Duration,
 }
 
 impl Default for IssuerSettings {
@@ -59,6 +63,7 @@ impl Default for IssuerSettings {
             login_ttl: 600,
             authorization_code_ttl: 60,
             refresh_token_ttl: 14 * 24 * 3600,
+            claims_endpoint_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -145,6 +150,12 @@ impl Issuer {
         self.authorization = Some(Arc::new(crate::authorization::AuthorizationDeps::new(
             store, fetcher,
         )));
+        self
+    }
+
+    /// Bounds each call of an issuer's claims endpoint by `timeout` (default 5 s).
+    pub fn with_claims_endpoint_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.settings.claims_endpoint_timeout = timeout;
         self
     }
 

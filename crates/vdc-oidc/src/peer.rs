@@ -96,7 +96,9 @@ fn collected(stderr: &Mutex<String>) -> String {
 impl IdpPeer {
     /// Starts the provider with `clients` (an array of `{client_id, client_secret,
     /// redirect_uris}`), signing ID tokens with `alg` (`RS256` or `ES256`); `extra_args` go
-    /// to `provider.mjs` (`--fail-token`, `--port N`). Panics, with the provider's stderr,
+    /// to `provider.mjs` (`--fail-token`, `--port N`, `--forge-id-token key|aud|nonce`: ID
+    /// tokens signed by a key outside the JWKS, or with another `aud` or `nonce`). Panics,
+    /// with the provider's stderr,
     /// if it does not come up.
     pub async fn start(clients: Value, alg: &str, extra_args: &[&str]) -> IdpPeer {
         let dir = conformance_dir();

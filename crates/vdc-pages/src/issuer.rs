@@ -20,6 +20,9 @@ use crate::layout::{
 use crate::post::{Form, PagePost};
 use crate::qr::inline_svg;
 
+/// The form's `grant` value of an offer with login (the management API's name).
+const GRANT_LOGIN: &str = "authorization_code";
+
 /// Largest claim value typed into the issuer form.
 const MAX_CLAIM_CHARS: usize = 1024;
 
@@ -102,13 +105,28 @@ fn issuer_body(def: &IssuerObject) -> Markup {
                     }
                     button type="submit" { "Create offer" }
                 }
+                @if let Some(idp) = &def.identity_provider {
+                    // The authorization code grant (OID4VCI 1.0 §3.4): no claims typed here,
+                    // they come from the holder's login at the identity provider.
+                    form.login-offer method="post" action={ "/ui/issuers/" (def.id) "/offers" } data-login-offer=(id) {
+                        input type="hidden" name="configuration" value=(id);
+                        input type="hidden" name="grant" value=(GRANT_LOGIN);
+                        p.hint {
+                            "Or let the holder log in: the wallet sends them to "
+                            code { (idp.issuer) }
+                            " and the claims come from that login."
+                        }
+                        button type="submit" { "Create offer with login" }
+                    }
+                }
             }
         }
     }
 }
 
 /// `POST /ui/issuers/{issuer}/offers`: creates the offer through the issuer service (the
-/// management API's path) with a 6-digit tx_code, and shows QR, link, tx_code and status.
+/// management API's path) with a 6-digit tx_code, or with `grant=authorization_code` an
+/// offer with login (no claims, no tx_code), and shows QR, link, tx_code and status.
 pub(crate) async fn create_offer(
     State(pages): State<Pages>,
     Path(issuer): Path<String>,
@@ -157,6 +175,26 @@ pub(crate) fn offer_request(def: &IssuerObject, form: &Form) -> Result<CreateOff
         .credential_configurations
         .get(id)
         .ok_or_else(|| format!("unknown credential configuration {id}"))?;
+    match form.field("grant") {
+        None | Some("") => {}
+        Some(GRANT_LOGIN) => {
+            if def.identity_provider.is_none() {
+                return Err(
+                    "this issuer has no identity provider: offers with login need one".into(),
+                );
+            }
+            // Spec: OID4VCI 1.0 §4.1.1: `issuer_state` only; no claims, no tx_code.
+            return Ok(CreateOffer {
+                credential_configuration_ids: vec![id.to_owned()],
+                claims: Default::default(),
+                grant: Some(GRANT_LOGIN.to_owned()),
+                tx_code: None,
+                expires_in: None,
+                deferred: false,
+            });
+        }
+        Some(_) => return Err("unknown grant".into()),
+    }
     let paths: Vec<Value> = config.claims.iter().map(|c| c.path.clone()).collect();
     let mut claims = Map::new();
     for (i, names) in form_claims(&config.format, &paths).into_iter().enumerate() {
@@ -215,6 +253,7 @@ pub(crate) fn insert_path(object: &mut Map<String, Value>, names: &[String], val
 fn offer_body(issuer: &str, offer: &OfferCreated, qr: Markup) -> Markup {
     let id = &offer.id;
     let tx = offer.tx_code.as_deref().unwrap_or_default();
+    let login = offer.credential_offer.grants.authorization_code.is_some();
     html! {
         h1 { "Credential offer" }
         div.qr #qr role="img" aria-label="QR code of the offer" { (qr) }
@@ -223,10 +262,21 @@ fn offer_body(issuer: &str, offer: &OfferCreated, qr: Markup) -> Markup {
             " "
             button type="button" data-copy="offer-link" { "Copy" }
         }
-        p { "Transaction code: " strong #tx-code { (tx) } }
-        p.hint {
-            "With the command-line wallet: "
-            code { "vdc wallet accept '…' --tx-code " (tx) }
+        @if login {
+            p #login-hint {
+                "The wallet will send the holder to log in at the issuer's identity provider; \
+                 the credential's claims come from that login. No transaction code is needed."
+            }
+            p.hint {
+                "With the command-line wallet (it prints the login URL): "
+                code { "vdc wallet accept '…'" }
+            }
+        } @else {
+            p { "Transaction code: " strong #tx-code { (tx) } }
+            p.hint {
+                "With the command-line wallet: "
+                code { "vdc wallet accept '…' --tx-code " (tx) }
+            }
         }
         p {
             "Status: "

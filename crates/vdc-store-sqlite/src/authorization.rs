@@ -319,6 +319,66 @@ impl AuthorizationStore for SqliteStore {
         Ok(removed)
     }
 
+    async fn revoke_subject_authorizations(
+        &self,
+        issuer_id: &str,
+        subject: &str,
+        now: UnixTime,
+    ) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        // Writers are serialized (`BEGIN IMMEDIATE`): a redemption or rotation commits
+        // wholly before or after this, and one after finds its code redeemed or its refresh
+        // token gone.
+        let live = sqlx::query_scalar!(
+            r#"SELECT COUNT(*) AS "n!: i64" FROM authorizations a
+             WHERE a.issuer_id = $1 AND a.subject = $2 AND (
+                 (a.stage = 'authorized' AND a.expires_at > $3)
+                 OR EXISTS (SELECT 1 FROM access_tokens k
+                     WHERE k.issuer_id = $1 AND k.authorization_id = a.authorization_id
+                       AND k.expires_at > $3)
+                 OR EXISTS (SELECT 1 FROM refresh_tokens r
+                     WHERE r.issuer_id = $1 AND r.authorization_id = a.authorization_id
+                       AND r.expires_at > $3))"#,
+            issuer_id,
+            subject,
+            t(now),
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query!(
+            "UPDATE authorizations SET stage = 'redeemed'
+             WHERE issuer_id = $1 AND subject = $2 AND stage = 'authorized'",
+            issuer_id,
+            subject,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query!(
+            "DELETE FROM access_tokens
+             WHERE issuer_id = $1 AND authorization_id IN (SELECT authorization_id
+                 FROM authorizations WHERE issuer_id = $1 AND subject = $2)",
+            issuer_id,
+            subject,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query!(
+            "DELETE FROM refresh_tokens
+             WHERE issuer_id = $1 AND authorization_id IN (SELECT authorization_id
+                 FROM authorizations WHERE issuer_id = $1 AND subject = $2)",
+            issuer_id,
+            subject,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        u64::try_from(live).map_err(|_| StoreError::Corrupt("negative count".into()))
+    }
+
     async fn rotate_refresh_token(
         &self,
         issuer_id: &str,

@@ -201,6 +201,20 @@ pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
     /// §4.1.2: a code used twice revokes what it gave). The number of tokens removed.
     async fn revoke_authorization(&self, issuer_id: &str, authorization_id: &str) -> Result<u64>;
 
+    /// Revokes every authorization of the login subject `subject` at this issuer (an
+    /// employee leaves; RFC 7009 §2.1 "all access tokens based on the same authorization
+    /// grant"), in one transaction: deletes their access and refresh tokens (expired ones
+    /// too) and moves their unredeemed codes to `Redeemed`, so none of them yields a token
+    /// afterwards. The number of authorizations that still had a live (at `now`) code,
+    /// access token or refresh token; 0 for an unknown subject or a second call. Logins
+    /// still in progress have no subject yet and are not touched.
+    async fn revoke_subject_authorizations(
+        &self,
+        issuer_id: &str,
+        subject: &str,
+        now: UnixTime,
+    ) -> Result<u64>;
+
     /// Rotates a refresh token (G2): deletes the one hashing to `old_hash` if unexpired and
     /// stores `next` with the access token and offer of `redemption` (always
     /// [`AuthorizedOffer::New`]) in one transaction, extending the authorization's

@@ -106,6 +106,9 @@ pub struct Config {
     /// Connections served at once; more wait in the listen backlog
     /// (`VDC_HTTP_MAX_CONNECTIONS`).
     pub http_max_connections: usize,
+    /// Time allowed for an issuer's claims endpoint to answer a login (all its calls) or a
+    /// deferred credential request, seconds (`VDC_CLAIMS_ENDPOINT_TIMEOUT`).
+    pub claims_endpoint_timeout: u64,
 }
 
 impl Default for Config {
@@ -134,6 +137,7 @@ impl Default for Config {
             http_header_timeout: 10,
             http_request_timeout: 30,
             http_max_connections: 1024,
+            claims_endpoint_timeout: 5,
         }
     }
 }
@@ -163,6 +167,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "VDC_HTTP_HEADER_TIMEOUT",
     "VDC_HTTP_REQUEST_TIMEOUT",
     "VDC_HTTP_MAX_CONNECTIONS",
+    "VDC_CLAIMS_ENDPOINT_TIMEOUT",
 ];
 
 /// The longest retention period accepted, days (100 years; longer is "keep forever", 0).
@@ -245,6 +250,15 @@ impl Config {
             timeout: std::time::Duration::from_secs(self.webhook_timeout),
             ..vdc_webhooks::WebhookSettings::default()
         })
+    }
+
+    /// The time bound of one claims endpoint call; an error names a bad value.
+    pub fn claims_endpoint_timeout(&self) -> anyhow::Result<std::time::Duration> {
+        // Below the default request timeout, so the login callback still answers.
+        if !(1..=20).contains(&self.claims_endpoint_timeout) {
+            anyhow::bail!("VDC_CLAIMS_ENDPOINT_TIMEOUT must be 1..=20 seconds");
+        }
+        Ok(std::time::Duration::from_secs(self.claims_endpoint_timeout))
     }
 
     /// The retention purge settings; an error names a bad value.
@@ -349,6 +363,20 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("VDC_WEBHOOK_RETENTION_DAYS"), "{err}");
+    }
+
+    #[test]
+    fn claims_endpoint_timeout_defaults_to_five_seconds_and_is_bounded() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.claims_endpoint_timeout().unwrap(),
+            std::time::Duration::from_secs(5)
+        );
+        for bad in [0, 21] {
+            c.claims_endpoint_timeout = bad;
+            let e = c.claims_endpoint_timeout().unwrap_err().to_string();
+            assert!(e.contains("VDC_CLAIMS_ENDPOINT_TIMEOUT"), "{e}");
+        }
     }
 
     #[test]

@@ -337,6 +337,7 @@ pub async fn build_with_store(
             events,
         },
     )?;
+    let issuer = issuer.with_claims_endpoint_timeout(config.claims_endpoint_timeout()?);
     if config.demo {
         demo::seed(&issuer).await?;
         demo::seed_verifier(&verifier, &issuer).await?;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use vdc::config::{Config, LogFormat, Role};
 
 #[derive(Parser)]
@@ -79,9 +79,39 @@ enum Command {
     },
 }
 
+/// How `vdc wallet` logs in for the authorization code flow.
+#[derive(Args)]
+struct LoginArgs {
+    /// The loopback port of the redirect URI http://127.0.0.1:PORT/callback (default: a free one).
+    #[arg(long)]
+    redirect_port: Option<u16>,
+    /// The wallet's client_id (a public client).
+    #[arg(long, default_value = vdc::wallet::DEFAULT_CLIENT_ID)]
+    client_id: String,
+    /// Open the login URL in the browser (xdg-open / open).
+    #[arg(long)]
+    open: bool,
+    /// Seconds to wait for the browser to come back from the login.
+    #[arg(long, default_value_t = vdc::wallet::DEFAULT_LOGIN_TIMEOUT.as_secs())]
+    login_timeout: u64,
+}
+
+impl LoginArgs {
+    fn options(self, login: bool) -> vdc::wallet::LoginOptions {
+        vdc::wallet::LoginOptions {
+            login,
+            redirect_port: self.redirect_port,
+            client_id: self.client_id,
+            open_browser: self.open,
+            timeout: Duration::from_secs(self.login_timeout),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum WalletCommand {
-    /// Redeems a credential offer (pre-authorized code flow).
+    /// Redeems a credential offer: the pre-authorized code flow, or a login in the browser
+    /// (authorization code flow) when the offer has only the authorization_code grant.
     Accept {
         /// The offer URI (openid-credential-offer://...).
         offer: String,
@@ -94,6 +124,28 @@ enum WalletCommand {
         /// Allow http:// issuers (local testing only).
         #[arg(long)]
         insecure_http: bool,
+        /// Log in (authorization code flow) even when the offer has a pre-authorized code.
+        #[arg(long)]
+        login: bool,
+        #[command(flatten)]
+        login_args: LoginArgs,
+    },
+    /// Requests credentials without an offer (wallet-initiated), logging in in the browser.
+    Request {
+        /// The credential issuer identifier (https://.../issuers/ID).
+        #[arg(long)]
+        issuer: String,
+        /// A credential configuration id (repeat for several).
+        #[arg(long = "configuration", required = true)]
+        configurations: Vec<String>,
+        /// How many credential instances (one key each).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Allow http:// issuers (local testing only).
+        #[arg(long)]
+        insecure_http: bool,
+        #[command(flatten)]
+        login_args: LoginArgs,
     },
     /// Answers an OpenID4VP presentation request (openid4vp://...).
     Present {
@@ -268,7 +320,36 @@ async fn main() -> anyhow::Result<()> {
                 tx_code,
                 batch,
                 insecure_http,
-            } => vdc::wallet::accept(&dir, &offer, tx_code.as_deref(), batch, insecure_http).await,
+                login,
+                login_args,
+            } => {
+                vdc::wallet::accept(
+                    &dir,
+                    &offer,
+                    tx_code.as_deref(),
+                    batch,
+                    insecure_http,
+                    &login_args.options(login),
+                )
+                .await
+            }
+            WalletCommand::Request {
+                issuer,
+                configurations,
+                batch,
+                insecure_http,
+                login_args,
+            } => {
+                vdc::wallet::request(
+                    &dir,
+                    &issuer,
+                    &configurations,
+                    batch,
+                    insecure_http,
+                    &login_args.options(true),
+                )
+                .await
+            }
             WalletCommand::Present {
                 request,
                 trust_anchor,

@@ -60,6 +60,37 @@ pub struct DpopTarget<'a> {
     pub method: &'a str,
 }
 
+/// What a proof's key must be the key of, for the error a proof by another key gets: the
+/// key is the same check (RFC 9449 §4.3 item 12: the thumbprint), but the wallet must learn
+/// which binding its proof missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyBinding {
+    /// The authorization request's `dpop_jkt` or PAR proof (RFC 9449 §10), at PAR and at
+    /// the token endpoint's `authorization_code` grant.
+    AuthorizationRequest,
+    /// The refresh token's key (RFC 9449 §5), at the `refresh_token` grant.
+    RefreshToken,
+    /// The access token's `cnf.jkt` (RFC 9449 §7.1), at a protected resource.
+    AccessToken,
+}
+
+impl KeyBinding {
+    /// The `error_description` of a good proof by another key.
+    fn wrong_key(self) -> &'static str {
+        match self {
+            Self::AuthorizationRequest => {
+                "the DPoP proof's key is not the key the authorization request was bound to (RFC 9449 §10)"
+            }
+            Self::RefreshToken => {
+                "the DPoP proof's key is not the key the refresh token is bound to (RFC 9449 §5)"
+            }
+            Self::AccessToken => {
+                "the DPoP proof's key is not the key the access token is bound to (RFC 9449 §7.1)"
+            }
+        }
+    }
+}
+
 impl Issuer {
     /// A fresh DPoP server nonce (RFC 9449 §8), sealed: handing it out writes nothing.
     pub fn dpop_nonce(&self, issuer_id: &str) -> Result<String> {
@@ -88,6 +119,21 @@ impl Issuer {
         access_token: Option<&str>,
         expected_jkt: Option<&str>,
     ) -> Result<VerifiedDpop> {
+        let expected = expected_jkt.map(|jkt| (jkt, KeyBinding::AccessToken));
+        self.check_dpop_bound(issuer_id, proof, target, access_token, expected)
+            .await
+    }
+
+    /// [`Self::check_dpop`] with the binding `expected` names (its thumbprint and what it
+    /// binds), so a proof by another key is told which binding it missed.
+    pub(crate) async fn check_dpop_bound(
+        &self,
+        issuer_id: &str,
+        proof: &str,
+        target: DpopTarget<'_>,
+        access_token: Option<&str>,
+        expected: Option<(&str, KeyBinding)>,
+    ) -> Result<VerifiedDpop> {
         let site = target.site;
         let invalid = |message: String| IssuerError::InvalidDpopProof { site, message };
         let policy = AlgorithmPolicy::default();
@@ -100,11 +146,16 @@ impl Issuer {
             max_age_secs: DPOP_MAX_AGE,
             access_token,
             policy: &policy,
-            expected_jkt,
+            expected_jkt: expected.map(|(jkt, _)| jkt),
         };
         let verified = dpop::verify(proof, &expect).map_err(|e| match e {
             DpopError::Invalid(m) => invalid(m),
-            DpopError::WrongKey => invalid(e.to_string()),
+            DpopError::WrongKey => invalid(
+                expected
+                    .map_or(KeyBinding::AccessToken, |(_, b)| b)
+                    .wrong_key()
+                    .to_owned(),
+            ),
         })?;
         let fresh = verified.nonce.as_deref().is_some_and(|n| {
             crate::nonce::open(self.keys.kek(), Purpose::Dpop, issuer_id, n, now).is_some()

@@ -10,9 +10,11 @@
 //! Layout: [`request`] (the request's parameters and checks), `login` (the relying party
 //! of the identity provider and the claim mapping), [`dpop`] (proofs and server nonces).
 
+pub(crate) mod claims;
 pub mod dpop;
 pub(crate) mod login;
 pub mod request;
+pub mod revoke;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,7 +32,7 @@ use crate::error::{DpopSite, IssuerError, Result};
 use crate::oid4vci::{TokenRequest, TokenResponse};
 use crate::service::Issuer;
 use crate::tokens::AccessToken;
-use dpop::DpopTarget;
+use dpop::{DpopTarget, KeyBinding};
 use request::{AuthorizationRequest, OPENID_CREDENTIAL, RawAuthorizationRequest};
 
 /// The `request_uri` prefix of RFC 9126 §2.2.
@@ -42,6 +44,10 @@ pub struct AuthorizationDeps {
     pub(crate) store: Arc<dyn AuthorizationStore>,
     pub(crate) fetcher: vdc_core::fetch::Fetcher,
     pub(crate) relying_parties: login::RelyingParties,
+    /// The client of claims endpoint calls, built on first use.
+    claims_client: std::sync::OnceLock<reqwest::Client>,
+    /// When deferred configurations may be asked of the claims endpoint again.
+    pub(crate) retry_times: claims::RetryTimes,
 }
 
 impl AuthorizationDeps {
@@ -53,7 +59,22 @@ impl AuthorizationDeps {
             store,
             fetcher,
             relying_parties: login::RelyingParties::default(),
+            claims_client: std::sync::OnceLock::new(),
+            retry_times: claims::RetryTimes::default(),
         }
+    }
+
+    /// The client of claims endpoint calls: the outbound policy's filtering resolver, no
+    /// redirects, no proxy, `timeout` for the whole request (G7).
+    pub(crate) fn claims_client(
+        &self,
+        timeout: std::time::Duration,
+    ) -> vdc_core::Result<reqwest::Client> {
+        if let Some(c) = self.claims_client.get() {
+            return Ok(c.clone());
+        }
+        let client = self.fetcher.unredirected_client(timeout)?;
+        Ok(self.claims_client.get_or_init(|| client).clone())
     }
 }
 
@@ -189,8 +210,12 @@ impl Issuer {
                 path: "/par",
                 method: "POST",
             };
+            let bound = req
+                .dpop_jkt
+                .as_deref()
+                .map(|j| (j, KeyBinding::AuthorizationRequest));
             let v = self
-                .check_dpop(issuer_id, proof, target, None, req.dpop_jkt.as_deref())
+                .check_dpop_bound(issuer_id, proof, target, None, bound)
                 .await?;
             req.dpop_jkt = Some(v.jkt);
         }
@@ -437,7 +462,15 @@ impl Issuer {
             .complete(code, &verifier, &nonce, &needed, self.now())
             .await
             .map_err(login::provider_error)?;
-        let claims = login::map_claims(def, &req.credential_configuration_ids, &login)?;
+        // With a claims endpoint, the enterprise back end answers the claims of the
+        // authenticated subject; otherwise the claim mapping reads them from the login.
+        let claims = if def.claims_endpoint.is_some() {
+            let subject = claims::subject_of(&login);
+            self.claims_from_endpoint(def, &req.credential_configuration_ids, &subject)
+                .await?
+        } else {
+            login::map_claims(def, &req.credential_configuration_ids, &login)?
+        };
         Ok((login.subject, claims))
     }
 
@@ -515,9 +548,11 @@ impl Issuer {
                 "code_verifier does not match the code_challenge".into(),
             ));
         }
-        let jkt = self
-            .token_dpop(issuer_id, def, dpop_proof, req.dpop_jkt.as_deref())
-            .await?;
+        let bound = req
+            .dpop_jkt
+            .as_deref()
+            .map(|j| (j, KeyBinding::AuthorizationRequest));
+        let jkt = self.token_dpop(issuer_id, def, dpop_proof, bound).await?;
         let claims = record
             .claims
             .clone()
@@ -607,9 +642,11 @@ impl Issuer {
                 "the refresh token was issued to another client".into(),
             ));
         }
-        let jkt = self
-            .token_dpop(issuer_id, def, dpop_proof, old.dpop_jkt.as_deref())
-            .await?;
+        let bound = old
+            .dpop_jkt
+            .as_deref()
+            .map(|j| (j, KeyBinding::RefreshToken));
+        let jkt = self.token_dpop(issuer_id, def, dpop_proof, bound).await?;
         let claims = record
             .claims
             .clone()
@@ -643,7 +680,7 @@ impl Issuer {
         issuer_id: &str,
         def: &IssuerDefinition,
         proof: Option<&str>,
-        bound_to: Option<&str>,
+        bound_to: Option<(&str, KeyBinding)>,
     ) -> Result<Option<String>> {
         let site = DpopSite::AuthorizationServer;
         match proof {
@@ -654,7 +691,7 @@ impl Issuer {
                     method: "POST",
                 };
                 let v = self
-                    .check_dpop(issuer_id, p, target, None, bound_to)
+                    .check_dpop_bound(issuer_id, p, target, None, bound_to)
                     .await?;
                 Ok(Some(v.jkt))
             }

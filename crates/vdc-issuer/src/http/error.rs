@@ -21,6 +21,7 @@ impl IssuerError {
             Self::InvalidRequest(_) => (S::BAD_REQUEST, "invalid_request"),
             Self::InvalidGrant(_) => (S::BAD_REQUEST, "invalid_grant"),
             Self::UnsupportedGrantType => (S::BAD_REQUEST, "unsupported_grant_type"),
+            Self::UnsupportedTokenType(_) => (S::BAD_REQUEST, "unsupported_token_type"),
             Self::InvalidToken(_) => (S::UNAUTHORIZED, "invalid_token"),
             Self::InvalidCredentialRequest(_) => (S::BAD_REQUEST, "invalid_credential_request"),
             Self::UnknownCredentialConfiguration => {
@@ -59,6 +60,7 @@ impl IssuerError {
         match self {
             Self::InvalidRequest(m)
             | Self::InvalidGrant(m)
+            | Self::UnsupportedTokenType(m)
             | Self::InvalidToken(m)
             | Self::InvalidCredentialRequest(m)
             | Self::InvalidProof(m)

@@ -54,6 +54,7 @@ pub fn wallet_routes(issuer: Issuer) -> Router {
         .route(AUTHORIZE, get(authorize))
         .route(AUTHORIZE_CALLBACK, get(authorize_callback))
         .route(TOKEN, post(token))
+        .route(REVOKE, post(revoke))
         .route(NONCE, post(nonce))
         .route(CREDENTIAL, post(credential))
         .route(DEFERRED_CREDENTIAL, post(deferred_credential))
@@ -72,6 +73,7 @@ fn management_api() -> OpenApiRouter<Issuer> {
         .routes(routes!(supply_claims))
         .routes(routes!(offer_qr))
         .routes(routes!(get_credential))
+        .routes(routes!(revoke_subject))
 }
 
 /// The management routes (admin key or a scoped API key; see [`vdc_access`]).
@@ -189,6 +191,19 @@ async fn token(
         proof.as_deref(),
         no_store(StatusCode::OK, t),
     ))
+}
+
+/// Spec: RFC 7009 §2.2: `200` with an empty body when the token is revoked or unknown.
+async fn revoke(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+    OAuthForm(form): OAuthForm,
+) -> Result<Response> {
+    i.revoke_token(&issuer, form).await?;
+    let mut r = StatusCode::OK.into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
 }
 
 async fn nonce(
@@ -527,6 +542,35 @@ async fn get_credential(
     Path((issuer, id)): Path<(String, String)>,
 ) -> Result<Json<CredentialObject>> {
     i.credential_record(&issuer, &id).await.map(Json)
+}
+
+/// Offboarding: every authorization of a login subject loses its tokens and codes. The
+/// audit entry records the call (method, route, tenant, status), not the subject (G10).
+#[utoipa::path(
+    delete,
+    path = paths::API_AUTHORIZATIONS,
+    tag = TAG_ISSUERS,
+    operation_id = "revoke_subject_authorizations",
+    summary = "Revoke every authorization of a login subject",
+    description = "Revokes the access and refresh tokens and the unredeemed authorization codes of every authorization code flow login of `subject` (the `sub` at the issuer's identity provider) at this issuer (RFC 7009 §2.1: all tokens of the grant). Disable the account at the identity provider too, or the user logs in again. Needs the admin key or `credentials:status` on the issuer.",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+        ("subject" = String, Query, description = "The login subject (`sub`), 1 to 255 bytes."),
+    ),
+    responses(
+        (status = 200, description = "How many authorizations had something live and now have nothing.", body = crate::authorization::revoke::SubjectRevoked),
+        (status = 400, description = "`subject` missing, empty, too long, or another query parameter.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer.", body = ErrorBody),
+    ),
+)]
+async fn revoke_subject(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+    OAuthQuery(query): OAuthQuery,
+) -> Result<Json<crate::authorization::revoke::SubjectRevoked>> {
+    i.revoke_subject(&issuer, &query).await.map(Json)
 }
 
 /// Names the created object's `id` as the call's audit target.

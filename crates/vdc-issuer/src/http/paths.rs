@@ -22,6 +22,8 @@ pub const AUTHORIZE: &str = "/issuers/{issuer}/authorize";
 pub const AUTHORIZE_CALLBACK: &str = "/issuers/{issuer}/authorize/callback";
 /// Token endpoint.
 pub const TOKEN: &str = "/issuers/{issuer}/token";
+/// Token revocation endpoint (RFC 7009).
+pub const REVOKE: &str = "/issuers/{issuer}/revoke";
 /// Nonce endpoint.
 pub const NONCE: &str = "/issuers/{issuer}/nonce";
 /// Credential endpoint.
@@ -43,5 +45,7 @@ pub const API_OFFER: &str = "/api/v1/issuers/{issuer}/offers/{id}";
 pub const API_OFFER_CLAIMS: &str = "/api/v1/issuers/{issuer}/offers/{id}/claims";
 /// Management: an offer's QR code.
 pub const API_OFFER_QR: &str = "/api/v1/issuers/{issuer}/offers/{id}/qr.svg";
+/// Management: the authorizations (code flow logins) of an issuer.
+pub const API_AUTHORIZATIONS: &str = "/api/v1/issuers/{issuer}/authorizations";
 /// Management: an issued credential.
 pub const API_CREDENTIAL: &str = "/api/v1/issuers/{issuer}/credentials/{id}";

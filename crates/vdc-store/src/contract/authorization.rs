@@ -1307,6 +1307,218 @@ pub async fn revoke_authorization_removes_its_access_and_refresh_tokens(store: A
     );
 }
 
+/// RFC 7009 §2.1 for an offboarded subject: every authorization of the subject at this
+/// issuer loses its access and refresh tokens and its unredeemed code; another subject's
+/// and another tenant's same subject keep theirs; the count is of authorizations that had
+/// something live, so a second call counts 0.
+pub async fn revoke_subject_authorizations_ends_every_grant_of_the_subject(store: Arc<dyn Store>) {
+    redeemed_offer(&store, "acme", offer_record("acme", "o1", "code-pre")).await;
+    new_issuer(&store, "beta").await;
+    let of = |issuer: &str, id: &str, code: &str, subject: &str| AuthorizationRecord {
+        subject: Some(subject.to_owned()),
+        ..authorized(issuer, id, code)
+    };
+    for (issuer, id, code, subject) in [
+        ("acme", "a1", "code-1", "emp-1"),
+        ("acme", "a2", "code-2", "emp-1"),
+        ("acme", "a3", "code-3", "emp-1"),
+        ("acme", "a4", "code-4", "emp-2"),
+        ("beta", "a1", "code-b1", "emp-1"),
+    ] {
+        store
+            .push_authorization(&of(issuer, id, code, subject))
+            .await
+            .unwrap();
+    }
+    redeem_new(
+        &store,
+        "acme",
+        "code-1",
+        "a1",
+        "lo-1",
+        "tok-1",
+        Some("rt-1"),
+    )
+    .await;
+    redeem_new(
+        &store,
+        "acme",
+        "code-2",
+        "a2",
+        "lo-2",
+        "tok-2",
+        Some("rt-2"),
+    )
+    .await;
+    // a3 stays an unredeemed code.
+    redeem_new(
+        &store,
+        "acme",
+        "code-4",
+        "a4",
+        "lo-4",
+        "tok-4",
+        Some("rt-4"),
+    )
+    .await;
+    redeem_new(
+        &store,
+        "beta",
+        "code-b1",
+        "a1",
+        "lo-b1",
+        "tok-b1",
+        Some("rt-b1"),
+    )
+    .await;
+
+    assert_eq!(
+        store
+            .revoke_subject_authorizations("acme", "emp-9", later(1))
+            .await
+            .unwrap(),
+        0,
+        "an unknown subject"
+    );
+    assert_eq!(
+        store
+            .revoke_subject_authorizations("acme", "emp-1", later(1))
+            .await
+            .unwrap(),
+        3,
+        "a1, a2 (tokens) and a3 (code)"
+    );
+    for (tok, rt) in [("tok-1", "rt-1"), ("tok-2", "rt-2")] {
+        assert!(!has_token(&store, "acme", tok).await, "{tok}");
+        assert!(!has_refresh_token(&store, "acme", rt).await, "{rt}");
+    }
+    assert_eq!(
+        stage_of(&store, "acme", "code-3").await,
+        Some(AuthorizationStage::Redeemed),
+        "the unredeemed code is dead"
+    );
+    let offer = login_offer("acme", "lo-3");
+    let token = bound_token("tok-3", "jkt-1");
+    let ids = login_ids();
+    let outcome = store
+        .redeem_authorization_code(
+            "acme",
+            &SecretHash::of("code-3"),
+            later(1),
+            &redemption(AuthorizedOffer::New(&offer), &token, &ids),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CodeOutcome::Unknown,
+        "a revoked code redeems nothing"
+    );
+    let next = refresh_token("acme", "rt-1b", "a1");
+    assert_eq!(
+        rotate(&store, "acme", "rt-1", &next, "lo-1b", "tok-1b", later(1)).await,
+        None,
+        "a revoked refresh token does not rotate"
+    );
+    assert!(has_token(&store, "acme", "tok-4").await, "another subject");
+    assert!(has_refresh_token(&store, "acme", "rt-4").await);
+    assert!(has_token(&store, "beta", "tok-b1").await, "another tenant");
+    assert!(has_refresh_token(&store, "beta", "rt-b1").await);
+    assert!(
+        has_token(&store, "acme", "tok-o1").await,
+        "a pre-authorized token has no subject"
+    );
+    assert_eq!(
+        store
+            .revoke_subject_authorizations("acme", "emp-1", later(1))
+            .await
+            .unwrap(),
+        0,
+        "nothing is left to revoke"
+    );
+    assert_eq!(
+        store
+            .revoke_subject_authorizations("beta", "emp-1", later(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!has_token(&store, "beta", "tok-b1").await);
+}
+
+/// RFC 7009 §2.1 under concurrency: revoking a subject while racers redeem its code and
+/// rotate its refresh token leaves none of the subject's tokens, whichever commits first.
+/// Nothing fails.
+pub async fn race_revoke_subject_against_redemptions_and_rotations(store: Arc<dyn Store>) {
+    new_issuer(&store, "acme").await;
+    for (id, code) in [("a1", "code-1"), ("a2", "code-2")] {
+        let record = AuthorizationRecord {
+            subject: Some("emp-1".to_owned()),
+            ..authorized("acme", id, code)
+        };
+        store.push_authorization(&record).await.unwrap();
+    }
+    redeem_new(
+        &store,
+        "acme",
+        "code-1",
+        "a1",
+        "lo-0",
+        "tok-0",
+        Some("rt-0"),
+    )
+    .await;
+    race_n(CODE_RACERS, |i| {
+        let store = store.clone();
+        async move {
+            if i == CODE_RACERS / 2 {
+                store
+                    .revoke_subject_authorizations("acme", "emp-1", later(1))
+                    .await
+                    .unwrap();
+                return;
+            }
+            let offer = login_offer("acme", &format!("lo-next-{i}"));
+            let tok = bound_token(&format!("tok-next-{i}"), "jkt-1");
+            let ids = login_ids();
+            let r = redemption(AuthorizedOffer::New(&offer), &tok, &ids);
+            if i % 2 == 0 {
+                let next = refresh_token("acme", &format!("rt-next-{i}"), "a1");
+                store
+                    .rotate_refresh_token("acme", &SecretHash::of("rt-0"), later(1), &next, &r)
+                    .await
+                    .expect("a racer that loses is not an error");
+            } else {
+                let next = refresh_token("acme", &format!("rt-next-{i}"), "a2");
+                store
+                    .redeem_authorization_code(
+                        "acme",
+                        &SecretHash::of("code-2"),
+                        later(1),
+                        &r,
+                        Some(&next),
+                    )
+                    .await
+                    .expect("a racer that loses is not an error");
+            }
+        }
+    })
+    .await;
+    assert!(!has_token(&store, "acme", "tok-0").await);
+    assert!(!has_refresh_token(&store, "acme", "rt-0").await);
+    for i in 0..CODE_RACERS {
+        assert!(
+            !has_token(&store, "acme", &format!("tok-next-{i}")).await,
+            "{i}"
+        );
+        assert!(
+            !has_refresh_token(&store, "acme", &format!("rt-next-{i}")).await,
+            "{i}"
+        );
+    }
+}
+
 /// RFC 6749 §4.1.2 under concurrency: a revocation racing rotations of the
 /// authorization's refresh token leaves none of its tokens, whichever commits first (a
 /// rotation that wins first is revoked with the rest; one that comes later finds its

@@ -178,6 +178,8 @@ macro_rules! contract_suite {
             race_rotate_refresh_token_one_winner,
             revoke_authorization_removes_its_access_and_refresh_tokens,
             race_revoke_authorization_against_rotations,
+            revoke_subject_authorizations_ends_every_grant_of_the_subject,
+            race_revoke_subject_against_redemptions_and_rotations,
             dpop_proof_jti_is_used_once_until_purged,
             race_use_dpop_proof_one_winner,
             purge_expired_removes_expired_authorizations_and_refresh_tokens,

@@ -24,7 +24,11 @@ vdc_testkit::both_backends_with!(
     dpop_proofs_are_checked_at_every_endpoint,
     refresh_tokens_rotate_and_a_replayed_code_revokes,
     codes_and_requests_of_one_issuer_do_not_work_at_another,
-    an_identity_provider_outage_is_temporarily_unavailable
+    an_identity_provider_outage_is_temporarily_unavailable,
+    revoking_a_token_ends_its_authorization,
+    offboarding_a_subject_revokes_its_authorizations_at_one_issuer,
+    stale_dpop_proofs_are_refused_at_the_token_and_credential_endpoints,
+    a_forged_id_token_is_access_denied_and_issues_nothing
 );
 
 const CLIENT: &str = "wallet-1";
@@ -136,6 +140,17 @@ impl Wallet {
     }
 
     async fn proof(&self, flow: &Flow, method: &str, url: &str, token: Option<&str>) -> String {
+        self.proof_at(flow.clock.now(), method, url, token).await
+    }
+
+    /// A proof with the given `iat`.
+    async fn proof_at(
+        &self,
+        iat: vdc_core::time::UnixTime,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+    ) -> String {
         let jti = vdc_core::base64url::encode(rand_bytes(12));
         vdc_core::dpop::create(
             &self.key,
@@ -143,7 +158,7 @@ impl Wallet {
                 htm: method,
                 htu: url,
                 jti: &jti,
-                iat: flow.clock.now(),
+                iat,
                 nonce: self.nonce.as_deref(),
                 access_token: token,
             },
@@ -290,6 +305,18 @@ impl Flow {
         wallet: &mut Wallet,
         extra: &[(&'static str, &str)],
     ) -> String {
+        self.front_channel_as(issuer, wallet, extra, ("ada", "lovelace-test"))
+            .await
+    }
+
+    /// [`Self::front_channel`] logged in as `user` (login, password).
+    async fn front_channel_as(
+        &self,
+        issuer: &str,
+        wallet: &mut Wallet,
+        extra: &[(&'static str, &str)],
+        user: (&str, &str),
+    ) -> String {
         let request_uri = self.push(issuer, wallet, par_form(wallet, extra)).await;
         let (status, location, body) = self
             .authorize(
@@ -300,7 +327,7 @@ impl Flow {
         assert_eq!(status, 302, "{body}");
         let to_idp = location.unwrap();
         assert!(to_idp.starts_with(self.idp.issuer()), "{to_idp}");
-        self.login(issuer, &to_idp, "ada", "lovelace-test").await
+        self.login(issuer, &to_idp, user.0, user.1).await
     }
 
     /// A code for `issuer` (the wallet's redirect checked: code, state, iss).
@@ -310,7 +337,19 @@ impl Flow {
         wallet: &mut Wallet,
         extra: &[(&'static str, &str)],
     ) -> String {
-        let back = self.front_channel(issuer, wallet, extra).await;
+        self.code_as(issuer, wallet, extra, ("ada", "lovelace-test"))
+            .await
+    }
+
+    /// [`Self::code`] logged in as `user` (login, password).
+    async fn code_as(
+        &self,
+        issuer: &str,
+        wallet: &mut Wallet,
+        extra: &[(&'static str, &str)],
+        user: (&str, &str),
+    ) -> String {
+        let back = self.front_channel_as(issuer, wallet, extra, user).await;
         assert!(back.starts_with(REDIRECT), "{back}");
         let q = query_of(&back);
         assert_eq!(q["state"], "wallet-state-1");
@@ -874,6 +913,14 @@ async fn dpop_proofs_are_checked_at_every_endpoint(flow: &Flow) {
         (400, Some("invalid_dpop_proof")),
         "{body}"
     );
+    // The code's binding is the authorization request's (RFC 9449 §10), not a token's.
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("not the key the authorization request was bound to"),
+        "{body}"
+    );
     // Two DPoP headers.
     let p1 = wallet.proof(flow, "POST", &token_url, None).await;
     let p2 = wallet.proof(flow, "POST", &token_url, None).await;
@@ -974,6 +1021,14 @@ async fn dpop_proofs_are_checked_at_every_endpoint(flow: &Flow) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("not the key the access token is bound to"),
+        "{body}"
+    );
     let ok = wallet.proof(flow, "POST", &cred_url, Some(&access)).await;
     let r = flow
         .http
@@ -1040,6 +1095,13 @@ async fn refresh_tokens_rotate_and_a_replayed_code_revokes(flow: &Flow) {
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("not the key the refresh token is bound to"),
         "{body}"
     );
     let (status, next, _) = wallet
@@ -1134,4 +1196,467 @@ async fn an_identity_provider_outage_is_temporarily_unavailable(flow: &Flow) {
         .code("acme", &mut wallet, &[("scope", "employee_badge")])
         .await;
     assert!(!code.is_empty());
+}
+
+/// The backend `flow` runs on (for the extra flows a test starts).
+fn backend_of(flow: &Flow) -> Backend {
+    if flow.database_url.starts_with("postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// A revocation request (RFC 7009 §2.1); returns status and body.
+async fn revoke(flow: &Flow, issuer: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let r = flow
+        .http
+        .post(flow.url(&format!("/issuers/{issuer}/revoke")))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A login of `user` at `issuer` redeemed: (access token, refresh token).
+async fn login_tokens(
+    flow: &Flow,
+    issuer: &str,
+    wallet: &mut Wallet,
+    user: (&str, &str),
+) -> (String, String) {
+    let code = flow
+        .code_as(issuer, wallet, &[("scope", "employee_badge")], user)
+        .await;
+    let (status, token) = flow.redeem(issuer, wallet, &code).await;
+    assert_eq!(status, 200, "{token}");
+    (
+        token["access_token"].as_str().unwrap().to_owned(),
+        token["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+const ADA: (&str, &str) = ("ada", "lovelace-test");
+const BOB: (&str, &str) = ("bob", "bob-test");
+
+/// The `refresh_token` grant with the wallet's key; returns status and body.
+async fn refresh(flow: &Flow, issuer: &str, wallet: &mut Wallet, rt: &str) -> (u16, Value) {
+    let url = flow.url(&format!("/issuers/{issuer}/token"));
+    let form = vec![
+        ("grant_type", "refresh_token".to_owned()),
+        ("refresh_token", rt.to_owned()),
+        ("client_id", CLIENT.to_owned()),
+    ];
+    let (status, body, _) = wallet.post(flow, &url, None, Body::Form(form)).await;
+    (status, body)
+}
+
+async fn revoking_a_token_ends_its_authorization(flow: &Flow) {
+    // Spec: RFC 8414 §2: the endpoint is advertised, for public clients.
+    let meta: Value = flow
+        .http
+        .get(flow.url("/.well-known/oauth-authorization-server/issuers/acme"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        meta["revocation_endpoint"],
+        flow.url("/issuers/acme/revoke")
+    );
+    assert_eq!(
+        meta["revocation_endpoint_auth_methods_supported"],
+        json!(["none"])
+    );
+    let mut a = Wallet::new();
+    let (a_access, a_refresh) = login_tokens(flow, "acme", &mut a, ADA).await;
+    let mut b = Wallet::new();
+    let (b_access, b_refresh) = login_tokens(flow, "acme", &mut b, ADA).await;
+    // Refused requests (RFC 7009 §2.2.1) revoke nothing.
+    let cases: Vec<(&str, Params<'_>, &str)> = vec![
+        ("no token", vec![("client_id", CLIENT)], "invalid_request"),
+        (
+            "empty token",
+            vec![("token", ""), ("client_id", CLIENT)],
+            "invalid_request",
+        ),
+        (
+            "unknown hint",
+            vec![
+                ("token", &a_refresh),
+                ("token_type_hint", "id_token"),
+                ("client_id", CLIENT),
+            ],
+            "unsupported_token_type",
+        ),
+        (
+            "no client_id",
+            vec![("token", &a_refresh)],
+            "invalid_request",
+        ),
+        (
+            "another client",
+            vec![("token", &a_refresh), ("client_id", "wallet-2")],
+            "invalid_grant",
+        ),
+    ];
+    for (why, form, error) in cases {
+        let (status, body) = revoke(flow, "acme", &form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some(error)),
+            "{why}: {body}"
+        );
+    }
+    let long = "x".repeat(5000);
+    let (status, body) = revoke(flow, "acme", &[("token", &long), ("client_id", CLIENT)]).await;
+    assert_eq!(status, 400, "{body}");
+    // Spec: RFC 7009 §2.2: an unknown token is answered like a revoked one; acme's token is
+    // unknown at globex, and revoking it there ends nothing.
+    for issuer in ["acme", "globex"] {
+        let (status, body) = revoke(
+            flow,
+            issuer,
+            &[("token", "never-issued"), ("client_id", CLIENT)],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, _) = revoke(
+        flow,
+        "globex",
+        &[("token", &a_refresh), ("client_id", CLIENT)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    // a's refresh token, with a wrong hint: RFC 7009 §2.1, the search extends.
+    let (status, body) = revoke(
+        flow,
+        "acme",
+        &[
+            ("token", &a_refresh),
+            ("token_type_hint", "access_token"),
+            ("client_id", CLIENT),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Spec: RFC 7009 §2.1: the access token of the same authorization is dead too.
+    let (status, body) = refresh(flow, "acme", &mut a, &a_refresh).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = flow
+        .credential_request("acme", &mut a, &a_access, false)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+    let (status, _) = revoke(
+        flow,
+        "acme",
+        &[("token", &a_refresh), ("client_id", CLIENT)],
+    )
+    .await;
+    assert_eq!(status, 200, "revoked again");
+    // b's authorization is untouched; revoking its access token ends its refresh token.
+    let (status, body) = flow
+        .credential_request("acme", &mut b, &b_access, false)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = revoke(
+        flow,
+        "acme",
+        &[
+            ("token", &b_access),
+            ("token_type_hint", "access_token"),
+            ("client_id", CLIENT),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = refresh(flow, "acme", &mut b, &b_refresh).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // A pre-authorized grant's access token has no authorization behind it.
+    let pre = fresh_token(flow, "acme", &badge_offer(false)).await;
+    let (status, body) = revoke(flow, "acme", &[("token", &pre), ("client_id", CLIENT)]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_token_type")),
+        "{body}"
+    );
+    // The demo issuer has no identity provider: no refresh tokens, no revocation.
+    let (status, body) = revoke(flow, "demo", &[("token", "x"), ("client_id", CLIENT)]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+}
+
+async fn offboarding_a_subject_revokes_its_authorizations_at_one_issuer(flow: &Flow) {
+    // ada (sub emp-1001): two redeemed logins and one unredeemed code at acme, one login at
+    // globex; bob (emp-1002) at acme.
+    let mut a1 = Wallet::new();
+    let (a1_access, a1_refresh) = login_tokens(flow, "acme", &mut a1, ADA).await;
+    let mut a2 = Wallet::new();
+    let (_, a2_refresh) = login_tokens(flow, "acme", &mut a2, ADA).await;
+    let mut a3 = Wallet::new();
+    let pending = flow
+        .code("acme", &mut a3, &[("scope", "employee_badge")])
+        .await;
+    let mut g = Wallet::new();
+    let (g_access, g_refresh) = login_tokens(flow, "globex", &mut g, ADA).await;
+    let mut bob = Wallet::new();
+    let (_, bob_refresh) = login_tokens(flow, "acme", &mut bob, BOB).await;
+
+    let path = "/api/v1/issuers/acme/authorizations?subject=emp-1001";
+    let delete = |key: Option<&str>, path: &str| {
+        let mut r = flow.http.delete(flow.url(path));
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        r.send()
+    };
+    // Unauthenticated, a key without credentials:status, or a key of another issuer.
+    let r = delete(None, path).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let mut keys = Vec::new();
+    for (name, issuers, scope) in [
+        ("reader", "acme", "read"),
+        ("globex-offboarding", "globex", "credentials:status"),
+    ] {
+        let (status, key) = flow
+            .admin_post(
+                "/api/v1/api-keys",
+                &json!({"name": name, "issuers": [issuers], "verifiers": [], "scopes": [scope]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{key}");
+        keys.push(key["key"].as_str().unwrap().to_owned());
+    }
+    for key in &keys {
+        let r = delete(Some(key), path).await.unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    // Nothing was revoked by the refused calls.
+    let (status, body) = flow
+        .credential_request("acme", &mut a1, &a1_access, false)
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let r = flow
+        .admin(reqwest::Method::DELETE, path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body, json!({"revoked": 3}), "two with tokens, one code");
+    for (wallet, rt) in [(&mut a1, &a1_refresh), (&mut a2, &a2_refresh)] {
+        let (status, body) = refresh(flow, "acme", wallet, rt).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{body}"
+        );
+    }
+    let (status, body) = flow
+        .credential_request("acme", &mut a1, &a1_access, false)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+    let (status, body) = flow.redeem("acme", &mut a3, &pending).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the unredeemed code is dead: {body}"
+    );
+    // Another issuer's authorizations of the same subject, and another subject's, stay.
+    let (status, body) = flow
+        .credential_request("globex", &mut g, &g_access, false)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = refresh(flow, "globex", &mut g, &g_refresh).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = refresh(flow, "acme", &mut bob, &bob_refresh).await;
+    assert_eq!(status, 200, "{body}");
+    // Again: nothing left.
+    let (status, body) = {
+        let r = flow
+            .admin(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!((status, body), (200, json!({"revoked": 0})));
+    // The scoped key of globex may offboard there.
+    let r = delete(
+        Some(&keys[1]),
+        "/api/v1/issuers/globex/authorizations?subject=emp-1001",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"revoked": 1}));
+    // Bad input: 400 or 404, never 500.
+    let long = format!(
+        "/api/v1/issuers/acme/authorizations?subject={}",
+        "x".repeat(256)
+    );
+    for (p, status) in [
+        ("/api/v1/issuers/acme/authorizations", 400),
+        ("/api/v1/issuers/acme/authorizations?subject=", 400),
+        (
+            "/api/v1/issuers/acme/authorizations?subject=a&subject=b",
+            400,
+        ),
+        ("/api/v1/issuers/acme/authorizations?subject=a&sub=b", 400),
+        (long.as_str(), 400),
+        ("/api/v1/issuers/nope/authorizations?subject=a", 404),
+    ] {
+        let r = flow.admin(reqwest::Method::DELETE, p).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{p}");
+    }
+    // The call is audited (who, what, where, outcome), without the subject (G10).
+    let (status, log) = flow.admin_get("/api/v1/audit?issuer=acme&limit=1000").await;
+    assert_eq!(status, 200, "{log}");
+    let entries: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] == "DELETE /api/v1/issuers/{issuer}/authorizations")
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["outcome"] == "200" && e["actor"] == "admin"),
+        "{entries:?}"
+    );
+    assert!(entries.iter().any(|e| e["outcome"] == "403"), "{entries:?}");
+    assert!(!log.to_string().contains("emp-1001"), "{log}");
+}
+
+async fn stale_dpop_proofs_are_refused_at_the_token_and_credential_endpoints(flow: &Flow) {
+    let mut wallet = Wallet::new();
+    let code = flow
+        .code("acme", &mut wallet, &[("scope", "employee_badge")])
+        .await;
+    let token_url = flow.url("/issuers/acme/token");
+    let form = vec![
+        ("grant_type", "authorization_code".to_owned()),
+        ("code", code.clone()),
+        ("code_verifier", wallet.verifier.clone()),
+        ("redirect_uri", REDIRECT.to_owned()),
+        ("client_id", CLIENT.to_owned()),
+    ];
+    let now = flow.clock.now();
+    // Spec: RFC 9449 §4.3 item 11, §11.1: iat within 300 s of now, either way.
+    for iat in [now.plus(-600), now.plus(600)] {
+        let stale = wallet.proof_at(iat, "POST", &token_url, None).await;
+        let r = flow
+            .http
+            .post(&token_url)
+            .header("DPoP", stale)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_dpop_proof", "{body}");
+        assert!(
+            body["error_description"].as_str().unwrap().contains("iat"),
+            "{body}"
+        );
+    }
+    // The refusals did not consume the code.
+    let (status, token) = flow.redeem("acme", &mut wallet, &code).await;
+    assert_eq!(status, 200, "{token}");
+    let access = token["access_token"].as_str().unwrap().to_owned();
+    let cred_url = flow.url("/issuers/acme/credential");
+    let n = nonce(flow, "acme").await;
+    let (kp, _) = proof(flow, &flow.issuer_url("acme"), Some(&n)).await;
+    let request = json!({"credential_configuration_id": "EmployeeBadge", "proofs": {"jwt": [kp]}});
+    let send = |proof: String| {
+        flow.http
+            .post(&cred_url)
+            .header("DPoP", proof)
+            .header("Authorization", format!("DPoP {access}"))
+            .json(&request)
+            .send()
+    };
+    let stale = wallet
+        .proof_at(now.plus(-600), "POST", &cred_url, Some(&access))
+        .await;
+    let r = send(stale).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("DPoP")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_dpop_proof", "{body}");
+    // 200 s old is inside the window.
+    let recent = wallet
+        .proof_at(now.plus(-200), "POST", &cred_url, Some(&access))
+        .await;
+    let r = send(recent).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn a_forged_id_token_is_access_denied_and_issues_nothing(flow: &Flow) {
+    // The provider's token endpoint hands out an ID token signed by a key outside its JWKS,
+    // or with another aud or nonce: vdc-oidc refuses it, and the wallet gets access_denied
+    // with state and iss (RFC 6749 §4.1.2.1, RFC 9207 §2), no code.
+    for forge in ["key", "aud", "nonce"] {
+        let forged = start_flow_with(backend_of(flow), &["--forge-id-token", forge]).await;
+        let mut wallet = Wallet::new();
+        let form = par_form(&wallet, &[("scope", "employee_badge")]);
+        let request_uri = forged.push("acme", &mut wallet, form).await;
+        let (status, location, body) = forged
+            .authorize(
+                "acme",
+                &[("client_id", CLIENT), ("request_uri", &request_uri)],
+            )
+            .await;
+        assert_eq!(status, 302, "{body}");
+        let callback = forged.url("/issuers/acme/authorize/callback");
+        let back = forged
+            .idp
+            .login(&location.unwrap(), &callback, "ada", "lovelace-test")
+            .await;
+        let r = forged.http.get(&back).send().await.unwrap();
+        assert_eq!(r.status(), 302, "{forge}");
+        let to_wallet = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(to_wallet.starts_with(REDIRECT), "{forge}: {to_wallet}");
+        let q = query_of(&to_wallet);
+        assert_eq!(q["error"], "access_denied", "{forge}: {to_wallet}");
+        assert_eq!(q["state"], "wallet-state-1");
+        assert_eq!(q["iss"], forged.issuer_url("acme"));
+        assert!(!q.contains_key("code"), "{forge}: {to_wallet}");
+        // The login is over: the provider's redirect replayed finds nothing.
+        let r = forged.http.get(&back).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{forge}");
+        assert!(r.headers().get("location").is_none());
+        forged.stop().await;
+    }
 }

@@ -13,6 +13,7 @@
 mod access;
 mod authorization;
 mod browser;
+mod claims_endpoint;
 mod conformance;
 mod deployment;
 mod docs;
@@ -33,4 +34,5 @@ mod strictness;
 mod support;
 mod throughput;
 mod tls;
+mod wallet_login;
 mod webhooks;

@@ -12,6 +12,7 @@ use vdc_testkit::{Backend, TestServer};
 vdc_testkit::both_backends!(
     demo_start_page_links_the_demo_pages_with_a_strict_csp,
     offer_from_the_page_shows_qr_link_tx_code_and_live_status,
+    offer_with_login_from_the_page_carries_issuer_state,
     verifier_page_request_follows_the_presentation,
     hostile_values_stay_text,
     demo_mode_opens_only_the_demo_tenants,
@@ -242,6 +243,122 @@ async fn offer_from_the_page_shows_qr_link_tx_code_and_live_status(server: &Test
     )
     .await;
     assert_eq!(resp.status(), 400);
+}
+
+async fn offer_with_login_from_the_page_carries_issuer_state(server: &TestServer) {
+    // An issuer whose holders log in at an identity provider (never contacted here: the
+    // offer only names the grant).
+    let (status, body) = server
+        .admin_post(
+            "/api/v1/issuers",
+            &json!({ "id": "sso", "signing_alg": "ES256",
+              "credential_configurations": { "EmployeeBadge": {
+                  "format": "dc+sd-jwt", "vct": "https://sso.example/vct/badge",
+                  "claims": [{"path": ["given_name"]}, {"path": ["employee_id"], "mandatory": true}],
+                  "cryptographic_binding_methods_supported": ["jwk"] } },
+              "identity_provider": {
+                  "issuer": "https://idp.sso.example", "client_id": "vdc",
+                  "client_secret": "idp-secret-for-tests", "scopes": ["openid"],
+                  "claim_mapping": [{"path": ["employee_id"], "from": "employee_number"}] } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let cookie = login(server).await;
+    let (status, page) = get(server, "/ui/issuers/sso", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("data-login-offer=\"EmployeeBadge\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"grant\" value=\"authorization_code\""));
+    assert!(page.contains("https://idp.sso.example"), "{page}");
+    let resp = post_form(
+        server,
+        "/ui/issuers/sso/offers",
+        &[
+            ("configuration", "EmployeeBadge"),
+            ("grant", "authorization_code"),
+        ],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("<svg"), "QR code inline");
+    assert!(page.contains("id=\"login-hint\""), "{page}");
+    assert!(page.contains("log in"), "{page}");
+    assert!(!page.contains("id=\"tx-code\""), "no tx_code: {page}");
+    let link = element_text(&page, "offer-link");
+    let offer_uri = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "credential_offer_uri")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("{link}"));
+    let offer: Value = server
+        .http
+        .get(&offer_uri)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let grants = &offer["grants"];
+    let state = grants["authorization_code"]["issuer_state"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{offer}"));
+    assert!(state.len() > 16, "{offer}");
+    assert!(
+        grants
+            .get("urn:ietf:params:oauth:grant-type:pre-authorized_code")
+            .is_none(),
+        "{offer}"
+    );
+    let poll = attr(&page, "data-poll");
+    let status: Value = server
+        .http
+        .get(server.url(&poll))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "offered", "{status}");
+    // A grant the page does not know is refused.
+    let resp = post_form(
+        server,
+        "/ui/issuers/sso/offers",
+        &[("configuration", "EmployeeBadge"), ("grant", "password")],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+
+    // The demo issuer has no identity provider: no such option, and a forged post is
+    // refused with the reason.
+    let (status, page) = get(server, "/ui/issuers/demo", None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-configuration=\"EmployeeBadge\""));
+    assert!(!page.contains("data-login-offer"), "{page}");
+    assert!(!page.contains("authorization_code"), "{page}");
+    let resp = post_form(
+        server,
+        "/ui/issuers/demo/offers",
+        &[
+            ("configuration", "EmployeeBadge"),
+            ("grant", "authorization_code"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    assert!(
+        resp.text().await.unwrap().contains("no identity provider"),
+        "the reason is shown"
+    );
 }
 
 async fn verifier_page_request_follows_the_presentation(server: &TestServer) {
