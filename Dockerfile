@@ -1,9 +1,23 @@
 # Multi-stage build of the vdc binary. SQLX_OFFLINE uses the committed .sqlx query data,
 # so no database is needed at build time.
-FROM rust:1.95-bookworm AS build
+#
+# Dependencies are compiled in a layer of their own (cargo-chef): `plan` reduces the tree to
+# a recipe of manifests and the lock file, `build` compiles the dependencies from the recipe
+# alone, and only then copies the sources. A change to the sources (not to a Cargo.toml or
+# Cargo.lock) reuses the cached dependency layer instead of rebuilding every crate.
+FROM rust:1.95-bookworm AS chef
+RUN cargo install cargo-chef --locked --version ^0.1
 WORKDIR /src
+
+FROM chef AS plan
 COPY . .
+RUN cargo chef prepare --recipe-path recipe.json
+
+FROM chef AS build
 ENV SQLX_OFFLINE=true
+COPY --from=plan /src/recipe.json recipe.json
+RUN cargo chef cook --release -p vdc --recipe-path recipe.json
+COPY . .
 RUN cargo build --release --locked -p vdc
 
 FROM debian:bookworm-slim

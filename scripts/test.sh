@@ -16,11 +16,14 @@ export SQLX_OFFLINE="${SQLX_OFFLINE:-true}"
 cargo test --workspace --locked "$@"
 
 # Fuzzing: every parser of untrusted input for a bounded time, then the third-party suites
-# against a freshly started `vdc serve --demo` (conformance/run.sh). Both are skipped only
-# when the caller narrowed the cargo tests (arguments given).
+# against a freshly started `vdc serve --demo` (conformance/run.sh), then the TypeScript SDK.
+# All are skipped only when the caller narrowed the cargo tests (arguments given).
 if [ "$#" -eq 0 ]; then
     scripts/fuzz.sh
     conformance/run.sh
+    # The TypeScript SDK: fails when its generated client is stale against docs/openapi.json,
+    # then drives a real `vdc serve` through it (sdks/typescript/README.md).
+    sdks/typescript/run-tests.sh
     # R1/R2 under faults (Postgres restarted, vdc killed) under a bounded load, on a private
     # Postgres cluster. Last, never beside the cargo tests: it stops a Postgres server.
     scripts/faults.sh

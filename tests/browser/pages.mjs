@@ -5,7 +5,7 @@
 // and reads one JSON line from stdout ({ ok: true, steps: [...] } or { ok: false, error }).
 // No fixed sleeps: every wait is Playwright's waitFor with a bounded timeout.
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
@@ -43,7 +43,8 @@ async function statusText(page, expected) {
 
 // Creates a presentation request on the verifier page and answers it with `vdc wallet
 // present`; returns the result state shown by the page.
-async function presentOnce(page, label) {
+// `extra`: more `vdc wallet present` flags.
+async function presentOnce(page, label, extra = []) {
   await page.goto(`${input.base}/ui/verifiers/demo`);
   const form = page.locator('form[data-configuration="EmployeeBadge"]');
   await form.waitFor(WAIT);
@@ -58,12 +59,18 @@ async function presentOnce(page, label) {
   if (!link.startsWith("openid4vp://")) throw new Error(`request link is ${link}`);
   await statusText(page, "waiting for the wallet");
   await shot(page, `${label}-request`);
-  const anchor = await page.locator("#trust-anchor").textContent();
+  // The trust anchor as a newcomer gets it: the download link next to the CLI hint.
   const anchorFile = join(input.wallet_dir, "verifier-ca.pem");
-  writeFileSync(anchorFile, anchor);
+  const [download] = await Promise.all([
+    page.waitForEvent("download", WAIT),
+    page.locator("#cli-trust-anchor").click(),
+  ]);
+  await download.saveAs(anchorFile);
+  const anchor = await page.locator("#trust-anchor").textContent();
+  if (readFileSync(anchorFile, "utf8") !== anchor) throw new Error("downloaded anchor differs");
   const out = await vdc([
     "wallet", "present", link, "--trust-anchor", anchorFile, "--insecure-http",
-    "--dir", input.wallet_dir,
+    "--dir", input.wallet_dir, ...extra,
   ]).catch((e) => e.message);
   const status = page.locator("#status");
   await page.locator("#result").waitFor({ state: "visible", ...WAIT });
@@ -115,6 +122,13 @@ try {
   const txCode = (await page.locator("#tx-code").textContent()).trim();
   if (!offer.startsWith("openid-credential-offer://")) throw new Error(`offer link is ${offer}`);
   if (!/^[0-9]{6}$/.test(txCode)) throw new Error(`tx_code is ${txCode}`);
+  // Post/redirect/get: the offer has a page of its own; reloading it shows the same offer
+  // and code (the code from this browser's cookie) and creates nothing.
+  if (!/\/ui\/issuers\/demo\/offers\/[^/]+$/.test(page.url())) throw new Error(`offer page is ${page.url()}`);
+  await page.reload();
+  await page.locator("#qr svg").waitFor(WAIT);
+  if ((await page.locator("#offer-link").inputValue()) !== offer) throw new Error("reload changed the offer");
+  if ((await page.locator("#tx-code").textContent()).trim() !== txCode) throw new Error("reload lost the tx_code");
   await statusText(page, "offered");
   await shot(page, "offer");
 
@@ -143,7 +157,9 @@ try {
   await offerPage.locator("#revoked").waitFor(WAIT);
   await shot(offerPage, "revoked");
   await page.bringToFront();
-  const rejected = await presentOnce(page, "revoked");
+  // The wallet checks status lists and would not present a revoked credential; skip that
+  // check so the verifier's own refusal shows on the page.
+  const rejected = await presentOnce(page, "revoked", ["--no-status-check"]);
   const failedChecks = await page.locator("#checks li.failed").allTextContents();
   const reason = await page.locator("#reason").textContent();
 

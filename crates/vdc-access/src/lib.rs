@@ -22,6 +22,7 @@ pub mod audit_query;
 pub mod auth;
 pub mod error;
 pub mod http;
+pub mod page;
 pub mod scope;
 
 pub use api_keys::{AccessApi, ApiKeyList, ApiKeyObject, CreatedApiKey};

@@ -144,6 +144,20 @@ impl fmt::Display for AuthorizationResponseProblem {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A plain `http://` URL was refused because
+    /// [`crate::WalletOptions::allow_insecure_http`] is off: a tool can point its user at
+    /// the switch that allows it (for local testing).
+    pub fn is_plain_http_refused(&self) -> bool {
+        matches!(self, Self::InsecureUrl(m) if m.starts_with("scheme http "))
+    }
+
+    /// A verifier identified by a certificate (`x509_san_dns`, `x509_hash`) was refused
+    /// because [`crate::VerifierTrust`] has neither anchors nor
+    /// `accept_unanchored_x509`: a tool can point its user at the setting that supplies one.
+    pub fn is_unanchored_verifier(&self) -> bool {
+        matches!(self, Self::InvalidPresentationRequest(m) if m == crate::present::NO_TRUST_ANCHOR)
+    }
+
     /// The OAuth / OID4VCI error code, when the server answered with one.
     pub fn oauth_code(&self) -> Option<&ErrorCode> {
         match self {
@@ -182,6 +196,9 @@ pub enum Endpoint {
     RequestObject,
     /// An OpenID4VP Response URI (OID4VP 1.0 §8.2).
     PresentationResponse,
+    /// A status list of a stored credential (draft-ietf-oauth-status-list §8.1, W3C
+    /// Bitstring Status List v1.0 §3.2).
+    StatusList,
 }
 
 impl fmt::Display for Endpoint {
@@ -200,6 +217,7 @@ impl fmt::Display for Endpoint {
             Self::JwtVcIssuerMetadata => "JWT VC issuer metadata",
             Self::RequestObject => "request URI",
             Self::PresentationResponse => "response URI",
+            Self::StatusList => "status list",
         })
     }
 }

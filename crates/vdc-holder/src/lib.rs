@@ -67,6 +67,11 @@
 //! - [`store`]: [`CredentialStore`], [`FileStore`], [`MemoryStore`].
 //! - [`present`]: the OpenID4VP 1.0 holder side: request objects per client id prefix,
 //!   DCQL matching, minimal disclosure with KB-JWT, `direct_post` and `direct_post.jwt`.
+//! - [`status`]: the holder's own status check of a stored credential
+//!   ([`Wallet::credential_status`]: Token Status List or W3C Bitstring Status List, fetched
+//!   with the wallet's HTTP client and verified as the verifier would);
+//!   [`Wallet::select_credentials_with`] and [`Wallet::present_with`] use it to pass over
+//!   revoked and suspended credentials.
 //! - [`wallet`]: [`Wallet`], which chains all of it.
 //!
 //! Transport: every URL must be `https` unless [`WalletOptions::allow_insecure_http`]
@@ -87,6 +92,7 @@ pub mod metadata;
 pub mod offer;
 pub mod options;
 pub mod present;
+pub mod status;
 pub mod store;
 pub mod verify;
 pub mod wallet;
@@ -105,7 +111,11 @@ pub use offer::{
     AuthorizationCodeGrant, CredentialOffer, Grants, OfferRef, PreAuthorizedCodeGrant, TxCode,
     parse_offer_uri,
 };
-pub use present::{PresentationRequest, PresentationSent, Selection, VerifierTrust};
+pub use present::{
+    Checked, PresentationRequest, PresentationSent, SelectOptions, Selection, SelectionOutcome,
+    VerifierTrust,
+};
+pub use status::CredentialState;
 pub use store::{CredentialStore, FileStore, MemoryStore, PrivateJwk, StoredCredential};
 pub use verify::JwtVcIssuerMetadataResolver;
 pub use wallet::{AcceptedOffer, DeferredHandle, Wallet, WalletOptions};

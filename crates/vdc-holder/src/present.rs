@@ -23,11 +23,16 @@ use vdc_core::sd_jwt::{
 use vdc_core::x509::{self, TrustAnchors};
 
 use crate::error::{Endpoint, Error, Result};
+use crate::status::CredentialState;
 use crate::store::StoredCredential;
 use crate::wallet::Wallet;
 
 /// Spec: RFC 9101 §10.2: the request object media type.
 const REQUEST_OBJECT_MEDIA_TYPE: &str = "application/oauth-authz-req+jwt";
+
+/// Why a certificate-identified verifier is refused when the wallet has no anchors for it
+/// (see [`Error::is_unanchored_verifier`]).
+pub(crate) const NO_TRUST_ANCHOR: &str = "no trust anchor for verifier certificates";
 
 /// How the wallet decides to trust a verifier's request object.
 #[derive(Clone, Default)]
@@ -106,6 +111,47 @@ pub struct Selection {
     pub credential: StoredCredential,
     /// The claims to disclose.
     pub paths: Vec<ClaimPath>,
+}
+
+/// How [`Wallet::select_credentials_with`] chooses.
+#[derive(Debug, Clone)]
+pub struct SelectOptions {
+    /// Check each candidate's status list and pass over revoked and suspended credentials.
+    pub check_status: bool,
+    /// Stored credential ids that alone may answer the queries they match (other queries
+    /// are answered as usual); each must match some query of the request.
+    pub only: Vec<String>,
+}
+
+impl Default for SelectOptions {
+    fn default() -> Self {
+        Self {
+            check_status: true,
+            only: Vec::new(),
+        }
+    }
+}
+
+/// One candidate credential looked at while selecting.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The DCQL credential query it matched.
+    pub query_id: String,
+    /// The stored credential's id.
+    pub credential_id: String,
+    /// What its status list said (`Unknown("not checked")` without a status check).
+    pub state: CredentialState,
+    /// Whether it was selected (false: passed over as revoked or suspended).
+    pub chosen: bool,
+}
+
+/// What [`Wallet::select_credentials_with`] chose, and what it looked at on the way.
+#[derive(Debug, Clone)]
+pub struct SelectionOutcome {
+    /// One selection per credential query to answer.
+    pub selections: Vec<Selection>,
+    /// Every candidate whose status was looked at, in order.
+    pub checked: Vec<Checked>,
 }
 
 /// What the verifier answered.
@@ -255,7 +301,7 @@ impl Wallet {
                     }
                     None if trust.accept_unanchored_x509 => x509::leaf_public_key(leaf)
                         .map_err(|e| bad(format!("verifier certificate: {e}")))?,
-                    None => return Err(bad("no trust anchor for verifier certificates")),
+                    None => return Err(bad(NO_TRUST_ANCHOR)),
                 };
                 if prefix == "x509_san_dns" {
                     // Spec: OID4VP 1.0 §5.9.3: the DNS name MUST match a dNSName SAN.
@@ -294,29 +340,115 @@ impl Wallet {
     /// Chooses stored credentials for the DCQL query (OID4VP 1.0 §6.4): for each credential
     /// query that must be answered, the first credential of its format and `vct` holding
     /// every requested claim (or the first satisfiable claim set), with the paths to disclose.
+    ///
+    /// This step does not look at status lists (tests drive it to present anything);
+    /// [`Wallet::select_credentials_with`] skips revoked and suspended credentials.
     pub async fn select_credentials(
         &self,
         request: &PresentationRequest,
     ) -> Result<Vec<Selection>> {
+        let options = SelectOptions {
+            check_status: false,
+            only: Vec::new(),
+        };
+        Ok(self
+            .select_credentials_with(request, &options)
+            .await?
+            .selections)
+    }
+
+    /// Chooses stored credentials for the DCQL query as [`Wallet::select_credentials`] does,
+    /// trying the matching credentials of each query in order (oldest first) and, with
+    /// [`SelectOptions::check_status`], passing over those whose status list says revoked or
+    /// suspended ([`Wallet::credential_status`]). Fails with
+    /// [`Error::NoMatchingCredential`] naming them when nothing usable is left for a query
+    /// that must be answered.
+    pub async fn select_credentials_with(
+        &self,
+        request: &PresentationRequest,
+        options: &SelectOptions,
+    ) -> Result<SelectionOutcome> {
         let query = request.dcql_query()?;
         let creds = query
             .get("credentials")
             .and_then(Value::as_array)
             .ok_or_else(|| bad("dcql_query has no credentials"))?;
         let stored = self.list().await?;
-        let mut found: BTreeMap<String, Selection> = BTreeMap::new();
-        for cq in creds {
-            let id = cq.get("id").and_then(Value::as_str).unwrap_or_default();
-            if let Some(sel) = match_query(cq, &stored)? {
-                found.insert(
-                    id.to_owned(),
-                    Selection {
-                        query_id: id.to_owned(),
-                        ..sel
-                    },
-                );
+        for id in &options.only {
+            if !stored.iter().any(|c| &c.id == id) {
+                return Err(Error::NoMatchingCredential(format!(
+                    "no stored credential has id {}",
+                    crate::error::bounded(id)
+                )));
             }
         }
+        let mut candidates: Vec<(String, Vec<Selection>)> = Vec::new();
+        for cq in creds {
+            let id = cq.get("id").and_then(Value::as_str).unwrap_or_default();
+            candidates.push((id.to_owned(), match_query(cq, &stored)?));
+        }
+        for id in &options.only {
+            if !candidates
+                .iter()
+                .any(|(_, m)| m.iter().any(|s| &s.credential.id == id))
+            {
+                return Err(Error::NoMatchingCredential(format!(
+                    "credential {} does not match any credential query of the request",
+                    crate::error::bounded(id)
+                )));
+            }
+        }
+        let mut found: BTreeMap<String, Selection> = BTreeMap::new();
+        let mut checked = Vec::new();
+        // Per query id: the matching credentials passed over as revoked or suspended.
+        let mut blocked: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (id, mut matches) in candidates {
+            if matches
+                .iter()
+                .any(|s| options.only.contains(&s.credential.id))
+            {
+                matches.retain(|s| options.only.contains(&s.credential.id));
+            }
+            for sel in matches {
+                let state = if options.check_status {
+                    self.credential_status(&sel.credential).await
+                } else {
+                    CredentialState::Unknown("not checked".into())
+                };
+                let usable = !state.is_unusable();
+                if !usable {
+                    blocked.entry(id.clone()).or_default().push(format!(
+                        "{} ({})",
+                        sel.credential.id,
+                        state.as_str()
+                    ));
+                }
+                checked.push(Checked {
+                    query_id: id.clone(),
+                    credential_id: sel.credential.id.clone(),
+                    state,
+                    chosen: usable,
+                });
+                if usable {
+                    found.insert(
+                        id.clone(),
+                        Selection {
+                            query_id: id.clone(),
+                            ..sel
+                        },
+                    );
+                    break;
+                }
+            }
+        }
+        let unusable = |id: &str| {
+            blocked.get(id).map(|list| {
+                Error::NoMatchingCredential(format!(
+                    "every credential matching credential query {id} is revoked or suspended: {}",
+                    list.join(", ")
+                ))
+            })
+        };
         let required: Vec<Vec<String>> = match query
             .get("credential_sets")
             .and_then(Value::as_array)
@@ -339,6 +471,14 @@ impl Wallet {
                     match opt {
                         Some(o) => out.push(o.clone()),
                         None if set.get("required").and_then(Value::as_bool).unwrap_or(true) => {
+                            if let Some(e) = options
+                                .iter()
+                                .flatten()
+                                .filter(|id| !found.contains_key(*id))
+                                .find_map(|id| unusable(id))
+                            {
+                                return Err(e);
+                            }
                             return Err(Error::NoMatchingCredential(
                                 "a required credential set cannot be satisfied".into(),
                             ));
@@ -349,16 +489,26 @@ impl Wallet {
                 out
             }
         };
-        let mut out = Vec::new();
+        let mut selections = Vec::new();
         for group in required {
             for id in group {
-                let sel = found.remove(&id).ok_or_else(|| {
-                    Error::NoMatchingCredential(format!("nothing matches credential query {id}"))
-                })?;
-                out.push(sel);
+                let sel = match found.remove(&id) {
+                    Some(sel) => sel,
+                    None => {
+                        return Err(unusable(&id).unwrap_or_else(|| {
+                            Error::NoMatchingCredential(format!(
+                                "nothing matches credential query {id}"
+                            ))
+                        }));
+                    }
+                };
+                selections.push(sel);
             }
         }
-        Ok(out)
+        Ok(SelectionOutcome {
+            selections,
+            checked,
+        })
     }
 
     /// One presentation: the selected disclosures and a KB-JWT for this request; for
@@ -490,10 +640,31 @@ impl Wallet {
         )?)
     }
 
-    /// Answers an authorization request end to end: resolve, select, present, send.
+    /// Answers an authorization request end to end: resolve, select, present, send. Like
+    /// [`Wallet::select_credentials`] it does not check status lists; see
+    /// [`Wallet::present_with`].
     pub async fn present(&self, uri: &str, trust: &VerifierTrust) -> Result<PresentationSent> {
+        let options = SelectOptions {
+            check_status: false,
+            only: Vec::new(),
+        };
+        self.present_with(uri, trust, &options).await
+    }
+
+    /// Answers an authorization request end to end, choosing credentials with
+    /// [`Wallet::select_credentials_with`] (by default passing over revoked and suspended
+    /// ones).
+    pub async fn present_with(
+        &self,
+        uri: &str,
+        trust: &VerifierTrust,
+        options: &SelectOptions,
+    ) -> Result<PresentationSent> {
         let request = self.resolve_presentation_request(uri, trust).await?;
-        let selections = self.select_credentials(&request).await?;
+        let selections = self
+            .select_credentials_with(&request, options)
+            .await?
+            .selections;
         let mut vp_token = Map::new();
         for s in &selections {
             let p = self.presentation_for(&request, s).await?;
@@ -509,11 +680,13 @@ impl Wallet {
     }
 }
 
-/// The first stored credential matching one credential query, with the paths to disclose.
-fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Option<Selection>> {
+/// Every stored credential matching one credential query (oldest first), each with the
+/// paths to disclose.
+fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>> {
+    let mut out = Vec::new();
     let format = cq.get("format").and_then(Value::as_str).unwrap_or_default();
     if format != "dc+sd-jwt" && format != "jwt_vc_json" {
-        return Ok(None);
+        return Ok(out);
     }
     // Spec: OID4VP 1.0 Appendix B.1.1: `type_values`, a list of type lists; a credential
     // matches if its `type` holds every type of one of them.
@@ -560,11 +733,12 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Option<Selecti
             full
         };
         let Some(claims) = claims else {
-            return Ok(Some(Selection {
+            out.push(Selection {
                 query_id: String::new(),
                 credential: c.clone(),
                 paths: Vec::new(),
-            }));
+            });
+            continue;
         };
         let parsed: Vec<(Option<String>, ClaimPath, Option<Vec<Value>>)> = claims
             .iter()
@@ -601,18 +775,18 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Option<Selecti
             }),
         };
         if let Some(paths) = chosen {
-            return Ok(Some(Selection {
+            out.push(Selection {
                 query_id: String::new(),
                 credential: c.clone(),
                 paths,
-            }));
+            });
         }
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// Every claim of an issued SD-JWT, all disclosures applied.
-fn full_claims(credential: &str) -> Result<Value> {
+pub(crate) fn full_claims(credential: &str) -> Result<Value> {
     let sd = SdJwt::parse(credential)?;
     let jws = sd.issuer_jws()?;
     let disclosures = sd

@@ -253,7 +253,7 @@ async fn verify_jwt_vc_json(
     Ok((issuer, None, bound))
 }
 
-async fn issuer_key_for_jwt(
+pub(crate) async fn issuer_key_for_jwt(
     ctx: &VerifyContext<'_>,
     issuer: &str,
     header: &Map<String, Value>,

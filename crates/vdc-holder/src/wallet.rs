@@ -141,6 +141,12 @@ impl Wallet {
         self.store.get(id).await
     }
 
+    /// Deletes a stored credential and, with it, its holder key (both live in one record);
+    /// true if it existed.
+    pub async fn remove(&self, id: &str) -> Result<bool> {
+        self.store.delete(id).await
+    }
+
     /// Parses (and, by reference, fetches) an offer without acting on it: use it to show
     /// the End-User the issuer and the `tx_code` description before asking for the code.
     pub async fn resolve_offer(&self, offer_uri: &str) -> Result<CredentialOffer> {

@@ -97,6 +97,20 @@ pub struct IssuerDefinition {
     /// with PKCE and a redirect URI that is https, a private-use scheme or loopback.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wallet_clients: Vec<WalletClient>,
+    /// Whether the issuer is switched off: every wallet-facing endpoint answers `404` while
+    /// nothing is deleted (contract-next "Managing tenants"); default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+/// What a `PATCH` keeps from the stored definition rather than taking from the body: the
+/// write-only secrets are never read back, so the merged body lacks them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Kept {
+    /// The identity provider's sealed client secret.
+    pub(crate) client_secret: bool,
+    /// The imported signing key that the stored `x5c` certifies.
+    pub(crate) signing_key: bool,
 }
 
 /// The enterprise's OpenID Provider (contract-next "IdP login"): vdc is its relying party
@@ -214,6 +228,11 @@ pub struct ClaimDescription {
 impl IssuerDefinition {
     /// Checks the definition (400 `invalid_request` with the reason).
     pub fn validate(&self) -> Result<()> {
+        self.validate_keeping(Kept::default())
+    }
+
+    /// [`Self::validate`] for a merged `PATCH` body, where `kept` secrets stay as stored.
+    pub(crate) fn validate_keeping(&self, kept: Kept) -> Result<()> {
         let bad = |m: String| Err(IssuerError::InvalidRequest(m));
         if !is_slug(&self.id) {
             return bad("id must match ^[a-z0-9][a-z0-9-]{0,62}$".into());
@@ -227,7 +246,7 @@ impl IssuerDefinition {
         {
             return bad("batch_size must be between 2 and 100".into());
         }
-        if self.x5c.is_some() && self.signing_key.is_none() {
+        if self.x5c.is_some() && self.signing_key.is_none() && !kept.signing_key {
             return bad("x5c needs the signing_key its leaf certifies".into());
         }
         for (id, c) in &self.credential_configurations {
@@ -236,11 +255,11 @@ impl IssuerDefinition {
             }
             c.validate(id)?;
         }
-        self.validate_authorization()
+        self.validate_authorization(kept)
     }
 
     /// Checks the authorization code flow settings.
-    fn validate_authorization(&self) -> Result<()> {
+    fn validate_authorization(&self, kept: Kept) -> Result<()> {
         let bad = |m: String| Err(IssuerError::InvalidRequest(m));
         let web_url = |u: &str| {
             url::Url::parse(u)
@@ -259,6 +278,7 @@ impl IssuerDefinition {
             }
             match &idp.client_secret {
                 Some(s) if !s.is_empty() && s.len() <= 1024 => {}
+                None if kept.client_secret => {}
                 _ => {
                     return bad("identity_provider.client_secret is required (1 to 1024 characters; client_secret_basic)".into());
                 }

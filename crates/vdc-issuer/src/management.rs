@@ -119,6 +119,8 @@ pub struct IssuerObject {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub claims_endpoint_secret: Option<ShownOnce>,
+    /// Whether the issuer is disabled (its wallet-facing endpoints answer `404`).
+    pub disabled: bool,
 }
 
 /// A secret shown once; `Debug` never prints it.
@@ -148,11 +150,13 @@ pub struct IdentityProviderObject {
     pub redirect_uri: String,
 }
 
-/// Every issuer.
+/// One page of issuers, by id (contract-next "Managing tenants").
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IssuerList {
     /// The issuers.
     pub items: Vec<IssuerObject>,
+    /// The `cursor` of the next page; null on the last.
+    pub next: Option<String>,
 }
 
 /// A created credential offer (contract: "Credential offers").
@@ -223,6 +227,7 @@ impl From<CredentialObject> for OfferCredential {
 #[schema(example = json!({
     "id": "o-3kP9",
     "status": "credential_issued",
+    "locked": false,
     "deferred": false,
     "credential_configuration_ids": ["EmployeeBadge"],
     "expires_at": "2026-01-01T12:10:00Z",
@@ -239,6 +244,10 @@ pub struct OfferStatus {
         pattern = "^(offered|token_issued|credential_issued|expired)$"
     )]
     pub status: &'static str,
+    /// Whether the pre-authorized code was locked by too many wrong `tx_code`s (issue 18):
+    /// it can never be redeemed (the status stays `offered` until it expires; the status
+    /// values are fixed by the contract); create a new offer for the holder.
+    pub locked: bool,
     /// Whether issuance waits for claims supplied later.
     pub deferred: bool,
     /// The configurations offered.
@@ -260,38 +269,7 @@ impl Issuer {
     pub async fn create_issuer(&self, mut def: IssuerDefinition) -> Result<IssuerObject> {
         def.validate()?;
         let now = self.now();
-        // G8: the provider's client secret rests sealed under the KEK, never in clear.
-        if let Some(idp) = def.identity_provider.as_mut()
-            && let Some(secret) = idp.client_secret.take()
-        {
-            idp.client_secret_sealed = Some(self.seal_client_secret(&def.id, &secret)?);
-        }
-        // The claims endpoint: under the outbound policy (G7), with its signing secret
-        // sealed under the KEK (G8); a generated secret is answered this once.
-        let mut shown_secret = None;
-        if let Some(endpoint) = &def.claims_endpoint {
-            if let Some(deps) = &self.authorization {
-                deps.fetcher.check_url(endpoint).map_err(|e| {
-                    IssuerError::InvalidRequest(format!(
-                        "claims_endpoint must be an https URL the outbound policy allows: {e}"
-                    ))
-                })?;
-            }
-            let key = match def.claims_endpoint_secret.take() {
-                Some(given) => {
-                    crate::definition::decode_endpoint_secret(&given).ok_or_else(|| {
-                        IssuerError::InvalidRequest("claims_endpoint_secret is malformed".into())
-                    })?
-                }
-                None => {
-                    let (shown, key) = crate::authorization::claims::generate_secret(self)?;
-                    shown_secret = Some(ShownOnce(shown));
-                    key
-                }
-            };
-            def.claims_endpoint_secret_sealed =
-                Some(self.seal_claims_endpoint_secret(&def.id, &key)?);
-        }
+        let shown_secret = self.seal_secrets(&mut def)?;
         let imported = match def.signing_key.take() {
             Some(jwk) => {
                 let key = SigningKey::from_private_jwk(&jwk)
@@ -360,7 +338,8 @@ impl Issuer {
         Ok(self.issuer_object(&def))
     }
 
-    /// `GET /api/v1/issuers`.
+    /// Every issuer, through the definition cache (the verifier page; the API and the
+    /// start page list one page instead: [`Self::list_issuers_page`]).
     pub async fn list_issuers(&self) -> Result<IssuerList> {
         self.list_issuers_where(|_| true).await
     }
@@ -376,7 +355,171 @@ impl Issuer {
                 items.push(self.issuer_object(&def));
             }
         }
-        Ok(IssuerList { items })
+        Ok(IssuerList { items, next: None })
+    }
+
+    /// `GET /api/v1/issuers?limit=&cursor=`: at most `limit` issuers after `after`, by id.
+    /// `only`: a scoped key's issuers (`None`: every issuer, the admin key). The page is
+    /// read from the store and not cached, so listing many tenants leaves no trace in
+    /// memory.
+    pub async fn list_issuers_page(
+        &self,
+        only: Option<&[String]>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<IssuerList> {
+        let limit = limit.max(1);
+        let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut defs = Vec::new();
+        match only {
+            None => {
+                // One more than the page tells whether another page follows.
+                for record in self.store.list_issuers_page(after, limit + 1).await? {
+                    let def: IssuerDefinition =
+                        serde_json::from_value(record.config).map_err(|e| {
+                            IssuerError::Internal(format!(
+                                "stored issuer definition unreadable: {e}"
+                            ))
+                        })?;
+                    defs.push(Arc::new(def));
+                }
+            }
+            Some(ids) => {
+                let mut ids: Vec<&String> = ids
+                    .iter()
+                    .filter(|id| after.is_none_or(|a| id.as_str() > a))
+                    .collect();
+                ids.sort();
+                ids.dedup();
+                for id in ids {
+                    if defs.len() > wanted {
+                        break;
+                    }
+                    if let Some(def) = self.definition(id).await? {
+                        defs.push(def);
+                    }
+                }
+            }
+        }
+        let more = defs.len() > wanted;
+        defs.truncate(wanted);
+        let next = more
+            .then(|| defs.last().map(|d| vdc_access::page::tenant_cursor(&d.id)))
+            .flatten();
+        Ok(IssuerList {
+            items: defs.iter().map(|d| self.issuer_object(d)).collect(),
+            next,
+        })
+    }
+
+    /// `PATCH /api/v1/issuers/{issuer}`: `patch` (members of the create body, not `id`)
+    /// replaces those members of the stored definition; the result is validated as a create
+    /// body is. Write-only secrets (the provider's client secret, the claims endpoint
+    /// secret) stay unless new ones are given; the signing key stays (`signing_key`, `x5c`
+    /// and another `signing_alg` are refused: a key change is not an edit).
+    pub async fn update_issuer(
+        &self,
+        issuer_id: &str,
+        patch: Map<String, Value>,
+    ) -> Result<IssuerObject> {
+        let bad = |m: &str| IssuerError::InvalidRequest(m.to_owned());
+        let stored = self.require(issuer_id).await?;
+        for member in ["id", "signing_key", "x5c"] {
+            if patch.contains_key(member) {
+                return Err(bad(&format!(
+                    "{member} cannot be changed (create another issuer instead)"
+                )));
+            }
+        }
+        // The stored definition as a create body, without what the API never takes.
+        let mut sealed_client_secret = None;
+        let mut base = stored.as_ref().clone();
+        if let Some(idp) = base.identity_provider.as_mut() {
+            sealed_client_secret = idp.client_secret_sealed.take();
+        }
+        let sealed_endpoint_secret = base.claims_endpoint_secret_sealed.take();
+        let Value::Object(mut merged) =
+            serde_json::to_value(&base).map_err(|e| IssuerError::Internal(e.to_string()))?
+        else {
+            return Err(IssuerError::Internal(
+                "issuer definition is not an object".into(),
+            ));
+        };
+        merged.extend(patch);
+        let mut def: IssuerDefinition = vdc_http::extract::from_value_strict(Value::Object(merged))
+            .map_err(|e| IssuerError::InvalidRequest(e.description))?;
+        if def.signing_alg != stored.signing_alg {
+            return Err(bad(
+                "signing_alg cannot be changed: the signing key is of the stored algorithm",
+            ));
+        }
+        let keep_client_secret = sealed_client_secret.is_some()
+            && def
+                .identity_provider
+                .as_ref()
+                .is_some_and(|idp| idp.client_secret.is_none());
+        def.validate_keeping(crate::definition::Kept {
+            client_secret: keep_client_secret,
+            signing_key: stored.x5c.is_some(),
+        })?;
+        if keep_client_secret && let Some(idp) = def.identity_provider.as_mut() {
+            idp.client_secret_sealed = sealed_client_secret;
+        }
+        if def.claims_endpoint_secret.is_none() {
+            def.claims_endpoint_secret_sealed = sealed_endpoint_secret;
+        }
+        let shown_secret = self.seal_secrets(&mut def)?;
+        let config =
+            serde_json::to_value(&def).map_err(|e| IssuerError::Internal(e.to_string()))?;
+        self.store
+            .update_issuer_config(issuer_id, &config)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => IssuerError::NotFound(format!("no issuer {issuer_id}")),
+                other => other.into(),
+            })?;
+        let def = Arc::new(def);
+        self.remember(def.clone());
+        let mut object = self.issuer_object(&def);
+        object.claims_endpoint_secret = shown_secret;
+        Ok(object)
+    }
+
+    /// Seals the write-only secrets of `def` under the KEK (G8): a given provider client
+    /// secret, and for a claims endpoint (under the outbound policy, G7) the given secret,
+    /// else the kept sealed one, else a generated one, which is returned to be answered
+    /// this once. Without a claims endpoint no secret is kept.
+    fn seal_secrets(&self, def: &mut IssuerDefinition) -> Result<Option<ShownOnce>> {
+        if let Some(idp) = def.identity_provider.as_mut()
+            && let Some(secret) = idp.client_secret.take()
+        {
+            idp.client_secret_sealed = Some(self.seal_client_secret(&def.id, &secret)?);
+        }
+        let Some(endpoint) = &def.claims_endpoint else {
+            def.claims_endpoint_secret_sealed = None;
+            return Ok(None);
+        };
+        if let Some(deps) = &self.authorization {
+            deps.fetcher.check_url(endpoint).map_err(|e| {
+                IssuerError::InvalidRequest(format!(
+                    "claims_endpoint must be an https URL the outbound policy allows: {e}"
+                ))
+            })?;
+        }
+        let mut shown_secret = None;
+        let key = match def.claims_endpoint_secret.take() {
+            Some(given) => crate::definition::decode_endpoint_secret(&given).ok_or_else(|| {
+                IssuerError::InvalidRequest("claims_endpoint_secret is malformed".into())
+            })?,
+            None if def.claims_endpoint_secret_sealed.is_some() => return Ok(None),
+            None => {
+                let (shown, key) = crate::authorization::claims::generate_secret(self)?;
+                shown_secret = Some(ShownOnce(shown));
+                key
+            }
+        };
+        def.claims_endpoint_secret_sealed = Some(self.seal_claims_endpoint_secret(&def.id, &key)?);
+        Ok(shown_secret)
     }
 
     fn issuer_object(&self, def: &IssuerDefinition) -> IssuerObject {
@@ -408,6 +551,7 @@ impl Issuer {
             wallet_clients: def.wallet_clients.clone(),
             claims_endpoint: def.claims_endpoint.clone(),
             claims_endpoint_secret: None,
+            disabled: def.disabled,
         }
     }
 
@@ -647,8 +791,12 @@ impl Issuer {
         issuer_id: &str,
         reference: &str,
     ) -> Result<CredentialOffer> {
-        if self.definition(issuer_id).await?.is_none() {
-            return Err(IssuerError::NotFound("no such offer".into()));
+        match self.wallet_definition(issuer_id).await {
+            Ok(_) => {}
+            Err(IssuerError::NotFound(_)) => {
+                return Err(IssuerError::NotFound("no such offer".into()));
+            }
+            Err(e) => return Err(e),
         }
         // The public offer id alone does not name an offer here (G6, G10).
         let offer_id = self
@@ -685,9 +833,15 @@ impl Issuer {
             .iter()
             .map(|c| CredentialObject::new(&self.public_url, c).into())
             .collect();
+        // Locked only while it would otherwise still be redeemable: a redeemed or expired
+        // offer reads as that.
+        let locked = status == "offered"
+            && offer.tx_code_hash.is_some()
+            && offer.tx_code_failures >= self.settings.max_tx_code_failures;
         Ok(OfferStatus {
             id: offer.offer_id,
             status,
+            locked,
             deferred: offer.deferred,
             credential_configuration_ids: offer.credential_configuration_ids,
             expires_at: format_date_time_stamp(offer.expires_at),
@@ -774,6 +928,53 @@ impl Issuer {
             .build())
     }
 
+    /// What the offer page shows again after the offer's creation (post/redirect/get): its
+    /// `offer_uri`, whether it is an offer with login, whether it has a tx_code, and the
+    /// seconds it has left. Unknown, cancelled and other issuers' offers are not found.
+    pub async fn offer_link(&self, issuer_id: &str, offer_id: &str) -> Result<OfferLink> {
+        self.require(issuer_id).await?;
+        let offer = self.live_offer(issuer_id, offer_id).await?;
+        Ok(OfferLink {
+            offer_uri: format!(
+                "openid-credential-offer://?credential_offer_uri={}",
+                urlencode(&self.offer_uri(issuer_id, offer_id))
+            ),
+            login: offer.credential_offer["grants"]
+                .get("authorization_code")
+                .is_some(),
+            tx_code: offer.tx_code_hash.is_some(),
+            expires_in: (offer.expires_at.secs() - self.now().secs()).max(0),
+        })
+    }
+
+    /// The tx_code sealed (AES-GCM under the KEK, bound to this issuer and offer) for the
+    /// browser that created the offer: only its hash is stored, so the offer page can show
+    /// it again only from what that browser keeps. Base64url text.
+    pub fn seal_tx_code(&self, issuer_id: &str, offer_id: &str, code: &str) -> Result<String> {
+        let sealed = self
+            .keys
+            .kek()
+            .seal(
+                code.as_bytes(),
+                &tx_code_context(issuer_id, offer_id),
+                self.rng.as_ref(),
+            )
+            .map_err(|e| IssuerError::Internal(e.to_string()))?;
+        Ok(base64url::encode(sealed))
+    }
+
+    /// The tx_code [`Self::seal_tx_code`] sealed for this offer; `None` for anything else
+    /// (another offer's, altered or forged text), so it is no oracle for guessing codes.
+    pub fn open_tx_code(&self, issuer_id: &str, offer_id: &str, sealed: &str) -> Option<String> {
+        let bytes = base64url::decode(sealed).ok()?;
+        let code = self
+            .keys
+            .kek()
+            .open(&bytes, &tx_code_context(issuer_id, offer_id))
+            .ok()?;
+        String::from_utf8(code.to_vec()).ok()
+    }
+
     /// `GET /api/v1/issuers/{issuer}/credentials/{credential_id}`.
     pub async fn credential_record(
         &self,
@@ -788,6 +989,23 @@ impl Issuer {
             .ok_or_else(|| IssuerError::NotFound(format!("no credential {credential_id}")))?;
         Ok(CredentialObject::new(&self.public_url, &c))
     }
+}
+
+/// An offer as its page shows it again ([`Issuer::offer_link`]).
+#[derive(Debug, Clone)]
+pub struct OfferLink {
+    /// The `openid-credential-offer://` link.
+    pub offer_uri: String,
+    /// Whether it is an offer with login (authorization code grant).
+    pub login: bool,
+    /// Whether redeeming it needs a tx_code.
+    pub tx_code: bool,
+    /// Seconds until it expires (0 when it has).
+    pub expires_in: i64,
+}
+
+fn tx_code_context(issuer_id: &str, offer_id: &str) -> String {
+    format!("vdc pages tx_code\0{issuer_id}\0{offer_id}")
 }
 
 /// The credential offer of a stored offer template (which holds no code) with its code.

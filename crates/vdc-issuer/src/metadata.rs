@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{IssuerError, Result};
+use crate::error::Result;
 use crate::service::Issuer;
 
 /// The pre-authorized code grant type (OID4VCI 1.0 §14.1).
@@ -111,9 +111,7 @@ impl Issuer {
         &self,
         issuer_id: &str,
     ) -> Result<std::sync::Arc<crate::definition::IssuerDefinition>> {
-        self.definition(issuer_id)
-            .await?
-            .ok_or_else(|| IssuerError::NotFound(format!("no issuer {issuer_id}")))
+        self.wallet_definition(issuer_id).await
     }
 
     /// Credential Issuer Metadata.

@@ -26,6 +26,11 @@ use crate::error::{DpopSite, IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
 use crate::service::Issuer;
 
+/// The `error_description` of a pre-authorized code locked by wrong `tx_code`s: retrying
+/// cannot help, the holder needs a new offer.
+const LOCKED: &str = "too many wrong transaction codes (tx_code): this offer is locked; \
+                      ask the issuer for a new offer";
+
 /// A status service failure during issuance: an outage stays an outage (503), anything
 /// else is internal.
 fn status_error(e: vdc_status::ServiceError) -> IssuerError {
@@ -324,12 +329,6 @@ pub struct NotificationRequest {
 }
 
 impl Issuer {
-    async fn wallet_definition(&self, issuer_id: &str) -> Result<std::sync::Arc<IssuerDefinition>> {
-        self.definition(issuer_id)
-            .await?
-            .ok_or_else(|| IssuerError::NotFound(format!("no issuer {issuer_id}")))
-    }
-
     /// Token endpoint (OID4VCI 1.0 §6): the pre-authorized code grant, and with an identity
     /// provider the `authorization_code` and `refresh_token` grants. `dpop_proof`: the
     /// request's `DPoP` header (RFC 9449 §5), which binds the token.
@@ -396,8 +395,8 @@ impl Issuer {
             .redeem_pre_authorized_code(issuer_id, &code_hash, now, max, &new, refund, &outbox)
             .await?
         else {
-            // Why not: a live offer that wants a tx_code is invalid_request (§6.3), anything
-            // else invalid_grant.
+            // Why not: a live offer that wants a tx_code is invalid_request (§6.3), a locked
+            // one or anything else invalid_grant.
             if !refund {
                 let live = self
                     .store
@@ -407,9 +406,9 @@ impl Issuer {
                     return Err(IssuerError::InvalidRequest("tx_code is required".into()));
                 }
             }
-            return Err(IssuerError::InvalidGrant(
-                "the pre-authorized code is invalid, expired or used".into(),
-            ));
+            return Err(self
+                .dead_code_error(issuer_id, &code_hash, now, max)
+                .await?);
         };
         tracing::info!(issuer = issuer_id, offer = %offer.offer_id, "access token issued");
         self.events
@@ -441,6 +440,33 @@ impl Issuer {
         )
     }
 
+    /// Why a pre-authorized code redeems nothing: locked by wrong `tx_code`s (still
+    /// `offered`, unexpired, but out of attempts) or invalid, expired or used. Both are
+    /// `invalid_grant` (OID4VCI 1.0 §6.3); the description tells the holder whether
+    /// retrying can help.
+    async fn dead_code_error(
+        &self,
+        issuer_id: &str,
+        code_hash: &SecretHash,
+        now: UnixTime,
+        max: u32,
+    ) -> Result<IssuerError> {
+        // With no failure limit the lookup finds a live offer however many attempts failed.
+        let locked = self
+            .store
+            .find_live_offer_by_code(issuer_id, code_hash, now, u32::MAX)
+            .await?
+            .is_some_and(|o| o.tx_code_hash.is_some() && o.tx_code_failures >= max);
+        Ok(IssuerError::InvalidGrant(
+            if locked {
+                LOCKED
+            } else {
+                "the pre-authorized code is invalid, expired or used"
+            }
+            .into(),
+        ))
+    }
+
     /// Checks a presented `tx_code` against the live offer of `code_hash` (Spec: OID4VCI 1.0
     /// §6.3: an offer without one is invalid_request, a wrong one invalid_grant), holding a
     /// reserved attempt that the redemption gives back.
@@ -452,15 +478,13 @@ impl Issuer {
         now: UnixTime,
         max: u32,
     ) -> Result<()> {
-        let offer = self
+        let Some(offer) = self
             .store
             .find_live_offer_by_code(issuer_id, code_hash, now, max)
             .await?
-            .ok_or_else(|| {
-                IssuerError::InvalidGrant(
-                    "the pre-authorized code is invalid, expired or used".into(),
-                )
-            })?;
+        else {
+            return Err(self.dead_code_error(issuer_id, code_hash, now, max).await?);
+        };
         let Some(expected) = &offer.tx_code_hash else {
             return Err(IssuerError::InvalidRequest(
                 "this offer has no tx_code".into(),
@@ -475,9 +499,7 @@ impl Issuer {
             .await?
             .is_none()
         {
-            return Err(IssuerError::InvalidGrant(
-                "no tx_code attempt left for this pre-authorized code".into(),
-            ));
+            return Err(IssuerError::InvalidGrant(LOCKED.into()));
         }
         // Constant-time comparison of the hashes (no timing oracle on the code).
         if !vdc_core::ct::eq(expected.as_bytes(), SecretHash::of(given).as_bytes()) {

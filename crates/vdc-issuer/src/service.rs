@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use vdc_core::jose::LocalSigner;
 use vdc_core::rng::RandomSource;
@@ -83,8 +84,20 @@ pub struct Issuer {
     pub(crate) metrics: vdc_http::metrics::Metrics,
     pub(crate) events: vdc_store::events::Events,
     pub(crate) authorization: Option<Arc<crate::authorization::AuthorizationDeps>>,
-    definitions: Arc<RwLock<HashMap<String, Arc<IssuerDefinition>>>>,
+    /// Definitions by slug, with when they were read: reread after
+    /// [`DEFINITION_CACHE_TTL`], so a change made through another instance (`PATCH`) is
+    /// served here within that bound.
+    definitions: Arc<RwLock<HashMap<String, CachedDefinition>>>,
 }
+
+/// A definition and when it was read from the store.
+type CachedDefinition = (Arc<IssuerDefinition>, Instant);
+
+/// How long an instance serves a cached issuer definition before rereading it: the bound on
+/// how stale another instance's view of a `PATCH` can be (the instance that served the
+/// `PATCH` sees it at once). One read per tenant per period keeps issuance free of a store
+/// read per request (issue 11).
+pub const DEFINITION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -239,11 +252,12 @@ impl Issuer {
         if !crate::definition::is_slug(issuer_id) {
             return Ok(None);
         }
-        if let Some(d) = self
+        if let Some((d, read_at)) = self
             .definitions
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(issuer_id)
+            && read_at.elapsed() < DEFINITION_CACHE_TTL
         {
             return Ok(Some(d.clone()));
         }
@@ -262,7 +276,17 @@ impl Issuer {
         self.definitions
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(def.id.clone(), def);
+            .insert(def.id.clone(), (def, Instant::now()));
+    }
+
+    /// The definition for a wallet-facing (protocol) endpoint: `not_found` for an unknown
+    /// or a disabled issuer (contract-next "Managing tenants": disabled tenants are `404`
+    /// to wallets; the management API still reads them).
+    pub(crate) async fn wallet_definition(&self, issuer_id: &str) -> Result<Arc<IssuerDefinition>> {
+        self.definition(issuer_id)
+            .await?
+            .filter(|d| !d.disabled)
+            .ok_or_else(|| IssuerError::NotFound(format!("no issuer {issuer_id}")))
     }
 
     /// The definition, or `not_found` (management API).

@@ -2,23 +2,24 @@
 //! offer with its QR code, link, tx_code and live status; revocation of what it issued.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use vdc_access::{Caller, Scope};
 use vdc_issuer::definition::FORMAT_JWT_VC_JSON;
 use vdc_issuer::management::{
-    CreateOffer, IssuerObject, OfferCreated, OfferCredential, OfferStatus, TxCodeSpec,
+    CreateOffer, IssuerObject, OfferCredential, OfferLink, OfferStatus, TxCodeSpec,
 };
 
-use crate::Pages;
 use crate::layout::{
-    error_page, html_response, issuer_error, json_key_required, key_required, service_error,
+    error_page, html_response, issuer_error, json_key_required, key_required, loopback_warning,
+    service_error,
 };
-use crate::post::{Form, PagePost};
-use crate::qr::inline_svg;
+use crate::post::{Form, PagePost, cookie_values};
+use crate::qr::qr_svg;
+use crate::{Pages, TX_CODE_COOKIE};
 
 /// The form's `grant` value of an offer with login (the management API's name).
 const GRANT_LOGIN: &str = "authorization_code";
@@ -59,14 +60,20 @@ pub(crate) async fn issuer_page(
     Path(issuer): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if !pages.may_use_issuer(&headers, &issuer, Scope::Read).await {
+    // Authenticated once: the key decides access and whether the admin forms show.
+    let caller = pages.caller(&headers).await;
+    if !pages.allows_issuer(caller.as_ref(), &issuer, Scope::Read) {
         return key_required();
     }
+    let admin = caller.as_ref().is_some_and(Caller::is_admin);
     match definition(&pages, &issuer).await {
         Ok(def) => html_response(
             StatusCode::OK,
             &format!("Issuer {issuer}"),
-            issuer_body(&def),
+            html! {
+                (issuer_body(&def))
+                @if admin { (crate::tenants::issuer_manage(&def)) }
+            },
         ),
         Err(r) => r,
     }
@@ -155,14 +162,74 @@ pub(crate) async fn create_offer(
         Ok(o) => o,
         Err(e) => return issuer_error(e),
     };
-    let qr = match pages.issuer.offer_qr_svg(&issuer, &offer.id).await {
-        Ok(svg) => inline_svg(&svg),
+    // Post/redirect/get: the result is a page of its own, so reloading or bookmarking it
+    // creates nothing.
+    let location = offer_path(&issuer, &offer.id);
+    let mut response = Redirect::to(&location).into_response();
+    if let Some(code) = offer.tx_code.as_deref() {
+        // Only the tx_code's hash is stored; the page shows it again from this cookie
+        // (sealed under the KEK for this offer, HttpOnly, sent to this offer's page only,
+        // gone when the offer expires), never from the URL, history or logs.
+        let max_age = match pages.issuer.offer_link(&issuer, &offer.id).await {
+            Ok(l) => l.expires_in,
+            Err(e) => return issuer_error(e),
+        };
+        let sealed = match pages.issuer.seal_tx_code(&issuer, &offer.id, code) {
+            Ok(s) => s,
+            Err(e) => return issuer_error(e),
+        };
+        let cookie = format!(
+            "{TX_CODE_COOKIE}={sealed}; HttpOnly; SameSite=Strict; Path={location}; Max-Age={max_age}{}",
+            if pages.secure_cookie { "; Secure" } else { "" }
+        );
+        match HeaderValue::from_str(&cookie) {
+            Ok(v) => {
+                response.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            Err(_) => {
+                return service_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "tx_code cookie is not a header value".into(),
+                );
+            }
+        }
+    }
+    response
+}
+
+/// The offer page's path (also the tx_code cookie's `Path`).
+fn offer_path(issuer: &str, id: &str) -> String {
+    format!("/ui/issuers/{issuer}/offers/{id}")
+}
+
+/// `GET /ui/issuers/{issuer}/offers/{id}`: the offer's QR, link, tx_code (in the browser
+/// that created it) and live status. It shows the offer link, from which a wallet redeems
+/// the offer, so it needs what creating the offer needs (`offers:write`), not `read`.
+pub(crate) async fn offer_page(
+    State(pages): State<Pages>,
+    Path((issuer, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !pages
+        .may_use_issuer(&headers, &issuer, Scope::OffersWrite)
+        .await
+    {
+        return key_required();
+    }
+    let link = match pages.issuer.offer_link(&issuer, &id).await {
+        Ok(l) => l,
         Err(e) => return issuer_error(e),
+    };
+    let tx_code = if link.tx_code {
+        cookie_values(&headers, TX_CODE_COOKIE)
+            .find_map(|sealed| pages.issuer.open_tx_code(&issuer, &id, sealed))
+    } else {
+        None
     };
     html_response(
         StatusCode::OK,
         "Credential offer",
-        offer_body(&issuer, &offer, qr),
+        offer_body(&pages, &issuer, &id, &link, tx_code.as_deref()),
     )
 }
 
@@ -250,32 +317,65 @@ pub(crate) fn insert_path(object: &mut Map<String, Value>, names: &[String], val
     }
 }
 
-fn offer_body(issuer: &str, offer: &OfferCreated, qr: Markup) -> Markup {
-    let id = &offer.id;
-    let tx = offer.tx_code.as_deref().unwrap_or_default();
-    let login = offer.credential_offer.grants.authorization_code.is_some();
+fn offer_body(
+    pages: &Pages,
+    issuer: &str,
+    id: &str,
+    link: &OfferLink,
+    tx_code: Option<&str>,
+) -> Markup {
+    let insecure = if pages.insecure_http {
+        " --insecure-http"
+    } else {
+        ""
+    };
+    let uri = &link.offer_uri;
     html! {
         h1 { "Credential offer" }
-        div.qr #qr role="img" aria-label="QR code of the offer" { (qr) }
+        (loopback_warning(pages))
+        div.qr #qr role="img" aria-label="QR code of the offer" {
+            @if let Some(qr) = qr_svg(uri) {
+                (qr)
+            } @else {
+                p { "The offer link is too long for a QR code; use the link." }
+            }
+        }
         p {
-            label { "Offer link " input #offer-link readonly value=(offer.offer_uri); }
+            label { "Offer link " input #offer-link readonly value=(uri); }
             " "
             button type="button" data-copy="offer-link" { "Copy" }
         }
-        @if login {
+        @if link.login {
             p #login-hint {
                 "The wallet will send the holder to log in at the issuer's identity provider; \
                  the credential's claims come from that login. No transaction code is needed."
             }
-            p.hint {
+            p.hint #cli-hint {
                 "With the command-line wallet (it prints the login URL): "
-                code { "vdc wallet accept '…'" }
+                code { "vdc wallet accept '" (uri) "'" (insecure) }
+            }
+        } @else if link.tx_code {
+            @if let Some(tx) = tx_code {
+                p { "Transaction code: " strong #tx-code { (tx) } }
+                p.hint #cli-hint {
+                    "With the command-line wallet: "
+                    code { "vdc wallet accept '" (uri) "' --tx-code " (tx) (insecure) }
+                }
+            } @else {
+                p #tx-code-unavailable {
+                    "Transaction code: shown only in the browser that created this offer. \
+                     Only its hash is stored, so it cannot be shown again here; create another \
+                     offer if it is lost."
+                }
+                p.hint #cli-hint {
+                    "With the command-line wallet: "
+                    code { "vdc wallet accept '" (uri) "' --tx-code CODE" (insecure) }
+                }
             }
         } @else {
-            p { "Transaction code: " strong #tx-code { (tx) } }
-            p.hint {
+            p.hint #cli-hint {
                 "With the command-line wallet: "
-                code { "vdc wallet accept '…' --tx-code " (tx) }
+                code { "vdc wallet accept '" (uri) "'" (insecure) }
             }
         }
         p {

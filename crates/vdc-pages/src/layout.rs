@@ -48,6 +48,21 @@ pub(crate) fn key_form(message: Option<&str>) -> Markup {
     }
 }
 
+/// A visible warning when the QR codes point at a loopback address, which a phone cannot
+/// reach (nothing otherwise).
+pub(crate) fn loopback_warning(pages: &crate::Pages) -> Markup {
+    html! {
+        @if pages.loopback {
+            p.warning #loopback-warning role="alert" {
+                "This QR code points at a loopback address (localhost / 127.0.0.1): a wallet \
+                 on a phone cannot reach it. Serve vdc over HTTPS with a DNS name (a tunnel or \
+                 a reverse proxy) and set VDC_PUBLIC_URL to it: see “Phone wallets” in \
+                 docs/DEPLOYMENT.md. The command-line wallet on this machine works as is."
+            }
+        }
+    }
+}
+
 /// An HTML answer.
 pub(crate) fn html_response(status: StatusCode, title: &str, body: Markup) -> Response {
     (

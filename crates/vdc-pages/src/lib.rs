@@ -9,13 +9,19 @@
 //! Layout (a module per page):
 //! - [`routes`] and [`Pages`] (here): who may see what, and the security headers.
 //! - `start`: `/`, `/ui`, the key form (`/ui/login`, `/ui/logout`), "open verifier".
-//! - `issuer`: `/ui/issuers/{issuer}`: offers, their live status, revocation.
-//! - `verifier`: `/ui/verifiers/{verifier}`: presentation requests and their results.
+//! - `issuer`: `/ui/issuers/{issuer}`: offers, their live status, revocation. Creating an
+//!   offer answers 303 to its page `/ui/issuers/{issuer}/offers/{id}` (post/redirect/get),
+//!   which shows the tx_code only from a sealed cookie set for that page.
+//! - `verifier`: `/ui/verifiers/{verifier}`: presentation requests and their results; a new
+//!   request answers 303 to `/ui/verifiers/{verifier}/requests/{id}`.
 //! - `layout`: the page frame, error pages and the key form (maud templates: every spliced
 //!   value is escaped unless marked `PreEscaped`, which only the QR SVG is).
 //! - `post`: [`post::PagePost`], the extractor every form post goes through (the cross-site
 //!   check first, then the UTF-8 form), and the key cookie.
 //! - `qr`: QR codes as inline SVG.
+//! - `tenants`: "New issuer" / "New verifier" on the start page and "Manage" (edit,
+//!   disable, enable) on the tenant pages, admin key only, through the services' create and
+//!   update calls (the management API's `POST` and `PATCH`).
 //!
 //! Every page goes through the same service methods as the management API
 //! (`Issuer::create_offer`, `Verifier::create_request`, `StatusService::change`, their
@@ -30,6 +36,8 @@
 //!   `presentations:write` to act), as in the management API.
 //! - Demo mode opens, without a key, exactly the pages of the demo issuer and the demo
 //!   verifier ([`Demo`]). Other tenants' pages still need the key.
+//! - Creating and changing tenants (`tenants`) needs the admin key, as the API's tenant
+//!   `POST` and `PATCH`: the forms show only to it and a scoped key's post is a 403 page.
 //! - POSTs whose `Origin` does not match the `Host` are refused (403), on top of SameSite.
 
 mod issuer;
@@ -37,6 +45,7 @@ mod layout;
 pub mod post;
 mod qr;
 mod start;
+mod tenants;
 mod verifier;
 
 use axum::Router;
@@ -54,6 +63,8 @@ use vdc_verifier::Verifier;
 pub const UI: &str = "/ui";
 /// The cookie holding the pages' API key.
 pub const KEY_COOKIE: &str = "vdc_ui_key";
+/// The cookie holding an offer's sealed tx_code for its page (`Path` = that offer's page).
+pub const TX_CODE_COOKIE: &str = "vdc_tx_code";
 /// The Content-Security-Policy of every page: no inline script or style, nothing from
 /// elsewhere.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
@@ -81,6 +92,10 @@ pub struct Pages {
     auth: Authenticator,
     demo: Option<Demo>,
     secure_cookie: bool,
+    /// Whether the public URL is plain http (the CLI hints then need `--insecure-http`).
+    insecure_http: bool,
+    /// Whether the public URL's host is loopback: a phone cannot reach the QR codes.
+    loopback: bool,
 }
 
 impl Pages {
@@ -100,6 +115,8 @@ impl Pages {
             auth,
             demo,
             secure_cookie: public_url.starts_with("https://"),
+            insecure_http: public_url.starts_with("http://"),
+            loopback: is_loopback_url(public_url),
         }
     }
 
@@ -139,7 +156,13 @@ impl Pages {
     /// Whether the request may use the pages of verifier `slug` for `scope`.
     async fn may_use_verifier(&self, headers: &HeaderMap, slug: &str, scope: Scope) -> bool {
         self.is_demo_verifier(slug)
-            || self.caller(headers).await.is_some_and(|c| {
+            || self.allows_verifier(self.caller(headers).await.as_ref(), slug, scope)
+    }
+
+    /// [`Self::may_use_verifier`] for a caller already authenticated.
+    fn allows_verifier(&self, caller: Option<&Caller>, slug: &str, scope: Scope) -> bool {
+        self.is_demo_verifier(slug)
+            || caller.is_some_and(|c| {
                 c.require(&EventTenant::Verifier(slug.to_owned()), scope)
                     .is_ok()
             })
@@ -155,8 +178,15 @@ pub fn routes(pages: Pages) -> Router {
         .route("/ui/logout", post(start::logout))
         .route("/ui/assets/pages.js", get(script))
         .route("/ui/assets/pages.css", get(style))
+        .route("/ui/issuers", post(tenants::create_issuer))
         .route("/ui/issuers/{issuer}", get(issuer::issuer_page))
+        .route("/ui/issuers/{issuer}/edit", post(tenants::edit_issuer))
+        .route(
+            "/ui/issuers/{issuer}/disabled",
+            post(tenants::toggle_issuer),
+        )
         .route("/ui/issuers/{issuer}/offers", post(issuer::create_offer))
+        .route("/ui/issuers/{issuer}/offers/{id}", get(issuer::offer_page))
         .route(
             "/ui/issuers/{issuer}/offers/{id}/status",
             get(issuer::offer_status),
@@ -165,11 +195,26 @@ pub fn routes(pages: Pages) -> Router {
             "/ui/issuers/{issuer}/offers/{id}/revoke",
             post(issuer::revoke_offer),
         )
-        .route("/ui/verifiers", get(start::open_verifier))
+        .route(
+            "/ui/verifiers",
+            get(start::open_verifier).post(tenants::create_verifier),
+        )
         .route("/ui/verifiers/{verifier}", get(verifier::verifier_page))
+        .route(
+            "/ui/verifiers/{verifier}/edit",
+            post(tenants::edit_verifier),
+        )
+        .route(
+            "/ui/verifiers/{verifier}/disabled",
+            post(tenants::toggle_verifier),
+        )
         .route(
             "/ui/verifiers/{verifier}/requests",
             post(verifier::create_request),
+        )
+        .route(
+            "/ui/verifiers/{verifier}/requests/{id}",
+            get(verifier::request_page),
         )
         .route(
             "/ui/verifiers/{verifier}/requests/{id}/status",
@@ -183,6 +228,19 @@ pub fn routes(pages: Pages) -> Router {
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(pages)
+}
+
+/// Whether `url`'s host is loopback (`localhost`, 127.0.0.0/8, `::1`): a wallet on a phone
+/// cannot reach it.
+pub fn is_loopback_url(url: &str) -> bool {
+    match url::Url::parse(url).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 async fn security_headers(mut response: Response) -> Response {

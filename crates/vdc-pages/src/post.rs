@@ -104,15 +104,25 @@ pub fn cross_site(headers: &HeaderMap) -> bool {
 
 /// The key in the pages cookie (base64url of the key, so any key is a valid cookie value).
 pub fn cookie_key(headers: &HeaderMap) -> Option<String> {
+    cookie_values(headers, KEY_COOKIE)
+        .next()
+        .and_then(|value| vdc_core::base64url::decode(value).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// Every value of the cookie `name` the request carries, in order.
+pub fn cookie_values<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == KEY_COOKIE)
-        .and_then(|(_, value)| vdc_core::base64url::decode(value).ok())
-        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(move |(n, _)| *n == name)
+        .map(|(_, value)| value)
 }
 
 #[cfg(test)]

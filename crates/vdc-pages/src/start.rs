@@ -9,10 +9,25 @@ use vdc_access::Caller;
 
 use crate::layout::{error_page, html_response, issuer_error, key_form, key_page, service_error};
 use crate::post::PagePost;
+use crate::tenants::new_tenant_sections;
 use crate::{KEY_COOKIE, Pages, UI};
 
 /// Largest API key accepted by the key form.
 const MAX_KEY_CHARS: usize = 512;
+
+/// How many issuers and verifiers the start page lists: the first page of the API's
+/// listing, so a deployment with thousands of tenants renders (and caches) only these.
+const START_PAGE_TENANTS: u32 = 100;
+
+/// The tenants a caller lists: `None` for the admin key, else the key's own (none without
+/// `read`).
+fn scoped(c: &Caller, own: impl Fn(&vdc_access::KeyCaller) -> &Vec<String>) -> Option<Vec<String>> {
+    match c {
+        Caller::Admin => None,
+        Caller::Key(k) if c.has_scope(vdc_access::Scope::Read) => Some(own(k).clone()),
+        Caller::Key(_) => Some(Vec::new()),
+    }
+}
 
 /// `GET /`: the cookie (Path=/ui) never reaches it, so it shows the demo links (in demo
 /// mode) and the key form.
@@ -28,15 +43,30 @@ pub(crate) async fn start(State(pages): State<Pages>, headers: HeaderMap) -> Res
 
 async fn render_start(pages: &Pages, caller: Option<&Caller>) -> Response {
     let has_key = caller.is_some();
+    let admin = caller.is_some_and(Caller::is_admin);
+    let mut more = false;
+    // (id, credential issuer identifier): the trusted issuers the "New verifier" form offers.
+    let mut local: Vec<(String, String)> = Vec::new();
     let issuers: Vec<String> = match caller {
-        Some(c) => match pages.issuer.list_issuers().await {
-            // A scoped key sees only the issuers it may read.
-            Ok(list) => list
-                .items
-                .into_iter()
-                .map(|i| i.id)
-                .filter(|id| c.may_read_issuer(id))
-                .collect(),
+        // A scoped key sees only the issuers it may read.
+        Some(c) => match pages
+            .issuer
+            .list_issuers_page(
+                scoped(c, |k| &k.issuers).as_deref(),
+                None,
+                START_PAGE_TENANTS,
+            )
+            .await
+        {
+            Ok(list) => {
+                more |= list.next.is_some();
+                local = list
+                    .items
+                    .into_iter()
+                    .map(|i| (i.id, i.credential_issuer))
+                    .collect();
+                local.iter().map(|(id, _)| id.clone()).collect()
+            }
             Err(e) => return issuer_error(e),
         },
         None => pages.demo.iter().map(|d| d.issuer.clone()).collect(),
@@ -45,10 +75,17 @@ async fn render_start(pages: &Pages, caller: Option<&Caller>) -> Response {
         // A scoped key sees only the verifiers it may read.
         Some(c) => match pages
             .verifier
-            .list_verifiers_where(|id| c.may_read_verifier(id))
+            .list_verifiers_page(
+                scoped(c, |k| &k.verifiers).as_deref(),
+                None,
+                START_PAGE_TENANTS,
+            )
             .await
         {
-            Ok(list) => list.items.into_iter().map(|v| v.id).collect(),
+            Ok(list) => {
+                more |= list.next.is_some();
+                list.items.into_iter().map(|v| v.id).collect()
+            }
             Err(e) => {
                 let description = e.to_string();
                 return service_error(e.into_response().status(), description);
@@ -87,6 +124,16 @@ async fn render_start(pages: &Pages, caller: Option<&Caller>) -> Response {
                     " "
                     button type="submit" { "Open" }
                 }
+            }
+        }
+        @if admin {
+            (new_tenant_sections(&local))
+        }
+        @if more {
+            p #more-tenants {
+                "The first " (START_PAGE_TENANTS) " of each are listed; page through "
+                code { "GET /api/v1/issuers" } " and " code { "GET /api/v1/verifiers" }
+                " for the rest."
             }
         }
         p { a href="/docs" { "Management API documentation" } }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -21,7 +21,8 @@ use vdc_verifier::{
 use crate::Pages;
 use crate::issuer::display_name;
 use crate::layout::{
-    error_page, html_response, issuer_error, json_key_required, key_required, verifier_error,
+    error_page, html_response, issuer_error, json_key_required, key_required, loopback_warning,
+    verifier_error,
 };
 use crate::post::{Form, PagePost};
 use crate::qr::qr_svg;
@@ -76,23 +77,27 @@ async fn credential_types(
 }
 
 /// What both verifier page routes start with: access for `scope` (401 with the key form
-/// otherwise), the verifier and the credential types it can ask for.
+/// otherwise), the verifier, the credential types it can ask for, and whether the key is
+/// the admin key (which sees the "Manage" forms).
 async fn page_context(
     pages: &Pages,
     headers: &HeaderMap,
     verifier: &str,
     scope: Scope,
-) -> Result<(VerifierObject, Vec<CredentialType>), Response> {
-    if !pages.may_use_verifier(headers, verifier, scope).await {
+) -> Result<(VerifierObject, Vec<CredentialType>, bool), Response> {
+    // Authenticated once: the key decides access and whether the admin forms show.
+    let caller = pages.caller(headers).await;
+    if !pages.allows_verifier(caller.as_ref(), verifier, scope) {
         return Err(key_required());
     }
+    let admin = caller.as_ref().is_some_and(vdc_access::Caller::is_admin);
     let object = pages
         .verifier
         .get_verifier(verifier)
         .await
         .map_err(verifier_error)?;
     let types = credential_types(pages, &object).await?;
-    Ok((object, types))
+    Ok((object, types, admin))
 }
 
 /// `GET /ui/verifiers/{verifier}`: one form per trusted credential type, with the claims
@@ -102,14 +107,26 @@ pub(crate) async fn verifier_page(
     Path(verifier): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (object, types) = match page_context(&pages, &headers, &verifier, Scope::Read).await {
+    let (object, types, admin) = match page_context(&pages, &headers, &verifier, Scope::Read).await
+    {
         Ok(c) => c,
         Err(r) => return r,
+    };
+    let manage = if admin {
+        match crate::tenants::local_issuers(&pages).await {
+            Ok(local) => Some(crate::tenants::verifier_manage(&object, &local)),
+            Err(r) => return r,
+        }
+    } else {
+        None
     };
     html_response(
         StatusCode::OK,
         &format!("Verifier {verifier}"),
-        verifier_body(&verifier, &object, &types),
+        html! {
+            (verifier_body(&verifier, &object, &types))
+            @if let Some(m) = manage { (m) }
+        },
     )
 }
 
@@ -124,14 +141,22 @@ fn verifier_name(verifier: &str, object: &VerifierObject) -> String {
         .to_owned()
 }
 
-fn trust_anchor_block(object: &VerifierObject) -> Markup {
+/// Where the verifier's trust anchor downloads as a `.pem` file (public: a CA certificate).
+fn trust_anchor_path(verifier: &str) -> String {
+    format!("/verifiers/{verifier}/trust-anchor.pem")
+}
+
+fn trust_anchor_block(verifier: &str, object: &VerifierObject) -> Markup {
     html! {
         @if let Some(pem) = object.trust_anchor.as_deref() {
             details {
                 summary { "Trust anchor of this verifier" }
                 p.hint {
                     "Wallets check the signed request against it ("
-                    code { "vdc wallet present --trust-anchor FILE" } ")."
+                    code { "vdc wallet present --trust-anchor FILE" } "). "
+                    a #trust-anchor-download href=(trust_anchor_path(verifier)) download={ "vdc-verifier-" (verifier) "-ca.pem" } {
+                        "Download it as a .pem file"
+                    }
                 }
                 pre #trust-anchor { (pem) }
             }
@@ -169,7 +194,7 @@ fn verifier_body(verifier: &str, object: &VerifierObject, types: &[CredentialTyp
                 }
             }
         }
-        (trust_anchor_block(object))
+        (trust_anchor_block(verifier, object))
     }
 }
 
@@ -194,7 +219,7 @@ pub(crate) async fn create_request(
     headers: HeaderMap,
     post: PagePost,
 ) -> Response {
-    let (object, types) =
+    let (_, types, _) =
         match page_context(&pages, &headers, &verifier, Scope::PresentationsWrite).await {
             Ok(c) => c,
             Err(r) => return r,
@@ -219,10 +244,36 @@ pub(crate) async fn create_request(
         .create_request(&verifier, request, None)
         .await
     {
+        // Post/redirect/get: reloading or bookmarking the result creates nothing.
+        Ok(created) => Redirect::to(&format!("/ui/verifiers/{verifier}/requests/{}", created.id))
+            .into_response(),
+        Err(e) => verifier_error(e),
+    }
+}
+
+/// `GET /ui/verifiers/{verifier}/requests/{id}`: the request's QR, link and live result.
+/// The link lets a wallet answer the request, so this needs what creating it needs
+/// (`presentations:write`).
+pub(crate) async fn request_page(
+    State(pages): State<Pages>,
+    Path((verifier, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !pages
+        .may_use_verifier(&headers, &verifier, Scope::PresentationsWrite)
+        .await
+    {
+        return key_required();
+    }
+    let object = match pages.verifier.get_verifier(&verifier).await {
+        Ok(o) => o,
+        Err(e) => return verifier_error(e),
+    };
+    match pages.verifier.request_links(&verifier, &id).await {
         Ok(created) => html_response(
             StatusCode::OK,
             "Presentation request",
-            request_body(&verifier, &object, &created),
+            request_body(&pages, &verifier, &object, &created),
         ),
         Err(e) => verifier_error(e),
     }
@@ -259,11 +310,18 @@ fn dcql_from_form(types: &[CredentialType], form: &Form) -> Result<Value, String
     }]}))
 }
 
-fn request_body(verifier: &str, object: &VerifierObject, created: &RequestCreated) -> Markup {
+fn request_body(
+    pages: &Pages,
+    verifier: &str,
+    object: &VerifierObject,
+    created: &RequestCreated,
+) -> Markup {
     let id = &created.id;
     let link = &created.authorization_request;
+    let file = format!("vdc-verifier-{verifier}-ca.pem");
     html! {
         h1 { "Presentation request" }
+        (loopback_warning(pages))
         div.qr #qr role="img" aria-label="QR code of the request" {
             @if let Some(qr) = qr_svg(link) {
                 (qr)
@@ -276,6 +334,19 @@ fn request_body(verifier: &str, object: &VerifierObject, created: &RequestCreate
             " "
             button type="button" data-copy="request-link" { "Copy" }
         }
+        p.hint #cli-hint {
+            "With the command-line wallet: "
+            code {
+                "vdc wallet present '" (link) "'"
+                @if object.trust_anchor.is_some() { " --trust-anchor " (file) }
+                @if pages.insecure_http { " --insecure-http" }
+            }
+            @if object.trust_anchor.is_some() {
+                " ("
+                a #cli-trust-anchor href=(trust_anchor_path(verifier)) download=(file) { "download " (file) }
+                ")"
+            }
+        }
         p {
             "Status: "
             strong #status data-poll={ "/ui/verifiers/" (verifier) "/requests/" (id) "/status" } { "pending" }
@@ -287,7 +358,7 @@ fn request_body(verifier: &str, object: &VerifierObject, created: &RequestCreate
             ul #checks {}
             p.error #reason {}
         }
-        (trust_anchor_block(object))
+        (trust_anchor_block(verifier, object))
         p { a href={ "/ui/verifiers/" (verifier) } { "Another request" } }
     }
 }

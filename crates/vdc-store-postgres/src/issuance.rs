@@ -262,6 +262,27 @@ impl IssuanceStore for PostgresStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    async fn list_issuers_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IssuerRecord>> {
+        // The empty string sorts before every slug: no cursor is "from the first".
+        let after = after.unwrap_or("");
+        let limit = i64::from(limit);
+        let rows = sqlx::query_as!(
+            IssuerRow,
+            "SELECT issuer_id, config, created_at FROM issuers WHERE issuer_id > $1
+             ORDER BY issuer_id LIMIT $2",
+            after,
+            limit,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     async fn update_issuer_config(&self, issuer_id: &str, config: &Value) -> Result<()> {
         let updated = sqlx::query!(
             "UPDATE issuers SET config = $2 WHERE issuer_id = $1",

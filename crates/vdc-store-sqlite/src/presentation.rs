@@ -5,11 +5,12 @@
 //! `response_code` is one `UPDATE … WHERE response_code_used_at IS NULL RETURNING …`.
 
 use async_trait::async_trait;
+use serde_json::Value;
 use vdc_store::presentation::check_outcome;
 use vdc_store::rows::{PresentationRequestRow, VerifierRow};
 use vdc_store::{
     Outbox, PresentationOutcome, PresentationRequestRecord, PresentationStore, Result, SecretHash,
-    UnixTime, VerifierRecord,
+    StoreError, UnixTime, VerifierRecord,
 };
 
 use crate::error::{db_err, db_err_fk};
@@ -73,6 +74,44 @@ impl PresentationStore for SqliteStore {
         .await
         .map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn list_verifiers_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<VerifierRecord>> {
+        // The empty string sorts before every slug: no cursor is "from the first".
+        let after = after.unwrap_or("");
+        let limit = i64::from(limit);
+        let rows = sqlx::query_as!(
+            VerifierRow,
+            "SELECT verifier_id, config, encrypted_signing_key, created_at
+             FROM verifiers WHERE verifier_id > $1 ORDER BY verifier_id LIMIT $2",
+            after,
+            limit,
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn update_verifier_config(&self, id: &str, config: &Value) -> Result<()> {
+        let config = to_json(config)?;
+        let updated = sqlx::query!(
+            "UPDATE verifiers SET config = $2 WHERE verifier_id = $1",
+            id,
+            config
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound("verifier"));
+        }
+        Ok(())
     }
 
     async fn create_presentation_request(

@@ -264,6 +264,11 @@ pub trait IssuanceStore: Send + Sync + std::fmt::Debug {
     async fn get_issuer(&self, issuer_id: &str) -> Result<Option<IssuerRecord>>;
     /// Every tenant, ordered by id.
     async fn list_issuers(&self) -> Result<Vec<IssuerRecord>>;
+    /// At most `limit` tenants whose id sorts after `after` (from the first without it),
+    /// ordered by id: one page of the management listing (ask `limit + 1` to learn whether
+    /// another page follows).
+    async fn list_issuers_page(&self, after: Option<&str>, limit: u32)
+    -> Result<Vec<IssuerRecord>>;
     /// Replaces a tenant's configuration; [`StoreError::NotFound`] if it does not exist.
     async fn update_issuer_config(&self, issuer_id: &str, config: &Value) -> Result<()>;
 

@@ -129,6 +129,16 @@ pub trait PresentationStore: Send + Sync + std::fmt::Debug {
     async fn get_verifier(&self, id: &str) -> Result<Option<VerifierRecord>>;
     /// Every verifier, by id.
     async fn list_verifiers(&self) -> Result<Vec<VerifierRecord>>;
+    /// At most `limit` verifiers whose id sorts after `after` (from the first without it),
+    /// by id: one page of the management listing.
+    async fn list_verifiers_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<VerifierRecord>>;
+    /// Replaces a verifier's configuration (its signing key stays);
+    /// [`StoreError::NotFound`] if it does not exist.
+    async fn update_verifier_config(&self, id: &str, config: &Value) -> Result<()>;
     /// Stores a new pending request and `outbox` in one transaction; [`StoreError::NotFound`]
     /// if the verifier does not exist, [`StoreError::Duplicate`] if the id or the state is
     /// taken.

@@ -157,6 +157,13 @@ impl TestServer {
         self.serve(listener).await;
     }
 
+    /// [`Self::restart`] with the configuration changed by `adjust` first (another public
+    /// URL, say); the server still listens on the same address.
+    pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) {
+        adjust(&mut self.config);
+        self.restart().await;
+    }
+
     /// A URL on the server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

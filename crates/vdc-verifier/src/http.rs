@@ -3,7 +3,7 @@
 //! behind the admin key). Handlers extract, call one service method, and map the result.
 //! The one mapping from [`VerifierError`] to HTTP is here too (STYLE.md §4).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,6 +36,9 @@ pub mod paths {
     pub const REQUEST_OBJECT: &str = "/verifiers/{verifier}/requests/{id}/request.jwt";
     /// Wallet: the response URI.
     pub const RESPONSE: &str = "/verifiers/{verifier}/response";
+    /// Public: the verifier's trust anchor (its CA certificate) as a `.pem` download, for
+    /// wallets' `--trust-anchor` (docs/API.md).
+    pub const TRUST_ANCHOR: &str = "/verifiers/{verifier}/trust-anchor.pem";
 }
 
 /// Spec: RFC 9101 §10.2 / OID4VP 1.0 §5.10.1: the request object's media type.
@@ -57,6 +60,7 @@ pub fn wallet_routes(verifier: Verifier) -> Router {
             get(request_object_get).post(request_object_post),
         )
         .route(RESPONSE, post(response))
+        .route(TRUST_ANCHOR, get(trust_anchor))
         .with_state(verifier)
 }
 
@@ -65,7 +69,7 @@ pub fn wallet_routes(verifier: Verifier) -> Router {
 fn management_api() -> OpenApiRouter<Verifier> {
     OpenApiRouter::new()
         .routes(routes!(list_verifiers, create_verifier))
-        .routes(routes!(get_verifier))
+        .routes(routes!(get_verifier, update_verifier))
         .routes(routes!(create_request))
         .routes(routes!(get_request))
         .routes(routes!(redeem_response_code))
@@ -93,6 +97,29 @@ fn jwt(token: String) -> Response {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+/// The verifier's trust anchor as a file. Public: it is a CA certificate, which wallets
+/// need before they can check the verifier's signed requests; no private key is in it.
+async fn trust_anchor(State(v): State<Verifier>, Path(verifier): Path<String>) -> Result<Response> {
+    let object = v.get_verifier(&verifier).await?;
+    if object.disabled {
+        return Err(VerifierError::NotFound("no such verifier".into()));
+    }
+    let pem = object.trust_anchor.ok_or_else(|| {
+        VerifierError::NotFound("this verifier has no trust anchor (not an x509 verifier)".into())
+    })?;
+    let disposition = format!("attachment; filename=\"vdc-verifier-{verifier}-ca.pem\"");
+    let mut r = pem.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-pem-file"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
 }
 
 async fn request_object_get(
@@ -132,14 +159,31 @@ async fn response(
     operation_id = "list_verifiers",
     summary = "List verifiers",
     description = "A scoped key sees only its verifiers (and needs `read`).",
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)."),
+        ("cursor" = Option<String>, Query, description = "The `next` of the previous page."),
+    ),
     responses(
-        (status = 200, description = "Every verifier the key may read.", body = VerifierList),
+        (status = 200, description = "One page of the verifiers the key may read, by id.", body = VerifierList),
+        (status = 400, description = "Malformed `limit` or `cursor`.", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
         (status = 403, description = "The key lacks the `read` scope.", body = ErrorBody),
     ),
 )]
-async fn list_verifiers(State(v): State<Verifier>, caller: Caller) -> Result<Json<VerifierList>> {
-    v.list_verifiers_where(|id| caller.may_read_verifier(id))
+async fn list_verifiers(
+    State(v): State<Verifier>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<VerifierList>> {
+    let page = vdc_access::page::parse_page_params(query.as_deref())
+        .map_err(VerifierError::InvalidRequest)?;
+    // A scoped key lists only the verifiers it may read.
+    let only = match &caller {
+        Caller::Admin => None,
+        Caller::Key(k) if caller.has_scope(vdc_access::Scope::Read) => Some(k.verifiers.clone()),
+        Caller::Key(_) => Some(Vec::new()),
+    };
+    v.list_verifiers_page(only.as_deref(), page.after.as_deref(), page.limit)
         .await
         .map(Json)
 }
@@ -193,6 +237,44 @@ async fn get_verifier(
     Path(verifier): Path<String>,
 ) -> Result<Json<VerifierObject>> {
     v.get_verifier(&verifier).await.map(Json)
+}
+
+/// Contract-next ("Managing tenants"): any subset of the create body's members but `id`.
+#[utoipa::path(
+    patch,
+    path = paths::API_VERIFIER,
+    tag = TAG_VERIFIERS,
+    operation_id = "update_verifier",
+    summary = "Change or disable a verifier",
+    description = "Needs the admin key. The members given replace the stored ones; the result \
+        is validated as a create body. `client_id_prefix`, `certificate_chain` and \
+        `signing_key` cannot change; `\"disabled\": true` makes every wallet-facing endpoint \
+        of the verifier answer 404.",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+    ),
+    request_body(content = Object, description = "Members of the create body (not `id`)."),
+    responses(
+        (status = 200, description = "The verifier as changed.", body = VerifierObject),
+        (status = 400, description = "`id`, an unknown member, or an invalid result.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
+async fn update_verifier(
+    State(v): State<Verifier>,
+    Path(verifier): Path<String>,
+    ManagementJson(patch): ManagementJson<serde_json::Value>,
+) -> Result<Json<VerifierObject>> {
+    let serde_json::Value::Object(patch) = patch else {
+        return Err(VerifierError::InvalidRequest(
+            "the body must be a JSON object".into(),
+        ));
+    };
+    v.update_verifier(&verifier, patch).await.map(Json)
 }
 
 #[utoipa::path(

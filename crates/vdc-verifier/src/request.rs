@@ -307,7 +307,7 @@ impl Verifier {
             )?);
         }
         let response_uri = self.response_uri(verifier);
-        let mut claims = json!({
+        let claims = json!({
             "client_id": config.client_id,
             "response_type": "vp_token",
             "response_mode": mode.as_str(),
@@ -321,7 +321,10 @@ impl Verifier {
             verifier_id: verifier.to_owned(),
             request_id: id.clone(),
             state_hash: SecretHash::of(&state),
-            request: json!({"claims": claims, "redirect_uri": req.redirect_uri}),
+            // `request_uri_method` is kept so the link can be made again (the pages' GET
+            // after post/redirect/get); rows from before it mean `get`.
+            request: json!({"claims": claims, "redirect_uri": req.redirect_uri,
+                "request_uri_method": if post { "post" } else { "get" }}),
             encrypted_response_key,
             status: PresentationStatus::Pending,
             result: None,
@@ -343,30 +346,46 @@ impl Verifier {
             .await?;
         self.pending().insert(&record, now);
         let request_uri = self.request_uri(verifier, &id);
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("client_id", &config.client_id);
-        if config.prefix.signed() {
-            q.append_pair("request_uri", &request_uri);
-            if post {
-                q.append_pair("request_uri_method", "post");
-            }
-        } else if let Some(o) = claims.as_object_mut() {
-            // Spec: OID4VP 1.0 §5.9.3: redirect_uri requests cannot be signed: by value.
-            for (k, v) in o.iter() {
-                if k == "client_id" {
-                    continue;
-                }
-                match v {
-                    Value::String(s) => q.append_pair(k, s),
-                    other => q.append_pair(k, &other.to_string()),
-                };
-            }
-        }
+        let authorization_request = authorization_link(
+            &config.client_id,
+            config.prefix.signed(),
+            &request_uri,
+            post,
+            &claims,
+        );
         Ok(RequestCreated {
             id,
             request_uri,
-            authorization_request: format!("openid4vp://?{}", q.finish()),
+            authorization_request,
             expires_at: rfc3339(expires_at),
+        })
+    }
+
+    /// The links of an existing request, made again as [`Self::create_request`] made them
+    /// (the pages show them after post/redirect/get). Another verifier's or an unknown
+    /// request is not found.
+    pub async fn request_links(&self, verifier: &str, id: &str) -> Result<RequestCreated> {
+        let (_, config) = self.load_verifier(verifier).await?;
+        let record = self
+            .deps
+            .store
+            .get_presentation_request(verifier, id)
+            .await?
+            .ok_or_else(|| VerifierError::NotFound("no such presentation request".into()))?;
+        let request_uri = self.request_uri(verifier, id);
+        let post = record.request["request_uri_method"] == "post";
+        let claims = record.request["claims"].clone();
+        Ok(RequestCreated {
+            id: id.to_owned(),
+            authorization_request: authorization_link(
+                &config.client_id,
+                config.prefix.signed(),
+                &request_uri,
+                post,
+                &claims,
+            ),
+            request_uri,
+            expires_at: rfc3339(record.expires_at),
         })
     }
 
@@ -389,7 +408,7 @@ impl Verifier {
         id: &str,
         post: Option<(Option<&str>, Option<&str>)>,
     ) -> Result<String> {
-        let (record, config) = self.load_verifier(verifier).await?;
+        let (record, config) = self.wallet_verifier(verifier).await?;
         if !config.prefix.signed() {
             return Err(VerifierError::InvalidRequest(
                 "this verifier passes its requests by value".into(),
@@ -582,6 +601,36 @@ pub(crate) fn response_key(
     let jwk: Value = serde_json::from_slice(&jwk)
         .map_err(|_| VerifierError::Internal("stored response key unreadable".into()))?;
     Ok(Some(EcdhPrivateKey::from_private_jwk(&jwk)?))
+}
+
+/// The `openid4vp://` link of a request: by reference for a signed request, else by value.
+fn authorization_link(
+    client_id: &str,
+    signed: bool,
+    request_uri: &str,
+    post: bool,
+    claims: &Value,
+) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", client_id);
+    if signed {
+        q.append_pair("request_uri", request_uri);
+        if post {
+            q.append_pair("request_uri_method", "post");
+        }
+    } else if let Some(o) = claims.as_object() {
+        // Spec: OID4VP 1.0 §5.9.3: redirect_uri requests cannot be signed: by value.
+        for (k, v) in o.iter() {
+            if k == "client_id" {
+                continue;
+            }
+            match v {
+                Value::String(s) => q.append_pair(k, s),
+                other => q.append_pair(k, &other.to_string()),
+            };
+        }
+    }
+    format!("openid4vp://?{}", q.finish())
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ impl Verifier {
         verifier: &str,
         form: &BTreeMap<String, String>,
     ) -> Result<ResponseAck> {
-        let (_, config) = self.load_verifier(verifier).await?;
+        let (_, config) = self.wallet_verifier(verifier).await?;
         let (req, params, encrypted) = self.locate(verifier, form).await?;
         let now = self.deps.clock.now();
         if req.record.status != PresentationStatus::Pending {
@@ -149,6 +149,26 @@ impl Verifier {
         // Ended either way (by this call, or before it by another).
         self.ended(verifier, &req.record.request_id);
         if won {
+            // The outcome for operators (docs/LOGGING.md): ids and the error code only, never
+            // claim values, the nonce or the response. Logged once, by the call that ended it.
+            let request = req.record.request_id.as_str();
+            match status {
+                PresentationStatus::Verified => {
+                    tracing::info!(
+                        verifier,
+                        request,
+                        outcome = "verified",
+                        "presentation verified"
+                    );
+                }
+                _ => tracing::info!(
+                    verifier,
+                    request,
+                    outcome = "rejected",
+                    error = event.outcome.as_str(),
+                    "presentation rejected"
+                ),
+            }
             self.events.committed(std::slice::from_ref(&event));
             Ok(())
         } else {

@@ -64,18 +64,31 @@ pub struct Verifier {
     pub(crate) settings: Arc<VerifierSettings>,
     pub(crate) metrics: vdc_http::metrics::Metrics,
     pub(crate) events: vdc_store::events::Events,
-    /// Each verifier's issuer-key policy, kept so fetched foreign metadata stays cached
-    /// (verifiers do not change after creation).
-    pub(crate) resolvers: Arc<Mutex<HashMap<String, Arc<DeploymentKeyResolver>>>>,
-    /// Verifier records read once: a verifier does not change after creation (the store
-    /// has no update), so every request after the first needs no read of it (issue 11).
-    pub(crate) records: Arc<Mutex<HashMap<String, Arc<VerifierRecord>>>>,
+    /// Each verifier's issuer-key policy, kept so fetched foreign metadata stays cached,
+    /// with the trust settings (trusted issuers, anchors) it was built from.
+    pub(crate) resolvers: Arc<Mutex<HashMap<String, CachedResolver>>>,
+    /// Verifier records with when they were read: reread after [`RECORD_CACHE_TTL`], so
+    /// requests need no read of them (issue 11) and a `PATCH` through another instance is
+    /// served here within that bound.
+    pub(crate) records: Arc<Mutex<HashMap<String, CachedRecord>>>,
     /// Pending requests this instance created, so the request object and the response that
     /// follow need no read of them (issue 11). What a pending request holds does not change;
     /// whether it is still pending is decided by the store's conditional update when it
     /// ends, so a stale entry can never end a request twice.
     pending: Arc<Mutex<PendingRequests>>,
 }
+
+/// A verifier's trusted issuers and trust anchors.
+pub(crate) type TrustSettings = (Vec<String>, Vec<String>);
+/// An issuer-key policy and the trust settings it was built from.
+pub(crate) type CachedResolver = (TrustSettings, Arc<DeploymentKeyResolver>);
+/// A verifier record and when it was read.
+pub(crate) type CachedRecord = (Arc<VerifierRecord>, std::time::Instant);
+
+/// How long an instance serves a cached verifier record before rereading it: the bound on
+/// how stale another instance's view of a `PATCH` can be (the instance that served the
+/// `PATCH` sees it at once).
+pub const RECORD_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The most pending requests [`Verifier`] keeps in memory (then it drops the expired ones,
 /// and if that is not enough, all: they are read from the store instead).

@@ -56,7 +56,7 @@ impl ClientIdPrefix {
     "id": "acme-verifier",
     "client_id_prefix": "x509_san_dns",
     "display": {"name": "ACME door"},
-    "trusted_issuers": ["http://127.0.0.1:8080/issuers/acme"]
+    "trusted_issuers": ["https://vdc.example.com/issuers/acme"]
 }))]
 pub struct VerifierDefinition {
     /// The slug (`^[a-z0-9][a-z0-9-]{0,62}$`).
@@ -67,7 +67,9 @@ pub struct VerifierDefinition {
     /// Display information (free JSON).
     #[serde(default)]
     pub display: Option<Value>,
-    /// Credential issuer identifiers whose credentials are accepted.
+    /// Credential issuer identifiers whose credentials are accepted, exactly as the
+    /// credentials' `iss`: for an issuer of this server `{public_url}/issuers/{id}` (with
+    /// this deployment's `VDC_PUBLIC_URL`, not the example's host).
     #[serde(default)]
     pub trusted_issuers: Vec<String>,
     /// Whether credentials without a `status` claim are refused (default false).
@@ -87,6 +89,10 @@ pub struct VerifierDefinition {
     #[serde(default)]
     #[schema(value_type = Option<Object>, write_only)]
     pub signing_key: Option<ImportedSigningKey>,
+    /// Whether the verifier is switched off: its wallet-facing endpoints answer `404`
+    /// (contract-next "Managing tenants"); default false.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A private JWK given on creation; `Debug` never shows it.
@@ -107,7 +113,7 @@ impl std::fmt::Debug for ImportedSigningKey {
     "client_id_prefix": "x509_san_dns",
     "client_id": "x509_san_dns:127.0.0.1",
     "display": {"name": "ACME door"},
-    "trusted_issuers": ["http://127.0.0.1:8080/issuers/acme"],
+    "trusted_issuers": ["https://vdc.example.com/issuers/acme"],
     "require_status": false,
     "trusted_issuer_anchors": [],
     "response_uri": "http://127.0.0.1:8080/verifiers/acme-verifier/response",
@@ -139,13 +145,18 @@ pub struct VerifierObject {
     /// the certificate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_anchor: Option<String>,
+    /// Whether the verifier is disabled (its wallet-facing endpoints answer `404`).
+    pub disabled: bool,
 }
 
-/// Every verifier the caller may read.
+/// One page of the verifiers the caller may read, by id (contract-next "Managing
+/// tenants").
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VerifierList {
     /// The verifiers, by id.
     pub items: Vec<VerifierObject>,
+    /// The `cursor` of the next page; null on the last.
+    pub next: Option<String>,
 }
 
 /// A verifier's stored configuration (`verifiers.config`).
@@ -164,6 +175,8 @@ pub(crate) struct VerifierConfig {
     pub(crate) x5c_configured: bool,
     /// PEM trust anchors for foreign issuers' `x5c` chains.
     pub(crate) issuer_anchors: Vec<String>,
+    /// Whether wallets are refused (`404`).
+    pub(crate) disabled: bool,
 }
 
 pub use vdc_http::tenant_url::is_slug as valid_slug;
@@ -181,7 +194,15 @@ impl Verifier {
     ) -> Result<Arc<DeploymentKeyResolver>> {
         // A poisoned map only holds shareable policies; keep using it.
         let mut map = self.resolvers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = map.get(verifier) {
+        let trust = (
+            config.trusted_issuers.clone(),
+            config.issuer_anchors.clone(),
+        );
+        // Kept while the verifier's trust settings are the ones it was built from (a
+        // `PATCH` may change them).
+        if let Some((built_from, r)) = map.get(verifier)
+            && *built_from == trust
+        {
             return Ok(r.clone());
         }
         let mut resolver = DeploymentKeyResolver::new(
@@ -196,7 +217,7 @@ impl Verifier {
             resolver = resolver.with_x509_anchors(anchors);
         }
         let resolver = Arc::new(resolver);
-        map.insert(verifier.to_owned(), resolver.clone());
+        map.insert(verifier.to_owned(), (trust, resolver.clone()));
         Ok(resolver)
     }
 
@@ -220,11 +241,7 @@ impl Verifier {
                 "id must match ^[a-z0-9][a-z0-9-]{0,62}$".into(),
             ));
         }
-        for pem in &def.trusted_issuer_anchors {
-            TrustAnchors::from_pem(pem).map_err(|e| {
-                VerifierError::InvalidRequest(format!("trusted_issuer_anchors: {e}"))
-            })?;
-        }
+        check_anchors(&def.trusted_issuer_anchors)?;
         let rng = self.deps.rng.as_ref();
         let now = self.now();
         let (key, configured) = match self.configured_certificate(&def)? {
@@ -306,6 +323,7 @@ impl Verifier {
             "kid": kid,
             "x5c_configured": x5c_configured,
             "trusted_issuer_anchors": def.trusted_issuer_anchors,
+            "disabled": def.disabled,
         });
         let sealed = self.seal(key.to_private_jwk().as_bytes(), &key_context(&def.id))?;
         let record = VerifierRecord {
@@ -439,18 +457,156 @@ impl Verifier {
                 items.push(self.verifier_object(&record)?);
             }
         }
-        Ok(VerifierList { items })
+        Ok(VerifierList { items, next: None })
+    }
+
+    /// `GET /api/v1/verifiers?limit=&cursor=`: at most `limit` verifiers after `after`, by
+    /// id. `only`: a scoped key's verifiers (`None`: every verifier, the admin key). Read
+    /// from the store, not cached.
+    pub async fn list_verifiers_page(
+        &self,
+        only: Option<&[String]>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<VerifierList> {
+        let limit = limit.max(1);
+        let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut records = Vec::new();
+        match only {
+            // One more than the page tells whether another page follows.
+            None => {
+                records = self
+                    .deps
+                    .store
+                    .list_verifiers_page(after, limit + 1)
+                    .await?;
+            }
+            Some(ids) => {
+                let mut ids: Vec<&String> = ids
+                    .iter()
+                    .filter(|id| after.is_none_or(|a| id.as_str() > a))
+                    .collect();
+                ids.sort();
+                ids.dedup();
+                for id in ids {
+                    if records.len() > wanted {
+                        break;
+                    }
+                    match self.verifier_record(id).await {
+                        Ok(r) => records.push(r.as_ref().clone()),
+                        Err(VerifierError::NotFound(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        let more = records.len() > wanted;
+        records.truncate(wanted);
+        let next = more
+            .then(|| {
+                records
+                    .last()
+                    .map(|r| vdc_access::page::tenant_cursor(&r.id))
+            })
+            .flatten();
+        let items = records
+            .iter()
+            .map(|r| self.verifier_object(r))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(VerifierList { items, next })
+    }
+
+    /// `PATCH /api/v1/verifiers/{verifier}`: `patch` (members of the create body, not `id`)
+    /// replaces those members; the result is validated as a create body is. What decides
+    /// the `client_id` and the request-signing key (`client_id_prefix`,
+    /// `certificate_chain`, `signing_key`) cannot change: wallets and relying parties
+    /// pinned them.
+    pub async fn update_verifier(
+        &self,
+        id: &str,
+        patch: serde_json::Map<String, Value>,
+    ) -> Result<VerifierObject> {
+        let bad = |m: String| VerifierError::InvalidRequest(m);
+        let (record, c) = self.load_verifier(id).await?;
+        for member in ["id", "certificate_chain", "signing_key"] {
+            if patch.contains_key(member) {
+                return Err(bad(format!(
+                    "{member} cannot be changed (create another verifier instead)"
+                )));
+            }
+        }
+        let mut merged = serde_json::Map::new();
+        merged.insert("id".into(), json!(id));
+        merged.insert("client_id_prefix".into(), json!(c.prefix.as_str()));
+        if let Some(d) = record.config.get("display").filter(|d| !d.is_null()) {
+            merged.insert("display".into(), d.clone());
+        }
+        merged.insert("trusted_issuers".into(), json!(c.trusted_issuers));
+        merged.insert("require_status".into(), json!(c.require_status));
+        merged.insert("trusted_issuer_anchors".into(), json!(c.issuer_anchors));
+        merged.insert("disabled".into(), json!(c.disabled));
+        merged.extend(patch);
+        let def: VerifierDefinition = vdc_http::extract::from_value_strict(Value::Object(merged))
+            .map_err(|e| bad(e.description))?;
+        if def.client_id_prefix != c.prefix {
+            return Err(bad(
+                "client_id_prefix cannot be changed: the client_id is derived from it".into(),
+            ));
+        }
+        check_anchors(&def.trusted_issuer_anchors)?;
+        let mut config = record.config.clone();
+        if let Some(o) = config.as_object_mut() {
+            o.insert("display".into(), json!(def.display));
+            o.insert("trusted_issuers".into(), json!(def.trusted_issuers));
+            o.insert("require_status".into(), json!(def.require_status));
+            o.insert(
+                "trusted_issuer_anchors".into(),
+                json!(def.trusted_issuer_anchors),
+            );
+            o.insert("disabled".into(), json!(def.disabled));
+        }
+        match self.deps.store.update_verifier_config(id, &config).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound(_)) => {
+                return Err(VerifierError::NotFound("no such verifier".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let updated = Arc::new(VerifierRecord {
+            config,
+            ..record.as_ref().clone()
+        });
+        // This instance serves the change at once; others within RECORD_CACHE_TTL.
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_owned(), (updated.clone(), std::time::Instant::now()));
+        self.verifier_object(&updated)
+    }
+
+    /// The verifier for a wallet-facing endpoint: `not_found` when unknown or disabled
+    /// (contract-next "Managing tenants").
+    pub(crate) async fn wallet_verifier(
+        &self,
+        id: &str,
+    ) -> Result<(Arc<VerifierRecord>, VerifierConfig)> {
+        let (r, c) = self.load_verifier(id).await?;
+        if c.disabled {
+            return Err(VerifierError::NotFound("no such verifier".into()));
+        }
+        Ok((r, c))
     }
 
     pub(crate) async fn verifier_record(&self, id: &str) -> Result<Arc<VerifierRecord>> {
         if !valid_slug(id) {
             return Err(VerifierError::NotFound("no such verifier".into()));
         }
-        if let Some(r) = self
+        if let Some((r, read_at)) = self
             .records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
+            && read_at.elapsed() < crate::service::RECORD_CACHE_TTL
         {
             return Ok(r.clone());
         }
@@ -464,7 +620,7 @@ impl Verifier {
         self.records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id.to_owned(), record.clone());
+            .insert(id.to_owned(), (record.clone(), std::time::Instant::now()));
         Ok(record)
     }
 
@@ -487,6 +643,7 @@ impl Verifier {
                 .get(1)
                 .filter(|_| !c.x5c_configured)
                 .map(|ca| x509::to_pem(ca)),
+            disabled: c.disabled,
         })
     }
 
@@ -498,6 +655,126 @@ impl Verifier {
         let c = parse_config(&r.config)?;
         Ok((r, c))
     }
+}
+
+impl Verifier {
+    /// Whether the public URL's host can be an `x509_san_dns` client_id (a DNS name, or
+    /// loopback as `localhost`); an IP address cannot (a DNS SAN holds no IP).
+    pub fn public_host_is_dns_name(&self) -> bool {
+        self.public_dns_name().is_some()
+    }
+
+    /// Brings a verifier whose certificate the server made up to date with this
+    /// deployment's public URL: `trusted_issuers` and `prefix` as given, and, when the
+    /// prefix or the public host changed, a new CA and leaf for the same signing key (so
+    /// the `client_id` and the SAN name the current host). Nothing is written when all
+    /// agrees, so the trust anchor wallets hold survives ordinary restarts. Returns the
+    /// verifier and whether it changed. `vdc serve --demo` does this for the demo verifier,
+    /// which the demo owns; operators' verifiers are never rewritten.
+    pub async fn align_with_public_url(
+        &self,
+        id: &str,
+        prefix: ClientIdPrefix,
+        trusted_issuers: Vec<String>,
+    ) -> Result<(VerifierObject, bool)> {
+        // Read from the store, not the cache: another instance may have changed it.
+        self.forget(id);
+        let (record, c) = self.load_verifier(id).await?;
+        if c.x5c_configured
+            || !matches!(
+                prefix,
+                ClientIdPrefix::X509SanDns | ClientIdPrefix::X509Hash
+            )
+        {
+            return Err(VerifierError::InvalidRequest(
+                "only a verifier with a server-made x509 certificate is re-derived".into(),
+            ));
+        }
+        let host = self.public_dns_name();
+        let cert_ok = c.prefix == prefix
+            && match prefix {
+                ClientIdPrefix::X509SanDns => host.as_ref().is_some_and(|h| {
+                    c.client_id == format!("x509_san_dns:{h}")
+                        && c.x5c
+                            .first()
+                            .is_some_and(|leaf| x509::leaf_has_dns_san(leaf, h).unwrap_or(false))
+                }),
+                _ => c.x5c.len() == 2,
+            };
+        if cert_ok && c.trusted_issuers == trusted_issuers {
+            return Ok((self.verifier_object(&record)?, false));
+        }
+        let mut config = record.config.clone();
+        config["trusted_issuers"] = json!(trusted_issuers);
+        if !cert_ok {
+            if prefix == ClientIdPrefix::X509SanDns && host.is_none() {
+                return Err(VerifierError::InvalidRequest(
+                    "x509_san_dns needs a DNS name (or loopback) host in the public URL".into(),
+                ));
+            }
+            let key_json = self.open(&record.encrypted_signing_key, &key_context(id))?;
+            let key_value: Value = serde_json::from_slice(&key_json)
+                .map_err(|_| VerifierError::Internal("stored signing key unreadable".into()))?;
+            let key = SigningKey::from_private_jwk(&key_value)?;
+            let rng = self.deps.rng.as_ref();
+            let now = self.now();
+            let ca_key = SigningKey::generate(Algorithm::Es256, rng)?;
+            let ca_spec = CertificateSpec::new(
+                format!("vdc verifier CA {id}"),
+                now.plus(-60),
+                now.plus(CERT_VALIDITY_SECS),
+                rng,
+            )?
+            .ca();
+            let ca = x509::self_signed(&ca_spec, &ca_key)?;
+            let leaf_spec = CertificateSpec::new(
+                format!("vdc verifier {id}"),
+                now.plus(-60),
+                now.plus(CERT_VALIDITY_SECS),
+                rng,
+            )?;
+            let leaf_spec = match &host {
+                Some(h) => leaf_spec.with_dns_name(h.clone()),
+                None => leaf_spec,
+            };
+            let leaf = x509::issue(&leaf_spec, key.public_key(), &ca, &ca_key)?;
+            let client_id = match prefix {
+                ClientIdPrefix::X509SanDns => format!("x509_san_dns:{}", host.unwrap_or_default()),
+                _ => format!("x509_hash:{}", x509::x509_hash(&leaf)),
+            };
+            config["client_id_prefix"] = json!(prefix.as_str());
+            config["client_id"] = json!(client_id);
+            config["x5c"] = json!([base64url::encode(&leaf), base64url::encode(&ca)]);
+        }
+        self.deps.store.update_verifier_config(id, &config).await?;
+        self.forget(id);
+        let updated = VerifierRecord {
+            config,
+            ..(*record).clone()
+        };
+        Ok((self.verifier_object(&updated)?, true))
+    }
+
+    /// Drops a verifier's cached record and issuer-key policy (it changed).
+    fn forget(&self, id: &str) {
+        self.records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+        self.resolvers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+    }
+}
+
+/// Every trust anchor is PEM certificates.
+fn check_anchors(anchors: &[String]) -> Result<()> {
+    for pem in anchors {
+        TrustAnchors::from_pem(pem)
+            .map_err(|e| VerifierError::InvalidRequest(format!("trusted_issuer_anchors: {e}")))?;
+    }
+    Ok(())
 }
 
 fn parse_config(v: &Value) -> Result<VerifierConfig> {
@@ -539,5 +816,6 @@ fn parse_config(v: &Value) -> Result<VerifierConfig> {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         issuer_anchors: strs("trusted_issuer_anchors"),
+        disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
     })
 }

@@ -50,6 +50,7 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address to bind (`VDC_LISTEN`).
+    #[serde(deserialize_with = "lenient_string")]
     pub listen: String,
     /// Base URL identifiers and metadata use (`VDC_PUBLIC_URL`); default `http://` + listen.
     pub public_url: Option<String>,
@@ -179,13 +180,25 @@ const OTHER_ENV: &[&str] = &[
     "VDC_SQLITE_URL",
     "VDC_CONFORMANCE_DIR",
     "VDC_LOG",
+    // The command-line wallet's directory (`vdc wallet --wallet-dir`).
+    "VDC_WALLET_DIR",
 ];
 
 impl Config {
-    /// Loads defaults, then `file` (if given), then `VDC_*` variables. Errors name the key.
-    pub fn load(file: Option<&std::path::Path>) -> Result<Self, Box<figment::Error>> {
+    /// Loads defaults, then `file` (if given), then `VDC_*` variables. Errors name the
+    /// setting (as the operator wrote it: `VDC_LISTEN`, or `listen` in the file), the
+    /// value's problem and where the allowed values are.
+    pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Self> {
         let mut f = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
+            // figment's own error for a missing file names neither the flag nor the path.
+            if let Err(e) = std::fs::File::open(path) {
+                anyhow::bail!(
+                    "--config {}: cannot read this file ({e}); give the path of a TOML file \
+                     with keys as in docs/CONFIG.md, or leave --config out",
+                    path.display()
+                );
+            }
             f = f.merge(Toml::file_exact(path));
         }
         f.merge(Env::prefixed("VDC_").split("__").filter(|k| {
@@ -193,7 +206,41 @@ impl Config {
             KNOWN_ENV.contains(&name.as_str())
         }))
         .extract()
-        .map_err(Box::new)
+        .map_err(|e| anyhow::anyhow!(describe_figment_error(e)))
+    }
+
+    /// Checks what `vdc serve` needs before it touches the store: the listen address, the
+    /// public URL, the KEK's shape and a writable data directory. Each error names the
+    /// setting, what is wrong with its value and how to fix it.
+    pub fn check_serve(&self) -> anyhow::Result<()> {
+        check_listen(&self.listen)?;
+        if let Some(url) = &self.public_url {
+            check_public_url(url)?;
+        }
+        if let Some(kek) = &self.kek {
+            check_kek(&kek.0, "VDC_KEK")?;
+        }
+        let url = self.database_url();
+        let default_db = self.database_url.is_none();
+        if default_db || self.kek.is_none() {
+            check_writable_dir(
+                &self.data_dir,
+                "VDC_DATA_DIR",
+                "it holds the default SQLite database and the generated KEK",
+            )?;
+        }
+        if let (false, Some(path)) = (default_db, url.strip_prefix("sqlite://")) {
+            let dir = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            check_writable_dir(
+                dir,
+                "VDC_DATABASE_URL",
+                "SQLite writes its database, journal and lock files there",
+            )?;
+        }
+        Ok(())
     }
 
     /// `VDC_*` variables that are set but mean nothing (likely typos); warned about at start.
@@ -313,6 +360,124 @@ impl Config {
             None => format!("sqlite://{}", self.data_dir.join("vdc.sqlite").display()),
         }
     }
+}
+
+/// Reads a string setting that may also arrive as a bare number or boolean: figment types
+/// `VDC_LISTEN=8080` as an integer, and [`check_listen`] then says what the value lacks
+/// instead of serde's "found unsigned int, expected a string".
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => Ok(v.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected an address such as 127.0.0.1:8080, found {other}"
+        ))),
+    }
+}
+
+/// One line per figment error: the setting as the operator spelled it, the problem, the fix.
+fn describe_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            // Named as the operator wrote it: `VDC_A__B` in the environment, `a.b` in the file.
+            let key = e.path.join(".");
+            let setting = match (&e.metadata, e.path.is_empty()) {
+                (_, true) => "the configuration".to_owned(),
+                (Some(md), false) => match md.source.as_ref().and_then(|s| s.file_path()) {
+                    Some(file) => format!("`{key}` in {}", file.display()),
+                    None if md.name.contains("environment") => {
+                        format!("VDC_{}", e.path.join("__").to_ascii_uppercase())
+                    }
+                    None => key,
+                },
+                (None, false) => key,
+            };
+            let fix = match &e.kind {
+                figment::error::Kind::UnknownField(..) => {
+                    "remove it or correct its spelling (the keys are listed in docs/CONFIG.md)"
+                }
+                _ => "set it to a value of the type and range docs/CONFIG.md gives for it",
+            };
+            format!("{setting}: {}; fix: {fix}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `host:port` (an IP address, `[v6]` or a name, and a port).
+fn check_listen(listen: &str) -> anyhow::Result<()> {
+    let ok = listen.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty() && !host.contains('/') && port.parse::<u16>().is_ok()
+    });
+    if !ok {
+        anyhow::bail!(
+            "VDC_LISTEN (`listen` in the --config file, or --listen) is {listen:?}, which is \
+             not an address to bind: it needs a host and a port; fix: set it to host:port, \
+             e.g. 127.0.0.1:8080 (this machine only) or 0.0.0.0:8080 (every interface)"
+        );
+    }
+    Ok(())
+}
+
+/// An absolute `http(s)` URL with a host and nothing after the path: identifiers and every
+/// link of the pages are built from it.
+fn check_public_url(raw: &str) -> anyhow::Result<()> {
+    let fix = "fix: set it to the absolute URL wallets and browsers reach this server at, \
+               with its scheme, e.g. https://vdc.example.com";
+    let problem = match url::Url::parse(raw) {
+        Err(url::ParseError::RelativeUrlWithoutBase) => "has no scheme (http:// or https://)",
+        Err(_) => "is not a URL",
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            "has a scheme other than http:// or https://"
+        }
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => "has no host",
+        Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+            "has a query or fragment (only a path may follow the host)"
+        }
+        Ok(_) => return Ok(()),
+    };
+    anyhow::bail!(
+        "VDC_PUBLIC_URL (`public_url` in the --config file, or --public-url) is {raw:?}, \
+         which {problem}; {fix}"
+    )
+}
+
+/// 32 bytes, base64url. The value itself is never printed (it is a secret).
+pub fn check_kek(encoded: &str, source: &str) -> anyhow::Result<()> {
+    // The same decoding `KeyEncryptionKey::from_base64url` applies.
+    let problem = match vdc_core::base64url::decode(encoded.trim()) {
+        Err(_) => "is not unpadded base64url (letters, digits, '-' and '_', no '=')".to_owned(),
+        Ok(bytes) if bytes.len() != 32 => format!(
+            "decodes to {} bytes; it must be exactly 32 bytes (43 base64url characters)",
+            bytes.len()
+        ),
+        Ok(_) => return Ok(()),
+    };
+    anyhow::bail!(
+        "{source} {problem}; fix: generate one with `head -c32 /dev/urandom | basenc --base64url | tr -d =` \
+         (keep the same value for the life of the data: it decrypts the stored signing keys)"
+    )
+}
+
+/// Creates `dir` when missing and writes (then removes) a probe file in it, so a directory
+/// vdc cannot write fails here, named, rather than as "sqlite error code 14" later.
+fn check_writable_dir(dir: &std::path::Path, setting: &str, why: &str) -> anyhow::Result<()> {
+    let probe = dir.join(format!(".vdc-write-check-{}", std::process::id()));
+    let result = crate::create_private_dir(dir).and_then(|()| {
+        std::fs::write(&probe, b"")
+            .map_err(anyhow::Error::from)
+            .and_then(|()| std::fs::remove_file(&probe).map_err(anyhow::Error::from))
+    });
+    if let Err(e) = result {
+        anyhow::bail!(
+            "{setting}: the directory {} cannot be created or written ({e:#}); {why}; fix: \
+             make it a directory the user running vdc can write (e.g. `chown` it to that \
+             user), or point {setting} at one",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -156,6 +156,13 @@ pub async fn run(config: &Config, verifiers: &[String]) -> Report {
             format!("stored issuer keys do not decrypt with this KEK (wrong VDC_KEK?): {e}"),
         ),
     }
+    trusted_issuers_check(
+        &mut report,
+        &services.issuer,
+        &services.verifier,
+        &public_url,
+    )
+    .await;
     let verifier = services.verifier;
     let (names, explicit) = if verifiers.is_empty() {
         (vec![crate::demo::DEMO_VERIFIER.to_owned()], false)
@@ -177,6 +184,94 @@ pub async fn run(config: &Config, verifiers: &[String]) -> Report {
         }
     }
     report
+}
+
+/// Each verifier's trusted issuers resolve: one under this deployment's public URL names an
+/// issuer that exists here; another at least parses as an http(s) URL. An issuer URL of the
+/// form `…/issuers/{slug}` on another base, where this deployment has that issuer, is a warning:
+/// most likely the public URL changed since the verifier was made (every presentation would
+/// be `untrusted_issuer`).
+async fn trusted_issuers_check(
+    report: &mut Report,
+    issuer: &vdc_issuer::Issuer,
+    verifier: &vdc_verifier::Verifier,
+    public_url: &str,
+) {
+    const NAME: &str = "trusted_issuers";
+    let verifiers = match verifier.list_verifiers_where(|_| true).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            report.push(NAME, Level::Fail, format!("listing verifiers: {e}"));
+            return;
+        }
+    };
+    let local: Vec<String> = match issuer.list_issuers().await {
+        Ok(list) => list.items.into_iter().map(|i| i.id).collect(),
+        Err(e) => {
+            report.push(NAME, Level::Fail, format!("listing issuers: {e}"));
+            return;
+        }
+    };
+    let prefix = format!("{}/issuers/", public_url.trim_end_matches('/'));
+    let mut problems = 0;
+    for v in &verifiers {
+        for url in &v.trusted_issuers {
+            if let Some(slug) = url.strip_prefix(&prefix) {
+                if !local.iter().any(|id| id == slug) {
+                    problems += 1;
+                    report.push(
+                        NAME,
+                        Level::Fail,
+                        format!(
+                            "verifier {} trusts {url}, but this deployment has no issuer {slug}",
+                            v.id
+                        ),
+                    );
+                }
+                continue;
+            }
+            let parsed = url::Url::parse(url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
+            let Some(parsed) = parsed else {
+                problems += 1;
+                report.push(
+                    NAME,
+                    Level::Fail,
+                    format!(
+                        "verifier {} trusts {url}, which is not an http(s) URL",
+                        v.id
+                    ),
+                );
+                continue;
+            };
+            let moved = parsed
+                .path()
+                .strip_prefix("/issuers/")
+                .filter(|slug| local.iter().any(|id| id == slug));
+            if let Some(slug) = moved {
+                problems += 1;
+                report.push(
+                    NAME,
+                    Level::Warn,
+                    format!(
+                        "verifier {} trusts {url}, not this deployment's {prefix}{slug}: did the public URL change?",
+                        v.id
+                    ),
+                );
+            }
+        }
+    }
+    if problems == 0 {
+        report.push(
+            NAME,
+            Level::Ok,
+            format!(
+                "the trusted issuers of {} verifier(s) resolve",
+                verifiers.len()
+            ),
+        );
+    }
 }
 
 /// `Some(true)` when the URL's host is loopback (`localhost`, 127.0.0.0/8, `::1`), `None`

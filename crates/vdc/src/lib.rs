@@ -86,7 +86,12 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         private_database_file(Path::new(path))?;
         let store = vdc_store_sqlite::SqliteStore::open(Path::new(path), settings)
             .await
-            .context("cannot open the SQLite database (VDC_DATABASE_URL)")?;
+            .with_context(|| {
+                format!(
+                    "cannot open the SQLite database {path} (VDC_DATABASE_URL; by default in \
+                     VDC_DATA_DIR); fix: make its directory writable by the user running vdc"
+                )
+            })?;
         store
             .migrate()
             .await
@@ -545,23 +550,31 @@ impl Probe for Readiness {
 /// The KEK from configuration or `data_dir/kek`, never creating one (`None` when neither
 /// exists).
 pub fn existing_key_encryption_key(config: &Config) -> anyhow::Result<Option<KeyEncryptionKey>> {
-    let encoded = match &config.kek {
-        Some(k) => zeroize::Zeroizing::new(k.0.trim().to_owned()),
+    let (encoded, source) = match &config.kek {
+        Some(k) => (
+            zeroize::Zeroizing::new(k.0.trim().to_owned()),
+            "VDC_KEK".to_owned(),
+        ),
         None => {
             let path = config.data_dir.join("kek");
             if !path.exists() {
                 return Ok(None);
             }
             check_kek_file(&path)?;
-            zeroize::Zeroizing::new(
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {}", path.display()))?,
+            (
+                zeroize::Zeroizing::new(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                ),
+                format!("the KEK file {} (in VDC_DATA_DIR)", path.display()),
             )
         }
     };
+    // Names the source and says what is wrong (length or alphabet) and how to make one.
+    config::check_kek(&encoded, &source)?;
     KeyEncryptionKey::from_base64url(&encoded)
         .map(Some)
-        .map_err(|_| anyhow::anyhow!("VDC_KEK must be the base64url encoding of exactly 32 bytes"))
+        .map_err(|_| anyhow::anyhow!("{source} must be the base64url encoding of exactly 32 bytes"))
 }
 
 /// The KEK from configuration, or from `data_dir/kek` (created with mode 0600 on first

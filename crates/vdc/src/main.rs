@@ -14,7 +14,7 @@ use vdc::config::{Config, LogFormat, Role};
     about = "Verifiable digital credentials over OpenID4VC"
 )]
 struct Cli {
-    /// A TOML configuration file (keys as in docs/CONFIG.md).
+    /// A TOML configuration file (keys as in docs/CONFIG.md; `vdc wallet` does not read it).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     #[command(subcommand)]
@@ -34,7 +34,7 @@ enum Command {
         /// Database URL (overrides VDC_DATABASE_URL).
         #[arg(long)]
         database_url: Option<String>,
-        /// Seed the demo issuer.
+        /// Seed the demo issuer and the demo verifier (as VDC_DEMO=true).
         #[arg(long)]
         demo: bool,
         /// Run only one part.
@@ -64,11 +64,22 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
         url: String,
     },
-    /// A command-line wallet.
+    /// A command-line wallet (a client: it never reads the server configuration).
+    ///
+    /// Credentials and their holder keys are kept in the wallet directory: --wallet-dir,
+    /// else VDC_WALLET_DIR, else $XDG_DATA_HOME/vdc/wallet (~/.local/share/vdc/wallet when
+    /// XDG_DATA_HOME is unset), wherever the command runs.
     Wallet {
-        /// Where credentials and holder keys are kept.
-        #[arg(long, global = true, default_value_os_t = vdc::wallet::default_dir())]
-        dir: PathBuf,
+        /// The wallet directory [default: $XDG_DATA_HOME/vdc/wallet, else
+        /// ~/.local/share/vdc/wallet].
+        #[arg(
+            long = "wallet-dir",
+            alias = "dir",
+            env = "VDC_WALLET_DIR",
+            global = true,
+            value_name = "DIR"
+        )]
+        wallet_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: WalletCommand,
     },
@@ -147,10 +158,19 @@ enum WalletCommand {
         #[command(flatten)]
         login_args: LoginArgs,
     },
-    /// Answers an OpenID4VP presentation request (openid4vp://...).
+    /// Answers an OpenID4VP presentation request (openid4vp://...) with stored credentials,
+    /// first checking their status lists and skipping revoked or suspended ones.
     Present {
         /// The authorization request URI.
         request: String,
+        /// Present this stored credential (an id from `vdc wallet list`; repeat for several
+        /// credential queries); it must match the request.
+        #[arg(long = "credential", value_name = "ID")]
+        credentials: Vec<String>,
+        /// Do not check status lists: present even a revoked or suspended credential (to see
+        /// the verifier refuse it).
+        #[arg(long)]
+        no_status_check: bool,
         /// PEM file with the CA that certifies x509_san_dns / x509_hash verifiers.
         #[arg(long)]
         trust_anchor: Option<PathBuf>,
@@ -161,8 +181,20 @@ enum WalletCommand {
         #[arg(long)]
         insecure_http: bool,
     },
-    /// Lists stored credentials.
-    List,
+    /// Lists stored credentials with their status (fetched from their status lists).
+    List {
+        /// Do not fetch status lists (the status column shows `unknown`).
+        #[arg(long)]
+        offline: bool,
+        /// Allow http:// status lists (local testing only).
+        #[arg(long)]
+        insecure_http: bool,
+    },
+    /// Deletes a stored credential and its holder key.
+    Remove {
+        /// The credential's id (from `vdc wallet list`).
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -256,6 +288,16 @@ impl From<ProbeArgs> for vdc::bench::ProbeTargets {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The wallet is a client of any issuer and verifier: the server's configuration (file
+    // and VDC_* variables) is neither read nor validated for it.
+    if let Command::Wallet {
+        wallet_dir,
+        command,
+    } = cli.command
+    {
+        init_logging(LogFormat::Text);
+        return wallet(wallet_dir, command).await;
+    }
     let mut config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
     init_logging(config.log_format);
     for name in Config::unknown_env() {
@@ -314,59 +356,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Wallet { dir, command } => match command {
-            WalletCommand::Accept {
-                offer,
-                tx_code,
-                batch,
-                insecure_http,
-                login,
-                login_args,
-            } => {
-                vdc::wallet::accept(
-                    &dir,
-                    &offer,
-                    tx_code.as_deref(),
-                    batch,
-                    insecure_http,
-                    &login_args.options(login),
-                )
-                .await
-            }
-            WalletCommand::Request {
-                issuer,
-                configurations,
-                batch,
-                insecure_http,
-                login_args,
-            } => {
-                vdc::wallet::request(
-                    &dir,
-                    &issuer,
-                    &configurations,
-                    batch,
-                    insecure_http,
-                    &login_args.options(true),
-                )
-                .await
-            }
-            WalletCommand::Present {
-                request,
-                trust_anchor,
-                accept_unanchored_verifier,
-                insecure_http,
-            } => {
-                vdc::wallet::present(
-                    &dir,
-                    &request,
-                    trust_anchor.as_deref(),
-                    accept_unanchored_verifier,
-                    insecure_http,
-                )
-                .await
-            }
-            WalletCommand::List => vdc::wallet::list(&dir).await,
-        },
+        Command::Wallet { .. } => unreachable!("the wallet returned above"),
         Command::Bench {
             command:
                 BenchCommand::Presentation {
@@ -436,7 +426,79 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// `vdc wallet ...`: errors get a hint naming the option that fixes them.
+async fn wallet(wallet_dir: Option<PathBuf>, command: WalletCommand) -> anyhow::Result<()> {
+    let dir = vdc::wallet::resolve_dir(wallet_dir)?;
+    let run = async {
+        match command {
+            WalletCommand::Accept {
+                offer,
+                tx_code,
+                batch,
+                insecure_http,
+                login,
+                login_args,
+            } => {
+                vdc::wallet::accept(
+                    &dir,
+                    &offer,
+                    tx_code.as_deref(),
+                    batch,
+                    insecure_http,
+                    &login_args.options(login),
+                )
+                .await
+            }
+            WalletCommand::Request {
+                issuer,
+                configurations,
+                batch,
+                insecure_http,
+                login_args,
+            } => {
+                vdc::wallet::request(
+                    &dir,
+                    &issuer,
+                    &configurations,
+                    batch,
+                    insecure_http,
+                    &login_args.options(true),
+                )
+                .await
+            }
+            WalletCommand::Present {
+                request,
+                credentials,
+                no_status_check,
+                trust_anchor,
+                accept_unanchored_verifier,
+                insecure_http,
+            } => {
+                vdc::wallet::present(
+                    &dir,
+                    &request,
+                    &vdc::wallet::PresentOptions {
+                        trust_anchor,
+                        accept_unanchored_verifier,
+                        insecure_http,
+                        credentials,
+                        check_status: !no_status_check,
+                    },
+                )
+                .await
+            }
+            WalletCommand::List {
+                offline,
+                insecure_http,
+            } => vdc::wallet::list(&dir, offline, insecure_http).await,
+            WalletCommand::Remove { id } => vdc::wallet::remove(&dir, &id).await,
+        }
+    };
+    run.await.map_err(vdc::wallet::with_hint)
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
+    config.check_serve()?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(c), Some(k)) => Some((c.clone(), k.clone())),
         (None, None) => None,
@@ -449,6 +511,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot bind {}", config.listen))?;
     let base = &app.public_url;
+    // The banner below is for the person at the terminal (stdout); log collectors read
+    // stderr, so the start is logged there too (without the admin key).
+    tracing::info!(
+        listen = %config.listen,
+        public_url = %base,
+        role = ?config.role,
+        demo = config.demo,
+        "vdc listening"
+    );
     println!("vdc listening on {} (public URL {base})", config.listen);
     if config.role == Role::All {
         if config.demo {
@@ -529,10 +600,23 @@ async fn shutdown_signal() {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VDC_LOG")
+    use std::io::IsTerminal as _;
+    let directives = std::env::var("VDC_LOG").unwrap_or_else(|_| "info".to_owned());
+    // Postgres NOTICEs (sqlx logs them at INFO: "relation ... already exists, skipping" on
+    // every start's migration check) are not events of vdc; a filter that names sqlx itself
+    // decides for them.
+    let directives = if directives.contains("sqlx") {
+        directives
+    } else {
+        format!("{directives},sqlx::postgres::notice=warn")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only for a person at a terminal: escape codes in a file or a log pipe
+        // are noise to every reader and parser.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),

@@ -4,11 +4,67 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use vdc_holder::{AcceptedOffer, AuthorizationSession, FileStore, Wallet, WalletOptions};
+use vdc_holder::{
+    AcceptedOffer, AuthorizationSession, CredentialState, FileStore, SelectOptions, Wallet,
+    WalletOptions,
+};
 
-/// Default wallet directory.
-pub fn default_dir() -> PathBuf {
-    PathBuf::from("vdc-wallet")
+/// The directory the wallet used before it had a fixed default: relative to wherever the
+/// command ran, so a wallet seemed to lose its credentials in another directory.
+const OLD_DEFAULT_DIR: &str = "vdc-wallet";
+
+/// The default wallet directory (XDG Base Directory Specification: user data files):
+/// `$XDG_DATA_HOME/vdc/wallet`, else `$HOME/.local/share/vdc/wallet`; `None` without either.
+pub fn default_dir() -> Option<PathBuf> {
+    // Spec: XDG Base Directory: a relative XDG_DATA_HOME is invalid and ignored.
+    let xdg = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let data = xdg.or_else(|| {
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(".local/share"))
+    })?;
+    Some(data.join("vdc").join("wallet"))
+}
+
+/// The wallet directory: the one given (`--wallet-dir` / `VDC_WALLET_DIR`), else
+/// [`default_dir`]. A `./vdc-wallet` left by an older version is not used silently (the
+/// point of the fixed default is that the current directory does not matter), but named.
+pub fn resolve_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir);
+    }
+    let dir = default_dir().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no wallet directory: neither XDG_DATA_HOME nor HOME is set; pass --wallet-dir DIR (or set VDC_WALLET_DIR)"
+        )
+    })?;
+    let old = std::path::Path::new(OLD_DEFAULT_DIR);
+    if old.is_dir() && std::fs::canonicalize(old).ok() != std::fs::canonicalize(&dir).ok() {
+        eprintln!(
+            "note: using the wallet in {}; ./{OLD_DEFAULT_DIR} (the old default) is not read: pass --wallet-dir {OLD_DEFAULT_DIR} to use it",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// Adds to a wallet error the option that fixes it, when there is one.
+pub fn with_hint(e: anyhow::Error) -> anyhow::Error {
+    let holder = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<vdc_holder::Error>());
+    let hint = match holder {
+        Some(h) if h.is_plain_http_refused() => {
+            "pass --insecure-http to talk to a local http:// server (testing only)"
+        }
+        Some(h) if h.is_unanchored_verifier() => {
+            "pass --trust-anchor FILE with the verifier's CA certificate (PEM; the management API shows it as the verifier's trust_anchor), or --accept-unanchored-verifier for a local demo"
+        }
+        _ => return e,
+    };
+    anyhow::anyhow!("{e:#}\nhint: {hint}")
 }
 
 fn open(dir: &std::path::Path, insecure_http: bool) -> anyhow::Result<Wallet> {
@@ -235,37 +291,73 @@ fn print_accepted(accepted: &AcceptedOffer) {
     }
 }
 
-/// `vdc wallet list`.
-pub async fn list(dir: &std::path::Path) -> anyhow::Result<()> {
-    let store = FileStore::open(dir)?;
-    let wallet = Wallet::new(store, WalletOptions::default())?;
+/// `vdc wallet list`: one line per credential, tab-separated: id, format, type, issuer,
+/// status (`valid`, `revoked`, `suspended`, `none` without a status list, `unknown`).
+pub async fn list(dir: &std::path::Path, offline: bool, insecure_http: bool) -> anyhow::Result<()> {
+    let wallet = open(dir, insecure_http)?;
     let credentials = wallet.list().await?;
     if credentials.is_empty() {
         println!("no credentials in {}", dir.display());
     }
     for c in credentials {
+        let state = if offline {
+            CredentialState::Unknown("--offline".into())
+        } else {
+            wallet.credential_status(&c).await
+        };
+        if let (CredentialState::Unknown(reason), false) = (&state, offline) {
+            eprintln!("warning: the status of {} is unknown: {reason}", c.id);
+            if reason.contains("scheme http is not allowed") {
+                eprintln!("hint: pass --insecure-http for status lists on a local http:// server");
+            }
+        }
         println!(
-            "{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}",
             c.id,
             c.format,
             c.vct.as_deref().unwrap_or(&c.credential_configuration_id),
-            c.issuer
+            c.issuer,
+            state.as_str()
         );
     }
     Ok(())
 }
 
+/// `vdc wallet remove ID`: deletes the credential and its holder key (one record).
+pub async fn remove(dir: &std::path::Path, id: &str) -> anyhow::Result<()> {
+    let wallet = open(dir, false)?;
+    if !wallet.remove(id).await? {
+        anyhow::bail!("no credential {id} in {}", dir.display());
+    }
+    println!("removed {id}");
+    Ok(())
+}
+
+/// How `vdc wallet present` trusts the verifier and chooses credentials.
+#[derive(Debug, Clone, Default)]
+pub struct PresentOptions {
+    /// PEM file with the CA of x509_san_dns / x509_hash verifiers.
+    pub trust_anchor: Option<PathBuf>,
+    /// Accept a verifier certificate without an anchor.
+    pub accept_unanchored_verifier: bool,
+    /// Allow http:// verifiers and status lists.
+    pub insecure_http: bool,
+    /// Stored credential ids to present (each must match the request).
+    pub credentials: Vec<String>,
+    /// Check status lists and skip revoked or suspended credentials.
+    pub check_status: bool,
+}
+
 /// `vdc wallet present '<openid4vp uri>'`: answers a presentation request with the stored
-/// credentials, disclosing only what the DCQL query asks for.
+/// credentials, disclosing only what the DCQL query asks for. Credentials whose status list
+/// says revoked or suspended are skipped (and named), unless `check_status` is off.
 pub async fn present(
     dir: &std::path::Path,
     uri: &str,
-    trust_anchor: Option<&std::path::Path>,
-    accept_unanchored_verifier: bool,
-    insecure_http: bool,
+    options: &PresentOptions,
 ) -> anyhow::Result<()> {
-    let wallet = open(dir, insecure_http)?;
-    let x509_anchors = match trust_anchor {
+    let wallet = open(dir, options.insecure_http)?;
+    let x509_anchors = match &options.trust_anchor {
         Some(path) => {
             let pem = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
@@ -275,12 +367,26 @@ pub async fn present(
     };
     let trust = vdc_holder::VerifierTrust {
         x509_anchors,
-        accept_unanchored_x509: accept_unanchored_verifier,
+        accept_unanchored_x509: options.accept_unanchored_verifier,
     };
     let request = wallet.resolve_presentation_request(uri, &trust).await?;
-    let selections = wallet.select_credentials(&request).await?;
+    let select = SelectOptions {
+        check_status: options.check_status,
+        only: options.credentials.clone(),
+    };
+    let outcome = wallet.select_credentials_with(&request, &select).await?;
+    for c in &outcome.checked {
+        match (&c.state, c.chosen) {
+            (state, false) => println!("skipping {}: {state}", c.credential_id),
+            (CredentialState::Unknown(reason), true) if options.check_status => eprintln!(
+                "warning: cannot check the status of {}: {reason}; presenting it anyway",
+                c.credential_id
+            ),
+            _ => {}
+        }
+    }
     let mut vp_token = serde_json::Map::new();
-    for s in &selections {
+    for s in &outcome.selections {
         let presentation = wallet.presentation_for(&request, s).await?;
         let paths: Vec<String> = s.paths.iter().map(ToString::to_string).collect();
         println!(

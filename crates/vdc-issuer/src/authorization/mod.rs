@@ -149,10 +149,7 @@ impl Issuer {
     }
 
     async fn flow_definition(&self, issuer_id: &str) -> Result<Arc<IssuerDefinition>> {
-        let def = self
-            .definition(issuer_id)
-            .await?
-            .ok_or_else(|| IssuerError::NotFound(format!("no issuer {issuer_id}")))?;
+        let def = self.wallet_definition(issuer_id).await?;
         if def.identity_provider.is_none() {
             return Err(IssuerError::InvalidRequest(
                 "this issuer has no identity provider: only the pre-authorized code grant is offered".into(),

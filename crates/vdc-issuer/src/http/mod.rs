@@ -8,7 +8,7 @@ pub mod paths;
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -67,7 +67,7 @@ pub fn wallet_routes(issuer: Issuer) -> Router {
 fn management_api() -> OpenApiRouter<Issuer> {
     OpenApiRouter::new()
         .routes(routes!(list_issuers, create_issuer))
-        .routes(routes!(get_issuer))
+        .routes(routes!(get_issuer, update_issuer))
         .routes(routes!(create_offer))
         .routes(routes!(get_offer, cancel_offer))
         .routes(routes!(supply_claims))
@@ -303,14 +303,31 @@ async fn notification(
     tag = TAG_ISSUERS,
     operation_id = "list_issuers",
     summary = "List issuers",
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)."),
+        ("cursor" = Option<String>, Query, description = "The `next` of the previous page."),
+    ),
     responses(
-        (status = 200, description = "Every issuer.", body = IssuerList),
+        (status = 200, description = "One page of issuers, by id.", body = IssuerList),
+        (status = 400, description = "Malformed `limit` or `cursor`.", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
         (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
     ),
 )]
-async fn list_issuers(State(i): State<Issuer>, caller: Caller) -> Result<Json<IssuerList>> {
-    i.list_issuers_where(|id| caller.may_read_issuer(id))
+async fn list_issuers(
+    State(i): State<Issuer>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<IssuerList>> {
+    let page = vdc_access::page::parse_page_params(query.as_deref())
+        .map_err(crate::error::IssuerError::InvalidRequest)?;
+    // A scoped key lists only the issuers it may read.
+    let only = match &caller {
+        Caller::Admin => None,
+        Caller::Key(k) if caller.has_scope(vdc_access::Scope::Read) => Some(k.issuers.clone()),
+        Caller::Key(_) => Some(Vec::new()),
+    };
+    i.list_issuers_page(only.as_deref(), page.after.as_deref(), page.limit)
         .await
         .map(Json)
 }
@@ -364,6 +381,43 @@ async fn get_issuer(
     Path(issuer): Path<String>,
 ) -> Result<Json<IssuerObject>> {
     i.get_issuer(&issuer).await.map(Json)
+}
+
+/// Contract-next ("Managing tenants"): any subset of the create body's members but `id`.
+#[utoipa::path(
+    patch,
+    path = paths::API_ISSUER,
+    tag = TAG_ISSUERS,
+    operation_id = "update_issuer",
+    summary = "Change or disable an issuer",
+    description = "Needs the admin key. The members given replace the stored ones; the result \
+        is validated as a create body. Secrets stay unless given; `\"disabled\": true` makes \
+        every wallet-facing endpoint of the issuer answer 404.",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+    ),
+    request_body(content = Object, description = "Members of the create body (not `id`, `signing_key`, `x5c`)."),
+    responses(
+        (status = 200, description = "The issuer as changed.", body = IssuerObject),
+        (status = 400, description = "`id`, an unknown member, or an invalid result.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
+async fn update_issuer(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+    ManagementJson(patch): ManagementJson<Value>,
+) -> Result<Json<IssuerObject>> {
+    let Value::Object(patch) = patch else {
+        return Err(crate::error::IssuerError::InvalidRequest(
+            "the body must be a JSON object".into(),
+        ));
+    };
+    i.update_issuer(&issuer, patch).await.map(Json)
 }
 
 #[utoipa::path(

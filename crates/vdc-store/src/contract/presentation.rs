@@ -21,6 +21,51 @@ pub async fn verifiers_round_trip_and_duplicates_are_refused(store: Arc<dyn Stor
     assert_eq!(store.list_verifiers().await.unwrap(), vec![v, b], "by id");
 }
 
+/// Verifier pages walk every verifier once, by id; a config update keeps the key and
+/// touches only that verifier.
+pub async fn verifier_pages_and_config_updates(store: Arc<dyn Store>) {
+    assert!(
+        store
+            .list_verifiers_page(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for id in ["v-c", "v-a", "v-b"] {
+        store.create_verifier(&verifier_record(id)).await.unwrap();
+    }
+    let ids = |page: Vec<VerifierRecord>| page.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_verifiers_page(None, 2).await.unwrap()),
+        ["v-a", "v-b"]
+    );
+    assert_eq!(
+        ids(store.list_verifiers_page(Some("v-b"), 2).await.unwrap()),
+        ["v-c"]
+    );
+    assert!(
+        store
+            .list_verifiers_page(Some("v-c"), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let config = json!({"client_id": "x509_san_dns:changed.example", "disabled": true});
+    store.update_verifier_config("v-b", &config).await.unwrap();
+    let mut want = verifier_record("v-b");
+    want.config = config.clone();
+    assert_eq!(store.get_verifier("v-b").await.unwrap(), Some(want));
+    assert_eq!(
+        store.get_verifier("v-a").await.unwrap(),
+        Some(verifier_record("v-a"))
+    );
+    assert!(matches!(
+        store.update_verifier_config("nobody", &config).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 /// A request names an existing verifier.
 pub async fn presentation_request_of_unknown_verifier_is_not_found(store: Arc<dyn Store>) {
     let r = request_record("nobody", "r1", "s1");

@@ -1,7 +1,8 @@
 //! The pages in a real browser: Playwright (`playwright-core`, pinned in
 //! `tests/browser/package-lock.json`) drives Debian's Chromium (`/usr/bin/chromium`) through
-//! issuance to the real `vdc wallet` binary, verification, revocation and the rejection
-//! (`tests/browser/pages.mjs`). Screenshots of every step are kept under
+//! issuance to the real `vdc wallet` binary (reloading the offer page in between: same offer,
+//! same code), verification with the trust anchor downloaded from the request page,
+//! revocation and the rejection (`tests/browser/pages.mjs`). Screenshots of every step are kept under
 //! `<target dir>/browser-artifacts/`. Missing node, packages or Chromium fail the test,
 //! never skip it.
 //!

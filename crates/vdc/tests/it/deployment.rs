@@ -79,3 +79,131 @@ fn the_container_health_check_is_a_real_subcommand() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
+
+/// The items of every `ports:` list in docker-compose.yml (line-based: the file is plain
+/// block YAML, and no YAML parser is a dependency).
+fn published_ports(compose: &str) -> Vec<String> {
+    let mut ports = Vec::new();
+    let mut list_indent = None;
+    for line in compose.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if let Some(base) = list_indent {
+            if indent > base && trimmed.starts_with("- ") {
+                let item = trimmed[2..].split('#').next().unwrap().trim();
+                ports.push(item.trim_matches(|c| c == '"' || c == '\'').to_owned());
+                continue;
+            }
+            list_indent = None;
+        }
+        if trimmed == "ports:" {
+            list_indent = Some(indent);
+        } else if let Some(rest) = trimmed.strip_prefix("ports:") {
+            // A flow list (`ports: ["8080:8080"]`) counts as well.
+            for item in rest.trim().trim_matches(['[', ']']).split(',') {
+                ports.push(item.trim().trim_matches(['"', '\'']).to_owned());
+            }
+        }
+    }
+    ports
+}
+
+/// Issue 18, item 9: the compose file runs with `VDC_DEMO=true` and a public admin key, so
+/// it publishes its port on loopback only (README: keep the demo on loopback).
+#[test]
+fn docker_compose_publishes_the_demo_on_loopback_only() {
+    let compose = repo_file("docker-compose.yml");
+    assert!(
+        compose.contains("VDC_DEMO: \"true\""),
+        "the check below assumes the demo"
+    );
+    let ports = published_ports(&compose);
+    assert!(!ports.is_empty(), "docker-compose.yml publishes no port");
+    for port in &ports {
+        assert!(
+            port.starts_with("127.0.0.1:") && port.split(':').count() == 3,
+            "docker-compose.yml publishes {port:?} beyond loopback; use \"127.0.0.1:8080:8080\""
+        );
+    }
+    // The parser sees a list that binds every interface (so the check above can fail).
+    assert_eq!(
+        published_ports(
+            "  vdc:\n    ports:\n      - \"8080:8080\"\n    volumes:\n      - x:/data\n"
+        ),
+        ["8080:8080"]
+    );
+}
+
+/// Issue 18, item 9: the Dockerfile compiles the dependencies in a layer before it copies the
+/// sources, so a source change does not rebuild every dependency.
+#[test]
+fn the_dockerfile_builds_dependencies_before_copying_the_sources() {
+    let dockerfile = repo_file("Dockerfile");
+    // The stage that builds the binary, as its instruction lines.
+    let stages: Vec<Vec<&str>> = dockerfile
+        .split("\nFROM ")
+        .map(|s| {
+            s.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect()
+        })
+        .collect();
+    let build = stages
+        .iter()
+        .find(|s| s.iter().any(|l| l.contains("cargo build --release")))
+        .expect("a stage runs cargo build --release");
+    let position = |what: &dyn Fn(&str) -> bool| build.iter().position(|l| what(l));
+    let copy_all =
+        position(&|l| l.starts_with("COPY . ")).expect("the build stage copies the tree");
+    let cook = position(&|l| l.starts_with("RUN cargo chef cook"))
+        .expect("the build stage compiles the dependencies with `cargo chef cook`");
+    let build_at = position(&|l| l.starts_with("RUN cargo build --release")).unwrap();
+    assert!(
+        cook < copy_all && copy_all < build_at,
+        "dependencies (cook) must be built before `COPY . .`, the binary after: {build:#?}"
+    );
+    // What the cook step sees is the recipe only, not the sources.
+    for line in &build[..cook] {
+        assert!(
+            !line.starts_with("COPY . ") && !line.starts_with("ADD "),
+            "the tree is copied before the dependency layer: {line}"
+        );
+    }
+    assert!(
+        dockerfile.contains("cargo chef prepare --recipe-path recipe.json")
+            && build[..cook].iter().any(|l| l.contains("recipe.json")),
+        "the build stage cooks the recipe a planner stage prepared"
+    );
+}
+
+/// Issue 18, item 9: the build context leaves out what .gitignore leaves out (node_modules of
+/// the browser tests among them), so the copy of the tree stays small and its cache valid.
+#[test]
+fn the_dockerignore_excludes_what_git_ignores() {
+    let ignore = repo_file(".dockerignore");
+    let patterns: BTreeSet<&str> = ignore
+        .lines()
+        .map(|l| l.trim().trim_end_matches('/'))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for entry in repo_file(".gitignore").lines().map(str::trim) {
+        if entry.is_empty() || entry.starts_with('#') {
+            continue;
+        }
+        let anchored = entry.starts_with('/');
+        let path = entry.trim_matches('/');
+        let last = path.rsplit('/').next().unwrap();
+        let wildcard = format!("**/{last}");
+        assert!(
+            (anchored && patterns.contains(path)) || patterns.contains(wildcard.as_str()),
+            ".dockerignore lacks {path:?} (ignored by .gitignore as {entry:?})"
+        );
+    }
+    assert!(
+        patterns.contains("tests/browser/node_modules") || patterns.contains("**/node_modules")
+    );
+}

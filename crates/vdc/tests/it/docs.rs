@@ -354,3 +354,73 @@ async fn every_documented_operation_is_served_and_refuses_a_missing_key(server: 
     }
     assert!(checked >= 16, "{checked}");
 }
+
+/// The README's sample output of `vdc serve --demo` (issue 18, item 10) is what the real
+/// binary prints on a fresh start, line for line: the port is 8080 there and the generated
+/// admin key `<key>`.
+#[test]
+fn readme_banner_is_what_serve_demo_prints() {
+    use std::io::{BufRead as _, BufReader};
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let after = readme
+        .split_once("It prints the page URLs")
+        .expect("README introduces the banner with 'It prints the page URLs'")
+        .1;
+    let block = after
+        .split_once("```\n")
+        .unwrap()
+        .1
+        .split_once("```")
+        .unwrap()
+        .0;
+    let documented: Vec<&str> = block.lines().collect();
+
+    let dir = std::env::temp_dir().join(format!(
+        "vdc-banner-{}-{}",
+        std::process::id(),
+        crate::files::free_port()
+    ));
+    let port = crate::files::free_port();
+    let mut child = crate::files::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_vdc"))
+            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            // A fresh start as the README's reader has it: nothing configured.
+            .env_clear()
+            .env("VDC_DATA_DIR", &dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let mut printed = Vec::new();
+    // The admin key line ends the banner; a server that exits early ends the lines.
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let line = line.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:8080");
+        let last = line.starts_with("admin key");
+        printed.push(match line.split_once("stored hashed): ") {
+            Some((head, _key)) => format!("{head}stored hashed): <key>"),
+            None => line,
+        });
+        if last {
+            break;
+        }
+    }
+    drop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        documented, printed,
+        "README.md's sample output differs from what `vdc serve --demo` prints"
+    );
+}
+
+/// The workspace says `license = "Apache-2.0"`; the repository carries that license's text.
+#[test]
+fn the_license_file_is_the_apache_2_0_text() {
+    let text = std::fs::read_to_string(workspace_root().join("LICENSE")).unwrap();
+    assert!(text.trim_start().starts_with("Apache License"), "LICENSE");
+    assert!(text.contains("Version 2.0, January 2004"));
+    assert!(text.contains("END OF TERMS AND CONDITIONS"));
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("license = \"Apache-2.0\""));
+}

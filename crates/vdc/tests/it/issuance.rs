@@ -15,6 +15,7 @@ vdc_testkit::both_backends!(
     tenants_are_isolated,
     expired_offer_cannot_be_redeemed,
     a_draft_singular_proof_is_read_as_proofs_and_counted,
+    an_offer_locked_by_wrong_tx_codes_says_so_and_shows_locked,
 );
 
 async fn pre_authorized_flow_with_tx_code_issues_a_verifiable_credential(server: &TestServer) {
@@ -415,4 +416,83 @@ async fn a_draft_singular_proof_is_read_as_proofs_and_counted(server: &TestServe
         assert_eq!(status, 400, "{body}");
         assert!(body["error"].is_string(), "{body}");
     }
+}
+
+/// Issue 18: after the allowed wrong `tx_code`s (5) the right one is refused with an
+/// `error_description` that says the offer is locked (not "invalid, expired or used"), and
+/// the offer's management view says `locked` (its status stays `offered`: contract value).
+async fn an_offer_locked_by_wrong_tx_codes_says_so_and_shows_locked(server: &TestServer) {
+    let offer = server.offer("demo", &badge_offer(true)).await;
+    let code = code_of(&offer);
+    let right = offer["tx_code"].as_str().unwrap().to_owned();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let path = format!(
+        "/api/v1/issuers/demo/offers/{}",
+        offer["id"].as_str().unwrap()
+    );
+    let http = reqwest::Client::new();
+    let token = |tx: String| {
+        let http = http.clone();
+        let code = code.clone();
+        let url = server.url("/issuers/demo/token");
+        async move {
+            let r = http
+                .post(url)
+                .form(&[
+                    ("grant_type", PRE),
+                    ("pre-authorized_code", code.as_str()),
+                    ("tx_code", tx.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    for attempt in 1..=5 {
+        let (status, body) = token(wrong.to_owned()).await;
+        assert_eq!(status, 400, "attempt {attempt}: {body}");
+        assert_eq!(body["error"], "invalid_grant", "{body}");
+        if attempt < 5 {
+            let (_, view) = server.admin_get(&path).await;
+            assert_eq!(view["locked"], false, "attempt {attempt}: {view}");
+        }
+    }
+    let (status, body) = token(right).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("too many wrong transaction codes") && description.contains("locked"),
+        "{body}"
+    );
+    let (status, view) = server.admin_get(&path).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "offered", "{view}");
+    assert_eq!(view["locked"], true, "{view}");
+    // A code that never existed still reads as invalid, not locked.
+    let (status, body) = server_token_unknown(server).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error_description"],
+        "the pre-authorized code is invalid, expired or used"
+    );
+}
+
+async fn server_token_unknown(server: &TestServer) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(server.url("/issuers/demo/token"))
+        .form(&[
+            ("grant_type", PRE),
+            ("pre-authorized_code", "no-such-code"),
+            ("tx_code", "123456"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
 }

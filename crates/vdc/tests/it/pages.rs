@@ -19,6 +19,8 @@ vdc_testkit::both_backends!(
     unknown_pages_are_404_pages,
     cross_site_posts_are_refused,
     scoped_keys_reach_only_their_tenants_and_scopes,
+    result_pages_are_post_redirect_get,
+    hints_name_the_cli_flags_and_the_anchor_downloads,
 );
 
 /// A client that does not follow redirects (to see 303s and cookies).
@@ -50,6 +52,59 @@ async fn post_form(
         r = r.header("cookie", c);
     }
     r.send().await.unwrap()
+}
+
+/// Posts a page form, which answers 303 See Other (post/redirect/get), and GETs its
+/// `Location` with the cookies the 303 set; returns the Location and the GET's answer.
+async fn post_follow(
+    server: &TestServer,
+    path: &str,
+    form: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> (String, reqwest::Response) {
+    let resp = post_form(server, path, form, cookie).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+    let location = resp.headers()[LOCATION].to_str().unwrap().to_owned();
+    let mut cookies: Vec<String> = cookie.into_iter().map(str::to_owned).collect();
+    for set in resp.headers().get_all(SET_COOKIE) {
+        cookies.push(set.to_str().unwrap().split(';').next().unwrap().to_owned());
+    }
+    let mut r = client().get(server.url(&location));
+    if !cookies.is_empty() {
+        r = r.header("cookie", cookies.join("; "));
+    }
+    (location, r.send().await.unwrap())
+}
+
+/// Rows in a table of the server's database (SQLite or Postgres).
+async fn count_rows(server: &TestServer, table: &str) -> i64 {
+    use sqlx::Connection as _;
+    let query = match table {
+        "credential_offers" => "SELECT COUNT(*) FROM credential_offers",
+        "presentation_requests" => "SELECT COUNT(*) FROM presentation_requests",
+        other => panic!("count_rows: {other}"),
+    };
+    if server.database_url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(&server.database_url)
+            .await
+            .unwrap();
+        let n = sqlx::query_scalar(query)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        n
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&server.database_url)
+            .await
+            .unwrap();
+        let n = sqlx::query_scalar(query)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        n
+    }
 }
 
 /// Logs in with the admin key through the key form; returns the `Cookie` header value.
@@ -141,7 +196,7 @@ async fn demo_start_page_links_the_demo_pages_with_a_strict_csp(server: &TestSer
 }
 
 async fn offer_from_the_page_shows_qr_link_tx_code_and_live_status(server: &TestServer) {
-    let resp = post_form(
+    let (_, resp) = post_follow(
         server,
         "/ui/issuers/demo/offers",
         &[
@@ -272,7 +327,7 @@ async fn offer_with_login_from_the_page_carries_issuer_state(server: &TestServer
     );
     assert!(page.contains("name=\"grant\" value=\"authorization_code\""));
     assert!(page.contains("https://idp.sso.example"), "{page}");
-    let resp = post_form(
+    let (_, resp) = post_follow(
         server,
         "/ui/issuers/sso/offers",
         &[
@@ -390,7 +445,7 @@ async fn verifier_page_request_follows_the_presentation(server: &TestServer) {
     .await;
     assert_eq!(resp.status(), 400, "unknown claim index");
 
-    let resp = post_form(
+    let (_, resp) = post_follow(
         server,
         "/ui/verifiers/demo/requests",
         &[
@@ -720,20 +775,24 @@ async fn scoped_keys_reach_only_their_tenants_and_scopes(server: &TestServer) {
 
     let (writer_id, writer) = key(json!(["read", "offers:write"])).await;
     let cookie = login_with(server, &writer).await;
-    let resp = post_form(
+    let (location, resp) = post_follow(
         server,
         "/ui/issuers/acme/offers",
         &[("configuration", "Badge"), ("c0", "x")],
         Some(&cookie),
     )
     .await;
-    assert!(resp.status().is_success(), "{}", resp.status());
+    assert_eq!(resp.status(), 200);
     assert!(
         resp.text()
             .await
             .unwrap()
             .contains("openid-credential-offer://")
     );
+    // The result page shows the offer link (what redeems the offer): `read` is not enough.
+    let reader_cookie = login_with(server, &reader).await;
+    let (status, _) = get(server, &location, Some(&reader_cookie)).await;
+    assert_eq!(status, 401, "a read-only key on {location}");
 
     let resp = server
         .admin(
@@ -746,4 +805,281 @@ async fn scoped_keys_reach_only_their_tenants_and_scopes(server: &TestServer) {
     assert_eq!(resp.status(), 204);
     let (status, _) = get(server, "/ui/issuers/acme", Some(&cookie)).await;
     assert_eq!(status, 401, "a revoked key");
+}
+
+/// The offer and request forms answer 303 to a page of their own (post/redirect/get):
+/// reloading it shows the same offer and creates nothing; the tx_code is shown only to the
+/// browser that created the offer (a sealed cookie for that page, never in the URL); an
+/// unknown or another tenant's id is a 404 page.
+async fn result_pages_are_post_redirect_get(server: &TestServer) {
+    let offers_before = count_rows(server, "credential_offers").await;
+    let resp = post_form(
+        server,
+        "/ui/issuers/demo/offers",
+        &[("configuration", "EmployeeBadge"), ("c2", "E-9")],
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let location = resp.headers()[LOCATION].to_str().unwrap().to_owned();
+    let id = location
+        .strip_prefix("/ui/issuers/demo/offers/")
+        .unwrap_or_else(|| panic!("{location}"))
+        .to_owned();
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        &format!("Path={location}"),
+        "Max-Age=",
+    ] {
+        assert!(set.contains(attribute), "{set} lacks {attribute}");
+    }
+    let tx_cookie = set.split(';').next().unwrap().to_owned();
+    assert!(
+        !location.contains('?'),
+        "nothing secret in the URL: {location}"
+    );
+    assert_eq!(
+        count_rows(server, "credential_offers").await,
+        offers_before + 1
+    );
+
+    let (status, first) = get(server, &location, Some(&tx_cookie)).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again) = get(server, &location, Some(&tx_cookie)).await;
+    assert_eq!(status, 200);
+    let link = element_text(&first, "offer-link");
+    assert_eq!(element_text(&again, "offer-link"), link, "the same offer");
+    let tx = element_text(&first, "tx-code");
+    assert_eq!(element_text(&again, "tx-code"), tx);
+    assert_eq!(
+        count_rows(server, "credential_offers").await,
+        offers_before + 1,
+        "reloading created no offer"
+    );
+    assert_eq!(attr(&first, "data-poll"), format!("{location}/status"));
+
+    // Without the cookie (another browser, a bookmark elsewhere) the page shows the offer
+    // but not the code; a forged or another offer's cookie shows nothing either.
+    let (status, page) = get(server, &location, None).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("id=\"tx-code\""), "{page}");
+    assert!(page.contains("id=\"tx-code-unavailable\""), "{page}");
+    assert!(!page.contains(&tx), "{page}");
+    let (status, page) = get(
+        server,
+        &location,
+        Some("vdc_tx_code=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("id=\"tx-code\""), "{page}");
+    let other = post_form(
+        server,
+        "/ui/issuers/demo/offers",
+        &[("configuration", "EmployeeBadge"), ("c2", "E-10")],
+        None,
+    )
+    .await;
+    let other_cookie = other.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_, page) = get(server, &location, Some(&other_cookie)).await;
+    assert!(
+        !page.contains("id=\"tx-code\""),
+        "another offer's code: {page}"
+    );
+
+    // The code the page showed redeems the offer.
+    let accepted = server
+        .wallet()
+        .accept_offer(&link, Some(&tx), 1)
+        .await
+        .unwrap();
+    assert_eq!(accepted.credentials.len(), 1);
+
+    // Unknown ids and another tenant's offers are 404 pages.
+    let (status, page) = get(server, "/ui/issuers/demo/offers/nope", None).await;
+    assert_eq!(status, 404);
+    assert!(page.contains("<h1>Not Found</h1>"), "{page}");
+    let (status, _) = server
+        .admin_post(
+            "/api/v1/issuers",
+            &json!({"id": "acme", "credential_configurations": {"Badge": {
+                "format": "dc+sd-jwt", "vct": "https://acme.example/badge",
+                "claims": [{"path": ["name"]}]}}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let acme = server
+        .offer(
+            "acme",
+            &json!({"credential_configuration_ids": ["Badge"], "claims": {"Badge": {"name": "x"}}}),
+        )
+        .await;
+    let acme_id = acme["id"].as_str().unwrap();
+    let (status, _) = get(server, &format!("/ui/issuers/demo/offers/{acme_id}"), None).await;
+    assert_eq!(status, 404, "another issuer's offer");
+    let (status, _) = get(server, &format!("/ui/issuers/acme/offers/{acme_id}"), None).await;
+    assert_eq!(status, 401, "a non-demo tenant needs the key");
+    let cookie = login(server).await;
+    let (status, page) = get(
+        server,
+        &format!("/ui/issuers/acme/offers/{acme_id}"),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"tx-code-unavailable\"") || !page.contains("tx-code"));
+    assert_ne!(id, acme_id);
+
+    // Presentation requests: the same.
+    let requests_before = count_rows(server, "presentation_requests").await;
+    let form = [
+        ("issuer", "demo"),
+        ("configuration", "EmployeeBadge"),
+        ("claim", "2"),
+    ];
+    let resp = post_form(server, "/ui/verifiers/demo/requests", &form, None).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let location = resp.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/ui/verifiers/demo/requests/"),
+        "{location}"
+    );
+    let (status, first) = get(server, &location, None).await;
+    assert_eq!(status, 200, "{first}");
+    let (_, again) = get(server, &location, None).await;
+    let link = element_text(&first, "request-link");
+    assert_eq!(element_text(&again, "request-link"), link);
+    assert_eq!(
+        count_rows(server, "presentation_requests").await,
+        requests_before + 1,
+        "reloading created no request"
+    );
+    // The link of the GET page is the request's: a wallet answers it.
+    let offer = server
+        .offer(
+            "demo",
+            &json!({"credential_configuration_ids": ["EmployeeBadge"],
+                    "claims": {"EmployeeBadge": {"employee_id": "E-2"}}}),
+        )
+        .await;
+    let wallet = server.wallet();
+    wallet
+        .accept_offer(offer["offer_uri"].as_str().unwrap(), None, 1)
+        .await
+        .unwrap();
+    let (_, verifier) = server.admin_get("/api/v1/verifiers/demo").await;
+    let trust = VerifierTrust {
+        x509_anchors: Some(
+            TrustAnchors::from_pem(verifier["trust_anchor"].as_str().unwrap()).unwrap(),
+        ),
+        accept_unanchored_x509: false,
+    };
+    wallet.present(&link, &trust).await.unwrap();
+    let (status, view) = server
+        .admin_get(&format!(
+            "/api/v1/verifiers/demo/requests/{}",
+            location.rsplit('/').next().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(view["status"], "verified", "{view}");
+    let (status, _) = get(server, "/ui/verifiers/demo/requests/nope", None).await;
+    assert_eq!(status, 404);
+}
+
+/// The CLI hints carry the flags a plain-http deployment needs; the request page names the
+/// verifier's trust anchor, which downloads (unauthenticated: a CA certificate) as a file.
+async fn hints_name_the_cli_flags_and_the_anchor_downloads(server: &TestServer) {
+    let (_, resp) = post_follow(
+        server,
+        "/ui/issuers/demo/offers",
+        &[("configuration", "EmployeeBadge"), ("c2", "E-3")],
+        None,
+    )
+    .await;
+    let page = resp.text().await.unwrap();
+    let at = page.find("id=\"cli-hint\"").unwrap();
+    let hint_html = &page[at..at + page[at..].find("</p>").unwrap()];
+    assert!(
+        hint_html.contains("vdc wallet accept 'openid-credential-offer://"),
+        "{hint_html}"
+    );
+    assert!(hint_html.contains("--tx-code"), "{hint_html}");
+    assert!(
+        hint_html.contains("--insecure-http"),
+        "the public URL is http: {hint_html}"
+    );
+
+    let (_, resp) = post_follow(
+        server,
+        "/ui/verifiers/demo/requests",
+        &[
+            ("issuer", "demo"),
+            ("configuration", "EmployeeBadge"),
+            ("claim", "2"),
+        ],
+        None,
+    )
+    .await;
+    let page = resp.text().await.unwrap();
+    let at = page
+        .find("id=\"cli-hint\"")
+        .unwrap_or_else(|| panic!("{page}"));
+    let hint_html = &page[at..at + page[at..].find("</p>").unwrap()];
+    assert!(hint_html.contains("vdc wallet present"), "{hint_html}");
+    assert!(
+        hint_html.contains("--trust-anchor vdc-verifier-demo-ca.pem"),
+        "{hint_html}"
+    );
+    assert!(hint_html.contains("--insecure-http"), "{hint_html}");
+    let download = attr(hint_html, "href");
+    assert_eq!(download, "/verifiers/demo/trust-anchor.pem");
+
+    // No key, no cookie: the anchor is public material.
+    let resp = client().get(server.url(&download)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/x-pem-file");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"vdc-verifier-demo-ca.pem\""
+    );
+    let pem = resp.text().await.unwrap();
+    let (_, verifier) = server.admin_get("/api/v1/verifiers/demo").await;
+    assert_eq!(pem, verifier["trust_anchor"].as_str().unwrap());
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert!(!pem.contains("PRIVATE KEY"));
+    let resp = client()
+        .get(server.url("/verifiers/nope/trust-anchor.pem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    // A verifier whose requests are not x509-signed has no anchor to download.
+    let (status, body) = server
+        .admin_post(
+            "/api/v1/verifiers",
+            &json!({"id": "did-verifier", "client_id_prefix": "decentralized_identifier",
+                    "trusted_issuers": []}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let resp = client()
+        .get(server.url("/verifiers/did-verifier/trust-anchor.pem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
+
+    // The test server's public URL is 127.0.0.1: the pages warn that a phone cannot reach it.
+    assert!(page.contains("id=\"loopback-warning\""), "{page}");
 }
