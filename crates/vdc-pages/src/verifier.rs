@@ -44,10 +44,20 @@ async fn credential_types(
     pages: &Pages,
     verifier: &VerifierObject,
 ) -> Result<Vec<CredentialType>, Response> {
-    let list = pages.issuer.list_issuers().await.map_err(issuer_error)?;
+    // Only the trusted issuers this deployment serves, each read by id: listing every
+    // issuer would load thousands of tenants' definitions for one page (issue 18, 6b).
+    let public_url = pages.issuer.public_url();
     let mut types = Vec::new();
-    for def in list.items {
-        if !verifier.trusted_issuers.contains(&def.credential_issuer) {
+    for url in &verifier.trusted_issuers {
+        let Some((slug, "")) = vdc_http::tenant_url::split_issuer_url(public_url, url) else {
+            continue;
+        };
+        let def = match pages.issuer.get_issuer(slug).await {
+            Ok(def) => def,
+            Err(vdc_issuer::IssuerError::NotFound(_)) => continue,
+            Err(e) => return Err(issuer_error(e)),
+        };
+        if def.credential_issuer != *url {
             continue;
         }
         for (id, config) in &def.credential_configurations {
