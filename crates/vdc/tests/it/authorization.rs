@@ -60,11 +60,7 @@ impl std::ops::Deref for Flow {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    crate::support::free_port()
 }
 
 async fn start_flow(backend: Backend) -> Flow {

@@ -23,11 +23,7 @@ impl Drop for KillOnDrop {
 }
 
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    crate::support::free_port()
 }
 
 /// `vdc serve` on `dir` and `port`, without VDC_KEK (so the KEK file is used), stderr piped

@@ -159,3 +159,30 @@ pub(crate) async fn credential(
 
 /// The pre-authorized code grant type.
 pub(crate) const PRE: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+
+/// A loopback port for a peer that binds it later (an identity provider, a `vdc serve`
+/// child). Chosen below the kernel's ephemeral range (Linux default 32768–60999): a port
+/// from `bind(0)` comes from that range, so between closing the probe and the peer's own
+/// bind, any parallel test's listener or outgoing connection could take it (CI saw
+/// `EADDRINUSE` from the IdP). Here nothing the kernel assigns can collide, and each port is
+/// handed out at most once per test binary.
+pub(crate) fn free_port() -> u16 {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::Mutex;
+    static HANDED_OUT: Mutex<std::collections::BTreeSet<u16>> =
+        Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let r = RandomState::new().hash_one(std::time::Instant::now());
+        let port = 20_000 + u16::try_from(r % 12_000).expect("below 12000");
+        if !HANDED_OUT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(port)
+        {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}

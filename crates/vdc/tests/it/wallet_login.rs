@@ -51,11 +51,7 @@ impl std::ops::Deref for Login {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    crate::support::free_port()
 }
 
 async fn start_login(backend: Backend) -> Login {
