@@ -525,7 +525,10 @@ impl Wallet {
                 None => None,
             };
             stored.push(StoredCredential {
-                id: random_b64(self.options.rng.as_ref(), 16)?,
+                // Ids are typed on command lines (`vdc wallet remove ID`, `--credential
+                // ID`): one starting with `-` (1 in 64 of random base64url) would be read as
+                // a flag, so every id leads with a letter.
+                id: format!("c{}", random_b64(self.options.rng.as_ref(), 16)?),
                 credential: received.credential,
                 format: issuance.config.format.clone(),
                 credential_configuration_id: issuance.configuration_id.to_owned(),

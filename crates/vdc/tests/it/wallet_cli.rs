@@ -109,6 +109,9 @@ async fn accept(server: &TestServer, dir: &Path, config: &str) -> (String, Strin
         .and_then(|rest| rest.strip_suffix(')'))
         .unwrap_or_else(|| panic!("no stored id in {run:?}"))
         .to_owned();
+    // Ids are typed as arguments: one starting with `-` would be read as a flag (a CI run
+    // failed on `--credential -Z…`), so the wallet makes them lead with a letter.
+    assert!(wallet_id.starts_with('c'), "{wallet_id}");
     let (status, record) = server
         .admin_get(&format!(
             "/api/v1/issuers/demo/offers/{}",
