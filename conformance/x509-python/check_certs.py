@@ -14,6 +14,9 @@ Collected from the server at VDC_BASE_URL (management calls with VDC_ADMIN_KEY):
   `trust_anchor`) from the management API;
 - issuers: the `x5c` of every JWK in each issuer's JWT VC Issuer Metadata, and of an issuer
   this script creates with an imported chain; vdc serves that chain as given;
+- a HAIP-mode issuer this script creates without `x5c`: the CA vdc made
+  (`/issuers/{id}/trust-anchor.pem`), its leaf (`x5c`, not self-signed, issued by the CA)
+  and the `x5c` of the signed Credential Issuer Metadata;
 - status lists: the `x5c` header of the Status List Token of a credential the independent
   OpenID4VCI wallet (../openid4vci-js/wallet.mjs) obtains from that issuer, whose `iss`
   must be the credential's `iss` (HAIP 1.0 §6.1: the key is in `x5c`).
@@ -319,9 +322,80 @@ def issuers():
     )
 
 
+def haip_issuer():
+    """A HAIP-mode issuer created without `x5c` (issue 14): vdc makes a per-issuer CA and a
+    leaf for the signing key. cryptography reads the trust anchor served at
+    `/issuers/{id}/trust-anchor.pem` (equal to the issuer object's `trust_anchor`) and the
+    leaf (`x5c` of the JWK and of the signed metadata), and checks that the leaf is issued
+    by that CA and is not it (HAIP 1.0 §6.1.1: anchor excluded, not self-signed)."""
+    suffix = datetime.datetime.now(datetime.timezone.utc).strftime("%H%M%S%f")
+    issuer_id = f"x509-haip-{suffix}"
+    # HAIP mode asks for wallet_attestation_trust_anchors; any certificate parses as one.
+    _, provider_chain = make_issuer_chain(f"{BASE}/issuers/{issuer_id}")
+    provider_pem = x509.load_der_x509_certificate(
+        base64.b64decode(provider_chain[0])
+    ).public_bytes(serialization.Encoding.PEM).decode()
+    status, created = api(
+        "POST",
+        "/api/v1/issuers",
+        {
+            "id": issuer_id,
+            "haip": True,
+            "require_dpop": True,
+            "signed_metadata": True,
+            "wallet_attestation_trust_anchors": [provider_pem],
+            "identity_provider": {"issuer": "https://login.example.com", "client_id": "vdc",
+                                  "client_secret": "secret", "scopes": ["openid"]},
+            "credential_configurations": {
+                "Badge": {"format": "dc+sd-jwt", "vct": "https://example.com/vct/x509-haip",
+                          "scope": "badge", "claims": [{"path": ["given_name"]}],
+                          "cryptographic_binding_methods_supported": ["jwk"]}
+            },
+        },
+    )
+    if not check("HAIP-mode issuer created without x5c", status == 201, created):
+        return
+    status, raw = http("GET", f"{BASE}/issuers/{issuer_id}/trust-anchor.pem")
+    if not check("issuer trust-anchor.pem served", status == 200, raw[:300]):
+        return
+    pem = raw.decode()
+    check("trust-anchor.pem is the issuer object's trust_anchor", pem == created.get("trust_anchor"))
+    check_pem(f"issuer {issuer_id} trust anchor", pem)
+    x5c = created.get("x5c") or []
+    check_x5c(f"issuer {issuer_id} (made by vdc)", x5c)
+    if len(x5c) != 1:
+        check("issuer x5c is the leaf alone (anchor excluded)", False, x5c)
+        return
+    ca = x509.load_pem_x509_certificate(pem.encode())
+    leaf = x509.load_der_x509_certificate(base64.b64decode(x5c[0]))
+    check("issuer leaf is not the anchor", leaf != ca)
+    check("issuer leaf is not self-signed", leaf.issuer != leaf.subject, leaf.subject)
+    try:
+        leaf.verify_directly_issued_by(ca)
+        issued = True
+    except Exception as e:  # noqa: BLE001
+        issued = e
+    check("issuer leaf is issued by the trust anchor", issued is True, issued)
+    ca_bc = ca.extensions.get_extension_for_class(x509.BasicConstraints).value
+    check("issuer trust anchor is a CA", ca_bc.ca is True)
+    req = urllib.request.Request(
+        f"{BASE}/.well-known/openid-credential-issuer/issuers/{issuer_id}",
+        headers={"accept": "application/jwt"},
+    )
+    with urllib.request.urlopen(req, timeout=15) as r:
+        ctype, jwt = r.headers.get("content-type"), r.read().decode()
+    check("signed metadata served as application/jwt", ctype == "application/jwt", ctype)
+    header = jose_header(jwt)
+    check("signed metadata typ", header.get("typ") == "openidvci-issuer-metadata+jwt", header)
+    check("signed metadata x5c is the issuer's leaf", header.get("x5c") == x5c, header)
+    payload = jose_payload(jwt)
+    check("signed metadata sub is the credential issuer", payload.get("sub") == f"{BASE}/issuers/{issuer_id}", payload.get("sub"))
+
+
 def main():
     print(f"  cryptography {cryptography.__version__}", flush=True)
     verifiers()
+    haip_issuer()
     issuers()
     print(f"  {passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0

@@ -26,6 +26,7 @@
 
 pub mod base64url;
 pub mod claims_path;
+pub mod client_attestation;
 pub mod ct;
 pub mod did;
 pub mod digest;
@@ -35,6 +36,7 @@ pub mod fetch;
 pub mod jose;
 pub mod json;
 pub mod kek;
+pub mod key_attestation;
 pub mod key_proof;
 pub mod rng;
 pub mod sd_jwt;

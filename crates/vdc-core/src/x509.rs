@@ -24,9 +24,42 @@ use crate::error::{Error, Result};
 
 pub use create::{CertificateSpec, issue, self_signed};
 pub use validate::{
-    EkuPolicy, TrustAnchors, ValidatedLeaf, leaf_has_dns_san, leaf_public_key, validate_x5c,
-    x509_hash,
+    EkuPolicy, TrustAnchors, ValidatedLeaf, authority_key_identifier, leaf_has_dns_san,
+    leaf_public_key, validate_x5c, x509_hash,
 };
+
+/// Whether a DER certificate is self-signed: its signature verifies with its own public
+/// key. HAIP 1.0 (§4.4.1, §4.5.1, §5, §6.1) says the certificate signing an attestation,
+/// request, metadata, credential or status list "MUST NOT be self-signed". The signature is
+/// checked over the TBSCertificate bytes as received (ES256 and Ed25519, the keys vdc reads);
+/// a certificate of another key type is not one vdc could have accepted, so it errs.
+pub fn is_self_signed(cert_der: &[u8]) -> Result<bool> {
+    use der::{TAG_BIT_STRING, TAG_SEQUENCE, read_elements, read_single};
+    let cert = read_single(cert_der, TAG_SEQUENCE)?;
+    let parts = read_elements(cert.content)?;
+    let [tbs, _alg, sig] = parts.as_slice() else {
+        return Err(Error::Certificate("bad DER: not a certificate".into()));
+    };
+    // BIT STRING content: the unused-bits octet (0 for signatures), then the signature.
+    let sig = match sig.content.split_first() {
+        Some((0, bits)) if sig.tag == TAG_BIT_STRING && tbs.tag == TAG_SEQUENCE => bits,
+        _ => return Err(Error::Certificate("bad DER: signature".into())),
+    };
+    let ok = match validate::leaf_public_key(cert_der)? {
+        crate::jose::PublicKey::P256(point) => ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_ASN1,
+            &point[..],
+        )
+        .verify(tbs.full, sig)
+        .is_ok(),
+        crate::jose::PublicKey::Ed25519(key) => {
+            ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &key[..])
+                .verify(tbs.full, sig)
+                .is_ok()
+        }
+    };
+    Ok(ok)
+}
 
 /// The most certificates an `x5c` chain may hold (leaf, intermediates, optional anchor).
 pub const MAX_X5C_CERTS: usize = 10;

@@ -705,6 +705,11 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>
         {
             continue;
         }
+        if let Some(ta) = cq.get("trusted_authorities")
+            && !trusted_authorities_match(ta, &c.credential, format)
+        {
+            continue;
+        }
         let full = if format == "jwt_vc_json" {
             // Spec: OID4VP 1.0 Appendix B.1.1: claims paths are relative to the credential
             // (the VCDM 2.0 `vc+jwt` payload).
@@ -783,6 +788,42 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>
         }
     }
     Ok(out)
+}
+
+/// Spec: OID4VP 1.0 §6.1.1: a credential matches `trusted_authorities` if it matches one
+/// value of one entry; for type `aki` (§6.1.1.1) the base64url KeyIdentifier equals the
+/// AuthorityKeyIdentifier of a certificate in the credential's `x5c` chain. Types the wallet
+/// does not know match nothing.
+fn trusted_authorities_match(ta: &Value, credential: &str, format: &str) -> bool {
+    let header = if format == "jwt_vc_json" {
+        jws::decode(credential).ok().map(|j| j.header)
+    } else {
+        SdJwt::parse(credential)
+            .and_then(|s| s.issuer_jws().map(|j| j.header.clone()))
+            .ok()
+    };
+    let Some(chain) = header
+        .as_ref()
+        .and_then(|h| h.get("x5c"))
+        .and_then(|x| x509::parse_x5c(x).ok())
+    else {
+        return false;
+    };
+    let akis: Vec<Vec<u8>> = chain
+        .iter()
+        .filter_map(|c| x509::authority_key_identifier(c).ok().flatten())
+        .collect();
+    ta.as_array().into_iter().flatten().any(|entry| {
+        entry.get("type").and_then(Value::as_str) == Some("aki")
+            && entry
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .filter_map(|v| vdc_core::base64url::decode(v).ok())
+                .any(|v| akis.contains(&v))
+    })
 }
 
 /// Every claim of an issued SD-JWT, all disclosures applied.

@@ -4,6 +4,7 @@
 //! - [`error`]: [`ErrorResponse`], the OAuth-style error body (`error` +
 //!   `error_description`) with `Cache-Control: no-store`, and [`ErrorDetail`], the
 //!   server-side detail that travels as a response extension to the logging middleware.
+//! - [`haip`]: [`haip::HaipReport`], the HAIP 1.0 rule report issuers and verifiers answer.
 //! - [`health`]: `/healthz`, `/readyz` and `/metrics`, over the checks the binary passes
 //!   ([`health::Probe`]).
 //! - [`extract`]: [`AppJson`] (strict JSON bodies: 415 for other media types, 413 over the
@@ -24,6 +25,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod haip;
 pub mod health;
 pub mod layers;
 pub mod longpoll;

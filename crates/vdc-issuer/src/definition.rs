@@ -101,6 +101,35 @@ pub struct IssuerDefinition {
     /// nothing is deleted (contract-next "Managing tenants"); default false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// HAIP 1.0 mode (contract-next "HAIP mode"): every rule of the profile enforced at
+    /// once. Absent on create: the server-wide default (`VDC_HAIP`); stored resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub haip: Option<bool>,
+    /// PEM trust anchors of the wallet providers whose wallet attestations
+    /// (draft-ietf-oauth-attestation-based-client-auth; OID4VCI 1.0 Appendix E) the issuer
+    /// accepts (contract-next "HAIP mode").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wallet_attestation_trust_anchors: Vec<String>,
+    /// PEM trust anchors of the key attestation issuers (OID4VCI 1.0 Appendix D) the issuer
+    /// accepts (contract-next "HAIP mode").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_attestation_trust_anchors: Vec<String>,
+    /// Whether credential requests and responses must be encrypted (OID4VCI 1.0 §10,
+    /// `encryption_required` in both metadata objects); default false: encryption is
+    /// offered, not required. A vdc addition (docs/API.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_credential_encryption: bool,
+    /// Whether the Credential Issuer Metadata is also served signed (OID4VCI 1.0 §12.2.2,
+    /// §12.2.3: `application/jwt` to a wallet that asks for it), a JWT signed with the
+    /// issuer key and its `x5c`; default false. Needs a certificate chain. A vdc addition
+    /// (docs/API.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signed_metadata: bool,
+    /// The PEM trust anchor (a per-issuer CA certificate) of the chain vdc made for the
+    /// signing key in HAIP mode (`x5c` holds its leaf). Not part of the API: vdc sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub trust_anchor: Option<String>,
 }
 
 /// What a `PATCH` keeps from the stored definition rather than taking from the body: the
@@ -172,6 +201,38 @@ pub fn decode_endpoint_secret(secret: &str) -> Option<zeroize::Zeroizing<Vec<u8>
     (24..=64).contains(&key.len()).then_some(key)
 }
 
+/// Checks a list of PEM trust anchors (at most 16 of at most 16 KiB, each a certificate).
+pub fn validate_anchors(name: &str, anchors: &[String]) -> Result<()> {
+    if anchors.len() > 16 {
+        return Err(IssuerError::InvalidRequest(format!(
+            "{name} has at most 16 certificates"
+        )));
+    }
+    for pem in anchors {
+        if pem.len() > 16 * 1024 {
+            return Err(IssuerError::InvalidRequest(format!(
+                "{name}: a certificate is at most 16 KiB"
+            )));
+        }
+        vdc_core::x509::TrustAnchors::from_pem(pem).map_err(|e| {
+            IssuerError::InvalidRequest(format!("{name}: not a PEM certificate: {e}"))
+        })?;
+    }
+    Ok(())
+}
+
+/// The trust anchors of a validated list (see [`validate_anchors`]).
+pub fn trust_anchors(anchors: &[String]) -> Result<vdc_core::x509::TrustAnchors> {
+    let mut ders = Vec::new();
+    for pem in anchors {
+        let t = vdc_core::x509::TrustAnchors::from_pem(pem)
+            .map_err(|e| IssuerError::Internal(format!("stored trust anchor: {e}")))?;
+        ders.extend(t.certificates().iter().cloned());
+    }
+    vdc_core::x509::TrustAnchors::from_der_certs(ders)
+        .map_err(|e| IssuerError::Internal(format!("stored trust anchor: {e}")))
+}
+
 fn never_serialized<T>(_: &T) -> bool {
     true
 }
@@ -206,6 +267,24 @@ pub struct CredentialConfiguration {
     /// An OAuth scope for the authorization code flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Whether (and which) key attestations every key proof must carry (OID4VCI 1.0
+    /// §12.2.4 `key_attestations_required`, Appendix D); absent: none required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_attestations_required: Option<KeyAttestationsRequired>,
+}
+
+/// `key_attestations_required` (OID4VCI 1.0 §12.2.4): an empty object requires a key
+/// attestation of any kind; listed values require one of them (Appendix D.2 values such as
+/// `iso_18045_high`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAttestationsRequired {
+    /// Accepted `key_storage` attack-potential resistance values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_storage: Vec<String>,
+    /// Accepted `user_authentication` attack-potential resistance values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_authentication: Vec<String>,
 }
 
 fn default_binding() -> Vec<String> {
@@ -249,13 +328,46 @@ impl IssuerDefinition {
         if self.x5c.is_some() && self.signing_key.is_none() && !kept.signing_key {
             return bad("x5c needs the signing_key its leaf certifies".into());
         }
+        if self.trust_anchor.is_some() {
+            return bad(
+                "trust_anchor cannot be set: vdc makes it with the certificate chain".into(),
+            );
+        }
         for (id, c) in &self.credential_configurations {
             if id.is_empty() || id.len() > 128 {
                 return bad("credential configuration ids are 1 to 128 characters".into());
             }
             c.validate(id)?;
         }
-        self.validate_authorization(kept)
+        self.validate_authorization(kept)?;
+        if self.key_attestation_trust_anchors.is_empty()
+            && let Some(id) = self
+                .credential_configurations
+                .iter()
+                .find_map(|(id, c)| c.key_attestations_required.as_ref().map(|_| id))
+        {
+            return bad(format!(
+                "configuration {id} requires key attestations: set key_attestation_trust_anchors"
+            ));
+        }
+        for (name, anchors) in [
+            (
+                "wallet_attestation_trust_anchors",
+                &self.wallet_attestation_trust_anchors,
+            ),
+            (
+                "key_attestation_trust_anchors",
+                &self.key_attestation_trust_anchors,
+            ),
+        ] {
+            validate_anchors(name, anchors)?;
+        }
+        crate::haip::check(self)
+    }
+
+    /// Whether the issuer runs in HAIP 1.0 mode.
+    pub fn is_haip(&self) -> bool {
+        self.haip.unwrap_or(false)
     }
 
     /// Checks the authorization code flow settings.
@@ -405,11 +517,23 @@ impl IssuerDefinition {
                 "cryptographic_binding_methods_supported".into(),
                 json!(c.cryptographic_binding_methods_supported),
             );
-            // Spec: OID4VCI 1.0 §12.2.4: proof_types_supported MUST be present when binding is.
-            m.insert(
-                "proof_types_supported".into(),
-                json!({"jwt": {"proof_signing_alg_values_supported": ["ES256", "EdDSA"]}}),
-            );
+            // Spec: OID4VCI 1.0 §12.2.4: proof_types_supported MUST be present when binding is;
+            // key_attestations_required "MUST NOT be present" unless required. The
+            // `attestation` proof type (F.3) is offered when key attestations can be checked.
+            let mut proof_types =
+                json!({"jwt": {"proof_signing_alg_values_supported": ["ES256", "EdDSA"]}});
+            let required = c.key_attestations_required.as_ref().map(|k| json!(k));
+            if let Some(k) = &required {
+                proof_types["jwt"]["key_attestations_required"] = k.clone();
+            }
+            if !self.key_attestation_trust_anchors.is_empty() {
+                let mut attestation = json!({"proof_signing_alg_values_supported": ["ES256"]});
+                if let Some(k) = required {
+                    attestation["key_attestations_required"] = k;
+                }
+                proof_types["attestation"] = attestation;
+            }
+            m.insert("proof_types_supported".into(), proof_types);
             let mut meta = Map::new();
             if !c.display.is_empty() {
                 meta.insert("display".into(), json!(c.display));
@@ -468,6 +592,25 @@ impl CredentialConfiguration {
             && !(60..=10 * 365 * 24 * 3600).contains(&e)
         {
             return bad("expires_in must be between 60 seconds and 10 years".into());
+        }
+        // Spec: OID4VCI 1.0 §12.2.4: key_storage and user_authentication are non-empty arrays
+        // of Appendix D.2 values (or ecosystem values, RECOMMENDED URLs); empty means absent.
+        if let Some(k) = &self.key_attestations_required {
+            for (name, values) in [
+                ("key_storage", &k.key_storage),
+                ("user_authentication", &k.user_authentication),
+            ] {
+                let mut seen = std::collections::BTreeSet::new();
+                if values.len() > 16
+                    || values
+                        .iter()
+                        .any(|v| v.is_empty() || v.len() > 256 || !seen.insert(v))
+                {
+                    return bad(format!(
+                        "key_attestations_required.{name} holds at most 16 distinct values of 1 to 256 characters"
+                    ));
+                }
+            }
         }
         let paths = self
             .claim_paths()

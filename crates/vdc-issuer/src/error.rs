@@ -41,6 +41,11 @@ pub enum IssuerError {
     /// A key proof carries an unknown, expired or already used `c_nonce`.
     #[error("invalid_nonce")]
     InvalidNonce,
+    /// The request's encryption is missing where required, or its parameters are invalid:
+    /// an unknown `kid`, an `enc` or `zip` not offered, an unusable wallet key, a plain
+    /// request carrying `credential_response_encryption` (OID4VCI 1.0 §8.3.1.2, §10).
+    #[error("invalid_encryption_parameters: {0}")]
+    InvalidEncryptionParameters(String),
     /// The deferred `transaction_id` is unknown, expired or used (OID4VCI 1.0 §9.3).
     #[error("invalid_transaction_id")]
     InvalidTransactionId,
@@ -93,6 +98,20 @@ pub enum IssuerError {
         /// The nonce to use (sent as the `DPoP-Nonce` header).
         nonce: String,
     },
+    /// The client attestation PoP lacks the server challenge the issuer requires, or its
+    /// challenge is unknown, expired or used (draft-ietf-oauth-attestation-based-client-auth
+    /// §"Errors"): retry with `challenge`.
+    #[error("use_attestation_challenge: {message}")]
+    UseAttestationChallenge {
+        /// The challenge to use (sent as the `OAuth-Client-Attestation-Challenge` header).
+        challenge: String,
+        /// Why.
+        message: String,
+    },
+    /// The client attestation has expired (draft-ietf-oauth-attestation-based-client-auth
+    /// §"Errors": not fresh enough).
+    #[error("use_fresh_attestation: {0}")]
+    UseFreshAttestation(String),
     /// Management API: the named thing does not exist.
     #[error("not_found: {0}")]
     NotFound(String),

@@ -121,6 +121,33 @@ pub struct IssuerObject {
     pub claims_endpoint_secret: Option<ShownOnce>,
     /// Whether the issuer is disabled (its wallet-facing endpoints answer `404`).
     pub disabled: bool,
+    /// Whether the issuer runs in HAIP 1.0 mode (contract-next "HAIP mode").
+    pub haip: bool,
+    /// PEM trust anchors for wallet attestations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wallet_attestation_trust_anchors: Vec<String>,
+    /// PEM trust anchors for key attestations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_attestation_trust_anchors: Vec<String>,
+    /// Whether credential requests and responses must be encrypted.
+    pub require_credential_encryption: bool,
+    /// Whether the Credential Issuer Metadata is also served signed (`application/jwt`,
+    /// OID4VCI 1.0 §12.2.3).
+    pub signed_metadata: bool,
+    /// The signing key's certificate (PEM, the leaf of `x5c`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The trust anchor of the chain vdc made in HAIP mode (PEM, a per-issuer CA; never in
+    /// `x5c`): wallets and verifiers validate the issuer's `x5c` against it. Also served at
+    /// `GET /issuers/{issuer}/trust-anchor.pem`. Absent with an operator's chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_anchor: Option<String>,
+}
+
+/// The PEM of the first certificate of a stored `x5c` (validated on create).
+fn leaf_pem(x5c: Option<&[String]>) -> Option<String> {
+    let chain = vdc_core::x509::parse_x5c(&json!(x5c?)).ok()?;
+    chain.first().map(|leaf| vdc_core::x509::to_pem(leaf))
 }
 
 /// A secret shown once; `Debug` never prints it.
@@ -265,8 +292,11 @@ impl vdc_http::longpoll::StatusObject for OfferStatus {
 }
 
 impl Issuer {
-    /// Creates a tenant with its signing key (generated, or imported with an x5c chain).
+    /// Creates a tenant with its signing key (generated, or imported with an x5c chain). In
+    /// HAIP mode without `x5c`, vdc certifies the key under a per-issuer CA
+    /// ([`crate::certificate`]): `x5c` is the leaf, `trust_anchor` the CA.
     pub async fn create_issuer(&self, mut def: IssuerDefinition) -> Result<IssuerObject> {
+        def.haip.get_or_insert(self.settings.haip_default);
         def.validate()?;
         let now = self.now();
         let shown_secret = self.seal_secrets(&mut def)?;
@@ -298,6 +328,31 @@ impl Issuer {
             }
             None => None,
         };
+        // HAIP 1.0 §6.1.1: in HAIP mode every credential carries the signing certificate in
+        // `x5c`; without the operator's chain vdc makes one (the key imported or generated).
+        let (key, chain) = match imported {
+            Some(imported) => imported,
+            None => (
+                SigningKey::generate(def.algorithm()?, self.rng.as_ref())
+                    .map_err(|e| IssuerError::Internal(format!("signing key: {e}")))?,
+                None,
+            ),
+        };
+        let chain = match chain {
+            None if crate::certificate::needs_chain(&def) => {
+                let made = crate::certificate::make_chain(
+                    &def.id,
+                    &self.issuer_url(&def.id),
+                    key.public_key(),
+                    now,
+                    self.rng.as_ref(),
+                )?;
+                made.record_in(&mut def);
+                Some(made.x5c())
+            }
+            other => other,
+        };
+        crate::certificate::check_signed_metadata(&def)?;
         let config =
             serde_json::to_value(&def).map_err(|e| IssuerError::Internal(e.to_string()))?;
         self.store
@@ -313,18 +368,9 @@ impl Issuer {
                 }
                 other => other.into(),
             })?;
-        match imported {
-            Some((key, chain)) => {
-                self.keys
-                    .add(&def.id, key, chain, now, self.rng.as_ref())
-                    .await?;
-            }
-            None => {
-                self.keys
-                    .generate(&def.id, def.algorithm()?, now, self.rng.as_ref())
-                    .await?;
-            }
-        }
+        self.keys
+            .add(&def.id, key, chain, now, self.rng.as_ref())
+            .await?;
         let def = Arc::new(def);
         self.remember(def.clone());
         let mut object = self.issuer_object(&def);
@@ -416,7 +462,10 @@ impl Issuer {
     /// replaces those members of the stored definition; the result is validated as a create
     /// body is. Write-only secrets (the provider's client secret, the claims endpoint
     /// secret) stay unless new ones are given; the signing key stays (`signing_key`, `x5c`
-    /// and another `signing_alg` are refused: a key change is not an edit).
+    /// and another `signing_alg` are refused: a key change is not an edit), except that
+    /// switching to HAIP mode without a chain makes a new signing key with a chain made by
+    /// vdc ([`crate::certificate`]) and retires the old key, which stays published in JWT
+    /// VC Issuer Metadata so the credentials it signed still verify.
     pub async fn update_issuer(
         &self,
         issuer_id: &str,
@@ -438,6 +487,7 @@ impl Issuer {
             sealed_client_secret = idp.client_secret_sealed.take();
         }
         let sealed_endpoint_secret = base.claims_endpoint_secret_sealed.take();
+        let made_anchor = base.trust_anchor.take();
         let Value::Object(mut merged) =
             serde_json::to_value(&base).map_err(|e| IssuerError::Internal(e.to_string()))?
         else {
@@ -468,9 +518,35 @@ impl Issuer {
         if def.claims_endpoint_secret.is_none() {
             def.claims_endpoint_secret_sealed = sealed_endpoint_secret;
         }
+        def.trust_anchor = made_anchor;
+        // HAIP 1.0 §6.1.1: a HAIP-mode issuer's credentials carry `x5c`; the stored key has
+        // none, so a new key with a chain replaces it.
+        let new_key = if crate::certificate::needs_chain(&def) {
+            let key = SigningKey::generate(def.algorithm()?, self.rng.as_ref())
+                .map_err(|e| IssuerError::Internal(format!("signing key: {e}")))?;
+            let made = crate::certificate::make_chain(
+                issuer_id,
+                &self.issuer_url(issuer_id),
+                key.public_key(),
+                self.now(),
+                self.rng.as_ref(),
+            )?;
+            made.record_in(&mut def);
+            Some((key, made.x5c()))
+        } else {
+            None
+        };
+        crate::certificate::check_signed_metadata(&def)?;
         let shown_secret = self.seal_secrets(&mut def)?;
         let config =
             serde_json::to_value(&def).map_err(|e| IssuerError::Internal(e.to_string()))?;
+        // The key first: should the definition's update fail, the issuer signs with a chain
+        // its object does not show yet, rather than showing a chain it does not sign with.
+        if let Some((key, chain)) = new_key {
+            self.keys
+                .replace(issuer_id, key, Some(chain), self.now(), self.rng.as_ref())
+                .await?;
+        }
         self.store
             .update_issuer_config(issuer_id, &config)
             .await
@@ -552,6 +628,13 @@ impl Issuer {
             claims_endpoint: def.claims_endpoint.clone(),
             claims_endpoint_secret: None,
             disabled: def.disabled,
+            haip: def.is_haip(),
+            wallet_attestation_trust_anchors: def.wallet_attestation_trust_anchors.clone(),
+            key_attestation_trust_anchors: def.key_attestation_trust_anchors.clone(),
+            require_credential_encryption: def.require_credential_encryption,
+            signed_metadata: def.signed_metadata,
+            certificate: leaf_pem(def.x5c.as_deref()),
+            trust_anchor: def.trust_anchor.clone(),
         }
     }
 

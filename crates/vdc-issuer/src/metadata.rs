@@ -26,6 +26,10 @@ pub struct CredentialIssuerMetadata {
     pub notification_endpoint: String,
     /// Batch issuance: how many key proofs one request may carry.
     pub batch_credential_issuance: BatchCredentialIssuance,
+    /// Encrypted credential requests: the key and algorithms (§10, §12.2.4).
+    pub credential_request_encryption: crate::encryption::CredentialRequestEncryptionMetadata,
+    /// Encrypted credential responses: the algorithms (§10, §12.2.4).
+    pub credential_response_encryption: crate::encryption::CredentialResponseEncryptionMetadata,
     /// The credential configurations by id.
     pub credential_configurations_supported: Value,
     /// Issuer display objects (omitted when there are none).
@@ -64,7 +68,8 @@ pub struct AuthorizationServerMetadata {
     /// client_id.
     #[serde(rename = "pre-authorized_grant_anonymous_access_supported")]
     pub pre_authorized_grant_anonymous_access_supported: bool,
-    /// Token endpoint client authentication: none.
+    /// Token endpoint client authentication: `none`, and `attest_jwt_client_auth` when the
+    /// issuer trusts wallet providers (only it in HAIP mode).
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// Spec: draft-ietf-oauth-status-list §9.1: an issuer that is an OAuth AS links its
     /// Status List Aggregation with this RFC 8414 parameter.
@@ -75,6 +80,11 @@ pub struct AuthorizationServerMetadata {
     /// provider.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub authorization_code: Option<AuthorizationCodeMetadata>,
+    /// Wallet attestation (draft-ietf-oauth-attestation-based-client-auth §"Authorization
+    /// Server and Resource Server Metadata"): the challenge endpoint and algorithms,
+    /// present when the issuer trusts wallet providers.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub client_attestation: Option<crate::authorization::attestation::ClientAttestationMetadata>,
 }
 
 /// The RFC 8414 members of the authorization code flow (OID4VCI 1.0 §12.3; RFC 9126 §5;
@@ -121,7 +131,11 @@ impl Issuer {
     ) -> Result<CredentialIssuerMetadata> {
         let def = self.known(issuer_id).await?;
         let base = self.issuer_url(issuer_id);
+        let (credential_request_encryption, credential_response_encryption) =
+            self.encryption_metadata(&def)?;
         Ok(CredentialIssuerMetadata {
+            credential_request_encryption,
+            credential_response_encryption,
             credential_endpoint: format!("{base}/credential"),
             nonce_endpoint: format!("{base}/nonce"),
             deferred_credential_endpoint: format!("{base}/deferred_credential"),
@@ -172,8 +186,12 @@ impl Issuer {
             grant_types_supported,
             dpop_signing_alg_values_supported: crate::authorization::dpop::DPOP_ALGS.to_vec(),
             authorization_code,
-            pre_authorized_grant_anonymous_access_supported: true,
-            token_endpoint_auth_methods_supported: vec!["none"],
+            // Spec: HAIP 1.0 §4.4.1: issuers MUST require client authentication, so no
+            // anonymous pre-authorized code redemption in HAIP mode.
+            pre_authorized_grant_anonymous_access_supported: !def.is_haip(),
+            token_endpoint_auth_methods_supported:
+                crate::authorization::attestation::token_endpoint_auth_methods(&def),
+            client_attestation: self.attestation_metadata(&def),
             status_list_aggregation_endpoint: vdc_status::aggregation_uri(
                 &self.public_url,
                 issuer_id,
@@ -190,5 +208,137 @@ impl Issuer {
             issuer: self.issuer_url(issuer_id),
             jwks: keys.to_value(),
         })
+    }
+}
+
+/// The media type of signed Credential Issuer Metadata (OID4VCI 1.0 §12.2.2).
+pub const SIGNED_METADATA_MEDIA_TYPE: &str = "application/jwt";
+
+/// The `typ` of signed Credential Issuer Metadata. Spec: OID4VCI 1.0 §12.2.3: "`typ`:
+/// REQUIRED. MUST be `openidvci-issuer-metadata+jwt`".
+pub const SIGNED_METADATA_TYP: &str = "openidvci-issuer-metadata+jwt";
+
+/// How long a signed metadata JWT is good for (its `exp`): a copy kept by a wallet or a
+/// cache stops vouching for the issuer's endpoints and configurations after a day.
+pub const SIGNED_METADATA_LIFETIME_SECS: i64 = 24 * 3600;
+
+impl Issuer {
+    /// Signed Credential Issuer Metadata (OID4VCI 1.0 §12.2.3), when the issuer has
+    /// `signed_metadata`: the metadata of [`Self::credential_issuer_metadata`] as a JWT
+    /// signed with the issuer's current key, its certificate chain in `x5c`. `None` when the
+    /// issuer serves unsigned metadata only.
+    pub async fn signed_credential_issuer_metadata(
+        &self,
+        issuer_id: &str,
+    ) -> Result<Option<String>> {
+        let def = self.known(issuer_id).await?;
+        if !def.signed_metadata {
+            return Ok(None);
+        }
+        let metadata = self.credential_issuer_metadata(issuer_id).await?;
+        let signer = self.signer(issuer_id).await?;
+        sign_metadata(&metadata, signer.as_ref(), self.now())
+            .await
+            .map(Some)
+    }
+}
+
+/// Signs Credential Issuer Metadata. Spec: OID4VCI 1.0 §12.2.3: the header has `alg` and
+/// `typ`; the payload has `sub` "matching the Credential Issuer Identifier", `iat`, and "all
+/// metadata parameters used by the Credential Issuer ... as top-level claims". `iss` is the
+/// issuer too (the party attesting to the claims: it attests its own), `exp` a day later.
+/// Spec: HAIP 1.0 §4.1: the key is resolved through `x5c`, so the signer must have a chain
+/// (its leaf only, the trust anchor excluded): a signer without one is an internal error,
+/// since `signed_metadata` is refused on create and update without a chain.
+pub async fn sign_metadata(
+    metadata: &CredentialIssuerMetadata,
+    signer: &dyn vdc_core::jose::Signer,
+    now: vdc_core::time::UnixTime,
+) -> Result<String> {
+    let internal = |m: String| crate::error::IssuerError::Internal(m);
+    let chain = signer.x5c().ok_or_else(|| {
+        internal("signed_metadata needs a signing key with a certificate chain".into())
+    })?;
+    let Value::Object(mut payload) =
+        serde_json::to_value(metadata).map_err(|e| internal(e.to_string()))?
+    else {
+        return Err(internal("metadata is not an object".into()));
+    };
+    let issuer = Value::String(metadata.credential_issuer.clone());
+    payload.insert("sub".into(), issuer.clone());
+    payload.insert("iss".into(), issuer);
+    payload.insert("iat".into(), now.secs().into());
+    payload.insert(
+        "exp".into(),
+        now.plus(SIGNED_METADATA_LIFETIME_SECS).secs().into(),
+    );
+    let mut header = serde_json::Map::new();
+    header.insert("typ".into(), SIGNED_METADATA_TYP.into());
+    header.insert("x5c".into(), vdc_core::sd_jwt_vc::x5c_header(chain));
+    vdc_core::jose::jws::sign(header, &payload, signer)
+        .await
+        .map_err(|e| internal(format!("signing metadata: {e}")))
+}
+
+/// Whether a wallet's `Accept` header asks for signed metadata. Spec: OID4VCI 1.0 §12.2.2:
+/// the wallet signals "whether it supports signed metadata" with `Accept`, and the issuer
+/// should answer "a `Content-Type` matching to the Wallet's requested `Accept` header when
+/// the requested content type is supported". So: `application/jwt` named explicitly with a
+/// non-zero `q` that no match of `application/json` (exact, `application/*`, `*/*`)
+/// outranks. Without the header, or with wildcards only, the answer is unsigned JSON, which
+/// every wallet supports.
+pub fn accepts_signed_metadata(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    let mut jwt_q: f32 = 0.0;
+    let mut json_q: f32 = 0.0;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let mut q = 1.0_f32;
+        for param in parts {
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
+                q = value.trim().parse::<f32>().unwrap_or(0.0).clamp(0.0, 1.0);
+            }
+        }
+        match media.as_str() {
+            SIGNED_METADATA_MEDIA_TYPE => jwt_q = jwt_q.max(q),
+            "application/json" | "application/*" | "*/*" => json_q = json_q.max(q),
+            _ => {}
+        }
+    }
+    jwt_q > 0.0 && jwt_q >= json_q
+}
+
+#[cfg(test)]
+mod signed_metadata_tests {
+    use super::*;
+
+    #[test]
+    fn accept_selects_signed_metadata_only_when_asked_for() {
+        for yes in [
+            "application/jwt",
+            "application/JWT",
+            "application/jwt, application/json",
+            "application/json;q=0.5, application/jwt",
+            "application/jwt;q=0.9, */*;q=0.1",
+        ] {
+            assert!(accepts_signed_metadata(Some(yes)), "{yes}");
+        }
+        for no in [
+            "",
+            "*/*",
+            "application/json",
+            "application/json, application/jwt;q=0.5",
+            "application/jwt;q=0",
+            "application/jwt;q=nonsense",
+            "text/html",
+        ] {
+            assert!(!accepts_signed_metadata(Some(no)), "{no}");
+        }
+        assert!(!accepts_signed_metadata(None));
     }
 }

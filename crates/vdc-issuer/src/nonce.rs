@@ -27,6 +27,9 @@ pub enum Purpose {
     CNonce,
     /// A server-provided DPoP nonce (RFC 9449 §8, §9).
     Dpop,
+    /// A client attestation challenge (draft-ietf-oauth-attestation-based-client-auth
+    /// §"Challenges").
+    AttestationChallenge,
 }
 
 impl Purpose {
@@ -34,6 +37,7 @@ impl Purpose {
         match self {
             Self::CNonce => "c_nonce",
             Self::Dpop => "dpop_nonce",
+            Self::AttestationChallenge => "attestation_challenge",
         }
     }
 }

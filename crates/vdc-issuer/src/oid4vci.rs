@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vdc_core::jose::{AlgorithmPolicy, PublicKey, Signer};
+use vdc_core::key_attestation::{KeyAttestation, KeyAttestationExpectations};
 use vdc_core::key_proof::{self, ProofExpectations};
 use vdc_core::sd_jwt_vc::{self, SdJwtVcClaims};
 use vdc_core::time::UnixTime;
@@ -58,6 +59,27 @@ fn bitstring_entries(
         entries.push(value);
     }
     Ok(Value::Array(entries))
+}
+
+/// Appends `key` unless it is already there (one credential per distinct key).
+fn push_new(keys: &mut Vec<PublicKey>, key: PublicKey) {
+    if !keys.contains(&key) {
+        keys.push(key);
+    }
+}
+
+/// Whether a verified key attestation meets the configuration's `key_attestations_required`
+/// (OID4VCI 1.0 §12.2.4); the message says which list it failed.
+fn meets_requirement(
+    attestation: &KeyAttestation,
+    required: Option<&crate::definition::KeyAttestationsRequired>,
+) -> std::result::Result<(), String> {
+    match required {
+        None => Ok(()),
+        Some(r) => attestation
+            .meets(&r.key_storage, &r.user_authentication)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// How many times a credential request signs again when its status indexes were taken
@@ -295,7 +317,9 @@ pub struct CredentialRequest {
     /// read as a one-element `proofs` (docs/INTEROP.md).
     #[serde(default)]
     pub proof: Option<Value>,
-    /// Response encryption parameters (not supported).
+    /// Response encryption parameters (§8.2). Taken out of the request and checked by
+    /// [`crate::encryption`] before [`Issuer::credential`] runs (which refuses one that
+    /// reaches it: only the encryption layer may answer encrypted).
     #[serde(default)]
     pub credential_response_encryption: Option<Value>,
 }
@@ -335,10 +359,16 @@ impl Issuer {
     pub async fn token(
         &self,
         issuer_id: &str,
-        request: TokenRequest,
+        mut request: TokenRequest,
         dpop_proof: Option<&str>,
+        client_attestation: &crate::authorization::attestation::ClientAttestationHeaders,
     ) -> Result<TokenResponse> {
         let def = self.wallet_definition(issuer_id).await?;
+        // Spec: HAIP 1.0 §4.4.1, draft-ietf-oauth-attestation-based-client-auth: the wallet
+        // attestation authenticates the client, for every grant.
+        let client_id = &mut request.client_id;
+        self.authenticate_token_client(issuer_id, &def, client_id, client_attestation, dpop_proof)
+            .await?;
         let grant = request
             .grant_type
             .clone()
@@ -655,7 +685,7 @@ impl Issuer {
             return Err(IssuerError::UnknownCredentialConfiguration);
         }
         let proofs = self.proofs_of(&req)?;
-        let (holder_keys, nonce) = self.check_proofs(issuer_id, &def, proofs.as_ref())?;
+        let (holder_keys, nonce) = self.check_proofs(issuer_id, &def, config, proofs.as_ref())?;
         let nonce = self.nonce_use(issuer_id, &nonce)?;
         let now = self.now();
         // A deferred offer always answers 202; the credential is issued at the deferred
@@ -846,36 +876,100 @@ impl Issuer {
             .collect()
     }
 
-    /// Checks every key proof (OID4VCI 1.0 §8.2, Appendix F.1, F.4): at least one, at most
-    /// `batch_size`, all valid, all with the same fresh `c_nonce`, distinct keys.
+    /// Checks the request's `proofs` (OID4VCI 1.0 §8.2): exactly one proof type, `jwt`
+    /// (Appendix F.1) or `attestation` (F.3). Answers the keys to bind, one credential each,
+    /// and the one `c_nonce` they share, which the caller consumes in the issuance
+    /// transaction (single use, G2) whichever proof type carried it.
     fn check_proofs(
         &self,
         issuer_id: &str,
         def: &IssuerDefinition,
+        config: &CredentialConfiguration,
         proofs: Option<&Value>,
     ) -> Result<(Vec<PublicKey>, String)> {
         let proofs = proofs
             .and_then(Value::as_object)
             .ok_or_else(|| IssuerError::InvalidProof("proofs is required".into()))?;
-        if proofs.len() != 1 {
-            return Err(IssuerError::InvalidProof(
-                "proofs must contain exactly one proof type".into(),
-            ));
-        }
-        let jwts = proofs.get("jwt").and_then(Value::as_array).ok_or_else(|| {
-            IssuerError::InvalidProof("only the jwt proof type is supported".into())
+        // Spec: §8.2: "The proofs parameter contains exactly one parameter named as the proof
+        // type".
+        let (proof_type, values) = match proofs.iter().next() {
+            Some(only) if proofs.len() == 1 => only,
+            _ => {
+                return Err(IssuerError::InvalidProof(
+                    "proofs must contain exactly one proof type".into(),
+                ));
+            }
+        };
+        let values = values.as_array().ok_or_else(|| {
+            IssuerError::InvalidProof(format!("proofs.{proof_type} must be an array"))
         })?;
-        if jwts.is_empty() {
-            return Err(IssuerError::InvalidProof(
-                "proofs.jwt must not be empty".into(),
-            ));
+        if values.is_empty() {
+            return Err(IssuerError::InvalidProof(format!(
+                "proofs.{proof_type} must not be empty"
+            )));
         }
+        let anchors = if def.key_attestation_trust_anchors.is_empty() {
+            None
+        } else {
+            Some(crate::definition::trust_anchors(
+                &def.key_attestation_trust_anchors,
+            )?)
+        };
+        let (keys, nonce) = match proof_type.as_str() {
+            "jwt" => self.check_jwt_proofs(issuer_id, def, config, anchors.as_ref(), values)?,
+            "attestation" => self.check_attestation_proof(config, anchors.as_ref(), values)?,
+            _ => {
+                return Err(IssuerError::InvalidProof(
+                    "unsupported proof type: jwt and attestation are supported".into(),
+                ));
+            }
+        };
+        if keys.len() > def.batch_size() {
+            return Err(IssuerError::InvalidCredentialRequest(format!(
+                "at most {} keys per request (batch_size)",
+                def.batch_size()
+            )));
+        }
+        Ok((keys, nonce))
+    }
+
+    /// The `key_attestation` checks every proof type shares: the anchors and the clock.
+    fn key_attestation_expectations<'a>(
+        &self,
+        anchors: &'a vdc_core::x509::TrustAnchors,
+        policy: &'a AlgorithmPolicy,
+    ) -> KeyAttestationExpectations<'a> {
+        KeyAttestationExpectations {
+            anchors,
+            policy,
+            now: self.now(),
+            skew: self.settings.skew,
+            require_exp: false,
+        }
+    }
+
+    /// Checks the `jwt` proofs (Appendix F.1): at most `batch_size`, all valid, all with the
+    /// same fresh `c_nonce`, distinct keys. When the configuration requires key attestations,
+    /// each proof carries one in `key_attestation` that meets the requirement; an evaluated
+    /// attestation must carry the proof's `c_nonce`, and each of its `attested_keys` gets a
+    /// credential (Spec: F.1: the issuer "SHOULD issue a Credential for each cryptographic
+    /// public key specified in the attested_keys claim").
+    fn check_jwt_proofs(
+        &self,
+        issuer_id: &str,
+        def: &IssuerDefinition,
+        config: &CredentialConfiguration,
+        anchors: Option<&vdc_core::x509::TrustAnchors>,
+        jwts: &[Value],
+    ) -> Result<(Vec<PublicKey>, String)> {
         if jwts.len() > def.batch_size() {
             return Err(IssuerError::InvalidCredentialRequest(format!(
                 "at most {} proofs per request (batch_size)",
                 def.batch_size()
             )));
         }
+        // Spec: F.1: the alg of the proof and of key_attestation must be among the jwt proof
+        // type's proof_signing_alg_values_supported.
         let policy = AlgorithmPolicy::default();
         let audience = self.issuer_url(issuer_id);
         let expect = ProofExpectations {
@@ -885,13 +979,15 @@ impl Issuer {
             max_age_secs: self.settings.proof_max_age,
             skew: self.settings.skew,
         };
+        let ka_expect = anchors.map(|a| self.key_attestation_expectations(a, &policy));
+        let mut proof_keys: Vec<PublicKey> = Vec::with_capacity(jwts.len());
         let mut keys: Vec<PublicKey> = Vec::with_capacity(jwts.len());
         let mut nonce: Option<String> = None;
         for (i, jwt) in jwts.iter().enumerate() {
             let jwt = jwt
                 .as_str()
                 .ok_or_else(|| IssuerError::InvalidProof(format!("proof {i} is not a string")))?;
-            let proof = key_proof::verify(jwt, &expect)
+            let proof = key_proof::verify_with_key_attestation(jwt, &expect, ka_expect.as_ref())
                 .map_err(|e| IssuerError::InvalidProof(format!("proof {i}: {e}")))?;
             // Spec: §8.3.1.2: a proof without c_nonce is invalid_proof; a wrong one
             // invalid_nonce.
@@ -899,19 +995,83 @@ impl Issuer {
                 .nonce
                 .ok_or_else(|| IssuerError::InvalidProof(format!("proof {i} has no nonce")))?;
             match &nonce {
-                None => nonce = Some(n),
+                None => nonce = Some(n.clone()),
                 Some(first) if *first == n => {}
                 Some(_) => return Err(IssuerError::InvalidNonce),
             }
-            if keys.contains(&proof.holder_key) {
+            if proof_keys.contains(&proof.holder_key) {
                 return Err(IssuerError::InvalidProof(
                     "each proof must be for a different key".into(),
                 ));
             }
-            keys.push(proof.holder_key);
+            proof_keys.push(proof.holder_key.clone());
+            match (&proof.key_attestation, &config.key_attestations_required) {
+                (None, Some(_)) => {
+                    return Err(IssuerError::InvalidProof(format!(
+                        "proof {i}: this credential configuration requires a key attestation \
+                         (key_attestation header)"
+                    )));
+                }
+                (None, None) => push_new(&mut keys, proof.holder_key),
+                (Some(attestation), required) => {
+                    meets_requirement(attestation, required.as_ref())
+                        .map_err(|m| IssuerError::InvalidProof(format!("proof {i}: {m}")))?;
+                    // Spec: F.1: "the nonce claim in the key attestation MUST be set to a
+                    // server-provided c_nonce": the proof's, so that one use consumes both.
+                    match attestation.nonce.as_deref() {
+                        None => {
+                            return Err(IssuerError::InvalidProof(format!(
+                                "proof {i}: the key attestation has no nonce (c_nonce)"
+                            )));
+                        }
+                        Some(ka_nonce) if ka_nonce != n => return Err(IssuerError::InvalidNonce),
+                        Some(_) => {}
+                    }
+                    for k in &attestation.attested_keys {
+                        push_new(&mut keys, k.clone());
+                    }
+                }
+            }
         }
         let nonce = nonce.ok_or_else(|| IssuerError::InvalidProof("no proof".into()))?;
         Ok((keys, nonce))
+    }
+
+    /// Checks an `attestation` proof (Appendix F.3): exactly one key attestation, trusted
+    /// (this issuer has key attestation anchors), signed with ES256 (the algorithm the
+    /// metadata lists for it), meeting the configuration's requirement, with a `nonce`.
+    /// Every attested key gets a credential.
+    fn check_attestation_proof(
+        &self,
+        config: &CredentialConfiguration,
+        anchors: Option<&vdc_core::x509::TrustAnchors>,
+        values: &[Value],
+    ) -> Result<(Vec<PublicKey>, String)> {
+        let anchors = anchors.ok_or_else(|| {
+            IssuerError::InvalidProof(
+                "this issuer accepts no key attestations: the attestation proof type is not supported"
+                    .into(),
+            )
+        })?;
+        // Spec: F: "an array that contains exactly one JWT".
+        let [value] = values else {
+            return Err(IssuerError::InvalidProof(
+                "proofs.attestation must contain exactly one key attestation".into(),
+            ));
+        };
+        let jwt = value.as_str().ok_or_else(|| {
+            IssuerError::InvalidProof("proofs.attestation[0] is not a string".into())
+        })?;
+        let policy = AlgorithmPolicy::only(&[vdc_core::jose::Algorithm::Es256]);
+        let expect = self.key_attestation_expectations(anchors, &policy);
+        let verified = key_proof::verify_attestation_proof(jwt, &expect)
+            .map_err(|e| IssuerError::InvalidProof(format!("attestation: {e}")))?;
+        meets_requirement(
+            &verified.attestation,
+            config.key_attestations_required.as_ref(),
+        )
+        .map_err(|m| IssuerError::InvalidProof(format!("attestation: {m}")))?;
+        Ok((verified.attestation.attested_keys, verified.nonce))
     }
 
     fn new_notification(

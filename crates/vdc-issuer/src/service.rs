@@ -46,6 +46,8 @@ pub struct IssuerSettings {
     /// for all of one login's calls together, and for each call of the deferred endpoint. A
     /// slower back end fails the login with `server_error`.
     pub claims_endpoint_timeout: std::time::Duration,
+    /// Whether an issuer created without `haip` runs in HAIP 1.0 mode (`VDC_HAIP`).
+    pub haip_default: bool,
 }
 
 impl Default for IssuerSettings {
@@ -65,6 +67,7 @@ impl Default for IssuerSettings {
             authorization_code_ttl: 60,
             refresh_token_ttl: 14 * 24 * 3600,
             claims_endpoint_timeout: std::time::Duration::from_secs(5),
+            haip_default: false,
         }
     }
 }
@@ -169,6 +172,12 @@ impl Issuer {
     /// Bounds each call of an issuer's claims endpoint by `timeout` (default 5 s).
     pub fn with_claims_endpoint_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.settings.claims_endpoint_timeout = timeout;
+        self
+    }
+
+    /// Whether issuers created without `haip` run in HAIP 1.0 mode (`VDC_HAIP`).
+    pub fn with_haip_default(mut self, haip: bool) -> Self {
+        self.settings.haip_default = haip;
         self
     }
 

@@ -88,6 +88,26 @@ pub(crate) fn display_name(display: &[Value], fallback: &str) -> String {
         .to_owned()
 }
 
+/// The trust anchor vdc made for a HAIP-mode issuer's chain, copyable and as a `.pem`
+/// download (public: a CA certificate, served at `/issuers/{issuer}/trust-anchor.pem`).
+fn trust_anchor_block(def: &IssuerObject) -> Markup {
+    html! {
+        @if let Some(pem) = def.trust_anchor.as_deref() {
+            details #issuer-trust-anchor-block {
+                summary { "Trust anchor of this issuer" }
+                p.hint {
+                    "Its credentials and status lists carry the signing certificate in "
+                    code { "x5c" } "; wallets and verifiers validate it against this CA. "
+                    a #issuer-trust-anchor-download href={ "/issuers/" (def.id) "/trust-anchor.pem" } download={ "vdc-issuer-" (def.id) "-ca.pem" } {
+                        "Download it as a .pem file"
+                    }
+                }
+                pre #issuer-trust-anchor { (pem) }
+            }
+        }
+    }
+}
+
 fn issuer_body(def: &IssuerObject) -> Markup {
     html! {
         h1 { (display_name(&def.display, &def.id)) }
@@ -128,6 +148,7 @@ fn issuer_body(def: &IssuerObject) -> Markup {
                 }
             }
         }
+        (trust_anchor_block(def))
     }
 }
 

@@ -152,6 +152,31 @@ impl KeyRing {
         Ok(signer)
     }
 
+    /// Makes `key` (with its chain) `issuer_id`'s current signing key and retires every
+    /// other key: retired keys sign nothing more but stay published, so what they signed
+    /// stays verifiable (R3). Another instance that has the old signer open keeps using it
+    /// until it restarts (the signer cache has no lifetime yet; key rotation is a later
+    /// issue); what it signs stays verifiable for the same reason.
+    pub async fn replace(
+        &self,
+        issuer_id: &str,
+        key: SigningKey,
+        x5c: Option<Vec<Vec<u8>>>,
+        now: UnixTime,
+        rng: &dyn RandomSource,
+    ) -> Result<Arc<LocalSigner>> {
+        let old = self.inner.store.signing_keys(issuer_id).await?;
+        let signer = self.add(issuer_id, key, x5c, now, rng).await?;
+        for record in old.iter().filter(|r| r.retired_at.is_none()) {
+            self.inner
+                .store
+                .retire_signing_key(issuer_id, &record.kid, now)
+                .await?;
+        }
+        write(&self.inner.published).remove(issuer_id);
+        Ok(signer)
+    }
+
     /// Generates, seals and stores a fresh key for `issuer_id`.
     pub async fn generate(
         &self,

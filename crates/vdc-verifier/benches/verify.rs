@@ -131,6 +131,7 @@ fn benches(c: &mut Criterion) {
         client_id: AUD,
         nonce: NONCE,
         resolver: &resolver,
+        issuer_chains: None,
         status: &AllValid,
         settings: &settings,
         now: UnixTime(NOW),

@@ -47,7 +47,21 @@ pub struct CredentialQuery {
     pub claim_sets: Option<Vec<Vec<String>>>,
     /// `require_cryptographic_holder_binding` (default true).
     pub require_cryptographic_holder_binding: bool,
+    /// `trusted_authorities` (§6.1.1); only the `aki` type is supported.
+    pub trusted_authorities: Option<Vec<TrustedAuthoritiesQuery>>,
 }
+
+/// A Trusted Authorities Query (OID4VP 1.0 §6.1.1) of type `aki` (§6.1.1.1, which HAIP 1.0
+/// §5 makes mandatory): the KeyIdentifiers of Authority Key Identifiers, one of which a
+/// certificate of the credential's chain must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedAuthoritiesQuery {
+    /// The `values`, base64url-decoded: raw KeyIdentifier bytes (RFC 5280 §4.2.1.1).
+    pub aki: Vec<Vec<u8>>,
+}
+
+/// Most Trusted Authorities Queries, and values in one, per credential query.
+const MAX_TRUSTED_AUTHORITIES: usize = 64;
 
 /// A Claims Query (§6.3).
 #[derive(Debug, Clone, PartialEq)]
@@ -291,9 +305,20 @@ impl CredentialQuery {
                 }
             }
         }
-        if o.contains_key("trusted_authorities") {
-            return Err(bad("trusted_authorities is not supported"));
-        }
+        let trusted_authorities = match o.get("trusted_authorities") {
+            None => None,
+            Some(v) => {
+                // The chains vdc validates are those of SD-JWT VC issuers (the `x5c` header);
+                // a `jwt_vc_json` credential's chain is not checked, so the query could not be
+                // honoured.
+                if format != FORMAT_DC_SD_JWT {
+                    return Err(bad(
+                        "trusted_authorities is supported for dc+sd-jwt queries",
+                    ));
+                }
+                Some(TrustedAuthoritiesQuery::parse_all(v)?)
+            }
+        };
         Ok(Self {
             id,
             format,
@@ -307,7 +332,21 @@ impl CredentialQuery {
                 "require_cryptographic_holder_binding",
                 true,
             )?,
+            trusted_authorities,
         })
+    }
+
+    /// Spec: OID4VP 1.0 §6.1.1: a credential matches if it "matches with one of the provided
+    /// values in one of the provided types"; for `aki` (§6.1.1.1) a value must equal the
+    /// AuthorityKeyIdentifier of a certificate in the credential's chain (`chain_akis`). True
+    /// without `trusted_authorities`.
+    pub fn trusted_authorities_match(&self, chain_akis: &[Vec<u8>]) -> bool {
+        match &self.trusted_authorities {
+            None => true,
+            Some(queries) => queries
+                .iter()
+                .any(|q| q.aki.iter().any(|v| chain_akis.contains(v))),
+        }
     }
 
     fn to_value(&self) -> Value {
@@ -347,6 +386,17 @@ impl CredentialQuery {
         }
         if !self.require_cryptographic_holder_binding {
             o.insert("require_cryptographic_holder_binding".into(), false.into());
+        }
+        if let Some(queries) = &self.trusted_authorities {
+            let queries = queries
+                .iter()
+                .map(|q| {
+                    let values: Vec<String> =
+                        q.aki.iter().map(vdc_core::base64url::encode).collect();
+                    serde_json::json!({"type": "aki", "values": values})
+                })
+                .collect();
+            o.insert("trusted_authorities".into(), Value::Array(queries));
         }
         Value::Object(o)
     }
@@ -417,6 +467,59 @@ impl ClaimsQuery {
             }
         };
         Ok(Self { id, path, values })
+    }
+}
+
+impl TrustedAuthoritiesQuery {
+    /// Parses `trusted_authorities`: a non-empty array of `{"type", "values"}` objects.
+    fn parse_all(v: &Value) -> Result<Vec<Self>> {
+        let arr = non_empty_array(v, "trusted_authorities")?;
+        if arr.len() > MAX_TRUSTED_AUTHORITIES {
+            return Err(bad("too many trusted_authorities"));
+        }
+        arr.iter().map(Self::parse).collect()
+    }
+
+    fn parse(v: &Value) -> Result<Self> {
+        let o = obj(v, "a trusted authorities query")?;
+        if let Some(unknown) = o.keys().find(|k| *k != "type" && *k != "values") {
+            return Err(bad(format!(
+                "unknown member {} in a trusted authorities query",
+                crate::service::bounded(unknown)
+            )));
+        }
+        // Spec: OID4VP 1.0 §6.1.1: `type` and `values` are REQUIRED, values a non-empty
+        // array of strings.
+        let kind = o
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("trusted_authorities type is required"))?;
+        if kind != "aki" {
+            // `etsi_tl` and `openid_federation` (§6.1.1.2, §6.1.1.3) need trust-list and
+            // federation resolution vdc does not do: refused rather than ignored.
+            return Err(bad(format!(
+                "trusted_authorities type {} is not supported (only aki)",
+                crate::service::bounded(kind)
+            )));
+        }
+        let values = strings(
+            o.get("values").unwrap_or(&Value::Null),
+            "trusted_authorities values",
+        )?;
+        if values.len() > MAX_TRUSTED_AUTHORITIES {
+            return Err(bad("too many trusted_authorities values"));
+        }
+        // Spec: §6.1.1.1: "the KeyIdentifier ... encoded as base64url".
+        let aki = values
+            .iter()
+            .map(|s| match vdc_core::base64url::decode(s) {
+                Ok(b) if !b.is_empty() && b.len() <= 64 => Ok(b),
+                _ => Err(bad(
+                    "an aki value must be a base64url KeyIdentifier (1 to 64 bytes)",
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { aki })
     }
 }
 
@@ -559,6 +662,78 @@ mod tests {
         assert!(q.satisfied_by(&BTreeSet::from(["b", "c"])).is_err());
         let all = DcqlQuery::parse(&badge()).unwrap();
         assert!(all.satisfied_by(&BTreeSet::new()).is_err());
+    }
+
+    #[test]
+    fn trusted_authorities_aki_parses_round_trips_and_matches_a_chain_aki() {
+        let q = DcqlQuery::parse(&json!({"credentials": [{"id": "a", "format": "dc+sd-jwt",
+            "meta": {}, "trusted_authorities": [
+                {"type": "aki", "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]}]}))
+        .unwrap();
+        let c = &q.credentials[0];
+        let want = vdc_core::base64url::decode("s9tIpPmhxdiuNkHMEWNpYim8S8Y").unwrap();
+        assert_eq!(
+            c.trusted_authorities.as_ref().unwrap()[0].aki,
+            vec![want.clone()]
+        );
+        assert_eq!(DcqlQuery::parse(&q.to_value()).unwrap(), q);
+        assert!(c.trusted_authorities_match(&[vec![1, 2], want]));
+        assert!(!c.trusted_authorities_match(&[vec![1, 2]]));
+        assert!(!c.trusted_authorities_match(&[]));
+        let plain = DcqlQuery::parse(&badge()).unwrap();
+        assert!(plain.credentials[0].trusted_authorities_match(&[]));
+    }
+
+    #[test]
+    fn other_trusted_authorities_types_and_malformed_aki_are_invalid_request() {
+        let with = |ta: Value, format: &str| {
+            json!({"credentials": [{"id": "a", "format": format, "meta": {},
+                "trusted_authorities": ta}]})
+        };
+        let cases = [
+            with(
+                json!([{"type": "etsi_tl", "values": ["https://tl.example"]}]),
+                "dc+sd-jwt",
+            ),
+            with(
+                json!([{"type": "openid_federation", "values": ["https://ta.example"]}]),
+                "dc+sd-jwt",
+            ),
+            with(json!([]), "dc+sd-jwt"),
+            with(json!([{"type": "aki"}]), "dc+sd-jwt"),
+            with(json!([{"type": "aki", "values": []}]), "dc+sd-jwt"),
+            with(
+                json!([{"type": "aki", "values": ["not base64url!"]}]),
+                "dc+sd-jwt",
+            ),
+            with(json!([{"type": "aki", "values": ["AQ=="]}]), "dc+sd-jwt"),
+            with(
+                json!([{"type": "aki", "values": ["AQ"], "x": 1}]),
+                "dc+sd-jwt",
+            ),
+            with(json!({"type": "aki", "values": ["AQ"]}), "dc+sd-jwt"),
+            with(json!([{"type": "aki", "values": ["AQ"]}]), "jwt_vc_json"),
+        ];
+        for c in cases {
+            match DcqlQuery::parse(&c) {
+                Err(VerifierError::InvalidRequest(m)) => {
+                    assert!(
+                        m.contains("trusted_authorities")
+                            || m.contains("trusted authorities")
+                            || m.contains("aki"),
+                        "{m}"
+                    )
+                }
+                other => panic!("{c}: {other:?}"),
+            }
+        }
+        match DcqlQuery::parse(&with(
+            json!([{"type": "etsi_tl", "values": ["x"]}]),
+            "dc+sd-jwt",
+        )) {
+            Err(VerifierError::InvalidRequest(m)) => assert!(m.contains("only aki"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

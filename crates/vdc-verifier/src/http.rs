@@ -11,6 +11,7 @@ use axum::{Json, Router, middleware};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vdc_access::{AuditTarget, Authenticator, Caller, management};
+use vdc_http::haip::HaipReport;
 use vdc_http::openapi::{ErrorBody, TAG_PRESENTATIONS, TAG_VERIFIERS};
 use vdc_http::{ErrorResponse, ManagementJson, OAuthForm};
 use vdc_store::StoreErrorKind;
@@ -30,7 +31,10 @@ pub mod paths {
     pub const API_REQUESTS: &str = "/api/v1/verifiers/{verifier}/requests";
     /// Management: read a presentation request's result.
     pub const API_REQUEST: &str = "/api/v1/verifiers/{verifier}/requests/{id}";
-    /// Management: redeem a same-device response code (body `{"response_code"}`).
+    /// Management: the verifier's HAIP 1.0 rules (contract-next "HAIP mode").
+    pub const API_VERIFIER_HAIP: &str = "/api/v1/verifiers/{verifier}/haip";
+    /// Management: redeem a same-device response code (body `{"response_code",
+    /// "request_id"?}`).
     pub const API_RESPONSE_CODE: &str = "/api/v1/verifiers/{verifier}/response-codes";
     /// Wallet: the request object (`request_uri`), GET or POST.
     pub const REQUEST_OBJECT: &str = "/verifiers/{verifier}/requests/{id}/request.jwt";
@@ -73,6 +77,7 @@ fn management_api() -> OpenApiRouter<Verifier> {
         .routes(routes!(create_request))
         .routes(routes!(get_request))
         .routes(routes!(redeem_response_code))
+        .routes(routes!(get_haip_report))
 }
 
 /// The management routes (admin key or a scoped API key; see [`vdc_access`]).
@@ -239,6 +244,33 @@ async fn get_verifier(
     v.get_verifier(&verifier).await.map(Json)
 }
 
+/// Contract-next ("HAIP mode").
+#[utoipa::path(
+    get,
+    path = paths::API_VERIFIER_HAIP,
+    tag = TAG_VERIFIERS,
+    operation_id = "get_verifier_haip",
+    summary = "Report the verifier's HAIP 1.0 rules, met or not",
+    description = "Every verifier-side rule of OpenID4VC HAIP 1.0 (§5, §5.1) with its section and \
+        whether this verifier meets it; in HAIP mode (`\"haip\": true`) a create or update that \
+        would leave one unmet is refused.",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+    ),
+    responses(
+        (status = 200, description = "The report.", body = HaipReport),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier.", body = ErrorBody),
+    ),
+)]
+async fn get_haip_report(
+    State(v): State<Verifier>,
+    Path(verifier): Path<String>,
+) -> Result<Json<HaipReport>> {
+    v.haip_report(&verifier).await.map(Json)
+}
+
 /// Contract-next ("Managing tenants"): any subset of the create body's members but `id`.
 #[utoipa::path(
     patch,
@@ -348,13 +380,18 @@ async fn get_request(
     .map(|o| no_store(StatusCode::OK, o))
 }
 
-/// `{"response_code"}`.
+/// `{"response_code", "request_id"?}`.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
-#[schema(as = RedeemResponseCode, example = json!({"response_code": "…"}))]
+#[schema(as = RedeemResponseCode, example = json!({"response_code": "…", "request_id": "r-5tW1"}))]
 struct RedeemBody {
     /// The `response_code` the wallet's redirect carried.
     #[schema(value_type = String)]
     response_code: crate::request::ResponseCode,
+    /// The id of the request the relying party's session started: a code of another
+    /// request is refused (session binding, OID4VP 1.0 §14.2). Required on a HAIP verifier
+    /// (HAIP 1.0 §5.1).
+    #[serde(default)]
+    request_id: Option<String>,
 }
 
 #[utoipa::path(
@@ -363,14 +400,14 @@ struct RedeemBody {
     tag = TAG_PRESENTATIONS,
     operation_id = "redeem_response_code",
     summary = "Redeem a same-device response code, once",
-    description = "OID4VP 1.0 §8.2: the wallet sends the user to the `redirect_uri` with `#response_code=…`; the back end redeems it here.",
+    description = "OID4VP 1.0 §8.2: the wallet sends the user to the `redirect_uri` with `#response_code=…`; the back end redeems it here, with the `request_id` its session started (§14.2: a code arriving in another session is refused).",
     params(
         ("verifier" = String, Path, description = "The verifier's slug."),
     ),
     request_body = RedeemBody,
     responses(
         (status = 200, description = "The result of the verified request (`Cache-Control: no-store`).", body = RequestResult),
-        (status = 400, description = "Malformed body.", body = ErrorBody),
+        (status = 400, description = "Malformed body; a code of another request than `request_id` (it is used up); no `request_id` on a HAIP verifier.", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
         (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
         (status = 404, description = "Unknown verifier, or an unknown or used response code.", body = ErrorBody),
@@ -383,7 +420,7 @@ async fn redeem_response_code(
     Path(verifier): Path<String>,
     ManagementJson(body): ManagementJson<RedeemBody>,
 ) -> Result<Response> {
-    v.redeem_response_code(&verifier, &body.response_code)
+    v.redeem_response_code_for(&verifier, body.request_id.as_deref(), &body.response_code)
         .await
         .map(|o| no_store(StatusCode::OK, o))
 }

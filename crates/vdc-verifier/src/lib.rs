@@ -27,12 +27,15 @@
 //! - [`http`]: [`http::wallet_routes`] (request objects, response endpoint) and
 //!   [`http::management_routes`] (the contract's verifier API), with its part of the
 //!   management API's OpenAPI document ([`http::management_openapi`]).
+//! - [`haip`]: the verifier's rules of OpenID4VC HAIP 1.0 (§5, §5.1), reported by
+//!   `GET /api/v1/verifiers/{verifier}/haip` and enforced for verifiers in HAIP mode.
 //! - [`error`]: [`VerifierError`] and its one mapping to HTTP.
 //!
 //! Time, randomness and keys are inputs (STYLE.md §7).
 
 pub mod dcql;
 pub mod error;
+pub mod haip;
 pub mod http;
 mod presentation;
 pub mod request;

@@ -207,6 +207,23 @@ impl ResponseMode {
     }
 }
 
+/// The response mode of a new request: as asked, by default `direct_post`; on a HAIP
+/// verifier `direct_post.jwt`, the only one allowed.
+fn request_mode(haip: bool, asked: Option<&str>) -> Result<ResponseMode> {
+    if !haip {
+        return ResponseMode::parse(asked.unwrap_or("direct_post"));
+    }
+    match asked {
+        None | Some("direct_post.jwt") => Ok(ResponseMode::DirectPostJwt),
+        // Spec: HAIP 1.0 §5.1: "Response encryption MUST be used by utilizing response mode
+        // `direct_post.jwt`". (`dc_api.jwt`, HAIP 1.0 §5.2, is not served.)
+        Some(other) => Err(VerifierError::InvalidRequest(format!(
+            "HAIP 1.0 §5.1: a HAIP verifier's requests use response_mode direct_post.jwt, not {}",
+            crate::service::bounded(other)
+        ))),
+    }
+}
+
 /// A loaded presentation request.
 #[derive(Debug, Clone)]
 pub(crate) struct LoadedRequest {
@@ -253,7 +270,7 @@ impl Verifier {
     ) -> Result<RequestCreated> {
         let (_, config) = self.load_verifier(verifier).await?;
         let dcql = DcqlQuery::parse(&req.dcql_query)?;
-        let mode = ResponseMode::parse(req.response_mode.as_deref().unwrap_or("direct_post"))?;
+        let mode = request_mode(config.haip, req.response_mode.as_deref())?;
         let ttl = req.expires_in.unwrap_or(DEFAULT_REQUEST_TTL);
         if !(1..=MAX_REQUEST_TTL).contains(&ttl) {
             return Err(VerifierError::InvalidRequest(
@@ -458,11 +475,7 @@ impl Verifier {
         if !config.x5c.is_empty() {
             // A server-made chain: the leaf only, the CA is the anchor the wallet holds. An
             // operator's chain is sent as configured (RFC 7515 §4.1.6).
-            let sent = if config.x5c_configured {
-                &config.x5c[..]
-            } else {
-                &config.x5c[..1]
-            };
+            let sent = config.sent_x5c();
             header.insert("x5c".into(), x509::to_x5c(sent));
             signer = signer.with_x5c(sent.to_vec());
         }
@@ -475,14 +488,31 @@ impl Verifier {
     /// `GET /api/v1/verifiers/{verifier}/requests/{id}`: the contract's result object; a
     /// pending request past its expiry becomes `expired`.
     pub async fn result(&self, verifier: &str, id: &str) -> Result<RequestResult> {
-        self.verifier_record(verifier).await?;
+        let (_, config) = self.load_verifier(verifier).await?;
         let mut req = self.load_request(verifier, id).await?;
         let now = self.now();
         if req.record.status == PresentationStatus::Pending && req.record.expires_at <= now {
             self.expire(verifier, id).await?;
             req = self.load_request(verifier, id).await?;
         }
-        result_object(&req.record)
+        let mut result = result_object(&req.record)?;
+        // Spec: HAIP 1.0 §5.1: "Verifiers MUST reject presentations if Wallets do not follow
+        // the redirect back or the redirect back arrives in a different user session". A
+        // same-device request's presentation is handed out through its response_code
+        // (redeemed with the request id); reading it here before that would give it to
+        // whoever polls the request, such as an attacker's session whose request a victim
+        // answered (OID4VP 1.0 §14.2).
+        if config.haip
+            && req
+                .record
+                .request
+                .get("redirect_uri")
+                .is_some_and(Value::is_string)
+            && req.record.response_code_used_at.is_none()
+        {
+            result.presentation = None;
+        }
+        Ok(result)
     }
 
     /// The expiry sweep: marks up to `limit` pending requests past `expires_at` as expired
@@ -517,13 +547,69 @@ impl Verifier {
         verifier: &str,
         code: &ResponseCode,
     ) -> Result<RequestResult> {
-        self.verifier_record(verifier).await?;
+        self.redeem_response_code_for(verifier, None, code).await
+    }
+
+    /// Redeems a same-device `response_code` once, for the request `request_id` names: the
+    /// id the relying party keeps in the session that started the request. A code that is
+    /// not that request's is refused and stays as it was: the redirect arrived in another
+    /// session, e.g. an attacker's own code planted in a victim's browser, or a victim's
+    /// code of a request an attacker started (OID4VP 1.0 §14.2 "Session Fixation", §13.3
+    /// step 8). A HAIP verifier requires `request_id`.
+    pub async fn redeem_response_code_for(
+        &self,
+        verifier: &str,
+        request_id: Option<&str>,
+        code: &ResponseCode,
+    ) -> Result<RequestResult> {
+        let (_, config) = self.load_verifier(verifier).await?;
+        let hash = SecretHash::of(code.as_str());
+        let foreign = || {
+            VerifierError::InvalidRequest(
+                "the response_code does not belong to this presentation request: the redirect \
+                 arrived in another session (OID4VP 1.0 §14.2)"
+                    .into(),
+            )
+        };
+        match request_id {
+            // Checked before redeeming: a code shown in the wrong session is not used up, so
+            // it neither releases the presentation to the session that owns it (HAIP mode
+            // withholds it until then) nor counts as that session's redemption.
+            Some(id) => {
+                let request = self
+                    .deps
+                    .store
+                    .get_presentation_request(verifier, id)
+                    .await?
+                    .ok_or_else(|| {
+                        VerifierError::NotFound("no such presentation request".into())
+                    })?;
+                if request.response_code_hash != Some(hash) {
+                    return Err(foreign());
+                }
+            }
+            // Spec: HAIP 1.0 §5.1: "Verifiers MUST reject presentations if ... the redirect
+            // back arrives in a different user session to the one the request was initiated
+            // in": without the session's request id that cannot be told.
+            None if config.haip => {
+                return Err(VerifierError::InvalidRequest(
+                    "HAIP 1.0 §5.1: a HAIP verifier redeems a response_code only with the \
+                     request_id of the session that started the request"
+                        .into(),
+                ));
+            }
+            None => {}
+        }
+        // One conditional update decides (G2).
         let record = self
             .deps
             .store
-            .redeem_response_code(verifier, &SecretHash::of(code.as_str()), self.now())
+            .redeem_response_code(verifier, &hash, self.now())
             .await?
             .ok_or_else(|| VerifierError::NotFound("unknown or used response_code".into()))?;
+        if request_id.is_some_and(|id| record.request_id != id) {
+            return Err(foreign());
+        }
         result_object(&record)
     }
 }
@@ -636,6 +722,31 @@ fn authorization_link(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn haip_requests_default_to_direct_post_jwt_and_refuse_other_modes_naming_5_1() {
+        assert_eq!(
+            request_mode(true, None).unwrap(),
+            ResponseMode::DirectPostJwt
+        );
+        assert_eq!(
+            request_mode(true, Some("direct_post.jwt")).unwrap(),
+            ResponseMode::DirectPostJwt
+        );
+        for mode in ["direct_post", "dc_api.jwt", "dc_api", "fragment"] {
+            match request_mode(true, Some(mode)) {
+                Err(VerifierError::InvalidRequest(m)) => {
+                    assert!(m.starts_with("HAIP 1.0 §5.1:"), "{m}");
+                }
+                other => panic!("{mode}: {other:?}"),
+            }
+        }
+        assert_eq!(request_mode(false, None).unwrap(), ResponseMode::DirectPost);
+        assert_eq!(
+            request_mode(false, Some("direct_post")).unwrap(),
+            ResponseMode::DirectPost
+        );
+    }
 
     #[test]
     fn a_stored_check_error_names_its_reason_and_a_wallet_error_is_a_wallet_error() {

@@ -385,6 +385,7 @@ impl Verifier {
             client_id: &config.client_id,
             nonce,
             resolver,
+            issuer_chains: Some(resolver),
             status: self.deps.status.as_ref(),
             settings: &self.settings,
             now: self.deps.clock.now(),

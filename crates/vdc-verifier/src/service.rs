@@ -25,6 +25,9 @@ pub struct VerifierSettings {
     pub kb_max_age_secs: i64,
     /// Signature algorithms accepted for credentials and KB-JWTs (G4).
     pub policy: AlgorithmPolicy,
+    /// Whether a verifier created without `haip` runs in HAIP 1.0 mode (the server-wide
+    /// default, `VDC_HAIP`; contract-next "HAIP mode"); default false.
+    pub haip_default: bool,
 }
 
 impl Default for VerifierSettings {
@@ -32,6 +35,7 @@ impl Default for VerifierSettings {
         Self {
             kb_max_age_secs: 300,
             policy: AlgorithmPolicy::default(),
+            haip_default: false,
         }
     }
 }
@@ -230,6 +234,14 @@ impl Verifier {
     /// reads).
     pub fn with_metrics(mut self, metrics: vdc_http::metrics::Metrics) -> Self {
         self.metrics = metrics;
+        self
+    }
+
+    /// Whether verifiers created without `haip` run in HAIP 1.0 mode (`VDC_HAIP`).
+    pub fn with_haip_default(mut self, haip: bool) -> Self {
+        let mut settings = self.settings.as_ref().clone();
+        settings.haip_default = haip;
+        self.settings = Arc::new(settings);
         self
     }
 

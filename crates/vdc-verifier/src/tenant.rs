@@ -93,6 +93,12 @@ pub struct VerifierDefinition {
     /// (contract-next "Managing tenants"); default false.
     #[serde(default)]
     pub disabled: bool,
+    /// HAIP 1.0 mode (contract-next "HAIP mode"): the `x509_hash` prefix with a CA-issued
+    /// certificate whose chain omits its trust anchor (§5), `direct_post.jwt` responses only
+    /// and response codes redeemed with their request id (§5.1). Absent on create: the
+    /// server-wide default (`VDC_HAIP`).
+    #[serde(default)]
+    pub haip: Option<bool>,
 }
 
 /// A private JWK given on creation; `Debug` never shows it.
@@ -147,6 +153,8 @@ pub struct VerifierObject {
     pub trust_anchor: Option<String>,
     /// Whether the verifier is disabled (its wallet-facing endpoints answer `404`).
     pub disabled: bool,
+    /// Whether the verifier runs in HAIP 1.0 mode (`GET .../haip` lists its rules).
+    pub haip: bool,
 }
 
 /// One page of the verifiers the caller may read, by id (contract-next "Managing
@@ -177,6 +185,29 @@ pub(crate) struct VerifierConfig {
     pub(crate) issuer_anchors: Vec<String>,
     /// Whether wallets are refused (`404`).
     pub(crate) disabled: bool,
+    /// Whether the verifier runs in HAIP 1.0 mode.
+    pub(crate) haip: bool,
+}
+
+impl VerifierConfig {
+    /// The `x5c` its signed requests carry: an operator's chain as configured, else the
+    /// server-made leaf alone (its CA is the anchor wallets hold).
+    pub(crate) fn sent_x5c(&self) -> &[Vec<u8>] {
+        if self.x5c_configured {
+            &self.x5c
+        } else {
+            self.x5c.get(..1).unwrap_or_default()
+        }
+    }
+
+    /// What the HAIP 1.0 rules look at.
+    pub(crate) fn haip_subject(&self) -> crate::haip::HaipSubject<'_> {
+        crate::haip::HaipSubject {
+            haip: self.haip,
+            prefix: self.prefix,
+            sent_x5c: self.sent_x5c(),
+        }
+    }
 }
 
 pub use vdc_http::tenant_url::is_slug as valid_slug;
@@ -242,6 +273,15 @@ impl Verifier {
             ));
         }
         check_anchors(&def.trusted_issuer_anchors)?;
+        let haip = def.haip.unwrap_or(self.settings.haip_default);
+        // Spec: HAIP 1.0 §5: "the Verifier MUST use ... the Client Identifier Prefix
+        // `x509_hash`" (refused before any key or certificate is made).
+        if haip && def.client_id_prefix != ClientIdPrefix::X509Hash {
+            return Err(VerifierError::InvalidRequest(format!(
+                "HAIP 1.0 §5: a HAIP verifier must use the client_id_prefix x509_hash, not {}",
+                def.client_id_prefix.as_str()
+            )));
+        }
         let rng = self.deps.rng.as_ref();
         let now = self.now();
         let (key, configured) = match self.configured_certificate(&def)? {
@@ -324,7 +364,13 @@ impl Verifier {
             "x5c_configured": x5c_configured,
             "trusted_issuer_anchors": def.trusted_issuer_anchors,
             "disabled": def.disabled,
+            "haip": haip,
         });
+        // Spec: HAIP 1.0 §5: the request's x5c excludes the trust anchor and its signing
+        // certificate is not self-signed (an operator's chain is sent as configured).
+        if let Some(why) = crate::haip::refusal(&parse_config(&config)?.haip_subject()) {
+            return Err(VerifierError::InvalidRequest(why));
+        }
         let sealed = self.seal(key.to_private_jwk().as_bytes(), &key_context(&def.id))?;
         let record = VerifierRecord {
             id: def.id.clone(),
@@ -545,6 +591,7 @@ impl Verifier {
         merged.insert("require_status".into(), json!(c.require_status));
         merged.insert("trusted_issuer_anchors".into(), json!(c.issuer_anchors));
         merged.insert("disabled".into(), json!(c.disabled));
+        merged.insert("haip".into(), json!(c.haip));
         merged.extend(patch);
         let def: VerifierDefinition = vdc_http::extract::from_value_strict(Value::Object(merged))
             .map_err(|e| bad(e.description))?;
@@ -554,6 +601,13 @@ impl Verifier {
             ));
         }
         check_anchors(&def.trusted_issuer_anchors)?;
+        let haip = def.haip.unwrap_or(c.haip);
+        // Switching HAIP mode on holds the stored prefix and chain to HAIP 1.0 §5.
+        if let Some(why) =
+            crate::haip::refusal(&VerifierConfig { haip, ..c.clone() }.haip_subject())
+        {
+            return Err(bad(why));
+        }
         let mut config = record.config.clone();
         if let Some(o) = config.as_object_mut() {
             o.insert("display".into(), json!(def.display));
@@ -564,6 +618,7 @@ impl Verifier {
                 json!(def.trusted_issuer_anchors),
             );
             o.insert("disabled".into(), json!(def.disabled));
+            o.insert("haip".into(), json!(haip));
         }
         match self.deps.store.update_verifier_config(id, &config).await {
             Ok(()) => {}
@@ -644,7 +699,15 @@ impl Verifier {
                 .filter(|_| !c.x5c_configured)
                 .map(|ca| x509::to_pem(ca)),
             disabled: c.disabled,
+            haip: c.haip,
         })
+    }
+
+    /// `GET /api/v1/verifiers/{verifier}/haip`: every verifier-side HAIP 1.0 rule, met or not
+    /// for this verifier (contract-next "HAIP mode").
+    pub async fn haip_report(&self, id: &str) -> Result<vdc_http::haip::HaipReport> {
+        let (_, c) = self.load_verifier(id).await?;
+        Ok(crate::haip::verifier_rules(&c.haip_subject()))
     }
 
     pub(crate) async fn load_verifier(
@@ -817,5 +880,7 @@ fn parse_config(v: &Value) -> Result<VerifierConfig> {
             .unwrap_or(false),
         issuer_anchors: strs("trusted_issuer_anchors"),
         disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+        // Rows from before HAIP mode: not in it.
+        haip: v.get("haip").and_then(Value::as_bool).unwrap_or(false),
     })
 }

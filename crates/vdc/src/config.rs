@@ -110,6 +110,9 @@ pub struct Config {
     /// Time allowed for an issuer's claims endpoint to answer a login (all its calls) or a
     /// deferred credential request, seconds (`VDC_CLAIMS_ENDPOINT_TIMEOUT`).
     pub claims_endpoint_timeout: u64,
+    /// Whether issuers and verifiers created without `haip` run in HAIP 1.0 mode
+    /// (`VDC_HAIP`; docs/HAIP.md).
+    pub haip: bool,
 }
 
 impl Default for Config {
@@ -139,6 +142,7 @@ impl Default for Config {
             http_request_timeout: 30,
             http_max_connections: 1024,
             claims_endpoint_timeout: 5,
+            haip: false,
         }
     }
 }
@@ -169,6 +173,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "VDC_HTTP_REQUEST_TIMEOUT",
     "VDC_HTTP_MAX_CONNECTIONS",
     "VDC_CLAIMS_ENDPOINT_TIMEOUT",
+    "VDC_HAIP",
 ];
 
 /// The longest retention period accepted, days (100 years; longer is "keep forever", 0).

@@ -12,6 +12,9 @@ pub const DEMO_ISSUER: &str = "demo";
 pub fn demo_issuer() -> anyhow::Result<IssuerDefinition> {
     Ok(serde_json::from_value(json!({
         "id": DEMO_ISSUER,
+        // The demo shows both formats over plain pre-authorized codes, which HAIP mode
+        // refuses; it stays outside HAIP mode whatever VDC_HAIP says.
+        "haip": false,
         "display": [{"name": "vdc demo issuer", "locale": "en"}],
         "signing_alg": "ES256",
         "credential_configurations": {
@@ -94,6 +97,7 @@ pub async fn seed_verifier(
                 "client_id_prefix": prefix.as_str(),
                 "display": {"name": "vdc demo verifier"},
                 "trusted_issuers": trusted,
+                "haip": false,
             }))?;
             match verifier.create_verifier(def).await {
                 Ok(_) => return Ok(()),

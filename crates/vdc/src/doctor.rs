@@ -163,6 +163,7 @@ pub async fn run(config: &Config, verifiers: &[String]) -> Report {
         &public_url,
     )
     .await;
+    haip_check(&mut report, &services.issuer, &services.verifier).await;
     let verifier = services.verifier;
     let (names, explicit) = if verifiers.is_empty() {
         (vec![crate::demo::DEMO_VERIFIER.to_owned()], false)
@@ -184,6 +185,69 @@ pub async fn run(config: &Config, verifiers: &[String]) -> Report {
         }
     }
     report
+}
+
+/// Every HAIP-mode issuer's HAIP 1.0 rules (docs/HAIP.md): an unmet rule is a warning
+/// naming the section (a HAIP-mode create already refused the configuration rules, so what
+/// remains is the deployment's: an https public URL, the signing key's certificate chain).
+async fn haip_check(
+    report: &mut Report,
+    issuer: &vdc_issuer::Issuer,
+    verifier: &vdc_verifier::Verifier,
+) {
+    const NAME: &str = "haip";
+    let issuers = match issuer.list_issuers().await {
+        Ok(list) => list.items,
+        Err(e) => {
+            report.push(NAME, Level::Fail, format!("listing issuers: {e}"));
+            return;
+        }
+    };
+    let verifiers = match verifier.list_verifiers_where(|_| true).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            report.push(NAME, Level::Fail, format!("listing verifiers: {e}"));
+            return;
+        }
+    };
+    let mut tenants = 0;
+    let mut unmet = 0;
+    let mut push = |what: &str, r: Result<vdc_http::haip::HaipReport, String>| match r {
+        Ok(r) => {
+            for rule in r.rules.iter().filter(|r| !r.met) {
+                unmet += 1;
+                report.push(
+                    NAME,
+                    Level::Warn,
+                    format!(
+                        "{what}: HAIP 1.0 §{} ({}) not met: {}",
+                        rule.section, rule.id, rule.detail
+                    ),
+                );
+            }
+        }
+        Err(e) => {
+            unmet += 1;
+            report.push(NAME, Level::Fail, format!("{what}: {e}"));
+        }
+    };
+    for i in issuers.iter().filter(|i| i.haip) {
+        tenants += 1;
+        let r = issuer.haip_report(&i.id).await.map_err(|e| e.to_string());
+        push(&format!("issuer {}", i.id), r);
+    }
+    for v in verifiers.iter().filter(|v| v.haip) {
+        tenants += 1;
+        let r = verifier.haip_report(&v.id).await.map_err(|e| e.to_string());
+        push(&format!("verifier {}", v.id), r);
+    }
+    if unmet == 0 {
+        report.push(
+            NAME,
+            Level::Ok,
+            format!("{tenants} issuer(s) and verifier(s) in HAIP mode, every HAIP 1.0 rule met"),
+        );
+    }
 }
 
 /// Each verifier's trusted issuers resolve: one under this deployment's public URL names an

@@ -342,7 +342,10 @@ pub async fn build_with_store(
             events,
         },
     )?;
-    let issuer = issuer.with_claims_endpoint_timeout(config.claims_endpoint_timeout()?);
+    let issuer = issuer
+        .with_claims_endpoint_timeout(config.claims_endpoint_timeout()?)
+        .with_haip_default(config.haip);
+    let verifier = verifier.with_haip_default(config.haip);
     if config.demo {
         demo::seed(&issuer).await?;
         demo::seed_verifier(&verifier, &issuer).await?;

@@ -184,6 +184,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/issuers/{issuer}/haip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read an issuer's HAIP 1.0 rules, met or not
+         * @description Every issuer rule of OpenID4VC HAIP 1.0 with its section and whether the issuer meets it. In HAIP mode (`"haip": true`) a create or update that breaks a configuration rule is refused with 400 naming the section.
+         */
+        get: operations["get_issuer_haip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/issuers/{issuer}/offers": {
         parameters: {
             query?: never;
@@ -301,6 +321,26 @@ export interface paths {
         patch: operations["update_verifier"];
         trace?: never;
     };
+    "/api/v1/verifiers/{verifier}/haip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report the verifier's HAIP 1.0 rules, met or not
+         * @description Every verifier-side rule of OpenID4VC HAIP 1.0 (§5, §5.1) with its section and whether this verifier meets it; in HAIP mode (`"haip": true`) a create or update that would leave one unmet is refused.
+         */
+        get: operations["get_verifier_haip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/verifiers/{verifier}/requests": {
         parameters: {
             query?: never;
@@ -346,7 +386,7 @@ export interface paths {
         put?: never;
         /**
          * Redeem a same-device response code, once
-         * @description OID4VP 1.0 §8.2: the wallet sends the user to the `redirect_uri` with `#response_code=…`; the back end redeems it here.
+         * @description OID4VP 1.0 §8.2: the wallet sends the user to the `redirect_uri` with `#response_code=…`; the back end redeems it here, with the `request_id` its session started (§14.2: a code arriving in another session is refused).
          */
         post: operations["redeem_response_code"];
         delete?: never;
@@ -758,6 +798,7 @@ export interface components {
             expires_in?: number | null;
             /** @description `dc+sd-jwt` or `jwt_vc_json`. */
             format: string;
+            key_attestations_required?: null | components["schemas"]["KeyAttestationsRequired"];
             /** @description An OAuth scope for the authorization code flow. */
             scope?: string | null;
             /** @description The SD-JWT VC type (required for `dc+sd-jwt`). */
@@ -860,6 +901,24 @@ export interface components {
             /** @description Human-readable text (generic for 5xx). */
             error_description: string;
         };
+        /** @description A tenant's HAIP report. */
+        HaipReport: {
+            /** @description Whether the tenant runs in HAIP mode (its rules enforced). */
+            haip: boolean;
+            /** @description Every rule, in the order of the profile's sections. */
+            rules: components["schemas"]["HaipRule"][];
+        };
+        /** @description One rule of the profile as it applies to a tenant. */
+        HaipRule: {
+            /** @description What the rule asks and, when unmet, what to change. */
+            detail: string;
+            /** @description A short stable name (e.g. `wallet_attestation`). */
+            id: string;
+            /** @description Whether the tenant meets it. */
+            met: boolean;
+            /** @description The HAIP 1.0 section (e.g. `4.4.1`). */
+            section: string;
+        };
         /**
          * @description The enterprise's OpenID Provider (contract-next "IdP login"): vdc is its relying party
          *     with the redirect URI `{base}/issuers/{issuer}/authorize/callback`.
@@ -958,9 +1017,25 @@ export interface components {
             disabled?: boolean;
             /** @description Issuer display objects (OID4VCI 1.0 §12.2.4 `display`). */
             display?: unknown[];
+            /**
+             * @description HAIP 1.0 mode (contract-next "HAIP mode"): every rule of the profile enforced at
+             *     once. Absent on create: the server-wide default (`VDC_HAIP`); stored resolved.
+             */
+            haip?: boolean | null;
             /** @description The slug (`^[a-z0-9][a-z0-9-]{0,62}$`). */
             id: string;
             identity_provider?: null | components["schemas"]["IdentityProvider"];
+            /**
+             * @description PEM trust anchors of the key attestation issuers (OID4VCI 1.0 Appendix D) the issuer
+             *     accepts (contract-next "HAIP mode").
+             */
+            key_attestation_trust_anchors?: string[];
+            /**
+             * @description Whether credential requests and responses must be encrypted (OID4VCI 1.0 §10,
+             *     `encryption_required` in both metadata objects); default false: encryption is
+             *     offered, not required. A vdc addition (docs/API.md).
+             */
+            require_credential_encryption?: boolean;
             /**
              * @description Whether every access token must be DPoP-bound (RFC 9449), the pre-authorized code
              *     grant's too; default false.
@@ -968,6 +1043,13 @@ export interface components {
             require_dpop?: boolean;
             /** @description Whether authorization requests must be pushed (RFC 9126 §5); default true. */
             require_par?: boolean | null;
+            /**
+             * @description Whether the Credential Issuer Metadata is also served signed (OID4VCI 1.0 §12.2.2,
+             *     §12.2.3: `application/jwt` to a wallet that asks for it), a JWT signed with the
+             *     issuer key and its `x5c`; default false. Needs a certificate chain. A vdc addition
+             *     (docs/API.md).
+             */
+            signed_metadata?: boolean;
             /** @description The credential signing algorithm: `ES256` (default) or `EdDSA`. */
             signing_alg?: string;
             /**
@@ -975,6 +1057,12 @@ export interface components {
              *     it is moved into the encrypted key store on creation.
              */
             signing_key?: unknown;
+            /**
+             * @description PEM trust anchors of the wallet providers whose wallet attestations
+             *     (draft-ietf-oauth-attestation-based-client-auth; OID4VCI 1.0 Appendix E) the issuer
+             *     accepts (contract-next "HAIP mode").
+             */
+            wallet_attestation_trust_anchors?: string[];
             /**
              * @description The wallets allowed to use the authorization code flow; empty: any public client
              *     with PKCE and a redirect URI that is https, a private-use scheme or loopback.
@@ -1033,6 +1121,8 @@ export interface components {
         IssuerObject: {
             /** @description The largest number of key proofs in one credential request, when set. */
             batch_size?: number | null;
+            /** @description The signing key's certificate (PEM, the leaf of `x5c`), when it has one. */
+            certificate?: string | null;
             /** @description The enterprise back end answering the claims of a logged-in subject, when set. */
             claims_endpoint?: string | null;
             /**
@@ -1054,19 +1144,49 @@ export interface components {
             disabled: boolean;
             /** @description Issuer display objects (omitted when empty). */
             display?: unknown[];
+            /** @description Whether the issuer runs in HAIP 1.0 mode (contract-next "HAIP mode"). */
+            haip: boolean;
             /** @description The slug. */
             id: string;
             identity_provider?: null | components["schemas"]["IdentityProviderObject"];
+            /** @description PEM trust anchors for key attestations. */
+            key_attestation_trust_anchors?: string[];
+            /** @description Whether credential requests and responses must be encrypted. */
+            require_credential_encryption: boolean;
             /** @description Whether every access token must be DPoP-bound. */
             require_dpop: boolean;
             /** @description Whether authorization requests must be pushed (RFC 9126), when the flow is on. */
             require_par?: boolean | null;
+            /**
+             * @description Whether the Credential Issuer Metadata is also served signed (`application/jwt`,
+             *     OID4VCI 1.0 §12.2.3).
+             */
+            signed_metadata: boolean;
             /** @description The credential signing algorithm. */
             signing_alg: string;
+            /**
+             * @description The trust anchor of the chain vdc made in HAIP mode (PEM, a per-issuer CA; never in
+             *     `x5c`): wallets and verifiers validate the issuer's `x5c` against it. Also served at
+             *     `GET /issuers/{issuer}/trust-anchor.pem`. Absent with an operator's chain.
+             */
+            trust_anchor?: string | null;
+            /** @description PEM trust anchors for wallet attestations. */
+            wallet_attestation_trust_anchors?: string[];
             /** @description The registered wallets (empty: any public client, contract-next "IdP login"). */
             wallet_clients?: components["schemas"]["WalletClient"][];
             /** @description The signing key's certificate chain, when configured. */
             x5c?: string[] | null;
+        };
+        /**
+         * @description `key_attestations_required` (OID4VCI 1.0 §12.2.4): an empty object requires a key
+         *     attestation of any kind; listed values require one of them (Appendix D.2 values such as
+         *     `iso_18045_high`).
+         */
+        KeyAttestationsRequired: {
+            /** @description Accepted `key_storage` attack-potential resistance values. */
+            key_storage?: string[];
+            /** @description Accepted `user_authentication` attack-potential resistance values. */
+            user_authentication?: string[];
         };
         /**
          * @description A created credential offer (contract: "Credential offers").
@@ -1198,12 +1318,19 @@ export interface components {
             vct?: string | null;
         };
         /**
-         * @description `{"response_code"}`.
+         * @description `{"response_code", "request_id"?}`.
          * @example {
+         *       "request_id": "r-5tW1",
          *       "response_code": "…"
          *     }
          */
         RedeemResponseCode: {
+            /**
+             * @description The id of the request the relying party's session started: a code of another
+             *     request is refused (session binding, OID4VP 1.0 §14.2). Required on a HAIP verifier
+             *     (HAIP 1.0 §5.1).
+             */
+            request_id?: string | null;
             /** @description The `response_code` the wallet's redirect carried. */
             response_code: string;
         };
@@ -1371,6 +1498,13 @@ export interface components {
             disabled?: boolean;
             /** @description Display information (free JSON). */
             display?: unknown;
+            /**
+             * @description HAIP 1.0 mode (contract-next "HAIP mode"): the `x509_hash` prefix with a CA-issued
+             *     certificate whose chain omits its trust anchor (§5), `direct_post.jwt` responses only
+             *     and response codes redeemed with their request id (§5.1). Absent on create: the
+             *     server-wide default (`VDC_HAIP`).
+             */
+            haip?: boolean | null;
             /** @description The slug (`^[a-z0-9][a-z0-9-]{0,62}$`). */
             id: string;
             /** @description Whether credentials without a `status` claim are refused (default false). */
@@ -1433,6 +1567,8 @@ export interface components {
             disabled: boolean;
             /** @description Display information as created; null without it. */
             display?: unknown;
+            /** @description Whether the verifier runs in HAIP 1.0 mode (`GET .../haip` lists its rules). */
+            haip: boolean;
             /** @description The slug. */
             id: string;
             /** @description Whether credentials without a `status` claim are refused. */
@@ -2265,6 +2401,56 @@ export interface operations {
             };
         };
     };
+    get_issuer_haip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The issuer's slug. */
+                issuer: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HaipReport"];
+                };
+            };
+            /** @description Missing or wrong API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key may not act on this issuer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown issuer. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     create_offer: {
         parameters: {
             query?: never;
@@ -2886,6 +3072,56 @@ export interface operations {
             };
         };
     };
+    get_verifier_haip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The verifier's slug. */
+                verifier: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HaipReport"];
+                };
+            };
+            /** @description Missing or wrong API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key may not act on this verifier. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown verifier. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     create_presentation_request: {
         parameters: {
             query?: never;
@@ -3056,7 +3292,7 @@ export interface operations {
                     "application/json": components["schemas"]["RequestResult"];
                 };
             };
-            /** @description Malformed body. */
+            /** @description Malformed body; a code of another request than `request_id` (it is used up); no `request_id` on a HAIP verifier. */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -10,8 +10,14 @@
 //! an `epk` that is a valid P-256 point (invalid-curve attacks), a 96-bit IV, a 128-bit tag
 //! and a bounded size. Every failure after the ECDH step is [`Error::Decryption`], with no
 //! detail, so the answer is not an oracle.
+//!
+//! [`decrypt_with`] is the same with a `zip` allow-list: OID4VCI 1.0 §10 lets a Credential
+//! Issuer offer `zip: DEF` (RFC 7516 §4.1.3, raw DEFLATE of RFC 1951). The plaintext is
+//! inflated only after the tag verified, and never beyond [`MAX_INFLATED_LEN`] bytes, so a
+//! small token cannot expand into gigabytes.
 
 use std::fmt;
+use std::io::{Read as _, Write as _};
 
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -34,6 +40,9 @@ pub const MAX_JWE_LEN: usize = 1024 * 1024;
 pub const MAX_JWE_HEADER_LEN: usize = 8 * 1024;
 /// Largest `apu`/`apv` value (decoded) accepted by [`decrypt`].
 const MAX_PARTY_INFO_LEN: usize = 512;
+/// Largest plaintext [`decrypt_with`] inflates a `zip: DEF` payload to (a bound against
+/// decompression bombs; a credential response of a batch of SD-JWT VCs is a few KiB).
+pub const MAX_INFLATED_LEN: usize = 1024 * 1024;
 
 // Spec: RFC 7518 §5.3: AES-GCM uses a 96-bit IV and a 128-bit authentication tag.
 const IV_LEN: usize = 12;
@@ -86,6 +95,80 @@ impl ContentEncryption {
 }
 
 impl fmt::Display for ContentEncryption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A JWE compression algorithm (`zip`, RFC 7516 §4.1.3; RFC 7518 §7.3 registers `DEF`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// `DEF`: raw DEFLATE (RFC 1951), no zlib or gzip wrapper.
+    Deflate,
+}
+
+impl Compression {
+    /// The `zip` header value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Deflate => "DEF",
+        }
+    }
+
+    /// Reads a `zip` header value; anything but `DEF` is refused.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "DEF" => Ok(Self::Deflate),
+            other => Err(Error::AlgorithmNotAllowed(format!(
+                "zip {}",
+                printable(other)
+            ))),
+        }
+    }
+
+    fn compress(self, data: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            Self::Deflate => {
+                let mut enc = flate2::write::DeflateEncoder::new(
+                    Vec::with_capacity(data.len() / 2 + 64),
+                    flate2::Compression::default(),
+                );
+                // Writing into a Vec cannot fail for I/O reasons; an error is the backend's.
+                enc.write_all(data)
+                    .and_then(|()| enc.finish())
+                    .map_err(|_| Error::Crypto("DEFLATE compression failed".into()))
+            }
+        }
+    }
+
+    /// Inflates `data` into at most `max_out` bytes: the decoder is read through
+    /// `take(max_out + 1)`, so a bomb costs at most that much memory and work. The stream
+    /// must end exactly at the end of the input.
+    fn decompress(self, data: &[u8], max_out: usize) -> Result<Vec<u8>> {
+        match self {
+            Self::Deflate => {
+                let mut dec = flate2::bufread::DeflateDecoder::new(data);
+                let limit = u64::try_from(max_out).unwrap_or(u64::MAX).saturating_add(1);
+                let mut out = Vec::new();
+                (&mut dec)
+                    .take(limit)
+                    .read_to_end(&mut out)
+                    .map_err(|_| Error::malformed("invalid DEFLATE stream"))?;
+                if out.len() > max_out {
+                    return Err(Error::TooLarge(format!(
+                        "zip payload inflates beyond {max_out} bytes"
+                    )));
+                }
+                if !dec.into_inner().is_empty() {
+                    return Err(Error::malformed("bytes after the DEFLATE stream"));
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Compression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -301,6 +384,8 @@ pub struct JweHeaderParams {
     pub typ: Option<String>,
     /// `cty` header parameter (e.g. `JWT` for a nested signed JWT, RFC 7519 §5.2).
     pub cty: Option<String>,
+    /// `zip`: compress the plaintext before encryption (RFC 7516 §4.1.3, §5.1 step 11).
+    pub zip: Option<Compression>,
 }
 
 /// A decrypted JWE.
@@ -345,6 +430,15 @@ pub fn encrypt(
     if let Some(cty) = extra.cty {
         header.insert("cty".into(), cty.into());
     }
+    // Spec: RFC 7516 §5.1 step 11: with `zip`, the compressed plaintext is encrypted.
+    let compressed = match extra.zip {
+        Some(zip) => {
+            header.insert("zip".into(), zip.name().into());
+            Some(zip.compress(plaintext)?)
+        }
+        None => None,
+    };
+    let plaintext = compressed.as_deref().unwrap_or(plaintext);
     // Spec: RFC 7518 §4.6.1.1: `epk` holds only the public key members.
     header.insert(
         "epk".into(),
@@ -403,11 +497,23 @@ pub fn protected_header(token: &str) -> Result<Map<String, Value>> {
     json::parse_object(&base64url::decode(first)?, MAX_JWE_HEADER_LEN)
 }
 
-/// Decrypts a compact JWE made with `alg: ECDH-ES` and an `enc` in `allowed`.
+/// Decrypts a compact JWE made with `alg: ECDH-ES` and an `enc` in `allowed`; a `zip`
+/// header is refused.
 pub fn decrypt(
     token: &str,
     key: &EcdhPrivateKey,
     allowed: &[ContentEncryption],
+) -> Result<Decrypted> {
+    decrypt_with(token, key, allowed, &[])
+}
+
+/// Decrypts like [`decrypt`], and accepts a `zip` in `allowed_zip`: the plaintext returned
+/// is the inflated one (at most [`MAX_INFLATED_LEN`] bytes, else [`Error::TooLarge`]).
+pub fn decrypt_with(
+    token: &str,
+    key: &EcdhPrivateKey,
+    allowed: &[ContentEncryption],
+    allowed_zip: &[Compression],
 ) -> Result<Decrypted> {
     if token.len() > MAX_JWE_LEN {
         return Err(Error::TooLarge(format!("JWE over {MAX_JWE_LEN} bytes")));
@@ -455,11 +561,20 @@ pub fn decrypt(
     if !allowed.contains(&enc) {
         return Err(Error::AlgorithmNotAllowed(format!("enc {}", enc.name())));
     }
-    // Spec: RFC 7516 §4.1.3: `zip` would make us decompress attacker data (a bomb); no
-    // profile we implement uses it, so it is refused.
-    if header.contains_key("zip") {
-        return Err(Error::AlgorithmNotAllowed("zip".into()));
-    }
+    // Spec: RFC 7516 §4.1.3: `zip` makes us decompress attacker data, so it is accepted
+    // only where the caller offers it (OID4VCI 1.0 §12.2.4 `zip_values_supported`), and
+    // inflated with a bound.
+    let zip = match header.get("zip") {
+        None => None,
+        Some(Value::String(z)) => {
+            let zip = Compression::from_name(z)?;
+            if !allowed_zip.contains(&zip) {
+                return Err(Error::AlgorithmNotAllowed(format!("zip {}", zip.name())));
+            }
+            Some(zip)
+        }
+        Some(_) => return Err(Error::AlgorithmNotAllowed("zip".into())),
+    };
     // Spec: RFC 7518 §4.6: with direct key agreement the JWE Encrypted Key MUST be empty.
     if !ek.is_empty() {
         return Err(Error::malformed(
@@ -491,7 +606,11 @@ pub fn decrypt(
             &mut buf,
         )
         .map_err(|_| Error::Decryption)?;
-    let plaintext = plaintext.to_vec();
+    // The tag verified: what is inflated is the sender's own, authenticated data.
+    let plaintext = match zip {
+        Some(zip) => zip.decompress(plaintext, MAX_INFLATED_LEN)?,
+        None => plaintext.to_vec(),
+    };
     Ok(Decrypted { header, plaintext })
 }
 
@@ -690,6 +809,7 @@ mod tests {
                 apv: Some(b"nonce-123".to_vec()),
                 typ: Some("oauth-authz-resp+jwt".into()),
                 cty: Some("JWT".into()),
+                zip: None,
             };
             let token = encrypt(b"{\"a\":1}", k.public_key(), enc, params, &rng).unwrap();
             assert_eq!(parts(&token).len(), 5);
@@ -1011,6 +1131,156 @@ mod tests {
             v["alg"] = "ES256".into();
             v
         }
+    }
+
+    #[test]
+    fn zip_def_round_trips_and_compresses() {
+        let k = key(30);
+        let rng = SeededRandom::new(31);
+        let plaintext = br#"{"credentials":[{"credential":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}]}"#;
+        for enc in [ContentEncryption::A128Gcm, ContentEncryption::A256Gcm] {
+            let params = JweHeaderParams {
+                kid: Some("w1".into()),
+                zip: Some(Compression::Deflate),
+                ..JweHeaderParams::default()
+            };
+            let token = encrypt(plaintext, k.public_key(), enc, params, &rng).unwrap();
+            assert_eq!(header_of(&token)["zip"], "DEF");
+            assert_eq!(header_of(&token)["kid"], "w1");
+            // The ciphertext is the compressed plaintext: shorter than the input.
+            let ct = base64url::decode(&parts(&token)[3]).unwrap();
+            assert!(ct.len() < plaintext.len(), "{} bytes", ct.len());
+            let out = decrypt_with(&token, &k, ALL, &[Compression::Deflate]).unwrap();
+            assert_eq!(out.plaintext, plaintext);
+            // A caller that offers no zip (OID4VP direct_post.jwt) refuses it.
+            assert!(matches!(
+                decrypt(&token, &k, ALL),
+                Err(Error::AlgorithmNotAllowed(_))
+            ));
+            // Wrong key and tampered tag still fail as decryption errors.
+            assert_eq!(
+                decrypt_with(&token, &key(32), ALL, &[Compression::Deflate]),
+                Err(Error::Decryption)
+            );
+            assert_eq!(
+                decrypt_with(&flip(&token, 4), &k, ALL, &[Compression::Deflate]),
+                Err(Error::Decryption)
+            );
+        }
+        // Without zip, decrypt_with behaves as decrypt.
+        let plain = encrypt(
+            b"{}",
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &rng,
+        )
+        .unwrap();
+        assert_eq!(
+            decrypt_with(&plain, &k, ALL, &[Compression::Deflate])
+                .unwrap()
+                .plaintext,
+            b"{}"
+        );
+    }
+
+    #[test]
+    fn unknown_or_non_string_zip_is_refused() {
+        let k = key(33);
+        let token = encrypt(
+            b"hi",
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            JweHeaderParams::default(),
+            &SeededRandom::new(34),
+        )
+        .unwrap();
+        for zip in [
+            json!("GZIP"),
+            json!("def"),
+            json!(""),
+            json!(1),
+            json!(["DEF"]),
+        ] {
+            let mut h = header_of(&token);
+            h["zip"] = zip.clone();
+            assert!(
+                matches!(
+                    decrypt_with(&with_header(&token, &h), &k, ALL, &[Compression::Deflate]),
+                    Err(Error::AlgorithmNotAllowed(_))
+                ),
+                "{zip}"
+            );
+        }
+        assert_eq!(Compression::from_name("DEF"), Ok(Compression::Deflate));
+        assert_eq!(Compression::Deflate.to_string(), "DEF");
+    }
+
+    #[test]
+    fn zip_bomb_is_bounded_by_max_inflated_len() {
+        let k = key(35);
+        let rng = SeededRandom::new(36);
+        let zip = JweHeaderParams {
+            zip: Some(Compression::Deflate),
+            ..JweHeaderParams::default()
+        };
+        // 8 MiB of zeros deflate to a few KiB: a small token that would inflate hugely.
+        let bomb = vec![0u8; 8 * MAX_INFLATED_LEN];
+        let token = encrypt(
+            &bomb,
+            k.public_key(),
+            ContentEncryption::A256Gcm,
+            zip.clone(),
+            &rng,
+        )
+        .unwrap();
+        assert!(token.len() < 64 * 1024, "{} bytes", token.len());
+        assert!(matches!(
+            decrypt_with(&token, &k, ALL, &[Compression::Deflate]),
+            Err(Error::TooLarge(_))
+        ));
+        // Exactly the bound is fine; one byte more is not.
+        let at = encrypt(
+            &vec![b'a'; MAX_INFLATED_LEN],
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            zip.clone(),
+            &rng,
+        )
+        .unwrap();
+        assert_eq!(
+            decrypt_with(&at, &k, ALL, &[Compression::Deflate])
+                .unwrap()
+                .plaintext
+                .len(),
+            MAX_INFLATED_LEN
+        );
+        let over = encrypt(
+            &vec![b'a'; MAX_INFLATED_LEN + 1],
+            k.public_key(),
+            ContentEncryption::A128Gcm,
+            zip,
+            &rng,
+        )
+        .unwrap();
+        assert!(matches!(
+            decrypt_with(&over, &k, ALL, &[Compression::Deflate]),
+            Err(Error::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn corrupt_deflate_stream_is_malformed() {
+        let d = Compression::Deflate;
+        let good = d.compress(b"hello hello hello").unwrap();
+        assert_eq!(d.decompress(&good, 100).unwrap(), b"hello hello hello");
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(matches!(
+            d.decompress(&trailing, 100),
+            Err(Error::Malformed(_))
+        ));
+        assert!(d.decompress(&[0xff, 0xff, 0xff], 100).is_err());
     }
 
     #[test]

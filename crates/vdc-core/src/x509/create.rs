@@ -795,4 +795,20 @@ mod tests {
             assert!(matches!(err, Error::Certificate(_)), "{name}: {err:?}");
         }
     }
+
+    /// HAIP 1.0 §6.1 "MUST NOT be self-signed": a CA and a self-signed end entity are
+    /// self-signed, a leaf issued under the CA is not, although here both carry one name.
+    #[test]
+    fn self_signed_tells_a_self_signed_certificate_from_an_issued_leaf() {
+        let rng = SeededRandom::new(11);
+        let ca_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+        let ca = self_signed(&spec(&rng).ca(), &ca_key).unwrap();
+        let leaf_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+        let leaf = issue(&spec(&rng), leaf_key.public_key(), &ca, &ca_key).unwrap();
+        let own = self_signed(&spec(&rng), &leaf_key).unwrap();
+        assert!(crate::x509::is_self_signed(&ca).unwrap());
+        assert!(crate::x509::is_self_signed(&own).unwrap());
+        assert!(!crate::x509::is_self_signed(&leaf).unwrap());
+        assert!(crate::x509::is_self_signed(b"not der").is_err());
+    }
 }

@@ -288,6 +288,14 @@ pub fn leaf_has_dns_san(leaf_der: &[u8], dns_name: &str) -> Result<bool> {
     Ok(dns_san_matches(&info.dns_names, dns_name))
 }
 
+/// The `keyIdentifier` of a certificate's authorityKeyIdentifier extension (RFC 5280
+/// §4.2.1.1), `None` when the certificate has none (a self-signed root usually has none),
+/// without validating anything else: what an OID4VP 1.0 §6.1.1.1 `aki` Trusted Authorities
+/// Query value names. Call it on certificates of a chain that was validated or configured.
+pub fn authority_key_identifier(cert_der: &[u8]) -> Result<Option<Vec<u8>>> {
+    Ok(LeafInfo::parse(cert_der)?.authority_key_id)
+}
+
 /// The subject public key of a certificate (P-256 or Ed25519), without validating anything
 /// else: for checking that a configured chain's leaf certifies a configured key. Trust
 /// decisions use [`validate_x5c`].
@@ -306,13 +314,17 @@ pub(super) struct LeafInfo {
     pub(super) uris: Vec<String>,
     pub(super) is_ca: bool,
     pub(super) subject_key_id: Option<Vec<u8>>,
+    /// The `keyIdentifier` of the authorityKeyIdentifier extension (RFC 5280 §4.2.1.1).
+    pub(super) authority_key_id: Option<Vec<u8>>,
 }
 
 impl LeafInfo {
     pub(super) fn parse(der: &[u8]) -> Result<Self> {
         use der::oid::AssociatedOid as _;
         use x509_cert::ext::pkix::ID_CE_SUBJECT_KEY_IDENTIFIER;
-        use x509_cert::ext::pkix::{BasicConstraints, SubjectKeyIdentifier};
+        use x509_cert::ext::pkix::{
+            AuthorityKeyIdentifier, BasicConstraints, SubjectKeyIdentifier,
+        };
 
         let cert = x509_cert::Certificate::from_der(der)
             .map_err(|_| Error::Certificate("certificate is not valid DER X.509".into()))?;
@@ -323,6 +335,7 @@ impl LeafInfo {
             uris: Vec::new(),
             is_ca: false,
             subject_key_id: None,
+            authority_key_id: None,
         };
         let mut seen: Vec<ObjectIdentifier> = Vec::new();
         for ext in tbs.extensions.unwrap_or_default() {
@@ -347,6 +360,9 @@ impl LeafInfo {
             } else if ext.extn_id == ID_CE_SUBJECT_KEY_IDENTIFIER {
                 let ski = SubjectKeyIdentifier::from_der(value).map_err(invalid)?;
                 info.subject_key_id = Some(ski.0.as_bytes().to_vec());
+            } else if ext.extn_id == AuthorityKeyIdentifier::OID {
+                let aki = AuthorityKeyIdentifier::from_der(value).map_err(invalid)?;
+                info.authority_key_id = aki.key_identifier.map(|k| k.as_bytes().to_vec());
             }
         }
         Ok(info)
@@ -967,5 +983,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(aki.key_identifier.unwrap().as_bytes(), ski.as_slice());
+    }
+
+    #[test]
+    fn authority_key_identifier_is_the_issuing_cas_subject_key_identifier() {
+        // OID4VP 1.0 §6.1.1.1 matches `aki` values against this field of chain certificates.
+        let rng = SeededRandom::new(61);
+        let ca_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+        let ca = self_signed(&spec("AKI CA", &rng).ca(), &ca_key).unwrap();
+        let leaf_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+        let leaf = issue(&spec("AKI leaf", &rng), leaf_key.public_key(), &ca, &ca_key).unwrap();
+        let ski = LeafInfo::parse(&ca).unwrap().subject_key_id.unwrap();
+        assert_eq!(authority_key_identifier(&leaf).unwrap(), Some(ski));
+        assert!(authority_key_identifier(b"not a certificate").is_err());
     }
 }

@@ -10,6 +10,7 @@
 //! Layout: [`request`] (the request's parameters and checks), `login` (the relying party
 //! of the identity provider and the claim mapping), [`dpop`] (proofs and server nonces).
 
+pub mod attestation;
 pub(crate) mod claims;
 pub mod dpop;
 pub(crate) mod login;
@@ -245,10 +246,13 @@ impl Issuer {
     pub async fn push_authorization(
         &self,
         issuer_id: &str,
-        params: HashMap<String, String>,
+        mut params: HashMap<String, String>,
         dpop_proof: Option<&str>,
+        client_attestation: &attestation::ClientAttestationHeaders,
     ) -> Result<PushedAuthorizationResponse> {
         let def = self.flow_definition(issuer_id).await?;
+        self.authenticate_par_client(issuer_id, &def, &mut params, client_attestation, dpop_proof)
+            .await?;
         let raw = RawAuthorizationRequest::new(params);
         let req = self
             .checked_request(issuer_id, &def, &raw, dpop_proof)

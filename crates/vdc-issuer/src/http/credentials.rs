@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use vdc_http::ErrorResponse;
 
+use crate::authorization::attestation::ClientAttestationHeaders;
 use crate::authorization::dpop::{DPOP_ALGS, PresentedToken, TokenScheme};
 use crate::tokens::AccessToken;
 
@@ -50,6 +51,20 @@ impl<S: Send + Sync> FromRequestParts<S> for DpopProof {
         dpop_header(&parts.headers)
             .map(Self)
             .map_err(|m| ErrorResponse::client(StatusCode::BAD_REQUEST, "invalid_dpop_proof", m))
+    }
+}
+
+/// The `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` headers of a PAR or
+/// token request (draft-ietf-oauth-attestation-based-client-auth); a repeated or oversized
+/// one is `401 invalid_client`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClientAttestation(pub ClientAttestationHeaders);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAttestation {
+    type Rejection = crate::error::IssuerError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        ClientAttestationHeaders::from_headers(&parts.headers).map(Self)
     }
 }
 

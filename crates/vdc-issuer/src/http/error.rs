@@ -31,6 +31,9 @@ impl IssuerError {
             Self::CredentialRequestDenied(_) => (S::BAD_REQUEST, "credential_request_denied"),
             Self::InvalidProof(_) => (S::BAD_REQUEST, "invalid_proof"),
             Self::InvalidNonce => (S::BAD_REQUEST, "invalid_nonce"),
+            Self::InvalidEncryptionParameters(_) => {
+                (S::BAD_REQUEST, "invalid_encryption_parameters")
+            }
             Self::InvalidTransactionId => (S::BAD_REQUEST, "invalid_transaction_id"),
             Self::InvalidNotificationId => (S::BAD_REQUEST, "invalid_notification_id"),
             Self::InvalidNotificationRequest(_) => (S::BAD_REQUEST, "invalid_notification_request"),
@@ -46,6 +49,9 @@ impl IssuerError {
             Self::TemporarilyUnavailable(_) => (S::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             Self::InvalidDpopProof { site, .. } => (dpop_status(*site), "invalid_dpop_proof"),
             Self::UseDpopNonce { site, .. } => (dpop_status(*site), "use_dpop_nonce"),
+            // Spec: RFC 6749 §5.2: token errors are 400 but invalid_client (401).
+            Self::UseAttestationChallenge { .. } => (S::BAD_REQUEST, "use_attestation_challenge"),
+            Self::UseFreshAttestation(_) => (S::BAD_REQUEST, "use_fresh_attestation"),
             Self::NotFound(_) => (S::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (S::CONFLICT, "conflict"),
             // R2: an outage is a fast 503 the client may retry.
@@ -64,6 +70,7 @@ impl IssuerError {
             | Self::InvalidToken(m)
             | Self::InvalidCredentialRequest(m)
             | Self::InvalidProof(m)
+            | Self::InvalidEncryptionParameters(m)
             | Self::CredentialRequestDenied(m)
             | Self::InvalidNotificationRequest(m)
             | Self::NotFound(m)
@@ -73,7 +80,9 @@ impl IssuerError {
             | Self::InvalidClient(m)
             | Self::InvalidAuthorizationDetails(m)
             | Self::AccessDenied(m)
-            | Self::TemporarilyUnavailable(m) => m.clone(),
+            | Self::TemporarilyUnavailable(m)
+            | Self::UseFreshAttestation(m) => m.clone(),
+            Self::UseAttestationChallenge { message, .. } => message.clone(),
             Self::InvalidDpopProof { message, .. } => message.clone(),
             Self::UseDpopNonce { .. } => "use the DPoP-Nonce this response carries in the DPoP proof".into(),
             Self::UnsupportedResponseType => "response_type must be code".into(),
@@ -124,6 +133,16 @@ impl IntoResponse for IssuerError {
             && let Ok(v) = http::HeaderValue::from_str(nonce)
         {
             response.headers_mut().insert("dpop-nonce", v);
+        }
+        // Spec: draft-ietf-oauth-attestation-based-client-auth §"Errors":
+        // use_attestation_challenge MUST come with the OAuth-Client-Attestation-Challenge
+        // header.
+        if let Self::UseAttestationChallenge { challenge, .. } = &self
+            && let Ok(v) = http::HeaderValue::from_str(challenge)
+        {
+            response
+                .headers_mut()
+                .insert("oauth-client-attestation-challenge", v);
         }
         response
     }

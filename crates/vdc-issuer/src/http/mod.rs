@@ -2,6 +2,7 @@
 //! the paths in [`paths`]) and [`management_routes`] (the contract's `/api/v1` issuer API,
 //! behind the admin key). Handlers extract, call one service method, and map the result.
 
+mod credential_body;
 mod credentials;
 mod error;
 pub mod paths;
@@ -22,14 +23,14 @@ use vdc_http::{AppJson, ErrorResponse, ManagementJson, OAuthForm};
 use vdc_status::CredentialObject;
 
 use crate::definition::IssuerDefinition;
+use crate::encryption::{APPLICATION_JWT, CredentialAnswer};
 use crate::error::Result;
 use crate::management::{CreateOffer, IssuerList, IssuerObject, OfferCreated, OfferStatus};
 use crate::metadata::{AuthorizationServerMetadata, CredentialIssuerMetadata};
-use crate::oid4vci::{
-    CredentialOutcome, CredentialRequest, DeferredRequest, NotificationRequest, TokenRequest,
-};
+use crate::oid4vci::{CredentialOutcome, NotificationRequest, TokenRequest};
 use crate::service::Issuer;
-use credentials::{DpopProof, OAuthQuery, WalletToken};
+use credential_body::CredentialBody;
+use credentials::{ClientAttestation, DpopProof, OAuthQuery, WalletToken};
 
 /// A JSON answer that caches must not keep (RFC 6749 §5.1; OID4VCI 1.0 §7.2, §8.3).
 fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
@@ -49,12 +50,14 @@ pub fn wallet_routes(issuer: Issuer) -> Router {
         .route(AS_METADATA_APPENDED, get(as_metadata))
         .route(JWT_VC_ISSUER_INSERTED, get(jwt_vc_issuer))
         .route(JWT_VC_ISSUER_APPENDED, get(jwt_vc_issuer))
+        .route(TRUST_ANCHOR, get(trust_anchor))
         .route(OFFER, get(offer))
         .route(PAR, post(par))
         .route(AUTHORIZE, get(authorize))
         .route(AUTHORIZE_CALLBACK, get(authorize_callback))
         .route(TOKEN, post(token))
         .route(REVOKE, post(revoke))
+        .route(CHALLENGE, post(challenge))
         .route(NONCE, post(nonce))
         .route(CREDENTIAL, post(credential))
         .route(DEFERRED_CREDENTIAL, post(deferred_credential))
@@ -68,6 +71,7 @@ fn management_api() -> OpenApiRouter<Issuer> {
     OpenApiRouter::new()
         .routes(routes!(list_issuers, create_issuer))
         .routes(routes!(get_issuer, update_issuer))
+        .routes(routes!(issuer_haip))
         .routes(routes!(create_offer))
         .routes(routes!(get_offer, cancel_offer))
         .routes(routes!(supply_claims))
@@ -89,11 +93,54 @@ pub fn management_openapi() -> utoipa::openapi::OpenApi {
     management_api().into_openapi()
 }
 
+/// Credential Issuer Metadata, signed (`application/jwt`) when the issuer has
+/// `signed_metadata` and the wallet's `Accept` asks for it (OID4VCI 1.0 §12.2.2), else
+/// unsigned JSON; `Vary: Accept` either way, so caches keep the two apart.
 async fn metadata(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
-) -> Result<Json<CredentialIssuerMetadata>> {
-    i.credential_issuer_metadata(&issuer).await.map(Json)
+    headers: axum::http::HeaderMap,
+) -> Result<Response> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let signed = if crate::metadata::accepts_signed_metadata(accept) {
+        i.signed_credential_issuer_metadata(&issuer).await?
+    } else {
+        None
+    };
+    let mut r = match signed {
+        Some(jwt) => {
+            let mut r = jwt.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::metadata::SIGNED_METADATA_MEDIA_TYPE),
+            );
+            r
+        }
+        None => {
+            let m: CredentialIssuerMetadata = i.credential_issuer_metadata(&issuer).await?;
+            Json(m).into_response()
+        }
+    };
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(r)
+}
+
+/// The trust anchor of the issuer's chain as a `.pem` file (public: a CA certificate).
+async fn trust_anchor(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Response> {
+    let pem = i.trust_anchor_pem(&issuer).await?;
+    let mut r = pem.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-pem-file"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"vdc-issuer-{issuer}-ca.pem\""
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
 }
 
 async fn as_metadata(
@@ -143,21 +190,51 @@ fn found(to: crate::authorization::Redirect) -> Response {
     r
 }
 
+/// Spec: draft-ietf-oauth-attestation-based-client-auth §"Providing Challenges on Previous
+/// Responses": a fresh challenge on every answer to a request that carried a client
+/// attestation, for the wallet's next PoP.
+fn with_attestation_challenge(
+    i: &Issuer,
+    issuer: &str,
+    attestation: &crate::authorization::attestation::ClientAttestationHeaders,
+    mut r: Response,
+) -> Response {
+    if attestation.is_present()
+        && let Ok(c) = i.attestation_challenge(issuer)
+        && let Ok(v) = HeaderValue::from_str(&c)
+    {
+        r.headers_mut()
+            .insert("oauth-client-attestation-challenge", v);
+    }
+    r
+}
+
 async fn par(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
     DpopProof(proof): DpopProof,
+    ClientAttestation(attestation): ClientAttestation,
     OAuthForm(form): OAuthForm,
 ) -> Result<Response> {
     let r = i
-        .push_authorization(&issuer, form, proof.as_deref())
+        .push_authorization(&issuer, form, proof.as_deref(), &attestation)
         .await?;
-    Ok(with_dpop_nonce(
+    let r = with_dpop_nonce(
         &i,
         &issuer,
         proof.as_deref(),
         no_store(StatusCode::CREATED, r),
-    ))
+    );
+    Ok(with_attestation_challenge(&i, &issuer, &attestation, r))
+}
+
+/// Challenge endpoint. Spec: draft-ietf-oauth-attestation-based-client-auth
+/// §"Providing Challenges through the Challenge Endpoint": `200` with
+/// `attestation_challenge`, `Cache-Control: no-store`.
+async fn challenge(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Response> {
+    i.challenge_endpoint(&issuer)
+        .await
+        .map(|c| no_store(StatusCode::OK, c))
 }
 
 async fn authorize(
@@ -180,17 +257,15 @@ async fn token(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
     DpopProof(proof): DpopProof,
+    ClientAttestation(attestation): ClientAttestation,
     OAuthForm(form): OAuthForm,
 ) -> Result<Response> {
+    let request = TokenRequest::from_form(form);
     let t = i
-        .token(&issuer, TokenRequest::from_form(form), proof.as_deref())
+        .token(&issuer, request, proof.as_deref(), &attestation)
         .await?;
-    Ok(with_dpop_nonce(
-        &i,
-        &issuer,
-        proof.as_deref(),
-        no_store(StatusCode::OK, t),
-    ))
+    let r = with_dpop_nonce(&i, &issuer, proof.as_deref(), no_store(StatusCode::OK, t));
+    Ok(with_attestation_challenge(&i, &issuer, &attestation, r))
 }
 
 /// Spec: RFC 7009 §2.2: `200` with an empty body when the token is revoked or unknown.
@@ -220,27 +295,6 @@ async fn nonce(
     ))
 }
 
-/// The body of a Credential or Deferred Credential Request. Spec: OID4VCI 1.0 §8.3.1.2: a
-/// request that "is missing a required parameter, includes an unsupported parameter or
-/// parameter value, repeats the same parameter, or is otherwise malformed" is
-/// `invalid_credential_request`, which takes precedence over RFC 6750's `invalid_request`;
-/// §9.3: the Deferred Credential Endpoint answers with the same codes. Unknown members are
-/// ignored (§8.2), as [`AppJson`] does.
-struct CredentialJson<T>(T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S>
-    for CredentialJson<T>
-{
-    type Rejection = ErrorResponse;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ErrorResponse> {
-        AppJson::from_request(req, state)
-            .await
-            .map(|AppJson(t)| Self(t))
-            .map_err(|e| e.malformed_as("invalid_credential_request"))
-    }
-}
-
 /// The body of a Notification Request. Spec: OID4VCI 1.0 §11.3: a malformed one is
 /// `invalid_notification_request`.
 struct NotificationJson<T>(T);
@@ -258,20 +312,32 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
-fn outcome(o: CredentialOutcome) -> Response {
-    match o {
-        CredentialOutcome::Issued(body) => no_store(StatusCode::OK, body),
-        CredentialOutcome::Deferred(body) => no_store(StatusCode::ACCEPTED, body),
-    }
+/// A successful (deferred) credential answer: JSON, or the JWE as `application/jwt`
+/// (OID4VCI 1.0 §10), with the status of §8.3 / §9.2 (200 issued, 202 deferred) either way.
+fn answer(a: CredentialAnswer) -> Response {
+    let (status, jwt) = match a {
+        CredentialAnswer::Plain(CredentialOutcome::Issued(body)) => {
+            return no_store(StatusCode::OK, body);
+        }
+        CredentialAnswer::Plain(CredentialOutcome::Deferred(body)) => {
+            return no_store(StatusCode::ACCEPTED, body);
+        }
+        CredentialAnswer::Encrypted { deferred, jwt } if deferred => (StatusCode::ACCEPTED, jwt),
+        CredentialAnswer::Encrypted { jwt, .. } => (StatusCode::OK, jwt),
+    };
+    let mut r = (status, [(header::CONTENT_TYPE, APPLICATION_JWT)], jwt).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 async fn credential(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
     WalletToken(token): WalletToken,
-    CredentialJson(req): CredentialJson<CredentialRequest>,
+    CredentialBody(msg): CredentialBody,
 ) -> Result<Response> {
-    let r = outcome(i.credential(&issuer, &token, req).await?);
+    let r = answer(i.credential_message(&issuer, &token, msg).await?);
     Ok(with_dpop_nonce(&i, &issuer, token.proof.as_deref(), r))
 }
 
@@ -279,9 +345,9 @@ async fn deferred_credential(
     State(i): State<Issuer>,
     Path(issuer): Path<String>,
     WalletToken(token): WalletToken,
-    CredentialJson(req): CredentialJson<DeferredRequest>,
+    CredentialBody(msg): CredentialBody,
 ) -> Result<Response> {
-    let r = outcome(i.deferred_credential(&issuer, &token, req).await?);
+    let r = answer(i.deferred_credential_message(&issuer, &token, msg).await?);
     Ok(with_dpop_nonce(&i, &issuer, token.proof.as_deref(), r))
 }
 
@@ -381,6 +447,33 @@ async fn get_issuer(
     Path(issuer): Path<String>,
 ) -> Result<Json<IssuerObject>> {
     i.get_issuer(&issuer).await.map(Json)
+}
+
+/// Contract-next ("HAIP mode").
+#[utoipa::path(
+    get,
+    path = paths::API_ISSUER_HAIP,
+    tag = TAG_ISSUERS,
+    operation_id = "get_issuer_haip",
+    summary = "Read an issuer's HAIP 1.0 rules, met or not",
+    description = "Every issuer rule of OpenID4VC HAIP 1.0 with its section and whether the \
+        issuer meets it. In HAIP mode (`\"haip\": true`) a create or update that breaks a \
+        configuration rule is refused with 400 naming the section.",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+    ),
+    responses(
+        (status = 200, description = "The rules.", body = vdc_http::haip::HaipReport),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer.", body = ErrorBody),
+    ),
+)]
+async fn issuer_haip(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+) -> Result<Json<vdc_http::haip::HaipReport>> {
+    i.haip_report(&issuer).await.map(Json)
 }
 
 /// Contract-next ("Managing tenants"): any subset of the create body's members but `id`.

@@ -12,6 +12,8 @@ pub const AS_METADATA_APPENDED: &str = "/issuers/{issuer}/.well-known/oauth-auth
 pub const JWT_VC_ISSUER_INSERTED: &str = "/.well-known/jwt-vc-issuer/issuers/{issuer}";
 /// JWT VC Issuer Metadata, appended form.
 pub const JWT_VC_ISSUER_APPENDED: &str = "/issuers/{issuer}/.well-known/jwt-vc-issuer";
+/// The trust anchor of the chain vdc made for the issuer's signing key (PEM, public).
+pub const TRUST_ANCHOR: &str = "/issuers/{issuer}/trust-anchor.pem";
 /// A credential offer by reference.
 pub const OFFER: &str = "/issuers/{issuer}/offers/{id}";
 /// Pushed authorization request endpoint (RFC 9126).
@@ -24,6 +26,8 @@ pub const AUTHORIZE_CALLBACK: &str = "/issuers/{issuer}/authorize/callback";
 pub const TOKEN: &str = "/issuers/{issuer}/token";
 /// Token revocation endpoint (RFC 7009).
 pub const REVOKE: &str = "/issuers/{issuer}/revoke";
+/// Challenge endpoint (draft-ietf-oauth-attestation-based-client-auth §"Challenges").
+pub const CHALLENGE: &str = "/issuers/{issuer}/challenge";
 /// Nonce endpoint.
 pub const NONCE: &str = "/issuers/{issuer}/nonce";
 /// Credential endpoint.
@@ -37,6 +41,8 @@ pub const NOTIFICATION: &str = "/issuers/{issuer}/notification";
 pub const API_ISSUERS: &str = "/api/v1/issuers";
 /// Management: one issuer.
 pub const API_ISSUER: &str = "/api/v1/issuers/{issuer}";
+/// Management: an issuer's HAIP 1.0 report (contract-next "HAIP mode").
+pub const API_ISSUER_HAIP: &str = "/api/v1/issuers/{issuer}/haip";
 /// Management: offers of an issuer.
 pub const API_OFFERS: &str = "/api/v1/issuers/{issuer}/offers";
 /// Management: one offer.

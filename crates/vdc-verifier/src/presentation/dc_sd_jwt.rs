@@ -52,6 +52,9 @@ pub(crate) async fn check_dc_sd_jwt(
     query
         .match_claims(&v.sd_jwt.claims)
         .map_err(|m| (RejectReason::DcqlUnsatisfied, m))?;
+    if query.trusted_authorities.is_some() {
+        trusted_authorities(check, query, text, &v).await?;
+    }
     let state = match v.status() {
         Some(status) => {
             let s = check
@@ -82,6 +85,45 @@ pub(crate) async fn check_dc_sd_jwt(
         types: None,
         status: state.as_str().to_owned(),
     })
+}
+
+/// Spec: OID4VP 1.0 §6.1.1.1 (HAIP 1.0 §5: MUST be supported): an `aki` value "MUST match
+/// with the AuthorityKeyIdentifier element of an X.509 certificate in the certificate chain
+/// present in the Credential". Only a chain this verifier checked counts (G5): one validated
+/// to its anchors, or a local issuer's configured chain ([`crate::trust::IssuerChains`]).
+async fn trusted_authorities(
+    check: &PresentationCheck<'_>,
+    query: &CredentialQuery,
+    text: &str,
+    v: &sd_jwt_vc::VerifiedSdJwtVc,
+) -> Checked<()> {
+    let unsatisfied = |m: &str| {
+        (
+            RejectReason::DcqlUnsatisfied,
+            format!("trusted_authorities: {m}"),
+        )
+    };
+    let header = SdJwt::parse(text)
+        .and_then(|s| s.issuer_jws().map(|j| j.header.clone()))
+        .map_err(|e| (RejectReason::Signature, e.to_string()))?;
+    let chain = match check.issuer_chains {
+        Some(chains) => chains.vouched_chain(&header, &v.issuer, v.mechanism).await,
+        None => None,
+    }
+    .ok_or_else(|| {
+        unsatisfied("the issuer key is not certified by an x5c chain this verifier checked")
+    })?;
+    let akis: Vec<Vec<u8>> = chain
+        .iter()
+        .filter_map(|c| vdc_core::x509::authority_key_identifier(c).ok().flatten())
+        .collect();
+    if query.trusted_authorities_match(&akis) {
+        Ok(())
+    } else {
+        Err(unsatisfied(
+            "no certificate of the x5c chain has a requested Authority Key Identifier",
+        ))
+    }
 }
 
 /// Maps a verification error to its check. Key binding errors are told apart by reading

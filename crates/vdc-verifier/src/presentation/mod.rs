@@ -49,6 +49,9 @@ pub struct PresentationCheck<'a> {
     pub nonce: &'a str,
     /// The verifier's issuer-key policy.
     pub resolver: &'a dyn IssuerKeyResolver,
+    /// The issuer chains the policy vouches for (DCQL `trusted_authorities`); `None`: no
+    /// chain is vouched for, so no credential satisfies a `trusted_authorities` query.
+    pub issuer_chains: Option<&'a dyn crate::trust::IssuerChains>,
     /// Credential status.
     pub status: &'a dyn StatusChecker,
     /// Algorithms and KB-JWT age.
