@@ -20,6 +20,12 @@
 #   authcode      suites/authcode.sh: @openid4vc/openid4vci and oauth4webapi run the
 #                 authorization code flow (PAR, PKCE, DPoP, iss) with a login at an
 #                 oidc-provider IdP, plus the refusals
+#   signed-metadata suites/signed-metadata.sh: @openid4vc/openid4vci reads the issuer's
+#                 signed Credential Issuer Metadata (Accept: application/jwt, x5c)
+#   haip          suites/haip.sh: a HAIP-mode issuer and verifier driven by @openid4vc/*
+#                 0.4.6 (wallet and key attestation, PAR, DPoP, presentation with
+#                 trusted_authorities) and jose (OID4VCI §10 encryption), plus the refusals
+#                 (docs/HAIP.md)
 #   (every conformance/suites/*.sh runs, with VDC_BASE_URL/VDC_ADMIN_KEY set)
 #
 # Environment: VDC_BIN (a vdc binary instead of `cargo build -p vdc`), CARGO_TARGET_DIR.

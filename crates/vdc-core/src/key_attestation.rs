@@ -22,7 +22,7 @@ use crate::x509::{self, TrustAnchors};
 /// Media type of a key attestation JWT (OID4VCI 1.0 §D.1, IANA "application/key-attestation+jwt").
 pub const KEY_ATTESTATION_TYP: &str = "key-attestation+jwt";
 /// The `typ` npm `@openid4vc/openid4vci` 0.4.6 writes (an earlier draft's spelling); accepted
-/// beside the spec's and never written (docs/INTEROP.md, H1).
+/// beside the spec's and never written (docs/INTEROP.md, H4).
 pub const KEY_ATTESTATION_TYP_DRAFT: &str = "keyattestation+jwt";
 
 /// The most keys one attestation may attest (the largest `batch_size` an issuer accepts).
