@@ -367,7 +367,8 @@ impl Issuer {
         // Spec: HAIP 1.0 §4.4.1, draft-ietf-oauth-attestation-based-client-auth: the wallet
         // attestation authenticates the client, for every grant.
         let client_id = &mut request.client_id;
-        self.authenticate_token_client(issuer_id, &def, client_id, client_attestation, dpop_proof)
+        let attested = self
+            .authenticate_token_client(issuer_id, &def, client_id, client_attestation, dpop_proof)
             .await?;
         let grant = request
             .grant_type
@@ -378,12 +379,18 @@ impl Issuer {
             PRE_AUTHORIZED_GRANT => {}
             "authorization_code" if flow => {
                 return self
-                    .token_authorization_code(issuer_id, &def, &request, dpop_proof)
+                    .token_authorization_code(
+                        issuer_id,
+                        &def,
+                        &request,
+                        dpop_proof,
+                        attested.as_deref(),
+                    )
                     .await;
             }
             "refresh_token" if flow => {
                 return self
-                    .token_refresh(issuer_id, &def, &request, dpop_proof)
+                    .token_refresh(issuer_id, &def, &request, dpop_proof, attested.as_deref())
                     .await;
             }
             _ => return Err(IssuerError::UnsupportedGrantType),

@@ -174,6 +174,10 @@ impl ClientAuthSite {
 pub(crate) struct AuthenticatedClient {
     /// The attestation's `sub`.
     pub(crate) client_id: String,
+    /// The RFC 7638 thumbprint of the client instance key (`cnf.jwk`), to which the
+    /// authorization code and refresh tokens of a flow that began with this attestation are
+    /// bound (ABCA "Refresh token binding", "Binding of OAuth protocol artifacts").
+    pub(crate) instance_jkt: String,
 }
 
 fn from_core(e: AttestationError) -> IssuerError {
@@ -298,6 +302,7 @@ impl Issuer {
         );
         Ok(Some(AuthenticatedClient {
             client_id: verified.client_id,
+            instance_jkt: verified.instance_jkt,
         }))
     }
 
@@ -401,8 +406,8 @@ impl Issuer {
         client_id: &mut Option<String>,
         headers: &ClientAttestationHeaders,
         dpop_proof: Option<&str>,
-    ) -> Result<()> {
-        if let Some(client) = self
+    ) -> Result<Option<String>> {
+        let Some(client) = self
             .authenticate_client(
                 issuer_id,
                 def,
@@ -412,10 +417,11 @@ impl Issuer {
                 dpop_proof,
             )
             .await?
-        {
-            client_id.get_or_insert(client.client_id);
-        }
-        Ok(())
+        else {
+            return Ok(None);
+        };
+        client_id.get_or_insert(client.client_id);
+        Ok(Some(client.instance_jkt))
     }
 
     /// Authenticates a pushed authorization request's client. Spec: HAIP 1.0 §4.4.1: "the
@@ -428,9 +434,9 @@ impl Issuer {
         params: &mut std::collections::HashMap<String, String>,
         headers: &ClientAttestationHeaders,
         dpop_proof: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let given = params.get("client_id").cloned();
-        if let Some(client) = self
+        let Some(client) = self
             .authenticate_client(
                 issuer_id,
                 def,
@@ -440,12 +446,32 @@ impl Issuer {
                 dpop_proof,
             )
             .await?
-        {
-            params
-                .entry("client_id".to_owned())
-                .or_insert(client.client_id);
+        else {
+            return Ok(None);
+        };
+        params
+            .entry("client_id".to_owned())
+            .or_insert(client.client_id);
+        Ok(Some(client.instance_jkt))
+    }
+
+    /// Spec: draft-ietf-oauth-attestation-based-client-auth, "Refresh token binding" (MUST)
+    /// and "Binding of OAuth protocol artifacts" (authorization codes, RECOMMENDED): a flow
+    /// whose pushed request was attested is bound to that client instance key; its code and
+    /// refresh tokens are redeemed only with an attestation of the same key. `artifact`
+    /// names what is being redeemed.
+    pub(crate) fn check_instance_binding(
+        bound: Option<&str>,
+        attested: Option<&str>,
+        artifact: &str,
+    ) -> Result<()> {
+        match (bound, attested) {
+            (None, _) => Ok(()),
+            (Some(b), Some(a)) if b == a => Ok(()),
+            (Some(_), _) => Err(IssuerError::InvalidGrant(format!(
+                "the {artifact} is bound to the wallet instance attested at the pushed authorization request: authenticate with a client attestation of the same instance key (cnf)"
+            ))),
         }
-        Ok(())
     }
 }
 

@@ -251,12 +251,14 @@ impl Issuer {
         client_attestation: &attestation::ClientAttestationHeaders,
     ) -> Result<PushedAuthorizationResponse> {
         let def = self.flow_definition(issuer_id).await?;
-        self.authenticate_par_client(issuer_id, &def, &mut params, client_attestation, dpop_proof)
+        let instance = self
+            .authenticate_par_client(issuer_id, &def, &mut params, client_attestation, dpop_proof)
             .await?;
         let raw = RawAuthorizationRequest::new(params);
-        let req = self
+        let mut req = self
             .checked_request(issuer_id, &def, &raw, dpop_proof)
             .await?;
+        req.client_instance_jkt = instance;
         let handle = self.random_b64(32)?;
         let ttl = self.settings.par_ttl;
         let record =
@@ -483,6 +485,7 @@ impl Issuer {
         def: &IssuerDefinition,
         request: &TokenRequest,
         dpop_proof: Option<&str>,
+        attested: Option<&str>,
     ) -> Result<TokenResponse> {
         let store = self.authorizations()?;
         let code = request
@@ -522,6 +525,11 @@ impl Issuer {
         };
         let req: AuthorizationRequest = serde_json::from_value(record.request.clone())
             .map_err(|e| IssuerError::Internal(format!("stored request: {e}")))?;
+        Self::check_instance_binding(
+            req.client_instance_jkt.as_deref(),
+            attested,
+            "authorization code",
+        )?;
         let client_id = request
             .client_id
             .as_deref()
@@ -617,6 +625,7 @@ impl Issuer {
         def: &IssuerDefinition,
         request: &TokenRequest,
         dpop_proof: Option<&str>,
+        attested: Option<&str>,
     ) -> Result<TokenResponse> {
         let store = self.authorizations()?;
         let given = request
@@ -634,6 +643,11 @@ impl Issuer {
             .ok_or_else(invalid)?;
         let req: AuthorizationRequest = serde_json::from_value(record.request.clone())
             .map_err(|e| IssuerError::Internal(format!("stored request: {e}")))?;
+        Self::check_instance_binding(
+            req.client_instance_jkt.as_deref(),
+            attested,
+            "refresh token",
+        )?;
         if request
             .client_id
             .as_deref()

@@ -47,6 +47,10 @@ pub struct AuthorizationRequest {
     /// The DPoP key the code is bound to (RFC 9449 §10: `dpop_jkt`, or the PAR's proof key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The thumbprint of the client instance key of the wallet attestation that
+    /// authenticated the pushed request: the code and the refresh tokens are bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_instance_jkt: Option<String>,
 }
 
 /// The parameters of an authorization request before the checks that need the store.
@@ -192,6 +196,7 @@ impl RawAuthorizationRequest {
             scope,
             offer_id: None,
             dpop_jkt,
+            client_instance_jkt: None,
         })
     }
 }

@@ -906,6 +906,7 @@ mod code_flow {
     vdc_testkit::both_backends_with!(
         start_with_idp,
         haip_code_flow_authenticates_the_wallet_at_par_and_at_the_token_endpoint,
+        code_and_refresh_token_are_bound_to_the_attested_instance_key,
     );
 
     const ISSUER: &str = "sso";
@@ -1065,5 +1066,116 @@ mod code_flow {
             post_form(fx, &path, &form, Some(&a), Some(&p), Some(&wallet)).await;
         assert_eq!(status, 200, "{body}");
         assert!(body["refresh_token"].is_string(), "{body}");
+    }
+
+    /// Spec: draft-ietf-oauth-attestation-based-client-auth, "Refresh token binding" (MUST)
+    /// and "Binding of OAuth protocol artifacts": a flow whose PAR was attested is bound to
+    /// that instance key. Another instance of the same wallet (same provider, same `sub`,
+    /// same DPoP key) can redeem neither its code nor its refresh token; the instance that
+    /// pushed it can. Fails on the code before the binding (both were accepted).
+    async fn code_and_refresh_token_are_bound_to_the_attested_instance_key(f: &IdpFixture) {
+        let fx = &f.fx;
+        let mut wallet = Instance::new();
+        fetch_dpop_nonce(fx, ISSUER, &mut wallet).await;
+        let verifier = format!("{}{}{}", jti(), jti(), jti());
+        let pkce = vdc_core::base64url::encode(vdc_core::digest::sha256(verifier.as_bytes()));
+        let a = attestation(fx, &wallet).await;
+        let ch = challenge(fx, ISSUER).await;
+        let p = pop(fx, &wallet, ISSUER, Some(&ch)).await;
+        let form = [
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", pkce.as_str()),
+            ("code_challenge_method", "S256"),
+            ("scope", "employee_badge"),
+        ];
+        let path = format!("/issuers/{ISSUER}/par");
+        let (status, body, _) =
+            post_form(fx, &path, &form, Some(&a), Some(&p), Some(&wallet)).await;
+        assert_eq!(status, 201, "{body}");
+        let request_uri = body["request_uri"].as_str().unwrap().to_owned();
+        let r = f
+            .http
+            .get(fx.url(&format!("/issuers/{ISSUER}/authorize")))
+            .query(&[("client_id", CLIENT), ("request_uri", request_uri.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302);
+        let to_idp = location(&r);
+        let callback = fx.url(&format!("/issuers/{ISSUER}/authorize/callback"));
+        let back = f
+            .idp
+            .login(&to_idp, &callback, "ada", "lovelace-test")
+            .await;
+        let r = f.http.get(&back).send().await.unwrap();
+        assert_eq!(r.status(), 302);
+        let code = url::Url::parse(&location(&r))
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+
+        // Another instance: its own attestation (new cnf key), the same DPoP key.
+        let own_key = std::mem::replace(&mut wallet.key, LocalSigner::new(key()));
+        let other = attestation(fx, &wallet).await;
+        let token_path = format!("/issuers/{ISSUER}/token");
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("code_verifier", verifier.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", CLIENT),
+        ];
+        let ch = challenge(fx, ISSUER).await;
+        let p = pop(fx, &wallet, ISSUER, Some(&ch)).await;
+        let answer = post_form(
+            fx,
+            &token_path,
+            &form,
+            Some(&other),
+            Some(&p),
+            Some(&wallet),
+        )
+        .await;
+        assert_error(
+            &answer,
+            400,
+            "invalid_grant",
+            "bound to the wallet instance",
+        );
+        // The instance that pushed the request redeems it (the code was not spent).
+        let other_key = std::mem::replace(&mut wallet.key, own_key);
+        let ch = challenge(fx, ISSUER).await;
+        let p = pop(fx, &wallet, ISSUER, Some(&ch)).await;
+        let (status, body, _) =
+            post_form(fx, &token_path, &form, Some(&a), Some(&p), Some(&wallet)).await;
+        assert_eq!(status, 200, "{body}");
+        let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ];
+        let own_key = std::mem::replace(&mut wallet.key, other_key);
+        let ch = challenge(fx, ISSUER).await;
+        let p = pop(fx, &wallet, ISSUER, Some(&ch)).await;
+        let answer = post_form(
+            fx,
+            &token_path,
+            &form,
+            Some(&other),
+            Some(&p),
+            Some(&wallet),
+        )
+        .await;
+        assert_error(&answer, 400, "invalid_grant", "refresh token is bound");
+        wallet.key = own_key;
+        let ch = challenge(fx, ISSUER).await;
+        let p = pop(fx, &wallet, ISSUER, Some(&ch)).await;
+        let (status, body, _) =
+            post_form(fx, &token_path, &form, Some(&a), Some(&p), Some(&wallet)).await;
+        assert_eq!(status, 200, "{body}");
     }
 }
