@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
     match mode % 4 {
         0 => {
             leaf(rest);
+            let _ = x509::is_self_signed(rest);
             chain(&[rest.to_vec()]);
             chain(&[rest.to_vec(), CA.to_vec()]);
         }
