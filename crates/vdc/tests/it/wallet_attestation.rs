@@ -981,6 +981,34 @@ mod code_flow {
             .to_owned()
     }
 
+    /// The wallet opens the authorization endpoint with its `request_uri`, the user logs in
+    /// at the IdP, and the wallet reads its code from the redirect.
+    async fn log_in(f: &IdpFixture, request_uri: &str) -> String {
+        let fx = &f.fx;
+        let r = f
+            .http
+            .get(fx.url(&format!("/issuers/{ISSUER}/authorize")))
+            .query(&[("client_id", CLIENT), ("request_uri", request_uri)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302);
+        let to_idp = location(&r);
+        let callback = fx.url(&format!("/issuers/{ISSUER}/authorize/callback"));
+        let back = f
+            .idp
+            .login(&to_idp, &callback, "ada", "lovelace-test")
+            .await;
+        let r = f.http.get(&back).send().await.unwrap();
+        assert_eq!(r.status(), 302);
+        url::Url::parse(&location(&r))
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    }
+
     async fn haip_code_flow_authenticates_the_wallet_at_par_and_at_the_token_endpoint(
         f: &IdpFixture,
     ) {
@@ -1010,28 +1038,7 @@ mod code_flow {
         let ch = next_challenge(&headers);
 
         // The user logs in; the wallet gets its code.
-        let r = f
-            .http
-            .get(fx.url(&format!("/issuers/{ISSUER}/authorize")))
-            .query(&[("client_id", CLIENT), ("request_uri", request_uri.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 302);
-        let to_idp = location(&r);
-        let callback = fx.url(&format!("/issuers/{ISSUER}/authorize/callback"));
-        let back = f
-            .idp
-            .login(&to_idp, &callback, "ada", "lovelace-test")
-            .await;
-        let r = f.http.get(&back).send().await.unwrap();
-        assert_eq!(r.status(), 302);
-        let to_wallet = url::Url::parse(&location(&r)).unwrap();
-        let code = to_wallet
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
+        let code = log_in(f, &request_uri).await;
 
         // The token request without the attestation: invalid_client, and the code survives.
         let form = [
@@ -1094,28 +1101,7 @@ mod code_flow {
             post_form(fx, &path, &form, Some(&a), Some(&p), Some(&wallet)).await;
         assert_eq!(status, 201, "{body}");
         let request_uri = body["request_uri"].as_str().unwrap().to_owned();
-        let r = f
-            .http
-            .get(fx.url(&format!("/issuers/{ISSUER}/authorize")))
-            .query(&[("client_id", CLIENT), ("request_uri", request_uri.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 302);
-        let to_idp = location(&r);
-        let callback = fx.url(&format!("/issuers/{ISSUER}/authorize/callback"));
-        let back = f
-            .idp
-            .login(&to_idp, &callback, "ada", "lovelace-test")
-            .await;
-        let r = f.http.get(&back).send().await.unwrap();
-        assert_eq!(r.status(), 302);
-        let code = url::Url::parse(&location(&r))
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
+        let code = log_in(f, &request_uri).await;
 
         // Another instance: its own attestation (new cnf key), the same DPoP key.
         let own_key = std::mem::replace(&mut wallet.key, LocalSigner::new(key()));
