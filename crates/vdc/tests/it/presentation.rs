@@ -95,7 +95,7 @@ async fn verifier(server: &TestServer, id: &str, prefix: &str, trusted: Vec<Stri
     body
 }
 
-fn trust_for(verifier: &Value) -> VerifierTrust {
+pub(crate) fn trust_for(verifier: &Value) -> VerifierTrust {
     VerifierTrust {
         x509_anchors: verifier["trust_anchor"]
             .as_str()
@@ -104,7 +104,7 @@ fn trust_for(verifier: &Value) -> VerifierTrust {
     }
 }
 
-async fn request(server: &TestServer, verifier: &str, body: Value) -> Value {
+pub(crate) async fn request(server: &TestServer, verifier: &str, body: Value) -> Value {
     let (status, created) = server
         .admin_post(&format!("/api/v1/verifiers/{verifier}/requests"), &body)
         .await;
@@ -112,7 +112,7 @@ async fn request(server: &TestServer, verifier: &str, body: Value) -> Value {
     created
 }
 
-async fn result(server: &TestServer, verifier: &str, id: &str) -> Value {
+pub(crate) async fn result(server: &TestServer, verifier: &str, id: &str) -> Value {
     let (status, body) = server
         .admin_get(&format!("/api/v1/verifiers/{verifier}/requests/{id}"))
         .await;

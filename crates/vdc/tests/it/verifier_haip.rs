@@ -13,9 +13,11 @@ use tokio::sync::Barrier;
 use vdc_core::base64url;
 use vdc_core::jose::{Algorithm, SigningKey};
 use vdc_core::time::Clock as _;
-use vdc_core::x509::{self, CertificateSpec, TrustAnchors};
-use vdc_holder::{Selection, VerifierTrust, Wallet};
+use vdc_core::x509::{self, CertificateSpec};
+use vdc_holder::{Selection, Wallet};
 use vdc_testkit::TestServer;
+
+use crate::presentation::{request, result, trust_for};
 
 vdc_testkit::both_backends!(
     haip_verifier_refuses_other_prefixes_and_chains_with_anchor_or_self_signed_leaf,
@@ -50,31 +52,6 @@ async fn haip_verifier(server: &TestServer, id: &str, trusted: Vec<String>) -> V
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["haip"], true);
     v
-}
-
-fn trust_for(verifier: &Value) -> VerifierTrust {
-    VerifierTrust {
-        x509_anchors: verifier["trust_anchor"]
-            .as_str()
-            .map(|pem| TrustAnchors::from_pem(pem).unwrap()),
-        accept_unanchored_x509: false,
-    }
-}
-
-async fn request(server: &TestServer, verifier: &str, body: Value) -> Value {
-    let (status, created) = server
-        .admin_post(&format!("/api/v1/verifiers/{verifier}/requests"), &body)
-        .await;
-    assert_eq!(status, 201, "{created}");
-    created
-}
-
-async fn result(server: &TestServer, verifier: &str, id: &str) -> Value {
-    let (status, body) = server
-        .admin_get(&format!("/api/v1/verifiers/{verifier}/requests/{id}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
 }
 
 /// A decoded request object.
