@@ -53,6 +53,10 @@ pub enum Error {
     /// disclosure, duplicate digest, reserved claim name, ...).
     #[error("SD-JWT rule violated: {0}")]
     SdJwt(String),
+    /// An mdoc rule of ISO 18013-5 was broken (digest missing, duplicated or mismatched,
+    /// wrong docType, device authentication over another transcript, ...).
+    #[error("mdoc rule violated: {0}")]
+    Mdoc(String),
     /// The Key Binding JWT is missing or fails one of RFC 9901 §7.3's checks.
     #[error("key binding failed: {0}")]
     KeyBinding(String),
@@ -95,6 +99,8 @@ pub enum ErrorKind {
     SdJwt,
     /// Key binding checks.
     KeyBinding,
+    /// mdoc (ISO 18013-5) rules.
+    Mdoc,
     /// Trust decisions: untrusted keys, certificates, DID resolution, fetches.
     Trust,
     /// Decryption failures.
@@ -117,6 +123,7 @@ impl Error {
             Self::Time(_) => ErrorKind::Time,
             Self::Claim(_) => ErrorKind::Claim,
             Self::SdJwt(_) => ErrorKind::SdJwt,
+            Self::Mdoc(_) => ErrorKind::Mdoc,
             Self::KeyBinding(_) => ErrorKind::KeyBinding,
             Self::UntrustedKey(_)
             | Self::Certificate(_)

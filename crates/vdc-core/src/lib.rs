@@ -38,6 +38,7 @@ pub mod json;
 pub mod kek;
 pub mod key_attestation;
 pub mod key_proof;
+pub mod mdoc;
 pub mod rng;
 pub mod sd_jwt;
 pub mod sd_jwt_vc;
