@@ -26,6 +26,11 @@
 #                 0.4.6 (wallet and key attestation, PAR, DPoP, presentation with
 #                 trusted_authorities) and jose (OID4VCI §10 encryption), plus the refusals
 #                 (docs/HAIP.md)
+#   mdoc          suites/mdoc.sh: @owf/mdoc 0.6.0 and pymdoccbor 1.4.0 verify an mso_mdoc mDL
+#                 issued over the pre-authorized flow against the issuer's IACA; @owf/mdoc
+#                 presents it and a foreign mDL (OID4VP 1.0 B.2.6.1 transcript), plus the
+#                 refusals (untrusted IACA, another nonce, altered element, revoked)
+#   status-cwt    suites/status-cwt.sh: PyPI cwt 3.3.0 verifies the Status List Token as CWT
 #   (every conformance/suites/*.sh runs, with VDC_BASE_URL/VDC_ADMIN_KEY set)
 #
 # Environment: VDC_BIN (a vdc binary instead of `cargo build -p vdc`), CARGO_TARGET_DIR.

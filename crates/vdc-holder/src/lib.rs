@@ -5,9 +5,9 @@
 //! Credential Offer, discovers the issuer's and its authorization server's metadata,
 //! exchanges the pre-authorized code (with the End-User's transaction code when asked) or
 //! the code of the End-User's login for an access token, proves possession of one fresh
-//! holder key per requested credential, receives `dc+sd-jwt` (SD-JWT VC) or `jwt_vc_json`
-//! credentials, verifies them as a holder, stores them with their keys, and notifies the
-//! issuer. Deferred issuance is supported.
+//! holder key per requested credential, receives `dc+sd-jwt` (SD-JWT VC), `jwt_vc_json` or
+//! `mso_mdoc` (ISO 18013-5 mdoc, Appendix A.2) credentials, verifies them as a holder,
+//! stores them with their keys, and notifies the issuer. Deferred issuance is supported.
 //!
 //! ```no_run
 //! use vdc_holder::{FileStore, Wallet, WalletOptions};
@@ -64,6 +64,10 @@
 //! - [`authorize`]: the authorization code flow: PAR, PKCE, DPoP, the authorization
 //!   response checks, refresh.
 //! - [`verify`]: holder-side verification of received credentials.
+//! - [`mdoc`]: `mso_mdoc` on the holder side: checks of a received `IssuerSigned`
+//!   (integrity and binding; the wallet holds no IACA anchors), DCQL matching by doctype
+//!   and `[namespace, element]`, and `DeviceResponse` presentations over the OID4VP 1.0
+//!   B.2.6.1 session transcript.
 //! - [`store`]: [`CredentialStore`], [`FileStore`], [`MemoryStore`].
 //! - [`present`]: the OpenID4VP 1.0 holder side: request objects per client id prefix,
 //!   DCQL matching, minimal disclosure with KB-JWT, `direct_post` and `direct_post.jwt`.
@@ -80,14 +84,15 @@
 //!
 //! Not implemented (each refused with [`Error::Unsupported`] before a code is spent):
 //! encrypted requests/responses (§10), signed issuer metadata, key attestations, proof types
-//! other than `jwt`, formats other than `dc+sd-jwt` and `jwt_vc_json`; in the authorization
-//! code flow also confidential clients, request objects (RFC 9101) and `scope`-only requests
-//! (the SDK always sends `authorization_details`).
+//! other than `jwt`, formats other than `dc+sd-jwt`, `jwt_vc_json` and `mso_mdoc`; in the
+//! authorization code flow also confidential clients, request objects (RFC 9101) and
+//! `scope`-only requests (the SDK always sends `authorization_details`).
 
 pub mod authorize;
 pub mod client;
 pub mod error;
 mod http;
+pub mod mdoc;
 pub mod metadata;
 pub mod offer;
 pub mod options;

@@ -111,7 +111,7 @@ pub struct BatchCredentialIssuance {
 /// One entry of `credential_configurations_supported` (§12.2.4, Appendix A).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CredentialConfiguration {
-    /// `format`, e.g. `dc+sd-jwt` (A.3) or `jwt_vc_json` (A.1.1).
+    /// `format`, e.g. `dc+sd-jwt` (A.3), `jwt_vc_json` (A.1.1) or `mso_mdoc` (A.2).
     pub format: String,
     /// `scope`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +119,9 @@ pub struct CredentialConfiguration {
     /// `vct` (REQUIRED for `dc+sd-jwt`, A.3.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vct: Option<String>,
+    /// `doctype` (REQUIRED for `mso_mdoc`, A.2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doctype: Option<String>,
     /// `credential_definition` (`jwt_vc_json`, A.1.1.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_definition: Option<Value>,

@@ -2,7 +2,8 @@
 //! authorization request, fetch and verify its request object per the client identifier
 //! prefix (§5.9.3), match the DCQL query (§6) against stored credentials, disclose only what
 //! is asked, bind each presentation with a KB-JWT (`aud` = full `client_id`, the request's
-//! `nonce`), and answer with `direct_post` (§8.2) or `direct_post.jwt` (§8.3.1).
+//! `nonce`) or, for `mso_mdoc` (Appendix B.2), a device signature over the B.2.6.1 session
+//! transcript, and answer with `direct_post` (§8.2) or `direct_post.jwt` (§8.3.1).
 //!
 //! The steps are public so tests can drive them one by one (and tamper in between):
 //! [`Wallet::resolve_presentation_request`], [`Wallet::select_credentials`],
@@ -23,6 +24,7 @@ use vdc_core::sd_jwt::{
 use vdc_core::x509::{self, TrustAnchors};
 
 use crate::error::{Endpoint, Error, Result};
+use crate::mdoc::{FORMAT_MSO_MDOC, elements_json, namespace_element};
 use crate::status::CredentialState;
 use crate::store::StoredCredential;
 use crate::wallet::Wallet;
@@ -221,9 +223,12 @@ impl Wallet {
         let mut wallet_nonce = None;
         let response = if post {
             let n = random_b64(self.options().rng.as_ref(), 16)?;
+            // Spec: OID4VP 1.0 B.2.2: mdoc algorithms are COSE identifiers (-7 ES256,
+            // -8 EdDSA), what vdc_core::mdoc signs and verifies.
             let metadata = json!({"vp_formats_supported": {"dc+sd-jwt": {
                 "sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]},
-                "jwt_vc_json": {"alg_values": ["ES256", "EdDSA"]}}})
+                "jwt_vc_json": {"alg_values": ["ES256", "EdDSA"]},
+                "mso_mdoc": {"issuerauth_alg_values": [-7, -8], "deviceauth_alg_values": [-7, -8]}}})
             .to_string();
             let r = http
                 .post_form_accept(
@@ -520,6 +525,9 @@ impl Wallet {
         request: &PresentationRequest,
         selection: &Selection,
     ) -> Result<String> {
+        if selection.credential.format == FORMAT_MSO_MDOC {
+            return self.mdoc_presentation(request, selection).await;
+        }
         if selection.credential.format == "jwt_vc_json" {
             let key = selection
                 .credential
@@ -554,6 +562,51 @@ impl Wallet {
             iat: self.options().clock.now(),
         };
         Ok(present(&sd, disclosures, Some(kb)).await?)
+    }
+
+    /// An mdoc's vp_token entry (OID4VP 1.0 B.2.5): the base64url `DeviceResponse` with one
+    /// `Document` disclosing exactly the selected elements, device-signed by the stored
+    /// holder key over the B.2.6.1 `SessionTranscript` (`client_id` with its prefix, `nonce`,
+    /// the thumbprint of the key the response is encrypted to or null, `response_uri`).
+    async fn mdoc_presentation(
+        &self,
+        request: &PresentationRequest,
+        selection: &Selection,
+    ) -> Result<String> {
+        let credential = &selection.credential;
+        let doc_type = credential
+            .doctype
+            .as_deref()
+            .ok_or_else(|| Error::NoMatchingCredential("the mdoc has no stored doctype".into()))?;
+        let key = credential
+            .holder_private_jwk
+            .as_ref()
+            .ok_or_else(|| Error::NoMatchingCredential("the credential has no holder key".into()))?
+            .signer()?;
+        // Spec: OID4VP 1.0 B.2.6.1: "If the response is encrypted, e.g., using
+        // direct_post.jwt, the third element MUST be the JWK SHA-256 Thumbprint ... of the
+        // Verifier's public key used to encrypt the response. Otherwise ... null." The key
+        // is chosen exactly as `encrypt_response` chooses it.
+        let jwk_thumbprint = match request.response_mode()? {
+            "direct_post.jwt" => Some(crate::mdoc::thumbprint_bytes(
+                &response_encryption_key(request)?.key,
+            )?),
+            _ => None,
+        };
+        let binding = crate::mdoc::Binding {
+            client_id: &request.client_id,
+            nonce: request.nonce()?,
+            jwk_thumbprint,
+            response_uri: request.response_uri()?,
+        };
+        crate::mdoc::present(
+            &credential.credential,
+            doc_type,
+            &selection.paths,
+            &binding,
+            &key,
+        )
+        .await
     }
 
     /// Sends a `vp_token` (JSON object keyed by credential query id) per the request's
@@ -611,7 +664,7 @@ impl Wallet {
             .params
             .get("client_metadata")
             .ok_or_else(|| bad("client_metadata is missing"))?;
-        let key = RecipientKey::select(metadata.get("jwks").unwrap_or(&Value::Null))?;
+        let key = response_encryption_key(request)?;
         let enc = match metadata
             .get("encrypted_response_enc_values_supported")
             .and_then(Value::as_array)
@@ -680,12 +733,33 @@ impl Wallet {
     }
 }
 
+/// The key of `client_metadata.jwks` a `direct_post.jwt` response is encrypted to (OID4VP
+/// 1.0 §8.3).
+fn response_encryption_key(request: &PresentationRequest) -> Result<RecipientKey> {
+    let metadata = request
+        .params
+        .get("client_metadata")
+        .ok_or_else(|| bad("client_metadata is missing"))?;
+    Ok(RecipientKey::select(
+        metadata.get("jwks").unwrap_or(&Value::Null),
+    )?)
+}
+
 /// Every stored credential matching one credential query (oldest first), each with the
 /// paths to disclose.
 fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>> {
     let mut out = Vec::new();
     let format = cq.get("format").and_then(Value::as_str).unwrap_or_default();
-    if format != "dc+sd-jwt" && format != "jwt_vc_json" {
+    if format != "dc+sd-jwt" && format != "jwt_vc_json" && format != FORMAT_MSO_MDOC {
+        return Ok(out);
+    }
+    // Spec: OID4VP 1.0 B.2.3: `doctype_value` is REQUIRED for mdoc queries; a query
+    // without one matches nothing.
+    let doctype_value = cq
+        .get("meta")
+        .and_then(|m| m.get("doctype_value"))
+        .and_then(Value::as_str);
+    if format == FORMAT_MSO_MDOC && doctype_value.is_none() {
         return Ok(out);
     }
     // Spec: OID4VP 1.0 Appendix B.1.1: `type_values`, a list of type lists; a credential
@@ -700,6 +774,9 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>
         .and_then(|v| serde_json::from_value(v.clone()).ok());
     let claims = cq.get("claims").and_then(Value::as_array);
     for c in stored.iter().filter(|c| c.format == format) {
+        if format == FORMAT_MSO_MDOC && c.doctype.as_deref() != doctype_value {
+            continue;
+        }
         if let Some(vcts) = &vcts
             && !c.vct.as_ref().is_some_and(|v| vcts.contains(v))
         {
@@ -710,7 +787,16 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>
         {
             continue;
         }
-        let full = if format == "jwt_vc_json" {
+        let full = if format == FORMAT_MSO_MDOC {
+            // Spec: OID4VP 1.0 B.2.4: claims paths are [namespace, element identifier] of the
+            // IssuerSigned items the wallet holds.
+            let Ok(full) =
+                crate::mdoc::decode_issuer_signed(&c.credential).and_then(|i| elements_json(&i))
+            else {
+                continue;
+            };
+            full
+        } else if format == "jwt_vc_json" {
             // Spec: OID4VP 1.0 Appendix B.1.1: claims paths are relative to the credential
             // (the VCDM 2.0 `vc+jwt` payload).
             let Ok(decoded) = jws::decode(&c.credential) else {
@@ -756,6 +842,11 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>
                 ))
             })
             .collect::<vdc_core::Result<_>>()?;
+        if format == FORMAT_MSO_MDOC && parsed.iter().any(|p| namespace_element(&p.1).is_none()) {
+            return Err(bad(
+                "mso_mdoc claims paths must be [namespace, element identifier]",
+            ));
+        }
         let ok = |p: &(Option<String>, ClaimPath, Option<Vec<Value>>)| {
             let selected = select(&full, &p.1);
             match &p.2 {
@@ -795,18 +886,25 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>
 /// AuthorityKeyIdentifier of a certificate in the credential's `x5c` chain. Types the wallet
 /// does not know match nothing.
 fn trusted_authorities_match(ta: &Value, credential: &str, format: &str) -> bool {
-    let header = if format == "jwt_vc_json" {
-        jws::decode(credential).ok().map(|j| j.header)
-    } else {
-        SdJwt::parse(credential)
-            .and_then(|s| s.issuer_jws().map(|j| j.header.clone()))
+    let chain = if format == FORMAT_MSO_MDOC {
+        // The mdoc's chain is the issuerAuth `x5chain` (ISO 18013-5 §9.1.2.4).
+        crate::mdoc::decode_issuer_signed(credential)
             .ok()
+            .and_then(|i| i.issuer_auth.x5chain().ok())
+    } else {
+        let header = if format == "jwt_vc_json" {
+            jws::decode(credential).ok().map(|j| j.header)
+        } else {
+            SdJwt::parse(credential)
+                .and_then(|s| s.issuer_jws().map(|j| j.header.clone()))
+                .ok()
+        };
+        header
+            .as_ref()
+            .and_then(|h| h.get("x5c"))
+            .and_then(|x| x509::parse_x5c(x).ok())
     };
-    let Some(chain) = header
-        .as_ref()
-        .and_then(|h| h.get("x5c"))
-        .and_then(|x| x509::parse_x5c(x).ok())
-    else {
+    let Some(chain) = chain else {
         return false;
     };
     let akis: Vec<Vec<u8>> = chain
@@ -856,4 +954,124 @@ fn select<'a>(root: &'a Value, path: &ClaimPath) -> Vec<&'a Value> {
         current = next;
     }
     current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mdoc::fixture::{DOCTYPE, NS, issue};
+    use crate::store::PrivateJwk;
+
+    fn stored_mdoc(id: &str, credential: String, doctype: &str) -> StoredCredential {
+        StoredCredential {
+            id: id.into(),
+            credential,
+            format: FORMAT_MSO_MDOC.into(),
+            credential_configuration_id: "mDL".into(),
+            credential_identifier: None,
+            credential_issuer: "https://issuer.example".into(),
+            issuer: "https://issuer.example".into(),
+            vct: None,
+            doctype: Some(doctype.into()),
+            holder_private_jwk: None,
+            notification_id: None,
+            received_at: 0,
+        }
+    }
+
+    fn mdoc_query(doctype: Option<&str>, claims: Value) -> Value {
+        let mut q = json!({"id": "mdl", "format": "mso_mdoc", "claims": claims});
+        if let Some(d) = doctype {
+            q["meta"] = json!({ "doctype_value": d });
+        }
+        q
+    }
+
+    fn ids(selections: &[Selection]) -> Vec<&str> {
+        selections
+            .iter()
+            .map(|s| s.credential.id.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn mdoc_queries_match_by_doctype_and_held_elements() {
+        let issued = issue(DOCTYPE, 3).await;
+        let mut mdl = stored_mdoc("mdl", issued.credential.clone(), DOCTYPE);
+        mdl.holder_private_jwk = Some(PrivateJwk::from_key(&issued.holder));
+        let other = issue("org.example.other", 4).await;
+        let stored = vec![
+            mdl,
+            stored_mdoc("other", other.credential, "org.example.other"),
+        ];
+        let given = json!([{"path": [NS, "given_name"]}]);
+
+        let m = match_query(&mdoc_query(Some(DOCTYPE), given.clone()), &stored).unwrap();
+        assert_eq!(ids(&m), ["mdl"]);
+        let paths: Vec<String> = m[0].paths.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            paths,
+            [ClaimPath::from_value(&json!([NS, "given_name"]))
+                .unwrap()
+                .to_string()]
+        );
+
+        // Doctype mismatch: nothing of that doctype is held.
+        let m = match_query(
+            &mdoc_query(Some("org.example.none"), given.clone()),
+            &stored,
+        )
+        .unwrap();
+        assert!(m.is_empty());
+        // The other doctype matches only the other mdoc.
+        let m = match_query(
+            &mdoc_query(Some("org.example.other"), given.clone()),
+            &stored,
+        )
+        .unwrap();
+        assert_eq!(ids(&m), ["other"]);
+        // Spec: OID4VP 1.0 B.2.3: doctype_value is required; without it nothing matches.
+        assert!(
+            match_query(&mdoc_query(None, given.clone()), &stored)
+                .unwrap()
+                .is_empty()
+        );
+        // A missing element (or one of another namespace) leaves the mdoc out.
+        for claims in [
+            json!([{"path": [NS, "given_name"]}, {"path": [NS, "family_name"]}]),
+            json!([{"path": ["org.example.ns", "given_name"]}]),
+        ] {
+            let m = match_query(&mdoc_query(Some(DOCTYPE), claims.clone()), &stored).unwrap();
+            assert!(m.is_empty(), "{claims}");
+        }
+        // Values are compared with the element's value as JSON.
+        let yes = json!([{"path": [NS, "age_over_18"], "values": [true]}]);
+        let no = json!([{"path": [NS, "age_over_18"], "values": [false]}]);
+        assert_eq!(
+            ids(&match_query(&mdoc_query(Some(DOCTYPE), yes), &stored).unwrap()),
+            ["mdl"]
+        );
+        assert!(
+            match_query(&mdoc_query(Some(DOCTYPE), no), &stored)
+                .unwrap()
+                .is_empty()
+        );
+        // Claim sets: the first satisfiable one is chosen.
+        let q = json!({"id": "mdl", "format": "mso_mdoc", "meta": {"doctype_value": DOCTYPE},
+            "claims": [{"id": "a", "path": [NS, "family_name"]}, {"id": "b", "path": [NS, "age_over_18"]}],
+            "claim_sets": [["a"], ["b"]]});
+        let m = match_query(&q, &stored).unwrap();
+        assert_eq!(ids(&m), ["mdl"]);
+        assert_eq!(m[0].paths.len(), 1);
+        // A path of another shape is not an mdoc claims path.
+        assert!(match_query(&mdoc_query(Some(DOCTYPE), json!([{"path": [NS]}])), &stored).is_err());
+        // No claims: the whole query is answered with nothing disclosed.
+        let q = json!({"id": "mdl", "format": "mso_mdoc", "meta": {"doctype_value": DOCTYPE}});
+        let m = match_query(&q, &stored).unwrap();
+        assert_eq!(ids(&m), ["mdl"]);
+        assert!(m[0].paths.is_empty());
+        // Queries of other formats never match an mdoc.
+        let sd = json!({"id": "x", "format": "dc+sd-jwt", "claims": [{"path": ["given_name"]}]});
+        assert!(match_query(&sd, &stored).unwrap().is_empty());
+    }
 }

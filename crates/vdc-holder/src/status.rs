@@ -4,7 +4,8 @@
 //!
 //! Two mechanisms are read:
 //! - the IETF Token Status List (draft-ietf-oauth-status-list §6.2, §8.3): the `status`
-//!   claim's `status_list {idx, uri}` of an SD-JWT VC (or a JWT VC);
+//!   claim's `status_list {idx, uri}` of an SD-JWT VC (or a JWT VC), and the MSO `status`
+//!   of an mdoc (§6.3), whose list is fetched and verified in its CWT form (§5.2);
 //! - the W3C Bitstring Status List v1.0 (§2.1, §3.2): the `credentialStatus` entries of a
 //!   `jwt_vc_json` credential (VCDM 2.0, or inside `vc` for VCDM 1.1).
 //!
@@ -19,9 +20,9 @@ use serde_json::{Map, Value};
 use vdc_core::jose::jws;
 use vdc_core::sd_jwt_vc::IssuerKeyResolver;
 use vdc_status::{
-    BitstringStatusListEntry, MIN_BITSTRING_ENTRIES, STATUS_LIST_JWT_MEDIA_TYPE, StatusPurpose,
-    StatusReference, VerifyOptions, verify_bitstring_status_list_credential,
-    verify_status_list_token,
+    BitstringStatusListEntry, MIN_BITSTRING_ENTRIES, STATUS_LIST_CWT_MEDIA_TYPE,
+    STATUS_LIST_JWT_MEDIA_TYPE, StatusPurpose, StatusReference, VerifiedStatusList, VerifyOptions,
+    verify_bitstring_status_list_credential, verify_status_list_cwt, verify_status_list_token,
 };
 
 use crate::error::{Endpoint, bounded};
@@ -85,6 +86,9 @@ impl std::fmt::Display for CredentialState {
 /// Where a credential's status is recorded.
 enum Mechanism {
     Token(StatusReference),
+    /// A Token Status List in CWT form (draft-ietf-oauth-status-list §5.2), as an mdoc's
+    /// MSO references it (§6.3).
+    Cwt(StatusReference),
     Bitstring(Vec<BitstringStatusListEntry>),
 }
 
@@ -97,6 +101,10 @@ impl Wallet {
             Err(reason) => CredentialState::Unknown(reason),
             Ok(Some(Mechanism::Token(reference))) => self
                 .token_status(credential, &reference)
+                .await
+                .unwrap_or_else(CredentialState::Unknown),
+            Ok(Some(Mechanism::Cwt(reference))) => self
+                .cwt_status(credential, &reference)
                 .await
                 .unwrap_or_else(CredentialState::Unknown),
             Ok(Some(Mechanism::Bitstring(entries))) => {
@@ -168,14 +176,48 @@ impl Wallet {
         )
         .await
         .map_err(|e| e.to_string())?;
-        let idx = usize::try_from(reference.idx).map_err(|_| "index out of range".to_owned())?;
-        // Spec: §7.1: 0 VALID, 1 INVALID, 2 SUSPENDED; other values say nothing we know.
-        match verified.list.get(idx).map_err(|e| e.to_string())? {
-            0 => Ok(CredentialState::Valid),
-            1 => Ok(CredentialState::Revoked),
-            2 => Ok(CredentialState::Suspended),
-            other => Err(format!("status value {other} is not understood")),
+        state_at(&verified, reference)
+    }
+
+    /// The CWT form (draft-ietf-oauth-status-list §5.2, §8.3), verified like the JWT form:
+    /// signed by the credential's issuer, `sub` the referenced URI, times.
+    async fn cwt_status(
+        &self,
+        credential: &StoredCredential,
+        reference: &StatusReference,
+    ) -> Result<CredentialState, String> {
+        let http = self.http();
+        let response = http
+            .get(
+                Endpoint::StatusList,
+                &reference.uri,
+                STATUS_LIST_CWT_MEDIA_TYPE,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.is_success() {
+            return Err(response
+                .into_error(Endpoint::StatusList, http.max_bytes())
+                .to_string());
         }
+        let resolver = self.status_resolver();
+        let verified = verify_status_list_cwt(
+            &response.body,
+            resolver.as_ref(),
+            &VerifyOptions {
+                uri: &reference.uri,
+                // Spec: draft-ietf-oauth-status-list §11.3: the list is signed by the
+                // credential's issuer (for an mdoc, the Credential Issuer it came from).
+                expected_issuer: Some(&credential.issuer),
+                now: self.options().clock.now(),
+                skew: self.options().skew_secs,
+                policy: &self.options().credential_algorithms,
+                max_list_bytes: MAX_LIST_BYTES,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        state_at(&verified, reference)
     }
 
     async fn bitstring_status(
@@ -224,6 +266,21 @@ impl Wallet {
     }
 }
 
+/// The state at the reference's index. Spec: draft-ietf-oauth-status-list §7.1: 0 VALID,
+/// 1 INVALID, 2 SUSPENDED; other values say nothing we know.
+fn state_at(
+    verified: &VerifiedStatusList,
+    reference: &StatusReference,
+) -> Result<CredentialState, String> {
+    let idx = usize::try_from(reference.idx).map_err(|_| "index out of range".to_owned())?;
+    match verified.list.get(idx).map_err(|e| e.to_string())? {
+        0 => Ok(CredentialState::Valid),
+        1 => Ok(CredentialState::Revoked),
+        2 => Ok(CredentialState::Suspended),
+        other => Err(format!("status value {other} is not understood")),
+    }
+}
+
 /// An `Arc` resolver as a boxed one.
 struct ArcResolver(std::sync::Arc<dyn IssuerKeyResolver>);
 
@@ -246,6 +303,19 @@ impl IssuerKeyResolver for ArcResolver {
 
 /// The status mechanism a credential names; `Err` when it names one we cannot read.
 fn mechanism(credential: &StoredCredential) -> Result<Option<Mechanism>, String> {
+    if credential.format == crate::mdoc::FORMAT_MSO_MDOC {
+        // An mdoc's status is the MSO's `status` (ISO 18013-5 2nd ed.), a reference to a
+        // CWT Status List Token (draft-ietf-oauth-status-list §6.3).
+        let mso = crate::mdoc::decode_issuer_signed(&credential.credential)
+            .and_then(|i| crate::mdoc::mso_of(&i))
+            .map_err(|e| bounded(&e.to_string()))?;
+        return match mso.status {
+            None => Ok(None),
+            Some(s) => StatusReference::new(s.idx, s.uri)
+                .map(|r| Some(Mechanism::Cwt(r)))
+                .map_err(|e| bounded(&e.to_string())),
+        };
+    }
     let claims = if credential.format == FORMAT_JWT_VC_JSON {
         jws::decode(&credential.credential)
             .map(|d| Value::Object(d.payload))
@@ -293,6 +363,7 @@ mod tests {
             credential_issuer: "https://issuer.example".into(),
             issuer: "https://issuer.example".into(),
             vct: None,
+            doctype: None,
             holder_private_jwk: None,
             notification_id: None,
             received_at: 0,
@@ -340,6 +411,26 @@ mod tests {
             jwt(&serde_json::json!({"status": {"status_list": {"idx": -1, "uri": "x"}}})),
         );
         assert!(mechanism(&broken).is_err());
+    }
+
+    #[tokio::test]
+    async fn an_mdoc_status_is_the_cwt_list_its_mso_references() {
+        use crate::mdoc::fixture::{DOCTYPE, issue, issue_with_status};
+        let mut plain = stored("mso_mdoc", issue(DOCTYPE, 5).await.credential);
+        assert!(matches!(mechanism(&plain), Ok(None)));
+        let status = vdc_core::mdoc::StatusRef {
+            idx: 9,
+            uri: "https://s.example/lists/1".into(),
+        };
+        plain.credential = issue_with_status(DOCTYPE, 6, Some(status)).await.credential;
+        match mechanism(&plain) {
+            Ok(Some(Mechanism::Cwt(r))) => {
+                assert_eq!((r.idx, r.uri.as_str()), (9, "https://s.example/lists/1"))
+            }
+            _ => panic!("a CWT status list reference expected"),
+        }
+        plain.credential = "not-an-mdoc".into();
+        assert!(mechanism(&plain).is_err());
     }
 
     #[test]

@@ -97,9 +97,10 @@ impl<'de> Deserialize<'de> for PrivateJwk {
 pub struct StoredCredential {
     /// The wallet's id for it (base64url characters).
     pub id: String,
-    /// The credential as issued (compact SD-JWT VC ending in `~`, or a JWT).
+    /// The credential as issued (compact SD-JWT VC ending in `~`, a JWT, or the base64url
+    /// `IssuerSigned` of an mdoc).
     pub credential: String,
-    /// The credential format (`dc+sd-jwt`, `jwt_vc_json`).
+    /// The credential format (`dc+sd-jwt`, `jwt_vc_json`, `mso_mdoc`).
     pub format: String,
     /// The credential configuration it was issued under.
     pub credential_configuration_id: String,
@@ -113,6 +114,9 @@ pub struct StoredCredential {
     /// `vct` of an SD-JWT VC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vct: Option<String>,
+    /// `docType` of an mdoc (`mso_mdoc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doctype: Option<String>,
     /// The holder private key the credential is bound to (absent for unbound credentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder_private_jwk: Option<PrivateJwk>,
@@ -362,6 +366,7 @@ mod tests {
             credential_issuer: "https://issuer.example".into(),
             issuer: "https://issuer.example".into(),
             vct: Some("urn:example:pid".into()),
+            doctype: None,
             holder_private_jwk: Some(PrivateJwk::from_key(&key)),
             notification_id: Some("n1".into()),
             received_at: at,

@@ -11,6 +11,12 @@
 //!   [`vdc_core::vc_jose::verify_vc_jwt`], or a VCDM 1.1 JWT with a `vc` claim, with the
 //!   issuer's key from JWT VC Issuer Metadata (https issuers) or from did:jwk/did:key; bound
 //!   to the proved key by `cnf.jwk` or a did:jwk/did:key subject identifier.
+//! - `mso_mdoc` (Appendix A.2): the base64url `IssuerSigned` via [`crate::mdoc`]: the
+//!   `issuerAuth` signature with the key of its `x5chain` leaf, the MSO's `docType` equal to
+//!   the configuration's `doctype`, every item's digest, validity, and the MSO's `deviceKey`
+//!   one of the keys the wallet proved (A.2: the `jwt` proof's `jwk` is the device key). The
+//!   wallet checks integrity and binding, not issuer trust: it has no IACA trust store (the
+//!   verifier checks the chain against its anchors, ISO 18013-5 §9.3.1).
 
 use std::fmt;
 
@@ -31,8 +37,10 @@ use crate::metadata::CredentialConfiguration;
 pub const FORMAT_DC_SD_JWT: &str = "dc+sd-jwt";
 /// Format identifier of W3C VCs signed as JWTs without JSON-LD (OID4VCI 1.0 A.1.1.1).
 pub const FORMAT_JWT_VC_JSON: &str = "jwt_vc_json";
+/// Format identifier of ISO mdocs (OID4VCI 1.0 A.2.1).
+pub const FORMAT_MSO_MDOC: &str = crate::mdoc::FORMAT_MSO_MDOC;
 /// The formats this SDK can verify and store.
-pub const SUPPORTED_FORMATS: [&str; 2] = [FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON];
+pub const SUPPORTED_FORMATS: [&str; 3] = [FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON, FORMAT_MSO_MDOC];
 
 /// Finds an SD-JWT VC issuer's key in its JWT VC Issuer Metadata (SD-JWT VC §"JWT VC
 /// Issuer Metadata"), fetched from the `iss` URL with the wallet's HTTP client. The JWT's
@@ -102,6 +110,8 @@ pub(crate) struct Received {
     pub(crate) credential: String,
     pub(crate) issuer: String,
     pub(crate) vct: Option<String>,
+    /// `docType` of an mdoc.
+    pub(crate) doctype: Option<String>,
     /// Index into the holder keys of the request, when the credential is key-bound.
     pub(crate) holder_key_index: Option<usize>,
 }
@@ -119,20 +129,36 @@ fn reject(msg: impl Into<String>) -> Error {
     Error::InvalidCredential(vdc_core::Error::Claim(msg.into()))
 }
 
-/// Verifies one received credential of `config` against the keys the wallet proved.
+/// Verifies one received credential of `config` from `credential_issuer` against the keys
+/// the wallet proved.
 pub(crate) async fn verify_received(
     ctx: &VerifyContext<'_>,
+    credential_issuer: &str,
     config: &CredentialConfiguration,
     credential: &Value,
     holder_keys: &[PublicKey],
 ) -> Result<Received> {
-    // Spec: A.3.4 / A.1.1.4: both formats are strings that MUST NOT be re-encoded.
+    // Spec: A.3.4 / A.1.1.4 / A.2.4: every supported format is a string, never re-encoded.
     let text = credential
         .as_str()
         .ok_or_else(|| reject("credential must be a string for this format"))?;
+    let mut doctype = None;
     let (issuer, vct, bound_key) = match config.format.as_str() {
         FORMAT_DC_SD_JWT => verify_sd_jwt_vc(ctx, config, text).await?,
         FORMAT_JWT_VC_JSON => verify_jwt_vc_json(ctx, text).await?,
+        FORMAT_MSO_MDOC => {
+            let (_, checked) = crate::mdoc::check_received(
+                text,
+                config.doctype.as_deref(),
+                ctx.policy,
+                ctx.now,
+                ctx.skew,
+            )?;
+            doctype = Some(checked.doc_type);
+            // An mdoc names no issuer identifier (its x5chain is not checked against an
+            // anchor here): it is recorded as the Credential Issuer it came from.
+            (credential_issuer.to_owned(), None, Some(checked.device_key))
+        }
         other => {
             return Err(Error::Unsupported(format!(
                 "credential format {}",
@@ -158,6 +184,7 @@ pub(crate) async fn verify_received(
         credential: text.to_owned(),
         issuer,
         vct,
+        doctype,
         holder_key_index,
     })
 }

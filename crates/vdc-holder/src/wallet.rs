@@ -19,7 +19,7 @@ use crate::error::{Endpoint, Error, ErrorCode, Result, bounded};
 use crate::metadata::{CredentialConfiguration, IssuerInfo};
 use crate::offer::CredentialOffer;
 use crate::store::{CredentialStore, PrivateJwk, StoredCredential};
-use crate::verify::{SUPPORTED_FORMATS, VerifyContext, verify_received};
+use crate::verify::{FORMAT_MSO_MDOC, SUPPORTED_FORMATS, VerifyContext, verify_received};
 
 pub use crate::options::{DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, WalletOptions};
 
@@ -248,6 +248,14 @@ impl Wallet {
                 SUPPORTED_FORMATS.join(", ")
             )));
         }
+        let is_mdoc = config.format == FORMAT_MSO_MDOC;
+        // Spec: OID4VCI 1.0 A.2.2: `doctype` is REQUIRED; without it nothing received can be
+        // checked for its type.
+        if is_mdoc && config.doctype.is_none() {
+            return Err(Error::Metadata(
+                "the mso_mdoc configuration has no doctype".into(),
+            ));
+        }
         if !config.requires_proof() {
             if batch > 1 {
                 return Err(Error::BatchTooLarge {
@@ -264,12 +272,20 @@ impl Wallet {
                 max,
             });
         }
+        // Spec: OID4VCI 1.0 §12.2.4: `cose_key` binds to a COSE_Key (ISO 18013-5's
+        // deviceKey); the `jwt` proof still carries the key as `jwk` (Appendix F.1), which
+        // the issuer puts into the MSO as a COSE_Key, so an mdoc configuration may name
+        // either.
         if let Some(methods) = &config.cryptographic_binding_methods_supported
-            && !methods.iter().any(|m| m == "jwk")
+            && !methods
+                .iter()
+                .any(|m| m == "jwk" || (is_mdoc && m == "cose_key"))
         {
-            return Err(Error::Unsupported(
-                "the configuration binds to no key representation other than jwk".into(),
-            ));
+            return Err(Error::Unsupported(if is_mdoc {
+                "the configuration binds to neither jwk nor cose_key keys".into()
+            } else {
+                "the configuration binds to no key representation other than jwk".into()
+            }));
         }
         let jwt = config.jwt_proof().ok_or_else(|| {
             Error::Unsupported("the configuration supports no jwt proof type (Appendix F.1)".into())
@@ -511,7 +527,14 @@ impl Wallet {
         let mut used = vec![false; public.len()];
         let mut stored = Vec::with_capacity(credentials.len());
         for credential in credentials {
-            let received = verify_received(&ctx, issuance.config, credential, &public).await?;
+            let received = verify_received(
+                &ctx,
+                issuance.credential_issuer,
+                issuance.config,
+                credential,
+                &public,
+            )
+            .await?;
             let holder_private_jwk = match received.holder_key_index {
                 Some(i) => {
                     if used.get(i).copied().unwrap_or(true) {
@@ -536,6 +559,7 @@ impl Wallet {
                 credential_issuer: issuance.credential_issuer.to_owned(),
                 issuer: received.issuer,
                 vct: received.vct,
+                doctype: received.doctype,
                 holder_private_jwk,
                 notification_id: notification_id.map(str::to_owned),
                 received_at: self.options.clock.now().secs(),

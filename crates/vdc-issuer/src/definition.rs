@@ -15,6 +15,16 @@ use crate::error::{IssuerError, Result};
 pub const FORMAT_SD_JWT_VC: &str = "dc+sd-jwt";
 /// The format identifier of W3C VCs signed as JWT without JSON-LD (OID4VCI 1.0 A.1.1).
 pub const FORMAT_JWT_VC_JSON: &str = "jwt_vc_json";
+/// The format identifier of ISO/IEC 18013-5 mdocs (OID4VCI 1.0 Appendix A.2.1).
+pub const FORMAT_MSO_MDOC: &str = "mso_mdoc";
+/// The holder binding method of an mdoc: the MSO's `deviceKeyInfo.deviceKey` is a COSE_Key
+/// (ISO 18013-5 §9.1.2.4; OID4VCI 1.0 §12.2.4 names `cose_key` for COSE Key objects).
+pub const BINDING_COSE_KEY: &str = "cose_key";
+/// The COSE algorithm identifier of ES256 (RFC 9053 §2.1), which `mso_mdoc` metadata lists:
+/// OID4VCI 1.0 A.2.2 says the values "correspond to the numeric COSE algorithm identifiers".
+pub const COSE_ALG_ES256: i64 = -7;
+/// Upper bound of a `doctype`, a namespace and a data element identifier (characters).
+const MAX_MDOC_NAME_CHARS: usize = 256;
 /// Default credential lifetime when a configuration names none: one year.
 pub const DEFAULT_CREDENTIAL_LIFETIME: i64 = 365 * 24 * 3600;
 /// Default and largest `batch_size` (OID4VCI 1.0 §12.2.4: at least 2).
@@ -130,6 +140,17 @@ pub struct IssuerDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub trust_anchor: Option<String>,
+    /// The PEM IACA root certificate vdc made for an issuer with `mso_mdoc` configurations
+    /// and no operator chain ([`crate::mdoc`]); exported as `iaca.pem`. Not part of the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub iaca: Option<String>,
+    /// The Document Signer certificate (standard base64 DER, leaf only) vdc made under
+    /// [`Self::iaca`] for the signing key: the `x5chain` of every mdoc's `issuerAuth`. Not
+    /// part of the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub document_signer_x5c: Option<Vec<String>>,
 }
 
 /// What a `PATCH` keeps from the stored definition rather than taking from the body: the
@@ -244,18 +265,24 @@ fn default_alg() -> String {
 /// One credential configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CredentialConfiguration {
-    /// `dc+sd-jwt` or `jwt_vc_json`.
+    /// `dc+sd-jwt`, `jwt_vc_json` or `mso_mdoc`.
     pub format: String,
     /// The SD-JWT VC type (required for `dc+sd-jwt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vct: Option<String>,
+    /// The mdoc document type (required for `mso_mdoc`, OID4VCI 1.0 A.2.2), e.g.
+    /// `org.iso.18013.5.1.mDL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doctype: Option<String>,
     /// The W3C credential definition (required for `jwt_vc_json`): `{"type": [...]}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_definition: Option<Value>,
     /// The claims the credential carries; all are selectively disclosable in `dc+sd-jwt`.
+    /// For `mso_mdoc` each path is `[namespace, data element identifier]`.
     #[serde(default)]
     pub claims: Vec<ClaimDescription>,
-    /// Holder binding methods (`jwk`, `did:jwk`).
+    /// Holder binding methods (`jwk`, `did:jwk`; `cose_key` for `mso_mdoc`, where an absent
+    /// member means `cose_key`).
     #[serde(default = "default_binding")]
     pub cryptographic_binding_methods_supported: Vec<String>,
     /// Credential lifetime in seconds.
@@ -333,11 +360,23 @@ impl IssuerDefinition {
                 "trust_anchor cannot be set: vdc makes it with the certificate chain".into(),
             );
         }
+        if self.iaca.is_some() || self.document_signer_x5c.is_some() {
+            return bad(
+                "iaca and document_signer_x5c cannot be set: vdc makes them for mso_mdoc".into(),
+            );
+        }
         for (id, c) in &self.credential_configurations {
             if id.is_empty() || id.len() > 128 {
                 return bad("credential configuration ids are 1 to 128 characters".into());
             }
             c.validate(id)?;
+            // ISO 18013-5 §9.1.3.6 allows more, but vdc's mdoc issuance and verification
+            // (vdc_core::mdoc) sign `issuerAuth` with ES256 only.
+            if c.format == FORMAT_MSO_MDOC && self.signing_alg != "ES256" {
+                return bad(format!(
+                    "configuration {id}: mso_mdoc is signed with ES256 (COSE alg -7): set signing_alg ES256"
+                ));
+            }
         }
         self.validate_authorization(kept)?;
         if self.key_attestation_trust_anchors.is_empty()
@@ -363,6 +402,26 @@ impl IssuerDefinition {
             validate_anchors(name, anchors)?;
         }
         crate::haip::check(self)
+    }
+
+    /// Fills what a create or `PATCH` body may leave out and that depends on the format: an
+    /// `mso_mdoc` configuration without `cryptographic_binding_methods_supported` is bound
+    /// with `cose_key`. serde's default for the member is `["jwk"]` (the JOSE formats'), so
+    /// that value is read as "absent" for `mso_mdoc`: a JWK cannot be an MSO's `deviceKey`,
+    /// so nobody means it there. Any other value is left for [`Self::validate`] to judge.
+    pub fn normalize(&mut self) {
+        for c in self.credential_configurations.values_mut() {
+            if c.format == FORMAT_MSO_MDOC && c.cryptographic_binding_methods_supported == ["jwk"] {
+                c.cryptographic_binding_methods_supported = vec![BINDING_COSE_KEY.into()];
+            }
+        }
+    }
+
+    /// Whether any configuration is `mso_mdoc`.
+    pub fn has_mdoc(&self) -> bool {
+        self.credential_configurations
+            .values()
+            .any(|c| c.format == FORMAT_MSO_MDOC)
     }
 
     /// Whether the issuer runs in HAIP 1.0 mode.
@@ -506,13 +565,20 @@ impl IssuerDefinition {
             if let Some(vct) = &c.vct {
                 m.insert("vct".into(), vct.clone().into());
             }
+            if let Some(doctype) = &c.doctype {
+                m.insert("doctype".into(), doctype.clone().into());
+            }
             if let Some(def) = &c.credential_definition {
                 m.insert("credential_definition".into(), def.clone());
             }
-            m.insert(
-                "credential_signing_alg_values_supported".into(),
-                json!([alg]),
-            );
+            // Spec: OID4VCI 1.0 A.2.2: for mso_mdoc the numeric COSE identifier of the
+            // `issuerAuth` alg; A.1, A.3: JOSE names for the JWT-based formats.
+            let algs = if c.format == FORMAT_MSO_MDOC {
+                json!([COSE_ALG_ES256])
+            } else {
+                json!([alg])
+            };
+            m.insert("credential_signing_alg_values_supported".into(), algs);
             m.insert(
                 "cryptographic_binding_methods_supported".into(),
                 json!(c.cryptographic_binding_methods_supported),
@@ -576,7 +642,11 @@ impl CredentialConfiguration {
                     return bad("jwt_vc_json needs credential_definition.type including VerifiableCredential".into());
                 }
             }
-            _ => return bad("format must be dc+sd-jwt or jwt_vc_json".into()),
+            FORMAT_MSO_MDOC => return self.validate_mdoc(id),
+            _ => return bad("format must be dc+sd-jwt, jwt_vc_json or mso_mdoc".into()),
+        }
+        if self.doctype.is_some() {
+            return bad("doctype is for mso_mdoc configurations only".into());
         }
         for b in &self.cryptographic_binding_methods_supported {
             if b != "jwk" && b != "did:jwk" {
@@ -588,6 +658,84 @@ impl CredentialConfiguration {
         if self.cryptographic_binding_methods_supported.is_empty() {
             return bad("holder binding is required: list jwk or did:jwk".into());
         }
+        self.validate_common(id)?;
+        let paths = self
+            .claim_paths()
+            .map_err(|e| IssuerError::InvalidRequest(format!("configuration {id}: {e}")))?;
+        for p in &paths {
+            if self.format == FORMAT_SD_JWT_VC
+                && let Some(PathElement::Name(first)) = p.elements().first()
+                && (NEVER_DISCLOSABLE.contains(&first.as_str()) || first == "iat")
+            {
+                return bad(format!(
+                    "{first} is set by the issuer and cannot be a claim"
+                ));
+            }
+            if self.format == FORMAT_JWT_VC_JSON
+                && p.elements().first() != Some(&PathElement::Name("credentialSubject".into()))
+            {
+                return bad("jwt_vc_json claim paths start with credentialSubject".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// An `mso_mdoc` configuration (OID4VCI 1.0 A.2): a `doctype`, neither `vct` nor
+    /// `credential_definition`, `cose_key` binding, and claim paths of exactly
+    /// `[namespace, data element identifier]` (OID4VCI 1.0 Appendix C.2 "Semantics for ISO
+    /// mdoc-based credentials": the first two components; vdc issues top-level data elements,
+    /// so a longer path would point inside one and cannot be offered on its own).
+    fn validate_mdoc(&self, id: &str) -> Result<()> {
+        let bad = |m: String| {
+            Err(IssuerError::InvalidRequest(format!(
+                "configuration {id}: {m}"
+            )))
+        };
+        let name_ok = |s: &str| !s.is_empty() && s.chars().count() <= MAX_MDOC_NAME_CHARS;
+        if !self.doctype.as_deref().is_some_and(name_ok) {
+            return bad("mso_mdoc needs a doctype (1 to 256 characters)".into());
+        }
+        if self.vct.is_some() || self.credential_definition.is_some() {
+            return bad("mso_mdoc takes a doctype, not vct or credential_definition".into());
+        }
+        if self.cryptographic_binding_methods_supported != [BINDING_COSE_KEY] {
+            return bad(
+                "mso_mdoc binds the MSO's deviceKey: cryptographic_binding_methods_supported must be [\"cose_key\"] (or absent)".into(),
+            );
+        }
+        if self.claims.is_empty() {
+            // ISO 18013-5 §8.3.2.1.2.2: IssuerNameSpaces holds at least one item.
+            return bad("mso_mdoc needs at least one claim".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &self.claims {
+            let pair = match c.path.as_array().map(Vec::as_slice) {
+                Some([Value::String(ns), Value::String(element)])
+                    if name_ok(ns) && name_ok(element) =>
+                {
+                    (ns.as_str(), element.as_str())
+                }
+                _ => {
+                    return bad(format!(
+                        "mso_mdoc claim paths are [namespace, data element identifier] (two strings of 1 to 256 characters), not {}",
+                        c.path
+                    ));
+                }
+            };
+            if !seen.insert(pair) {
+                return bad(format!("claim {} is listed twice", c.path));
+            }
+        }
+        self.validate_common(id)
+    }
+
+    /// What every format shares: the lifetime and the key attestation requirement.
+    fn validate_common(&self, id: &str) -> Result<()> {
+        let bad = |m: String| {
+            Err(IssuerError::InvalidRequest(format!(
+                "configuration {id}: {m}"
+            )))
+        };
         if let Some(e) = self.expires_in
             && !(60..=10 * 365 * 24 * 3600).contains(&e)
         {
@@ -610,24 +758,6 @@ impl CredentialConfiguration {
                         "key_attestations_required.{name} holds at most 16 distinct values of 1 to 256 characters"
                     ));
                 }
-            }
-        }
-        let paths = self
-            .claim_paths()
-            .map_err(|e| IssuerError::InvalidRequest(format!("configuration {id}: {e}")))?;
-        for p in &paths {
-            if self.format == FORMAT_SD_JWT_VC
-                && let Some(PathElement::Name(first)) = p.elements().first()
-                && (NEVER_DISCLOSABLE.contains(&first.as_str()) || first == "iat")
-            {
-                return bad(format!(
-                    "{first} is set by the issuer and cannot be a claim"
-                ));
-            }
-            if self.format == FORMAT_JWT_VC_JSON
-                && p.elements().first() != Some(&PathElement::Name("credentialSubject".into()))
-            {
-                return bad("jwt_vc_json claim paths start with credentialSubject".into());
             }
         }
         Ok(())
@@ -653,6 +783,12 @@ impl CredentialConfiguration {
     /// Whether `path` (an offer claims path) names a claim of this configuration: its first
     /// name is the first name of a configured claim.
     pub fn offers_claim(&self, path: &[String]) -> bool {
+        // An mdoc's claims are data elements: the whole [namespace, element] pair names one.
+        if self.format == FORMAT_MSO_MDOC {
+            return self
+                .mdoc_elements()
+                .any(|(ns, element)| path == [ns, element]);
+        }
         let offset = usize::from(self.format == FORMAT_JWT_VC_JSON);
         self.claim_paths().is_ok_and(|paths| {
             paths.iter().any(|p| {
@@ -671,6 +807,9 @@ impl CredentialConfiguration {
     /// present; nothing outside the configured claims (for `jwt_vc_json`, the claims are the
     /// `credentialSubject` members). 400 `invalid_request` otherwise.
     pub fn check_claims(&self, id: &str, claims: &Value) -> Result<()> {
+        if self.format == FORMAT_MSO_MDOC {
+            return self.check_mdoc_claims(id, claims);
+        }
         let bad = |m: String| Err(IssuerError::InvalidRequest(format!("claims for {id}: {m}")));
         let Some(obj) = claims.as_object() else {
             return bad("must be an object".into());
@@ -701,6 +840,69 @@ impl CredentialConfiguration {
         }
         for (c, p) in self.claims.iter().zip(&subject_paths) {
             if c.mandatory && lookup(claims, p).is_none() {
+                return bad(format!("mandatory claim {} is missing", c.path));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CredentialConfiguration {
+    /// The configured data elements of an `mso_mdoc` configuration: (namespace, element
+    /// identifier), in configuration order (validated as two strings on create).
+    pub fn mdoc_elements(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.claims
+            .iter()
+            .filter_map(|c| match c.path.as_array().map(Vec::as_slice) {
+                Some([Value::String(ns), Value::String(element)]) => {
+                    Some((ns.as_str(), element.as_str()))
+                }
+                _ => None,
+            })
+    }
+
+    /// Offered claims of an `mso_mdoc` configuration: `{namespace: {element: value}}` with
+    /// every namespace and element configured, none empty (ISO 18013-5 §8.3.2.1.2.2:
+    /// `IssuerNameSpaces` and each namespace's item list hold at least one entry), and every
+    /// mandatory element present.
+    fn check_mdoc_claims(&self, id: &str, claims: &Value) -> Result<()> {
+        let bad = |m: String| Err(IssuerError::InvalidRequest(format!("claims for {id}: {m}")));
+        let Some(namespaces) = claims.as_object() else {
+            return bad("must be an object of namespace to {data element: value}".into());
+        };
+        if namespaces.is_empty() {
+            return bad("an mdoc needs at least one data element".into());
+        }
+        for (ns, elements) in namespaces {
+            if !self.mdoc_elements().any(|(n, _)| n == ns) {
+                return bad(format!(
+                    "namespace {ns} is not a namespace of this configuration"
+                ));
+            }
+            let Some(elements) = elements.as_object() else {
+                return bad(format!(
+                    "namespace {ns} must be an object of data element to value"
+                ));
+            };
+            if elements.is_empty() {
+                return bad(format!("namespace {ns} has no data elements"));
+            }
+            for element in elements.keys() {
+                if !self.mdoc_elements().any(|(n, e)| n == ns && e == element) {
+                    return bad(format!(
+                        "{ns} {element} is not a claim of this configuration"
+                    ));
+                }
+            }
+        }
+        for c in self.claims.iter().filter(|c| c.mandatory) {
+            let present = match c.path.as_array().map(Vec::as_slice) {
+                Some([Value::String(ns), Value::String(element)]) => {
+                    claims.get(ns).and_then(|e| e.get(element)).is_some()
+                }
+                _ => false,
+            };
+            if !present {
                 return bad(format!("mandatory claim {} is missing", c.path));
             }
         }
@@ -789,6 +991,67 @@ mod tests {
                 mandatory: false,
                 display: vec![],
             });
+        assert!(d.validate().is_err());
+    }
+
+    fn mdl() -> IssuerDefinition {
+        let mut d: IssuerDefinition = serde_json::from_value(json!({ "id": "dmv",
+          "credential_configurations": {
+            "mDL": {
+              "format": "mso_mdoc",
+              "doctype": "org.iso.18013.5.1.mDL",
+              "claims": [{"path": ["org.iso.18013.5.1", "given_name"], "mandatory": true},
+                         {"path": ["org.iso.18013.5.1", "age_over_18"]}] } } }))
+        .unwrap();
+        d.normalize();
+        d
+    }
+
+    /// OID4VCI 1.0 A.2: an mso_mdoc configuration binds with cose_key (the default), is
+    /// published with its doctype and the numeric COSE alg, and takes claims per namespace.
+    #[test]
+    fn mdoc_configurations_validate_publish_and_check_offers() {
+        let d = mdl();
+        d.validate().unwrap();
+        let c = &d.credential_configurations["mDL"];
+        assert_eq!(c.cryptographic_binding_methods_supported, ["cose_key"]);
+        let s = d.configurations_supported();
+        assert_eq!(s["mDL"]["doctype"], "org.iso.18013.5.1.mDL");
+        assert_eq!(
+            s["mDL"]["credential_signing_alg_values_supported"],
+            json!([-7])
+        );
+        let ns = "org.iso.18013.5.1";
+        c.check_claims(
+            "mDL",
+            &json!({ns: {"given_name": "Ada", "age_over_18": true}}),
+        )
+        .unwrap();
+        for bad in [
+            json!({ns: {"age_over_18": true}}),
+            json!({ns: {"given_name": "Ada", "portrait": "x"}}),
+            json!({ns: {"given_name": "Ada"}, "other": {"given_name": "Ada"}}),
+            json!({"given_name": "Ada"}),
+            json!({}),
+        ] {
+            assert!(c.check_claims("mDL", &bad).is_err(), "{bad}");
+        }
+        assert!(c.offers_claim(&[ns.into(), "given_name".into()]));
+        assert!(!c.offers_claim(&[ns.into()]));
+        let mut d = mdl();
+        d.signing_alg = "EdDSA".into();
+        assert!(d.validate().is_err());
+        let mut d = mdl();
+        d.credential_configurations
+            .get_mut("mDL")
+            .unwrap()
+            .cryptographic_binding_methods_supported = vec!["did:jwk".into()];
+        assert!(d.validate().is_err());
+        let mut d = mdl();
+        d.credential_configurations.get_mut("mDL").unwrap().claims[0].path = json!([ns]);
+        assert!(d.validate().is_err());
+        let mut d = mdl();
+        d.credential_configurations.get_mut("mDL").unwrap().doctype = None;
         assert!(d.validate().is_err());
     }
 

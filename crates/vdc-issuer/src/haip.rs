@@ -10,7 +10,7 @@
 
 use vdc_http::haip::{HaipReport, HaipRule};
 
-use crate::definition::{FORMAT_SD_JWT_VC, IssuerDefinition};
+use crate::definition::{FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC, IssuerDefinition};
 use crate::error::{IssuerError, Result};
 use crate::service::Issuer;
 
@@ -32,12 +32,17 @@ fn rules(def: &IssuerDefinition, facts: Facts) -> Vec<(bool, HaipRule)> {
         .filter(|(_, c)| c.scope.as_deref().is_none_or(str::is_empty))
         .map(|(id, _)| id.as_str())
         .collect();
+    // Spec: HAIP 1.0 §6: credentials are SD-JWT VCs (`dc+sd-jwt`) or ISO mdocs (`mso_mdoc`).
     let other_formats: Vec<&str> = configs()
-        .filter(|(_, c)| c.format != FORMAT_SD_JWT_VC)
+        .filter(|(_, c)| c.format != FORMAT_SD_JWT_VC && c.format != FORMAT_MSO_MDOC)
         .map(|(id, _)| id.as_str())
         .collect();
+    // §6.1 (`cnf.jwk`) is an SD-JWT VC rule: an mdoc binds its key as the MSO's COSE_Key
+    // `deviceKey` (ISO 18013-5 §9.1.2.4), which `mso_mdoc` validation requires.
     let not_jwk_bound: Vec<&str> = configs()
-        .filter(|(_, c)| c.cryptographic_binding_methods_supported != ["jwk"])
+        .filter(|(_, c)| {
+            c.format == FORMAT_SD_JWT_VC && c.cryptographic_binding_methods_supported != ["jwk"]
+        })
         .map(|(id, _)| id.as_str())
         .collect();
     let list = |ids: &[&str]| ids.join(", ");
@@ -149,7 +154,7 @@ fn rules(def: &IssuerDefinition, facts: Facts) -> Vec<(bool, HaipRule)> {
                 "6",
                 other_formats.is_empty(),
                 if other_formats.is_empty() {
-                    "every configuration is dc+sd-jwt".to_owned()
+                    "every configuration is dc+sd-jwt or mso_mdoc".to_owned()
                 } else {
                     format!(
                         "credential formats are SD-JWT VC (dc+sd-jwt) or mdoc; not for: {}",
@@ -165,7 +170,7 @@ fn rules(def: &IssuerDefinition, facts: Facts) -> Vec<(bool, HaipRule)> {
                 "6.1",
                 not_jwk_bound.is_empty(),
                 if not_jwk_bound.is_empty() {
-                    "holder-bound credentials carry the key in cnf.jwk".to_owned()
+                    "holder-bound SD-JWT VCs carry the key in cnf.jwk".to_owned()
                 } else {
                     format!(
                         "cnf MUST carry the JWK: cryptographic_binding_methods_supported must be [\"jwk\"] for: {}",
@@ -315,6 +320,13 @@ mod tests {
             let err = check(&def(v)).unwrap_err().to_string();
             assert!(err.contains(section), "{pointer}: {err}");
         }
+        // Spec: HAIP 1.0 §6: mdocs are a HAIP format, bound by their COSE_Key.
+        let mut v = base.clone();
+        v["credential_configurations"]["mDL"] = json!({"format": "mso_mdoc",
+            "doctype": "org.iso.18013.5.1.mDL", "scope": "mdl",
+            "cryptographic_binding_methods_supported": ["cose_key"],
+            "claims": [{"path": ["org.iso.18013.5.1", "given_name"]}]});
+        check(&def(v)).unwrap();
         // Outside HAIP mode nothing is refused.
         base["haip"] = json!(false);
         base["require_dpop"] = json!(false);

@@ -5,6 +5,8 @@
 //!   validation and the `credential_configurations_supported` it publishes.
 //! - [`certificate`]: the per-issuer CA and leaf vdc makes for the signing key in HAIP mode
 //!   (`x5c` is the leaf, the CA is the exported trust anchor).
+//! - [`mdoc`]: the IACA root and Document Signer certificate vdc makes for an issuer with
+//!   `mso_mdoc` configurations, and the signer that puts the DS certificate in `x5chain`.
 //! - [`service`]: the [`Issuer`] service and its settings.
 //! - [`metadata`]: Credential Issuer, Authorization Server and JWT VC Issuer metadata.
 //! - [`management`]: the contract's issuer, offer and credential operations and their
@@ -27,6 +29,7 @@ pub mod error;
 pub mod haip;
 pub mod http;
 pub mod management;
+pub mod mdoc;
 pub mod metadata;
 pub mod nonce;
 pub mod oid4vci;

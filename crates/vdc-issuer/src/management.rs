@@ -297,6 +297,7 @@ impl Issuer {
     /// ([`crate::certificate`]): `x5c` is the leaf, `trust_anchor` the CA.
     pub async fn create_issuer(&self, mut def: IssuerDefinition) -> Result<IssuerObject> {
         def.haip.get_or_insert(self.settings.haip_default);
+        def.normalize();
         def.validate()?;
         let now = self.now();
         let shown_secret = self.seal_secrets(&mut def)?;
@@ -352,6 +353,18 @@ impl Issuer {
             }
             other => other,
         };
+        // ISO 18013-5 §9.1.2.4: mdocs carry a Document Signer certificate of the signing key
+        // in `x5chain`; without the operator's chain vdc makes it under its own IACA.
+        if crate::mdoc::needs_chain(&def) {
+            crate::mdoc::make_chain(
+                &def.id,
+                &self.issuer_url(&def.id),
+                key.public_key(),
+                now,
+                self.rng.as_ref(),
+            )?
+            .record_in(&mut def);
+        }
         crate::certificate::check_signed_metadata(&def)?;
         let config =
             serde_json::to_value(&def).map_err(|e| IssuerError::Internal(e.to_string()))?;
@@ -488,6 +501,8 @@ impl Issuer {
         }
         let sealed_endpoint_secret = base.claims_endpoint_secret_sealed.take();
         let made_anchor = base.trust_anchor.take();
+        let made_iaca = base.iaca.take();
+        let made_document_signer = base.document_signer_x5c.take();
         let Value::Object(mut merged) =
             serde_json::to_value(&base).map_err(|e| IssuerError::Internal(e.to_string()))?
         else {
@@ -498,6 +513,7 @@ impl Issuer {
         merged.extend(patch);
         let mut def: IssuerDefinition = vdc_http::extract::from_value_strict(Value::Object(merged))
             .map_err(|e| IssuerError::InvalidRequest(e.description))?;
+        def.normalize();
         if def.signing_alg != stored.signing_alg {
             return Err(bad(
                 "signing_alg cannot be changed: the signing key is of the stored algorithm",
@@ -519,6 +535,8 @@ impl Issuer {
             def.claims_endpoint_secret_sealed = sealed_endpoint_secret;
         }
         def.trust_anchor = made_anchor;
+        def.iaca = made_iaca;
+        def.document_signer_x5c = made_document_signer;
         // HAIP 1.0 §6.1.1: a HAIP-mode issuer's credentials carry `x5c`; the stored key has
         // none, so a new key with a chain replaces it.
         let new_key = if crate::certificate::needs_chain(&def) {
@@ -536,6 +554,26 @@ impl Issuer {
         } else {
             None
         };
+        // The DS certificate certifies one key: a new key needs a new one (and, the IACA's
+        // key being gone, a new IACA: `crate::mdoc`). An issuer that gains its first
+        // mso_mdoc configuration gets them for its current key.
+        if new_key.is_some() {
+            def.document_signer_x5c = None;
+        }
+        if crate::mdoc::needs_chain(&def) {
+            let subject = match &new_key {
+                Some((key, _)) => key.public_key().clone(),
+                None => self.signer(issuer_id).await?.key().public_key().clone(),
+            };
+            crate::mdoc::make_chain(
+                issuer_id,
+                &self.issuer_url(issuer_id),
+                &subject,
+                self.now(),
+                self.rng.as_ref(),
+            )?
+            .record_in(&mut def);
+        }
         crate::certificate::check_signed_metadata(&def)?;
         let shown_secret = self.seal_secrets(&mut def)?;
         let config =

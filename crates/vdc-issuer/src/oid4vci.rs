@@ -21,7 +21,8 @@ use vdc_store::events::EventKind;
 
 use crate::authorization::dpop::{DpopTarget, PresentedToken, TokenScheme};
 use crate::definition::{
-    CredentialConfiguration, FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC, IssuerDefinition,
+    CredentialConfiguration, FORMAT_JWT_VC_JSON, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC,
+    IssuerDefinition,
 };
 use crate::error::{DpopSite, IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
@@ -1107,6 +1108,13 @@ impl Issuer {
         holder_keys: &[PublicKey],
     ) -> Result<(Vec<IssuedCredential>, Vec<IssuedCredentialRecord>)> {
         let signer = self.signer(issuer_id).await?;
+        // mdocs are signed by the same key with its Document Signer certificate as x5chain.
+        let mdoc_signer = if config.format == FORMAT_MSO_MDOC {
+            let def = self.wallet_definition(issuer_id).await?;
+            Some(self.mdoc_signer(&def, issuer_id).await?)
+        } else {
+            None
+        };
         let now = self.now();
         let exp = now.plus(config.lifetime());
         let mut credentials = Vec::with_capacity(holder_keys.len());
@@ -1165,6 +1173,22 @@ impl Issuer {
                     )
                     .await?
                 }
+                FORMAT_MSO_MDOC => {
+                    // Spec: draft-ietf-oauth-status-list §6.3: the MSO's `status.status_list`
+                    // references the same list (served as a CWT on request).
+                    let status_ref = match status {
+                        Some((e, Some(service))) => Some(vdc_core::mdoc::StatusRef {
+                            idx: e.index,
+                            uri: service.list_uri(issuer_id, &e.list_id),
+                        }),
+                        _ => None,
+                    };
+                    let signer = mdoc_signer.as_ref().ok_or_else(|| {
+                        IssuerError::Internal("no mdoc signer for an mso_mdoc configuration".into())
+                    })?;
+                    self.mdoc(config, claims, key, (now, exp), status_ref, signer)
+                        .await?
+                }
                 other => return Err(IssuerError::Internal(format!("unsupported format {other}"))),
             };
             credentials.push(IssuedCredential { credential });
@@ -1207,6 +1231,52 @@ impl Issuer {
         };
         let issued = sd_jwt_vc::issue(&vc, &config.frame()?, signer, self.rng.as_ref()).await?;
         Ok(issued.compact)
+    }
+
+    /// An mdoc (OID4VCI 1.0 A.2.4): the offer's `{namespace: {element: value}}` as
+    /// `IssuerSignedItem`s, the proof's key as `deviceKey`, valid from now until `exp`; the
+    /// credential is the base64url of the CBOR `IssuerSigned`.
+    async fn mdoc(
+        &self,
+        config: &CredentialConfiguration,
+        claims: &Value,
+        holder: &PublicKey,
+        (now, exp): (UnixTime, UnixTime),
+        status: Option<vdc_core::mdoc::StatusRef>,
+        signer: &dyn Signer,
+    ) -> Result<String> {
+        let doc_type = config.doctype.as_deref().ok_or_else(|| {
+            IssuerError::Internal("mso_mdoc configuration without doctype".into())
+        })?;
+        // The claims were checked when they were stored; checked again because a `PATCH`
+        // may have changed the configuration since, and an empty or flat claims object
+        // would make an mdoc without items (ISO 18013-5 §8.3.2.1.2.2 needs at least one).
+        config.check_claims("the offer", claims).map_err(|e| {
+            IssuerError::Internal(format!("stored claims do not fit the configuration: {e}"))
+        })?;
+        let mut namespaces = std::collections::BTreeMap::new();
+        for (ns, elements) in claims.as_object().into_iter().flatten() {
+            let items: Vec<(String, vdc_core::mdoc::Value)> = elements
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(element, value)| (element.clone(), vdc_core::mdoc::cbor::from_json(value)))
+                .collect();
+            namespaces.insert(ns.clone(), items);
+        }
+        let input = vdc_core::mdoc::MdocToIssue {
+            doc_type,
+            namespaces: &namespaces,
+            device_key: holder,
+            validity: vdc_core::mdoc::ValidityInfo {
+                signed: now,
+                valid_from: now,
+                valid_until: exp,
+            },
+            status,
+        };
+        let issued = vdc_core::mdoc::issue(&input, signer, self.rng.as_ref()).await?;
+        Ok(vdc_core::base64url::encode(issued.to_cbor()))
     }
 
     #[allow(clippy::too_many_arguments)]

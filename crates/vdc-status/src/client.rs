@@ -25,6 +25,7 @@ use vdc_core::jose::jws::MAX_JWS_LEN;
 use vdc_core::sd_jwt_vc::IssuerKeyResolver;
 use vdc_core::time::{Clock, DEFAULT_SKEW_SECS, UnixTime};
 
+use crate::cwt::{STATUS_LIST_CWT_MEDIA_TYPE, verify_status_list_cwt};
 use crate::error::{Error, Result};
 use crate::status_list::StatusList;
 use crate::token::{
@@ -39,6 +40,14 @@ pub trait StatusListSource: Send + Sync + fmt::Debug {
     /// one of this source's lists (the client then fetches it over HTTP). A failure to
     /// read a list this source owns should be an [`Error::Retrieval`].
     async fn token(&self, uri: &str) -> Result<Option<String>>;
+
+    /// The current Status List Token in CWT format (draft-ietf-oauth-status-list §5.2) for
+    /// `uri`, or `None` if this source has no such list (the default: the client then
+    /// fetches it over HTTP).
+    async fn cwt(&self, uri: &str) -> Result<Option<Vec<u8>>> {
+        let _ = uri;
+        Ok(None)
+    }
 }
 
 /// Bounds and policy of a [`StatusListClient`].
@@ -163,6 +172,60 @@ impl StatusListClient {
         read_index(&list, reference.idx)
     }
 
+    /// Like [`Self::status`], for a COSE-based Referenced Token (an mdoc MSO's `status`,
+    /// draft-ietf-oauth-status-list §6.3): the list is resolved in CWT format (§5.2; HTTP
+    /// with `Accept: application/statuslist+cwt`, under the same fetcher policy and bounds)
+    /// and verified by [`verify_status_list_cwt`] with the same key resolver. A fresh cached
+    /// list at the same URI, whichever form verified it, is the same list and is reused.
+    pub async fn status_cwt(
+        &self,
+        reference: &StatusReference,
+        expected_issuer: Option<&str>,
+    ) -> Result<u8> {
+        let now = self.clock.now();
+        let cached = self.with_cached(&reference.uri, expected_issuer, now, |list| {
+            read_index(list, reference.idx)
+        });
+        if let Some(result) = cached {
+            return result;
+        }
+        let bytes = self.resolve_cwt(&reference.uri).await?;
+        let verified = verify_status_list_cwt(
+            &bytes,
+            self.resolver.as_ref(),
+            &self.verify_options(&reference.uri, expected_issuer, now),
+        )
+        .await?;
+        let list = self.keep(&reference.uri, verified, now);
+        read_index(&list, reference.idx)
+    }
+
+    fn verify_options<'a>(
+        &'a self,
+        uri: &'a str,
+        expected_issuer: Option<&'a str>,
+        now: UnixTime,
+    ) -> VerifyOptions<'a> {
+        VerifyOptions {
+            uri,
+            expected_issuer,
+            now,
+            skew: self.config.skew,
+            policy: &self.config.policy,
+            max_list_bytes: self.config.max_list_bytes,
+        }
+    }
+
+    /// Caches a verified list (when it may be kept at all) and returns it.
+    fn keep(&self, uri: &str, verified: VerifiedStatusList, now: UnixTime) -> Arc<StatusList> {
+        let valid_until = self.cache_until(&verified, now);
+        let list = Arc::new(verified.list);
+        if valid_until > now {
+            self.store(uri, verified.issuer, Arc::clone(&list), valid_until, now);
+        }
+        list
+    }
+
     /// The verified, decompressed list at `uri`: from the cache while it is fresh,
     /// otherwise resolved, verified and cached. Hold the `Arc` to read many indexes from
     /// one snapshot.
@@ -185,22 +248,10 @@ impl StatusListClient {
         let verified = verify_status_list_token(
             &token,
             self.resolver.as_ref(),
-            &VerifyOptions {
-                uri,
-                expected_issuer,
-                now,
-                skew: self.config.skew,
-                policy: &self.config.policy,
-                max_list_bytes: self.config.max_list_bytes,
-            },
+            &self.verify_options(uri, expected_issuer, now),
         )
         .await?;
-        let valid_until = self.cache_until(&verified, now);
-        let list = Arc::new(verified.list);
-        if valid_until > now {
-            self.store(uri, verified.issuer, Arc::clone(&list), valid_until, now);
-        }
-        Ok(list)
+        Ok(self.keep(uri, verified, now))
     }
 
     /// The cached list for `uri` if one is fresh, without any I/O.
@@ -287,8 +338,36 @@ impl StatusListClient {
             return Ok(token);
         }
         // Spec: §8.1: GET the uri with content negotiation for the JWT form.
+        let bytes = self.fetch(uri, STATUS_LIST_JWT_MEDIA_TYPE).await?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::malformed("status list token is not UTF-8"))?;
+        // A compact JWS has no whitespace; a trailing newline from a static file server is
+        // the only thing trimmed.
+        let trimmed = text.trim_ascii();
+        if trimmed.len() == text.len() {
+            Ok(text)
+        } else {
+            Ok(trimmed.to_owned())
+        }
+    }
+
+    /// The CWT form of the list at `uri`: the local source, else HTTP.
+    async fn resolve_cwt(&self, uri: &str) -> Result<Vec<u8>> {
+        if let Some(local) = &self.local
+            && let Some(cwt) = local.cwt(uri).await?
+        {
+            return Ok(cwt);
+        }
+        // Spec: §8.1: "application/statuslist+cwt" for the CWT form; the body is the
+        // binary encoding (§8.2), nothing is trimmed.
+        self.fetch(uri, STATUS_LIST_CWT_MEDIA_TYPE).await
+    }
+
+    /// GET `uri` through the hardened fetcher (G7 destination policy, redirects, time and
+    /// size limits) asking for `accept`, bounded by `max_token_bytes`.
+    async fn fetch(&self, uri: &str, accept: &'static str) -> Result<Vec<u8>> {
         let opts = FetchOptions {
-            accept: Some(STATUS_LIST_JWT_MEDIA_TYPE),
+            accept: Some(accept),
             follow_redirects: true,
         };
         let body = self.fetcher.get(uri, opts).await.map_err(|e| match e {
@@ -302,16 +381,7 @@ impl StatusListClient {
                 self.config.max_token_bytes
             )));
         }
-        let text = String::from_utf8(body.bytes)
-            .map_err(|_| Error::malformed("status list token is not UTF-8"))?;
-        // A compact JWS has no whitespace; a trailing newline from a static file server is
-        // the only thing trimmed.
-        let trimmed = text.trim_ascii();
-        if trimmed.len() == text.len() {
-            Ok(text)
-        } else {
-            Ok(trimmed.to_owned())
-        }
+        Ok(body.bytes)
     }
 }
 
@@ -414,5 +484,83 @@ mod tests {
         );
         client.invalidate(URI);
         assert!(client.cached(URI).is_none());
+    }
+
+    /// A source serving only the CWT form (as [`StatusService`](crate::StatusService) does
+    /// for this deployment's lists, beside the JWT form).
+    #[derive(Debug)]
+    struct LocalCwt(Vec<u8>, std::sync::atomic::AtomicUsize);
+
+    #[async_trait]
+    impl StatusListSource for LocalCwt {
+        async fn token(&self, _uri: &str) -> Result<Option<String>> {
+            Ok(None)
+        }
+
+        async fn cwt(&self, uri: &str) -> Result<Option<Vec<u8>>> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok((uri == URI).then(|| self.0.clone()))
+        }
+    }
+
+    /// draft-ietf-oauth-status-list §6.3, §8.3: an mdoc's status reference is resolved
+    /// from the local source in CWT form, verified with the issuer's trusted key, cached;
+    /// a foreign one goes through the fetcher's policy (refused here).
+    #[tokio::test]
+    async fn status_cwt_reads_the_local_cwt_and_caches_it() {
+        let signer = LocalSigner::new(
+            SigningKey::generate(Algorithm::Es256, &SeededRandom::new(4)).unwrap(),
+        );
+        let mut list = StatusList::new(1024, 2).unwrap();
+        list.set(5, 1).unwrap();
+        let cwt = crate::cwt::sign_status_list_cwt(
+            &list,
+            URI,
+            ISS,
+            UnixTime(NOW),
+            UnixTime(NOW + 600),
+            60,
+            6,
+            None,
+            &signer,
+        )
+        .await
+        .unwrap();
+        let trust = IssuerTrustPolicy::new(vec![ISS.into()]).pin(
+            ISS,
+            JwkSet {
+                keys: vec![signer.public_jwk().clone()],
+            },
+        );
+        let local = Arc::new(LocalCwt(cwt, Default::default()));
+        let client = StatusListClient::new(
+            Fetcher::new(FetchPolicy::default()).unwrap(),
+            Arc::new(trust),
+            Arc::new(FixedClock::at(NOW)),
+        )
+        .with_local_source(local.clone());
+        let at = |idx| StatusReference::new(idx, URI).unwrap();
+        assert_eq!(client.status_cwt(&at(5), Some(ISS)).await.unwrap(), 1);
+        assert_eq!(client.status_cwt(&at(6), Some(ISS)).await.unwrap(), 0);
+        assert_eq!(local.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(matches!(
+            client.status_cwt(&at(4096), Some(ISS)).await,
+            Err(Error::IndexOutOfRange { .. })
+        ));
+        client.invalidate(URI);
+        let err = client
+            .status_cwt(&at(5), Some("https://other.example"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Verification);
+        let foreign = StatusReference::new(0, "https://127.0.0.1/lists/1").unwrap();
+        assert_eq!(
+            client
+                .status_cwt(&foreign, Some(ISS))
+                .await
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::Retrieval
+        );
     }
 }

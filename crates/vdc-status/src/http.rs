@@ -19,6 +19,7 @@ use vdc_http::{ErrorResponse, ManagementJson};
 use vdc_store::{StatusChange, StoreErrorKind};
 
 use crate::bitstring::StatusPurpose;
+use crate::cwt::STATUS_LIST_CWT_MEDIA_TYPE;
 use crate::service::{
     CredentialItems, CredentialObject, ServedToken, ServiceError, StatusListAggregation,
     StatusService, parse_status,
@@ -147,17 +148,114 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
 }
 
+/// The two representations of a Status List Token (draft-ietf-oauth-status-list §8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Representation {
+    Jwt,
+    Cwt,
+}
+
+/// The `q` of one `Accept` member for `media_type`: `None` when the range does not match,
+/// else its specificity (2 exact, 1 `type/*`, 0 `*/*`) and weight in thousandths.
+fn accept_match(member: &str, media_type: &str) -> Option<(u8, u16)> {
+    let mut parts = member.split(';');
+    let range = parts.next()?.trim().to_ascii_lowercase();
+    let (ty, sub) = range.split_once('/')?;
+    let (want_ty, _) = media_type.split_once('/')?;
+    let specificity = match (ty, sub) {
+        ("*", "*") => 0,
+        (t, "*") if t == want_ty => 1,
+        _ if range == media_type => 2,
+        _ => return None,
+    };
+    // RFC 9110 §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ).
+    let mut q = 1000;
+    for p in parts {
+        let Some((name, value)) = p.split_once('=') else {
+            continue;
+        };
+        if name.trim().eq_ignore_ascii_case("q") {
+            q = parse_qvalue(value.trim())?;
+        }
+    }
+    Some((specificity, q))
+}
+
+fn parse_qvalue(v: &str) -> Option<u16> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{frac:0<3}").parse::<u16>().ok()?;
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// The weight `Accept` gives `media_type`: that of the most specific matching range
+/// (RFC 9110 §12.5.1), 0 when none matches.
+fn accept_weight(accept: &[&str], media_type: &str) -> u16 {
+    accept
+        .iter()
+        .filter_map(|m| accept_match(m, media_type))
+        .max_by_key(|(specificity, _)| *specificity)
+        .map_or(0, |(_, q)| q)
+}
+
+/// Content negotiation (draft-ietf-oauth-status-list §8.1 "HTTP based Content
+/// negotiation", RFC 9110 §12.5.1): no `Accept` gives the JWT form (vdc's default); else
+/// the acceptable form of higher weight, the JWT form on a tie; `None` (406) when `Accept`
+/// allows neither.
+fn negotiate(headers: &HeaderMap) -> Option<Representation> {
+    let members: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .take(64)
+        .collect();
+    if members.is_empty() {
+        return Some(Representation::Jwt);
+    }
+    let jwt = accept_weight(&members, STATUS_LIST_JWT_MEDIA_TYPE);
+    let cwt = accept_weight(&members, STATUS_LIST_CWT_MEDIA_TYPE);
+    match (jwt, cwt) {
+        (0, 0) => None,
+        (j, c) if c > j => Some(Representation::Cwt),
+        _ => Some(Representation::Jwt),
+    }
+}
+
 /// 200 with the token (or 304 when the client has it), with `ETag` and `Cache-Control`.
 fn serve(headers: &HeaderMap, served: ServedToken, media_type: &'static str) -> Response {
-    let cache = HeaderValue::from_str(&format!("max-age={}", served.max_age))
+    let ServedToken {
+        token,
+        etag,
+        max_age,
+    } = served;
+    serve_body(headers, token.to_string().into(), etag, max_age, media_type)
+}
+
+fn serve_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    etag_value: String,
+    max_age: i64,
+    media_type: &'static str,
+) -> Response {
+    let cache = HeaderValue::from_str(&format!("max-age={max_age}"))
         .unwrap_or(HeaderValue::from_static("no-cache"));
-    let etag = HeaderValue::from_str(&served.etag).ok();
-    let mut response = if not_modified(headers, &served.etag) {
+    let etag = HeaderValue::from_str(&etag_value).ok();
+    let mut response = if not_modified(headers, &etag_value) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         (
             [(header::CONTENT_TYPE, HeaderValue::from_static(media_type))],
-            served.token.to_string(),
+            body,
         )
             .into_response()
     };
@@ -177,8 +275,37 @@ async fn status_list(
     headers: HeaderMap,
 ) -> Result<Response, ServiceError> {
     let time = time_param(query.as_deref())?;
-    let served = s.token(&issuer, &list, time).await?;
-    Ok(serve(&headers, served, STATUS_LIST_JWT_MEDIA_TYPE))
+    // Spec: RFC 9110 §12.5.5: the representation depends on Accept, so caches must key on it.
+    let mut response = match negotiate(&headers) {
+        Some(Representation::Jwt) => {
+            let served = s.token(&issuer, &list, time).await?;
+            serve(&headers, served, STATUS_LIST_JWT_MEDIA_TYPE)
+        }
+        Some(Representation::Cwt) => {
+            let served = s.cwt(&issuer, &list, time).await?;
+            serve_body(
+                &headers,
+                axum::body::Bytes::from_owner(served.cwt).into(),
+                served.etag,
+                served.max_age,
+                STATUS_LIST_CWT_MEDIA_TYPE,
+            )
+        }
+        // Spec: RFC 9110 §15.5.7: no representation the Accept header allows.
+        None => ErrorResponse::client(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            format!(
+                "the status list is available as {STATUS_LIST_JWT_MEDIA_TYPE} or \
+                 {STATUS_LIST_CWT_MEDIA_TYPE}"
+            ),
+        )
+        .into_response(),
+    };
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
+    Ok(response)
 }
 
 /// `GET` a `BitstringStatusListCredential`. Spec: W3C Bitstring Status List v1.0 §2.2, §3.6.
@@ -331,6 +458,41 @@ mod tests {
             "time=1&time=2",
         ] {
             assert!(time_param(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    /// draft-ietf-oauth-status-list §8.1 content negotiation over RFC 9110 §12.5.1.
+    #[test]
+    fn accept_picks_the_representation_or_none() {
+        use Representation::*;
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT, HeaderValue::from_static(v));
+            negotiate(&h)
+        };
+        assert_eq!(negotiate(&HeaderMap::new()), Some(Jwt), "no Accept: JWT");
+        for (accept, want) in [
+            ("application/statuslist+jwt", Some(Jwt)),
+            ("application/statuslist+cwt", Some(Cwt)),
+            ("Application/StatusList+CWT", Some(Cwt)),
+            ("*/*", Some(Jwt)),
+            ("application/*", Some(Jwt)),
+            ("application/statuslist+cwt, */*;q=0.1", Some(Cwt)),
+            (
+                "application/statuslist+jwt;q=0.5, application/statuslist+cwt",
+                Some(Cwt),
+            ),
+            (
+                "application/statuslist+cwt;q=0.5, application/statuslist+jwt",
+                Some(Jwt),
+            ),
+            ("application/statuslist+jwt;q=0, */*", Some(Cwt)),
+            ("application/json", None),
+            ("text/html, application/xml;q=0.9", None),
+            ("*/*;q=0", None),
+            ("application/statuslist+cwt;q=2", None),
+        ] {
+            assert_eq!(with(accept), want, "{accept}");
         }
     }
 

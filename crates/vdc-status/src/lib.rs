@@ -7,6 +7,8 @@
 //! - [`token`]: Status List Tokens in JWT format (§5.1): signing for issuers,
 //!   verification for relying parties, and the Referenced Token's `status` claim (§6.2,
 //!   [`StatusReference`]).
+//! - [`cwt`]: Status List Tokens in CWT format (§5.2), COSE_Sign1_Tagged, and the CBOR
+//!   `status` structure of COSE-based Referenced Tokens such as mdoc (§6.3).
 //! - [`client`]: the relying party's status check (§8): local source first, then the
 //!   hardened HTTP fetcher, verification, and a cache of decompressed lists.
 //! - [`checker`]: the verifier's status check ([`StatusChecker`], [`CredentialState`]) over
@@ -29,6 +31,7 @@ pub mod bitstring;
 pub mod checker;
 pub mod client;
 mod compress;
+pub mod cwt;
 pub mod error;
 pub mod http;
 pub mod service;
@@ -43,9 +46,12 @@ pub use bitstring::{
 pub use checker::{CredentialState, DeploymentStatusChecker, StatusChecker};
 pub use client::{ClientConfig, StatusListClient, StatusListSource};
 pub use compress::BEST_LEVEL;
+pub use cwt::{
+    STATUS_LIST_CWT_MEDIA_TYPE, reference_from_cbor, sign_status_list_cwt, verify_status_list_cwt,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use service::{
-    CredentialItems, CredentialObject, LocalStatusUri, ServedToken, ServiceError,
+    CredentialItems, CredentialObject, LocalStatusUri, ServedCwt, ServedToken, ServiceError,
     StatusListAggregation, StatusListReference, StatusService, StatusSettings, aggregation_uri,
     bitstring_uri, list_uri, parse_local_uri,
 };

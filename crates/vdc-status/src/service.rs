@@ -24,6 +24,7 @@ use vdc_store::{
 };
 
 use crate::bitstring::{BitstringStatusList, BitstringStatusListCredential, StatusPurpose};
+use crate::cwt::{STATUS_LIST_CWT_MEDIA_TYPE, sign_status_list_cwt};
 use crate::status_list::{DEFAULT_LEVEL, INVALID, SUSPENDED, StatusList};
 use crate::token::sign_status_list_token;
 
@@ -122,17 +123,55 @@ pub struct ServedToken {
     pub max_age: i64,
 }
 
+/// A signed Status List Token in CWT format ready to serve (draft-ietf-oauth-status-list
+/// §5.2, §8.2: the body is the token's binary encoding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedCwt {
+    /// The `COSE_Sign1_Tagged` bytes.
+    pub cwt: Arc<[u8]>,
+    /// Its strong entity tag, quoted: the media type and a digest of the bytes, so it never
+    /// equals the JWT representation's (RFC 9110 §8.8.3: one tag per representation).
+    pub etag: String,
+    /// Seconds relying parties may cache it (`Cache-Control: max-age`).
+    pub max_age: i64,
+}
+
+/// One signed representation.
+#[derive(Debug, Clone)]
+enum Served {
+    Text(ServedToken),
+    Cwt(ServedCwt),
+}
+
+impl Served {
+    fn text(self) -> Result<ServedToken, ServiceError> {
+        match self {
+            Self::Text(t) => Ok(t),
+            Self::Cwt(_) => Err(ServiceError::Internal("expected a text token".into())),
+        }
+    }
+
+    fn cwt(self) -> Result<ServedCwt, ServiceError> {
+        match self {
+            Self::Cwt(c) => Ok(c),
+            Self::Text(_) => Err(ServiceError::Internal("expected a CWT".into())),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Cached {
     version: u64,
     signed_at: UnixTime,
-    served: ServedToken,
+    served: Served,
 }
 
-/// What is cached per list: the Token Status List token and the two W3C credentials.
+/// What is cached per list: the Token Status List token (JWT and CWT) and the two W3C
+/// credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum View {
     Token,
+    Cwt,
     Bitstring(StatusPurpose),
 }
 
@@ -650,7 +689,24 @@ impl StatusService {
         match time {
             None => self.current(issuer_id, list_id, View::Token).await,
             Some(t) => self.historical(issuer_id, list_id, View::Token, t).await,
-        }
+        }?
+        .text()
+    }
+
+    /// The Status List Token of a list in CWT format (draft-ietf-oauth-status-list §5.2):
+    /// the same list version, times, issuer and key as [`Self::token`], with the same
+    /// `time` rules (§8.4) and caching.
+    pub async fn cwt(
+        &self,
+        issuer_id: &str,
+        list_id: &str,
+        time: Option<i64>,
+    ) -> Result<ServedCwt, ServiceError> {
+        match time {
+            None => self.current(issuer_id, list_id, View::Cwt).await,
+            Some(t) => self.historical(issuer_id, list_id, View::Cwt, t).await,
+        }?
+        .cwt()
     }
 
     /// The W3C `BitstringStatusListCredential` of a list for `purpose`, as `vc+jwt`.
@@ -661,7 +717,8 @@ impl StatusService {
         purpose: StatusPurpose,
     ) -> Result<ServedToken, ServiceError> {
         self.current(issuer_id, list_id, View::Bitstring(purpose))
-            .await
+            .await?
+            .text()
     }
 
     /// The Status List Aggregation (draft-ietf-oauth-status-list §9.3):
@@ -687,7 +744,7 @@ impl StatusService {
         issuer_id: &str,
         list_id: &str,
         view: View,
-    ) -> Result<ServedToken, ServiceError> {
+    ) -> Result<Served, ServiceError> {
         let not_found = || ServiceError::NotFound(format!("no status list {list_id}"));
         let version = self
             .inner
@@ -740,7 +797,7 @@ impl StatusService {
         list_id: &str,
         view: View,
         time: i64,
-    ) -> Result<ServedToken, ServiceError> {
+    ) -> Result<Served, ServiceError> {
         let now = self.inner.clock.now();
         let list = self
             .inner
@@ -770,7 +827,7 @@ impl StatusService {
         snapshot: &StatusListSnapshot,
         view: View,
         iat: UnixTime,
-    ) -> Result<ServedToken, ServiceError> {
+    ) -> Result<Served, ServiceError> {
         let signer = self.signer(issuer_id).await?;
         let s = &self.inner.settings;
         let list = &snapshot.list;
@@ -778,7 +835,7 @@ impl StatusService {
             .map_err(|_| ServiceError::Internal("status list too large".into()))?;
         let exp = iat.plus(s.token_lifetime);
         let token = match view {
-            View::Token => {
+            View::Token | View::Cwt => {
                 let mut bits = StatusList::new(size, list.bits)?;
                 for &(idx, status) in &snapshot.entries {
                     bits.set(index(idx)?, token_value(status))?;
@@ -789,6 +846,33 @@ impl StatusService {
                 // `iss` of every credential pointing here (draft-ietf-oauth-status-list
                 // §11.3), as `issuer` is for the Bitstring view below.
                 let iss = self.issuer_url(issuer_id);
+                if view == View::Cwt {
+                    // The CWT form carries what the JWT form carries (§5.2).
+                    let cwt = sign_status_list_cwt(
+                        &bits,
+                        &uri,
+                        &iss,
+                        iat,
+                        exp,
+                        s.ttl,
+                        s.compression_level,
+                        Some(&agg),
+                        signer.as_ref(),
+                    )
+                    .await?;
+                    let mut tagged = STATUS_LIST_CWT_MEDIA_TYPE.as_bytes().to_vec();
+                    tagged.push(0);
+                    tagged.extend_from_slice(&cwt);
+                    let digest = vdc_core::digest::sha256(&tagged);
+                    return Ok(Served::Cwt(ServedCwt {
+                        etag: format!(
+                            "\"statuslist+cwt.{}\"",
+                            vdc_core::base64url::encode(&digest[..18])
+                        ),
+                        cwt: cwt.into(),
+                        max_age: s.ttl,
+                    }));
+                }
                 sign_status_list_token(
                     &bits,
                     &uri,
@@ -828,11 +912,11 @@ impl StatusService {
             }
         };
         let digest = vdc_core::digest::sha256(token.as_bytes());
-        Ok(ServedToken {
+        Ok(Served::Text(ServedToken {
             etag: format!("\"{}\"", vdc_core::base64url::encode(&digest[..18])),
             token: token.into(),
             max_age: s.ttl,
-        })
+        }))
     }
 }
 

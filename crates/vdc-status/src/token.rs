@@ -89,7 +89,7 @@ impl StatusReference {
 }
 
 /// An absolute URI with a scheme, bounded in length, without whitespace or controls.
-fn check_uri(uri: &str) -> Result<()> {
+pub(crate) fn check_uri(uri: &str) -> Result<()> {
     if uri.len() > MAX_URI_LEN {
         return Err(Error::malformed(format!(
             "status_list.uri is longer than {MAX_URI_LEN} bytes"

@@ -13,6 +13,11 @@ use crate::error::{Result, VerifierError};
 pub const FORMAT_DC_SD_JWT: &str = "dc+sd-jwt";
 /// `jwt_vc_json` (OID4VP 1.0 Appendix B.1.3.1).
 pub const FORMAT_JWT_VC_JSON: &str = "jwt_vc_json";
+/// `mso_mdoc` (OID4VP 1.0 Appendix B.2: ISO/IEC 18013-5 mdocs).
+pub const FORMAT_MSO_MDOC: &str = "mso_mdoc";
+
+/// Longest `meta.doctype_value` accepted (ISO 18013-5 docTypes are short reverse-domain names).
+const MAX_DOCTYPE_LEN: usize = 256;
 
 /// Most credential queries in one DCQL query (bounds work per request).
 const MAX_CREDENTIAL_QUERIES: usize = 32;
@@ -41,6 +46,8 @@ pub struct CredentialQuery {
     pub vct_values: Option<Vec<String>>,
     /// `meta.type_values` (jwt_vc_json).
     pub type_values: Option<Vec<Vec<String>>>,
+    /// `meta.doctype_value` (mso_mdoc, where it is required: OID4VP 1.0 Appendix B.2.3).
+    pub doctype_value: Option<String>,
     /// `claims`.
     pub claims: Option<Vec<ClaimsQuery>>,
     /// `claim_sets` (claim ids).
@@ -72,6 +79,9 @@ pub struct ClaimsQuery {
     pub path: ClaimPath,
     /// `values`.
     pub values: Option<Vec<Value>>,
+    /// `intent_to_retain` (mso_mdoc only, OID4VP 1.0 Appendix B.2.4); `None` when absent
+    /// (the verifier "makes no statement on `IntentToRetain`").
+    pub intent_to_retain: Option<bool>,
 }
 
 /// A Credential Set Query (§6.2).
@@ -234,13 +244,41 @@ impl CredentialQuery {
             .and_then(Value::as_str)
             .ok_or_else(|| bad("format is required"))?
             .to_owned();
-        if format != FORMAT_DC_SD_JWT && format != FORMAT_JWT_VC_JSON {
+        if ![FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON, FORMAT_MSO_MDOC].contains(&format.as_str()) {
             return Err(bad(format!(
-                "format must be {FORMAT_DC_SD_JWT} or {FORMAT_JWT_VC_JSON}"
+                "format must be {FORMAT_DC_SD_JWT}, {FORMAT_JWT_VC_JSON} or {FORMAT_MSO_MDOC}"
             )));
         }
         // Spec: §6.1: `meta` is REQUIRED (an object, possibly empty).
         let meta = obj(o.get("meta").unwrap_or(&Value::Null), "meta")?;
+        let doctype_value = match (format.as_str(), meta.get("doctype_value")) {
+            (FORMAT_MSO_MDOC, Some(Value::String(d)))
+                if !d.is_empty() && d.len() <= MAX_DOCTYPE_LEN =>
+            {
+                Some(d.clone())
+            }
+            (FORMAT_MSO_MDOC, Some(_)) => {
+                return Err(bad(format!(
+                    "meta.doctype_value must be a string of 1 to {MAX_DOCTYPE_LEN} bytes"
+                )));
+            }
+            // Spec: OID4VP 1.0 Appendix B.2.3: `doctype_value` is REQUIRED.
+            (FORMAT_MSO_MDOC, None) => {
+                return Err(bad("meta.doctype_value is required for mso_mdoc"));
+            }
+            (_, Some(_)) => return Err(bad("meta.doctype_value is for mso_mdoc")),
+            (_, None) => None,
+        };
+        if format == FORMAT_MSO_MDOC
+            && let Some(unknown) = meta.keys().find(|k| *k != "doctype_value")
+        {
+            // B.2.3 defines only `doctype_value`: a member the verifier cannot honour is
+            // refused rather than silently dropped from the request.
+            return Err(bad(format!(
+                "unknown member {} in meta of an mso_mdoc query",
+                crate::service::bounded(unknown)
+            )));
+        }
         let vct_values = match (format.as_str(), meta.get("vct_values")) {
             (FORMAT_DC_SD_JWT, Some(v)) => Some(strings(v, "meta.vct_values")?),
             (_, Some(_)) => return Err(bad("meta.vct_values is for dc+sd-jwt")),
@@ -265,7 +303,7 @@ impl CredentialQuery {
                 }
                 Some(
                     arr.iter()
-                        .map(ClaimsQuery::parse)
+                        .map(|c| ClaimsQuery::parse(c, &format))
                         .collect::<Result<Vec<_>>>()?,
                 )
             }
@@ -308,12 +346,12 @@ impl CredentialQuery {
         let trusted_authorities = match o.get("trusted_authorities") {
             None => None,
             Some(v) => {
-                // The chains vdc validates are those of SD-JWT VC issuers (the `x5c` header);
-                // a `jwt_vc_json` credential's chain is not checked, so the query could not be
-                // honoured.
-                if format != FORMAT_DC_SD_JWT {
+                // The chains vdc validates are those of SD-JWT VC issuers (the `x5c` header)
+                // and of mdocs (the `x5chain` to an IACA); a `jwt_vc_json` credential's chain
+                // is not checked, so the query could not be honoured.
+                if format == FORMAT_JWT_VC_JSON {
                     return Err(bad(
-                        "trusted_authorities is supported for dc+sd-jwt queries",
+                        "trusted_authorities is supported for dc+sd-jwt and mso_mdoc queries",
                     ));
                 }
                 Some(TrustedAuthoritiesQuery::parse_all(v)?)
@@ -325,6 +363,7 @@ impl CredentialQuery {
             multiple: opt_bool(o, "multiple", false)?,
             vct_values,
             type_values,
+            doctype_value,
             claims,
             claim_sets,
             require_cryptographic_holder_binding: opt_bool(
@@ -360,6 +399,9 @@ impl CredentialQuery {
         if let Some(v) = &self.type_values {
             meta.insert("type_values".into(), serde_json::json!(v));
         }
+        if let Some(v) = &self.doctype_value {
+            meta.insert("doctype_value".into(), v.clone().into());
+        }
         o.insert("meta".into(), Value::Object(meta));
         if self.multiple {
             o.insert("multiple".into(), true.into());
@@ -375,6 +417,9 @@ impl CredentialQuery {
                     m.insert("path".into(), c.path.to_value());
                     if let Some(values) = &c.values {
                         m.insert("values".into(), Value::Array(values.clone()));
+                    }
+                    if let Some(retain) = c.intent_to_retain {
+                        m.insert("intent_to_retain".into(), retain.into());
                     }
                     Value::Object(m)
                 })
@@ -443,7 +488,7 @@ impl CredentialQuery {
 }
 
 impl ClaimsQuery {
-    fn parse(v: &Value) -> Result<Self> {
+    fn parse(v: &Value, format: &str) -> Result<Self> {
         let o = obj(v, "a claims query")?;
         let id = match o.get("id") {
             None => None,
@@ -452,6 +497,24 @@ impl ClaimsQuery {
         };
         let path = ClaimPath::from_value(o.get("path").unwrap_or(&Value::Null))
             .map_err(|e| bad(format!("claim path: {e}")))?;
+        // Spec: OID4VP 1.0 §7.2: an mdoc claims path pointer "contains two elements of type
+        // string": the namespace and the data element identifier.
+        if format == FORMAT_MSO_MDOC
+            && !matches!(
+                path.elements(),
+                [PathElement::Name(_), PathElement::Name(_)]
+            )
+        {
+            return Err(bad(
+                "an mso_mdoc claim path is [namespace, data element identifier] (two strings)",
+            ));
+        }
+        let intent_to_retain = match (format, o.get("intent_to_retain")) {
+            (FORMAT_MSO_MDOC, Some(Value::Bool(b))) => Some(*b),
+            (FORMAT_MSO_MDOC, Some(_)) => return Err(bad("intent_to_retain must be a boolean")),
+            (_, Some(_)) => return Err(bad("intent_to_retain is for mso_mdoc")),
+            (_, None) => None,
+        };
         let values = match o.get("values") {
             None => None,
             Some(v) => {
@@ -466,7 +529,12 @@ impl ClaimsQuery {
                 Some(arr.clone())
             }
         };
-        Ok(Self { id, path, values })
+        Ok(Self {
+            id,
+            path,
+            values,
+            intent_to_retain,
+        })
     }
 }
 
@@ -733,6 +801,73 @@ mod tests {
         )) {
             Err(VerifierError::InvalidRequest(m)) => assert!(m.contains("only aki"), "{m}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mso_mdoc_queries_need_a_doctype_and_namespace_element_paths() {
+        let mdl = |meta: Value, claims: Value| {
+            json!({"credentials": [{"id": "mdl", "format": "mso_mdoc", "meta": meta,
+                "claims": claims}]})
+        };
+        let ok = mdl(
+            json!({"doctype_value": "org.iso.18013.5.1.mDL"}),
+            json!([{"path": ["org.iso.18013.5.1", "family_name"], "intent_to_retain": true},
+                {"path": ["org.iso.18013.5.1", "age_over_18"], "values": [true]}]),
+        );
+        let q = DcqlQuery::parse(&ok).unwrap();
+        let c = &q.credentials[0];
+        assert_eq!(c.doctype_value.as_deref(), Some("org.iso.18013.5.1.mDL"));
+        let claims = c.claims.as_ref().unwrap();
+        assert_eq!(claims[0].intent_to_retain, Some(true));
+        assert_eq!(claims[1].intent_to_retain, None);
+        assert_eq!(DcqlQuery::parse(&q.to_value()).unwrap(), q);
+        assert_eq!(
+            q.to_value()["credentials"][0]["claims"][0]["intent_to_retain"],
+            true
+        );
+        let elements = json!({"org.iso.18013.5.1": {"family_name": "Doe", "age_over_18": true}});
+        assert!(c.match_claims(elements.as_object().unwrap()).is_ok());
+        let wrong = json!({"org.iso.18013.5.1": {"family_name": "Doe", "age_over_18": false}});
+        assert!(c.match_claims(wrong.as_object().unwrap()).is_err());
+        let cases = [
+            // Spec: B.2.3: doctype_value is REQUIRED.
+            mdl(json!({}), json!([{"path": ["ns", "x"]}])),
+            mdl(json!({"doctype_value": ""}), json!([{"path": ["ns", "x"]}])),
+            mdl(json!({"doctype_value": 1}), json!([{"path": ["ns", "x"]}])),
+            mdl(
+                json!({"doctype_value": "d", "vct_values": ["x"]}),
+                json!([{"path": ["ns", "x"]}]),
+            ),
+            mdl(
+                json!({"doctype_value": "d", "other": 1}),
+                json!([{"path": ["ns", "x"]}]),
+            ),
+            // Spec: §7.2: exactly two strings.
+            mdl(json!({"doctype_value": "d"}), json!([{"path": ["ns"]}])),
+            mdl(
+                json!({"doctype_value": "d"}),
+                json!([{"path": ["ns", "x", "y"]}]),
+            ),
+            mdl(json!({"doctype_value": "d"}), json!([{"path": ["ns", 0]}])),
+            mdl(
+                json!({"doctype_value": "d"}),
+                json!([{"path": ["ns", null]}]),
+            ),
+            mdl(
+                json!({"doctype_value": "d"}),
+                json!([{"path": ["ns", "x"], "intent_to_retain": "yes"}]),
+            ),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt",
+                "meta": {"doctype_value": "d"}}]}),
+            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {},
+                "claims": [{"path": ["x"], "intent_to_retain": true}]}]}),
+        ];
+        for c in cases {
+            assert!(
+                matches!(DcqlQuery::parse(&c), Err(VerifierError::InvalidRequest(_))),
+                "{c}"
+            );
         }
     }
 

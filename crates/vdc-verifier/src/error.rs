@@ -7,9 +7,12 @@ use vdc_store::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectReason {
     /// The `vp_token` or a presentation is malformed, or a disclosure does not hash into
-    /// the issuer-signed payload exactly once, or the issuer signature does not verify.
+    /// the issuer-signed payload exactly once, or the issuer signature does not verify; for
+    /// an mdoc also a data element whose digest is not the MSO's.
     Signature,
-    /// The KB-JWT is missing, not signed by the `cnf` key, stale, or its `sd_hash` is wrong.
+    /// The KB-JWT is missing, not signed by the `cnf` key, stale, or its `sd_hash` is wrong;
+    /// for an mdoc, the device signature does not verify over this request's session
+    /// transcript (another nonce, client_id, response_uri or encryption key).
     KeyBinding,
     /// The KB-JWT (or VP) carries another transaction's `nonce`.
     Nonce,

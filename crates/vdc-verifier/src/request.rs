@@ -310,6 +310,17 @@ impl Verifier {
                 "jwt_vc_json": {"alg_values": ["ES256", "EdDSA"]}
             }
         });
+        if dcql
+            .credentials
+            .iter()
+            .any(|c| c.format == crate::dcql::FORMAT_MSO_MDOC)
+        {
+            // Spec: OID4VP 1.0 Appendix B.2.2: COSE algorithm identifiers for IssuerAuth and
+            // DeviceSignature: ES256 (-7) and EdDSA (-8), what the mdoc checks verify
+            // (DeviceMac is not accepted: OID4VP gives the wallet no reader key).
+            client_metadata["vp_formats_supported"]["mso_mdoc"] =
+                json!({"issuerauth_alg_values": [-7, -8], "deviceauth_alg_values": [-7, -8]});
+        }
         let mut encrypted_response_key = None;
         if mode == ResponseMode::DirectPostJwt {
             // Spec: OID4VP 1.0 §8.3: a fresh ephemeral key per request; its kid names the

@@ -16,10 +16,11 @@ use vdc_core::rng::random_b64;
 use vdc_store::events::EventKind;
 use vdc_store::{PresentationOutcome, PresentationStatus, SecretHash};
 
-use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON};
+use crate::dcql::{CredentialQuery, FORMAT_DC_SD_JWT, FORMAT_JWT_VC_JSON, FORMAT_MSO_MDOC};
 use crate::error::{RejectReason, Result, VerifierError};
 use crate::presentation::{
-    PresentationCheck, Presentations, PresentedCredential, dc_sd_jwt, jwt_vc_json,
+    MdocCheck, PresentationCheck, Presentations, PresentedCredential, dc_sd_jwt, jwt_vc_json,
+    mso_mdoc,
 };
 use crate::request::{LoadedRequest, PresentationError, ResponseMode, loaded, response_key};
 use crate::service::{Verifier, bounded};
@@ -89,6 +90,7 @@ impl Verifier {
                 self.metrics.presentation_rejected("wallet_error");
                 Ok(ResponseAck::default())
             }
+            Err(Rejection::Internal(e)) => Err(e),
             Err(Rejection::Check(reason, description)) => {
                 let error = PresentationError::check(reason, &description);
                 self.finish(
@@ -327,6 +329,47 @@ impl Verifier {
         let resolver = self
             .resolver(&req.record.verifier_id, config)
             .map_err(|e| Rejection::Check(RejectReason::UntrustedIssuer, e.to_string()))?;
+        let internal = |e: VerifierError| Rejection::Internal(e);
+        // The mdoc context (IACA roots, the encryption key's thumbprint) is read only when a
+        // query asks for an mdoc: the key is unsealed once more otherwise for nothing.
+        let wants_mdoc = req
+            .dcql
+            .credentials
+            .iter()
+            .any(|c| c.format == FORMAT_MSO_MDOC);
+        let trusted_iaca = if wants_mdoc {
+            crate::tenant::iaca_anchors(&config.trusted_iaca).map_err(internal)?
+        } else {
+            Vec::new()
+        };
+        // Spec: OID4VP 1.0 Appendix B.2.6.1: the thumbprint of "the Verifier's public key
+        // used to encrypt the response" when it is encrypted, else null.
+        let jwk_thumbprint = if encrypted && wants_mdoc {
+            let key = response_key(self, &req.record.verifier_id, req)
+                .map_err(internal)?
+                .ok_or_else(|| {
+                    internal(VerifierError::Internal(
+                        "an encrypted response without its request key".into(),
+                    ))
+                })?;
+            let raw = vdc_core::base64url::decode(&key.public_key().thumbprint())
+                .ok()
+                .and_then(|t| <[u8; 32]>::try_from(t).ok())
+                .ok_or_else(|| internal(VerifierError::Internal("JWK thumbprint length".into())))?;
+            Some(raw)
+        } else {
+            None
+        };
+        let mdoc = MdocCheck {
+            response_uri: req
+                .claims
+                .get("response_uri")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            jwk_thumbprint,
+            trusted_iaca: &trusted_iaca,
+            public_url: &self.public_url,
+        };
         let mut out = Presentations::new();
         for (id, presentations) in &vp_token {
             let query = req.dcql.credential(id).ok_or_else(|| {
@@ -354,7 +397,7 @@ impl Verifier {
             let mut verified = Vec::new();
             for p in list {
                 verified.push(
-                    self.check_presentation(config, query, p, nonce, resolver.as_ref())
+                    self.check_presentation(config, query, p, nonce, resolver.as_ref(), &mdoc)
                         .await?,
                 );
             }
@@ -374,6 +417,7 @@ impl Verifier {
         presentation: &Value,
         nonce: &str,
         resolver: &DeploymentKeyResolver,
+        mdoc: &MdocCheck<'_>,
     ) -> std::result::Result<PresentedCredential, Rejection> {
         let Some(text) = presentation.as_str() else {
             return Err(Rejection::Check(
@@ -391,9 +435,12 @@ impl Verifier {
             now: self.deps.clock.now(),
             require_status: config.require_status,
         };
-        check_presentation(&check, query, text)
-            .await
-            .map_err(|(reason, m)| Rejection::Check(reason, m))
+        let checked = if query.format == FORMAT_MSO_MDOC {
+            mso_mdoc::check_mso_mdoc(&check, mdoc, query, text).await
+        } else {
+            check_presentation(&check, query, text).await
+        };
+        checked.map_err(|(reason, m)| Rejection::Check(reason, m))
     }
 }
 
@@ -404,7 +451,8 @@ impl Verifier {
 /// (`issuer`, `vct`, `claims` = exactly the disclosed claims, `status`), or the failed
 /// check and why. `jwt_vc_json` presentations are checked as OID4VP 1.0 Appendix B.1
 /// says; their entry has `type` (the credential's types) instead of `vct`, and `claims`
-/// holds exactly the requested claims.
+/// holds exactly the requested claims. `mso_mdoc` presentations need the session
+/// transcript and IACA roots of a response and are checked by the response endpoint only.
 pub async fn check_presentation(
     check: &PresentationCheck<'_>,
     query: &CredentialQuery,
@@ -428,6 +476,8 @@ enum Rejection {
     Wallet(PresentationError),
     /// A check failed.
     Check(RejectReason, String),
+    /// Our side failed (a stored key or trust list unreadable): nothing is recorded.
+    Internal(VerifierError),
 }
 
 #[cfg(test)]

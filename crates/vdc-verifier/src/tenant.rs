@@ -79,6 +79,11 @@ pub struct VerifierDefinition {
     /// of them.
     #[serde(default)]
     pub trusted_issuer_anchors: Vec<String>,
+    /// PEM IACA root certificates (ISO/IEC 18013-5 Annex B): `mso_mdoc` credentials are
+    /// accepted when their Document Signer chains to one of them. At most
+    /// [`MAX_TRUSTED_IACA`], one CA certificate of at most 16 KiB each.
+    #[serde(default)]
+    pub trusted_iaca: Vec<String>,
     /// An operator-issued certificate chain for `x509_san_dns` / `x509_hash`, leaf first:
     /// PEM text or an array of standard base64 DER certificates (as `x5c`). Requires
     /// `signing_key`; without it the server makes a certificate for the public host.
@@ -122,6 +127,7 @@ impl std::fmt::Debug for ImportedSigningKey {
     "trusted_issuers": ["https://vdc.example.com/issuers/acme"],
     "require_status": false,
     "trusted_issuer_anchors": [],
+    "trusted_iaca": [],
     "response_uri": "http://127.0.0.1:8080/verifiers/acme-verifier/response",
     "created_at": "2026-01-01T12:00:00Z"
 }))]
@@ -140,6 +146,8 @@ pub struct VerifierObject {
     pub require_status: bool,
     /// PEM trust anchors for foreign issuers' `x5c` chains.
     pub trusted_issuer_anchors: Vec<String>,
+    /// PEM IACA roots for `mso_mdoc` credentials.
+    pub trusted_iaca: Vec<String>,
     /// The response URI wallets post to.
     pub response_uri: String,
     /// When the verifier was created (RFC 3339).
@@ -183,6 +191,8 @@ pub(crate) struct VerifierConfig {
     pub(crate) x5c_configured: bool,
     /// PEM trust anchors for foreign issuers' `x5c` chains.
     pub(crate) issuer_anchors: Vec<String>,
+    /// PEM IACA roots for `mso_mdoc` (one certificate each, checked when stored).
+    pub(crate) trusted_iaca: Vec<String>,
     /// Whether wallets are refused (`404`).
     pub(crate) disabled: bool,
     /// Whether the verifier runs in HAIP 1.0 mode.
@@ -273,6 +283,7 @@ impl Verifier {
             ));
         }
         check_anchors(&def.trusted_issuer_anchors)?;
+        check_iaca(&def.trusted_iaca)?;
         let haip = def.haip.unwrap_or(self.settings.haip_default);
         // Spec: HAIP 1.0 §5: "the Verifier MUST use ... the Client Identifier Prefix
         // `x509_hash`" (refused before any key or certificate is made).
@@ -363,6 +374,7 @@ impl Verifier {
             "kid": kid,
             "x5c_configured": x5c_configured,
             "trusted_issuer_anchors": def.trusted_issuer_anchors,
+            "trusted_iaca": def.trusted_iaca,
             "disabled": def.disabled,
             "haip": haip,
         });
@@ -590,6 +602,7 @@ impl Verifier {
         merged.insert("trusted_issuers".into(), json!(c.trusted_issuers));
         merged.insert("require_status".into(), json!(c.require_status));
         merged.insert("trusted_issuer_anchors".into(), json!(c.issuer_anchors));
+        merged.insert("trusted_iaca".into(), json!(c.trusted_iaca));
         merged.insert("disabled".into(), json!(c.disabled));
         merged.insert("haip".into(), json!(c.haip));
         merged.extend(patch);
@@ -601,6 +614,7 @@ impl Verifier {
             ));
         }
         check_anchors(&def.trusted_issuer_anchors)?;
+        check_iaca(&def.trusted_iaca)?;
         let haip = def.haip.unwrap_or(c.haip);
         // Switching HAIP mode on holds the stored prefix and chain to HAIP 1.0 §5.
         if let Some(why) =
@@ -617,6 +631,7 @@ impl Verifier {
                 "trusted_issuer_anchors".into(),
                 json!(def.trusted_issuer_anchors),
             );
+            o.insert("trusted_iaca".into(), json!(def.trusted_iaca));
             o.insert("disabled".into(), json!(def.disabled));
             o.insert("haip".into(), json!(haip));
         }
@@ -689,6 +704,7 @@ impl Verifier {
             trusted_issuers: c.trusted_issuers,
             require_status: c.require_status,
             trusted_issuer_anchors: c.issuer_anchors,
+            trusted_iaca: c.trusted_iaca,
             response_uri: self.response_uri(&r.id),
             created_at: rfc3339(r.created_at),
             certificate: c.x5c.first().map(|leaf| x509::to_pem(leaf)),
@@ -840,6 +856,48 @@ fn check_anchors(anchors: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Most IACA roots one verifier trusts.
+pub const MAX_TRUSTED_IACA: usize = 16;
+/// Largest PEM text of one IACA root.
+const MAX_IACA_PEM_LEN: usize = 16 * 1024;
+
+/// Every `trusted_iaca` entry is one PEM CA certificate (ISO/IEC 18013-5 Annex B.1.2: the
+/// IACA root certificate has basicConstraints cA TRUE); bounded in number and size.
+fn check_iaca(iaca: &[String]) -> Result<()> {
+    let bad = |m: String| VerifierError::InvalidRequest(format!("trusted_iaca: {m}"));
+    if iaca.len() > MAX_TRUSTED_IACA {
+        return Err(bad(format!("at most {MAX_TRUSTED_IACA} certificates")));
+    }
+    for pem in iaca {
+        if pem.len() > MAX_IACA_PEM_LEN {
+            return Err(bad("a certificate is at most 16 KiB of PEM".into()));
+        }
+        let certs = x509::pem_to_der_certs(pem).map_err(|e| bad(e.to_string()))?;
+        let [der] = certs.as_slice() else {
+            return Err(bad("each entry is exactly one PEM certificate".into()));
+        };
+        TrustAnchors::from_der_certs(vec![der.clone()]).map_err(|e| bad(e.to_string()))?;
+        if crate::trust::der_name::is_ca(der) != Some(true) {
+            return Err(bad(
+                "an IACA root must be a CA certificate (basicConstraints cA TRUE)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The DER certificates of stored (checked) `trusted_iaca` PEM entries.
+pub(crate) fn iaca_anchors(iaca: &[String]) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::with_capacity(iaca.len());
+    for pem in iaca {
+        out.extend(
+            x509::pem_to_der_certs(pem)
+                .map_err(|e| VerifierError::Internal(format!("stored trusted_iaca: {e}")))?,
+        );
+    }
+    Ok(out)
+}
+
 fn parse_config(v: &Value) -> Result<VerifierConfig> {
     let corrupt = || VerifierError::Internal("stored verifier config unreadable".into());
     let prefix: ClientIdPrefix =
@@ -879,6 +937,8 @@ fn parse_config(v: &Value) -> Result<VerifierConfig> {
             .and_then(Value::as_bool)
             .unwrap_or(false),
         issuer_anchors: strs("trusted_issuer_anchors"),
+        // Rows from before mdoc presentations: no IACA is trusted.
+        trusted_iaca: strs("trusted_iaca"),
         disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
         // Rows from before HAIP mode: not in it.
         haip: v.get("haip").and_then(Value::as_bool).unwrap_or(false),

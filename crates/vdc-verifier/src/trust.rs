@@ -316,3 +316,282 @@ mod tests {
         );
     }
 }
+
+/// The few DER reads `mso_mdoc` trust needs that vdc-core's x509 module does not expose: a
+/// certificate's basicConstraints `cA` (an IACA root must be a CA, ISO 18013-5 Annex B.1.2)
+/// and its issuer Distinguished Name as RFC 4514 text (the result's `issuer`).
+/// Reading only: nothing here validates a signature or makes a certificate trusted.
+pub(crate) mod der_name {
+    /// DER tags read here (X.690 §8).
+    const SEQUENCE: u8 = 0x30;
+    const SET: u8 = 0x31;
+    const OID: u8 = 0x06;
+    const BOOLEAN: u8 = 0x01;
+    const OCTET_STRING: u8 = 0x04;
+    const INTEGER: u8 = 0x02;
+    const VERSION: u8 = 0xa0;
+    const EXTENSIONS: u8 = 0xa3;
+    const UTF8_STRING: u8 = 0x0c;
+    const PRINTABLE_STRING: u8 = 0x13;
+    const IA5_STRING: u8 = 0x16;
+    /// basicConstraints, 2.5.29.19 (RFC 5280 §4.2.1.9), content octets.
+    const BASIC_CONSTRAINTS: [u8; 3] = [0x55, 0x1d, 0x13];
+    /// Most attributes rendered (a Name is small; this bounds the text).
+    const MAX_ATTRIBUTES: usize = 32;
+
+    /// One TLV: `(tag, content, rest)`; `None` for anything malformed (indefinite or
+    /// oversized lengths, high tag numbers, truncation).
+    fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        if tag & 0x1f == 0x1f {
+            return None;
+        }
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 3 {
+                return None;
+            }
+            let (bytes, rest) = rest.split_at_checked(n)?;
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (len, rest)
+        };
+        let (content, rest) = rest.split_at_checked(len)?;
+        Some((tag, content, rest))
+    }
+
+    /// One element of a constructed value: `(tag, content, full encoding)`.
+    type Element<'a> = (u8, &'a [u8], &'a [u8]);
+
+    /// The elements of a constructed value's content.
+    fn elements(mut content: &[u8]) -> Option<Vec<Element<'_>>> {
+        let mut out = Vec::new();
+        while !content.is_empty() {
+            let (tag, value, rest) = tlv(content)?;
+            // The element's full encoding, for values rendered as `#hex`.
+            let full = content.get(..content.len() - rest.len())?;
+            out.push((tag, value, full));
+            content = rest;
+        }
+        Some(out)
+    }
+
+    /// The TBSCertificate's elements after the optional version: serial, signature,
+    /// issuer, validity, subject, subjectPublicKeyInfo, then optional members.
+    fn tbs(cert: &[u8]) -> Option<Vec<Element<'_>>> {
+        let (tag, cert, rest) = tlv(cert)?;
+        if tag != SEQUENCE || !rest.is_empty() {
+            return None;
+        }
+        let (tag, tbs, _) = tlv(cert)?;
+        if tag != SEQUENCE {
+            return None;
+        }
+        let mut parts = elements(tbs)?;
+        if parts.first().is_some_and(|p| p.0 == VERSION) {
+            parts.remove(0);
+        }
+        (parts.len() >= 6 && parts.first().is_some_and(|p| p.0 == INTEGER)).then_some(parts)
+    }
+
+    /// Whether the certificate's basicConstraints say `cA` TRUE; `None` when it does not
+    /// parse as a certificate.
+    pub(crate) fn is_ca(cert: &[u8]) -> Option<bool> {
+        let parts = tbs(cert)?;
+        let Some(extensions) = parts.iter().skip(6).find(|p| p.0 == EXTENSIONS) else {
+            return Some(false);
+        };
+        let (tag, list, _) = tlv(extensions.1)?;
+        if tag != SEQUENCE {
+            return None;
+        }
+        for (tag, ext, _) in elements(list)? {
+            if tag != SEQUENCE {
+                return None;
+            }
+            let members = elements(ext)?;
+            let (Some(id), Some(value)) = (members.first(), members.last()) else {
+                return None;
+            };
+            if id.0 != OID || id.1 != BASIC_CONSTRAINTS {
+                continue;
+            }
+            if value.0 != OCTET_STRING {
+                return None;
+            }
+            let (tag, bc, _) = tlv(value.1)?;
+            if tag != SEQUENCE {
+                return None;
+            }
+            // Spec: RFC 5280 §4.2.1.9: `cA BOOLEAN DEFAULT FALSE` comes first.
+            return Some(
+                elements(bc)?
+                    .first()
+                    .is_some_and(|b| b.0 == BOOLEAN && b.1 == [0xff]),
+            );
+        }
+        Some(false)
+    }
+
+    /// The subject Name as RFC 4514 text (the tests compare it with an issuer's name).
+    #[cfg(test)]
+    pub(crate) fn subject(cert: &[u8]) -> Option<String> {
+        name(tbs(cert)?.get(4)?)
+    }
+
+    /// The issuer Name as RFC 4514 text.
+    pub(crate) fn issuer(cert: &[u8]) -> Option<String> {
+        name(tbs(cert)?.get(2)?)
+    }
+
+    /// Spec: RFC 4514 §2.1: the RDNs last to first, joined by `,`; the attributes of one
+    /// RDN joined by `+`.
+    fn name(element: &Element<'_>) -> Option<String> {
+        if element.0 != SEQUENCE {
+            return None;
+        }
+        let mut rdns = Vec::new();
+        let mut count = 0;
+        for (tag, rdn, _) in elements(element.1)? {
+            if tag != SET {
+                return None;
+            }
+            let mut attrs = Vec::new();
+            for (tag, atv, _) in elements(rdn)? {
+                count += 1;
+                if tag != SEQUENCE || count > MAX_ATTRIBUTES {
+                    return None;
+                }
+                let parts = elements(atv)?;
+                let [(OID, oid, _), (vtag, value, full)] = parts.as_slice() else {
+                    return None;
+                };
+                attrs.push(format!(
+                    "{}={}",
+                    attribute_type(oid)?,
+                    attribute_value(*vtag, value, full)
+                ));
+            }
+            rdns.push(attrs.join("+"));
+        }
+        rdns.reverse();
+        Some(rdns.join(","))
+    }
+
+    /// Spec: RFC 4514 §3: the short names of its table, else the dotted OID.
+    fn attribute_type(oid: &[u8]) -> Option<String> {
+        let short = match oid {
+            [0x55, 0x04, 0x03] => "CN",
+            [0x55, 0x04, 0x07] => "L",
+            [0x55, 0x04, 0x08] => "ST",
+            [0x55, 0x04, 0x09] => "STREET",
+            [0x55, 0x04, 0x0a] => "O",
+            [0x55, 0x04, 0x0b] => "OU",
+            [0x55, 0x04, 0x06] => "C",
+            [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19] => "DC",
+            [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01] => "UID",
+            _ => return dotted(oid),
+        };
+        Some(short.to_owned())
+    }
+
+    /// X.690 §8.19: an OBJECT IDENTIFIER's content as dotted decimal.
+    fn dotted(oid: &[u8]) -> Option<String> {
+        let mut arcs: Vec<u64> = Vec::new();
+        let mut acc: u64 = 0;
+        for (i, b) in oid.iter().enumerate() {
+            if acc > (u64::MAX >> 7) {
+                return None;
+            }
+            acc = (acc << 7) | u64::from(b & 0x7f);
+            if b & 0x80 == 0 {
+                if arcs.is_empty() {
+                    let first = (acc / 40).min(2);
+                    arcs.push(first);
+                    arcs.push(acc - first * 40);
+                } else {
+                    arcs.push(acc);
+                }
+                acc = 0;
+            } else if i + 1 == oid.len() {
+                return None;
+            }
+        }
+        if arcs.is_empty() {
+            return None;
+        }
+        Some(
+            arcs.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join("."),
+        )
+    }
+
+    /// Spec: RFC 4514 §2.4: string values escaped; any other value as `#` and the hex of
+    /// its BER encoding.
+    fn attribute_value(tag: u8, value: &[u8], full: &[u8]) -> String {
+        let text = match tag {
+            UTF8_STRING | PRINTABLE_STRING | IA5_STRING => std::str::from_utf8(value).ok(),
+            _ => None,
+        };
+        let Some(text) = text else {
+            let hex: String = full.iter().map(|b| format!("{b:02x}")).collect();
+            return format!("#{hex}");
+        };
+        let mut out = String::with_capacity(text.len());
+        let last = text.chars().count().saturating_sub(1);
+        for (i, c) in text.chars().enumerate() {
+            let special = matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
+                || (i == 0 && (c == '#' || c == ' '))
+                || (i == last && c == ' ');
+            if c == '\0' {
+                out.push_str("\\00");
+                continue;
+            }
+            if special {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use vdc_core::jose::{Algorithm, SigningKey};
+        use vdc_core::rng::SeededRandom;
+        use vdc_core::time::UnixTime;
+        use vdc_core::x509::{self, CertificateSpec};
+
+        use super::*;
+
+        #[test]
+        fn names_and_ca_flag_of_made_certificates() {
+            let rng = SeededRandom::new(7);
+            let now = UnixTime(1_800_000_000);
+            let ca_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+            let ca_spec = CertificateSpec::new("Test IACA, \"root\"", now, now.plus(3600), &rng)
+                .unwrap()
+                .ca();
+            let ca = x509::self_signed(&ca_spec, &ca_key).unwrap();
+            let leaf_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+            let leaf_spec = CertificateSpec::new("Test DS", now, now.plus(3600), &rng).unwrap();
+            let leaf = x509::issue(&leaf_spec, leaf_key.public_key(), &ca, &ca_key).unwrap();
+            assert_eq!(is_ca(&ca), Some(true));
+            assert_eq!(is_ca(&leaf), Some(false));
+            assert_eq!(is_ca(b"not a certificate"), None);
+            assert_eq!(subject(&leaf).as_deref(), Some("CN=Test DS"));
+            assert_eq!(
+                issuer(&leaf).as_deref(),
+                Some("CN=Test IACA\\, \\\"root\\\"")
+            );
+            assert_eq!(subject(&ca), issuer(&leaf));
+            assert_eq!(dotted(&[0x2a, 0x86, 0x48]).as_deref(), Some("1.2.840"));
+        }
+    }
+}

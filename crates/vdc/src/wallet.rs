@@ -270,12 +270,21 @@ async fn finish_login(
         .await?)
 }
 
+/// What `list` and `accept` show as a credential's type: the SD-JWT VC `vct`, the mdoc
+/// `doctype`, else the configuration id.
+fn type_of(c: &vdc_holder::StoredCredential) -> &str {
+    c.vct
+        .as_deref()
+        .or(c.doctype.as_deref())
+        .unwrap_or(&c.credential_configuration_id)
+}
+
 fn print_accepted(accepted: &AcceptedOffer) {
     for c in &accepted.credentials {
         println!(
             "credential issued: {} {} from {} (stored as {})",
             c.format,
-            c.vct.as_deref().unwrap_or(&c.credential_configuration_id),
+            type_of(c),
             c.issuer,
             c.id
         );
@@ -291,8 +300,9 @@ fn print_accepted(accepted: &AcceptedOffer) {
     }
 }
 
-/// `vdc wallet list`: one line per credential, tab-separated: id, format, type, issuer,
-/// status (`valid`, `revoked`, `suspended`, `none` without a status list, `unknown`).
+/// `vdc wallet list`: one line per credential, tab-separated: id, format, type (`vct`,
+/// mdoc `doctype`, or the configuration id), issuer, status (`valid`, `revoked`,
+/// `suspended`, `none` without a status list, `unknown`).
 pub async fn list(dir: &std::path::Path, offline: bool, insecure_http: bool) -> anyhow::Result<()> {
     let wallet = open(dir, insecure_http)?;
     let credentials = wallet.list().await?;
@@ -315,7 +325,7 @@ pub async fn list(dir: &std::path::Path, offline: bool, insecure_http: bool) -> 
             "{}\t{}\t{}\t{}\t{}",
             c.id,
             c.format,
-            c.vct.as_deref().unwrap_or(&c.credential_configuration_id),
+            type_of(&c),
             c.issuer,
             state.as_str()
         );

@@ -204,6 +204,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/issuers/{issuer}/iaca.pem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the IACA root certificate of an issuer's mdocs
+         * @description The IACA root (ISO/IEC 18013-5 Annex B) that vdc made for an issuer with an `mso_mdoc` configuration and no operator `x5c`: its Document Signer certificate, which every mdoc carries in `issuerAuth`'s `x5chain`, chains to it. Relying parties configure it as a trusted IACA.
+         */
+        get: operations["get_issuer_iaca"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/issuers/{issuer}/offers": {
         parameters: {
             query?: never;
@@ -783,20 +803,31 @@ export interface components {
         };
         /** @description One credential configuration. */
         CredentialConfiguration: {
-            /** @description The claims the credential carries; all are selectively disclosable in `dc+sd-jwt`. */
+            /**
+             * @description The claims the credential carries; all are selectively disclosable in `dc+sd-jwt`.
+             *     For `mso_mdoc` each path is `[namespace, data element identifier]`.
+             */
             claims?: components["schemas"]["ClaimDescription"][];
             /** @description The W3C credential definition (required for `jwt_vc_json`): `{"type": [...]}`. */
             credential_definition?: unknown;
-            /** @description Holder binding methods (`jwk`, `did:jwk`). */
+            /**
+             * @description Holder binding methods (`jwk`, `did:jwk`; `cose_key` for `mso_mdoc`, where an absent
+             *     member means `cose_key`).
+             */
             cryptographic_binding_methods_supported?: string[];
             /** @description Credential display objects. */
             display?: unknown[];
+            /**
+             * @description The mdoc document type (required for `mso_mdoc`, OID4VCI 1.0 A.2.2), e.g.
+             *     `org.iso.18013.5.1.mDL`.
+             */
+            doctype?: string | null;
             /**
              * Format: int64
              * @description Credential lifetime in seconds.
              */
             expires_in?: number | null;
-            /** @description `dc+sd-jwt` or `jwt_vc_json`. */
+            /** @description `dc+sd-jwt`, `jwt_vc_json` or `mso_mdoc`. */
             format: string;
             key_attestations_required?: null | components["schemas"]["KeyAttestationsRequired"];
             /** @description An OAuth scope for the authorization code flow. */
@@ -1305,10 +1336,17 @@ export interface components {
         PresentedCredential: {
             /**
              * @description SD-JWT VC: exactly the disclosed claims, with their paths as nested objects;
-             *     `jwt_vc_json`: exactly the requested claims.
+             *     `jwt_vc_json`: exactly the requested claims; `mso_mdoc`: exactly the disclosed data
+             *     elements as `{namespace: {element identifier: value}}` (byte strings base64url,
+             *     dates as their text).
              */
             claims: Record<string, never>;
-            /** @description The credential issuer identifier. */
+            /** @description The `docType` of an `mso_mdoc` credential. */
+            doctype?: string | null;
+            /**
+             * @description The credential issuer identifier; for an mdoc the issuer Distinguished Name of its
+             *     Document Signer certificate (RFC 4514: the IACA that issued it).
+             */
             issuer: string;
             /** @description `valid`, `revoked` or `suspended`. */
             status: string;
@@ -1515,6 +1553,12 @@ export interface components {
              */
             signing_key?: Record<string, never> | null;
             /**
+             * @description PEM IACA root certificates (ISO/IEC 18013-5 Annex B): `mso_mdoc` credentials are
+             *     accepted when their Document Signer chains to one of them. At most
+             *     [`MAX_TRUSTED_IACA`], one CA certificate of at most 16 KiB each.
+             */
+            trusted_iaca?: string[];
+            /**
              * @description PEM certificates: foreign trusted issuers may sign with an `x5c` chain ending at one
              *     of them.
              */
@@ -1548,6 +1592,7 @@ export interface components {
          *       "id": "acme-verifier",
          *       "require_status": false,
          *       "response_uri": "http://127.0.0.1:8080/verifiers/acme-verifier/response",
+         *       "trusted_iaca": [],
          *       "trusted_issuer_anchors": [],
          *       "trusted_issuers": [
          *         "https://vdc.example.com/issuers/acme"
@@ -1580,6 +1625,8 @@ export interface components {
              *     the certificate.
              */
             trust_anchor?: string | null;
+            /** @description PEM IACA roots for `mso_mdoc` credentials. */
+            trusted_iaca: string[];
             /** @description PEM trust anchors for foreign issuers' `x5c` chains. */
             trusted_issuer_anchors: string[];
             /** @description Credential issuer identifiers whose credentials are accepted. */
@@ -2441,6 +2488,56 @@ export interface operations {
                 };
             };
             /** @description Unknown issuer. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_issuer_iaca: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The issuer's slug. */
+                issuer: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PEM certificate. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-pem-file": string;
+                };
+            };
+            /** @description Missing or wrong API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key may not act on this issuer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown issuer, or one without an IACA made by vdc. */
             404: {
                 headers: {
                     [name: string]: unknown;

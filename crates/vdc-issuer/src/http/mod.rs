@@ -72,6 +72,7 @@ fn management_api() -> OpenApiRouter<Issuer> {
         .routes(routes!(list_issuers, create_issuer))
         .routes(routes!(get_issuer, update_issuer))
         .routes(routes!(issuer_haip))
+        .routes(routes!(issuer_iaca))
         .routes(routes!(create_offer))
         .routes(routes!(get_offer, cancel_offer))
         .routes(routes!(supply_claims))
@@ -474,6 +475,44 @@ async fn issuer_haip(
     Path(issuer): Path<String>,
 ) -> Result<Json<vdc_http::haip::HaipReport>> {
     i.haip_report(&issuer).await.map(Json)
+}
+
+/// Contract-next ("mdoc configurations and trust"): the IACA root certificate vdc made for
+/// the issuer's mdocs, served as the trust anchor download is.
+#[utoipa::path(
+    get,
+    path = paths::API_ISSUER_IACA,
+    tag = TAG_ISSUERS,
+    operation_id = "get_issuer_iaca",
+    summary = "Download the IACA root certificate of an issuer's mdocs",
+    description = "The IACA root (ISO/IEC 18013-5 Annex B) that vdc made for an issuer with an \
+        `mso_mdoc` configuration and no operator `x5c`: its Document Signer certificate, which \
+        every mdoc carries in `issuerAuth`'s `x5chain`, chains to it. Relying parties configure \
+        it as a trusted IACA.",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+    ),
+    responses(
+        (status = 200, description = "The PEM certificate.", content_type = "application/x-pem-file", body = String),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer, or one without an IACA made by vdc.", body = ErrorBody),
+    ),
+)]
+async fn issuer_iaca(State(i): State<Issuer>, Path(issuer): Path<String>) -> Result<Response> {
+    let pem = i.iaca_pem(&issuer).await?;
+    let mut r = pem.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-pem-file"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"vdc-issuer-{issuer}-iaca.pem\""
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
 }
 
 /// Contract-next ("Managing tenants"): any subset of the create body's members but `id`.

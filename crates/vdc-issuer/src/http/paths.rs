@@ -43,6 +43,8 @@ pub const API_ISSUERS: &str = "/api/v1/issuers";
 pub const API_ISSUER: &str = "/api/v1/issuers/{issuer}";
 /// Management: an issuer's HAIP 1.0 report (contract-next "HAIP mode").
 pub const API_ISSUER_HAIP: &str = "/api/v1/issuers/{issuer}/haip";
+/// Management: the IACA root of an issuer's mdocs (PEM).
+pub const API_ISSUER_IACA: &str = "/api/v1/issuers/{issuer}/iaca.pem";
 /// Management: offers of an issuer.
 pub const API_OFFERS: &str = "/api/v1/issuers/{issuer}/offers";
 /// Management: one offer.

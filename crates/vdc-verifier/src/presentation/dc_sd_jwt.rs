@@ -83,6 +83,7 @@ pub(crate) async fn check_dc_sd_jwt(
         issuer: v.issuer,
         vct: Some(v.vct),
         types: None,
+        doctype: None,
         status: state.as_str().to_owned(),
     })
 }

@@ -116,6 +116,7 @@ pub(crate) async fn check_jwt_vc_json(
         issuer,
         vct: None,
         types: Some(types),
+        doctype: None,
         status: state.as_str().to_owned(),
     })
 }

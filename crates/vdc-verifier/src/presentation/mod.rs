@@ -1,6 +1,7 @@
 //! Checking one presentation against one credential query (OID4VP 1.0 §8.6): what both
 //! credential formats share. Each format has its module, named as OID4VP 1.0 Appendix B
-//! names it: [`dc_sd_jwt`] (IETF SD-JWT VC) and [`jwt_vc_json`] (B.1, W3C VCs as JWTs).
+//! names it: [`dc_sd_jwt`] (IETF SD-JWT VC), [`jwt_vc_json`] (B.1, W3C VCs as JWTs) and
+//! [`mso_mdoc`] (B.2, ISO/IEC 18013-5 mdocs).
 
 use std::collections::BTreeMap;
 
@@ -14,13 +15,17 @@ use vdc_status::StatusChecker;
 
 pub(crate) mod dc_sd_jwt;
 pub(crate) mod jwt_vc_json;
+pub(crate) mod mso_mdoc;
+
+pub(crate) use mso_mdoc::MdocCheck;
 
 /// One presented credential.
 // Contract ("Presentation requests"): the issuer, `vct` (SD-JWT VC) or `type`
-// (`jwt_vc_json`), the claims and the status.
+// (`jwt_vc_json`), the claims and the status; `doctype` (mso_mdoc) is vdc's addition.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PresentedCredential {
-    /// The credential issuer identifier.
+    /// The credential issuer identifier; for an mdoc the issuer Distinguished Name of its
+    /// Document Signer certificate (RFC 4514: the IACA that issued it).
     pub issuer: String,
     /// The credential type (`vct` for SD-JWT VC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -28,8 +33,13 @@ pub struct PresentedCredential {
     /// The credential types of a `jwt_vc_json` credential.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<String>>,
+    /// The `docType` of an `mso_mdoc` credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doctype: Option<String>,
     /// SD-JWT VC: exactly the disclosed claims, with their paths as nested objects;
-    /// `jwt_vc_json`: exactly the requested claims.
+    /// `jwt_vc_json`: exactly the requested claims; `mso_mdoc`: exactly the disclosed data
+    /// elements as `{namespace: {element identifier: value}}` (byte strings base64url,
+    /// dates as their text).
     #[schema(value_type = Object)]
     pub claims: Value,
     /// `valid`, `revoked` or `suspended`.
