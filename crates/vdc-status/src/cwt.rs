@@ -17,7 +17,7 @@ use vdc_core::time::UnixTime;
 
 use crate::error::{Error, Result, printable};
 use crate::status_list::{MAX_LIST_BYTES, StatusList};
-use crate::token::{StatusReference, VerifiedStatusList, VerifyOptions, check_uri};
+use crate::token::{StatusReference, VerifiedStatusList, VerifyOptions, check_uri, from_core};
 
 /// The media type of a Status List Token in CWT format (§8.1, §8.2), also its COSE `typ`
 /// (§5.2: protected header 16 "MUST be `application/statuslist+cwt`").
@@ -413,53 +413,14 @@ pub fn reference_from_cbor(status: &Value) -> Result<StatusReference> {
     })
 }
 
-/// Core parse errors stay malformed/oversized; anything else is a verification failure.
-fn from_core(e: vdc_core::Error) -> Error {
-    match e {
-        vdc_core::Error::Malformed(m) => Error::Malformed(m),
-        vdc_core::Error::TooLarge(m) => Error::TooLarge(m),
-        other => Error::Verification(other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vdc_core::jose::{Algorithm, AlgorithmPolicy, JwkSet, LocalSigner, SigningKey};
-    use vdc_core::rng::SeededRandom;
-    use vdc_core::sd_jwt_vc::IssuerTrustPolicy;
+    use vdc_core::jose::{Algorithm, AlgorithmPolicy, LocalSigner};
 
-    const URI: &str = "https://issuer.example/statuslists/1";
-    const ISS: &str = "https://issuer.example";
+    // The token tests' fixtures: the same list, issuer and keys for both representations.
+    use crate::token::tests::{ISS, NOW, URI, block_on, list, signer, trust};
     const AGG: &str = "https://issuer.example/statuslists";
-    const NOW: i64 = 1_700_000_000;
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
-    fn signer(seed: u64) -> LocalSigner {
-        LocalSigner::new(SigningKey::generate(Algorithm::Es256, &SeededRandom::new(seed)).unwrap())
-    }
-
-    fn trust(s: &LocalSigner) -> IssuerTrustPolicy {
-        IssuerTrustPolicy::new(vec![ISS.into()]).pin(
-            ISS,
-            JwkSet {
-                keys: vec![s.public_jwk().clone()],
-            },
-        )
-    }
-
-    fn list() -> StatusList {
-        let mut l = StatusList::new(64, 2).unwrap();
-        l.set(3, 1).unwrap();
-        l.set(7, 2).unwrap();
-        l
-    }
 
     fn opts(policy: &AlgorithmPolicy) -> VerifyOptions<'_> {
         VerifyOptions {

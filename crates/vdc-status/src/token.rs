@@ -352,7 +352,7 @@ pub async fn verify_status_list_token(
 
 /// Core parse and time errors keep their nature: malformed input stays malformed,
 /// everything else is a verification failure.
-fn from_core(e: vdc_core::Error) -> Error {
+pub(crate) fn from_core(e: vdc_core::Error) -> Error {
     match e {
         vdc_core::Error::Malformed(m) => Error::Malformed(m),
         vdc_core::Error::TooLarge(m) => Error::TooLarge(m),
@@ -361,29 +361,29 @@ fn from_core(e: vdc_core::Error) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
     use vdc_core::jose::{Algorithm, JwkSet, LocalSigner, SigningKey};
     use vdc_core::rng::SeededRandom;
     use vdc_core::sd_jwt_vc::IssuerTrustPolicy;
 
-    const URI: &str = "https://issuer.example/statuslists/1";
-    const ISS: &str = "https://issuer.example";
-    const NOW: i64 = 1_700_000_000;
+    pub(crate) const URI: &str = "https://issuer.example/statuslists/1";
+    pub(crate) const ISS: &str = "https://issuer.example";
+    pub(crate) const NOW: i64 = 1_700_000_000;
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
             .block_on(f)
     }
 
-    fn signer(seed: u64) -> LocalSigner {
+    pub(crate) fn signer(seed: u64) -> LocalSigner {
         LocalSigner::new(SigningKey::generate(Algorithm::Es256, &SeededRandom::new(seed)).unwrap())
     }
 
-    fn trust(s: &LocalSigner) -> IssuerTrustPolicy {
+    pub(crate) fn trust(s: &LocalSigner) -> IssuerTrustPolicy {
         IssuerTrustPolicy::new(vec![ISS.into()]).pin(
             ISS,
             JwkSet {
@@ -392,7 +392,7 @@ mod tests {
         )
     }
 
-    fn list() -> StatusList {
+    pub(crate) fn list() -> StatusList {
         let mut l = StatusList::new(64, 2).unwrap();
         l.set(3, 1).unwrap();
         l.set(7, 2).unwrap();
