@@ -10,16 +10,24 @@
 //! - 2: a compressed list (`lst` after base64url) with `bits` from the next byte; a list
 //!   that decodes must survive encode/decode unchanged;
 //! - 3: JSON: a `status` claim, a `credentialStatus` entry, or an `encodedList` string;
-//! - 4: a `BitstringStatusListCredential` payload (raw JSON), signed as a `vc+jwt`.
+//! - 4: a `BitstringStatusListCredential` payload (raw JSON), signed as a `vc+jwt`;
+//! - 5: a Status List Token in CWT form (§5.2) as bytes: `verify_status_list_cwt`;
+//! - 6: a CWT claims set (raw CBOR) the harness signs as a COSE_Sign1 with the right `typ`,
+//!   so the claim checks and the `status_list` (65533) reading are reached;
+//! - 7: CBOR: an mdoc MSO `status` value for `reference_from_cbor`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
+use vdc_core::jose::LocalSigner;
 use vdc_core::json;
+use vdc_core::mdoc::cbor::{self, Value as Cbor};
+use vdc_core::mdoc::cose::{CoseSign1, Headers};
 use vdc_fuzz_common as h;
 use vdc_status::{
-    BitstringStatusList, BitstringStatusListEntry, StatusList, StatusReference, VerifyOptions,
-    verify_bitstring_status_list_credential, verify_status_list_token,
+    BitstringStatusList, BitstringStatusListEntry, STATUS_LIST_CWT_MEDIA_TYPE, StatusList,
+    StatusReference, VerifyOptions, reference_from_cbor, verify_bitstring_status_list_credential,
+    verify_status_list_cwt, verify_status_list_token,
 };
 
 /// Bounds inflation the way the status client does by default, smaller so runs stay fast.
@@ -31,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 5 {
+    match mode % 8 {
         0 => {
             if let Ok(text) = std::str::from_utf8(rest) {
                 token(text);
@@ -73,6 +81,25 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
+        5 => cwt(rest),
+        6 => {
+            let signer = LocalSigner::new(h::ed25519(h::ISSUER_SEED));
+            let headers = Headers {
+                typ: Some(STATUS_LIST_CWT_MEDIA_TYPE.into()),
+                kid: Some(b"k1".to_vec()),
+                ..Headers::default()
+            };
+            if let Ok(sign1) = h::block_on(CoseSign1::sign(&signer, &headers, rest, false)) {
+                // §5.2: the token is a COSE_Sign1_Tagged (tag 18).
+                let tagged = Cbor::Tag(18, Box::new(sign1.to_value()));
+                cwt(&cbor::encode(&tagged));
+            }
+        }
+        7 => {
+            if let Ok(value) = cbor::decode(rest) {
+                let _ = reference_from_cbor(&value);
+            }
+        }
         _ => {
             let vc = h::sign_compact(VC_HEADER, rest, h::issuer_key());
             if let Ok(v) = verify_bitstring_status_list_credential(
@@ -96,6 +123,23 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+fn cwt(bytes: &[u8]) {
+    for expected_issuer in [Some(h::ISSUER), None] {
+        let opts = VerifyOptions {
+            uri: h::STATUS_URI,
+            expected_issuer,
+            now: h::NOW,
+            skew: 60,
+            policy: h::policy(),
+            max_list_bytes: MAX_LIST_BYTES,
+        };
+        if let Ok(v) = h::block_on(verify_status_list_cwt(bytes, &h::FixedResolver, &opts)) {
+            let _ = v.list.get(0);
+            let _ = v.list.get(v.list.len());
+        }
+    }
+}
 
 fn token(text: &str) {
     for expected_issuer in [Some(h::ISSUER), None] {
