@@ -538,27 +538,7 @@ async fn expired_mso_is_rejected_as_expired(server: &TestServer) {
 /// A status list entry of this deployment's demo issuer (the one of a badge it issued) and
 /// the issued credential's id, to revoke it through the management API.
 async fn demo_status_entry(server: &TestServer) -> (StatusRef, String) {
-    let offer = server
-        .offer(
-            "demo",
-            &json!({"credential_configuration_ids": ["EmployeeBadge"],
-                "claims": {"EmployeeBadge": {"given_name": "Ada", "family_name": "Lovelace",
-                    "employee_id": "E-1", "department": "R&D"}}}),
-        )
-        .await;
-    let wallet = server.wallet();
-    wallet
-        .accept_offer(offer["offer_uri"].as_str().unwrap(), None, 1)
-        .await
-        .unwrap();
-    let (status, record) = server
-        .admin_get(&format!(
-            "/api/v1/issuers/demo/offers/{}",
-            offer["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(status, 200);
-    let id = record["credentials"][0]["id"].as_str().unwrap().to_owned();
+    let (wallet, id) = crate::presentation::holder(server).await;
     let stored = wallet.list().await.unwrap().remove(0);
     let sd = vdc_core::sd_jwt::SdJwt::parse(&stored.credential).unwrap();
     let list = sd.issuer_jws().unwrap().payload["status"]["status_list"].clone();

@@ -58,7 +58,7 @@ fn badge_query() -> Value {
 }
 
 /// A wallet holding one badge from the demo issuer, and the issuer's id for the credential.
-async fn holder(server: &TestServer) -> (Wallet, String) {
+pub(crate) async fn holder(server: &TestServer) -> (Wallet, String) {
     let offer = server
         .offer(
             "demo",
