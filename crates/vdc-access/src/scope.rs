@@ -218,8 +218,10 @@ pub fn rule(method: &Method, template: &str) -> Rule {
         | ("POST", "/api/v1/issuers/{issuer}/credentials/status")
         | ("DELETE", "/api/v1/issuers/{issuer}/authorizations") => Rule::Tenant(CredentialsStatus),
         // Redeeming a response code consumes a single-use artifact (G2), so it needs the
-        // scope that created the request, not `read`.
+        // scope that created the request, not `read`; so does handing in a DC API answer,
+        // which ends the request.
         ("POST", "/api/v1/verifiers/{verifier}/requests")
+        | ("POST", "/api/v1/verifiers/{verifier}/requests/{id}/dc-api-response")
         | ("POST", "/api/v1/verifiers/{verifier}/response-codes") => {
             Rule::Tenant(PresentationsWrite)
         }

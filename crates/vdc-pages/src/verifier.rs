@@ -248,6 +248,8 @@ pub(crate) async fn create_request(
         expires_in: None,
         redirect_uri: None,
         request_uri_method: None,
+        expected_origins: None,
+        transaction_data: None,
     };
     match pages
         .verifier
@@ -404,6 +406,8 @@ fn check_label(reason: RejectReason) -> &'static str {
         RejectReason::Status => "credential status valid (not revoked or suspended)",
         RejectReason::WalletError => "wallet answered without an error",
         RejectReason::Decryption => "response decrypts with this request's key",
+        RejectReason::Origin => "answer from an origin this request expects",
+        RejectReason::TransactionData => "transaction data authorized by the holder",
     }
 }
 
@@ -491,6 +495,7 @@ mod tests {
             error: None,
             created_at: String::new(),
             expires_at: String::new(),
+            transaction_data: None,
             reason,
         }
     }

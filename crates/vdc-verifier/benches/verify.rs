@@ -136,6 +136,7 @@ fn benches(c: &mut Criterion) {
         settings: &settings,
         now: UnixTime(NOW),
         require_status: false,
+        transaction_data: &[],
     };
     let out = run(check_presentation(
         &check,

@@ -30,6 +30,12 @@ pub enum RejectReason {
     WalletError,
     /// The encrypted response does not decrypt with this request's key.
     Decryption,
+    /// A Digital Credentials API answer from an origin the request does not expect
+    /// (OID4VP 1.0 Appendix A.2 `expected_origins`), or not a web origin.
+    Origin,
+    /// The KB-JWT's `transaction_data_hashes` are missing, wrong, or over other transaction
+    /// data (OID4VP 1.0 Appendix B.3.3), or an entry is authorized by no presentation.
+    TransactionData,
 }
 
 impl RejectReason {
@@ -48,7 +54,7 @@ impl RejectReason {
     ];
 
     /// Every reason.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::Signature,
         Self::UntrustedIssuer,
         Self::Expired,
@@ -59,6 +65,8 @@ impl RejectReason {
         Self::Status,
         Self::WalletError,
         Self::Decryption,
+        Self::Origin,
+        Self::TransactionData,
     ];
 
     /// The reason named `name` ([`Self::as_str`]).
@@ -79,6 +87,8 @@ impl RejectReason {
             Self::DcqlUnsatisfied => "dcql_unsatisfied",
             Self::WalletError => "wallet_error",
             Self::Decryption => "decryption",
+            Self::Origin => "origin",
+            Self::TransactionData => "transaction_data",
         }
     }
 }

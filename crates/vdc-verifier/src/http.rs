@@ -17,7 +17,7 @@ use vdc_http::{ErrorResponse, ManagementJson, OAuthForm};
 use vdc_store::StoreErrorKind;
 
 use crate::error::{Result, VerifierError};
-use crate::request::{CreateRequest, RequestCreated, RequestResult};
+use crate::request::{CreateRequest, DcApiAnswer, RequestCreated, RequestResult};
 use crate::service::Verifier;
 use crate::tenant::{VerifierDefinition, VerifierList, VerifierObject};
 
@@ -31,6 +31,10 @@ pub mod paths {
     pub const API_REQUESTS: &str = "/api/v1/verifiers/{verifier}/requests";
     /// Management: read a presentation request's result.
     pub const API_REQUEST: &str = "/api/v1/verifiers/{verifier}/requests/{id}";
+    /// Management: the page posts what the Digital Credentials API returned
+    /// (contract-next "Presentation requests").
+    pub const API_DC_API_RESPONSE: &str =
+        "/api/v1/verifiers/{verifier}/requests/{id}/dc-api-response";
     /// Management: the verifier's HAIP 1.0 rules (contract-next "HAIP mode").
     pub const API_VERIFIER_HAIP: &str = "/api/v1/verifiers/{verifier}/haip";
     /// Management: redeem a same-device response code (body `{"response_code",
@@ -76,6 +80,7 @@ fn management_api() -> OpenApiRouter<Verifier> {
         .routes(routes!(get_verifier, update_verifier))
         .routes(routes!(create_request))
         .routes(routes!(get_request))
+        .routes(routes!(dc_api_response))
         .routes(routes!(redeem_response_code))
         .routes(routes!(get_haip_report))
 }
@@ -378,6 +383,38 @@ async fn get_request(
     })
     .await
     .map(|o| no_store(StatusCode::OK, o))
+}
+
+#[utoipa::path(
+    post,
+    path = paths::API_DC_API_RESPONSE,
+    tag = TAG_PRESENTATIONS,
+    operation_id = "post_dc_api_response",
+    summary = "Hand in what the Digital Credentials API returned",
+    description = "OID4VP 1.0 Appendix A: for a `dc_api` / `dc_api.jwt` request, the page passes `dc_api_request` to `navigator.credentials.get` and posts the returned `DigitalCredential`'s `data` here with the page's origin. The answer is checked as a `direct_post` response is, bound to the origin (`aud` = `origin:<origin>`; for mdoc the B.2.6.2 handover) and, for a signed request, to its `expected_origins`.",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+        ("id" = String, Path, description = "The request id."),
+    ),
+    request_body = DcApiAnswer,
+    responses(
+        (status = 200, description = "The request after the answer (`Cache-Control: no-store`): `verified`, or `rejected` with the wallet's error.", body = RequestResult),
+        (status = 400, description = "A failed check (`error_description` begins with the reason; the request is `rejected`); or not a DC API request, not pending, a malformed origin or body (nothing changes).", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier or request.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
+async fn dc_api_response(
+    State(v): State<Verifier>,
+    Path((verifier, id)): Path<(String, String)>,
+    ManagementJson(answer): ManagementJson<DcApiAnswer>,
+) -> Result<Response> {
+    v.dc_api_respond(&verifier, &id, answer)
+        .await
+        .map(|o| no_store(StatusCode::OK, o))
 }
 
 /// `{"response_code", "request_id"?}`.

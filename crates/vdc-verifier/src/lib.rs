@@ -33,6 +33,7 @@
 //!
 //! Time, randomness and keys are inputs (STYLE.md §7).
 
+mod dc_api;
 pub mod dcql;
 pub mod error;
 pub mod haip;
@@ -42,12 +43,14 @@ pub mod request;
 mod response;
 pub mod service;
 pub mod tenant;
+pub mod transaction_data;
 pub mod trust;
 
 pub use error::{RejectReason, Result, VerifierError};
 pub use presentation::{PresentationCheck, PresentedCredential};
 pub use request::{
-    CreateRequest, PresentationError, RequestCreated, RequestResult, ResponseCode, ResponseMode,
+    CreateRequest, DcApiAnswer, DcApiRequest, PresentationError, RequestCreated, RequestResult,
+    ResponseCode, ResponseMode,
 };
 pub use response::{ResponseAck, check_presentation};
 pub use service::{Verifier, VerifierDeps, VerifierSettings};

@@ -54,6 +54,39 @@ pub struct CreateRequest {
     /// `get` (default) or `post` (OID4VP 1.0 §5.10).
     #[serde(default)]
     pub request_uri_method: Option<String>,
+    /// `dc_api` / `dc_api.jwt` only: the origins the page may call the Digital Credentials
+    /// API from; given, the request is signed (`openid4vp-v1-signed`, OID4VP 1.0 Appendix
+    /// A.3.2), else unsigned (`openid4vp-v1-unsigned`).
+    #[serde(default)]
+    pub expected_origins: Option<Vec<String>>,
+    /// Transaction data (OID4VP 1.0 §5.1): base64url-encoded JSON objects of the types this
+    /// verifier configures in `transaction_data_types`.
+    #[serde(default)]
+    pub transaction_data: Option<Vec<String>>,
+}
+
+/// What the page hands to `navigator.credentials.get({digital: {requests: [...]}})`
+/// (OID4VP 1.0 Appendix A.1, A.2; contract-next "Presentation requests").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DcApiRequest {
+    /// `openid4vp-v1-unsigned` or `openid4vp-v1-signed`.
+    pub protocol: String,
+    /// The request: its parameters (unsigned), or `{"request": "<JWS>"}` (signed).
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// `POST /api/v1/verifiers/{verifier}/requests/{id}/dc-api-response`: what the Digital
+/// Credentials API returned to the page, and the origin the page runs at.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DcApiAnswer {
+    /// The page's origin (as the browser gave it to the wallet), e.g. `https://rp.example`.
+    pub origin: String,
+    /// The `data` of the `DigitalCredential` the API returned: `{"vp_token": {...}}`
+    /// (`dc_api`), `{"response": "<JWE>"}` (`dc_api.jwt`) or `{"error": ...}`.
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
 }
 
 /// A created presentation request (contract: "Presentation requests").
@@ -73,6 +106,9 @@ pub struct RequestCreated {
     pub authorization_request: String,
     /// When the request expires (RFC 3339).
     pub expires_at: String,
+    /// `dc_api` / `dc_api.jwt` requests: what to hand to the Digital Credentials API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dc_api_request: Option<DcApiRequest>,
 }
 
 /// A same-device `response_code` (OID4VP 1.0 §8.2): the single-use secret the wallet's
@@ -166,6 +202,11 @@ pub struct RequestResult {
     pub created_at: String,
     /// When it expires (RFC 3339).
     pub expires_at: String,
+    /// The request's transaction data (decoded), once verified: each entry was authorized
+    /// by a presentation's key binding (OID4VP 1.0 Appendix B.3.3). Absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub transaction_data: Option<Vec<Value>>,
     /// Why it was rejected (`None` unless rejected); on the wire only inside `error`.
     #[serde(skip)]
     pub reason: Option<RejectReason>,
@@ -177,13 +218,19 @@ impl vdc_http::longpoll::StatusObject for RequestResult {
     }
 }
 
-/// `direct_post` or `direct_post.jwt`.
+/// The response mode of a request: `direct_post` or `direct_post.jwt` (the wallet posts to
+/// the response URI), `dc_api` or `dc_api.jwt` (the answer comes back through the Digital
+/// Credentials API and the page posts it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseMode {
     /// Spec: OID4VP 1.0 §8.2.
     DirectPost,
     /// Spec: OID4VP 1.0 §8.3.1.
     DirectPostJwt,
+    /// Spec: OID4VP 1.0 Appendix A.2 (`dc_api`).
+    DcApi,
+    /// Spec: OID4VP 1.0 Appendix A.2 (`dc_api.jwt`: encrypted as §8.3).
+    DcApiJwt,
 }
 
 impl ResponseMode {
@@ -192,6 +239,8 @@ impl ResponseMode {
         match self {
             Self::DirectPost => "direct_post",
             Self::DirectPostJwt => "direct_post.jwt",
+            Self::DcApi => "dc_api",
+            Self::DcApiJwt => "dc_api.jwt",
         }
     }
 
@@ -200,29 +249,92 @@ impl ResponseMode {
         match s {
             "direct_post" => Ok(Self::DirectPost),
             "direct_post.jwt" => Ok(Self::DirectPostJwt),
+            "dc_api" => Ok(Self::DcApi),
+            "dc_api.jwt" => Ok(Self::DcApiJwt),
             _ => Err(VerifierError::InvalidRequest(
-                "response_mode must be direct_post or direct_post.jwt".into(),
+                "response_mode must be direct_post, direct_post.jwt, dc_api or dc_api.jwt".into(),
             )),
         }
+    }
+
+    /// Whether the answer comes through the Digital Credentials API.
+    pub fn is_dc_api(self) -> bool {
+        matches!(self, Self::DcApi | Self::DcApiJwt)
+    }
+
+    /// Whether the response is encrypted (a per-request ECDH-ES key, §8.3).
+    pub fn is_encrypted(self) -> bool {
+        matches!(self, Self::DirectPostJwt | Self::DcApiJwt)
     }
 }
 
 /// The response mode of a new request: as asked, by default `direct_post`; on a HAIP
-/// verifier `direct_post.jwt`, the only one allowed.
+/// verifier `direct_post.jwt` (the default) or `dc_api.jwt`, the encrypted modes.
 fn request_mode(haip: bool, asked: Option<&str>) -> Result<ResponseMode> {
     if !haip {
         return ResponseMode::parse(asked.unwrap_or("direct_post"));
     }
     match asked {
         None | Some("direct_post.jwt") => Ok(ResponseMode::DirectPostJwt),
+        // Spec: HAIP 1.0 §5.2: "the Verifier MUST use ... response mode `dc_api.jwt`".
+        Some("dc_api.jwt") => Ok(ResponseMode::DcApiJwt),
+        Some("dc_api") => Err(VerifierError::InvalidRequest(
+            "HAIP 1.0 §5.2: a HAIP verifier's Digital Credentials API requests use \
+             response_mode dc_api.jwt, not dc_api"
+                .into(),
+        )),
         // Spec: HAIP 1.0 §5.1: "Response encryption MUST be used by utilizing response mode
-        // `direct_post.jwt`". (`dc_api.jwt`, HAIP 1.0 §5.2, is not served.)
+        // `direct_post.jwt`".
         Some(other) => Err(VerifierError::InvalidRequest(format!(
             "HAIP 1.0 §5.1: a HAIP verifier's requests use response_mode direct_post.jwt, not {}",
             crate::service::bounded(other)
         ))),
     }
 }
+
+/// Most `expected_origins` a request names.
+const MAX_EXPECTED_ORIGINS: usize = 16;
+
+/// Checks a web origin as the Digital Credentials API gives it to the wallet (an ASCII
+/// serialization: `scheme://host[:port]`). Spec: OID4VP 1.0 Appendix A.2
+/// (`expected_origins`): "Values using unsafe or unsupported URI schemes ... MUST NOT be
+/// used. Values using the http scheme MUST NOT be used unless they are explicitly allowed
+/// for constrained scenarios such as local development": https, or http for a loopback
+/// host only. The text must be exactly its own serialization (no path, query, fragment,
+/// credentials, default port or upper case), since the wallet compares it as a string.
+pub(crate) fn check_origin(origin: &str) -> std::result::Result<(), String> {
+    let bad = || format!("{} is not a web origin", crate::service::bounded(origin));
+    if origin.len() > 256 {
+        return Err("an origin is at most 256 characters".into());
+    }
+    let url = url::Url::parse(origin).map_err(|_| bad())?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(format!(
+                "{}: http origins are allowed for loopback hosts only (OID4VP 1.0 Appendix A.2)",
+                crate::service::bounded(origin)
+            ));
+        }
+        _ => return Err(bad()),
+    }
+    if url.origin().ascii_serialization() != origin {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// The Digital Credentials API protocol of an unsigned request (OID4VP 1.0 Appendix A.1).
+pub const DC_API_UNSIGNED: &str = "openid4vp-v1-unsigned";
+/// The Digital Credentials API protocol of a signed request (JWS Compact Serialization).
+pub const DC_API_SIGNED: &str = "openid4vp-v1-signed";
 
 /// A loaded presentation request.
 #[derive(Debug, Clone)]
@@ -268,7 +380,7 @@ impl Verifier {
         req: CreateRequest,
         audit: Option<&vdc_access::CallAudit>,
     ) -> Result<RequestCreated> {
-        let (_, config) = self.load_verifier(verifier).await?;
+        let (record, config) = self.load_verifier(verifier).await?;
         let dcql = DcqlQuery::parse(&req.dcql_query)?;
         let mode = request_mode(config.haip, req.response_mode.as_deref())?;
         let ttl = req.expires_in.unwrap_or(DEFAULT_REQUEST_TTL);
@@ -279,7 +391,12 @@ impl Verifier {
         }
         let post = match req.request_uri_method.as_deref() {
             None | Some("get") => false,
-            Some("post") => true,
+            Some("post") if !mode.is_dc_api() => true,
+            Some("post") => {
+                return Err(VerifierError::InvalidRequest(
+                    "request_uri_method is not used with the Digital Credentials API".into(),
+                ));
+            }
             Some(_) => {
                 return Err(VerifierError::InvalidRequest(
                     "request_uri_method must be get or post".into(),
@@ -287,6 +404,13 @@ impl Verifier {
             }
         };
         if let Some(r) = &req.redirect_uri {
+            if mode.is_dc_api() {
+                // Spec: OID4VP 1.0 Appendix A: the session continues in the page that
+                // called the API; there is no redirect back.
+                return Err(VerifierError::InvalidRequest(
+                    "redirect_uri is not used with the Digital Credentials API".into(),
+                ));
+            }
             match url::Url::parse(r) {
                 Ok(u) if u.fragment().is_none() && matches!(u.scheme(), "https" | "http") => {}
                 _ => {
@@ -296,10 +420,61 @@ impl Verifier {
                 }
             }
         }
+        let expected_origins = match &req.expected_origins {
+            None => None,
+            Some(_) if !mode.is_dc_api() => {
+                return Err(VerifierError::InvalidRequest(
+                    "expected_origins is for dc_api and dc_api.jwt requests (OID4VP 1.0 \
+                     Appendix A.2)"
+                        .into(),
+                ));
+            }
+            Some(_) if !config.prefix.signed() => {
+                return Err(VerifierError::InvalidRequest(format!(
+                    "expected_origins makes a signed request, which a {} verifier cannot make \
+                     (OID4VP 1.0 §5.9.3)",
+                    config.prefix.as_str()
+                )));
+            }
+            Some(o) if o.is_empty() || o.len() > MAX_EXPECTED_ORIGINS => {
+                return Err(VerifierError::InvalidRequest(format!(
+                    "expected_origins must name 1 to {MAX_EXPECTED_ORIGINS} origins"
+                )));
+            }
+            Some(o) => {
+                for origin in o {
+                    check_origin(origin).map_err(|m| {
+                        VerifierError::InvalidRequest(format!("expected_origins: {m}"))
+                    })?;
+                }
+                Some(o.clone())
+            }
+        };
+        // Spec: HAIP 1.0 §5.2: signed requests over the Digital Credentials API (the
+        // x509_hash client identifier authenticates the verifier).
+        if config.haip && mode.is_dc_api() && expected_origins.is_none() {
+            return Err(VerifierError::InvalidRequest(
+                "HAIP 1.0 §5.2: a HAIP verifier's Digital Credentials API requests are signed: \
+                 give expected_origins"
+                    .into(),
+            ));
+        }
+        let transaction_data = crate::transaction_data::parse_request(
+            req.transaction_data.as_deref().unwrap_or_default(),
+            &dcql,
+            &config.transaction_data_types,
+        )?;
+        if req.transaction_data.as_ref().is_some_and(Vec::is_empty) {
+            // Spec: OID4VP 1.0 §5.1: "Non-empty array of strings".
+            return Err(VerifierError::InvalidRequest(
+                "transaction_data must be a non-empty array when given".into(),
+            ));
+        }
         let rng = self.deps.rng.as_ref();
         let id = random_b64(rng, 16)?;
         // Spec: OID4VP 1.0 §14.1: fresh, high-entropy nonce per transaction; state per
-        // transaction (§13.3).
+        // transaction (§13.3). (A DC API request sends no state, A.2; its hash is stored
+        // all the same, naming nothing a wallet ever sees.)
         let nonce = random_b64(rng, 32)?;
         let state = random_b64(rng, 32)?;
         let now = self.now();
@@ -322,7 +497,7 @@ impl Verifier {
                 json!({"issuerauth_alg_values": [-7, -8], "deviceauth_alg_values": [-7, -8]});
         }
         let mut encrypted_response_key = None;
-        if mode == ResponseMode::DirectPostJwt {
+        if mode.is_encrypted() {
             // Spec: OID4VP 1.0 §8.3: a fresh ephemeral key per request; its kid names the
             // request so the response finds its key before decryption.
             let key = EcdhPrivateKey::generate(rng)?;
@@ -334,18 +509,40 @@ impl Verifier {
                 &response_key_context(verifier, &id),
             )?);
         }
-        let response_uri = self.response_uri(verifier);
-        let claims = json!({
-            "client_id": config.client_id,
-            "response_type": "vp_token",
-            "response_mode": mode.as_str(),
-            "response_uri": response_uri,
-            "nonce": nonce,
-            "state": state,
-            "dcql_query": dcql.to_value(),
-            "client_metadata": client_metadata,
-        });
-        let record = PresentationRequestRecord {
+        let mut claims = Map::new();
+        claims.insert("client_id".into(), config.client_id.clone().into());
+        claims.insert("response_type".into(), "vp_token".into());
+        claims.insert("response_mode".into(), mode.as_str().into());
+        if !mode.is_dc_api() {
+            claims.insert("response_uri".into(), self.response_uri(verifier).into());
+        }
+        claims.insert("nonce".into(), nonce.into());
+        if !mode.is_dc_api() {
+            claims.insert("state".into(), state.clone().into());
+        }
+        claims.insert("dcql_query".into(), dcql.to_value());
+        claims.insert("client_metadata".into(), client_metadata);
+        if !transaction_data.is_empty() {
+            claims.insert(
+                "transaction_data".into(),
+                json!(
+                    transaction_data
+                        .iter()
+                        .map(|t| t.encoded.as_str())
+                        .collect::<Vec<_>>()
+                ),
+            );
+        }
+        let ids: Vec<&str> = dcql.credentials.iter().map(|c| c.id.as_str()).collect();
+        let verifier_info = crate::tenant::request_verifier_info(&config.verifier_info, &ids);
+        if !verifier_info.is_empty() {
+            claims.insert("verifier_info".into(), json!(verifier_info));
+        }
+        if let Some(o) = &expected_origins {
+            claims.insert("expected_origins".into(), json!(o));
+        }
+        let claims = Value::Object(claims);
+        let record_row = PresentationRequestRecord {
             verifier_id: verifier.to_owned(),
             request_id: id.clone(),
             state_hash: SecretHash::of(&state),
@@ -363,6 +560,14 @@ impl Verifier {
             expires_at,
             finished_at: None,
         };
+        let dc_api_request = if mode.is_dc_api() {
+            Some(
+                self.dc_api_request(verifier, &record, &config, &claims, expires_at)
+                    .await?,
+            )
+        } else {
+            None
+        };
         // The call's audit entry commits with the request (one transaction, issue 11).
         let outbox = audit
             .and_then(|a| a.take(&id, 201))
@@ -370,9 +575,9 @@ impl Verifier {
             .unwrap_or_default();
         self.deps
             .store
-            .create_presentation_request(&record, &outbox)
+            .create_presentation_request(&record_row, &outbox)
             .await?;
-        self.pending().insert(&record, now);
+        self.pending().insert(&record_row, now);
         let request_uri = self.request_uri(verifier, &id);
         let authorization_request = authorization_link(
             &config.client_id,
@@ -386,6 +591,39 @@ impl Verifier {
             request_uri,
             authorization_request,
             expires_at: rfc3339(expires_at),
+            dc_api_request,
+        })
+    }
+
+    /// What the page hands to the Digital Credentials API for a request with `claims`
+    /// (OID4VP 1.0 Appendix A.2, A.3): unsigned, its parameters without `client_id` ("MUST
+    /// be omitted in unsigned requests"); signed (with `expected_origins`), a request
+    /// object signed as the verifier's signed requests are.
+    pub(crate) async fn dc_api_request(
+        &self,
+        verifier: &str,
+        record: &vdc_store::VerifierRecord,
+        config: &crate::tenant::VerifierConfig,
+        claims: &Value,
+        expires_at: vdc_core::time::UnixTime,
+    ) -> Result<DcApiRequest> {
+        let mut claims = claims.as_object().cloned().unwrap_or_default();
+        if claims.contains_key("expected_origins") {
+            claims.insert("aud".into(), SELF_ISSUED_AUD.into());
+            claims.insert("iat".into(), self.now().secs().into());
+            claims.insert("exp".into(), expires_at.secs().into());
+            let jws = self
+                .sign_request_object(verifier, record, config, &claims)
+                .await?;
+            return Ok(DcApiRequest {
+                protocol: DC_API_SIGNED.into(),
+                data: json!({"request": jws}),
+            });
+        }
+        claims.remove("client_id");
+        Ok(DcApiRequest {
+            protocol: DC_API_UNSIGNED.into(),
+            data: Value::Object(claims),
         })
     }
 
@@ -393,7 +631,7 @@ impl Verifier {
     /// (the pages show them after post/redirect/get). Another verifier's or an unknown
     /// request is not found.
     pub async fn request_links(&self, verifier: &str, id: &str) -> Result<RequestCreated> {
-        let (_, config) = self.load_verifier(verifier).await?;
+        let (verifier_record, config) = self.load_verifier(verifier).await?;
         let record = self
             .deps
             .store
@@ -403,6 +641,24 @@ impl Verifier {
         let request_uri = self.request_uri(verifier, id);
         let post = record.request["request_uri_method"] == "post";
         let claims = record.request["claims"].clone();
+        let dc_api = claims["response_mode"]
+            .as_str()
+            .and_then(|m| ResponseMode::parse(m).ok())
+            .is_some_and(ResponseMode::is_dc_api);
+        let dc_api_request = if dc_api {
+            Some(
+                self.dc_api_request(
+                    verifier,
+                    &verifier_record,
+                    &config,
+                    &claims,
+                    record.expires_at,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         Ok(RequestCreated {
             id: id.to_owned(),
             authorization_request: authorization_link(
@@ -414,6 +670,7 @@ impl Verifier {
             ),
             request_uri,
             expires_at: rfc3339(record.expires_at),
+            dc_api_request,
         })
     }
 
@@ -450,6 +707,13 @@ impl Verifier {
         if req.record.status != PresentationStatus::Pending || req.record.expires_at <= self.now() {
             return Err(VerifierError::NotPending);
         }
+        if req.mode.is_dc_api() {
+            // Its request object travels through the Digital Credentials API, bound to the
+            // page's origin; fetched here it would reach a wallet that cannot answer it.
+            return Err(VerifierError::InvalidRequest(
+                "this request is made over the Digital Credentials API".into(),
+            ));
+        }
         let mut claims = req.claims.clone();
         let mut aud = SELF_ISSUED_AUD.to_owned();
         if let Some((metadata, wallet_nonce)) = post {
@@ -476,6 +740,19 @@ impl Verifier {
         claims.insert("aud".into(), aud.into());
         claims.insert("iat".into(), now.secs().into());
         claims.insert("exp".into(), req.record.expires_at.secs().into());
+        self.sign_request_object(verifier, &record, &config, &claims)
+            .await
+    }
+
+    /// Signs request object `claims` (RFC 9101, `oauth-authz-req+jwt`) with the verifier's
+    /// request-signing key, with its `x5c` or `kid`.
+    async fn sign_request_object(
+        &self,
+        verifier: &str,
+        record: &vdc_store::VerifierRecord,
+        config: &crate::tenant::VerifierConfig,
+        claims: &Map<String, Value>,
+    ) -> Result<String> {
         let key_json = self.open(&record.encrypted_signing_key, &key_context(verifier))?;
         let key_value: Value = serde_json::from_slice(&key_json)
             .map_err(|_| VerifierError::Internal("stored signing key unreadable".into()))?;
@@ -493,7 +770,7 @@ impl Verifier {
         if let Some(kid) = &config.kid {
             header.insert("kid".into(), kid.clone().into());
         }
-        Ok(jws::sign_with_options(header, &claims, &signer, false).await?)
+        Ok(jws::sign_with_options(header, claims, &signer, false).await?)
     }
 
     /// `GET /api/v1/verifiers/{verifier}/requests/{id}`: the contract's result object; a
@@ -647,6 +924,20 @@ pub(crate) fn result_object(r: &PresentationRequestRecord) -> Result<RequestResu
         .as_ref()
         .filter(|_| r.status == PresentationStatus::Rejected)
         .map(PresentationError::reason);
+    // A verified request's transaction data was authorized entry by entry (the response
+    // checks refuse an answer that leaves one out): shown decoded, in request order.
+    let transaction_data = match r.status {
+        PresentationStatus::Verified => {
+            let entries = stored_transaction_data(&r.request["claims"])?;
+            (!entries.is_empty()).then(|| {
+                entries
+                    .into_iter()
+                    .map(|e| Value::Object(e.object))
+                    .collect()
+            })
+        }
+        _ => None,
+    };
     Ok(RequestResult {
         id: r.request_id.clone(),
         status: r.status.as_str(),
@@ -654,8 +945,21 @@ pub(crate) fn result_object(r: &PresentationRequestRecord) -> Result<RequestResu
         error,
         created_at: rfc3339(r.created_at),
         expires_at: rfc3339(r.expires_at),
+        transaction_data,
         reason,
     })
+}
+
+/// The `transaction_data` entries of stored request claims (none for rows before it).
+pub(crate) fn stored_transaction_data(
+    claims: &Value,
+) -> Result<Vec<crate::transaction_data::TransactionDataEntry>> {
+    let encoded: Vec<String> = match claims.get("transaction_data") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|_| VerifierError::Internal("stored transaction_data unreadable".into()))?,
+    };
+    crate::transaction_data::parse_stored(&encoded)
 }
 
 pub(crate) fn loaded(record: PresentationRequestRecord) -> Result<LoadedRequest> {
@@ -744,19 +1048,64 @@ mod tests {
             request_mode(true, Some("direct_post.jwt")).unwrap(),
             ResponseMode::DirectPostJwt
         );
-        for mode in ["direct_post", "dc_api.jwt", "dc_api", "fragment"] {
+        assert_eq!(
+            request_mode(true, Some("dc_api.jwt")).unwrap(),
+            ResponseMode::DcApiJwt
+        );
+        for (mode, section) in [
+            ("direct_post", "§5.1"),
+            ("dc_api", "§5.2"),
+            ("fragment", "§5.1"),
+        ] {
             match request_mode(true, Some(mode)) {
                 Err(VerifierError::InvalidRequest(m)) => {
-                    assert!(m.starts_with("HAIP 1.0 §5.1:"), "{m}");
+                    assert!(m.starts_with(&format!("HAIP 1.0 {section}:")), "{m}");
                 }
                 other => panic!("{mode}: {other:?}"),
             }
         }
+        assert_eq!(
+            request_mode(false, Some("dc_api")).unwrap(),
+            ResponseMode::DcApi
+        );
         assert_eq!(request_mode(false, None).unwrap(), ResponseMode::DirectPost);
         assert_eq!(
             request_mode(false, Some("direct_post")).unwrap(),
             ResponseMode::DirectPost
         );
+    }
+
+    #[test]
+    fn origins_are_exact_https_serializations_or_loopback_http() {
+        for ok in [
+            "https://rp.example",
+            "https://rp.example:8443",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+        ] {
+            assert_eq!(check_origin(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "null",
+            "",
+            "https://rp.example/",
+            "https://rp.example/path",
+            "https://rp.example?q",
+            "https://rp.example#f",
+            "https://u@rp.example",
+            "https://RP.example",
+            "https://rp.example:443",
+            "http://rp.example",
+            "http://10.0.0.1",
+            "javascript:alert(1)",
+            "data:text/plain,x",
+            "ftp://rp.example",
+            "ws://localhost",
+            "wss://rp.example",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

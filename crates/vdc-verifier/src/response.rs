@@ -22,7 +22,7 @@ use crate::presentation::{
     MdocCheck, PresentationCheck, Presentations, PresentedCredential, dc_sd_jwt, jwt_vc_json,
     mso_mdoc,
 };
-use crate::request::{LoadedRequest, PresentationError, ResponseMode, loaded, response_key};
+use crate::request::{LoadedRequest, PresentationError, loaded, response_key};
 use crate::service::{Verifier, bounded};
 use crate::tenant::VerifierConfig;
 use crate::trust::DeploymentKeyResolver;
@@ -60,6 +60,34 @@ impl Verifier {
     ) -> Result<ResponseAck> {
         let (_, config) = self.wallet_verifier(verifier).await?;
         let (req, params, encrypted) = self.locate(verifier, form).await?;
+        if req.mode.is_dc_api() {
+            // Spec: OID4VP 1.0 Appendix A.4: its answer is bound to the page's origin and
+            // comes back through the Digital Credentials API, never to the response URI.
+            return Err(VerifierError::InvalidRequest(
+                "this request is answered over the Digital Credentials API".into(),
+            ));
+        }
+        self.settle(
+            verifier,
+            &config,
+            &req,
+            Answer::Params { params, encrypted },
+            &Binding::Redirect,
+        )
+        .await
+    }
+
+    /// Checks a located response and ends its request: verified, or rejected with the
+    /// failed check (then `Err(Rejected)`), or with the wallet's error (then `Ok`).
+    pub(crate) async fn settle(
+        &self,
+        verifier: &str,
+        config: &VerifierConfig,
+        req: &LoadedRequest,
+        answer: Answer,
+        binding: &Binding,
+    ) -> Result<ResponseAck> {
+        let req = req.clone();
         let now = self.deps.clock.now();
         if req.record.status != PresentationStatus::Pending {
             return Err(VerifierError::NotPending);
@@ -68,7 +96,13 @@ impl Verifier {
             self.expire(verifier, &req.record.request_id).await?;
             return Err(VerifierError::NotPending);
         }
-        match self.check(&config, &req, &params, encrypted).await {
+        let checked = match answer {
+            Answer::Params { params, encrypted } => {
+                self.check(config, &req, &params, encrypted, binding).await
+            }
+            Answer::Refused(reason, description) => Err(Rejection::Check(reason, description)),
+        };
+        match checked {
             Ok(presentation) => self.accept(verifier, &req, presentation).await,
             Err(Rejection::Wallet(error)) => {
                 self.finish(
@@ -285,6 +319,7 @@ impl Verifier {
         req: &LoadedRequest,
         params: &Map<String, Value>,
         encrypted: bool,
+        binding: &Binding,
     ) -> std::result::Result<Presentations, Rejection> {
         // Spec: OID4VP 1.0 §8.5: an error response ends the transaction with that error.
         if let Some(error) = params.get("error").and_then(Value::as_str) {
@@ -297,8 +332,9 @@ impl Verifier {
                 description,
             )));
         }
-        // Spec: OID4VP 1.0 §8.3.1: a direct_post.jwt request takes encrypted responses only.
-        if req.mode == ResponseMode::DirectPostJwt && !encrypted {
+        // Spec: OID4VP 1.0 §8.3.1, Appendix A.2: a direct_post.jwt (dc_api.jwt) request
+        // takes encrypted responses only.
+        if req.mode.is_encrypted() && !encrypted {
             return Err(Rejection::Check(
                 RejectReason::Decryption,
                 "this request requires an encrypted response".into(),
@@ -329,7 +365,7 @@ impl Verifier {
         let resolver = self
             .resolver(&req.record.verifier_id, config)
             .map_err(|e| Rejection::Check(RejectReason::UntrustedIssuer, e.to_string()))?;
-        let internal = |e: VerifierError| Rejection::Internal(e);
+        let internal = Rejection::Internal;
         // The mdoc context (IACA roots, the encryption key's thumbprint) is read only when a
         // query asks for an mdoc: the key is unsealed once more otherwise for nothing.
         let wants_mdoc = req
@@ -369,7 +405,29 @@ impl Verifier {
             jwk_thumbprint,
             trusted_iaca: &trusted_iaca,
             public_url: &self.public_url,
+            dc_api_origin: match binding {
+                Binding::Redirect => None,
+                Binding::DcApi { origin } => Some(origin),
+            },
         };
+        let transaction_data =
+            crate::request::stored_transaction_data(&Value::Object(req.claims.clone()))
+                .map_err(internal)?;
+        // Spec: OID4VP 1.0 Appendix A.4: over the DC API "the audience for the response
+        // ... MUST be the Origin, prefixed with `origin:`", even for signed requests.
+        let audience = match binding {
+            Binding::Redirect => config.client_id.clone(),
+            Binding::DcApi { origin } => format!("origin:{origin}"),
+        };
+        let context = Context {
+            audience: &audience,
+            nonce,
+            resolver: resolver.as_ref(),
+            mdoc: &mdoc,
+            transaction_data: &transaction_data,
+        };
+        let mut authorized = BTreeSet::new();
+        let mut seen = BTreeSet::new();
         let mut out = Presentations::new();
         for (id, presentations) in &vp_token {
             let query = req.dcql.credential(id).ok_or_else(|| {
@@ -396,10 +454,26 @@ impl Verifier {
             }
             let mut verified = Vec::new();
             for p in list {
-                verified.push(
-                    self.check_presentation(config, query, p, nonce, resolver.as_ref(), &mdoc)
-                        .await?,
-                );
+                // The same presentation twice in one answer counts once: refused, as it
+                // would let one credential stand for two (`multiple`, credential sets).
+                if !seen.insert(p.as_str().unwrap_or_default().to_owned()) {
+                    return Err(Rejection::Check(
+                        RejectReason::DcqlUnsatisfied,
+                        "the same presentation appears twice in the answer".into(),
+                    ));
+                }
+                let (credentials, bound) =
+                    self.check_presentation(config, query, p, &context).await?;
+                authorized.extend(bound);
+                verified.extend(credentials);
+            }
+            // Spec: OID4VP 1.0 §6.1 `multiple`: a VP may carry several credentials; more than
+            // one result only when the query allows it.
+            if !query.multiple && verified.len() != 1 {
+                return Err(Rejection::Check(
+                    RejectReason::DcqlUnsatisfied,
+                    format!("credential query {id} allows one credential"),
+                ));
             }
             out.insert(id.clone(), verified);
         }
@@ -407,18 +481,22 @@ impl Verifier {
         req.dcql
             .satisfied_by(&answered)
             .map_err(|m| Rejection::Check(RejectReason::DcqlUnsatisfied, m))?;
+        // Spec: OID4VP 1.0 §8.4, Appendix B.3.3: every transaction data entry is authorized
+        // by the key binding of a presentation of one of its credential_ids.
+        crate::transaction_data::check_all_authorized(&transaction_data, &authorized)
+            .map_err(|(r, m)| Rejection::Check(r, m))?;
         Ok(out)
     }
 
+    /// One presentation: its credentials and the transaction data entries its key binding
+    /// authorized.
     async fn check_presentation(
         &self,
         config: &VerifierConfig,
         query: &CredentialQuery,
         presentation: &Value,
-        nonce: &str,
-        resolver: &DeploymentKeyResolver,
-        mdoc: &MdocCheck<'_>,
-    ) -> std::result::Result<PresentedCredential, Rejection> {
+        context: &Context<'_>,
+    ) -> std::result::Result<(Vec<PresentedCredential>, Vec<usize>), Rejection> {
         let Some(text) = presentation.as_str() else {
             return Err(Rejection::Check(
                 RejectReason::Signature,
@@ -426,22 +504,68 @@ impl Verifier {
             ));
         };
         let check = PresentationCheck {
-            client_id: &config.client_id,
-            nonce,
-            resolver,
-            issuer_chains: Some(resolver),
+            client_id: context.audience,
+            nonce: context.nonce,
+            resolver: context.resolver,
+            issuer_chains: Some(context.resolver),
             status: self.deps.status.as_ref(),
             settings: &self.settings,
             now: self.deps.clock.now(),
             require_status: config.require_status,
+            transaction_data: context.transaction_data,
         };
-        let checked = if query.format == FORMAT_MSO_MDOC {
-            mso_mdoc::check_mso_mdoc(&check, mdoc, query, text).await
-        } else {
-            check_presentation(&check, query, text).await
+        let checked = match query.format.as_str() {
+            FORMAT_MSO_MDOC => mso_mdoc::check_mso_mdoc(&check, context.mdoc, query, text)
+                .await
+                .map(|c| (vec![c], Vec::new())),
+            FORMAT_DC_SD_JWT => dc_sd_jwt::check_dc_sd_jwt_authorizing(&check, query, text)
+                .await
+                .map(|(c, bound)| (vec![c], bound)),
+            FORMAT_JWT_VC_JSON => jwt_vc_json::check_jwt_vc_json_all(&check, query, text)
+                .await
+                .map(|c| (c, Vec::new())),
+            other => Err((
+                RejectReason::Signature,
+                format!("{} presentations are not supported", bounded(other)),
+            )),
         };
         checked.map_err(|(reason, m)| Rejection::Check(reason, m))
     }
+}
+
+/// A response's parameters, or the check it failed before they could be read.
+pub(crate) enum Answer {
+    /// The parameters (decrypted when `encrypted`).
+    Params {
+        /// The response parameters.
+        params: Map<String, Value>,
+        /// Whether they came encrypted.
+        encrypted: bool,
+    },
+    /// Refused before any parameter was read (e.g. an answer from an unexpected origin).
+    Refused(RejectReason, String),
+}
+
+/// What a response is bound to.
+#[derive(Debug, Clone)]
+pub(crate) enum Binding {
+    /// A redirect-based response (§8.2): the client identifier, the response URI.
+    Redirect,
+    /// An answer through the Digital Credentials API from the page at `origin` (A.4).
+    DcApi {
+        /// The page's origin.
+        origin: String,
+    },
+}
+
+/// What every presentation of one response is checked against.
+struct Context<'a> {
+    /// The KB-JWT / VP `aud`.
+    audience: &'a str,
+    nonce: &'a str,
+    resolver: &'a DeploymentKeyResolver,
+    mdoc: &'a MdocCheck<'a>,
+    transaction_data: &'a [crate::transaction_data::TransactionDataEntry],
 }
 
 /// Checks one presentation for one credential query: issuer signature with a key from the
@@ -471,7 +595,7 @@ pub async fn check_presentation(
 }
 
 /// Why a response was not accepted.
-enum Rejection {
+pub(crate) enum Rejection {
     /// The wallet answered with an error (stored as is).
     Wallet(PresentationError),
     /// A check failed.

@@ -15,6 +15,7 @@ use vdc_store::{StoreError, VerifierRecord};
 
 use crate::error::{Result, VerifierError};
 use crate::service::{Verifier, rfc3339};
+use crate::transaction_data::TransactionDataTypes;
 use crate::trust::DeploymentKeyResolver;
 
 /// The validity of server-made verifier certificates (one year).
@@ -104,6 +105,92 @@ pub struct VerifierDefinition {
     /// server-wide default (`VDC_HAIP`).
     #[serde(default)]
     pub haip: Option<bool>,
+    /// Verifier attestations attached to every request (OID4VP 1.0 §5.1 `verifier_info`),
+    /// e.g. a registration certificate JWT. At most [`MAX_VERIFIER_INFO`] entries.
+    #[serde(default)]
+    pub verifier_info: Vec<VerifierInfo>,
+    /// The transaction data types requests may carry (OID4VP 1.0 §5.1 `transaction_data`;
+    /// contract-next "Presentation requests"), by `type`.
+    #[serde(default)]
+    pub transaction_data_types: TransactionDataTypes,
+}
+
+/// Most `verifier_info` entries a verifier configures.
+pub const MAX_VERIFIER_INFO: usize = 16;
+/// Longest `verifier_info` entry (its JSON).
+const MAX_VERIFIER_INFO_LEN: usize = 16 * 1024;
+
+/// One attestation about the verifier (OID4VP 1.0 §5.1 `verifier_info`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"format": "jwt", "data": "eyJhbGciOiJFUzI1NiJ9...",
+    "credential_ids": ["badge"]}))]
+pub struct VerifierInfo {
+    /// The attestation's format (collision-resistant identifier).
+    pub format: String,
+    /// The attestation: a JSON object or a string (e.g. a JWT).
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// The DCQL credential query ids it is relevant to; absent: every requested credential.
+    /// In a request only the ids its query has are kept (an entry naming none is left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_ids: Option<Vec<String>>,
+}
+
+/// Checks configured `verifier_info` entries (the shape of OID4VP 1.0 §5.1).
+fn check_verifier_info(info: &[VerifierInfo]) -> Result<()> {
+    let bad = |m: String| VerifierError::InvalidRequest(format!("verifier_info: {m}"));
+    if info.len() > MAX_VERIFIER_INFO {
+        return Err(bad(format!("at most {MAX_VERIFIER_INFO} entries")));
+    }
+    for (i, e) in info.iter().enumerate() {
+        if e.format.is_empty() || e.format.len() > 256 {
+            return Err(bad(format!(
+                "entry {i}: format must be 1 to 256 characters"
+            )));
+        }
+        match &e.data {
+            Value::String(s) if !s.is_empty() => {}
+            Value::Object(_) => {}
+            _ => {
+                return Err(bad(format!(
+                    "entry {i}: data must be a non-empty string or an object"
+                )));
+            }
+        }
+        if let Some(ids) = &e.credential_ids
+            && (ids.is_empty() || ids.iter().any(|id| id.is_empty()))
+        {
+            return Err(bad(format!(
+                "entry {i}: credential_ids must be a non-empty array of ids"
+            )));
+        }
+        if serde_json::to_vec(e).map_or(usize::MAX, |v| v.len()) > MAX_VERIFIER_INFO_LEN {
+            return Err(bad(format!("entry {i} is larger than 16 KiB")));
+        }
+    }
+    Ok(())
+}
+
+/// The `verifier_info` of a request whose DCQL query has the credential ids `ids`: each
+/// entry with its `credential_ids` narrowed to those ids, entries naming none left out.
+pub(crate) fn request_verifier_info(info: &[VerifierInfo], ids: &[&str]) -> Vec<VerifierInfo> {
+    info.iter()
+        .filter_map(|e| match &e.credential_ids {
+            None => Some(e.clone()),
+            Some(wanted) => {
+                let kept: Vec<String> = wanted
+                    .iter()
+                    .filter(|w| ids.contains(&w.as_str()))
+                    .cloned()
+                    .collect();
+                (!kept.is_empty()).then(|| VerifierInfo {
+                    credential_ids: Some(kept),
+                    ..e.clone()
+                })
+            }
+        })
+        .collect()
 }
 
 /// A private JWK given on creation; `Debug` never shows it.
@@ -163,6 +250,10 @@ pub struct VerifierObject {
     pub disabled: bool,
     /// Whether the verifier runs in HAIP 1.0 mode (`GET .../haip` lists its rules).
     pub haip: bool,
+    /// Verifier attestations attached to every request.
+    pub verifier_info: Vec<VerifierInfo>,
+    /// The transaction data types requests may carry.
+    pub transaction_data_types: TransactionDataTypes,
 }
 
 /// One page of the verifiers the caller may read, by id (contract-next "Managing
@@ -197,6 +288,10 @@ pub(crate) struct VerifierConfig {
     pub(crate) disabled: bool,
     /// Whether the verifier runs in HAIP 1.0 mode.
     pub(crate) haip: bool,
+    /// `verifier_info` attached to requests (checked when stored).
+    pub(crate) verifier_info: Vec<VerifierInfo>,
+    /// Transaction data types (checked when stored).
+    pub(crate) transaction_data_types: TransactionDataTypes,
 }
 
 impl VerifierConfig {
@@ -284,6 +379,8 @@ impl Verifier {
         }
         check_anchors(&def.trusted_issuer_anchors)?;
         check_iaca(&def.trusted_iaca)?;
+        check_verifier_info(&def.verifier_info)?;
+        crate::transaction_data::check_types(&def.transaction_data_types)?;
         let haip = def.haip.unwrap_or(self.settings.haip_default);
         // Spec: HAIP 1.0 §5: "the Verifier MUST use ... the Client Identifier Prefix
         // `x509_hash`" (refused before any key or certificate is made).
@@ -377,6 +474,8 @@ impl Verifier {
             "trusted_iaca": def.trusted_iaca,
             "disabled": def.disabled,
             "haip": haip,
+            "verifier_info": def.verifier_info,
+            "transaction_data_types": def.transaction_data_types,
         });
         // Spec: HAIP 1.0 §5: the request's x5c excludes the trust anchor and its signing
         // certificate is not self-signed (an operator's chain is sent as configured).
@@ -605,6 +704,11 @@ impl Verifier {
         merged.insert("trusted_iaca".into(), json!(c.trusted_iaca));
         merged.insert("disabled".into(), json!(c.disabled));
         merged.insert("haip".into(), json!(c.haip));
+        merged.insert("verifier_info".into(), json!(c.verifier_info));
+        merged.insert(
+            "transaction_data_types".into(),
+            json!(c.transaction_data_types),
+        );
         merged.extend(patch);
         let def: VerifierDefinition = vdc_http::extract::from_value_strict(Value::Object(merged))
             .map_err(|e| bad(e.description))?;
@@ -615,6 +719,8 @@ impl Verifier {
         }
         check_anchors(&def.trusted_issuer_anchors)?;
         check_iaca(&def.trusted_iaca)?;
+        check_verifier_info(&def.verifier_info)?;
+        crate::transaction_data::check_types(&def.transaction_data_types)?;
         let haip = def.haip.unwrap_or(c.haip);
         // Switching HAIP mode on holds the stored prefix and chain to HAIP 1.0 §5.
         if let Some(why) =
@@ -634,6 +740,11 @@ impl Verifier {
             o.insert("trusted_iaca".into(), json!(def.trusted_iaca));
             o.insert("disabled".into(), json!(def.disabled));
             o.insert("haip".into(), json!(haip));
+            o.insert("verifier_info".into(), json!(def.verifier_info));
+            o.insert(
+                "transaction_data_types".into(),
+                json!(def.transaction_data_types),
+            );
         }
         match self.deps.store.update_verifier_config(id, &config).await {
             Ok(()) => {}
@@ -716,6 +827,8 @@ impl Verifier {
                 .map(|ca| x509::to_pem(ca)),
             disabled: c.disabled,
             haip: c.haip,
+            verifier_info: c.verifier_info,
+            transaction_data_types: c.transaction_data_types,
         })
     }
 
@@ -942,5 +1055,18 @@ fn parse_config(v: &Value) -> Result<VerifierConfig> {
         disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
         // Rows from before HAIP mode: not in it.
         haip: v.get("haip").and_then(Value::as_bool).unwrap_or(false),
+        // Rows from before verifier_info / transaction data: none.
+        verifier_info: member(v, "verifier_info")?,
+        transaction_data_types: member(v, "transaction_data_types")?,
     })
+}
+
+/// A stored config member, its default when absent.
+fn member<T: serde::de::DeserializeOwned + Default>(v: &Value, name: &str) -> Result<T> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(m) => serde_json::from_value(m.clone()).map_err(|_| {
+            VerifierError::Internal(format!("stored verifier config member {name} unreadable"))
+        }),
+    }
 }

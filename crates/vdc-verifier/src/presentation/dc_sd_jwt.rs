@@ -14,6 +14,25 @@ use crate::presentation::{Checked, PresentationCheck, PresentedCredential, inser
 use crate::service::bounded;
 use vdc_status::CredentialState;
 
+/// Checks one `dc+sd-jwt` presentation answering credential query `query.id`, with the
+/// request's transaction data (OID4VP 1.0 Appendix B.3.3): the result entry and the indices
+/// of the `transaction_data` entries its KB-JWT authorizes.
+pub(crate) async fn check_dc_sd_jwt_authorizing(
+    check: &PresentationCheck<'_>,
+    query: &CredentialQuery,
+    text: &str,
+) -> Checked<(PresentedCredential, Vec<usize>)> {
+    let v = verified(check, query, text).await?;
+    // The KB-JWT claims were verified (signature, nonce, aud, sd_hash) only when the query
+    // requires holder binding; transaction data only ever lists such queries
+    // (`transaction_data::parse_request`), so an unverified KB-JWT authorizes nothing.
+    let no_claims = Map::new();
+    let kb_claims = v.sd_jwt.key_binding.as_ref().unwrap_or(&no_claims);
+    let bound =
+        crate::transaction_data::check_key_binding(check.transaction_data, &query.id, kb_claims)?;
+    Ok((result_entry(check, v).await?, bound))
+}
+
 /// Checks one `dc+sd-jwt` presentation; the contract's result entry (`issuer`, `vct`,
 /// `claims` = exactly the disclosed claims, `status`) or the failed check.
 pub(crate) async fn check_dc_sd_jwt(
@@ -21,6 +40,17 @@ pub(crate) async fn check_dc_sd_jwt(
     query: &CredentialQuery,
     text: &str,
 ) -> Checked<PresentedCredential> {
+    let v = verified(check, query, text).await?;
+    result_entry(check, v).await
+}
+
+/// The presentation verified against `query`: issuer signature, RFC 9901 rules, key
+/// binding as the query requires, `vct`, the requested claims and `trusted_authorities`.
+async fn verified(
+    check: &PresentationCheck<'_>,
+    query: &CredentialQuery,
+    text: &str,
+) -> Checked<sd_jwt_vc::VerifiedSdJwtVc> {
     // G3: key binding is required by the query (always, unless the verifier asked
     // otherwise), never decided by what the holder sent.
     let key_binding = if query.require_cryptographic_holder_binding {
@@ -55,6 +85,14 @@ pub(crate) async fn check_dc_sd_jwt(
     if query.trusted_authorities.is_some() {
         trusted_authorities(check, query, text, &v).await?;
     }
+    Ok(v)
+}
+
+/// The status check and the contract's result entry of a verified presentation.
+async fn result_entry(
+    check: &PresentationCheck<'_>,
+    v: sd_jwt_vc::VerifiedSdJwtVc,
+) -> Checked<PresentedCredential> {
     let state = match v.status() {
         Some(status) => {
             let s = check

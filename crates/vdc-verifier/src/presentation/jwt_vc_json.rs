@@ -39,6 +39,17 @@ fn sig(m: impl Into<String>) -> (RejectReason, String) {
     (RejectReason::Signature, m.into())
 }
 
+/// Checks one `jwt_vc_json` presentation that may carry several credentials (a query with
+/// `multiple: true`): a result entry for each.
+// SKELETON (integrator): the VCDM 1.1 work fills this in.
+pub(crate) async fn check_jwt_vc_json_all(
+    check: &PresentationCheck<'_>,
+    query: &CredentialQuery,
+    text: &str,
+) -> Checked<Vec<PresentedCredential>> {
+    Ok(vec![check_jwt_vc_json(check, query, text).await?])
+}
+
 /// Checks one `jwt_vc_json` presentation; the contract's result entry (`issuer`, `type`,
 /// `claims` = exactly the requested claims, `status`) or the failed check.
 pub(crate) async fn check_jwt_vc_json(

@@ -53,7 +53,9 @@ pub(crate) type Presentations = BTreeMap<String, Vec<PresentedCredential>>;
 /// What one presentation is checked against.
 #[derive(Debug, Clone, Copy)]
 pub struct PresentationCheck<'a> {
-    /// This verifier's full client identifier (the KB-JWT `aud`).
+    /// The audience the presentation must be bound to (the KB-JWT or VP `aud`): this
+    /// verifier's full client identifier, or over the Digital Credentials API the origin
+    /// prefixed with `origin:` (OID4VP 1.0 Appendix A.4).
     pub client_id: &'a str,
     /// This request's `nonce`.
     pub nonce: &'a str,
@@ -70,6 +72,8 @@ pub struct PresentationCheck<'a> {
     pub now: UnixTime,
     /// Whether a credential without `status` is refused.
     pub require_status: bool,
+    /// The request's `transaction_data` (OID4VP 1.0 §5.1), empty without it.
+    pub transaction_data: &'a [crate::transaction_data::TransactionDataEntry],
 }
 
 /// A check's result, or the failed check and why.

@@ -34,6 +34,9 @@ pub(crate) struct MdocCheck<'a> {
     pub(crate) trusted_iaca: &'a [Vec<u8>],
     /// This deployment's public URL: a status list of one of its issuers is that issuer's.
     pub(crate) public_url: &'a str,
+    /// The page's origin when the answer came through the Digital Credentials API (the
+    /// B.2.6.2 handover), else `None` (B.2.6.1).
+    pub(crate) dc_api_origin: Option<&'a str>,
 }
 
 /// Checks one `mso_mdoc` presentation; the result entry (`issuer` = the Document Signer
@@ -82,13 +85,22 @@ pub(crate) async fn check_mso_mdoc(
             ),
         ));
     }
-    // Spec: OID4VP 1.0 Appendix B.2.6.1: client_id (with its prefix), nonce, the JWK
-    // thumbprint of the response-encryption key or null, and response_uri.
-    let transcript = SessionTranscript(Handover::Redirect {
-        client_id: check.client_id.to_owned(),
-        nonce: check.nonce.to_owned(),
-        jwk_thumbprint: mdoc.jwk_thumbprint,
-        response_uri: mdoc.response_uri.to_owned(),
+    let transcript = SessionTranscript(match mdoc.dc_api_origin {
+        // Spec: OID4VP 1.0 Appendix B.2.6.1: client_id (with its prefix), nonce, the JWK
+        // thumbprint of the response-encryption key or null, and response_uri.
+        None => Handover::Redirect {
+            client_id: check.client_id.to_owned(),
+            nonce: check.nonce.to_owned(),
+            jwk_thumbprint: mdoc.jwk_thumbprint,
+            response_uri: mdoc.response_uri.to_owned(),
+        },
+        // Spec: OID4VP 1.0 Appendix B.2.6.2: over the DC API, the origin, nonce and the
+        // thumbprint or null.
+        Some(origin) => Handover::DcApi {
+            origin: origin.to_owned(),
+            nonce: check.nonce.to_owned(),
+            jwk_thumbprint: mdoc.jwk_thumbprint,
+        },
     });
     let opts = VerifyMdoc {
         trust_anchors: mdoc.trusted_iaca,

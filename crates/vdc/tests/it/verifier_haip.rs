@@ -225,15 +225,32 @@ async fn haip_verifier_refuses_other_prefixes_and_chains_with_anchor_or_self_sig
 /// naming §5.1 (`dc_api.jwt` is not served yet). A non-HAIP verifier keeps `direct_post`.
 async fn haip_verifier_requests_are_direct_post_jwt_only(server: &TestServer) {
     haip_verifier(server, "h", vec![server.issuer_url("demo")]).await;
-    for mode in ["direct_post", "dc_api.jwt", "dc_api", "query"] {
+    // HAIP 1.0 §5.1 (redirects: direct_post.jwt) and §5.2 (DC API: signed dc_api.jwt).
+    for (mode, section) in [
+        ("direct_post", "§5.1"),
+        ("dc_api.jwt", "§5.2"),
+        ("dc_api", "§5.2"),
+        ("query", "§5.1"),
+    ] {
         let answer = server
             .admin_post(
                 "/api/v1/verifiers/h/requests",
                 &json!({"dcql_query": badge_query(), "response_mode": mode}),
             )
             .await;
-        assert_invalid_request(&answer, "HAIP 1.0 §5.1:");
+        assert_invalid_request(&answer, &format!("HAIP 1.0 {section}:"));
     }
+    let signed_dc_api = request(
+        server,
+        "h",
+        json!({"dcql_query": badge_query(), "response_mode": "dc_api.jwt",
+            "expected_origins": ["https://rp.example"]}),
+    )
+    .await;
+    assert_eq!(
+        signed_dc_api["dc_api_request"]["protocol"],
+        "openid4vp-v1-signed"
+    );
     let created = request(server, "h", json!({"dcql_query": badge_query()})).await;
     let jws = request_object(server, &created).await;
     assert_eq!(jws.payload["response_mode"], "direct_post.jwt");
