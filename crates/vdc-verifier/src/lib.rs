@@ -21,6 +21,12 @@
 //!   yields ([`PresentedCredential`]); `presentation::dc_sd_jwt` (SD-JWT VC: RFC 9901 §7,
 //!   the KB-JWT, token status list) and `presentation::jwt_vc_json` (OID4VP 1.0 Appendix
 //!   B.1: a `vp+jwt` holding one enveloped `vc+jwt`, Bitstring Status List checks).
+//! - `dc_api`: OpenID4VP over the Digital Credentials API (Appendix A): the answer a page
+//!   posts back with its origin, checked as a response is and bound to that origin; the
+//!   request side (`dc_api_request`, unsigned or signed with `expected_origins`) is made in
+//!   [`request`].
+//! - [`transaction_data`]: typed transaction data (§5.1, §8.4, Appendix B.3.3): checked on
+//!   creation against the verifier's types, and the KB-JWT's `transaction_data_hashes`.
 //! - [`trust`]: this deployment's issuers ([`trust::LocalIssuers`], by default over the
 //!   shared key ring) and [`trust::DeploymentKeyResolver`], a verifier's issuer-key policy.
 //!   Status checks come from `vdc_status::StatusChecker`.

@@ -46,6 +46,7 @@ mod tenants;
 mod throughput;
 mod tls;
 mod verifier_haip;
+mod verifier_info;
 mod wallet_attestation;
 mod wallet_cli;
 mod wallet_login;

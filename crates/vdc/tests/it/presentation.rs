@@ -49,9 +49,9 @@ vdc_testkit::both_backends!(
     configured_certificate_without_the_dns_san_or_for_another_key_is_refused,
 );
 
-const VCT: &str = "https://vdc.example/vct/employee-badge";
+pub(crate) const VCT: &str = "https://vdc.example/vct/employee-badge";
 
-fn badge_query() -> Value {
+pub(crate) fn badge_query() -> Value {
     json!({"credentials": [{"id": "badge", "format": "dc+sd-jwt",
         "meta": {"vct_values": [VCT]},
         "claims": [{"path": ["given_name"]}, {"path": ["employee_id"]}]}]})
@@ -83,7 +83,7 @@ pub(crate) async fn holder(server: &TestServer) -> (Wallet, String) {
     (wallet, id)
 }
 
-async fn verifier(server: &TestServer, id: &str, prefix: &str, trusted: Vec<String>) -> Value {
+pub(crate) async fn verifier(server: &TestServer, id: &str, prefix: &str, trusted: Vec<String>) -> Value {
     let (status, body) = server
         .admin_post(
             "/api/v1/verifiers",
@@ -121,7 +121,7 @@ pub(crate) async fn result(server: &TestServer, verifier: &str, id: &str) -> Val
 }
 
 /// A demo verifier `v` (x509_san_dns) trusting the demo issuer, and one pending request.
-async fn setup(server: &TestServer, body: Value) -> (Value, Value) {
+pub(crate) async fn setup(server: &TestServer, body: Value) -> (Value, Value) {
     let v = verifier(server, "v", "x509_san_dns", vec![server.issuer_url("demo")]).await;
     let created = request(server, "v", body).await;
     (v, created)
@@ -129,7 +129,7 @@ async fn setup(server: &TestServer, body: Value) -> (Value, Value) {
 
 /// Resolves the request as the wallet and returns it with the one selection's presentation
 /// parts: the issued SD-JWT and the disclosures the query asks for.
-async fn resolve(
+pub(crate) async fn resolve(
     wallet: &Wallet,
     v: &Value,
     created: &Value,
@@ -153,7 +153,7 @@ async fn resolve(
     (req, sd, disclosures, signer)
 }
 
-async fn kb_presentation(
+pub(crate) async fn kb_presentation(
     sd: &SdJwt,
     disclosures: Vec<String>,
     signer: &vdc_core::jose::LocalSigner,
@@ -176,7 +176,7 @@ async fn kb_presentation(
 }
 
 /// Posts a direct_post response; status and body.
-async fn post(server: &TestServer, verifier: &str, form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn post(server: &TestServer, verifier: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let r = server
         .http
         .post(server.url(&format!("/verifiers/{verifier}/response")))
@@ -198,7 +198,7 @@ async fn respond(server: &TestServer, req: &PresentationRequest, vp: &str) -> (u
 }
 
 /// Asserts a 400 invalid_request naming `reason`, and that the request is rejected with it.
-async fn assert_rejected(server: &TestServer, created: &Value, answer: (u16, Value), reason: &str) {
+pub(crate) async fn assert_rejected(server: &TestServer, created: &Value, answer: (u16, Value), reason: &str) {
     assert_eq!(answer.0, 400, "{}", answer.1);
     assert_eq!(answer.1["error"], "invalid_request");
     let description = answer.1["error_description"].as_str().unwrap();

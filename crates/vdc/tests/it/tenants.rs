@@ -58,7 +58,7 @@ async fn store_issuers(server: &TestServer, ids: Vec<String>) {
 }
 
 /// PATCHes with the admin key; status and body.
-async fn patch(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn patch(server: &TestServer, path: &str, body: &Value) -> (u16, Value) {
     let r = server
         .admin(Method::PATCH, path)
         .json(body)
