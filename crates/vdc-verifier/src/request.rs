@@ -450,15 +450,6 @@ impl Verifier {
                 Some(o.clone())
             }
         };
-        // Spec: HAIP 1.0 §5.2: signed requests over the Digital Credentials API (the
-        // x509_hash client identifier authenticates the verifier).
-        if config.haip && mode.is_dc_api() && expected_origins.is_none() {
-            return Err(VerifierError::InvalidRequest(
-                "HAIP 1.0 §5.2: a HAIP verifier's Digital Credentials API requests are signed: \
-                 give expected_origins"
-                    .into(),
-            ));
-        }
         let transaction_data = crate::transaction_data::parse_request(
             req.transaction_data.as_deref().unwrap_or_default(),
             &dcql,

@@ -228,7 +228,6 @@ async fn haip_verifier_requests_are_direct_post_jwt_only(server: &TestServer) {
     // HAIP 1.0 §5.1 (redirects: direct_post.jwt) and §5.2 (DC API: signed dc_api.jwt).
     for (mode, section) in [
         ("direct_post", "§5.1"),
-        ("dc_api.jwt", "§5.2"),
         ("dc_api", "§5.2"),
         ("query", "§5.1"),
     ] {
@@ -250,6 +249,22 @@ async fn haip_verifier_requests_are_direct_post_jwt_only(server: &TestServer) {
     assert_eq!(
         signed_dc_api["dc_api_request"]["protocol"],
         "openid4vp-v1-signed"
+    );
+    // Spec: HAIP 1.0 §5.2: "The Verifier MUST support at least one of these options"
+    // (unsigned, signed, multi-signed): an unsigned dc_api.jwt request is HAIP too.
+    let unsigned = request(
+        server,
+        "h",
+        json!({"dcql_query": badge_query(), "response_mode": "dc_api.jwt"}),
+    )
+    .await;
+    assert_eq!(
+        unsigned["dc_api_request"]["protocol"],
+        "openid4vp-v1-unsigned"
+    );
+    assert_eq!(
+        unsigned["dc_api_request"]["data"]["response_mode"],
+        "dc_api.jwt"
     );
     let created = request(server, "h", json!({"dcql_query": badge_query()})).await;
     let jws = request_object(server, &created).await;
