@@ -31,6 +31,13 @@
 #                 presents it and a foreign mDL (OID4VP 1.0 B.2.6.1 transcript), plus the
 #                 refusals (untrusted IACA, another nonce, altered element, revoked)
 #   status-cwt    suites/status-cwt.sh: PyPI cwt 3.3.0 verifies the Status List Token as CWT
+#   dcapi         suites/dcapi.sh: @openid4vc/openid4vp 0.4.6 as the wallet for OID4VP over the
+#                 Digital Credentials API: unsigned/signed dc_api and dc_api.jwt, a HAIP x509_hash
+#                 verifier, verifier_info, transaction_data, plus the refusals (origin, audience,
+#                 transaction_data, nonce, decryption)
+#   dcql          suites/dcql.sh: npm dcql 3.0.0 and `vdc dcql match` evaluate the same DCQL
+#                 queries and credentials (dcql/corpus.json); disagreements only as listed
+#                 in dcql/known-differences.json with the deciding spec section
 #   (every conformance/suites/*.sh runs, with VDC_BASE_URL/VDC_ADMIN_KEY set)
 #
 # Environment: VDC_BIN (a vdc binary instead of `cargo build -p vdc`), CARGO_TARGET_DIR.

@@ -26,6 +26,8 @@ start_vdc() {
             ')" || die "cargo build -p vdc failed"
     fi
     [ -x "$bin" ] || die "vdc binary not found at $bin"
+    # The suites that run the binary themselves (suites/dcql.sh) take the same one.
+    export VDC_BIN="$bin"
     local port
     port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
     base="http://127.0.0.1:$port"

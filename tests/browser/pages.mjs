@@ -5,10 +5,11 @@
 // and reads one JSON line from stdout ({ ok: true, steps: [...] } or { ok: false, error }).
 // No fixed sleeps: every wait is Playwright's waitFor with a bounded timeout.
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
+import { answerDcApi } from "./dcapi-wallet.mjs";
 
 const run = promisify(execFile);
 const input = JSON.parse(readFileSync(0, "utf8"));
@@ -39,6 +40,78 @@ async function statusText(page, expected) {
   const status = page.locator("#status");
   await status.filter({ hasText: expected }).waitFor(WAIT);
   return (await status.textContent()).trim();
+}
+
+// The Digital Credentials API of a browser with a wallet, installed before the page's
+// script runs: navigator.credentials.get({digital}) forwards the request to the test's
+// wallet (window.vdcTestWallet, exposed by Playwright) and resolves with a
+// DigitalCredential of its answer, or rejects with NotAllowedError as a user's "cancel".
+function installDcApiStub() {
+  class DigitalCredential {
+    constructor(protocol, data) {
+      this.protocol = protocol;
+      this.data = data;
+    }
+    static userAgentAllowsProtocol(protocol) {
+      return protocol === "openid4vp-v1-signed" || protocol === "openid4vp-v1-unsigned";
+    }
+  }
+  // Only secure contexts have navigator.credentials (not the initial about:blank).
+  if (!navigator.credentials) return;
+  Object.defineProperty(window, "DigitalCredential", { value: DigitalCredential, configurable: true });
+  const get = navigator.credentials.get.bind(navigator.credentials);
+  navigator.credentials.get = async function (options) {
+    if (!options || !options.digital) return get(options);
+    const requests = options.digital.requests;
+    if (!Array.isArray(requests) || requests.length !== 1) throw new TypeError("expected one request");
+    const reply = await window.vdcTestWallet({ request: requests[0], origin: location.origin });
+    if (reply.cancel) throw new DOMException("The user cancelled.", "NotAllowedError");
+    return new DigitalCredential(reply.protocol, reply.data);
+  };
+}
+
+// A browser without the API: Chromium may ship it natively, so remove it.
+function removeDcApi() {
+  delete window.DigitalCredential;
+}
+
+// The holder's SD-JWT VC and key as `vdc wallet accept` stored them (one record per file).
+function storedBadge() {
+  for (const name of readdirSync(input.wallet_dir)) {
+    if (!name.endsWith(".json")) continue;
+    const record = JSON.parse(readFileSync(join(input.wallet_dir, name), "utf8"));
+    if (record.credential_configuration_id === "EmployeeBadge" && record.holder_private_jwk) return record;
+  }
+  throw new Error("the wallet holds no EmployeeBadge");
+}
+
+// Picks the badge's given_name and employee_id on the verifier page and clicks "Verify in
+// this browser"; waits for `expected` in the status; returns what the page shows.
+async function verifyInBrowser(page, label, expected) {
+  await page.goto(`${input.base}/ui/verifiers/demo`);
+  const form = page.locator('form[data-configuration="EmployeeBadge"]');
+  await form.waitFor(WAIT);
+  for (const claim of ["family_name", "department"]) {
+    await form.locator(`input[data-claim="${claim}"]`).uncheck();
+  }
+  const button = form.getByRole("button", { name: "Verify in this browser" });
+  await button.waitFor(WAIT);
+  await button.click();
+  const status = page.locator("#dc-api-result #status");
+  await status.filter({ hasText: expected }).waitFor(WAIT);
+  await shot(page, `dc-api-${label}`);
+  const area = page.locator("#dc-api-result");
+  return {
+    state: await status.getAttribute("data-state"),
+    label: (await status.textContent()).trim(),
+    reason: (await area.locator("#reason").textContent()).trim(),
+    checks: await area.locator("#checks li").allTextContents(),
+    failed_checks: await area.locator("#checks li.failed").allTextContents(),
+    given_name: await area.locator('#claims dd[data-claim="given_name"]').textContent().catch(() => null),
+    employee_id: await area.locator('#claims dd[data-claim="employee_id"]').textContent().catch(() => null),
+    family_name_shown: await area.locator('#claims dd[data-claim="family_name"]').count(),
+    injected_elements: await area.locator("#claims b, #claims script, #claims img").count(),
+  };
 }
 
 // Creates a presentation request on the verifier page and answers it with `vdc wallet
@@ -151,6 +224,60 @@ try {
   const injected = await claims.locator("b, script, img").count();
   const checks = await page.locator("#checks li").allTextContents();
 
+  // 5b. "Verify in this browser" (Digital Credentials API). Without the API the button
+  // stays hidden and the QR path is the way.
+  const nativeDcApi = await page.evaluate(() => typeof window.DigitalCredential);
+  const plainContext = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  await plainContext.addInitScript(removeDcApi);
+  const plainPage = await plainContext.newPage();
+  await plainPage.goto(`${input.base}/ui/verifiers/demo`);
+  const plainForm = plainPage.locator('form[data-configuration="EmployeeBadge"]');
+  await plainForm.getByRole("button", { name: "Create request" }).waitFor(WAIT);
+  const withoutApi = {
+    buttons: await plainPage.locator("button[data-dc-api]").count(),
+    hidden: await plainPage.locator("button[data-dc-api]").first().isHidden(),
+    create_visible: await plainForm.getByRole("button", { name: "Create request" }).isVisible(),
+  };
+  await shot(plainPage, "dc-api-absent");
+  await plainContext.close();
+
+  // With the stub: the test's wallet answers; `walletMode` picks how.
+  const badge = storedBadge();
+  const trustAnchorPem = await (await fetch(`${input.base}/verifiers/demo/trust-anchor.pem`)).text();
+  let walletMode = "honest";
+  const walletSaw = [];
+  const dcContext = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  dcContext.on("weberror", (e) => scriptErrors.push(String(e.error())));
+  await dcContext.addInitScript(installDcApiStub);
+  await dcContext.exposeFunction("vdcTestWallet", async ({ request, origin }) => {
+    if (walletMode === "cancel") {
+      walletSaw.push({ protocol: request.protocol, cancelled: true });
+      return { cancel: true };
+    }
+    const bindTo = walletMode === "other-origin" ? "https://evil.example" : origin;
+    const { answer, seen } = await answerDcApi({
+      request, origin, bindTo, credential: badge.credential, holderJwk: badge.holder_private_jwk, trustAnchorPem,
+    });
+    walletSaw.push({ ...seen, origin, bound_to: bindTo });
+    return answer;
+  });
+  const dcPage = await dcContext.newPage();
+  const dcVerified = await verifyInBrowser(dcPage, "verified", "verified");
+  walletMode = "cancel";
+  const dcCancelled = await verifyInBrowser(dcPage, "cancelled", "cancelled");
+  walletMode = "other-origin";
+  const dcOtherOrigin = await verifyInBrowser(dcPage, "other-origin", "rejected");
+  // The answer routes take posts only from the pages' own origin: same host and port but
+  // another scheme passes the Host check and is refused by the origin check.
+  const foreign = await fetch(`${input.base}/ui/verifiers/demo/dc-api/requests`, {
+    method: "POST",
+    headers: { origin: input.base.replace(/^http:/, "https:"), "content-type": "application/x-www-form-urlencoded" },
+    body: "issuer=demo&configuration=EmployeeBadge&claim=0",
+    redirect: "manual",
+  });
+  const foreignOrigin = { status: foreign.status, body: await foreign.json().catch(() => null) };
+  await dcContext.close();
+
   // 6. Revoke from the offer page, present again: rejected, the status check failed.
   await offerPage.bringToFront();
   await offerPage.getByRole("button", { name: "Revoke the issued credential" }).click();
@@ -173,6 +300,10 @@ try {
     verified: { state: verified.state, given_name: givenName, employee_id: employeeId,
       family_name_shown: familyShown, injected_elements: injected, checks, wallet: verified.out },
     rejected: { state: rejected.state, failed_checks: failedChecks, reason },
+    dc_api: {
+      native: nativeDcApi, without_api: withoutApi, verified: dcVerified, cancelled: dcCancelled,
+      other_origin: dcOtherOrigin, wallet_saw: walletSaw, foreign_origin: foreignOrigin,
+    },
     script_errors: scriptErrors,
   };
 } catch (e) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the real-browser test needs (crates/vdc/tests/it/browser.rs): node_modules
 # from package-lock.json (playwright-core, exact version) and checks Debian's Chromium at
-# /usr/bin/chromium (scripts/ensure-chromium.sh installs it). Idempotent; a no-op when
+# /usr/bin/chromium (scripts/ensure-chromium.sh installs it), and that conformance/setup.sh
+# installed the wallet libraries the DC API scenario uses. Idempotent; a no-op when
 # up to date. Fails loudly, never skips.
 set -euo pipefail
 
@@ -19,6 +20,13 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
     || die "node is $(node -v); need >= 20"
 [ -x "${VDC_CHROMIUM:-/usr/bin/chromium}" ] \
     || die "${VDC_CHROMIUM:-/usr/bin/chromium} is missing: run scripts/ensure-chromium.sh (apt-get install -y chromium, as root)"
+
+# The DC API scenario's wallet (dcapi-wallet.mjs) imports the independent @openid4vc/openid4vp
+# and @sd-jwt/sd-jwt-vc that conformance/setup.sh installs (one pinned copy, not two).
+for m in @openid4vc/openid4vp @sd-jwt/sd-jwt-vc; do
+    [ -f "../../conformance/node_modules/$m/package.json" ] \
+        || die "conformance/node_modules/$m is missing: run conformance/setup.sh"
+done
 
 want="$(sha256sum package-lock.json | cut -d' ' -f1) $(node -v)"
 stamp="node_modules/.vdc-setup-stamp"

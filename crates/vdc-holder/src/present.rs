@@ -517,7 +517,8 @@ impl Wallet {
     }
 
     /// One presentation: the selected disclosures and a KB-JWT for this request; for
-    /// `jwt_vc_json` a `vp+jwt` enveloping the credential, signed with the holder key, `aud`
+    /// `jwt_vc_json` a `vp+jwt` enveloping the credential (for a VCDM 1.1 credential a VCDM
+    /// 1.1 VP JWT), signed with the holder key, `aud`
     /// the full `client_id` and the request's `nonce` (OID4VP 1.0 Appendix B.1.3.1). W3C
     /// credentials are not selectively disclosable: the whole credential is presented.
     pub async fn presentation_for(
@@ -537,15 +538,23 @@ impl Wallet {
                     Error::NoMatchingCredential("the credential has no holder key".into())
                 })?
                 .signer()?;
-            return Ok(vdc_core::vc_jose::present_vp_jwt(
-                std::slice::from_ref(&selection.credential.credential),
-                &key,
-                &request.client_id,
+            let vcs = std::slice::from_ref(&selection.credential.credential);
+            let (aud, nonce, now) = (
+                request.client_id.as_str(),
                 request.nonce()?,
                 self.options().clock.now(),
-                None,
-            )
-            .await?);
+            );
+            // A VCDM 1.1 credential (a `vc` claim) goes into a VCDM 1.1 presentation: a
+            // VCDM 2.0 one can envelope `vc+jwt` only (VC-JOSE-COSE §3.1.2).
+            let v11 = vdc_core::jose::jws::decode(&selection.credential.credential)
+                .is_ok_and(|d| vdc_core::vc_jose::vcdm11::is_vcdm11(&d.payload));
+            if v11 {
+                return Ok(vdc_core::vc_jose::vcdm11::present_vp_jwt_v11(
+                    vcs, &key, aud, nonce, now, None,
+                )
+                .await?);
+            }
+            return Ok(vdc_core::vc_jose::present_vp_jwt(vcs, &key, aud, nonce, now, None).await?);
         }
         let sd = SdJwt::parse(&selection.credential.credential)?;
         let disclosures = select_disclosures(&sd, &selection.paths)?;
@@ -798,11 +807,20 @@ fn match_query(cq: &Value, stored: &[StoredCredential]) -> Result<Vec<Selection>
             full
         } else if format == "jwt_vc_json" {
             // Spec: OID4VP 1.0 Appendix B.1.1: claims paths are relative to the credential
-            // (the VCDM 2.0 `vc+jwt` payload).
+            // (the VCDM 2.0 `vc+jwt` payload; for VCDM 1.1 the `vc` claim decoded as VCDM
+            // 1.1 §6.3.1.2 says, as the verifier reads it).
             let Ok(decoded) = jws::decode(&c.credential) else {
                 continue;
             };
-            let payload = Value::Object(decoded.payload);
+            let credential = if vdc_core::vc_jose::vcdm11::is_vcdm11(&decoded.payload) {
+                match vdc_core::vc_jose::vcdm11::decode_credential(&decoded.payload) {
+                    Ok(vc) => vc,
+                    Err(_) => continue,
+                }
+            } else {
+                decoded.payload
+            };
+            let payload = Value::Object(credential);
             if let Some(type_values) = &type_values {
                 let types: Vec<&str> = match payload.get("type") {
                     Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),

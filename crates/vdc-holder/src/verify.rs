@@ -8,7 +8,8 @@
 //!   `iss` (or a caller-supplied resolver); `vct` equal to the configuration's; `cnf.jwk`
 //!   one of the keys the wallet proved.
 //! - `jwt_vc_json` (Appendix A.1.1): a `vc+jwt` (VC-JOSE-COSE, VCDM 2.0) via
-//!   [`vdc_core::vc_jose::verify_vc_jwt`], or a VCDM 1.1 JWT with a `vc` claim, with the
+//!   [`vdc_core::vc_jose::verify_vc_jwt`], or a VCDM 1.1 JWT with a `vc` claim via
+//!   [`vdc_core::vc_jose::vcdm11::verify_vc_jwt_v11`] (the 1.1 data model), with the
 //!   issuer's key from JWT VC Issuer Metadata (https issuers) or from did:jwk/did:key; bound
 //!   to the proved key by `cnf.jwk` or a did:jwk/did:key subject identifier.
 //! - `mso_mdoc` (Appendix A.2): the base64url `IssuerSigned` via [`crate::mdoc`]: the
@@ -263,18 +264,8 @@ async fn verify_jwt_vc_json(
         vdc_core::vc_jose::verify_vc_jwt(text, &key, ctx.policy, ctx.now, ctx.skew)
             .map_err(Error::InvalidCredential)?;
     } else {
-        decoded
-            .verify(&key, ctx.policy)
+        vdc_core::vc_jose::vcdm11::verify_vc_jwt_v11(text, &key, ctx.policy, ctx.now, ctx.skew)
             .map_err(Error::InvalidCredential)?;
-        jws::check_times(
-            &decoded.payload,
-            ctx.now,
-            TimeRules {
-                skew: ctx.skew,
-                ..TimeRules::default()
-            },
-        )
-        .map_err(Error::InvalidCredential)?;
     }
     let bound = holder_key_of_vc(&decoded.payload, &credential)?;
     Ok((issuer, None, bound))

@@ -277,6 +277,12 @@ pub struct CredentialConfiguration {
     /// The W3C credential definition (required for `jwt_vc_json`): `{"type": [...]}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_definition: Option<Value>,
+    /// The W3C data model a `jwt_vc_json` credential is issued in (vdc's addition, not
+    /// published in metadata): `"2.0"` (the default: `vc+jwt`, VC-JOSE-COSE) or `"1.1"`
+    /// (the JWT encoding of VCDM 1.1 §6.3.1 with a `vc` claim, which OID4VP 1.0 Appendix
+    /// B.1 still references).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcdm: Option<VcdmVersion>,
     /// The claims the credential carries; all are selectively disclosable in `dc+sd-jwt`.
     /// For `mso_mdoc` each path is `[namespace, data element identifier]`.
     #[serde(default)]
@@ -312,6 +318,18 @@ pub struct KeyAttestationsRequired {
     /// Accepted `user_authentication` attack-potential resistance values.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_authentication: Vec<String>,
+}
+
+/// A W3C Verifiable Credentials Data Model version (`CredentialConfiguration::vcdm`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum VcdmVersion {
+    /// VCDM 1.1 in its JWT encoding.
+    #[serde(rename = "1.1")]
+    V1_1,
+    /// VCDM 2.0 secured with JOSE.
+    #[default]
+    #[serde(rename = "2.0")]
+    V2_0,
 }
 
 fn default_binding() -> Vec<String> {
@@ -644,6 +662,9 @@ impl CredentialConfiguration {
             }
             FORMAT_MSO_MDOC => return self.validate_mdoc(id),
             _ => return bad("format must be dc+sd-jwt, jwt_vc_json or mso_mdoc".into()),
+        }
+        if self.vcdm.is_some() && self.format != FORMAT_JWT_VC_JSON {
+            return bad("vcdm is for jwt_vc_json configurations only".into());
         }
         if self.doctype.is_some() {
             return bad("doctype is for mso_mdoc configurations only".into());

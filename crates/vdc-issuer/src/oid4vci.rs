@@ -10,7 +10,7 @@ use vdc_core::key_attestation::{KeyAttestation, KeyAttestationExpectations};
 use vdc_core::key_proof::{self, ProofExpectations};
 use vdc_core::sd_jwt_vc::{self, SdJwtVcClaims};
 use vdc_core::time::UnixTime;
-use vdc_core::vc_jose;
+use vdc_core::vc_jose::{self, vcdm11};
 use vdc_store::{
     AccessTokenRecord, CredentialStatus, DeferredOutcome, DeferredRecord, IssuedCredentialRecord,
     NonceUse, NotificationRecord, OfferRecord, SecretHash, StoreError,
@@ -22,7 +22,7 @@ use vdc_store::events::EventKind;
 use crate::authorization::dpop::{DpopTarget, PresentedToken, TokenScheme};
 use crate::definition::{
     CredentialConfiguration, FORMAT_JWT_VC_JSON, FORMAT_MSO_MDOC, FORMAT_SD_JWT_VC,
-    IssuerDefinition,
+    IssuerDefinition, VcdmVersion,
 };
 use crate::error::{DpopSite, IssuerError, Result};
 use crate::metadata::PRE_AUTHORIZED_GRANT;
@@ -1299,21 +1299,33 @@ impl Issuer {
         let mut subject: Map<String, Value> = claims.as_object().cloned().unwrap_or_default();
         // Holder binding for jwt_vc_json: the subject is the holder's did:jwk.
         subject.insert("id".into(), vdc_core::did::did_jwk_from(holder).into());
+        let v11 = config.vcdm == Some(VcdmVersion::V1_1);
+        let (context, from, until) = if v11 {
+            // Spec: VCDM 1.1 §4.1, §4.6, §4.7.
+            (
+                vcdm11::CREDENTIALS_V1_CONTEXT,
+                "issuanceDate",
+                "expirationDate",
+            )
+        } else {
+            // Spec: VCDM 2.0 §4.3, §4.9.
+            (vc_jose::CREDENTIALS_V2_CONTEXT, "validFrom", "validUntil")
+        };
         let mut vc = Map::new();
-        vc.insert("@context".into(), json!([vc_jose::CREDENTIALS_V2_CONTEXT]));
+        vc.insert("@context".into(), json!([context]));
         vc.insert("type".into(), types);
         vc.insert("issuer".into(), self.issuer_url(issuer_id).into());
-        vc.insert(
-            "validFrom".into(),
-            vc_jose::format_date_time_stamp(now).into(),
-        );
-        vc.insert(
-            "validUntil".into(),
-            vc_jose::format_date_time_stamp(exp).into(),
-        );
+        vc.insert(from.into(), vc_jose::format_date_time_stamp(now).into());
+        vc.insert(until.into(), vc_jose::format_date_time_stamp(exp).into());
         vc.insert("credentialSubject".into(), Value::Object(subject));
         if let Some(status) = credential_status {
             vc.insert("credentialStatus".into(), status);
+        }
+        if v11 {
+            // `iat` beside the derived `nbf`/`exp`: when it was signed (RFC 7519 §4.1.6).
+            let mut extra = Map::new();
+            extra.insert("iat".into(), now.secs().into());
+            return Ok(vcdm11::issue_vc_jwt_v11(&vc, &extra, signer).await?);
         }
         Ok(vc_jose::issue_vc_jwt(&vc, signer).await?)
     }

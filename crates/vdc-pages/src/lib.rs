@@ -213,8 +213,19 @@ pub fn routes(pages: Pages) -> Router {
             post(verifier::create_request),
         )
         .route(
+            "/ui/verifiers/{verifier}/dc-api/requests",
+            post(verifier::create_dc_api_request),
+        )
+        .route(
             "/ui/verifiers/{verifier}/requests/{id}",
             get(verifier::request_page),
+        )
+        // The DigitalCredential's data, percent-encoded in a form field: up to three bytes
+        // per byte of the verifier's bound.
+        .route(
+            "/ui/verifiers/{verifier}/requests/{id}/dc-api-response",
+            post(verifier::dc_api_response)
+                .layer(DefaultBodyLimit::max(3 * verifier::MAX_DC_API_DATA)),
         )
         .route(
             "/ui/verifiers/{verifier}/requests/{id}/status",

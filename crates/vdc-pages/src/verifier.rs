@@ -1,6 +1,13 @@
 //! The verifier page (`/ui/verifiers/{verifier}`): one form per credential type of this
 //! deployment's issuers the verifier trusts; a presentation request with its QR code, link
 //! and live result with the per-check list.
+//!
+//! "Verify in this browser" (shown by `pages.js` only when the browser has the Digital
+//! Credentials API): the script posts the same form to `.../dc-api/requests` (a `dc_api` /
+//! `dc_api.jwt` request, JSON answer), hands `dc_api_request` to
+//! `navigator.credentials.get`, and posts the credential's `data` to
+//! `.../requests/{id}/dc-api-response`, which checks it bound to this server's origin
+//! (OID4VP 1.0 Appendix A) and answers the same view the status route polls.
 
 use std::collections::BTreeMap;
 
@@ -12,9 +19,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use vdc_access::Scope;
 use vdc_issuer::definition::{FORMAT_JWT_VC_JSON, FORMAT_SD_JWT_VC};
-use vdc_verifier::CreateRequest;
 use vdc_verifier::{
-    PresentationError, PresentedCredential, RejectReason, RequestCreated, RequestResult,
+    ClientIdPrefix, CreateRequest, DcApiAnswer, DcApiRequest, PresentationError,
+    PresentedCredential, RejectReason, RequestCreated, RequestResult, VerifierError,
     VerifierObject,
 };
 
@@ -24,7 +31,7 @@ use crate::layout::{
     error_page, html_response, issuer_error, json_key_required, key_required, loopback_warning,
     verifier_error,
 };
-use crate::post::{Form, PagePost};
+use crate::post::{BadForm, Form, PagePost};
 use crate::qr::qr_svg;
 
 /// A credential type the verifier page offers: from an issuer of this deployment that the
@@ -184,6 +191,7 @@ fn verifier_body(verifier: &str, object: &VerifierObject, types: &[CredentialTyp
                  from here; create requests through the management API."
             }
         }
+        (dc_api_result_area())
         @for t in types {
             section.configuration {
                 h2 { (t.name) " " small { (t.format) " · issuer " (t.issuer) } }
@@ -201,10 +209,34 @@ fn verifier_body(verifier: &str, object: &VerifierObject, types: &[CredentialTyp
                         }
                     }
                     button type="submit" { "Create request" }
+                    " "
+                    // Hidden until pages.js finds the Digital Credentials API.
+                    button type="button" .dc-api data-dc-api={ "/ui/verifiers/" (verifier) "/dc-api/requests" } hidden {
+                        "Verify in this browser"
+                    }
                 }
             }
         }
         (trust_anchor_block(verifier, object))
+    }
+}
+
+/// Where "Verify in this browser" shows its progress and result: the same elements the
+/// request page's status uses (`#status`, `#result` with `#claims`, `#checks`, `#reason`),
+/// filled by the same script code.
+fn dc_api_result_area() -> Markup {
+    html! {
+        section #dc-api-result hidden aria-live="polite" {
+            h2 { "Verification in this browser" }
+            p { "Status: " strong #status { "" } }
+            section #result hidden {
+                h2 { "Disclosed claims" }
+                div #claims {}
+                h2 { "Checks" }
+                ul #checks {}
+            }
+            p.error #reason {}
+        }
     }
 }
 
@@ -375,6 +407,200 @@ fn request_body(
     }
 }
 
+/// The origin the pages run at as the browser sees it: the origin of the server's public
+/// URL (from the verifier's response URI, which is built from it), never a request header,
+/// so a proxy or a forged `Host` cannot choose what the answer is bound to.
+fn page_origin(response_uri: &str) -> Option<String> {
+    let origin = url::Url::parse(response_uri).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// The DC API request for the picked claims. Spec: OID4VP 1.0 Appendix A.2: a request
+/// signed by the verifier (any prefix but `redirect_uri`) names the origins it is for in
+/// `expected_origins` (here the pages' own); an unsigned one carries none. HAIP 1.0 §5.2:
+/// a HAIP verifier answers encrypted (`dc_api.jwt`).
+fn dc_api_create_request(
+    haip: bool,
+    prefix: ClientIdPrefix,
+    dcql_query: Value,
+    origin: &str,
+) -> CreateRequest {
+    let response_mode = if haip { "dc_api.jwt" } else { "dc_api" };
+    let signed = prefix != ClientIdPrefix::RedirectUri;
+    CreateRequest {
+        dcql_query,
+        response_mode: Some(response_mode.into()),
+        expires_in: None,
+        redirect_uri: None,
+        request_uri_method: None,
+        expected_origins: signed.then(|| vec![origin.to_owned()]),
+        transaction_data: None,
+    }
+}
+
+/// A JSON error for the script.
+fn json_error(status: StatusCode, error: &'static str, description: impl Into<String>) -> Response {
+    vdc_http::ErrorResponse::client(status, error, description).into_response()
+}
+
+/// What both DC API routes start with: access for `presentations:write` (they create and
+/// answer requests, as the request page needs), the verifier, and the pages' origin,
+/// refusing a post whose `Origin` is not it (on top of [`PagePost`]'s `Host` check: the
+/// answer is bound to this origin, so only a page at it may post one).
+async fn dc_api_context(
+    pages: &Pages,
+    headers: &HeaderMap,
+    verifier: &str,
+) -> Result<(VerifierObject, String), Response> {
+    if !pages
+        .may_use_verifier(headers, verifier, Scope::PresentationsWrite)
+        .await
+    {
+        return Err(json_key_required());
+    }
+    let object = pages
+        .verifier
+        .get_verifier(verifier)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let Some(origin) = page_origin(&object.response_uri) else {
+        return Err(json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the public URL has no web origin",
+        ));
+    };
+    if origin_differs(headers, &origin) {
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            format!("only a page at {origin} may use the Digital Credentials API here"),
+        ));
+    }
+    Ok((object, origin))
+}
+
+/// Whether the request's `Origin` header names another origin than `origin` (no header:
+/// not a browser's cross-origin post).
+fn origin_differs(headers: &HeaderMap, origin: &str) -> bool {
+    headers
+        .get(axum::http::header::ORIGIN)
+        .is_some_and(|v| v.as_bytes() != origin.as_bytes())
+}
+
+/// What the script gets for a new DC API request.
+#[derive(Serialize)]
+struct DcApiStart {
+    /// The request id.
+    id: String,
+    /// What the script hands to `navigator.credentials.get`.
+    dc_api_request: DcApiRequest,
+    /// Where the script posts the credential's `data`.
+    response_url: String,
+}
+
+/// `POST /ui/verifiers/{verifier}/dc-api/requests` (the credential type form): a DC API
+/// request for the picked claims; JSON [`DcApiStart`].
+pub(crate) async fn create_dc_api_request(
+    State(pages): State<Pages>,
+    Path(verifier): Path<String>,
+    headers: HeaderMap,
+    post: PagePost,
+) -> Response {
+    let (object, origin) = match dc_api_context(&pages, &headers, &verifier).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let types = match credential_types(&pages, &object).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let form = match post.form() {
+        Ok(f) => f,
+        Err(BadForm) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "form fields must be UTF-8 text",
+            );
+        }
+    };
+    let dcql_query = match dcql_from_form(&types, &form) {
+        Ok(q) => q,
+        Err(m) => return json_error(StatusCode::BAD_REQUEST, "invalid_request", m),
+    };
+    let request = dc_api_create_request(object.haip, object.client_id_prefix, dcql_query, &origin);
+    match pages
+        .verifier
+        .create_request(&verifier, request, None)
+        .await
+    {
+        Ok(created) => match created.dc_api_request {
+            Some(dc_api_request) => axum::Json(DcApiStart {
+                response_url: format!(
+                    "/ui/verifiers/{verifier}/requests/{}/dc-api-response",
+                    created.id
+                ),
+                id: created.id,
+                dc_api_request,
+            })
+            .into_response(),
+            None => json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the verifier made no Digital Credentials API request",
+            ),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Largest `data` field of a DC API answer (as the verifier bounds an encrypted answer).
+pub(crate) const MAX_DC_API_DATA: usize = 700 * 1024;
+
+/// The `data` form field: the DigitalCredential's `data` as JSON text (strict: duplicate
+/// members are refused as the management API refuses them).
+fn answer_data(data: Option<&str>) -> Result<serde_json::Map<String, Value>, String> {
+    let data = data.ok_or("the form has no data field")?;
+    vdc_core::json::parse_object(data.as_bytes(), MAX_DC_API_DATA)
+        .map_err(|e| format!("data is not a JSON object: {e}"))
+}
+
+/// `POST /ui/verifiers/{verifier}/requests/{id}/dc-api-response` (form field `data`: the
+/// DigitalCredential's `data` as JSON): checks the answer bound to the pages' origin and
+/// answers the request's view (as the status route: verified, or rejected with the failed
+/// check); a call that changes nothing (not a DC API request, no longer pending, malformed
+/// data) is a JSON 4xx.
+pub(crate) async fn dc_api_response(
+    State(pages): State<Pages>,
+    Path((verifier, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    post: PagePost,
+) -> Response {
+    let (_, origin) = match dc_api_context(&pages, &headers, &verifier).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let data = match post
+        .form()
+        .map_err(|BadForm| "form fields must be UTF-8 text".to_owned())
+        .and_then(|f| answer_data(f.field("data")))
+    {
+        Ok(d) => d,
+        Err(m) => return json_error(StatusCode::BAD_REQUEST, "invalid_request", m),
+    };
+    let answer = DcApiAnswer { origin, data };
+    match pages.verifier.dc_api_respond(&verifier, &id, answer).await {
+        Ok(r) => axum::Json(request_view(&r)).into_response(),
+        // The request is now rejected: show it as the status route would.
+        Err(VerifierError::Rejected { .. }) => match pages.verifier.result(&verifier, &id).await {
+            Ok(r) => axum::Json(request_view(&r)).into_response(),
+            Err(e) => e.into_response(),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
 /// `GET /ui/verifiers/{verifier}/requests/{id}/status`.
 pub(crate) async fn request_status(
     State(pages): State<Pages>,
@@ -498,6 +724,58 @@ mod tests {
             transaction_data: None,
             reason,
         }
+    }
+
+    #[test]
+    fn dc_api_requests_are_signed_for_the_page_origin_unless_redirect_uri() {
+        let o = "https://vdc.example";
+        let r = dc_api_create_request(false, ClientIdPrefix::X509Hash, json!({}), o);
+        assert_eq!(r.response_mode.as_deref(), Some("dc_api"));
+        assert_eq!(r.expected_origins, Some(vec![o.to_owned()]));
+        let r = dc_api_create_request(false, ClientIdPrefix::RedirectUri, json!({}), o);
+        assert_eq!(r.expected_origins, None);
+        let r = dc_api_create_request(true, ClientIdPrefix::X509SanDns, json!({}), o);
+        assert_eq!(r.response_mode.as_deref(), Some("dc_api.jwt"));
+        assert!(r.redirect_uri.is_none() && r.transaction_data.is_none());
+    }
+
+    #[test]
+    fn page_origin_is_the_public_url_origin() {
+        assert_eq!(
+            page_origin("https://vdc.example:443/verifiers/v/response").as_deref(),
+            Some("https://vdc.example")
+        );
+        assert_eq!(
+            page_origin("http://127.0.0.1:8080/base/verifiers/v/response").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(page_origin("not a url"), None);
+    }
+
+    #[test]
+    fn posts_from_another_origin_are_refused() {
+        use axum::http::{HeaderValue, header};
+        let mut h = HeaderMap::new();
+        assert!(!origin_differs(&h, "http://127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(!origin_differs(&h, "http://127.0.0.1:8080"));
+        assert!(origin_differs(&h, "http://localhost:8080"));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(origin_differs(&h, "http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn answer_data_is_strict_json_object() {
+        let d = answer_data(Some(r#"{"vp_token": {"credential": ["x"]}}"#)).unwrap();
+        assert_eq!(d["vp_token"]["credential"][0], "x");
+        assert!(answer_data(None).is_err());
+        assert!(answer_data(Some("[]")).is_err());
+        assert!(answer_data(Some("{")).is_err());
+        // Duplicate members: refused, not last-one-wins.
+        assert!(answer_data(Some(r#"{"error": "a", "error": "b"}"#)).is_err());
     }
 
     #[test]

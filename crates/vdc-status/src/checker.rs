@@ -1,22 +1,19 @@
 //! The relying party's status check as the verifier runs it (draft-ietf-oauth-status-list
 //! §8.3; W3C Bitstring Status List v1.0 §3.2): the [`StatusChecker`] the verifier asks, and
 //! [`DeploymentStatusChecker`], which reads this deployment's lists in process (always
-//! fresh, so a revocation here takes effect at once) and fetches foreign Token Status Lists
-//! through the hardened [`StatusListClient`] (cached per their `ttl`).
+//! fresh, so a revocation here takes effect at once) and fetches foreign lists, Token
+//! Status Lists (JWT or CWT) and W3C Bitstring Status Lists alike, through the hardened
+//! [`StatusListClient`] (outbound policy G7, size and time bounds, cached per their `ttl`).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use vdc_core::fetch::Fetcher;
-use vdc_core::jose::{AlgorithmPolicy, jws};
 use vdc_core::sd_jwt_vc::IssuerKeyResolver;
 use vdc_core::time::Clock;
 
-use crate::bitstring::{
-    BitstringStatusListEntry, MIN_BITSTRING_ENTRIES, StatusPurpose,
-    verify_bitstring_status_list_credential,
-};
+use crate::bitstring::{BitstringStatusListEntry, StatusPurpose};
 use crate::client::{StatusListClient, StatusListSource};
 use crate::error::{Error, Result};
 use crate::service::{LocalStatusUri, StatusService, parse_local_uri};
@@ -121,18 +118,28 @@ impl StatusListSource for StatusService {
             Err(e) => Err(Error::Retrieval(e.to_string())),
         }
     }
-}
 
-/// Most entries a bitstring status list may inflate to (16 times the herd-privacy minimum).
-const MAX_BITSTRING_ENTRIES: usize = 16 * MIN_BITSTRING_ENTRIES;
+    async fn bitstring(&self, uri: &str) -> Result<Option<String>> {
+        let Some(LocalStatusUri::Bitstring {
+            issuer,
+            list,
+            purpose,
+        }) = parse_local_uri(self.public_url(), uri)
+        else {
+            return Ok(None);
+        };
+        match self.bitstring_credential(issuer, list, purpose).await {
+            Ok(t) => Ok(Some(t.token.to_string())),
+            Err(e) => Err(Error::Retrieval(e.to_string())),
+        }
+    }
+}
 
 /// Status checks for a verifier of this deployment.
 #[derive(Debug)]
 pub struct DeploymentStatusChecker {
     client: StatusListClient,
     status: StatusService,
-    resolver: Arc<dyn IssuerKeyResolver>,
-    clock: Arc<dyn Clock>,
 }
 
 impl DeploymentStatusChecker {
@@ -144,14 +151,9 @@ impl DeploymentStatusChecker {
         fetcher: Fetcher,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let client = StatusListClient::new(fetcher, resolver.clone(), clock.clone())
+        let client = StatusListClient::new(fetcher, resolver, clock)
             .with_local_source(Arc::new(status.clone()));
-        Self {
-            client,
-            status,
-            resolver,
-            clock,
-        }
+        Self { client, status }
     }
 }
 
@@ -188,51 +190,38 @@ impl StatusChecker for DeploymentStatusChecker {
         state_of(self.client.status_cwt(&reference, Some(issuer)).await?)
     }
 
+    /// This deployment's lists are read in process (and always fresh); a foreign list is
+    /// fetched through the client under the outbound policy (G7) and its bounds (response
+    /// size, [`ClientConfig::max_bitstring_entries`](crate::ClientConfig), timeout), verified
+    /// with the key the resolver trusts for `issuer` (as for the Token Status List forms),
+    /// and cached per its `ttl` and `validUntil`.
     async fn check_bitstring(&self, entry: &Value, issuer: &str) -> Result<CredentialState> {
         let entry = BitstringStatusListEntry::from_value(entry)?;
-        // Only this deployment's lists are read (in process, always fresh); a foreign
-        // bitstring list cannot be established here, so the check fails closed.
-        let Some(LocalStatusUri::Bitstring {
-            issuer: issuer_id,
-            list,
-            purpose,
-        }) = parse_local_uri(self.status.public_url(), &entry.status_list_credential)
-        else {
-            return Err(Error::Retrieval(
-                "only this deployment's bitstring status lists can be checked".into(),
-            ));
-        };
-        let mismatch = |m: &str| Error::Verification(vdc_core::Error::Claim(m.to_owned()));
-        if purpose != entry.status_purpose {
-            return Err(mismatch("the status list URL is for another statusPurpose"));
+        match parse_local_uri(self.status.public_url(), &entry.status_list_credential) {
+            // Our own URL names the purpose; a mismatch is refused before anything is read.
+            Some(LocalStatusUri::Bitstring { purpose, .. }) if purpose != entry.status_purpose => {
+                return Err(Error::claim(
+                    "the status list URL is for another statusPurpose",
+                ));
+            }
+            // This deployment's lists are read fresh on every check.
+            Some(LocalStatusUri::Bitstring { .. }) => {
+                self.client.invalidate(&entry.status_list_credential);
+            }
+            // One of our URLs that is no bitstring list: nothing to fetch, not even from us.
+            Some(_) => {
+                return Err(Error::claim(
+                    "the status list URL is not a bitstring status list of this deployment",
+                ));
+            }
+            None => {}
         }
-        let served = self
-            .status
-            .bitstring_credential(issuer_id, list, purpose)
-            .await
-            .map_err(|e| Error::Retrieval(e.to_string()))?;
-        let decoded = jws::decode(&served.token).map_err(Error::Verification)?;
-        let mut payload: Map<String, Value> = decoded.payload.clone();
-        // Spec: W3C Bitstring Status List v1.0 §3.2 step 4: the list's issuer must be the
-        // credential's issuer; the policy resolves keys by `iss`.
-        payload.insert("iss".into(), issuer.into());
-        let key = self
-            .resolver
-            .resolve(&decoded.header, &payload)
-            .await
-            .map_err(Error::Verification)?;
-        let verified = verify_bitstring_status_list_credential(
-            &served.token,
-            &key.key,
-            &AlgorithmPolicy::default(),
-            self.clock.now(),
-            vdc_core::time::DEFAULT_SKEW_SECS,
-            MAX_BITSTRING_ENTRIES,
-        )?;
-        if verified.issuer != issuer {
-            return Err(mismatch("the status list has another issuer"));
-        }
-        match (verified.status(&entry)?, purpose) {
+        // Spec: W3C Bitstring Status List v1.0 §3.2: a set bit means the purpose applies:
+        // `revocation` revoked, `suspension` suspended.
+        match (
+            self.client.bitstring_status(&entry, issuer).await?,
+            entry.status_purpose,
+        ) {
             (0, _) => Ok(CredentialState::Valid),
             (_, StatusPurpose::Revocation) => Ok(CredentialState::Revoked),
             (_, StatusPurpose::Suspension) => Ok(CredentialState::Suspended),

@@ -249,7 +249,10 @@ impl CredentialQuery {
                 "format must be {FORMAT_DC_SD_JWT}, {FORMAT_JWT_VC_JSON} or {FORMAT_MSO_MDOC}"
             )));
         }
-        // Spec: §6.1: `meta` is REQUIRED (an object, possibly empty).
+        // Spec: §6.1: `meta` is REQUIRED (an object, possibly empty). Its members are
+        // defined per format (Appendix B); one defined for another format, or by no
+        // specification, is unknown here and ignored (§6: "Implementations MUST ignore any
+        // unknown properties").
         let meta = obj(o.get("meta").unwrap_or(&Value::Null), "meta")?;
         let doctype_value = match (format.as_str(), meta.get("doctype_value")) {
             (FORMAT_MSO_MDOC, Some(Value::String(d)))
@@ -266,23 +269,14 @@ impl CredentialQuery {
             (FORMAT_MSO_MDOC, None) => {
                 return Err(bad("meta.doctype_value is required for mso_mdoc"));
             }
-            (_, Some(_)) => return Err(bad("meta.doctype_value is for mso_mdoc")),
-            (_, None) => None,
+            _ => None,
         };
-        if format == FORMAT_MSO_MDOC
-            && let Some(unknown) = meta.keys().find(|k| *k != "doctype_value")
-        {
-            // B.2.3 defines only `doctype_value`: a member the verifier cannot honour is
-            // refused rather than silently dropped from the request.
-            return Err(bad(format!(
-                "unknown member {} in meta of an mso_mdoc query",
-                crate::service::bounded(unknown)
-            )));
-        }
+        // vdc accepts a `dc+sd-jwt` query without `vct_values` although Appendix B.3.5 makes
+        // it REQUIRED: the query then places no constraint on the type (as npm `dcql` does;
+        // docs/INTEROP.md, "DCQL").
         let vct_values = match (format.as_str(), meta.get("vct_values")) {
             (FORMAT_DC_SD_JWT, Some(v)) => Some(strings(v, "meta.vct_values")?),
-            (_, Some(_)) => return Err(bad("meta.vct_values is for dc+sd-jwt")),
-            (_, None) => None,
+            _ => None,
         };
         let type_values = match (format.as_str(), meta.get("type_values")) {
             (FORMAT_JWT_VC_JSON, Some(v)) => Some(
@@ -291,8 +285,11 @@ impl CredentialQuery {
                     .map(|t| strings(t, "meta.type_values[]"))
                     .collect::<Result<Vec<_>>>()?,
             ),
-            (_, Some(_)) => return Err(bad("meta.type_values is for jwt_vc_json")),
-            (_, None) => None,
+            // Spec: OID4VP 1.0 Appendix B.1.1: `type_values` is REQUIRED.
+            (FORMAT_JWT_VC_JSON, None) => {
+                return Err(bad("meta.type_values is required for jwt_vc_json"));
+            }
+            _ => None,
         };
         let claims = match o.get("claims") {
             None => None,
@@ -386,6 +383,37 @@ impl CredentialQuery {
                 .iter()
                 .any(|q| q.aki.iter().any(|v| chain_akis.contains(v))),
         }
+    }
+
+    /// Spec: OID4VP 1.0 Appendix B.3.5: the SD-JWT VC's `vct` is one of `vct_values`; true
+    /// without them.
+    pub fn vct_matches(&self, vct: &str) -> bool {
+        self.vct_values
+            .as_ref()
+            .is_none_or(|vcts| vcts.iter().any(|v| v == vct))
+    }
+
+    /// Spec: OID4VP 1.0 Appendix B.1.1 (`type_values`): the credential's types include
+    /// every type of at least one of the inner arrays; true without them.
+    pub fn types_match(&self, types: &[String]) -> bool {
+        self.type_values.as_ref().is_none_or(|wanted| {
+            wanted
+                .iter()
+                .any(|set| set.iter().all(|t| types.iter().any(|have| have == t)))
+        })
+    }
+
+    /// Spec: OID4VP 1.0 Appendix B.2.3: the mdoc's `docType` is `doctype_value`.
+    pub fn doctype_matches(&self, doctype: &str) -> bool {
+        self.doctype_value.as_deref() == Some(doctype)
+    }
+
+    /// Whether a presentation for this query must prove holder binding. Spec: §6.1
+    /// `require_cryptographic_holder_binding` (default true). vdc honours `false` for
+    /// `dc+sd-jwt` only: a `jwt_vc_json` credential is always taken from a holder-signed VP
+    /// (presentation/jwt_vc_json.rs), and an mdoc always carries its device signature.
+    pub fn holder_binding_required(&self) -> bool {
+        self.require_cryptographic_holder_binding || self.format != FORMAT_DC_SD_JWT
     }
 
     fn to_value(&self) -> Value {
@@ -509,11 +537,12 @@ impl ClaimsQuery {
                 "an mso_mdoc claim path is [namespace, data element identifier] (two strings)",
             ));
         }
+        // Spec: Appendix B.2.4 defines `intent_to_retain` for mso_mdoc; for other formats
+        // it is an unknown property and ignored (§6).
         let intent_to_retain = match (format, o.get("intent_to_retain")) {
             (FORMAT_MSO_MDOC, Some(Value::Bool(b))) => Some(*b),
             (FORMAT_MSO_MDOC, Some(_)) => return Err(bad("intent_to_retain must be a boolean")),
-            (_, Some(_)) => return Err(bad("intent_to_retain is for mso_mdoc")),
-            (_, None) => None,
+            _ => None,
         };
         let values = match o.get("values") {
             None => None,
@@ -549,13 +578,8 @@ impl TrustedAuthoritiesQuery {
     }
 
     fn parse(v: &Value) -> Result<Self> {
+        // Members besides `type` and `values` are unknown and ignored (§6).
         let o = obj(v, "a trusted authorities query")?;
-        if let Some(unknown) = o.keys().find(|k| *k != "type" && *k != "values") {
-            return Err(bad(format!(
-                "unknown member {} in a trusted authorities query",
-                crate::service::bounded(unknown)
-            )));
-        }
         // Spec: OID4VP 1.0 §6.1.1: `type` and `values` are REQUIRED, values a non-empty
         // array of strings.
         let kind = o
@@ -640,6 +664,188 @@ fn claim_matches(root: &Value, q: &ClaimsQuery) -> bool {
         None => !selected.is_empty(),
         Some(values) => selected.iter().any(|s| values.contains(s)),
     }
+}
+
+/// A decoded credential a DCQL query is evaluated against ([`evaluate`]): what the
+/// verifier has of a credential once its presentation verified. The member names are
+/// those of npm `dcql`'s `DcqlCredential` (conformance/dcql compares the two evaluators on
+/// the same input).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateCredential {
+    /// The Credential Format Identifier (`dc+sd-jwt`, `jwt_vc_json`, `mso_mdoc`).
+    pub credential_format: String,
+    /// `vct` (dc+sd-jwt).
+    #[serde(default)]
+    pub vct: Option<String>,
+    /// `docType` (mso_mdoc).
+    #[serde(default)]
+    pub doctype: Option<String>,
+    /// The credential's `type` values (jwt_vc_json).
+    #[serde(default, rename = "type")]
+    pub types: Option<Vec<String>>,
+    /// The claims the paths select from: the SD-JWT VC's processed payload, the whole
+    /// W3C credential (Appendix B.1.2).
+    #[serde(default)]
+    pub claims: Option<Map<String, Value>>,
+    /// mso_mdoc: `{namespace: {data element identifier: value as JSON}}` (§7.2).
+    #[serde(default)]
+    pub namespaces: Option<Map<String, Value>>,
+    /// Whether the presentation proves holder binding (a KB-JWT, a holder-signed VP, a
+    /// device signature).
+    pub cryptographic_holder_binding: bool,
+    /// The authority the credential's chain carries (`{"type": "aki", "values": [...]}`):
+    /// base64url KeyIdentifiers of AuthorityKeyIdentifiers in its X.509 chain.
+    #[serde(default)]
+    pub authority: Option<CandidateAuthority>,
+}
+
+/// [`CandidateCredential::authority`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateAuthority {
+    /// Only `aki` ties a credential to an authority in vdc (§6.1.1.1).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// base64url KeyIdentifiers.
+    pub values: Vec<String>,
+}
+
+impl CandidateCredential {
+    /// The chain's AuthorityKeyIdentifiers as raw bytes (what the presentation checks hand
+    /// to [`CredentialQuery::trusted_authorities_match`]); a value that is not base64url
+    /// names no key identifier.
+    fn chain_akis(&self) -> Vec<Vec<u8>> {
+        match &self.authority {
+            Some(a) if a.kind == "aki" => a
+                .values
+                .iter()
+                .filter_map(|v| vdc_core::base64url::decode(v).ok())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl CredentialQuery {
+    /// Whether a verified credential satisfies this query: the checks the presentation
+    /// modules make after the cryptography (format, holder binding, `meta` per Appendix B,
+    /// claims and claim_sets per §6.4.1, trusted_authorities per §6.1.1), through the same
+    /// functions.
+    pub fn matches(&self, c: &CandidateCredential) -> bool {
+        if c.credential_format != self.format {
+            return false;
+        }
+        if self.holder_binding_required() && !c.cryptographic_holder_binding {
+            return false;
+        }
+        let meta = match self.format.as_str() {
+            FORMAT_DC_SD_JWT => c.vct.as_deref().is_some_and(|v| self.vct_matches(v)),
+            FORMAT_JWT_VC_JSON => c.types.as_deref().is_some_and(|t| self.types_match(t)),
+            FORMAT_MSO_MDOC => c
+                .doctype
+                .as_deref()
+                .is_some_and(|d| self.doctype_matches(d)),
+            _ => false,
+        };
+        let claims = if self.format == FORMAT_MSO_MDOC {
+            &c.namespaces
+        } else {
+            &c.claims
+        };
+        let empty = Map::new();
+        meta && self.match_claims(claims.as_ref().unwrap_or(&empty)).is_ok()
+            && self.trusted_authorities_match(&c.chain_akis())
+    }
+}
+
+/// What [`evaluate`] found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Evaluation {
+    /// Per credential query id, the indices of the candidates that match it (possibly none).
+    pub matches: BTreeMap<String, Vec<usize>>,
+    /// Spec: §6.4.2: whether presentations of matching candidates could satisfy the query:
+    /// every required credential set has an option whose queries all have a match; without
+    /// credential_sets, every credential query has one.
+    pub can_be_satisfied: bool,
+}
+
+/// Evaluates a DCQL query against decoded candidate credentials (the verifier's checks of
+/// §6.4 without the cryptography), as a wallet would select credentials.
+pub fn evaluate(query: &DcqlQuery, credentials: &[CandidateCredential]) -> Evaluation {
+    let matches: BTreeMap<String, Vec<usize>> = query
+        .credentials
+        .iter()
+        .map(|q| {
+            let idx = credentials
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| q.matches(c))
+                .map(|(i, _)| i)
+                .collect();
+            (q.id.clone(), idx)
+        })
+        .collect();
+    let answerable: BTreeSet<&str> = matches
+        .iter()
+        .filter(|(_, m)| !m.is_empty())
+        .map(|(id, _)| id.as_str())
+        .collect();
+    Evaluation {
+        can_be_satisfied: query.satisfied_by(&answerable).is_ok(),
+        matches,
+    }
+}
+
+/// The answer of `vdc dcql match`: whether the query is valid (else why not), and if so
+/// the [`Evaluation`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MatchReport {
+    /// Whether [`DcqlQuery::parse`] accepted the query.
+    pub valid: bool,
+    /// Why it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// See [`Evaluation::matches`] (empty for an invalid query).
+    pub matches: BTreeMap<String, Vec<usize>>,
+    /// See [`Evaluation::can_be_satisfied`] (false for an invalid query).
+    pub can_be_satisfied: bool,
+}
+
+/// `{"query": <DCQL>, "credentials": [<CandidateCredential>...]}` → [`MatchReport`]. An
+/// invalid query is a report (`valid: false`), malformed input (no `query`, a candidate
+/// that does not decode) an error.
+pub fn match_input(input: &Value) -> std::result::Result<MatchReport, String> {
+    let o = input
+        .as_object()
+        .ok_or("the input must be an object {query, credentials}")?;
+    if let Some(unknown) = o.keys().find(|k| *k != "query" && *k != "credentials") {
+        return Err(format!("unknown member {unknown} in the input"));
+    }
+    let query = o.get("query").ok_or("the input has no query")?;
+    let credentials: Vec<CandidateCredential> = serde_json::from_value(
+        o.get("credentials")
+            .cloned()
+            .unwrap_or(Value::Array(vec![])),
+    )
+    .map_err(|e| format!("credentials: {e}"))?;
+    Ok(match DcqlQuery::parse(query) {
+        Ok(q) => {
+            let e = evaluate(&q, &credentials);
+            MatchReport {
+                valid: true,
+                error: None,
+                matches: e.matches,
+                can_be_satisfied: e.can_be_satisfied,
+            }
+        }
+        Err(e) => MatchReport {
+            valid: false,
+            error: Some(e.to_string()),
+            matches: BTreeMap::new(),
+            can_be_satisfied: false,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -755,7 +961,8 @@ mod tests {
     #[test]
     fn other_trusted_authorities_types_and_malformed_aki_are_invalid_request() {
         let with = |ta: Value, format: &str| {
-            json!({"credentials": [{"id": "a", "format": format, "meta": {},
+            json!({"credentials": [{"id": "a", "format": format,
+                "meta": {"type_values": [["VerifiableCredential"]]},
                 "trusted_authorities": ta}]})
         };
         let cases = [
@@ -775,10 +982,6 @@ mod tests {
                 "dc+sd-jwt",
             ),
             with(json!([{"type": "aki", "values": ["AQ=="]}]), "dc+sd-jwt"),
-            with(
-                json!([{"type": "aki", "values": ["AQ"], "x": 1}]),
-                "dc+sd-jwt",
-            ),
             with(json!({"type": "aki", "values": ["AQ"]}), "dc+sd-jwt"),
             with(json!([{"type": "aki", "values": ["AQ"]}]), "jwt_vc_json"),
         ];
@@ -835,14 +1038,6 @@ mod tests {
             mdl(json!({}), json!([{"path": ["ns", "x"]}])),
             mdl(json!({"doctype_value": ""}), json!([{"path": ["ns", "x"]}])),
             mdl(json!({"doctype_value": 1}), json!([{"path": ["ns", "x"]}])),
-            mdl(
-                json!({"doctype_value": "d", "vct_values": ["x"]}),
-                json!([{"path": ["ns", "x"]}]),
-            ),
-            mdl(
-                json!({"doctype_value": "d", "other": 1}),
-                json!([{"path": ["ns", "x"]}]),
-            ),
             // Spec: §7.2: exactly two strings.
             mdl(json!({"doctype_value": "d"}), json!([{"path": ["ns"]}])),
             mdl(
@@ -858,16 +1053,203 @@ mod tests {
                 json!({"doctype_value": "d"}),
                 json!([{"path": ["ns", "x"], "intent_to_retain": "yes"}]),
             ),
-            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt",
-                "meta": {"doctype_value": "d"}}]}),
-            json!({"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {},
-                "claims": [{"path": ["x"], "intent_to_retain": true}]}]}),
         ];
         for c in cases {
             assert!(
                 matches!(DcqlQuery::parse(&c), Err(VerifierError::InvalidRequest(_))),
                 "{c}"
             );
+        }
+    }
+
+    #[test]
+    fn unknown_and_other_format_members_are_ignored() {
+        // Spec: §6: "Implementations MUST ignore any unknown properties".
+        let cases = [
+            (
+                json!({"credentials": [{"id": "m", "format": "mso_mdoc",
+                    "meta": {"doctype_value": "d", "vct_values": ["x"], "other": 1},
+                    "claims": [{"path": ["ns", "e"]}]}]}),
+                vec!["vct_values", "other"],
+            ),
+            (
+                json!({"credentials": [{"id": "a", "format": "dc+sd-jwt",
+                    "meta": {"doctype_value": "d", "type_values": [["T"]]},
+                    "claims": [{"path": ["e"], "intent_to_retain": true, "purpose": "p"}],
+                    "trusted_authorities": [{"type": "aki", "values": ["AQ"], "x": 1}]}],
+                    "future": true}),
+                vec![
+                    "doctype_value",
+                    "type_values",
+                    "intent_to_retain",
+                    "purpose",
+                    "future",
+                    "\"x\"",
+                ],
+            ),
+        ];
+        for (c, gone) in cases {
+            let q = DcqlQuery::parse(&c).unwrap_or_else(|e| panic!("{c}: {e}"));
+            let out = q.to_value().to_string();
+            for g in gone {
+                assert!(!out.contains(g), "{g} in {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn jwt_vc_json_queries_need_type_values() {
+        // Spec: OID4VP 1.0 Appendix B.1.1: `type_values` is REQUIRED.
+        let q = |meta: Value| json!({"credentials": [{"id": "w", "format": "jwt_vc_json", "meta": meta}]});
+        for meta in [
+            json!({}),
+            json!({"type_values": []}),
+            json!({"type_values": [[]]}),
+        ] {
+            assert!(
+                matches!(
+                    DcqlQuery::parse(&q(meta.clone())),
+                    Err(VerifierError::InvalidRequest(_))
+                ),
+                "{meta}"
+            );
+        }
+        assert!(DcqlQuery::parse(&q(json!({"type_values": [["A"], ["B", "C"]]}))).is_ok());
+    }
+
+    fn sd(vct: &str, claims: Value) -> CandidateCredential {
+        CandidateCredential {
+            credential_format: FORMAT_DC_SD_JWT.into(),
+            vct: Some(vct.into()),
+            doctype: None,
+            types: None,
+            claims: claims.as_object().cloned(),
+            namespaces: None,
+            cryptographic_holder_binding: true,
+            authority: None,
+        }
+    }
+
+    #[test]
+    fn evaluate_checks_format_meta_binding_claims_and_authorities() {
+        let q = DcqlQuery::parse(&json!({"credentials": [
+            {"id": "badge", "format": "dc+sd-jwt", "meta": {"vct_values": ["V"]},
+             "claims": [{"path": ["employee_id"], "values": ["E-1"]}]},
+            {"id": "w3c", "format": "jwt_vc_json", "meta": {"type_values": [["VerifiableCredential", "Badge"]]},
+             "claims": [{"path": ["credentialSubject", "given_name"]}]},
+            {"id": "mdl", "format": "mso_mdoc", "meta": {"doctype_value": "org.iso.18013.5.1.mDL"},
+             "claims": [{"path": ["org.iso.18013.5.1", "age_over_18"], "values": [true]}]},
+            {"id": "nohb", "format": "dc+sd-jwt", "meta": {}, "require_cryptographic_holder_binding": false},
+            {"id": "ta", "format": "dc+sd-jwt", "meta": {},
+             "trusted_authorities": [{"type": "aki", "values": ["AQID"]}]}]}))
+        .unwrap();
+        let mut unbound = sd("V", json!({"employee_id": "E-1"}));
+        unbound.cryptographic_holder_binding = false;
+        let mut w3c = sd("", json!({"credentialSubject": {"given_name": "Ada"}}));
+        w3c.credential_format = FORMAT_JWT_VC_JSON.into();
+        w3c.vct = None;
+        w3c.types = Some(vec![
+            "Badge".into(),
+            "VerifiableCredential".into(),
+            "X".into(),
+        ]);
+        let mut w3c_other_type = w3c.clone();
+        w3c_other_type.types = Some(vec!["VerifiableCredential".into()]);
+        let mut mdl = sd("", json!({}));
+        mdl.credential_format = FORMAT_MSO_MDOC.into();
+        mdl.vct = None;
+        mdl.doctype = Some("org.iso.18013.5.1.mDL".into());
+        mdl.namespaces = json!({"org.iso.18013.5.1": {"age_over_18": true}})
+            .as_object()
+            .cloned();
+        let mut mdl_false = mdl.clone();
+        mdl_false.namespaces = json!({"org.iso.18013.5.1": {"age_over_18": false}})
+            .as_object()
+            .cloned();
+        let mut with_aki = sd("Z", json!({}));
+        with_aki.authority = Some(CandidateAuthority {
+            kind: "aki".into(),
+            values: vec!["BAU".into(), "AQID".into()],
+        });
+        let candidates = [
+            sd("V", json!({"employee_id": "E-1"})), // 0
+            sd("V", json!({"employee_id": "E-2"})), // 1: value mismatch
+            sd("W", json!({"employee_id": "E-1"})), // 2: vct mismatch
+            unbound,                                // 3: no holder binding
+            w3c,                                    // 4
+            w3c_other_type,                         // 5: type_values mismatch
+            mdl,                                    // 6
+            mdl_false,                              // 7
+            with_aki,                               // 8
+        ];
+        let e = evaluate(&q, &candidates);
+        let m = |id: &str| e.matches[id].clone();
+        assert_eq!(m("badge"), vec![0]);
+        assert_eq!(m("w3c"), vec![4]);
+        assert_eq!(m("mdl"), vec![6]);
+        // Every SD-JWT VC, bound or not; the namespaces of an mdoc are not SD-JWT claims.
+        assert_eq!(m("nohb"), vec![0, 1, 2, 3, 8]);
+        assert_eq!(m("ta"), vec![8]);
+        assert!(e.can_be_satisfied);
+        let e = evaluate(&q, &candidates[..6]);
+        assert!(e.matches["mdl"].is_empty() && e.matches["ta"].is_empty());
+        assert!(!e.can_be_satisfied);
+    }
+
+    #[test]
+    fn evaluate_picks_claim_sets_and_credential_sets() {
+        let q = DcqlQuery::parse(&json!({"credentials": [
+            {"id": "a", "format": "dc+sd-jwt", "meta": {},
+             "claims": [{"id": "x", "path": ["x"]}, {"id": "y", "path": ["y", null, "z"], "values": [2]}],
+             "claim_sets": [["x"], ["y"]]},
+            {"id": "b", "format": "dc+sd-jwt", "meta": {}, "claims": [{"path": ["b", 1]}]},
+            {"id": "c", "format": "dc+sd-jwt", "meta": {}, "claims": [{"path": ["c"]}]}],
+            "credential_sets": [{"options": [["a", "b"], ["c"]]}, {"options": [["b"]], "required": false}]}))
+        .unwrap();
+        let cands = [
+            sd("V", json!({"y": [{"z": 1}, {"z": 2}]})),
+            sd("V", json!({"b": [0, 1]})),
+            sd("V", json!({"b": [0]})),
+        ];
+        let e = evaluate(&q, &cands);
+        assert_eq!(e.matches["a"], vec![0]);
+        assert_eq!(e.matches["b"], vec![1]);
+        assert!(e.matches["c"].is_empty());
+        assert!(e.can_be_satisfied, "option [a, b]");
+        let e = evaluate(&q, &cands[..1]);
+        assert!(!e.can_be_satisfied, "neither [a, b] nor [c]");
+        let e = evaluate(&q, &[sd("V", json!({"c": null}))]);
+        assert_eq!(e.matches["c"], vec![0], "a null claim exists (§7.1)");
+        assert!(
+            e.can_be_satisfied,
+            "option [c]; the optional set need not be met"
+        );
+    }
+
+    #[test]
+    fn match_input_reports_invalid_queries_and_refuses_malformed_input() {
+        let r = match_input(&json!({"query": {"credentials": [
+            {"id": "a", "format": "dc+sd-jwt", "meta": {}}, {"id": "a", "format": "dc+sd-jwt", "meta": {}}]},
+            "credentials": []})).unwrap();
+        assert!(!r.valid && !r.can_be_satisfied && r.matches.is_empty());
+        assert!(r.error.unwrap().contains("duplicate"));
+        let r = match_input(
+            &json!({"query": {"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {}}]},
+            "credentials": [{"credential_format": "dc+sd-jwt", "vct": "V", "claims": {},
+                "cryptographic_holder_binding": true}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            json!({"valid": true, "matches": {"a": [0]}, "can_be_satisfied": true})
+        );
+        for bad_input in [
+            json!([]),
+            json!({"credentials": []}),
+            json!({"query": {}, "credentials": [{"credential_format": "dc+sd-jwt"}]}),
+            json!({"query": {}, "credentials": [], "x": 1}),
+        ] {
+            assert!(match_input(&bad_input).is_err(), "{bad_input}");
         }
     }
 

@@ -47,8 +47,8 @@ pub struct MemberRule {
     /// The member's JSON type.
     #[serde(rename = "type")]
     pub json_type: JsonType,
-    /// Whether every entry of the type carries it (default false).
-    #[serde(default)]
+    /// Whether every entry of the type carries it (default false; shown only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
 }
 
@@ -808,7 +808,7 @@ mod tests {
         }
         let qes = json!({"type": "qes", "credential_ids": ["badge"]});
         // The type allows sha-384 and sha-512 only: the default sha-256 is not enough.
-        let m = refused(&[qes.clone()]);
+        let m = refused(std::slice::from_ref(&qes));
         assert!(m.contains("transaction_data_hashes_alg is required"), "{m}");
         let m = refused(&[with(
             qes.clone(),

@@ -88,6 +88,24 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// DCQL tools (conformance/dcql's differential test; reads no configuration).
+    #[command(hide = true)]
+    Dcql {
+        #[command(subcommand)]
+        command: DcqlCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DcqlCommand {
+    /// Evaluates a DCQL query against decoded credentials: reads `{query, credentials}`
+    /// JSON, prints `{valid, error?, matches: {id: [indices]}, can_be_satisfied}`
+    /// (`vdc_verifier::dcql::match_input`).
+    Match {
+        /// The input JSON file (`-`: standard input).
+        #[arg(long)]
+        input: PathBuf,
+    },
 }
 
 /// How `vdc wallet` logs in for the authorization code flow.
@@ -298,6 +316,12 @@ async fn main() -> anyhow::Result<()> {
         init_logging(LogFormat::Text);
         return wallet(wallet_dir, command).await;
     }
+    if let Command::Dcql {
+        command: DcqlCommand::Match { input },
+    } = &cli.command
+    {
+        return dcql_match(input);
+    }
     let mut config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
     init_logging(config.log_format);
     for name in Config::unknown_env() {
@@ -357,6 +381,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Wallet { .. } => unreachable!("the wallet returned above"),
+        Command::Dcql { .. } => unreachable!("dcql returned above"),
         Command::Bench {
             command:
                 BenchCommand::Presentation {
@@ -597,6 +622,20 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutting down");
+}
+
+/// `vdc dcql match --input FILE`: an invalid query is a report (`valid: false`, exit 0);
+/// unreadable or malformed input is an error.
+fn dcql_match(input: &std::path::Path) -> anyhow::Result<()> {
+    let text = if input.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).context("the input is not JSON")?;
+    let report = vdc_verifier::dcql::match_input(&value).map_err(anyhow::Error::msg)?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {

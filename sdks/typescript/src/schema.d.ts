@@ -395,6 +395,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/verifiers/{verifier}/requests/{id}/dc-api-response": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand in what the Digital Credentials API returned
+         * @description OID4VP 1.0 Appendix A: for a `dc_api` / `dc_api.jwt` request, the page passes `dc_api_request` to `navigator.credentials.get` and posts the returned `DigitalCredential`'s `data` here with the page's origin. The answer is checked as a `direct_post` response is, bound to the origin (`aud` = `origin:<origin>`; for mdoc the B.2.6.2 handover) and, for a signed request, to its `expected_origins`.
+         */
+        post: operations["post_dc_api_response"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/verifiers/{verifier}/response-codes": {
         parameters: {
             query?: never;
@@ -597,6 +617,26 @@ export interface components {
              */
             issuer_state?: string | null;
         };
+        BTreeMap: {
+            [key: string]: {
+                /**
+                 * @description The type-specific members an entry may carry, by name, with their JSON type and
+                 *     whether each entry must carry it. Any other member is refused (OID4VP 1.0 §8.5
+                 *     `invalid_transaction_data`: "an object of a known type but containing unknown
+                 *     fields"). At most 64; not `type`, `credential_ids` or `transaction_data_hashes_alg`.
+                 */
+                members?: {
+                    [key: string]: components["schemas"]["MemberRule"];
+                };
+                /**
+                 * @description The hash algorithms an entry of this type may name in `transaction_data_hashes_alg`
+                 *     (IANA Named Information names vdc supports: `sha-256`, `sha-384`, `sha-512`).
+                 *     Absent: any of them. An entry without `transaction_data_hashes_alg` means `sha-256`
+                 *     (Appendix B.3.3), so it is refused when `sha-256` is not listed here.
+                 */
+                transaction_data_hashes_alg_values?: string[] | null;
+            };
+        };
         /** @description A claims description (OID4VCI 1.0 Appendix B.2). */
         ClaimDescription: {
             /** @description Display objects. */
@@ -721,6 +761,12 @@ export interface components {
             /** @description The DCQL query. */
             dcql_query: unknown;
             /**
+             * @description `dc_api` / `dc_api.jwt` only: the origins the page may call the Digital Credentials
+             *     API from; given, the request is signed (`openid4vp-v1-signed`, OID4VP 1.0 Appendix
+             *     A.3.2), else unsigned (`openid4vp-v1-unsigned`).
+             */
+            expected_origins?: string[] | null;
+            /**
              * Format: int64
              * @description Lifetime in seconds (default 300, 1 s to 1 day).
              */
@@ -734,6 +780,11 @@ export interface components {
             request_uri_method?: string | null;
             /** @description `direct_post` (default) or `direct_post.jwt`. */
             response_mode?: string | null;
+            /**
+             * @description Transaction data (OID4VP 1.0 §5.1): base64url-encoded JSON objects of the types this
+             *     verifier configures in `transaction_data_types`.
+             */
+            transaction_data?: string[] | null;
         };
         /**
          * @description The `POST /api/v1/webhooks` body.
@@ -832,6 +883,7 @@ export interface components {
             key_attestations_required?: null | components["schemas"]["KeyAttestationsRequired"];
             /** @description An OAuth scope for the authorization code flow. */
             scope?: string | null;
+            vcdm?: null | components["schemas"]["VcdmVersion"];
             /** @description The SD-JWT VC type (required for `dc+sd-jwt`). */
             vct?: string | null;
         };
@@ -886,6 +938,29 @@ export interface components {
         CredentialOfferGrants: {
             authorization_code?: null | components["schemas"]["AuthorizationCodeGrant"];
             "urn:ietf:params:oauth:grant-type:pre-authorized_code"?: null | components["schemas"]["PreAuthorizedCodeGrant"];
+        };
+        /**
+         * @description `POST /api/v1/verifiers/{verifier}/requests/{id}/dc-api-response`: what the Digital
+         *     Credentials API returned to the page, and the origin the page runs at.
+         */
+        DcApiAnswer: {
+            /**
+             * @description The `data` of the `DigitalCredential` the API returned: `{"vp_token": {...}}`
+             *     (`dc_api`), `{"response": "<JWE>"}` (`dc_api.jwt`) or `{"error": ...}`.
+             */
+            data: Record<string, never>;
+            /** @description The page's origin (as the browser gave it to the wallet), e.g. `https://rp.example`. */
+            origin: string;
+        };
+        /**
+         * @description What the page hands to `navigator.credentials.get({digital: {requests: [...]}})`
+         *     (OID4VP 1.0 Appendix A.1, A.2; contract-next "Presentation requests").
+         */
+        DcApiRequest: {
+            /** @description The request: its parameters (unsigned), or `{"request": "<JWS>"}` (signed). */
+            data: Record<string, never>;
+            /** @description `openid4vp-v1-unsigned` or `openid4vp-v1-signed`. */
+            protocol: string;
         };
         /** @description A webhook's newest deliveries. */
         DeliveryList: {
@@ -1209,6 +1284,11 @@ export interface components {
             x5c?: string[] | null;
         };
         /**
+         * @description A JSON type (`integer`: a number without fraction).
+         * @enum {string}
+         */
+        JsonType: "string" | "number" | "integer" | "boolean" | "object" | "array";
+        /**
          * @description `key_attestations_required` (OID4VCI 1.0 §12.2.4): an empty object requires a key
          *     attestation of any kind; listed values require one of them (Appendix D.2 values such as
          *     `iso_18045_high`).
@@ -1218,6 +1298,13 @@ export interface components {
             key_storage?: string[];
             /** @description Accepted `user_authentication` attack-potential resistance values. */
             user_authentication?: string[];
+        };
+        /** @description What one type-specific member of a transaction data entry must be. */
+        MemberRule: {
+            /** @description Whether every entry of the type carries it (default false; shown only when true). */
+            required?: boolean;
+            /** @description The member's JSON type. */
+            type: components["schemas"]["JsonType"];
         };
         /**
          * @description A created credential offer (contract: "Credential offers").
@@ -1384,6 +1471,7 @@ export interface components {
         RequestCreated: {
             /** @description The `openid4vp://` link for a QR code or a same-device link. */
             authorization_request: string;
+            dc_api_request?: null | components["schemas"]["DcApiRequest"];
             /** @description When the request expires (RFC 3339). */
             expires_at: string;
             /** @description The request id. */
@@ -1428,6 +1516,11 @@ export interface components {
             } | null;
             /** @description `pending`, `verified`, `rejected` or `expired`. */
             status: string;
+            /**
+             * @description The request's transaction data (decoded), once verified: each entry was authorized
+             *     by a presentation's key binding (OID4VP 1.0 Appendix B.3.3). Absent without it.
+             */
+            transaction_data?: Record<string, never>[] | null;
         };
         /**
          * @description `{"status": "revoked"|"suspended"|"valid"}`.
@@ -1508,6 +1601,11 @@ export interface components {
             length?: number | null;
         };
         /**
+         * @description A W3C Verifiable Credentials Data Model version (`CredentialConfiguration::vcdm`).
+         * @enum {string}
+         */
+        VcdmVersion: "1.1" | "2.0";
+        /**
          * @description `POST /api/v1/verifiers`.
          * @example {
          *       "client_id_prefix": "x509_san_dns",
@@ -1553,6 +1651,11 @@ export interface components {
              */
             signing_key?: Record<string, never> | null;
             /**
+             * @description The transaction data types requests may carry (OID4VP 1.0 §5.1 `transaction_data`;
+             *     contract-next "Presentation requests"), by `type`.
+             */
+            transaction_data_types?: components["schemas"]["BTreeMap"];
+            /**
              * @description PEM IACA root certificates (ISO/IEC 18013-5 Annex B): `mso_mdoc` credentials are
              *     accepted when their Document Signer chains to one of them. At most
              *     [`MAX_TRUSTED_IACA`], one CA certificate of at most 16 KiB each.
@@ -1569,6 +1672,32 @@ export interface components {
              *     this deployment's `VDC_PUBLIC_URL`, not the example's host).
              */
             trusted_issuers?: string[];
+            /**
+             * @description Verifier attestations attached to every request (OID4VP 1.0 §5.1 `verifier_info`),
+             *     e.g. a registration certificate JWT. At most [`MAX_VERIFIER_INFO`] entries.
+             */
+            verifier_info?: components["schemas"]["VerifierInfo"][];
+        };
+        /**
+         * @description One attestation about the verifier (OID4VP 1.0 §5.1 `verifier_info`).
+         * @example {
+         *       "credential_ids": [
+         *         "badge"
+         *       ],
+         *       "data": "eyJhbGciOiJFUzI1NiJ9...",
+         *       "format": "jwt"
+         *     }
+         */
+        VerifierInfo: {
+            /**
+             * @description The DCQL credential query ids it is relevant to; absent: every requested credential.
+             *     In a request only the ids its query has are kept (an entry naming none is left out).
+             */
+            credential_ids?: string[] | null;
+            /** @description The attestation: a JSON object or a string (e.g. a JWT). */
+            data: Record<string, never>;
+            /** @description The attestation's format (collision-resistant identifier). */
+            format: string;
         };
         /**
          * @description One page of the verifiers the caller may read, by id (contract-next "Managing
@@ -1620,6 +1749,8 @@ export interface components {
             require_status: boolean;
             /** @description The response URI wallets post to. */
             response_uri: string;
+            /** @description The transaction data types requests may carry. */
+            transaction_data_types: components["schemas"]["BTreeMap"];
             /**
              * @description The CA a wallet configures to trust this verifier's requests, when the server made
              *     the certificate.
@@ -1631,6 +1762,8 @@ export interface components {
             trusted_issuer_anchors: string[];
             /** @description Credential issuer identifiers whose credentials are accepted. */
             trusted_issuers: string[];
+            /** @description Verifier attestations attached to every request. */
+            verifier_info: components["schemas"]["VerifierInfo"][];
         };
         /** @description A registered wallet (an OAuth public client, RFC 6749 §2.1). */
         WalletClient: {
@@ -3355,6 +3488,89 @@ export interface operations {
             };
             /** @description Unknown verifier or request. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_dc_api_response: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The verifier's slug. */
+                verifier: string;
+                /** @description The request id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DcApiAnswer"];
+            };
+        };
+        responses: {
+            /** @description The request after the answer (`Cache-Control: no-store`): `verified`, or `rejected` with the wallet's error. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestResult"];
+                };
+            };
+            /** @description A failed check (`error_description` begins with the reason; the request is `rejected`); or not a DC API request, not pending, a malformed origin or body (nothing changes). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or wrong API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key may not act on this verifier. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown verifier or request. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body is not `application/json`. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -27,7 +27,7 @@ fn err(msg: impl Into<String>) -> Error {
 
 /// Checks a credential against the VCDM 2.0 rules (see the module docs).
 pub fn check_data_model(credential: &Map<String, Value>) -> Result<()> {
-    check_context(credential)?;
+    check_context(credential, CREDENTIALS_V2_CONTEXT)?;
     check_id(credential, "credential")?;
     check_type(credential, VERIFIABLE_CREDENTIAL, "credential")?;
     // Spec: VCDM 2.0 §4.7 (Issuer): `issuer` MUST be a URL or an object whose `id` is a URL.
@@ -118,7 +118,7 @@ pub fn validity_period(
 /// context, `type` containing `VerifiablePresentation`, `id` and `holder` URLs
 /// (VCDM 2.0 §4.13). Returns the `verifiableCredential` entries (possibly none).
 pub(crate) fn check_presentation_model(vp: &Map<String, Value>) -> Result<Vec<&Value>> {
-    check_context(vp)?;
+    check_context(vp, CREDENTIALS_V2_CONTEXT)?;
     check_id(vp, "presentation")?;
     check_type(vp, VERIFIABLE_PRESENTATION, "presentation")?;
     match vp.get("holder") {
@@ -140,19 +140,18 @@ pub(crate) fn holder_id(vp: &Map<String, Value>) -> Option<&str> {
 }
 
 /// Spec: VCDM 2.0 §4.3 (Contexts): `@context` MUST be an ordered set whose first item is
-/// `https://www.w3.org/ns/credentials/v2`; later items are URLs or objects. The VCDM JSON
-/// Schema makes it a JSON array of unique, non-empty items.
-fn check_context(obj: &Map<String, Value>) -> Result<()> {
+/// `https://www.w3.org/ns/credentials/v2` (VCDM 1.1 §4.1: `base` is
+/// `https://www.w3.org/2018/credentials/v1`); later items are URLs or objects. The VCDM
+/// JSON Schema makes it a JSON array of unique, non-empty items.
+pub(crate) fn check_context(obj: &Map<String, Value>, base: &str) -> Result<()> {
     let items = obj
         .get("@context")
         .and_then(Value::as_array)
         .ok_or_else(|| err("@context must be an array"))?;
     match items.first() {
-        Some(Value::String(first)) if first == CREDENTIALS_V2_CONTEXT => {}
+        Some(Value::String(first)) if first == base => {}
         _ => {
-            return Err(err(format!(
-                "the first @context item must be {CREDENTIALS_V2_CONTEXT}"
-            )));
+            return Err(err(format!("the first @context item must be {base}")));
         }
     }
     for (i, item) in items.iter().enumerate().skip(1) {
@@ -171,7 +170,7 @@ fn check_context(obj: &Map<String, Value>) -> Result<()> {
 /// Spec: VCDM 2.0 §4.5 (Types): `type` is one or more terms or absolute URLs; for a
 /// credential one of them MUST be `VerifiableCredential` (for a presentation,
 /// `VerifiablePresentation`).
-fn check_type(obj: &Map<String, Value>, required: &str, what: &str) -> Result<()> {
+pub(crate) fn check_type(obj: &Map<String, Value>, required: &str, what: &str) -> Result<()> {
     let types =
         types_of(obj).ok_or_else(|| err(format!("{what} type must be one or more strings")))?;
     if !types.contains(&required) {
@@ -193,12 +192,12 @@ fn types_of(obj: &Map<String, Value>) -> Option<Vec<&str>> {
     }
 }
 
-fn type_contains(obj: &Map<String, Value>, wanted: &str) -> bool {
+pub(crate) fn type_contains(obj: &Map<String, Value>, wanted: &str) -> bool {
     types_of(obj).is_some_and(|t| t.contains(&wanted))
 }
 
 /// An extension-point object: an object with a valid `type` and an `id` URL if present.
-fn typed_object<'a>(value: &'a Value, name: &str) -> Result<&'a Map<String, Value>> {
+pub(crate) fn typed_object<'a>(value: &'a Value, name: &str) -> Result<&'a Map<String, Value>> {
     let obj = value
         .as_object()
         .ok_or_else(|| err(format!("{name} entries must be objects")))?;
@@ -210,7 +209,10 @@ fn typed_object<'a>(value: &'a Value, name: &str) -> Result<&'a Map<String, Valu
 }
 
 /// A member that is a single value or a non-empty array of values.
-fn one_or_many<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<Option<Vec<&'a Value>>> {
+pub(crate) fn one_or_many<'a>(
+    obj: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<Vec<&'a Value>>> {
     match obj.get(name) {
         None => Ok(None),
         Some(Value::Array(a)) if a.is_empty() => Err(err(format!("{name} must not be empty"))),
@@ -220,7 +222,7 @@ fn one_or_many<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<Option<Vec
 }
 
 /// Spec: VCDM 2.0 §4.4 (Identifiers): `id` is optional; if present it MUST be a single URL.
-fn check_id(obj: &Map<String, Value>, what: &str) -> Result<()> {
+pub(crate) fn check_id(obj: &Map<String, Value>, what: &str) -> Result<()> {
     match obj.get("id") {
         None => Ok(()),
         Some(Value::String(s)) if is_url(s) => Ok(()),
@@ -238,7 +240,7 @@ pub(crate) fn is_url(s: &str) -> bool {
 }
 
 /// Spec: Bitstring Status List v1.0 §2.1 (BitstringStatusListEntry).
-fn check_bitstring_status_list_entry(entry: &Map<String, Value>) -> Result<()> {
+pub(crate) fn check_bitstring_status_list_entry(entry: &Map<String, Value>) -> Result<()> {
     let e = |msg: &str| err(format!("BitstringStatusListEntry: {msg}"));
     // "The purpose of the status entry MUST be a string"; refresh, revocation, suspension
     // and message have fixed meanings, other values are allowed.

@@ -7,6 +7,8 @@
 //! - this module: issuing and verifying `vc+jwt` credentials.
 //! - [`presentation`]: holder-side `vp+jwt` presentations of enveloped `vc+jwt`
 //!   credentials, bound to a verifier's `aud` and `nonce` as OpenID4VP 1.0 requires.
+//! - [`vcdm11`]: the VCDM 1.1 JWT encoding (`vc`/`vp` claims) OpenID4VP 1.0 Appendix B.1
+//!   still references, issued and verified beside VCDM 2.0.
 //!
 //! Spec: VC-JOSE-COSE §3.1.1 (Securing JSON-LD Verifiable Credentials with JOSE): the
 //! unsecured credential *is* the JWS payload; there is no `vc` claim (that was the
@@ -20,6 +22,7 @@
 pub mod data_model;
 pub mod datetime;
 pub mod presentation;
+pub mod vcdm11;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

@@ -53,7 +53,7 @@ async fn verified(
 ) -> Checked<sd_jwt_vc::VerifiedSdJwtVc> {
     // G3: key binding is required by the query (always, unless the verifier asked
     // otherwise), never decided by what the holder sent.
-    let key_binding = if query.require_cryptographic_holder_binding {
+    let key_binding = if query.holder_binding_required() {
         KeyBindingRequirement::Required {
             aud: check.client_id,
             nonce: check.nonce,
@@ -71,9 +71,7 @@ async fn verified(
     let v = sd_jwt_vc::verify(text, check.resolver, &opts)
         .await
         .map_err(|e| classify(&e, text, check.nonce, check.client_id))?;
-    if let Some(vcts) = &query.vct_values
-        && !vcts.contains(&v.vct)
-    {
+    if !query.vct_matches(&v.vct) {
         return Err((
             RejectReason::DcqlUnsatisfied,
             format!("vct {} is not requested", bounded(&v.vct)),

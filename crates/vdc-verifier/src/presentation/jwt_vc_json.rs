@@ -1,26 +1,27 @@
 //! `jwt_vc_json` presentations (OID4VP 1.0 Appendix B.1, "W3C Verifiable Credentials"): a
-//! `vp+jwt` (VC-JOSE-COSE §3.1.2) signed by the holder, carrying one `vc+jwt` as an
-//! `EnvelopedVerifiableCredential`.
+//! presentation JWT signed by the holder, carrying one credential or, for a query with
+//! `multiple: true`, several.
 //!
 //! Spec: OID4VP 1.0 Appendix B.1.3.1 (VC signed as a JWT, not using JSON-LD),
 //! "Presentation Response": "the `nonce` claim MUST be the value of `nonce` from the
 //! Authorization Request; the `aud` claim MUST be the value of the Client Identifier".
 //!
-//! Data model: OID4VP 1.0 references VCDM 1.1 (`[VC_DATA]`) and its example uses the 1.1
-//! JWT encoding (a `vp` claim holding VC JWT strings). We accept the VCDM 2.0 encoding
-//! only (no `vp`/`vc` claims, VC-JOSE-COSE), which is what our issuer issues and
-//! `vdc_core::vc_jose` verifies; a VCDM 1.1 `vp` JWT is refused as `signature`.
+//! Data model: both encodings are accepted. OID4VP 1.0 references VCDM 1.1 (`[VC_DATA]`)
+//! and its example uses the 1.1 JWT encoding (a `vp` claim holding VC JWT strings whose
+//! credential sits in a `vc` claim, [`vcdm11`]); VC-JOSE-COSE secures VCDM 2.0 (`vp+jwt`
+//! enveloping `vc+jwt`, no `vp`/`vc` claims). The presentation's shape says which; its
+//! credentials must use the same one.
 //!
 //! Holder binding: Appendix B.1 says a Verifiable Credential without Holder Binding is
 //! returned when `require_cryptographic_holder_binding` is false; we always require the
 //! VP (a bare VC is refused), since every credential our issuer makes is bound.
 //!
-//! Order of checks: the enveloped credential is verified first with its issuer's key (the
+//! Order of checks: every credential is verified first with its issuer's key (the
 //! verifier's issuer-key policy, as for SD-JWT VC), so the holder key is taken only from a
 //! credential whose issuer signature holds; then the VP with that holder key (`cnf.jwk` or
-//! the did:jwk/did:key `credentialSubject.id`), `aud`, `nonce`, fresh `iat`; then DCQL
-//! (`meta.type_values` per Appendix B.1.1, claims relative to the credential) and
-//! `credentialStatus`.
+//! the did:jwk/did:key `credentialSubject.id`, VCDM 1.1 `sub`), `aud`, `nonce`, fresh
+//! `iat`; then DCQL (`meta.type_values` per Appendix B.1.1, claims relative to the
+//! credential, for VCDM 1.1 the decoded one) and `credentialStatus`, per credential.
 
 use serde_json::{Map, Value};
 use vdc_core::claims_path::{ClaimPath, PathElement};
@@ -28,7 +29,7 @@ use vdc_core::did::Relationship;
 use vdc_core::jose::jws;
 use vdc_core::jose::{Jwk, PublicKey};
 use vdc_core::time::DEFAULT_SKEW_SECS;
-use vdc_core::vc_jose::{self, presentation::VC_JWT_DATA_URL_PREFIX};
+use vdc_core::vc_jose::{self, presentation::VC_JWT_DATA_URL_PREFIX, vcdm11};
 
 use crate::dcql::{CredentialQuery, select};
 use crate::error::RejectReason;
@@ -40,29 +41,147 @@ fn sig(m: impl Into<String>) -> (RejectReason, String) {
 }
 
 /// Checks one `jwt_vc_json` presentation that may carry several credentials (a query with
-/// `multiple: true`): a result entry for each.
-// SKELETON (integrator): the VCDM 1.1 work fills this in.
+/// `multiple: true`, OID4VP 1.0 §6.1): a result entry for each, in order.
+///
+/// The encoding is read from the presentation: a `vp` claim is VCDM 1.1 (VCDM 1.1
+/// §6.3.1, holding VC JWTs with a `vc` claim), otherwise VCDM 2.0 (`vp+jwt` enveloping
+/// `vc+jwt`). One presentation uses one encoding throughout. Every credential is verified
+/// with its issuer's key first; all must be bound to the same holder key, and the
+/// presentation must be signed with it (else `key_binding`: a VP of credentials of
+/// another holder).
 pub(crate) async fn check_jwt_vc_json_all(
     check: &PresentationCheck<'_>,
     query: &CredentialQuery,
     text: &str,
 ) -> Checked<Vec<PresentedCredential>> {
-    Ok(vec![check_jwt_vc_json(check, query, text).await?])
+    let vp = jws::decode(text).map_err(|e| sig(format!("vp_token entry: {e}")))?;
+    let v11 = vcdm11::is_vcdm11(&vp.payload);
+    let vc_jwts = if v11 {
+        vcdm11::vp_credentials(&vp.payload).map_err(|e| sig(e.to_string()))?
+    } else {
+        enveloped_vcs(&vp.payload)?
+    };
+    // One credential standing for two (`multiple`, credential sets) is refused, as the same
+    // presentation twice in one answer is.
+    if vc_jwts
+        .iter()
+        .enumerate()
+        .any(|(i, vc)| vc_jwts[..i].contains(vc))
+    {
+        return Err((
+            RejectReason::DcqlUnsatisfied,
+            "the same credential appears twice in the presentation".into(),
+        ));
+    }
+    if vc_jwts.len() > 1 && !query.multiple {
+        return Err((
+            RejectReason::DcqlUnsatisfied,
+            format!("credential query {} allows one credential", query.id),
+        ));
+    }
+    let mut credentials = Vec::with_capacity(vc_jwts.len());
+    let mut holder: Option<PublicKey> = None;
+    for vc_jwt in &vc_jwts {
+        let (issuer, jwt_claims, credential) = verified_credential(check, vc_jwt, v11).await?;
+        // Holder binding: the VP must be signed by the key the issuer bound the credential
+        // to, and one VP speaks for one holder.
+        let key =
+            holder_key(&jwt_claims, &credential).map_err(|m| (RejectReason::KeyBinding, m))?;
+        match &holder {
+            Some(k) if *k != key => {
+                return Err((
+                    RejectReason::KeyBinding,
+                    "the presentation's credentials are bound to different holders".into(),
+                ));
+            }
+            _ => holder = Some(key),
+        }
+        credentials.push((issuer, credential));
+    }
+    let holder_key = holder.ok_or_else(|| sig("the presentation carries no credential"))?;
+    let verified = if v11 {
+        vcdm11::verify_vp_jwt_v11(
+            text,
+            &holder_key,
+            &check.settings.policy,
+            check.client_id,
+            check.nonce,
+            check.now,
+            check.settings.kb_max_age_secs,
+        )
+    } else {
+        vc_jose::verify_vp_jwt(
+            text,
+            &holder_key,
+            &check.settings.policy,
+            check.client_id,
+            check.nonce,
+            check.now,
+            check.settings.kb_max_age_secs,
+        )
+    }
+    .map_err(|e| classify_vp(&e, &vp.payload, check))?;
+    if verified.vc_jwts != vc_jwts {
+        return Err(sig("the presentation's credentials changed"));
+    }
+    if v11 {
+        check_holder_named(verified.holder.as_deref(), &credentials)?;
+    }
+    let mut out = Vec::with_capacity(credentials.len());
+    for (issuer, credential) in credentials {
+        out.push(result_entry(check, query, issuer, &credential).await?);
+    }
+    Ok(out)
 }
 
-/// Checks one `jwt_vc_json` presentation; the contract's result entry (`issuer`, `type`,
-/// `claims` = exactly the requested claims, `status`) or the failed check.
+/// Checks one `jwt_vc_json` presentation of exactly one credential; the contract's result
+/// entry (`issuer`, `type`, `claims` = exactly the requested claims, `status`) or the
+/// failed check.
 pub(crate) async fn check_jwt_vc_json(
     check: &PresentationCheck<'_>,
     query: &CredentialQuery,
     text: &str,
 ) -> Checked<PresentedCredential> {
-    let vp = jws::decode(text).map_err(|e| sig(format!("vp_token entry: {e}")))?;
-    let vc_jwt = single_enveloped_vc(&vp.payload)?;
-    let decoded = jws::decode(&vc_jwt).map_err(|e| sig(format!("credential: {e}")))?;
-    let issuer = vc_jose::issuer_id(&decoded.payload)
-        .ok_or_else(|| sig("the credential names no issuer"))?
-        .to_owned();
+    let mut all = check_jwt_vc_json_all(check, query, text).await?;
+    match (all.pop(), all.is_empty()) {
+        (Some(one), true) => Ok(one),
+        _ => Err((
+            RejectReason::DcqlUnsatisfied,
+            "a presentation must carry exactly one credential".into(),
+        )),
+    }
+}
+
+/// Verifies one credential of a presentation with its issuer's key (the verifier's
+/// issuer-key policy, as for SD-JWT VC): its issuer, its JWT claims (for `cnf`) and the
+/// credential (for VCDM 1.1 decoded from the `vc` claim, VCDM 1.1 §6.3.1.2).
+async fn verified_credential(
+    check: &PresentationCheck<'_>,
+    vc_jwt: &str,
+    v11: bool,
+) -> Checked<(String, Map<String, Value>, Map<String, Value>)> {
+    let decoded = jws::decode(vc_jwt).map_err(|e| sig(format!("credential: {e}")))?;
+    if v11 != vcdm11::is_vcdm11(&decoded.payload) {
+        return Err(sig(
+            "a presentation and its credentials use one VCDM encoding",
+        ));
+    }
+    // The unverified issuer only picks the key; the verified credential must name it too.
+    let issuer = if v11 {
+        decoded
+            .claim_str("iss")
+            .or_else(|| {
+                decoded
+                    .payload
+                    .get("vc")
+                    .and_then(Value::as_object)
+                    .and_then(vc_jose::issuer_id)
+            })
+            .map(str::to_owned)
+    } else {
+        vc_jose::issuer_id(&decoded.payload).map(str::to_owned)
+    }
+    .ok_or_else(|| sig("the credential names no issuer"))?;
     // The issuer-key policy reads `iss`; a VCDM 2.0 credential names its issuer in `issuer`.
     let mut with_iss = decoded.payload.clone();
     with_iss.insert("iss".into(), issuer.clone().into());
@@ -77,53 +196,83 @@ pub(crate) async fn check_jwt_vc_json(
             "the key resolved belongs to another issuer".into(),
         ));
     }
-    let vc = vc_jose::verify_vc_jwt(
-        &vc_jwt,
-        &issuer_key.key,
-        &check.settings.policy,
-        check.now,
-        DEFAULT_SKEW_SECS,
-    )
+    let policy = &check.settings.policy;
+    let verified = if v11 {
+        vcdm11::verify_vc_jwt_v11(
+            vc_jwt,
+            &issuer_key.key,
+            policy,
+            check.now,
+            DEFAULT_SKEW_SECS,
+        )
+    } else {
+        vc_jose::verify_vc_jwt(
+            vc_jwt,
+            &issuer_key.key,
+            policy,
+            check.now,
+            DEFAULT_SKEW_SECS,
+        )
+    }
     .map_err(|e| match e {
         vdc_core::Error::Time(m) => (RejectReason::Expired, m),
         other => sig(other.to_string()),
     })?;
-    let credential = vc.credential;
-    // Holder binding: the VP must be signed by the key the issuer bound the credential to.
-    let holder_key = holder_key(&credential).map_err(|m| (RejectReason::KeyBinding, m))?;
-    let verified = vc_jose::verify_vp_jwt(
-        text,
-        &holder_key,
-        &check.settings.policy,
-        check.client_id,
-        check.nonce,
-        check.now,
-        check.settings.kb_max_age_secs,
-    )
-    .map_err(|e| classify_vp(&e, &vp.payload, check))?;
-    if verified.vc_jwts.first().map(String::as_str) != Some(vc_jwt.as_str()) {
-        return Err(sig("the presentation's credential changed"));
+    if vc_jose::issuer_id(&verified.credential) != Some(issuer.as_str()) {
+        return Err(sig("the credential's issuer changed"));
     }
-    let types = types_of(&credential);
-    if let Some(wanted) = &query.type_values {
-        // Spec: OID4VP 1.0 Appendix B.1.1 (`type_values`): the credential's types must
-        // include every type of at least one of the inner arrays.
-        let ok = wanted
-            .iter()
-            .any(|set| set.iter().all(|t| types.iter().any(|have| have == t)));
-        if !ok {
+    Ok((issuer, decoded.payload, verified.credential))
+}
+
+/// Spec: VCDM 1.1 §6.3.1.1: the VP JWT's `iss` (or `vp.holder`) is the holder. When the
+/// presentation names one, it must be the subject the credentials were issued to (a
+/// did:jwk/did:key `credentialSubject.id`); a credential bound by `cnf` only names no
+/// subject to compare with.
+fn check_holder_named(
+    holder: Option<&str>,
+    credentials: &[(String, Map<String, Value>)],
+) -> Checked<()> {
+    let Some(holder) = holder else {
+        return Ok(());
+    };
+    for (_, credential) in credentials {
+        let subject = credential
+            .get("credentialSubject")
+            .and_then(|s| s.get("id"))
+            .and_then(Value::as_str);
+        if let Some(subject) = subject
+            && vdc_core::did::did_from_url(subject) != vdc_core::did::did_from_url(holder)
+        {
             return Err((
-                RejectReason::DcqlUnsatisfied,
-                "the credential type is not requested".into(),
+                RejectReason::KeyBinding,
+                "the presentation's holder is not the credential's subject".into(),
             ));
         }
     }
+    Ok(())
+}
+
+/// The DCQL checks, the status and the result entry of one verified credential.
+async fn result_entry(
+    check: &PresentationCheck<'_>,
+    query: &CredentialQuery,
+    issuer: String,
+    credential: &Map<String, Value>,
+) -> Checked<PresentedCredential> {
+    let types = types_of(credential);
+    // Spec: OID4VP 1.0 Appendix B.1.1 (`type_values`).
+    if !query.types_match(&types) {
+        return Err((
+            RejectReason::DcqlUnsatisfied,
+            "the credential type is not requested".into(),
+        ));
+    }
     let paths = query
-        .match_claims(&credential)
+        .match_claims(credential)
         .map_err(|m| (RejectReason::DcqlUnsatisfied, m))?;
-    let state = status_of(check, &credential, &issuer).await?;
+    let state = status_of(check, credential, &issuer).await?;
     Ok(PresentedCredential {
-        claims: requested_claims(&credential, &paths),
+        claims: requested_claims(credential, &paths),
         issuer,
         vct: None,
         types: Some(types),
@@ -132,34 +281,46 @@ pub(crate) async fn check_jwt_vc_json(
     })
 }
 
-/// The one `vc+jwt` the presentation envelopes (unverified yet). OID4VP 1.0 §8.1 has one
-/// presentation per credential; a VP with several credentials is refused.
-fn single_enveloped_vc(vp: &Map<String, Value>) -> Checked<String> {
+/// The `vc+jwt` credentials a VCDM 2.0 presentation envelopes (unverified yet), at most
+/// [`vcdm11::MAX_CREDENTIALS_PER_VP`].
+fn enveloped_vcs(vp: &Map<String, Value>) -> Checked<Vec<String>> {
     let entries = match vp.get("verifiableCredential") {
-        Some(Value::Array(a)) => a.as_slice(),
+        Some(Value::Array(a)) if !a.is_empty() => a.as_slice(),
         Some(v @ Value::Object(_)) => std::slice::from_ref(v),
         _ => return Err(sig("the presentation carries no verifiableCredential")),
     };
-    let [entry] = entries else {
-        return Err(sig("a presentation must carry exactly one credential"));
-    };
-    let id = entry
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| sig("the enveloped credential has no id"))?;
-    let n = VC_JWT_DATA_URL_PREFIX.len();
-    match (id.get(..n), id.get(n..)) {
-        (Some(p), Some(jwt)) if p.eq_ignore_ascii_case(VC_JWT_DATA_URL_PREFIX) => {
-            Ok(jwt.to_owned())
-        }
-        _ => Err(sig("the enveloped credential is not a vc+jwt data: URL")),
+    if entries.len() > vcdm11::MAX_CREDENTIALS_PER_VP {
+        return Err(sig(format!(
+            "a presentation carries at most {} credentials",
+            vcdm11::MAX_CREDENTIALS_PER_VP
+        )));
     }
+    let n = VC_JWT_DATA_URL_PREFIX.len();
+    entries
+        .iter()
+        .map(|entry| {
+            let id = entry
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| sig("the enveloped credential has no id"))?;
+            match (id.get(..n), id.get(n..)) {
+                (Some(p), Some(jwt)) if p.eq_ignore_ascii_case(VC_JWT_DATA_URL_PREFIX) => {
+                    Ok(jwt.to_owned())
+                }
+                _ => Err(sig("the enveloped credential is not a vc+jwt data: URL")),
+            }
+        })
+        .collect()
 }
 
-/// The holder key: `cnf.jwk` (RFC 7800 §3.2) if present, else the did:jwk (or did:key)
-/// `credentialSubject.id` our issuer binds `jwt_vc_json` credentials to.
-fn holder_key(credential: &Map<String, Value>) -> std::result::Result<PublicKey, String> {
-    if let Some(jwk) = credential.get("cnf").and_then(|c| c.get("jwk")) {
+/// The holder key: `cnf.jwk` (RFC 7800 §3.2) among the JWT claims if present, else the
+/// did:jwk (or did:key) `credentialSubject.id` (VCDM 1.1: the `sub` claim) our issuer binds
+/// `jwt_vc_json` credentials to.
+fn holder_key(
+    jwt_claims: &Map<String, Value>,
+    credential: &Map<String, Value>,
+) -> std::result::Result<PublicKey, String> {
+    if let Some(jwk) = jwt_claims.get("cnf").and_then(|c| c.get("jwk")) {
         return Jwk::from_value(jwk)
             .map(|j| j.key)
             .map_err(|e| e.to_string());

@@ -75,7 +75,7 @@ pub(crate) async fn check_mso_mdoc(
     };
     // Spec: OID4VP 1.0 Appendix B.2.3: `doctype_value` is the doctype requested.
     let doctype = query.doctype_value.as_deref().unwrap_or_default();
-    if document.doc_type != doctype {
+    if !query.doctype_matches(&document.doc_type) {
         return Err((
             RejectReason::DcqlUnsatisfied,
             format!(

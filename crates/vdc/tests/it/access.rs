@@ -163,6 +163,12 @@ fn tenant_routes() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
             Some(json!({"response_code": "x"})),
             "presentations:write",
         ),
+        (
+            Method::POST,
+            "/api/v1/verifiers/{t}/requests/r-1/dc-api-response",
+            Some(json!({"origin": "https://rp.example", "data": {"vp_token": {}}})),
+            "presentations:write",
+        ),
     ]
 }
 

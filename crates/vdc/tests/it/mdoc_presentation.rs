@@ -36,16 +36,16 @@ vdc_testkit::both_backends!(
     mso_status_is_read_from_the_cwt_status_list,
 );
 
-const MDL: &str = "org.iso.18013.5.1.mDL";
-const NS: &str = "org.iso.18013.5.1";
+pub(crate) const MDL: &str = "org.iso.18013.5.1.mDL";
+pub(crate) const NS: &str = "org.iso.18013.5.1";
 
 /// An IACA root and its key; its validity (a day back, ten years on) holds every DS here.
-struct Iaca {
+pub(crate) struct Iaca {
     cert: Vec<u8>,
     key: SigningKey,
 }
 
-fn iaca(name: &str, now: UnixTime) -> Iaca {
+pub(crate) fn iaca(name: &str, now: UnixTime) -> Iaca {
     let rng = SystemRandom::new();
     let key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
     let spec = CertificateSpec::new(name, now.plus(-86_400), now.plus(10 * 365 * 86_400), &rng)
@@ -58,7 +58,7 @@ fn iaca(name: &str, now: UnixTime) -> Iaca {
 }
 
 /// A Document Signer under `iaca`, as a signer carrying `x5c = [DS]`.
-fn document_signer(iaca: &Iaca, now: UnixTime) -> LocalSigner {
+pub(crate) fn document_signer(iaca: &Iaca, now: UnixTime) -> LocalSigner {
     let rng = SystemRandom::new();
     let key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
     let spec = CertificateSpec::new(
@@ -73,13 +73,13 @@ fn document_signer(iaca: &Iaca, now: UnixTime) -> LocalSigner {
 }
 
 /// What the wallet holds: the issued mdoc and its device key.
-struct Held {
+pub(crate) struct Held {
     issued: IssuerSigned,
     doc_type: String,
     device: LocalSigner,
 }
 
-async fn issue_mdoc(ds: &LocalSigner, doc_type: &str, validity: ValidityInfo) -> Held {
+pub(crate) async fn issue_mdoc(ds: &LocalSigner, doc_type: &str, validity: ValidityInfo) -> Held {
     issue_mdoc_with(ds, doc_type, validity, None).await
 }
 
@@ -115,7 +115,7 @@ async fn issue_mdoc_with(
     }
 }
 
-fn valid_now(now: UnixTime) -> ValidityInfo {
+pub(crate) fn valid_now(now: UnixTime) -> ValidityInfo {
     ValidityInfo {
         signed: now.plus(-60),
         valid_from: now.plus(-60),
@@ -123,7 +123,7 @@ fn valid_now(now: UnixTime) -> ValidityInfo {
     }
 }
 
-fn mdl_query() -> Value {
+pub(crate) fn mdl_query() -> Value {
     json!({"credentials": [{"id": "mdl", "format": "mso_mdoc",
         "meta": {"doctype_value": MDL},
         "claims": [{"path": [NS, "family_name"], "intent_to_retain": false},
@@ -131,7 +131,7 @@ fn mdl_query() -> Value {
 }
 
 /// A verifier `v` (x509_san_dns) trusting `iaca`.
-async fn mdoc_verifier(server: &TestServer, iaca: &Iaca) -> Value {
+pub(crate) async fn mdoc_verifier(server: &TestServer, iaca: &Iaca) -> Value {
     let (status, body) = server
         .admin_post(
             "/api/v1/verifiers",
@@ -173,7 +173,7 @@ fn transcript(
 }
 
 /// The base64url DeviceResponse disclosing `elements` of NS.
-async fn device_response(
+pub(crate) async fn device_response(
     held: &Held,
     elements: &[&str],
     transcript: &SessionTranscript,

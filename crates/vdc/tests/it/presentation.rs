@@ -83,7 +83,12 @@ pub(crate) async fn holder(server: &TestServer) -> (Wallet, String) {
     (wallet, id)
 }
 
-pub(crate) async fn verifier(server: &TestServer, id: &str, prefix: &str, trusted: Vec<String>) -> Value {
+pub(crate) async fn verifier(
+    server: &TestServer,
+    id: &str,
+    prefix: &str,
+    trusted: Vec<String>,
+) -> Value {
     let (status, body) = server
         .admin_post(
             "/api/v1/verifiers",
@@ -176,7 +181,11 @@ pub(crate) async fn kb_presentation(
 }
 
 /// Posts a direct_post response; status and body.
-pub(crate) async fn post(server: &TestServer, verifier: &str, form: &[(&str, &str)]) -> (u16, Value) {
+pub(crate) async fn post(
+    server: &TestServer,
+    verifier: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
     let r = server
         .http
         .post(server.url(&format!("/verifiers/{verifier}/response")))
@@ -198,7 +207,12 @@ async fn respond(server: &TestServer, req: &PresentationRequest, vp: &str) -> (u
 }
 
 /// Asserts a 400 invalid_request naming `reason`, and that the request is rejected with it.
-pub(crate) async fn assert_rejected(server: &TestServer, created: &Value, answer: (u16, Value), reason: &str) {
+pub(crate) async fn assert_rejected(
+    server: &TestServer,
+    created: &Value,
+    answer: (u16, Value),
+    reason: &str,
+) {
     assert_eq!(answer.0, 400, "{}", answer.1);
     assert_eq!(answer.1["error"], "invalid_request");
     let description = answer.1["error_description"].as_str().unwrap();
@@ -1093,14 +1107,14 @@ async fn expired_credential_is_rejected_as_expired(server: &TestServer) {
 
 const W3C_TYPE: &str = "EmployeeBadgeCredential";
 
-fn w3c_query() -> Value {
+pub(crate) fn w3c_query() -> Value {
     json!({"credentials": [{"id": "w3c", "format": "jwt_vc_json",
         "meta": {"type_values": [["VerifiableCredential", W3C_TYPE]]},
         "claims": [{"path": ["credentialSubject", "employee_id"], "values": ["E-7"]}]}]})
 }
 
 /// A wallet holding one W3C badge from the demo issuer, and the issuer's id for it.
-async fn w3c_holder(server: &TestServer) -> (Wallet, String) {
+pub(crate) async fn w3c_holder(server: &TestServer) -> (Wallet, String) {
     let offer = server
         .offer(
             "demo",
@@ -1153,7 +1167,7 @@ async fn w3c_respond(server: &TestServer, req: &PresentationRequest, vp: &str) -
     .await
 }
 
-async fn vp(
+pub(crate) async fn vp(
     vc: &str,
     signer: &vdc_core::jose::LocalSigner,
     aud: &str,
