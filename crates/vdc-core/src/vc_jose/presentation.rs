@@ -124,29 +124,7 @@ pub fn verify_vp_jwt(
     check_jwt_vc_vp_claims_absent(vp)?;
     let entries = data_model::check_presentation_model(vp)?;
 
-    // Spec: OpenID4VP 1.0 Appendix B.1.3.1: aud MUST be the Client Identifier.
-    let aud_ok = match vp.get("aud") {
-        Some(Value::String(a)) => a == expected_aud,
-        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(expected_aud)),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err(Error::Claim("aud is not this verifier".into()));
-    }
-    // Spec: OpenID4VP 1.0 Appendix B.1.3.1: nonce MUST be the request's nonce.
-    if vp.get("nonce").and_then(Value::as_str) != Some(expected_nonce) {
-        return Err(Error::Claim("nonce does not match the request".into()));
-    }
-    jws::check_times(
-        vp,
-        now,
-        TimeRules {
-            skew: DEFAULT_SKEW_SECS,
-            require_exp: false,
-            require_iat: true,
-            max_iat_age: Some(max_age),
-        },
-    )?;
+    check_vp_binding(vp, expected_aud, expected_nonce, now, max_age)?;
 
     let holder = data_model::holder_id(vp).map(str::to_owned);
     if let (Some(iss), Some(h)) = (vp.get("iss"), holder.as_deref())
@@ -167,9 +145,47 @@ pub fn verify_vp_jwt(
     Ok(VerifiedVp { vc_jwts, holder })
 }
 
+/// Spec: OpenID4VP 1.0 Appendix B.1.3.1 ("Presentation Response"): the presentation JWT's
+/// `aud` is (or contains) the Client Identifier, its `nonce` is the request's, and `iat`
+/// (required) is fresh; `exp`/`nbf` if present. Shared by the VCDM 2.0 and 1.1 encodings,
+/// whose JWT claims these are alike.
+pub(crate) fn check_vp_binding(
+    claims: &Map<String, Value>,
+    expected_aud: &str,
+    expected_nonce: &str,
+    now: UnixTime,
+    max_age: i64,
+) -> Result<()> {
+    // Spec: OpenID4VP 1.0 Appendix B.1.3.1: aud MUST be the Client Identifier.
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => a == expected_aud,
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(expected_aud)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(Error::Claim("aud is not this verifier".into()));
+    }
+    // Spec: OpenID4VP 1.0 Appendix B.1.3.1: nonce MUST be the request's nonce.
+    if claims.get("nonce").and_then(Value::as_str) != Some(expected_nonce) {
+        return Err(Error::Claim("nonce does not match the request".into()));
+    }
+    jws::check_times(
+        claims,
+        now,
+        TimeRules {
+            skew: DEFAULT_SKEW_SECS,
+            require_exp: false,
+            require_iat: true,
+            max_iat_age: Some(max_age),
+        },
+    )?;
+    Ok(())
+}
+
 /// Spec: VCDM 2.0 §4.13.1 (Enveloped Verifiable Credentials): `@context` present and
 /// including the base context, `type` `EnvelopedVerifiableCredential`, `id` a `data:` URL.
-fn enveloped_vc_jwt(entry: &Value) -> Result<&str> {
+/// Returns the compact `vc+jwt` inside, unverified.
+pub fn enveloped_vc_jwt(entry: &Value) -> Result<&str> {
     let e = |msg: &str| Error::VcDataModel(format!("verifiableCredential: {msg}"));
     let obj = entry
         .as_object()

@@ -16,17 +16,18 @@
 
 use serde_json::{Map, Value, json};
 
+use super::VerifiedVc;
 use super::data_model::{
     self, BITSTRING_STATUS_LIST_ENTRY, VERIFIABLE_CREDENTIAL, VERIFIABLE_PRESENTATION,
 };
 use super::datetime::{format_date_time_stamp, parse_date_time_stamp};
-use super::{VerifiedVc, presentation::VerifiedVp};
+use super::presentation::{VerifiedVp, check_vp_binding};
 use crate::error::{Error, Result};
 use crate::jose::alg::AlgorithmPolicy;
 use crate::jose::jwk::PublicKey;
 use crate::jose::jws::{self, TimeRules};
 use crate::jose::signer::Signer;
-use crate::time::{DEFAULT_SKEW_SECS, UnixTime};
+use crate::time::UnixTime;
 
 /// The base context of VCDM 1.1 (§4.1).
 pub const CREDENTIALS_V1_CONTEXT: &str = "https://www.w3.org/2018/credentials/v1";
@@ -413,27 +414,7 @@ pub fn verify_vp_jwt_v11(
     data_model::check_id(vp, "presentation")?;
     data_model::check_type(vp, VERIFIABLE_PRESENTATION, "presentation")?;
     let vc_jwts = vp_credentials(payload)?;
-    let aud_ok = match payload.get("aud") {
-        Some(Value::String(a)) => a == expected_aud,
-        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(expected_aud)),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err(Error::Claim("aud is not this verifier".into()));
-    }
-    if payload.get("nonce").and_then(Value::as_str) != Some(expected_nonce) {
-        return Err(Error::Claim("nonce does not match the request".into()));
-    }
-    jws::check_times(
-        payload,
-        now,
-        TimeRules {
-            skew: DEFAULT_SKEW_SECS,
-            require_exp: false,
-            require_iat: true,
-            max_iat_age: Some(max_age),
-        },
-    )?;
+    check_vp_binding(payload, expected_aud, expected_nonce, now, max_age)?;
     let vp_holder = data_model::holder_id(vp);
     let iss = payload.get("iss").map(|v| v.as_str().unwrap_or_default());
     if let (Some(iss), Some(h)) = (iss, vp_holder)

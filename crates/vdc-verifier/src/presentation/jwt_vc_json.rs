@@ -29,7 +29,7 @@ use vdc_core::did::Relationship;
 use vdc_core::jose::jws;
 use vdc_core::jose::{Jwk, PublicKey};
 use vdc_core::time::DEFAULT_SKEW_SECS;
-use vdc_core::vc_jose::{self, presentation::VC_JWT_DATA_URL_PREFIX, vcdm11};
+use vdc_core::vc_jose::{self, presentation, vcdm11};
 
 use crate::dcql::{CredentialQuery, select};
 use crate::error::RejectReason;
@@ -295,20 +295,12 @@ fn enveloped_vcs(vp: &Map<String, Value>) -> Checked<Vec<String>> {
             vcdm11::MAX_CREDENTIALS_PER_VP
         )));
     }
-    let n = VC_JWT_DATA_URL_PREFIX.len();
     entries
         .iter()
         .map(|entry| {
-            let id = entry
-                .get("id")
-                .and_then(Value::as_str)
-                .ok_or_else(|| sig("the enveloped credential has no id"))?;
-            match (id.get(..n), id.get(n..)) {
-                (Some(p), Some(jwt)) if p.eq_ignore_ascii_case(VC_JWT_DATA_URL_PREFIX) => {
-                    Ok(jwt.to_owned())
-                }
-                _ => Err(sig("the enveloped credential is not a vc+jwt data: URL")),
-            }
+            presentation::enveloped_vc_jwt(entry)
+                .map(str::to_owned)
+                .map_err(|e| sig(e.to_string()))
         })
         .collect()
 }
