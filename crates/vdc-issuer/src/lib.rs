@@ -28,6 +28,7 @@ pub mod encryption;
 pub mod error;
 pub mod haip;
 pub mod http;
+pub mod keys;
 pub mod management;
 pub mod mdoc;
 pub mod metadata;

@@ -163,6 +163,9 @@ impl Served {
 struct Cached {
     version: u64,
     signed_at: UnixTime,
+    /// The `kid` of the key that signed it: after a rotation the next publication is
+    /// signed with the active key (R3), not served from the old key's copy.
+    kid: Option<String>,
     served: Served,
 }
 
@@ -754,6 +757,7 @@ impl StatusService {
             .ok_or_else(not_found)?;
         let now = self.inner.clock.now();
         let key = (issuer_id.to_owned(), list_id.to_owned(), view);
+        let kid = self.signer(issuer_id).await?.public_jwk().kid.clone();
         if let Some(c) = self
             .inner
             .cache
@@ -761,6 +765,7 @@ impl StatusService {
             .unwrap_or_else(|e| e.into_inner())
             .get(&key)
             && c.version == version
+            && c.kid == kid
             && now.secs() - c.signed_at.secs() < self.inner.settings.ttl
             && now >= c.signed_at
         {
@@ -784,6 +789,7 @@ impl StatusService {
                 Cached {
                     version: snapshot.list.version,
                     signed_at: now,
+                    kid,
                     served: served.clone(),
                 },
             );

@@ -63,7 +63,7 @@ pub use issuance::{
     IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
     OfferRecord, OfferStatus, StatusListEntry, check_records,
 };
-pub use keyring::{KeyRing, PublishedKey, PublishedKeys};
+pub use keyring::{KeyInfo, KeyRing, KeyRingSettings, KeyState, PublishedKey, PublishedKeys};
 pub use keys::{KeyStore, SigningKeyRecord};
 pub use pool::PoolSettings;
 pub use presentation::{

@@ -337,6 +337,7 @@ pub struct SigningKeyRow {
     pub public_jwk: Json,
     pub encrypted_private_key: Vec<u8>,
     pub created_at: i64,
+    pub activate_at: i64,
     pub retired_at: Option<i64>,
 }
 
@@ -350,6 +351,7 @@ impl TryFrom<SigningKeyRow> for SigningKeyRecord {
             public_jwk: r.public_jwk.value()?,
             encrypted_private_key: r.encrypted_private_key,
             created_at: UnixTime(r.created_at),
+            activate_at: UnixTime(r.activate_at),
             retired_at: r.retired_at.map(UnixTime),
         })
     }

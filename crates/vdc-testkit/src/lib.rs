@@ -30,6 +30,8 @@ pub enum Backend {
 enum Cleanup {
     Sqlite(PathBuf),
     Postgres(Option<vdc_store_postgres::testing::TestDatabase>),
+    /// A [`TestServer::sibling`]: the first instance owns the database.
+    Sibling,
 }
 
 /// A running server.
@@ -164,6 +166,28 @@ impl TestServer {
         self.restart().await;
     }
 
+    /// A second instance of the same deployment: its own pool on the same database, the
+    /// same configuration (KEK, public URL: identifiers name the first instance) and the
+    /// same clock, its own caches and address. Stopping it leaves the database alone.
+    pub async fn sibling(&self) -> Self {
+        let store = vdc::open_store(&self.database_url).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut server = Self {
+            base: format!("http://{}", listener.local_addr().unwrap()),
+            clock: self.clock.clone(),
+            store,
+            database_url: self.database_url.clone(),
+            http: reqwest::Client::new(),
+            shutdown: None,
+            task: None,
+            background: None,
+            config: self.config.clone(),
+            cleanup: Cleanup::Sibling,
+        };
+        server.serve(listener).await;
+        server
+    }
+
     /// A URL on the server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -229,6 +253,7 @@ impl TestServer {
                     db.drop_database().await.unwrap_or_else(|e| panic!("{e}"));
                 }
             }
+            Cleanup::Sibling => {}
         }
     }
 }

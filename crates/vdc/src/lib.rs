@@ -470,7 +470,19 @@ pub fn services(
     observers: &Observers,
 ) -> anyhow::Result<Services> {
     let (clock, rng) = (deps.clock.clone(), deps.rng.clone());
-    let keys = KeyRing::new(kek, store.clone());
+    // A retired key stays published past the longest-lived token it could have signed
+    // (status list tokens, signed Credential Issuer Metadata), beyond its credentials (R3).
+    let signed_lifetime_secs = status_settings
+        .token_lifetime
+        .max(vdc_issuer::metadata::SIGNED_METADATA_LIFETIME_SECS);
+    let keys = KeyRing::with_settings(
+        kek,
+        store.clone(),
+        clock.clone(),
+        vdc_store::KeyRingSettings {
+            signed_lifetime_secs,
+        },
+    );
     let status = StatusService::new(
         store.clone(),
         keys.clone(),

@@ -224,6 +224,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/issuers/{issuer}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List an issuer's signing keys */
+        get: operations["list_issuer_keys"];
+        put?: never;
+        /**
+         * Rotate an issuer's signing key
+         * @description Adds the issuer's next signing key (generated, or an imported private JWK with its certificate chain), active at once or `next` until `activate_at`. Every instance switches to it at `activate_at` (or within 30 s when it activates at once); the previous key is retired then and stays published until what it signed expired. A key with certificates activates at once. Admin key only.
+         */
+        post: operations["create_issuer_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/issuers/{issuer}/keys/{kid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a signing key nothing valid depends on */
+        delete: operations["delete_issuer_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/issuers/{issuer}/offers": {
         parameters: {
             query?: never;
@@ -685,6 +723,31 @@ export interface components {
             scopes: string[];
             /** @description Verifier slugs. */
             verifiers?: string[];
+        };
+        /**
+         * @description `POST /api/v1/issuers/{issuer}/keys`.
+         * @example {
+         *       "activate": false,
+         *       "activate_at": "2027-01-01T00:00:00Z"
+         *     }
+         */
+        CreateKey: {
+            /** @description Whether the key signs at once (default `true`); `false` with `activate_at`. */
+            activate?: boolean | null;
+            /**
+             * @description When the key starts signing (RFC 3339, in the future, at most a year ahead); the
+             *     key is `next` until then.
+             */
+            activate_at?: string | null;
+            /**
+             * @description A private JWK to import (P-256 for ES256, Ed25519 for EdDSA: the issuer's
+             *     `signing_alg`); generated when absent.
+             */
+            jwk?: Record<string, never> | null;
+            /** @description A key in a PKCS#11 token (`module`, `token_label`, `key_label`, `pin_env`). */
+            pkcs11?: Record<string, never> | null;
+            /** @description The certificate chain of the imported key (standard base64 DER, leaf first). */
+            x5c?: string[] | null;
         };
         /**
          * @description `POST /api/v1/issuers/{issuer}/offers`.
@@ -1298,6 +1361,43 @@ export interface components {
             key_storage?: string[];
             /** @description Accepted `user_authentication` attack-potential resistance values. */
             user_authentication?: string[];
+        };
+        /** @description The answer to `POST …/keys`. */
+        KeyCreated: {
+            /** @description When it starts signing (vdc addition). */
+            activate_at: string;
+            /** @description When the key was added. */
+            created_at: string;
+            /** @description The key id (the JWS `kid`, the key's RFC 7638 thumbprint). */
+            kid: string;
+            /** @description `next` or `active`. */
+            state: string;
+        };
+        /** @description One key in `GET …/keys`. */
+        KeyItem: {
+            /** @description When it starts (or started) signing (vdc addition). */
+            activate_at: string;
+            /** @description The JWS algorithm (vdc addition). */
+            alg: string;
+            /** @description When the key was added. */
+            created_at: string;
+            /** @description The key id. */
+            kid: string;
+            /**
+             * @description Until when it stays published (JWT VC Issuer Metadata, x5c trust material): the
+             *     latest expiry of what it may have signed; `null` while it has no end (or when it
+             *     signed a credential that never expires).
+             */
+            published_until?: string | null;
+            /** @description When it stops (or stopped) signing; `null` while no successor is scheduled. */
+            retired_at?: string | null;
+            /** @description `next`, `active` or `retired`. */
+            state: string;
+        };
+        /** @description `GET …/keys`: oldest first. */
+        KeyList: {
+            /** @description The keys in activation order. */
+            items: components["schemas"]["KeyItem"][];
         };
         /** @description What one type-specific member of a transaction data entry must be. */
         MemberRule: {
@@ -2672,6 +2772,205 @@ export interface operations {
             };
             /** @description Unknown issuer, or one without an IACA made by vdc. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_issuer_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The issuer's slug. */
+                issuer: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys, in activation order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            /** @description Missing or wrong API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key may not act on this issuer. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown issuer. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_issuer_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The issuer's slug. */
+                issuer: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateKey"];
+            };
+        };
+        responses: {
+            /** @description The key. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyCreated"];
+                };
+            };
+            /** @description A JWK that is not a key of the issuer's `signing_alg`, an `x5c` whose leaf does not certify it, `activate_at` not in the future or over a year ahead, `pkcs11`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or wrong API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the admin key. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown issuer. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A `next` key exists already, a concurrent rotation won, or the key is one of the issuer's keys. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body is not `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_issuer_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The issuer's slug. */
+                issuer: string;
+                /** @description The key id. */
+                kid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key was deleted (it is no longer published). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or wrong API key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the admin key. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unknown issuer or key. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key is active, activates within a minute, or signed credentials or tokens that are still valid. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

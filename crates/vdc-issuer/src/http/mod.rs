@@ -73,6 +73,8 @@ fn management_api() -> OpenApiRouter<Issuer> {
         .routes(routes!(get_issuer, update_issuer))
         .routes(routes!(issuer_haip))
         .routes(routes!(issuer_iaca))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(delete_key))
         .routes(routes!(create_offer))
         .routes(routes!(get_offer, cancel_offer))
         .routes(routes!(supply_claims))
@@ -757,6 +759,96 @@ async fn revoke_subject(
     OAuthQuery(query): OAuthQuery,
 ) -> Result<Json<crate::authorization::revoke::SubjectRevoked>> {
     i.revoke_subject(&issuer, &query).await.map(Json)
+}
+
+/// Contract-next ("Signing keys"; R3).
+#[utoipa::path(
+    post,
+    path = paths::API_KEYS,
+    tag = TAG_ISSUERS,
+    operation_id = "create_issuer_key",
+    summary = "Rotate an issuer's signing key",
+    description = "Adds the issuer's next signing key (generated, or an imported private JWK \
+        with its certificate chain), active at once or `next` until `activate_at`. Every \
+        instance switches to it at `activate_at` (or within 30 s when it activates at once); \
+        the previous key is retired then and stays published until what it signed expired. \
+        A key with certificates activates at once. Admin key only.",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+    ),
+    request_body = crate::keys::CreateKey,
+    responses(
+        (status = 201, description = "The key.", body = crate::keys::KeyCreated),
+        (status = 400, description = "A JWK that is not a key of the issuer's `signing_alg`, an `x5c` whose leaf does not certify it, `activate_at` not in the future or over a year ahead, `pkcs11`.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Not the admin key.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer.", body = ErrorBody),
+        (status = 409, description = "A `next` key exists already, a concurrent rotation won, or the key is one of the issuer's keys.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
+async fn create_key(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+    ManagementJson(req): ManagementJson<crate::keys::CreateKey>,
+) -> Result<Response> {
+    i.create_key(&issuer, req).await.map(|k| {
+        let kid = k.kid.clone();
+        created((StatusCode::CREATED, Json(k)).into_response(), &kid)
+    })
+}
+
+/// Contract-next ("Signing keys").
+#[utoipa::path(
+    get,
+    path = paths::API_KEYS,
+    tag = TAG_ISSUERS,
+    operation_id = "list_issuer_keys",
+    summary = "List an issuer's signing keys",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+    ),
+    responses(
+        (status = 200, description = "The keys, in activation order.", body = crate::keys::KeyList),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this issuer.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer.", body = ErrorBody),
+    ),
+)]
+async fn list_keys(
+    State(i): State<Issuer>,
+    Path(issuer): Path<String>,
+) -> Result<Json<crate::keys::KeyList>> {
+    i.list_keys(&issuer).await.map(Json)
+}
+
+/// Contract-next ("Signing keys").
+#[utoipa::path(
+    delete,
+    path = paths::API_KEY,
+    tag = TAG_ISSUERS,
+    operation_id = "delete_issuer_key",
+    summary = "Delete a signing key nothing valid depends on",
+    params(
+        ("issuer" = String, Path, description = "The issuer's slug."),
+        ("kid" = String, Path, description = "The key id."),
+    ),
+    responses(
+        (status = 204, description = "The key was deleted (it is no longer published)."),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Not the admin key.", body = ErrorBody),
+        (status = 404, description = "Unknown issuer or key.", body = ErrorBody),
+        (status = 409, description = "The key is active, activates within a minute, or signed credentials or tokens that are still valid.", body = ErrorBody),
+    ),
+)]
+async fn delete_key(
+    State(i): State<Issuer>,
+    Path((issuer, kid)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    i.delete_key(&issuer, &kid)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
 }
 
 /// Names the created object's `id` as the call's audit target.

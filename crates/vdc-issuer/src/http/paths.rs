@@ -45,6 +45,10 @@ pub const API_ISSUER: &str = "/api/v1/issuers/{issuer}";
 pub const API_ISSUER_HAIP: &str = "/api/v1/issuers/{issuer}/haip";
 /// Management: the IACA root of an issuer's mdocs (PEM).
 pub const API_ISSUER_IACA: &str = "/api/v1/issuers/{issuer}/iaca.pem";
+/// Management: an issuer's signing keys (contract-next "Signing keys").
+pub const API_KEYS: &str = "/api/v1/issuers/{issuer}/keys";
+/// Management: one signing key.
+pub const API_KEY: &str = "/api/v1/issuers/{issuer}/keys/{kid}";
 /// Management: offers of an issuer.
 pub const API_OFFERS: &str = "/api/v1/issuers/{issuer}/offers";
 /// Management: one offer.

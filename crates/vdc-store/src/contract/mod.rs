@@ -97,6 +97,8 @@ macro_rules! contract_suite {
             duplicate_issuer_is_duplicate,
             issuer_pages_walk_every_tenant_once,
             signing_keys_round_trip,
+            signing_key_rotation_adds_exactly_one_next_key,
+            latest_credential_expiry_covers_the_window,
             offers_round_trip,
             duplicate_offer_id_or_code_is_duplicate,
             offer_of_unknown_issuer_is_not_found,

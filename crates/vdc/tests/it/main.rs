@@ -27,6 +27,7 @@ mod hardening;
 mod issuance;
 mod issuer_x5c;
 mod key_attestation;
+mod key_rotation;
 mod limits;
 mod logs;
 mod management;

@@ -36,10 +36,22 @@ pub(crate) async fn verify_sd_jwt_vc(
     issuer: &str,
     credential: &str,
 ) -> serde_json::Map<String, Value> {
+    verify_sd_jwt_vc_via(server, server, issuer, credential).await
+}
+
+/// [`verify_sd_jwt_vc`] with the metadata fetched from `instance`, another instance of the
+/// deployment whose public URL is `public`'s.
+pub(crate) async fn verify_sd_jwt_vc_via(
+    instance: &TestServer,
+    public: &TestServer,
+    issuer: &str,
+    credential: &str,
+) -> serde_json::Map<String, Value> {
+    let server = public;
     let iss = server.issuer_url(issuer);
-    let meta: Value = server
+    let meta: Value = instance
         .http
-        .get(server.url(&format!("/.well-known/jwt-vc-issuer/issuers/{issuer}")))
+        .get(instance.url(&format!("/.well-known/jwt-vc-issuer/issuers/{issuer}")))
         .send()
         .await
         .unwrap()
