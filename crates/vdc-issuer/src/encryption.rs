@@ -118,8 +118,21 @@ pub struct RequestDecryptionKey {
 impl RequestDecryptionKey {
     /// The request decryption key of `issuer_id` under `kek`.
     pub fn derive(kek: &KeyEncryptionKey, issuer_id: &str) -> Result<Self> {
+        Self::derive_with(|input| kek.derive(KEY_PURPOSE, input), issuer_id)
+    }
+
+    /// The request decryption keys of `issuer_id` under the current KEK and each previous
+    /// one (a KEK rotation): a wallet that read the metadata before the rotation encrypts to
+    /// the old key, which still opens its request until the previous KEK is dropped.
+    pub fn derive_all(kek: &KeyEncryptionKey, issuer_id: &str) -> Result<Vec<Self>> {
+        (0..=kek.previous_ids().len())
+            .map(|i| Self::derive_with(|input| kek.derive_all(KEY_PURPOSE, input)[i], issuer_id))
+            .collect()
+    }
+
+    fn derive_with(derive: impl Fn(&str) -> [u8; 32], issuer_id: &str) -> Result<Self> {
         for counter in 0..MAX_DERIVATION_ROUNDS {
-            let d = Zeroizing::new(kek.derive(KEY_PURPOSE, &format!("{issuer_id}\0{counter}")));
+            let d = Zeroizing::new(derive(&format!("{issuer_id}\0{counter}")));
             if let Ok(key) = EcdhPrivateKey::from_scalar(d.as_ref()) {
                 let kid = key.public_key().thumbprint();
                 return Ok(Self { key, kid });
@@ -320,7 +333,11 @@ struct Opened {
 }
 
 /// Opens a message under the definition's rules (see the module docs for each one).
-fn open(def: &IssuerDefinition, key: &RequestDecryptionKey, msg: WalletMessage) -> Result<Opened> {
+fn open(
+    def: &IssuerDefinition,
+    keys: &[RequestDecryptionKey],
+    msg: WalletMessage,
+) -> Result<Opened> {
     let (value, encrypted) = match msg {
         WalletMessage::Json(v) => {
             if def.require_credential_encryption {
@@ -336,7 +353,15 @@ fn open(def: &IssuerDefinition, key: &RequestDecryptionKey, msg: WalletMessage) 
             (v, false)
         }
         WalletMessage::Jwt(token) => {
-            let plaintext = key.decrypt(&token)?;
+            // The current key first; previous KEKs' keys only while a rotation keeps them.
+            let mut opened = Err(IssuerError::Internal("no request decryption key".into()));
+            for key in keys {
+                opened = key.decrypt(&token);
+                if opened.is_ok() {
+                    break;
+                }
+            }
+            let plaintext = opened?;
             let v = vdc_core::json::parse(&plaintext, vdc_http::MAX_BODY_BYTES).map_err(|e| {
                 IssuerError::InvalidCredentialRequest(vdc_http::error::oauth_description(&format!(
                     "the decrypted request is not valid JSON: {e}"
@@ -421,8 +446,8 @@ impl Issuer {
 
     async fn open_message(&self, issuer_id: &str, msg: WalletMessage) -> Result<Opened> {
         let def = self.wallet_definition(issuer_id).await?;
-        let key = self.request_decryption_key(issuer_id)?;
-        open(&def, &key, msg)
+        let keys = RequestDecryptionKey::derive_all(self.keys.kek(), issuer_id)?;
+        open(&def, &keys, msg)
     }
 
     fn answer(
@@ -505,6 +530,25 @@ mod tests {
 
     fn code(e: &IssuerError) -> &'static str {
         e.status_and_code().1
+    }
+
+    #[test]
+    fn a_request_to_the_previous_keks_key_opens_during_a_rotation() {
+        let old = RequestDecryptionKey::derive(&kek(1), "demo").unwrap();
+        let rotated = kek(2).with_previous(&[kek(1)]);
+        let keys = RequestDecryptionKey::derive_all(&rotated, "demo").unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(
+            keys[0].kid(),
+            RequestDecryptionKey::derive(&kek(2), "demo").unwrap().kid()
+        );
+        assert_eq!(keys[1].kid(), old.kid());
+        let body = json!({"credential_configuration_id": "x"});
+        let t = request_jwe(&old, &body, with_kid(&old));
+        assert!(open(&def(false), &keys, WalletMessage::Jwt(t.clone())).is_ok());
+        // Once the previous KEK is dropped, the old key's requests are refused.
+        let current = RequestDecryptionKey::derive_all(&kek(2), "demo").unwrap();
+        assert!(open(&def(false), &current, WalletMessage::Jwt(t)).is_err());
     }
 
     #[test]
@@ -637,34 +681,75 @@ mod tests {
             "credential_response_encryption": rce});
 
         // Plain in, plain out.
-        let o = open(&def(false), &key, WalletMessage::Json(plain.clone())).unwrap();
+        let o = open(
+            &def(false),
+            std::slice::from_ref(&key),
+            WalletMessage::Json(plain.clone()),
+        )
+        .unwrap();
         assert!(o.response.is_none());
         assert_eq!(o.members["credential_configuration_id"], "X");
         // credential_response_encryption in a plain request: refused (§8.2).
-        let e = open(&def(false), &key, WalletMessage::Json(with_rce.clone())).unwrap_err();
+        let e = open(
+            &def(false),
+            std::slice::from_ref(&key),
+            WalletMessage::Json(with_rce.clone()),
+        )
+        .unwrap_err();
         assert_eq!(code(&e), "invalid_encryption_parameters");
         // Encrypted with it: the member is taken out and checked.
         let t = request_jwe(&key, &with_rce, with_kid(&key));
-        let o = open(&def(false), &key, WalletMessage::Jwt(t.clone())).unwrap();
+        let o = open(
+            &def(false),
+            std::slice::from_ref(&key),
+            WalletMessage::Jwt(t.clone()),
+        )
+        .unwrap();
         assert!(o.response.is_some());
         assert!(!o.members.contains_key(RESPONSE_ENCRYPTION_MEMBER));
         // Encrypted without it: a plain answer, unless responses must be encrypted.
         let t_plain = request_jwe(&key, &plain, with_kid(&key));
         assert!(
-            open(&def(false), &key, WalletMessage::Jwt(t_plain.clone()))
-                .unwrap()
-                .response
-                .is_none()
+            open(
+                &def(false),
+                std::slice::from_ref(&key),
+                WalletMessage::Jwt(t_plain.clone())
+            )
+            .unwrap()
+            .response
+            .is_none()
         );
-        let e = open(&def(true), &key, WalletMessage::Jwt(t_plain)).unwrap_err();
+        let e = open(
+            &def(true),
+            std::slice::from_ref(&key),
+            WalletMessage::Jwt(t_plain),
+        )
+        .unwrap_err();
         assert_eq!(code(&e), "invalid_encryption_parameters");
         // Required: plain requests are refused, encrypted ones with parameters pass.
-        let e = open(&def(true), &key, WalletMessage::Json(plain)).unwrap_err();
+        let e = open(
+            &def(true),
+            std::slice::from_ref(&key),
+            WalletMessage::Json(plain),
+        )
+        .unwrap_err();
         assert_eq!(code(&e), "invalid_encryption_parameters");
-        assert!(open(&def(true), &key, WalletMessage::Jwt(t)).is_ok());
+        assert!(
+            open(
+                &def(true),
+                std::slice::from_ref(&key),
+                WalletMessage::Jwt(t)
+            )
+            .is_ok()
+        );
         // A decrypted payload that is not a JSON object.
         let arr = request_jwe(&key, &json!([1]), with_kid(&key));
-        let e = open(&def(false), &key, WalletMessage::Jwt(arr)).unwrap_err();
+        let e = open(
+            &def(false),
+            std::slice::from_ref(&key),
+            WalletMessage::Jwt(arr),
+        )
+        .unwrap_err();
         assert_eq!(code(&e), "invalid_credential_request");
     }
 }

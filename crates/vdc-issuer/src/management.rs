@@ -831,19 +831,28 @@ impl Issuer {
             .keys
             .kek()
             .derive("credential_offer_uri", &format!("{issuer_id}\0{offer_id}"));
-        let (tag, _) = tag.split_at(16);
-        format!("{offer_id}.{}", base64url::encode(tag))
+        reference_with(offer_id, &tag)
     }
 
-    /// The offer id a reference names, if its tag is right (constant-time compare).
+    /// The offer id a reference names, if its tag is right (constant-time compare) under
+    /// the current KEK or, during a KEK rotation, a previous one (offers made before it).
     pub(crate) fn offer_id_of_reference<'r>(
         &self,
         issuer_id: &str,
         reference: &'r str,
     ) -> Option<&'r str> {
         let (offer_id, _) = reference.split_once('.')?;
-        let expected = self.offer_reference(issuer_id, offer_id);
-        vdc_core::ct::eq(expected.as_bytes(), reference.as_bytes()).then_some(offer_id)
+        self.keys
+            .kek()
+            .derive_all("credential_offer_uri", &format!("{issuer_id}\0{offer_id}"))
+            .iter()
+            .any(|tag| {
+                vdc_core::ct::eq(
+                    reference_with(offer_id, tag).as_bytes(),
+                    reference.as_bytes(),
+                )
+            })
+            .then_some(offer_id)
     }
 
     /// The pre-authorized code of an offer: a keyed hash of (issuer, offer id) under a key
@@ -855,6 +864,22 @@ impl Issuer {
                 .kek()
                 .derive("pre-authorized_code", &format!("{issuer_id}\0{offer_id}")),
         )
+    }
+
+    /// The pre-authorized code of a stored offer: the one whose hash the store holds, under
+    /// the current KEK or a previous one (an offer made before a KEK rotation keeps its
+    /// code until it expires). `None` if no KEK of this deployment made it (an offer with
+    /// only the authorization code grant).
+    fn stored_pre_authorized_code(&self, issuer_id: &str, offer: &OfferRecord) -> Option<String> {
+        self.keys
+            .kek()
+            .derive_all(
+                "pre-authorized_code",
+                &format!("{issuer_id}\0{}", offer.offer_id),
+            )
+            .iter()
+            .map(base64url::encode)
+            .find(|code| SecretHash::of(code) == offer.pre_authorized_code_hash)
     }
 
     fn make_tx_code(&self, spec: &TxCodeSpec) -> Result<(String, TxCode)> {
@@ -933,10 +958,12 @@ impl Issuer {
             .ok_or_else(|| {
                 IssuerError::NotFound("no such offer, or it was redeemed or expired".into())
             })?;
-        with_code(
-            offer.credential_offer,
-            &self.pre_authorized_code(issuer_id, offer_id),
-        )
+        // An offer without a pre-authorized grant has no code to match: the current KEK's
+        // derivation is inserted nowhere (`with_code` fills only that grant).
+        let code = self
+            .stored_pre_authorized_code(issuer_id, &offer)
+            .unwrap_or_else(|| self.pre_authorized_code(issuer_id, offer_id));
+        with_code(offer.credential_offer, &code)
     }
 
     /// `GET /api/v1/issuers/{issuer}/offers/{id}`.
@@ -1123,6 +1150,11 @@ pub struct OfferLink {
     pub tx_code: bool,
     /// Seconds until it expires (0 when it has).
     pub expires_in: i64,
+}
+
+/// `{offer id}.{first 16 bytes of the tag}`.
+fn reference_with(offer_id: &str, tag: &[u8; 32]) -> String {
+    format!("{offer_id}.{}", base64url::encode(&tag[..16]))
 }
 
 fn tx_code_context(issuer_id: &str, offer_id: &str) -> String {

@@ -21,6 +21,7 @@ mod issuance;
 mod keys;
 mod outbox;
 mod presentation;
+mod sealed;
 mod status;
 mod webhook;
 

@@ -132,7 +132,7 @@ fn state_of(keys: &[SigningKeyRecord], i: usize, now: UnixTime) -> KeyState {
 /// The AAD under which an issuer's private key is sealed: moving the ciphertext to another
 /// issuer or `kid` makes it undecryptable.
 fn context(issuer_id: &str, kid: &str) -> String {
-    format!("vdc issuer signing key\0{issuer_id}\0{kid}")
+    crate::sealed::context::issuer_signing_key(issuer_id, kid)
 }
 
 /// One published verification key: the JWK and, when the key has one, its `x5c` chain as

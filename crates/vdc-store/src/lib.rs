@@ -42,6 +42,7 @@ pub mod keys;
 pub mod pool;
 pub mod presentation;
 pub mod rows;
+pub mod sealed;
 pub mod secret;
 pub mod status;
 pub mod stored;
@@ -70,6 +71,7 @@ pub use presentation::{
     PresentationOutcome, PresentationRequestRecord, PresentationStatus, PresentationStore,
     VerifierRecord,
 };
+pub use sealed::{SealedChange, SealedRow, SealedStore, SealedTable};
 pub use secret::SecretHash;
 pub use status::{
     StatusChange, StatusChangeOutcome, StatusChangeRecord, StatusListRecord, StatusListSnapshot,
@@ -96,6 +98,7 @@ pub trait Store:
     + PresentationStore
     + AccessStore
     + WebhookStore
+    + SealedStore
 {
 }
 
@@ -107,6 +110,7 @@ impl<
         + PresentationStore
         + AccessStore
         + WebhookStore
+        + SealedStore
         + ?Sized,
 > Store for T
 {

@@ -346,7 +346,7 @@ pub(crate) struct LoadedRequest {
 }
 
 fn response_key_context(verifier: &str, request: &str) -> String {
-    format!("vdc-verifier-response-key:{verifier}:{request}")
+    vdc_store::sealed::context::response_key(verifier, request)
 }
 
 impl Verifier {

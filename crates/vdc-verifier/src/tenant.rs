@@ -318,7 +318,7 @@ impl VerifierConfig {
 pub use vdc_http::tenant_url::is_slug as valid_slug;
 
 pub(crate) fn key_context(verifier: &str) -> String {
-    format!("vdc-verifier-signing-key:{verifier}")
+    vdc_store::sealed::context::verifier_signing_key(verifier)
 }
 
 impl Verifier {

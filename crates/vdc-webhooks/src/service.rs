@@ -226,7 +226,7 @@ impl fmt::Debug for Webhooks {
 
 /// The AAD binding a sealed secret to its webhook.
 pub(crate) fn secret_context(webhook_id: &str) -> String {
-    format!("vdc webhook secret\0{webhook_id}")
+    vdc_store::sealed::context::webhook_secret(webhook_id)
 }
 
 impl Webhooks {

@@ -62,6 +62,12 @@ pub struct Config {
     /// The key-encryption key for private keys at rest, 32 bytes base64url (`VDC_KEK`);
     /// generated into `data_dir/kek` on first start if unset.
     pub kek: Option<Secret>,
+    /// Previous KEKs still accepted during a KEK rotation, comma-separated base64url
+    /// (`VDC_KEK_PREVIOUS`): what they sealed opens, nonces and pre-authorized codes derived
+    /// under them are recognised; nothing new is sealed under them (docs/DEPLOYMENT.md
+    /// "Rotating the KEK").
+    #[serde(default)]
+    pub kek_previous: Option<Secret>,
     /// Serve HTTPS with this PEM certificate chain (`VDC_TLS_CERT`).
     pub tls_cert: Option<PathBuf>,
     /// ... and this PEM private key (`VDC_TLS_KEY`).
@@ -123,6 +129,7 @@ impl Default for Config {
             database_url: None,
             admin_key: None,
             kek: None,
+            kek_previous: None,
             tls_cert: None,
             tls_key: None,
             outbound_allow: String::new(),
@@ -154,6 +161,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "VDC_DATABASE_URL",
     "VDC_ADMIN_KEY",
     "VDC_KEK",
+    "VDC_KEK_PREVIOUS",
     "VDC_TLS_CERT",
     "VDC_TLS_KEY",
     "VDC_OUTBOUND_ALLOW",
@@ -190,6 +198,20 @@ const OTHER_ENV: &[&str] = &[
 ];
 
 impl Config {
+    /// The entries of `VDC_KEK_PREVIOUS` (base64url text each).
+    pub fn previous_keks(&self) -> Vec<String> {
+        self.kek_previous
+            .as_ref()
+            .map(|s| {
+                s.0.split(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Loads defaults, then `file` (if given), then `VDC_*` variables. Errors name the
     /// setting (as the operator wrote it: `VDC_LISTEN`, or `listen` in the file), the
     /// value's problem and where the allowed values are.
@@ -224,6 +246,9 @@ impl Config {
         }
         if let Some(kek) = &self.kek {
             check_kek(&kek.0, "VDC_KEK")?;
+        }
+        for (i, previous) in self.previous_keks().iter().enumerate() {
+            check_kek(previous, &format!("VDC_KEK_PREVIOUS (entry {})", i + 1))?;
         }
         let url = self.database_url();
         let default_db = self.database_url.is_none();

@@ -128,6 +128,38 @@ pub async fn run(config: &Config, verifiers: &[String]) -> Report {
             return report;
         }
     };
+    match vdc_store::sealed::census(store.as_ref(), &kek, 500).await {
+        Ok(tables) => {
+            let other: u64 = tables.iter().map(|c| c.other).sum();
+            let current: u64 = tables.iter().map(|c| c.current).sum();
+            if other == 0 {
+                report.push(
+                    "kek_rotation",
+                    Level::Ok,
+                    format!(
+                        "all {current} sealed value(s) are under the current KEK ({})",
+                        kek.id()
+                    ),
+                );
+            } else {
+                let by_table: Vec<String> = tables
+                    .iter()
+                    .filter(|c| c.other > 0)
+                    .map(|c| format!("{} {}", c.table.name(), c.other))
+                    .collect();
+                report.push(
+                    "kek_rotation",
+                    Level::Warn,
+                    format!(
+                        "{other} sealed value(s) are not under the current KEK ({}): {}; run `vdc kek rotate` (keep VDC_KEK_PREVIOUS until it reports 0)",
+                        kek.id(),
+                        by_table.join(", ")
+                    ),
+                );
+            }
+        }
+        Err(e) => report.push("kek_rotation", Level::Fail, format!("{e}")),
+    }
     let deps = Deps::default();
     let services = match crate::services(
         store.clone(),

@@ -24,6 +24,7 @@ pub mod config;
 pub mod demo;
 pub mod docs;
 pub mod doctor;
+pub mod kek;
 pub mod retention;
 pub mod tls;
 pub mod wallet;
@@ -587,9 +588,25 @@ pub fn existing_key_encryption_key(config: &Config) -> anyhow::Result<Option<Key
     };
     // Names the source and says what is wrong (length or alphabet) and how to make one.
     config::check_kek(&encoded, &source)?;
-    KeyEncryptionKey::from_base64url(&encoded)
-        .map(Some)
-        .map_err(|_| anyhow::anyhow!("{source} must be the base64url encoding of exactly 32 bytes"))
+    let kek = KeyEncryptionKey::from_base64url(&encoded).map_err(|_| {
+        anyhow::anyhow!("{source} must be the base64url encoding of exactly 32 bytes")
+    })?;
+    Ok(Some(kek.with_previous(&previous_keks(config)?)))
+}
+
+/// The KEKs of `VDC_KEK_PREVIOUS` (a KEK rotation's window).
+pub fn previous_keks(config: &Config) -> anyhow::Result<Vec<KeyEncryptionKey>> {
+    config
+        .previous_keks()
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let source = format!("VDC_KEK_PREVIOUS (entry {})", i + 1);
+            config::check_kek(text, &source)?;
+            KeyEncryptionKey::from_base64url(text)
+                .map_err(|_| anyhow::anyhow!("{source} must be 32 bytes, base64url"))
+        })
+        .collect()
 }
 
 /// The KEK from configuration, or from `data_dir/kek` (created with mode 0600 on first

@@ -22,6 +22,30 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum KekCommand {
+    /// Re-seals every stored secret (signing keys, response keys, webhook and identity
+    /// provider secrets) under the new KEK, one transaction per batch; resumable and
+    /// idempotent. The new KEK is --new-kek-file, else VDC_KEK (with the old one in
+    /// VDC_KEK_PREVIOUS, as the running instances are configured during the rotation).
+    Rotate {
+        /// A file holding the new KEK (base64url, as data_dir/kek).
+        #[arg(long)]
+        new_kek_file: Option<std::path::PathBuf>,
+        /// Database URL (overrides VDC_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = vdc::kek::DEFAULT_BATCH)]
+        batch: u32,
+        /// Milliseconds to pause after each batch (to spare a busy database).
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+    },
+    /// Prints a fresh random KEK (base64url) for VDC_KEK or a --new-kek-file.
+    Generate,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Runs the server (migrates the store first).
     Serve {
@@ -82,6 +106,11 @@ enum Command {
         wallet_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: WalletCommand,
+    },
+    /// Key-encryption key rotation (docs/DEPLOYMENT.md "Rotating the KEK").
+    Kek {
+        #[command(subcommand)]
+        command: KekCommand,
     },
     /// Load generators.
     Bench {
@@ -370,6 +399,30 @@ async fn main() -> anyhow::Result<()> {
             if report.failed() {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Kek {
+            command:
+                KekCommand::Rotate {
+                    new_kek_file,
+                    database_url,
+                    batch,
+                    pause_ms,
+                },
+        } => {
+            if let Some(d) = database_url {
+                config.database_url = Some(vdc::config::Secret(d));
+            }
+            let kek = vdc::kek::rotation_keks(&config, new_kek_file.as_deref())?;
+            vdc::kek::rotate(&config, &kek, batch, pause_ms, &mut std::io::stdout()).await?;
+            Ok(())
+        }
+        Command::Kek {
+            command: KekCommand::Generate,
+        } => {
+            let kek =
+                vdc_core::kek::KeyEncryptionKey::generate(&vdc_core::rng::SystemRandom::new())?;
+            println!("{}", kek.to_base64url().as_str());
             Ok(())
         }
         Command::Health { url } => {

@@ -136,7 +136,7 @@ pub(crate) fn generate_secret(issuer: &Issuer) -> Result<(String, Zeroizing<Vec<
 }
 
 fn secret_context(issuer_id: &str) -> String {
-    format!("claims_endpoint_secret:{issuer_id}")
+    vdc_store::sealed::context::claims_endpoint_secret(issuer_id)
 }
 
 /// The `subject` member: the validated login claims, without vdc's protocol artifacts.

@@ -121,7 +121,7 @@ impl Issuer {
             .kek()
             .seal(
                 secret.as_bytes(),
-                &format!("idp_client_secret:{issuer_id}"),
+                &vdc_store::sealed::context::idp_client_secret(issuer_id),
                 self.rng.as_ref(),
             )
             .map_err(|e| IssuerError::Internal(e.to_string()))?;
@@ -137,7 +137,10 @@ impl Issuer {
         let plain = self
             .keys
             .kek()
-            .open(&bytes, &format!("idp_client_secret:{issuer_id}"))
+            .open(
+                &bytes,
+                &vdc_store::sealed::context::idp_client_secret(issuer_id),
+            )
             .map_err(|e| IssuerError::Internal(format!("identity provider secret: {e}")))?;
         String::from_utf8(plain.to_vec())
             .map(zeroize::Zeroizing::new)

@@ -28,6 +28,7 @@ mod issuance;
 mod keys;
 mod outbox;
 mod presentation;
+mod sealed;
 mod status;
 mod webhook;
 
@@ -37,6 +38,7 @@ pub use issuance::*;
 pub use keys::*;
 pub use outbox::*;
 pub use presentation::*;
+pub use sealed::*;
 pub use status::*;
 pub use webhook::*;
 
@@ -99,6 +101,8 @@ macro_rules! contract_suite {
             signing_keys_round_trip,
             signing_key_rotation_adds_exactly_one_next_key,
             latest_credential_expiry_covers_the_window,
+            kek_rotation_reseals_every_table_resumably,
+            kek_rotation_refuses_a_value_no_kek_opens,
             offers_round_trip,
             duplicate_offer_id_or_code_is_duplicate,
             offer_of_unknown_issuer_is_not_found,

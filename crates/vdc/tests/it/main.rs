@@ -26,6 +26,7 @@ mod haip;
 mod hardening;
 mod issuance;
 mod issuer_x5c;
+mod kek_rotation;
 mod key_attestation;
 mod key_rotation;
 mod limits;
