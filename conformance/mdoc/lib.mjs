@@ -324,6 +324,34 @@ export function oid4vpSessionTranscriptBytes({ clientId, nonce, responseUri, jwk
 }
 
 /**
+ * OID4VP 1.0 App. B.2.6.2 session transcript (over the W3C Digital Credentials API):
+ *   SessionTranscript = [null, null, ["OpenID4VPDCAPIHandover", sha256(cbor(OpenID4VPDCAPIHandoverInfo))]]
+ *   OpenID4VPDCAPIHandoverInfo = [origin, nonce, jwkThumbprint / null]
+ * The origin is the page's, not prefixed with `origin:`; the thumbprint (raw bytes) of the
+ * request's encryption key for `dc_api.jwt`, null for `dc_api`. Computed here with
+ * @owf/mdoc's CBOR encoder, independently of its SessionTranscript.forOid4VpDcApi.
+ */
+export function oid4vpDcApiSessionTranscriptBytes({ origin, nonce, jwkThumbprint = null }) {
+  const info = cborEncode([origin, nonce, jwkThumbprint ?? null]);
+  const hash = new Uint8Array(createHash("sha256").update(info).digest());
+  return cborEncode([null, null, ["OpenID4VPDCAPIHandover", hash]]);
+}
+
+/**
+ * The RFC 7638 SHA-256 JWK thumbprint (raw 32 bytes) of an EC or OKP public key: the
+ * required members only, in lexicographic order, no whitespace (§3.2, §3.3).
+ */
+export function jwkThumbprintBytes(jwk) {
+  const required = { EC: ["crv", "kty", "x", "y"], OKP: ["crv", "kty", "x"] }[jwk.kty];
+  if (!required) throw new Error(`jwkThumbprintBytes: unsupported kty ${jwk.kty}`);
+  const members = required.map((k) => {
+    if (typeof jwk[k] !== "string") throw new Error(`jwkThumbprintBytes: ${k} missing`);
+    return `${JSON.stringify(k)}:${JSON.stringify(jwk[k])}`;
+  });
+  return new Uint8Array(createHash("sha256").update(`{${members.join(",")}}`, "utf8").digest());
+}
+
+/**
  * A DeviceResponse (ISO 18013-5 §8.3.2.1.2.2) built by @owf/mdoc's Holder for a DeviceRequest
  * asking `elements` of `docType`, device-signed (deviceSignature, ES256) by the holder's key
  * over DeviceAuthentication with `sessionTranscript`; returned base64url (OID4VP 1.0 B.2.4).

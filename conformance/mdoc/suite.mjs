@@ -20,7 +20,15 @@
 //   (4) refusal  a DeviceResponse signed over another nonce → refused (key_binding); a disclosed
 //                element altered after issuance → refused (digest mismatch); both for the
 //                vdc-issued and the foreign mDL
-//   (5) revoke   the back end revokes the vdc-issued mDL; the next presentation is refused
+//   (5) dc_api   the vdc-issued mDL over the W3C Digital Credentials API (OID4VP 1.0 App. A):
+//                the page posts the wallet's answer for origin https://rp.example; @owf/mdoc
+//                builds the DeviceResponse over the B.2.6.2 OpenID4VPDCAPIHandover transcript
+//                (checked against the spec's published vector and against lib.mjs's own
+//                bytes); `dc_api` (thumbprint null) and `dc_api.jwt` (ECDH-ES JWE, jose; the
+//                thumbprint of client_metadata.jwks's key) verified; refused (key_binding):
+//                another origin's transcript, the B.2.6.1 redirect transcript, a `dc_api.jwt`
+//                answer whose transcript has a null thumbprint
+//   (6) revoke   the back end revokes the vdc-issued mDL; the next presentation is refused
 //                (`status`: the MSO's CWT Token Status List entry, draft-ietf-oauth-status-list §6.3)
 // Environment: VDC_BASE_URL, VDC_ADMIN_KEY (suites/mdoc.sh passes them through).
 // Exit: 0 iff no step failed.
@@ -31,15 +39,18 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { Holder, IssuerSigned, SessionTranscript, Verifier, hex } from "@owf/mdoc";
+import { CompactEncrypt, importJWK } from "jose";
 
 import {
   decodeJws,
   es256Key,
   issueWithOwf,
+  jwkThumbprintBytes,
   makeApi,
   makeDocumentSigner,
   makeIaca,
   mdocContext,
+  oid4vpDcApiSessionTranscriptBytes,
   oid4vpSessionTranscriptBytes,
   pemToDer,
   preAuthorizedIssuance,
@@ -209,7 +220,7 @@ async function present({ label, verifierId, issuerSigned, holder, transcriptOver
   });
   const postedText = await posted.text();
   const result = await api("GET", `/api/v1/verifiers/${verifierId}/requests/${created.body.id}`);
-  return { posted: { status: posted.status, body: postedText.slice(0, 600) }, result: result.body, encoded: built.encoded };
+  return { posted: { status: posted.status, body: postedText.slice(0, 600) }, result: result.body, encoded: built.encoded, request: { clientId: req.client_id, responseUri: req.response_uri } };
 }
 
 function expectVerified(label, outcome, claims) {
@@ -230,6 +241,110 @@ function expectRefused(label, outcome, why, reason) {
     { posted: outcome.posted, result: outcome.result },
   );
   info(`${label}: the response endpoint answered HTTP ${outcome.posted.status}; vdc's reason: ${description}`);
+}
+
+// ------------------------------------------------------------------ DC API driver
+
+const ORIGIN = "https://rp.example";
+// Two of the three issued elements, so "exactly the requested" can fail both ways.
+const DC_ELEMENTS = { [NS]: ["given_name", "family_name"] };
+const DC_DCQL = {
+  credentials: [{ id: "mdl", format: "mso_mdoc", meta: { doctype_value: DOCTYPE }, claims: DC_ELEMENTS[NS].map((e) => ({ path: [NS, e] })) }],
+};
+
+/** The encryption key of a `dc_api.jwt` request (OID4VP 1.0 §8.3: client_metadata.jwks). */
+function encryptionKey(data) {
+  const keys = data.client_metadata?.jwks?.keys ?? [];
+  return keys.find((k) => k.use === "enc" || k.alg === "ECDH-ES") ?? keys[0];
+}
+
+/** A JWE of `payload` to `key` (ECDH-ES, the first `enc` the request names), with jose. */
+async function encryptTo(data, key, payload) {
+  const enc = data.client_metadata?.encrypted_response_enc_values_supported?.[0] ?? "A128GCM";
+  const { d: _d, ...pub } = key;
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: "ECDH-ES", enc, ...(key.kid ? { kid: key.kid } : {}) })
+    .encrypt(await importJWK(pub, "ECDH-ES"));
+}
+
+/**
+ * Creates a `dc_api` / `dc_api.jwt` mso_mdoc request at `verifierId`, has @owf/mdoc build the
+ * DeviceResponse over `transcript(data, thumbprint)` (a SessionTranscript: by default the
+ * B.2.6.2 one for ORIGIN), and posts the page's answer `{origin: ORIGIN, data}` to
+ * .../dc-api-response. Returns the answer and the server's view of the request.
+ */
+async function presentDcApi({ label, verifierId, issuerSigned, holder, mode, transcript, checkTranscript = false }) {
+  const created = await api("POST", `/api/v1/verifiers/${verifierId}/requests`, { dcql_query: DC_DCQL, response_mode: mode });
+  const dc = created.body?.dc_api_request;
+  if (!check(`${label} request created (${mode}), dc_api_request protocol openid4vp-v1-unsigned`, created.status === 201 && dc?.protocol === "openid4vp-v1-unsigned", created.body)) return undefined;
+  const data = dc.data ?? {};
+  const q = data.dcql_query?.credentials?.[0];
+  // Spec: OID4VP 1.0 A.2: an unsigned request has no client_id (the wallet uses the origin),
+  // no response_uri or state (the answer goes back through the API).
+  check(
+    `${label} data: nonce, response_mode ${mode}, the mso_mdoc DCQL query; no client_id, response_uri, state`,
+    typeof data.nonce === "string" && data.response_mode === mode && q?.format === "mso_mdoc" && q?.meta?.doctype_value === DOCTYPE && ["client_id", "response_uri", "state"].every((k) => !(k in data)),
+    data,
+  );
+  let thumbprint = null;
+  let key;
+  if (mode === "dc_api.jwt") {
+    key = encryptionKey(data);
+    if (!check(`${label} client_metadata.jwks holds a public EC encryption key`, key?.kty === "EC" && !("d" in key), data.client_metadata)) return undefined;
+    thumbprint = jwkThumbprintBytes(key);
+  }
+  // Spec: OID4VP 1.0 B.2.6.2: [origin (no `origin:` prefix), nonce, thumbprint (dc_api.jwt) / null (dc_api)].
+  const opts = { origin: ORIGIN, nonce: data.nonce, ...(thumbprint ? { jwkThumbprint: thumbprint } : {}) };
+  const ownBytes = oid4vpDcApiSessionTranscriptBytes(opts);
+  let sessionTranscript;
+  if (transcript) {
+    sessionTranscript = await transcript({ data, thumbprint });
+  } else {
+    sessionTranscript = await SessionTranscript.forOid4VpDcApi(opts, mdocContext);
+    if (checkTranscript) {
+      const lib = hex.encode(sessionTranscript.encode());
+      check(`${label} @owf/mdoc SessionTranscript.forOid4VpDcApi equals the OID4VP 1.0 B.2.6.2 transcript computed here (thumbprint ${thumbprint ? hex.encode(thumbprint).slice(0, 16) + "…" : "null"})`, lib === hex.encode(ownBytes), { library: lib, computed: hex.encode(ownBytes) });
+    }
+  }
+  let built;
+  try {
+    built = await presentWithOwf({ issuerSigned, docType: DOCTYPE, elements: DC_ELEMENTS, holder, sessionTranscript });
+  } catch (e) {
+    fail(`${label} @owf/mdoc builds the DeviceResponse`, errText(e));
+    return undefined;
+  }
+  if (!transcript && checkTranscript) {
+    const self = await owfAssess((onCheck) =>
+      Verifier.verifyDeviceResponse({ deviceResponse: built.response, sessionTranscript: ownBytes, disableCertificateChainValidation: true, trustedCertificates: [], onCheck }, mdocContext),
+    );
+    check(`${label} @owf/mdoc's Verifier accepts the DeviceResponse it built (device signature over the B.2.6.2 transcript)`, self.failed.length === 0 && !self.thrown, self.failed.length ? self.failed : self.thrown);
+  }
+  const vpToken = { [q?.id ?? "mdl"]: [built.encoded] };
+  // Spec: OID4VP 1.0 A.3: `{vp_token}` for dc_api, `{response: <JWE>}` for dc_api.jwt.
+  const answerData = mode === "dc_api.jwt" ? { response: await encryptTo(data, key, { vp_token: vpToken }) } : { vp_token: vpToken };
+  const posted = await api("POST", `/api/v1/verifiers/${verifierId}/requests/${created.body.id}/dc-api-response`, { origin: ORIGIN, data: answerData });
+  const result = await api("GET", `/api/v1/verifiers/${verifierId}/requests/${created.body.id}`);
+  return { posted: { status: posted.status, body: posted.body }, result: result.body, encoded: built.encoded };
+}
+
+function expectDcVerified(label, outcome, claims) {
+  if (!outcome) return;
+  check(`${label} the dc-api-response answer is HTTP 200, status verified`, outcome.posted.status === 200 && outcome.posted.body?.status === "verified", outcome.posted);
+  check(
+    `${label} vdc reports verified with exactly the requested elements per namespace`,
+    outcome.result?.status === "verified" && canonical(outcome.result?.presentation?.mdl?.[0]?.claims) === canonical(claims),
+    outcome.result,
+  );
+}
+function expectDcRefused(label, outcome, why, reason) {
+  if (!outcome) return;
+  const description = outcome.result?.error?.error_description ?? "";
+  check(
+    `${label}: vdc refuses it (${why}): HTTP 400 invalid_request, request rejected`,
+    outcome.posted.status === 400 && outcome.posted.body?.error === "invalid_request" && outcome.result?.status === "rejected" && reason.test(description) && outcome.result?.presentation == null,
+    { posted: outcome.posted, result: outcome.result },
+  );
+  info(`${label}: vdc's reason: ${description}`);
 }
 
 // ------------------------------------------------------------------ main
@@ -328,9 +443,11 @@ async function main() {
   const trustPem = vdcIacaPem ?? makeIaca("Stand-in IACA ((1) failed)").pem;
   const v1 = await api("POST", "/api/v1/verifiers", { id: `mdoc-v-${tag}`, client_id_prefix: "x509_hash", trusted_iaca: [trustPem] });
   if (check("(2) verifier with trusted_iaca = the issuer's IACA created", v1.status === 201, v1.body)) vdcVerifier = v1.body.id;
+  let redirectRequest; // client_id and response_uri of a direct_post request of vdcVerifier ((2))
   if (vdcVerifier && vdcIssued) {
     const out = await present({ label: "(2)", verifierId: vdcVerifier, issuerSigned: vdcIssued, holder, checkTranscript: true });
     expectVerified("(2)", out, { [NS]: { given_name: "Ada" } });
+    if (out?.result?.status === "verified") redirectRequest = out.request;
     if (out) {
       const py = python({ device_response: out.encoded, iaca_pem: vdcIacaPem });
       check("(2) pymdoccbor verifies the issuer part of the posted DeviceResponse", py.ok === true && canonical(py.claims) === canonical({ [NS]: { given_name: "Ada" } }), py);
@@ -403,22 +520,76 @@ async function main() {
     expectRefused(`(4) altered ${what} mDL (given_name changed to "Mallory")`, out, "value digest mismatch", /^signature: .*digest mismatch for org\.iso\.18013\.5\.1\/given_name/);
   }
 
-  section("(5) revocation: the MSO status (CWT Token Status List)");
+  section("(5) the vdc-issued mDL over the W3C Digital Credentials API (OID4VP 1.0 App. A, B.2.6.2)");
+  {
+    // The transcript functions against the spec's own example (B.2.6.2: the JWK, the
+    // OpenID4VPDCAPIHandoverInfo and the SessionTranscript hex), so both are judged by the spec
+    // before they judge vdc.
+    const specJwk = { kty: "EC", crv: "P-256", x: "DxiH5Q4Yx3UrukE2lWCErq8N8bqC9CHLLrAwLz5BmE0", y: "XtLM4-3h5o3HUH0MHVJV0kyq0iBlrBwlh8qEDMZ4-Pc", use: "enc", alg: "ECDH-ES", kid: "1" };
+    const specOpts = { origin: "https://example.com", nonce: "exc7gBkxjx1rdc9udRrveKvSsJIq80avlXeLHhGwqtA", jwkThumbprint: jwkThumbprintBytes(specJwk) };
+    const SPEC_TRANSCRIPT = "83f6f682764f70656e4944345650444341504948616e646f7665725820fbece366f4212f9762c74cfdbf83b8c69e371d5d68cea09cb4c48ca6daab761a";
+    check("(5) the RFC 7638 thumbprint of the B.2.6.2 example JWK is the one in its example OpenID4VPDCAPIHandoverInfo", hex.encode(specOpts.jwkThumbprint) === "4283ec927ae0f208daaa2d026a814f2b22dca52cf85ffa8f3f8626c6bd669047", hex.encode(specOpts.jwkThumbprint));
+    const own = hex.encode(oid4vpDcApiSessionTranscriptBytes(specOpts));
+    check("(5) the transcript computed here equals the B.2.6.2 example SessionTranscript", own === SPEC_TRANSCRIPT, own);
+    const lib = hex.encode((await SessionTranscript.forOid4VpDcApi(specOpts, mdocContext)).encode());
+    check("(5) @owf/mdoc SessionTranscript.forOid4VpDcApi equals the B.2.6.2 example SessionTranscript", lib === SPEC_TRANSCRIPT, lib);
+  }
+  if (vdcIssued && vdcVerifier) {
+    const want = { [NS]: { given_name: "Ada", family_name: "Lovelace" } };
+    const common = { verifierId: vdcVerifier, issuerSigned: vdcIssued, holder };
+    const plain = await presentDcApi({ label: "(5) dc_api", ...common, mode: "dc_api", checkTranscript: true });
+    expectDcVerified("(5) dc_api", plain, want);
+    const jwt = await presentDcApi({ label: "(5) dc_api.jwt", ...common, mode: "dc_api.jwt", checkTranscript: true });
+    expectDcVerified("(5) dc_api.jwt", jwt, want);
+    // Refusals: each DeviceResponse is well formed and device-signed, only over a transcript
+    // other than the one the request and the page's origin give.
+    const evil = await presentDcApi({
+      label: "(5) other origin",
+      ...common,
+      mode: "dc_api",
+      transcript: ({ data }) => SessionTranscript.forOid4VpDcApi({ origin: "https://evil.example", nonce: data.nonce }, mdocContext),
+    });
+    expectDcRefused("(5) a DeviceResponse over the transcript of origin https://evil.example, posted for https://rp.example", evil, "device signature over another session transcript", /^key_binding: /);
+    if (redirectRequest) {
+      const redirect = await presentDcApi({
+        label: "(5) redirect transcript",
+        ...common,
+        mode: "dc_api",
+        // Spec: OID4VP 1.0 B.2.6.1: what the wallet would sign for a redirect request of this
+        // verifier (the client_id and response_uri that (2) verified with), over this nonce.
+        transcript: ({ data }) => SessionTranscript.forOid4Vp({ ...redirectRequest, nonce: data.nonce }, mdocContext),
+      });
+      expectDcRefused("(5) a DeviceResponse over the B.2.6.1 OpenID4VPHandover transcript, posted through the DC API", redirect, "device signature over another session transcript", /^key_binding: /);
+    } else {
+      skip("(5) the B.2.6.1 transcript through the DC API", "(2) did not verify, no redirect client_id/response_uri");
+    }
+    const nullThumb = await presentDcApi({
+      label: "(5) dc_api.jwt null thumbprint",
+      ...common,
+      mode: "dc_api.jwt",
+      transcript: ({ data }) => SessionTranscript.forOid4VpDcApi({ origin: ORIGIN, nonce: data.nonce }, mdocContext),
+    });
+    expectDcRefused("(5) a dc_api.jwt answer whose B.2.6.2 transcript has a null thumbprint", nullThumb, "the transcript must bind the encryption key", /^key_binding: /);
+  } else {
+    skip("(5) DC API presentation", "no vdc-issued credential or verifier");
+  }
+
+  section("(6) revocation: the MSO status (CWT Token Status List)");
   if (vdcIssued && vdcVerifier && offerId) {
     const mso = vdcIssued.issuerAuth.mobileSecurityObject;
     const statusRef = mso.decodedStructure.get("status")?.get?.("status_list");
-    check("(5) the vdc-issued MSO carries status.status_list {idx, uri}", statusRef instanceof Map && Number.isInteger(statusRef.get("idx")) && typeof statusRef.get("uri") === "string", statusRef instanceof Map ? Object.fromEntries(statusRef) : statusRef);
+    check("(6) the vdc-issued MSO carries status.status_list {idx, uri}", statusRef instanceof Map && Number.isInteger(statusRef.get("idx")) && typeof statusRef.get("uri") === "string", statusRef instanceof Map ? Object.fromEntries(statusRef) : statusRef);
     const offerStatus = await api("GET", `/api/v1/issuers/${issuerId}/offers/${offerId}`);
     const entry = offerStatus.body?.credentials?.[0];
-    if (check("(5) the offer lists the issued credential", offerStatus.body?.status === "credential_issued" && typeof entry?.id === "string", offerStatus.body)) {
+    if (check("(6) the offer lists the issued credential", offerStatus.body?.status === "credential_issued" && typeof entry?.id === "string", offerStatus.body)) {
       const revoked = await api("POST", `/api/v1/issuers/${issuerId}/credentials/${entry.id}/status`, { status: "revoked" });
-      if (check("(5) credential revoked through the management API", revoked.status === 200 && revoked.body?.status === "revoked", revoked.body)) {
-        const out = await present({ label: "(5)", verifierId: vdcVerifier, issuerSigned: vdcIssued, holder });
-        expectRefused("(5) the revoked mDL", out, "its status list entry is no longer valid", /^status: /);
+      if (check("(6) credential revoked through the management API", revoked.status === 200 && revoked.body?.status === "revoked", revoked.body)) {
+        const out = await present({ label: "(6)", verifierId: vdcVerifier, issuerSigned: vdcIssued, holder });
+        expectRefused("(6) the revoked mDL", out, "its status list entry is no longer valid", /^status: /);
       }
     }
   } else {
-    skip("(5) revocation", "no vdc-issued credential, verifier or offer");
+    skip("(6) revocation", "no vdc-issued credential, verifier or offer");
   }
 }
 

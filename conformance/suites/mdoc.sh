@@ -7,6 +7,11 @@
 # (mdoc/pymdoc_verify.py) verifies the MSO signature and every digest. Refusals: a foreign
 # mDL at a verifier that does not trust its IACA, a DeviceResponse over another nonce, an
 # element altered after issuance, the vdc-issued mDL after revocation (MSO status, CWT list).
+# Over the W3C Digital Credentials API (dc-api-response, origin https://rp.example): `dc_api`
+# and `dc_api.jwt` (jose JWE) verified with the B.2.6.2 OpenID4VPDCAPIHandover transcript
+# (@owf/mdoc's and the suite's own bytes, both checked against the spec's example vector);
+# refused: another origin's transcript, the B.2.6.1 redirect transcript, a null thumbprint
+# for `dc_api.jwt`.
 # Needs VDC_BASE_URL and VDC_ADMIN_KEY (conformance/run.sh sets them) and openssl (the
 # suite makes its IACA and Document Signer certificates with it). Prints a PASS/FAIL line per
 # step; exit non-zero on any FAIL.
