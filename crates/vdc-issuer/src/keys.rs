@@ -179,6 +179,70 @@ pub fn deletable(key: &KeyInfo, now: UnixTime) -> Result<()> {
     }
 }
 
+fn rotation_error(issuer_id: &str, e: StoreError) -> IssuerError {
+    match e {
+        StoreError::Conflict(_) => IssuerError::Conflict(
+            "another rotation of this issuer won: list its keys and try again".into(),
+        ),
+        StoreError::Duplicate(_) => {
+            IssuerError::Conflict("this key is one of the issuer's keys already".into())
+        }
+        StoreError::NotFound(_) => IssuerError::NotFound(format!("no issuer {issuer_id}")),
+        other => other.into(),
+    }
+}
+
+/// The PIN comes from the environment of every instance, under a name with this prefix: the
+/// API names the variable, never the PIN, and cannot point at another secret (`VDC_KEK`).
+pub const PIN_ENV_PREFIX: &str = "VDC_PKCS11_PIN";
+
+/// Checks a `pkcs11` member: `module`, `token_label`, `key_label` (1 to 128 characters
+/// each), `pin_env` (`VDC_PKCS11_PIN[_A-Z0-9]*`), optional `generate`; nothing else. The
+/// reference to store (without `generate`) and whether to generate.
+pub fn pkcs11_reference(v: &Value) -> Result<(Value, bool)> {
+    let Value::Object(m) = v else {
+        return Err(bad("pkcs11 must be an object"));
+    };
+    for k in m.keys() {
+        if !["module", "token_label", "key_label", "pin_env", "generate"].contains(&k.as_str()) {
+            return Err(bad(format!("pkcs11: unknown member {k}")));
+        }
+    }
+    let text = |name: &str| -> Result<String> {
+        match m.get(name) {
+            Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 128 => Ok(s.clone()),
+            _ => Err(bad(format!(
+                "pkcs11.{name} must be a string of 1 to 128 characters"
+            ))),
+        }
+    };
+    let (module, token_label, key_label, pin_env) = (
+        text("module")?,
+        text("token_label")?,
+        text("key_label")?,
+        text("pin_env")?,
+    );
+    let rest = pin_env.strip_prefix(PIN_ENV_PREFIX).unwrap_or("!");
+    if !(rest.is_empty() || rest.starts_with('_'))
+        || !rest
+            .chars()
+            .all(|c| c == '_' || c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        return Err(bad(format!(
+            "pkcs11.pin_env must be an environment variable named {PIN_ENV_PREFIX} or {PIN_ENV_PREFIX}_<NAME>"
+        )));
+    }
+    let generate = match m.get("generate") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(bad("pkcs11.generate must be a boolean")),
+    };
+    Ok((
+        json!({"module": module, "token_label": token_label, "key_label": key_label, "pin_env": pin_env}),
+        generate,
+    ))
+}
+
 /// The certificate changes a new key brings to the issuer's definition (`None`: none).
 struct Certificates {
     chain: Option<Vec<Vec<u8>>>,
@@ -189,11 +253,6 @@ impl Issuer {
     /// `POST /api/v1/issuers/{issuer}/keys`: adds the issuer's next signing key.
     pub async fn create_key(&self, issuer_id: &str, req: CreateKey) -> Result<KeyCreated> {
         let def = self.require(issuer_id).await?;
-        if req.pkcs11.is_some() {
-            return Err(bad(
-                "pkcs11 keys are not available yet: import a jwk or let vdc generate the key",
-            ));
-        }
         let now = self.now();
         let activate_at = activation(&req, now)?;
         let keys = self.keys.keys(issuer_id).await?;
@@ -209,6 +268,11 @@ impl Issuer {
             .map(|k| k.kid.clone())
             .ok_or_else(|| IssuerError::Internal(format!("issuer {issuer_id} has no keys")))?;
         let alg = def.algorithm()?;
+        if let Some(pkcs11) = &req.pkcs11 {
+            return self
+                .create_hsm_key(&def, pkcs11, &req, activate_at, &newest)
+                .await;
+        }
         let key = match &req.jwk {
             Some(jwk) => {
                 let key =
@@ -242,18 +306,70 @@ impl Issuer {
                 self.rng.as_ref(),
             )
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => IssuerError::Conflict(
-                    "another rotation of this issuer won: list its keys and try again".into(),
-                ),
-                StoreError::Duplicate(_) => {
-                    IssuerError::Conflict("this key is one of the issuer's keys already".into())
-                }
-                StoreError::NotFound(_) => IssuerError::NotFound(format!("no issuer {issuer_id}")),
-                other => other.into(),
-            })?;
+            .map_err(|e| rotation_error(issuer_id, e))?;
         if let Some(def) = certificates.def {
             self.store_definition(issuer_id, def).await?;
+        }
+        Ok(KeyCreated {
+            kid: info.kid,
+            state: info.state.as_str().to_owned(),
+            created_at: time(info.created_at),
+            activate_at: time(info.activate_at),
+        })
+    }
+
+    /// A rotation to a key in an HSM (contract-next `pkcs11`): the key `key_label` names in
+    /// the token, or a new non-extractable one with `"generate": true` (vdc addition). Only
+    /// for issuers without certificates: a chain certifies one key and vdc makes none for
+    /// HSM keys yet.
+    async fn create_hsm_key(
+        &self,
+        def: &IssuerDefinition,
+        pkcs11: &Value,
+        req: &CreateKey,
+        activate_at: UnixTime,
+        newest: &str,
+    ) -> Result<KeyCreated> {
+        if req.jwk.is_some() || req.x5c.is_some() {
+            return Err(bad(
+                "pkcs11 names a key in an HSM: give neither jwk nor x5c",
+            ));
+        }
+        let (reference, generate) = pkcs11_reference(pkcs11)?;
+        if def.x5c.is_some()
+            || def.document_signer_x5c.is_some()
+            || crate::certificate::needs_chain(def)
+        {
+            return Err(bad(
+                "keys in an HSM are for issuers without certificates (no x5c, HAIP chain or mdoc Document Signer) in this version",
+            ));
+        }
+        let alg = def.algorithm()?;
+        let info = self
+            .keys
+            .rotate_external(
+                &def.id,
+                &reference,
+                generate.then_some(alg),
+                activate_at,
+                newest,
+                self.rng.as_ref(),
+            )
+            .await
+            .map_err(|e| match e {
+                vdc_store::ExternalKeyError::Invalid(m) => bad(format!("pkcs11: {m}")),
+                vdc_store::ExternalKeyError::Unavailable(m) => {
+                    IssuerError::TemporarilyUnavailable(format!("pkcs11: {m}"))
+                }
+            })?
+            .map_err(|e| rotation_error(&def.id, e))?;
+        if info.alg != def.signing_alg {
+            // The key was found but is of another algorithm: it must not sign; remove it.
+            let _ = self.keys.delete(&def.id, &info.kid).await;
+            return Err(bad(format!(
+                "pkcs11: the key is {}, the issuer signs with {}",
+                info.alg, def.signing_alg
+            )));
         }
         Ok(KeyCreated {
             kid: info.kid,

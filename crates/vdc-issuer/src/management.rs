@@ -563,7 +563,7 @@ impl Issuer {
         if crate::mdoc::needs_chain(&def) {
             let subject = match &new_key {
                 Some((key, _)) => key.public_key().clone(),
-                None => self.signer(issuer_id).await?.key().public_key().clone(),
+                None => self.signer(issuer_id).await?.public_jwk().key.clone(),
             };
             crate::mdoc::make_chain(
                 issuer_id,

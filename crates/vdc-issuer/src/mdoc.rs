@@ -24,7 +24,7 @@
 
 use std::sync::Arc;
 
-use vdc_core::jose::{Algorithm, Jwk, LocalSigner, PublicKey, Signer, SigningKey};
+use vdc_core::jose::{Algorithm, Jwk, PublicKey, Signer, SigningKey};
 use vdc_core::rng::RandomSource;
 use vdc_core::time::UnixTime;
 use vdc_core::x509;
@@ -190,7 +190,7 @@ fn common_name(prefix: &str, issuer_id: &str) -> String {
 /// chain) as its `x5c`, which `vdc_core::mdoc::issue` puts in `x5chain`.
 #[derive(Debug)]
 pub struct MdocSigner {
-    inner: Arc<LocalSigner>,
+    inner: Arc<dyn Signer>,
     chain: Vec<Vec<u8>>,
 }
 
@@ -238,7 +238,7 @@ impl Issuer {
             .ok_or_else(|| IssuerError::Internal("empty Document Signer chain".into()))?;
         let leaf_key = x509::leaf_public_key(leaf)
             .map_err(|e| IssuerError::Internal(format!("Document Signer certificate: {e}")))?;
-        if &leaf_key != inner.key().public_key() {
+        if leaf_key != inner.public_jwk().key {
             return Err(IssuerError::Internal(
                 "the Document Signer certificate does not certify the current signing key".into(),
             ));

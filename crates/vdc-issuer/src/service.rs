@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use vdc_core::jose::LocalSigner;
+use vdc_core::jose::Signer;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::{Clock, UnixTime};
 use vdc_store::{IssuanceStore, KeyRing};
@@ -227,7 +227,7 @@ impl Issuer {
     }
 
     /// The tenant's current signing key; every tenant has one from its creation on.
-    pub(crate) async fn signer(&self, issuer_id: &str) -> Result<Arc<LocalSigner>> {
+    pub(crate) async fn signer(&self, issuer_id: &str) -> Result<Arc<dyn Signer>> {
         self.keys
             .signer(issuer_id)
             .await?

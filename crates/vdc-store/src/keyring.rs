@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
-use vdc_core::jose::{Algorithm, Jwk, JwkSet, LocalSigner, Signer as _, SigningKey};
+use vdc_core::jose::{Algorithm, Jwk, JwkSet, LocalSigner, Signer, SigningKey};
 use vdc_core::kek::KeyEncryptionKey;
 use vdc_core::rng::RandomSource;
 use vdc_core::time::{Clock, SystemClock};
@@ -178,6 +178,46 @@ impl PublishedKeys {
     }
 }
 
+/// Keys held outside the store, in an HSM (PKCS#11): the key ring keeps their public key and,
+/// sealed like a private key, only a reference to them (`{"pkcs11": {...}}`, never a PIN).
+/// The deployment composes the implementation (`vdc`); a ring without one refuses such keys.
+#[async_trait::async_trait]
+pub trait ExternalKeys: Send + Sync + std::fmt::Debug {
+    /// A signer for the existing key `reference` names, signing as `kid` with `x5c`.
+    async fn open(
+        &self,
+        reference: &Value,
+        kid: Option<&str>,
+        x5c: Option<Vec<Vec<u8>>>,
+    ) -> std::result::Result<Arc<dyn Signer>, ExternalKeyError>;
+    /// Generates a non-extractable key of `alg` where `reference` says and opens it.
+    async fn generate(
+        &self,
+        reference: &Value,
+        alg: Algorithm,
+    ) -> std::result::Result<Arc<dyn Signer>, ExternalKeyError>;
+    /// Whether every token in use answers (`/readyz`).
+    async fn ping(&self) -> std::result::Result<(), ExternalKeyError>;
+}
+
+/// Why an external key could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalKeyError {
+    /// The reference is wrong (unknown module, token, key label, PIN variable): the
+    /// caller's mistake, answered 400 at rotation.
+    Invalid(String),
+    /// The device does not answer (token absent, session lost): 503, retry later.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for ExternalKeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Invalid(m) | Self::Unavailable(m) => f.write_str(m),
+        }
+    }
+}
+
 /// The tenants' signing keys, sealed in the store and cached open in memory. Cheap to clone.
 #[derive(Clone)]
 pub struct KeyRing {
@@ -190,7 +230,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: KeyRingSettings,
     /// The active signer per tenant and until when it may be used without a store read.
-    signers: RwLock<HashMap<String, (UnixTime, Arc<LocalSigner>)>>,
+    signers: RwLock<HashMap<String, (UnixTime, Arc<dyn Signer>)>>,
+    external: std::sync::OnceLock<Arc<dyn ExternalKeys>>,
     published: RwLock<HashMap<String, (UnixTime, Arc<PublishedKeys>)>>,
     /// `published_until` of retired keys past their signing window: it cannot change.
     settled: RwLock<HashMap<(String, String), Option<UnixTime>>>,
@@ -227,10 +268,92 @@ impl KeyRing {
                 clock,
                 settings,
                 signers: RwLock::new(HashMap::new()),
+                external: std::sync::OnceLock::new(),
                 published: RwLock::new(HashMap::new()),
                 settled: RwLock::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Lets the ring use keys held in an HSM (once, at composition; later calls are ignored).
+    pub fn set_external_keys(&self, external: Arc<dyn ExternalKeys>) {
+        let _ = self.inner.external.set(external);
+    }
+
+    /// Whether the HSM tokens in use answer; `Ok` without an HSM.
+    pub async fn ping_external(&self) -> Result<()> {
+        match self.inner.external.get() {
+            Some(e) => e
+                .ping()
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("HSM: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn external(&self) -> std::result::Result<&Arc<dyn ExternalKeys>, ExternalKeyError> {
+        self.inner.external.get().ok_or_else(|| {
+            ExternalKeyError::Invalid(
+                "this deployment has no PKCS#11 module configured (VDC_PKCS11_MODULES)".into(),
+            )
+        })
+    }
+
+    /// Adds a key held in an HSM as `issuer_id`'s next key (as [`Self::rotate`]): the key
+    /// `reference` names, or a new non-extractable one there when `generate`. Only the
+    /// reference is stored (sealed), with the public key.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rotate_external(
+        &self,
+        issuer_id: &str,
+        reference: &Value,
+        generate: Option<Algorithm>,
+        activate_at: UnixTime,
+        expected_newest: &str,
+        rng: &dyn RandomSource,
+    ) -> std::result::Result<Result<KeyInfo>, ExternalKeyError> {
+        let external = self.external()?;
+        let signer = match generate {
+            Some(alg) => external.generate(reference, alg).await?,
+            None => external.open(reference, None, None).await?,
+        };
+        let now = self.inner.clock.now();
+        let jwk = signer.public_jwk().clone();
+        let kid = jwk.kid.clone().unwrap_or_else(|| jwk.thumbprint());
+        let public_jwk = jwk.with_kid(kid.clone()).to_value();
+        let stored = serde_json::json!({ "pkcs11": reference }).to_string();
+        let sealed = match self
+            .inner
+            .kek
+            .seal(stored.as_bytes(), &context(issuer_id, &kid), rng)
+        {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(StoreError::Invalid(sealing_failed(&e)))),
+        };
+        let record = SigningKeyRecord {
+            issuer_id: issuer_id.to_owned(),
+            kid: kid.clone(),
+            alg: signer.algorithm().name().into(),
+            public_jwk,
+            encrypted_private_key: sealed,
+            created_at: now,
+            activate_at: activate_at.max(now),
+            retired_at: None,
+        };
+        if let Err(e) = self
+            .inner
+            .store
+            .rotate_signing_key(&record, expected_newest)
+            .await
+        {
+            return Ok(Err(e));
+        }
+        self.forget(issuer_id);
+        Ok(self.keys(issuer_id).await.and_then(|keys| {
+            keys.into_iter()
+                .find(|k| k.kid == kid)
+                .ok_or(StoreError::NotFound("signing key"))
+        }))
     }
 
     /// The deployment's key-encryption key (for the other secrets services seal).
@@ -290,7 +413,7 @@ impl KeyRing {
         x5c: Option<Vec<Vec<u8>>>,
         now: UnixTime,
         rng: &dyn RandomSource,
-    ) -> Result<Arc<LocalSigner>> {
+    ) -> Result<Arc<dyn Signer>> {
         let (record, signer) = self.seal_record(issuer_id, key, x5c, now, now, rng)?;
         self.inner.store.add_signing_key(&record).await?;
         self.forget(issuer_id);
@@ -308,7 +431,7 @@ impl KeyRing {
         x5c: Option<Vec<Vec<u8>>>,
         now: UnixTime,
         rng: &dyn RandomSource,
-    ) -> Result<Arc<LocalSigner>> {
+    ) -> Result<Arc<dyn Signer>> {
         let old = self.inner.store.signing_keys(issuer_id).await?;
         let signer = self.add(issuer_id, key, x5c, now, rng).await?;
         for record in old.iter().filter(|r| r.retired_at.is_none()) {
@@ -328,7 +451,7 @@ impl KeyRing {
         alg: Algorithm,
         now: UnixTime,
         rng: &dyn RandomSource,
-    ) -> Result<Arc<LocalSigner>> {
+    ) -> Result<Arc<dyn Signer>> {
         let key =
             SigningKey::generate(alg, rng).map_err(|e| StoreError::Invalid(sealing_failed(&e)))?;
         self.add(issuer_id, key, None, now, rng).await
@@ -425,7 +548,7 @@ impl KeyRing {
     /// The tenant's active signer, opened with the KEK; `None` when the tenant has no
     /// active key (or does not exist). A key that does not open is [`StoreError::Corrupt`]:
     /// the KEK is not the one that sealed it.
-    pub async fn signer(&self, issuer_id: &str) -> Result<Option<Arc<LocalSigner>>> {
+    pub async fn signer(&self, issuer_id: &str) -> Result<Option<Arc<dyn Signer>>> {
         let now = self.inner.clock.now();
         if let Some((until, s)) = read(&self.inner.signers).get(issuer_id)
             && now < *until
@@ -455,13 +578,31 @@ impl KeyRing {
             })?;
         let corrupt = |what: &str| StoreError::Corrupt(format!("stored signing key: {what}"));
         let jwk: Value = serde_json::from_slice(&private).map_err(|_| corrupt("not a JWK"))?;
-        let key = SigningKey::from_private_jwk(&jwk).map_err(|e| corrupt(&e.to_string()))?;
-        let mut signer = LocalSigner::new(key).with_kid(record.kid.clone());
-        if let Some(x5c) = record.public_jwk.get("x5c") {
-            let chain = vdc_core::x509::parse_x5c(x5c).map_err(|e| corrupt(&e.to_string()))?;
-            signer = signer.with_x5c(chain);
-        }
-        let signer = Arc::new(signer);
+        let chain = match record.public_jwk.get("x5c") {
+            Some(x5c) => Some(vdc_core::x509::parse_x5c(x5c).map_err(|e| corrupt(&e.to_string()))?),
+            None => None,
+        };
+        let signer: Arc<dyn Signer> = match jwk.get("pkcs11") {
+            // A key in an HSM: an unreachable token is an outage (503), not corruption.
+            Some(reference) => {
+                let external = self
+                    .external()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                external
+                    .open(reference, Some(&record.kid), chain)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("HSM key {}: {e}", record.kid)))?
+            }
+            None => {
+                let key =
+                    SigningKey::from_private_jwk(&jwk).map_err(|e| corrupt(&e.to_string()))?;
+                let mut signer = LocalSigner::new(key).with_kid(record.kid.clone());
+                if let Some(chain) = chain {
+                    signer = signer.with_x5c(chain);
+                }
+                Arc::new(signer)
+            }
+        };
         // Until the cache's lifetime, but never past the moment the next key takes over.
         let mut until = now.plus(SIGNER_CACHE_SECS);
         if let Some(end) = end_of(&keys, i) {

@@ -64,7 +64,10 @@ pub use issuance::{
     IssuedCredentialRecord, IssuerRecord, NewAccessToken, NonceUse, NotificationRecord,
     OfferRecord, OfferStatus, StatusListEntry, check_records,
 };
-pub use keyring::{KeyInfo, KeyRing, KeyRingSettings, KeyState, PublishedKey, PublishedKeys};
+pub use keyring::{
+    ExternalKeyError, ExternalKeys, KeyInfo, KeyRing, KeyRingSettings, KeyState, PublishedKey,
+    PublishedKeys,
+};
 pub use keys::{KeyStore, SigningKeyRecord};
 pub use pool::PoolSettings;
 pub use presentation::{
