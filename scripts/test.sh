@@ -9,6 +9,17 @@ cd "$(dirname "$0")/.."
 scripts/ensure-postgres.sh
 bash conformance/setup.sh
 scripts/ensure-chromium.sh
+scripts/ensure-softhsm.sh
+# SoftHSM2 tokens of the HSM tests (crates/vdc-pkcs11, it/hsm.rs): a private directory the
+# module is pointed at, never the system token store; removed when the tests end.
+softhsm_dir="$(mktemp -d "${TMPDIR:-/tmp}/vdc-softhsm.XXXXXX")"
+trap 'rm -rf "$softhsm_dir"' EXIT
+mkdir -p "$softhsm_dir/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$softhsm_dir/tokens" > "$softhsm_dir/softhsm2.conf"
+export SOFTHSM2_CONF="$softhsm_dir/softhsm2.conf"
+# The user PIN of those test tokens, read as an operator's VDC_PKCS11_PIN* variable.
+export VDC_PKCS11_PIN_TEST="test-user-pin-4711"
 bash tests/browser/setup.sh
 
 export VDC_PG_URL="${VDC_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

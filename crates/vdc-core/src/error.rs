@@ -82,6 +82,10 @@ pub enum Error {
     /// by the backend after validation).
     #[error("crypto backend failure: {0}")]
     Crypto(String),
+    /// A signing key's device (an HSM) does not answer: callers answer
+    /// `temporarily_unavailable`, a retry may succeed.
+    #[error("signing key unavailable: {0}")]
+    KeyUnavailable(String),
 }
 
 /// A `Copy` summary of [`Error`] for callers that branch on the kind of failure.
@@ -130,7 +134,7 @@ impl Error {
             | Self::DidResolution(_)
             | Self::Fetch(_) => ErrorKind::Trust,
             Self::Decryption => ErrorKind::Decryption,
-            Self::Crypto(_) => ErrorKind::Internal,
+            Self::Crypto(_) | Self::KeyUnavailable(_) => ErrorKind::Internal,
         }
     }
 

@@ -140,7 +140,11 @@ pub enum DpopSite {
 impl From<vdc_core::Error> for IssuerError {
     /// Core errors reaching the service outside a proof or request check are internal.
     fn from(e: vdc_core::Error) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            // An HSM that does not answer: 503, the wallet retries (R2).
+            vdc_core::Error::KeyUnavailable(m) => Self::TemporarilyUnavailable(m),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 

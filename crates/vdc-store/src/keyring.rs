@@ -224,13 +224,16 @@ pub struct KeyRing {
     inner: Arc<Inner>,
 }
 
+/// A tenant's open signer and until when it may be used without a store read.
+type CachedSigner = (UnixTime, Arc<dyn Signer>);
+
 struct Inner {
     kek: KeyEncryptionKey,
     store: Arc<dyn KeyStore>,
     clock: Arc<dyn Clock>,
     settings: KeyRingSettings,
     /// The active signer per tenant and until when it may be used without a store read.
-    signers: RwLock<HashMap<String, (UnixTime, Arc<dyn Signer>)>>,
+    signers: RwLock<HashMap<String, CachedSigner>>,
     external: std::sync::OnceLock<Arc<dyn ExternalKeys>>,
     published: RwLock<HashMap<String, (UnixTime, Arc<PublishedKeys>)>>,
     /// `published_until` of retired keys past their signing window: it cannot change.

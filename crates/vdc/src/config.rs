@@ -74,6 +74,10 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Origins outbound fetches may reach although plain HTTP or private (`VDC_OUTBOUND_ALLOW`).
     pub outbound_allow: String,
+    /// PKCS#11 modules (absolute paths, comma-separated) whose tokens may hold signing keys
+    /// (`VDC_PKCS11_MODULES`); empty: no HSM keys. PINs come from `VDC_PKCS11_PIN*`.
+    #[serde(default)]
+    pub pkcs11_modules: String,
     /// Directory for the default SQLite database and generated key material (`VDC_DATA_DIR`).
     pub data_dir: PathBuf,
     /// Log format (`VDC_LOG_FORMAT`: `text` or `json`).
@@ -133,6 +137,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             outbound_allow: String::new(),
+            pkcs11_modules: String::new(),
             data_dir: PathBuf::from("vdc-data"),
             log_format: LogFormat::Text,
             demo: false,
@@ -165,6 +170,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "VDC_TLS_CERT",
     "VDC_TLS_KEY",
     "VDC_OUTBOUND_ALLOW",
+    "VDC_PKCS11_MODULES",
     "VDC_DATA_DIR",
     "VDC_LOG_FORMAT",
     "VDC_DEMO",
@@ -198,6 +204,24 @@ const OTHER_ENV: &[&str] = &[
 ];
 
 impl Config {
+    /// The PKCS#11 modules of `VDC_PKCS11_MODULES`; each must be an absolute path.
+    pub fn pkcs11_modules(&self) -> anyhow::Result<Vec<std::path::PathBuf>> {
+        self.pkcs11_modules
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(|m| {
+                let p = std::path::PathBuf::from(m);
+                if !p.is_absolute() {
+                    anyhow::bail!(
+                        "VDC_PKCS11_MODULES: {m:?} is not an absolute path to a PKCS#11 library"
+                    );
+                }
+                Ok(p)
+            })
+            .collect()
+    }
+
     /// The entries of `VDC_KEK_PREVIOUS` (base64url text each).
     pub fn previous_keks(&self) -> Vec<String> {
         self.kek_previous
@@ -281,6 +305,8 @@ impl Config {
                 k.starts_with("VDC_")
                     && !KNOWN_ENV.contains(&k.as_str())
                     && !OTHER_ENV.contains(&k.as_str())
+                    // PINs of PKCS#11 tokens, named by each HSM key (`pin_env`).
+                    && !k.starts_with("VDC_PKCS11_PIN")
             })
             .collect()
     }

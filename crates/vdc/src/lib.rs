@@ -24,6 +24,7 @@ pub mod config;
 pub mod demo;
 pub mod docs;
 pub mod doctor;
+pub mod hsm;
 pub mod kek;
 pub mod retention;
 pub mod tls;
@@ -327,10 +328,10 @@ pub async fn build_with_store(
         vdc_access::Authenticator::new(admin, store.clone(), deps.clock.clone(), deps.rng.clone());
     let events: vdc_store::events::Events = Arc::new(vdc_store::events::FanOut(sinks));
     let Services {
+        keys,
         issuer,
         status,
         verifier,
-        ..
     } = services(
         store.clone(),
         kek,
@@ -343,6 +344,10 @@ pub async fn build_with_store(
             events,
         },
     )?;
+    let modules = config.pkcs11_modules()?;
+    if !modules.is_empty() {
+        keys.set_external_keys(Arc::new(hsm::HsmKeys::new(modules)));
+    }
     let issuer = issuer
         .with_claims_endpoint_timeout(config.claims_endpoint_timeout()?)
         .with_haip_default(config.haip);
@@ -354,6 +359,7 @@ pub async fn build_with_store(
     let probe = Arc::new(Readiness {
         store: store.clone(),
         issuer: issuer.clone(),
+        keys: keys.clone(),
     });
     let mut router = vdc_http::health::routes(probe, metrics.clone());
     if matches!(config.role, Role::All | Role::Issuer) {
@@ -549,6 +555,7 @@ pub fn services(
 struct Readiness {
     store: Arc<dyn Store>,
     issuer: Issuer,
+    keys: KeyRing,
 }
 
 #[async_trait::async_trait]
@@ -559,6 +566,8 @@ impl Probe for Readiness {
 
     async fn signing_keys(&self) -> Result<(), ProbeError> {
         self.issuer.check_signing_keys().await?;
+        // A cached HSM signer hides an unplugged token until it signs: ask the tokens.
+        self.keys.ping_external().await?;
         Ok(())
     }
 }

@@ -38,7 +38,7 @@ pub(crate) fn conformance_dir() -> &'static PathBuf {
 
 /// Runs the third-party wallet in a blocking thread (it makes HTTP calls to our server, which
 /// runs on this test's runtime).
-async fn third_party_wallet(input: Value) -> Value {
+pub(crate) async fn third_party_wallet(input: Value) -> Value {
     run_driver("openid4vci-js/wallet.mjs", input).await
 }
 

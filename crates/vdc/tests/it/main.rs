@@ -24,6 +24,7 @@ mod errors;
 mod files;
 mod haip;
 mod hardening;
+mod hsm;
 mod issuance;
 mod issuer_x5c;
 mod kek_rotation;

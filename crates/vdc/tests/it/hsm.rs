@@ -1,0 +1,167 @@
+//! Signing keys in an HSM (issue 17): a SoftHSM2 token (scripts/test.sh makes a private token
+//! directory), the demo issuer rotated from its software key to a key generated in the token
+//! through the keys API, then the whole OID4VCI flow run by a third-party wallet (npm
+//! `@openid4vc/openid4vci`, the credential verified by `@sd-jwt/sd-jwt-vc`) with the
+//! credential signed in the token; the credential of the software key still verifies; after a
+//! restart the key is opened from its stored reference; and the operator's mistakes are 400s.
+
+use serde_json::{Value, json};
+use vdc_core::jose::jws;
+use vdc_pkcs11::softhsm::{MODULE, PIN_ENV, new_token};
+use vdc_testkit::{Backend, TestServer};
+
+use crate::conformance::third_party_wallet;
+use crate::support::{badge_offer, verify_sd_jwt_vc};
+
+mod on {
+    use vdc_testkit::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_issuance_with_a_key_in_the_hsm() {
+        super::issuance_with_a_key_in_the_hsm(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_issuance_with_a_key_in_the_hsm() {
+        super::issuance_with_a_key_in_the_hsm(Backend::Postgres).await;
+    }
+}
+
+const KEYS: &str = "/api/v1/issuers/demo/keys";
+
+fn kid_of(credential: &str) -> String {
+    let jwt = credential.split('~').next().unwrap();
+    jws::decode(jwt).unwrap().kid().unwrap().to_owned()
+}
+
+async fn issue(server: &TestServer) -> String {
+    let offer = server.offer("demo", &badge_offer(false)).await;
+    server
+        .wallet()
+        .accept_offer(offer["offer_uri"].as_str().unwrap(), None, 1)
+        .await
+        .unwrap()
+        .credentials[0]
+        .credential
+        .clone()
+}
+
+fn pkcs11(token: &str, key: &str, generate: bool) -> Value {
+    json!({"pkcs11": {"module": MODULE, "token_label": token, "key_label": key,
+        "pin_env": PIN_ENV, "generate": generate}})
+}
+
+async fn issuance_with_a_key_in_the_hsm(backend: Backend) {
+    let mut server =
+        TestServer::start_with(backend, |c| c.pkcs11_modules = MODULE.to_owned()).await;
+    let token = new_token("it");
+    let software = issue(&server).await;
+    let software_kid = kid_of(&software);
+
+    // Refusals first: nothing is added.
+    let before = server.admin_get(KEYS).await.1["items"].clone();
+    for (body, why) in [
+        (pkcs11(&token, "absent", false), "no such key in the token"),
+        (pkcs11("no-such-token", "k", true), "no such token"),
+        (
+            json!({"pkcs11": {"module": "/usr/lib/other/libpkcs11.so", "token_label": token,
+                "key_label": "k", "pin_env": PIN_ENV, "generate": true}}),
+            "module not in VDC_PKCS11_MODULES",
+        ),
+        (
+            json!({"pkcs11": {"module": MODULE, "token_label": token, "key_label": "k",
+                "pin_env": "VDC_KEK", "generate": true}}),
+            "a PIN variable outside VDC_PKCS11_PIN*",
+        ),
+        (
+            json!({"pkcs11": {"module": MODULE, "token_label": token, "key_label": "k",
+                "pin_env": "VDC_PKCS11_PIN_UNSET", "generate": true}}),
+            "an unset PIN variable",
+        ),
+        (
+            json!({"pkcs11": {"module": MODULE, "token_label": token, "key_label": "k",
+                "pin_env": PIN_ENV, "slot": 1}}),
+            "an unknown member",
+        ),
+    ] {
+        let (status, answer) = server.admin_post(KEYS, &body).await;
+        assert_eq!(status, 400, "{why}: {answer}");
+        assert!(answer["error_description"].is_string(), "{why}: {answer}");
+        assert!(
+            !answer
+                .to_string()
+                .contains(&vdc_pkcs11::softhsm::user_pin()),
+            "the PIN never appears"
+        );
+    }
+    assert_eq!(server.admin_get(KEYS).await.1["items"], before);
+
+    // Rotation from the software key to a key generated in the token.
+    let (status, created) = server
+        .admin_post(KEYS, &pkcs11(&token, "demo-issuer", true))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["state"], "active");
+    let hsm_kid = created["kid"].as_str().unwrap().to_owned();
+    assert_ne!(hsm_kid, software_kid);
+    // The same label again: the key exists (generate), so 400.
+    let (status, _) = server
+        .admin_post(KEYS, &pkcs11(&token, "demo-issuer", true))
+        .await;
+    assert_eq!(status, 400);
+
+    // A third-party wallet runs the whole flow and verifies what the token signed.
+    let offer = server.offer("demo", &badge_offer(false)).await;
+    let out =
+        third_party_wallet(json!({"offer_uri": offer["offer_uri"], "allow_http": true})).await;
+    assert_eq!(out["ok"], true, "{out}");
+    assert_eq!(out["steps"].as_array().unwrap().last().unwrap(), "verify");
+    assert_eq!(out["claims"]["given_name"], "Ada");
+    let credential = out["credentials"][0].as_str().unwrap();
+    assert_eq!(kid_of(credential), hsm_kid, "signed in the token");
+    assert_eq!(
+        verify_sd_jwt_vc(&server, "demo", credential).await["given_name"],
+        "Ada"
+    );
+    // What the software key signed still verifies (its key stays published).
+    assert_eq!(
+        verify_sd_jwt_vc(&server, "demo", &software).await["given_name"],
+        "Ada"
+    );
+    let items = server.admin_get(KEYS).await.1["items"].clone();
+    let state = |kid: &str| {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state(&hsm_kid), "active");
+    assert_eq!(state(&software_kid), "retired");
+
+    // After a restart the key is opened again from its stored reference (no private key in
+    // the store), and /readyz asks the token.
+    server.restart().await;
+    let again = issue(&server).await;
+    assert_eq!(kid_of(&again), hsm_kid);
+    let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+
+    // Without the module allowed, the stored HSM key cannot sign: 503, not 500 or a panic.
+    server
+        .restart_with(|c| c.pkcs11_modules = String::new())
+        .await;
+    let offer = server.offer("demo", &badge_offer(false)).await;
+    let refused = server
+        .wallet()
+        .accept_offer(offer["offer_uri"].as_str().unwrap(), None, 1)
+        .await;
+    let err = format!("{:?}", refused.unwrap_err());
+    assert!(
+        err.contains("503") || err.contains("temporarily_unavailable"),
+        "{err}"
+    );
+    server.stop().await;
+}
