@@ -27,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod haip;
 pub mod health;
+pub mod keys;
 pub mod layers;
 pub mod longpoll;
 pub mod metrics;

@@ -114,6 +114,39 @@ impl PresentationStore for PostgresStore {
         Ok(())
     }
 
+    async fn replace_verifier_signing_key(
+        &self,
+        id: &str,
+        expected: &[u8],
+        sealed: &[u8],
+    ) -> Result<bool> {
+        let updated = sqlx::query!(
+            "UPDATE verifiers SET encrypted_signing_key = $3 \
+             WHERE verifier_id = $1 AND encrypted_signing_key = $2",
+            id,
+            expected,
+            sealed
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if updated == 1 {
+            return Ok(true);
+        }
+        let exists = sqlx::query_scalar!(
+            "SELECT verifier_id FROM verifiers WHERE verifier_id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("verifier"));
+        }
+        Ok(false)
+    }
+
     async fn create_presentation_request(
         &self,
         r: &PresentationRequestRecord,

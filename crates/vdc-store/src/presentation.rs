@@ -139,6 +139,16 @@ pub trait PresentationStore: Send + Sync + std::fmt::Debug {
     /// Replaces a verifier's configuration (its signing key stays);
     /// [`StoreError::NotFound`] if it does not exist.
     async fn update_verifier_config(&self, id: &str, config: &Value) -> Result<()>;
+    /// Replaces a verifier's sealed signing keys with `sealed` if they are still `expected`
+    /// (compare-and-set on the ciphertext, which a fresh nonce makes unique per write): of
+    /// racing key rotations that read the same keys exactly one writes, the others get
+    /// false. [`StoreError::NotFound`] if the verifier does not exist.
+    async fn replace_verifier_signing_key(
+        &self,
+        id: &str,
+        expected: &[u8],
+        sealed: &[u8],
+    ) -> Result<bool>;
     /// Stores a new pending request and `outbox` in one transaction; [`StoreError::NotFound`]
     /// if the verifier does not exist, [`StoreError::Duplicate`] if the id or the state is
     /// taken.

@@ -37,6 +37,10 @@ pub mod paths {
         "/api/v1/verifiers/{verifier}/requests/{id}/dc-api-response";
     /// Management: the verifier's HAIP 1.0 rules (contract-next "HAIP mode").
     pub const API_VERIFIER_HAIP: &str = "/api/v1/verifiers/{verifier}/haip";
+    /// Management: the verifier's request-signing keys (contract-next "Signing keys").
+    pub const API_KEYS: &str = "/api/v1/verifiers/{verifier}/keys";
+    /// Management: one request-signing key.
+    pub const API_KEY: &str = "/api/v1/verifiers/{verifier}/keys/{kid}";
     /// Management: redeem a same-device response code (body `{"response_code",
     /// "request_id"?}`).
     pub const API_RESPONSE_CODE: &str = "/api/v1/verifiers/{verifier}/response-codes";
@@ -83,6 +87,8 @@ fn management_api() -> OpenApiRouter<Verifier> {
         .routes(routes!(dc_api_response))
         .routes(routes!(redeem_response_code))
         .routes(routes!(get_haip_report))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(delete_key))
 }
 
 /// The management routes (admin key or a scoped API key; see [`vdc_access`]).
@@ -274,6 +280,96 @@ async fn get_haip_report(
     Path(verifier): Path<String>,
 ) -> Result<Json<HaipReport>> {
     v.haip_report(&verifier).await.map(Json)
+}
+
+/// Contract-next ("Signing keys").
+#[utoipa::path(
+    post,
+    path = paths::API_KEYS,
+    tag = TAG_VERIFIERS,
+    operation_id = "create_verifier_key",
+    summary = "Rotate a verifier's request-signing key",
+    description = "Adds the verifier's next request-signing key (generated with a server-made \
+        certificate, or an imported private JWK with its `x5c` chain), active at once or `next` \
+        until `activate_at`. New requests are signed by it from then on; a request made \
+        earlier keeps its `client_id` (for `x509_hash` and `decentralized_identifier` it names \
+        the key) and is signed by its key until it expires. Admin key only.",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+    ),
+    request_body = vdc_http::keys::CreateKey,
+    responses(
+        (status = 201, description = "The key.", body = vdc_http::keys::KeyCreated),
+        (status = 400, description = "A JWK that is not a signing key, an `x5c` whose leaf does not certify it (or lacks the `x509_san_dns` host), an operator-chain verifier without `x5c`, `activate_at` not in the future or over a year ahead, `pkcs11`, a `redirect_uri` verifier, a HAIP rule the key would break.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Not the admin key.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier.", body = ErrorBody),
+        (status = 409, description = "A `next` key exists already, a concurrent rotation won, the key is one of the verifier's keys, or it holds 16 keys.", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB.", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`.", body = ErrorBody),
+    ),
+)]
+async fn create_key(
+    State(v): State<Verifier>,
+    Path(verifier): Path<String>,
+    ManagementJson(req): ManagementJson<vdc_http::keys::CreateKey>,
+) -> Result<Response> {
+    v.create_key(&verifier, req).await.map(|k| {
+        let kid = k.kid.clone();
+        created((StatusCode::CREATED, Json(k)).into_response(), &kid)
+    })
+}
+
+/// Contract-next ("Signing keys").
+#[utoipa::path(
+    get,
+    path = paths::API_KEYS,
+    tag = TAG_VERIFIERS,
+    operation_id = "list_verifier_keys",
+    summary = "List a verifier's request-signing keys",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+    ),
+    responses(
+        (status = 200, description = "The keys, in activation order (`published_until`: until when it may still sign requests made under it).", body = vdc_http::keys::KeyList),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "The key may not act on this verifier.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier.", body = ErrorBody),
+    ),
+)]
+async fn list_keys(
+    State(v): State<Verifier>,
+    Path(verifier): Path<String>,
+) -> Result<Json<vdc_http::keys::KeyList>> {
+    v.list_keys(&verifier).await.map(Json)
+}
+
+/// Contract-next ("Signing keys").
+#[utoipa::path(
+    delete,
+    path = paths::API_KEY,
+    tag = TAG_VERIFIERS,
+    operation_id = "delete_verifier_key",
+    summary = "Delete a request-signing key no pending request depends on",
+    params(
+        ("verifier" = String, Path, description = "The verifier's slug."),
+        ("kid" = String, Path, description = "The key id."),
+    ),
+    responses(
+        (status = 204, description = "The key was deleted."),
+        (status = 401, description = "Missing or wrong API key.", body = ErrorBody),
+        (status = 403, description = "Not the admin key.", body = ErrorBody),
+        (status = 404, description = "Unknown verifier or key.", body = ErrorBody),
+        (status = 409, description = "The key is active, activates within a minute, or retired less than a day (the longest request lifetime) ago.", body = ErrorBody),
+    ),
+)]
+async fn delete_key(
+    State(v): State<Verifier>,
+    Path((verifier, kid)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    v.delete_key(&verifier, &kid)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
 }
 
 /// Contract-next ("Managing tenants"): any subset of the create body's members but `id`.

@@ -44,6 +44,7 @@ pub mod dcql;
 pub mod error;
 pub mod haip;
 pub mod http;
+pub mod keys;
 mod presentation;
 pub mod request;
 mod response;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vdc_core::jose::jwe::EcdhPrivateKey;
-use vdc_core::jose::{LocalSigner, SigningKey, jws};
+use vdc_core::jose::{LocalSigner, jws};
 use vdc_core::rng::random_b64;
 use vdc_core::x509;
 use vdc_store::{PresentationRequestRecord, PresentationStatus, SecretHash};
@@ -17,7 +17,6 @@ use crate::dcql::DcqlQuery;
 use crate::error::{RejectReason, Result, VerifierError};
 use crate::presentation::PresentedCredential;
 use crate::service::{Verifier, rfc3339};
-use crate::tenant::key_context;
 
 /// Longest presentation request lifetime (contract: 1 s to 1 day).
 pub const MAX_REQUEST_TTL: i64 = 24 * 3600;
@@ -650,10 +649,16 @@ impl Verifier {
         } else {
             None
         };
+        // The client_id the request was made with (a rotation since may have changed the
+        // verifier's).
+        let client_id = claims["client_id"]
+            .as_str()
+            .unwrap_or(&config.client_id)
+            .to_owned();
         Ok(RequestCreated {
             id: id.to_owned(),
             authorization_request: authorization_link(
-                &config.client_id,
+                &client_id,
                 config.prefix.signed(),
                 &request_uri,
                 post,
@@ -735,8 +740,9 @@ impl Verifier {
             .await
     }
 
-    /// Signs request object `claims` (RFC 9101, `oauth-authz-req+jwt`) with the verifier's
-    /// request-signing key, with its `x5c` or `kid`.
+    /// Signs request object `claims` (RFC 9101, `oauth-authz-req+jwt`) with the key of the
+    /// `client_id` they name (the active key, or the one a request made before a rotation
+    /// was made under: see [`crate::keys`]), with its `x5c` or `kid`.
     async fn sign_request_object(
         &self,
         verifier: &str,
@@ -744,22 +750,31 @@ impl Verifier {
         config: &crate::tenant::VerifierConfig,
         claims: &Map<String, Value>,
     ) -> Result<String> {
-        let key_json = self.open(&record.encrypted_signing_key, &key_context(verifier))?;
-        let key_value: Value = serde_json::from_slice(&key_json)
-            .map_err(|_| VerifierError::Internal("stored signing key unreadable".into()))?;
-        let key = SigningKey::from_private_jwk(&key_value)?;
+        let client_id = claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .unwrap_or(&config.client_id);
+        let mut keys = self.keys_of(record, config)?;
+        if keys.for_client_id(client_id, self.now()).is_err() {
+            // Another instance rotated and made this request under its new key, which this
+            // instance's cached record does not hold yet: read the record again.
+            self.forget(verifier);
+            let (record, config) = self.load_verifier(verifier).await?;
+            keys = self.keys_of(&record, &config)?;
+        }
+        let stored = keys.for_client_id(client_id, self.now())?;
         let mut header = Map::new();
         header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
-        let mut signer = LocalSigner::new(key);
-        if !config.x5c.is_empty() {
+        let mut signer = LocalSigner::new(stored.signing_key()?);
+        let sent = stored.sent_x5c()?;
+        if !sent.is_empty() {
             // A server-made chain: the leaf only, the CA is the anchor the wallet holds. An
             // operator's chain is sent as configured (RFC 7515 §4.1.6).
-            let sent = config.sent_x5c();
-            header.insert("x5c".into(), x509::to_x5c(sent));
-            signer = signer.with_x5c(sent.to_vec());
+            header.insert("x5c".into(), x509::to_x5c(&sent));
+            signer = signer.with_x5c(sent);
         }
-        if let Some(kid) = &config.kid {
-            header.insert("kid".into(), kid.clone().into());
+        if let Some(kid) = stored.header_kid() {
+            header.insert("kid".into(), kid.into());
         }
         Ok(jws::sign_with_options(header, claims, &signer, false).await?)
     }

@@ -416,7 +416,14 @@ impl Verifier {
         // Spec: OID4VP 1.0 Appendix A.4: over the DC API "the audience for the response
         // ... MUST be the Origin, prefixed with `origin:`", even for signed requests.
         let audience = match binding {
-            Binding::Redirect => config.client_id.clone(),
+            // The client_id the request was made with: a rotation since may have changed the
+            // verifier's (x509_hash, decentralized_identifier).
+            Binding::Redirect => req
+                .claims
+                .get("client_id")
+                .and_then(Value::as_str)
+                .unwrap_or(&config.client_id)
+                .to_owned(),
             Binding::DcApi { origin } => format!("origin:{origin}"),
         };
         let context = Context {

@@ -75,6 +75,9 @@ pub struct Verifier {
     /// requests need no read of them (issue 11) and a `PATCH` through another instance is
     /// served here within that bound.
     pub(crate) records: Arc<Mutex<HashMap<String, CachedRecord>>>,
+    /// Each verifier's request-signing keys, opened, with the ciphertext they came from (so
+    /// a rotation anywhere is seen as soon as the record is reread).
+    pub(crate) opened_keys: Arc<Mutex<HashMap<String, OpenedKeys>>>,
     /// Pending requests this instance created, so the request object and the response that
     /// follow need no read of them (issue 11). What a pending request holds does not change;
     /// whether it is still pending is decided by the store's conditional update when it
@@ -86,6 +89,8 @@ pub struct Verifier {
 pub(crate) type TrustSettings = (Vec<String>, Vec<String>);
 /// An issuer-key policy and the trust settings it was built from.
 pub(crate) type CachedResolver = (TrustSettings, Arc<DeploymentKeyResolver>);
+/// A verifier's sealed keys and what they open to.
+pub(crate) type OpenedKeys = (Vec<u8>, Arc<crate::keys::Keys>);
 /// A verifier record and when it was read.
 pub(crate) type CachedRecord = (Arc<VerifierRecord>, std::time::Instant);
 
@@ -182,6 +187,7 @@ impl Verifier {
             events: Arc::new(vdc_store::events::NoEvents),
             resolvers: Arc::new(Mutex::new(HashMap::new())),
             records: Arc::new(Mutex::new(HashMap::new())),
+            opened_keys: Arc::new(Mutex::new(HashMap::new())),
             pending: Arc::new(Mutex::new(PendingRequests::default())),
         }
     }

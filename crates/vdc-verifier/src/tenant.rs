@@ -8,18 +8,18 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vdc_core::base64url;
-use vdc_core::did::jwk::did_jwk_from;
 use vdc_core::jose::{Algorithm, SigningKey};
 use vdc_core::x509::{self, CertificateSpec, TrustAnchors};
 use vdc_store::{StoreError, VerifierRecord};
 
 use crate::error::{Result, VerifierError};
+use crate::keys::Identity;
 use crate::service::{Verifier, rfc3339};
 use crate::transaction_data::TransactionDataTypes;
 use crate::trust::DeploymentKeyResolver;
 
 /// The validity of server-made verifier certificates (one year).
-const CERT_VALIDITY_SECS: i64 = 365 * 24 * 3600;
+pub(crate) const CERT_VALIDITY_SECS: i64 = 365 * 24 * 3600;
 
 /// A client identifier prefix (OID4VP 1.0 §5.9.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -359,7 +359,7 @@ impl Verifier {
 
     /// The DNS name for `x509_san_dns`: the public URL's host, or `localhost` when it is a
     /// loopback address (a DNS SAN cannot hold an IP address); `None` for other IP hosts.
-    fn public_dns_name(&self) -> Option<String> {
+    pub(crate) fn public_dns_name(&self) -> Option<String> {
         let url = url::Url::parse(&self.public_url).ok()?;
         match url.host()? {
             url::Host::Domain(d) => Some(d.to_owned()),
@@ -396,71 +396,18 @@ impl Verifier {
             Some((key, chain)) => (key, Some(chain)),
             None => (SigningKey::generate(Algorithm::Es256, rng)?, None),
         };
-        let x5c_configured = configured.is_some();
-        let mut x5c = Vec::new();
-        let mut kid = None;
-        let client_id = match (def.client_id_prefix, configured) {
-            (prefix, Some(chain)) => {
-                let leaf = chain.first().cloned().unwrap_or_default();
-                let id = match prefix {
-                    ClientIdPrefix::X509SanDns => {
-                        format!(
-                            "x509_san_dns:{}",
-                            self.public_dns_name().unwrap_or_default()
-                        )
-                    }
-                    _ => format!("x509_hash:{}", x509::x509_hash(&leaf)),
-                };
-                x5c = chain;
-                id
-            }
-            (ClientIdPrefix::X509SanDns | ClientIdPrefix::X509Hash, None) => {
-                let host = self.public_dns_name();
-                if def.client_id_prefix == ClientIdPrefix::X509SanDns && host.is_none() {
-                    return Err(VerifierError::InvalidRequest(
-                        "x509_san_dns needs a DNS name (or loopback) host in the public URL".into(),
-                    ));
-                }
-                // A per-verifier CA certifies the leaf, so a wallet can pin the CA as its
-                // trust anchor (the CA key is dropped after use).
-                let ca_key = SigningKey::generate(Algorithm::Es256, rng)?;
-                let ca_spec = CertificateSpec::new(
-                    format!("vdc verifier CA {}", def.id),
-                    now.plus(-60),
-                    now.plus(CERT_VALIDITY_SECS),
-                    rng,
-                )?
-                .ca();
-                let ca = x509::self_signed(&ca_spec, &ca_key)?;
-                let leaf_spec = CertificateSpec::new(
-                    format!("vdc verifier {}", def.id),
-                    now.plus(-60),
-                    now.plus(CERT_VALIDITY_SECS),
-                    rng,
-                )?;
-                let leaf_spec = match &host {
-                    Some(h) => leaf_spec.with_dns_name(h.clone()),
-                    None => leaf_spec,
-                };
-                let leaf = x509::issue(&leaf_spec, key.public_key(), &ca, &ca_key)?;
-                let id = match def.client_id_prefix {
-                    ClientIdPrefix::X509SanDns => {
-                        format!("x509_san_dns:{}", host.unwrap_or_default())
-                    }
-                    _ => format!("x509_hash:{}", x509::x509_hash(&leaf)),
-                };
-                x5c = vec![leaf, ca];
-                id
-            }
-            (ClientIdPrefix::DecentralizedIdentifier, None) => {
-                let did = did_jwk_from(key.public_key());
-                kid = Some(format!("{did}#0"));
-                format!("decentralized_identifier:{did}")
-            }
-            (ClientIdPrefix::RedirectUri, None) => {
-                format!("redirect_uri:{}", self.response_uri(&def.id))
-            }
-        };
+        let Identity {
+            client_id,
+            x5c,
+            x5c_configured,
+            header_kid: kid,
+        } = self.identity(
+            &def.id,
+            def.client_id_prefix,
+            key.public_key(),
+            configured,
+            now,
+        )?;
         let config = json!({
             "client_id_prefix": def.client_id_prefix.as_str(),
             "client_id": client_id,
@@ -806,7 +753,7 @@ impl Verifier {
     }
 
     fn verifier_object(&self, r: &VerifierRecord) -> Result<VerifierObject> {
-        let c = parse_config(&r.config)?;
+        let c = self.with_active_key(r, parse_config(&r.config)?)?;
         Ok(VerifierObject {
             id: r.id.clone(),
             client_id_prefix: c.prefix,
@@ -844,7 +791,7 @@ impl Verifier {
         id: &str,
     ) -> Result<(Arc<VerifierRecord>, VerifierConfig)> {
         let r = self.verifier_record(id).await?;
-        let c = parse_config(&r.config)?;
+        let c = self.with_active_key(&r, parse_config(&r.config)?)?;
         Ok((r, c))
     }
 }
@@ -872,6 +819,11 @@ impl Verifier {
         // Read from the store, not the cache: another instance may have changed it.
         self.forget(id);
         let (record, c) = self.load_verifier(id).await?;
+        if self.keys_of(&record, &c)?.rotated {
+            // Its keys were rotated: each carries its own certificate, made when it was
+            // added; re-deriving one here would take it from under pending requests.
+            return Ok((self.verifier_object(&record)?, false));
+        }
         if c.x5c_configured
             || !matches!(
                 prefix,
@@ -948,7 +900,7 @@ impl Verifier {
     }
 
     /// Drops a verifier's cached record and issuer-key policy (it changed).
-    fn forget(&self, id: &str) {
+    pub(crate) fn forget(&self, id: &str) {
         self.records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

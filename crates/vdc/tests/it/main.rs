@@ -54,6 +54,7 @@ mod transaction_data;
 mod vcdm11;
 mod verifier_haip;
 mod verifier_info;
+mod verifier_keys;
 mod wallet_attestation;
 mod wallet_cli;
 mod wallet_login;
