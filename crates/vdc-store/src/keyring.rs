@@ -302,6 +302,21 @@ impl KeyRing {
         })
     }
 
+    /// A signer for a key held in an HSM that is not an issuer key (a verifier's
+    /// request-signing key, sealed by its owner): the key `reference` names, or a new
+    /// non-extractable one there when `generate`.
+    pub async fn external_signer(
+        &self,
+        reference: &Value,
+        generate: Option<Algorithm>,
+    ) -> std::result::Result<Arc<dyn Signer>, ExternalKeyError> {
+        let external = self.external()?;
+        match generate {
+            Some(alg) => external.generate(reference, alg).await,
+            None => external.open(reference, None, None).await,
+        }
+    }
+
     /// Adds a key held in an HSM as `issuer_id`'s next key (as [`Self::rotate`]): the key
     /// `reference` names, or a new non-extractable one there when `generate`. Only the
     /// reference is stored (sealed), with the public key.

@@ -22,11 +22,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vdc_core::base64url;
 use vdc_core::did::jwk::did_jwk_from;
-use vdc_core::jose::{Algorithm, PublicKey, SigningKey};
+use vdc_core::jose::{Algorithm, LocalSigner, PublicKey, Signer, SigningKey};
 use vdc_core::time::UnixTime;
 use vdc_core::x509::{self, CertificateSpec};
-use vdc_http::keys::{CreateKey, KeyCreated, KeyItem, KeyList, activation, time};
-use vdc_store::VerifierRecord;
+use vdc_http::keys::{CreateKey, KeyCreated, KeyItem, KeyList, activation, pkcs11_reference, time};
+use vdc_store::{ExternalKeyError, VerifierRecord};
 
 use crate::error::{Result, VerifierError};
 use crate::request::MAX_REQUEST_TTL;
@@ -59,8 +59,16 @@ pub(crate) struct Identity {
 pub(crate) struct VerifierKey {
     /// The key id (RFC 7638 thumbprint of the public key).
     pub(crate) kid: String,
-    /// The private JWK.
-    jwk: Value,
+    /// The private JWK of a software key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jwk: Option<Value>,
+    /// The reference of a key in a PKCS#11 token (`module`, `token_label`, `key_label`,
+    /// `pin_env`; never the PIN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pkcs11: Option<Value>,
+    /// The JWS algorithm of a key in a token (a software key's is its JWK's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alg: Option<String>,
     /// The `client_id` requests made under it carry.
     pub(crate) client_id: String,
     /// The chain (base64url DER, leaf first).
@@ -99,7 +107,9 @@ impl VerifierKey {
             .map_err(|e| VerifierError::Internal(format!("signing key: {e}")))?;
         Ok(Self {
             kid: key.public_key().thumbprint(),
-            jwk,
+            jwk: Some(jwk),
+            pkcs11: None,
+            alg: None,
             client_id: identity.client_id,
             x5c: identity.x5c.iter().map(base64url::encode).collect(),
             x5c_configured: identity.x5c_configured,
@@ -117,9 +127,39 @@ impl VerifierKey {
         self.header_kid = identity.header_kid;
     }
 
-    /// The private key.
-    pub(crate) fn signing_key(&self) -> Result<SigningKey> {
-        Ok(SigningKey::from_private_jwk(&self.jwk)?)
+    /// A key in a PKCS#11 token, by its reference.
+    fn external(
+        public: &PublicKey,
+        alg: Algorithm,
+        reference: Value,
+        identity: Identity,
+        created_at: UnixTime,
+        activate_at: UnixTime,
+    ) -> Self {
+        Self {
+            kid: public.thumbprint(),
+            jwk: None,
+            pkcs11: Some(reference),
+            alg: Some(alg.name().to_owned()),
+            client_id: identity.client_id,
+            x5c: identity.x5c.iter().map(base64url::encode).collect(),
+            x5c_configured: identity.x5c_configured,
+            header_kid: identity.header_kid,
+            created_at: created_at.secs(),
+            activate_at: activate_at.secs(),
+            retired_at: None,
+        }
+    }
+
+    /// The JWS algorithm.
+    fn alg(&self) -> String {
+        match (&self.alg, &self.jwk) {
+            (Some(alg), _) => alg.clone(),
+            (None, Some(jwk)) => SigningKey::from_private_jwk(jwk)
+                .map(|k| k.algorithm().name().to_owned())
+                .unwrap_or_default(),
+            (None, None) => String::new(),
+        }
     }
 
     /// The chain it signs with (DER, leaf first).
@@ -215,9 +255,7 @@ impl Keys {
             // Requests made under it until it retired are signed on fetch until they expire.
             published_until: retired_at.map(|r| time(UnixTime(r + MAX_REQUEST_TTL))),
             activate_at: time(UnixTime(k.activate_at)),
-            alg: SigningKey::from_private_jwk(&k.jwk)
-                .map(|s| s.algorithm().name().to_owned())
-                .unwrap_or_default(),
+            alg: k.alg(),
         }
     }
 }
@@ -230,6 +268,33 @@ fn legacy_identity(config: &VerifierConfig) -> Identity {
         x5c_configured: config.x5c_configured,
         header_kid: config.kid.clone(),
     }
+}
+
+/// A new key: in memory (generated or imported), or in a PKCS#11 token.
+enum Material {
+    Software(Box<SigningKey>),
+    Hsm(Value, Arc<dyn Signer>),
+}
+
+impl Material {
+    fn public_key(&self) -> PublicKey {
+        match self {
+            Self::Software(k) => k.public_key().clone(),
+            Self::Hsm(_, s) => s.public_jwk().key.clone(),
+        }
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::Software(k) => k.algorithm(),
+            Self::Hsm(_, s) => s.algorithm(),
+        }
+    }
+}
+
+/// A token that does not answer (or a reference that no longer opens): `503`, retry later.
+fn hsm_unavailable(e: ExternalKeyError) -> VerifierError {
+    VerifierError::Store(vdc_store::StoreError::Unavailable(format!("HSM: {e}")))
 }
 
 fn bad(m: impl Into<String>) -> VerifierError {
@@ -381,6 +446,46 @@ impl Verifier {
         Ok(keys)
     }
 
+    /// The signer of a stored key: the software key, or the key in its PKCS#11 token (kept
+    /// open; a token that does not answer is a `503`).
+    pub(crate) async fn signer_of(&self, key: &VerifierKey) -> Result<Arc<dyn Signer>> {
+        if let Some(jwk) = &key.jwk {
+            return Ok(Arc::new(LocalSigner::new(SigningKey::from_private_jwk(
+                jwk,
+            )?)));
+        }
+        let reference = key
+            .pkcs11
+            .as_ref()
+            .ok_or_else(|| VerifierError::Internal("stored verifier key has no key".into()))?;
+        if let Some(signer) = self
+            .hsm_signers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key.kid)
+        {
+            return Ok(signer.clone());
+        }
+        let signer = self
+            .deps
+            .keys
+            .external_signer(reference, None)
+            .await
+            .map_err(hsm_unavailable)?;
+        if signer.public_jwk().key.thumbprint() != key.kid {
+            return Err(VerifierError::Internal(format!(
+                "the token's key {} is not the verifier's key {}",
+                signer.public_jwk().key.thumbprint(),
+                key.kid
+            )));
+        }
+        self.hsm_signers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key.kid.clone(), signer.clone());
+        Ok(signer)
+    }
+
     /// The configuration with the active key's identity (`client_id`, `x5c`, `kid`).
     pub(crate) fn with_active_key(
         &self,
@@ -404,11 +509,6 @@ impl Verifier {
         let (record, config) = self.load_verifier(verifier).await?;
         let now = self.now();
         let activate_at = activation(&req, now).map_err(VerifierError::InvalidRequest)?;
-        if req.pkcs11.is_some() {
-            return Err(bad(
-                "pkcs11: keys in an HSM are for issuers in this version; a verifier signs with a software key",
-            ));
-        }
         if config.prefix == ClientIdPrefix::RedirectUri {
             return Err(bad(
                 "a redirect_uri verifier passes its requests unsigned: it has no signing key to rotate",
@@ -428,17 +528,42 @@ impl Verifier {
             )));
         }
         let active = keys.active(now)?;
-        let key = match &req.jwk {
-            Some(jwk) => SigningKey::from_private_jwk(jwk).map_err(|e| bad(format!("jwk: {e}")))?,
-            None if req.x5c.is_some() => return Err(bad("x5c needs the key it certifies (jwk)")),
-            None => SigningKey::generate(Algorithm::Es256, self.deps.rng.as_ref())?,
+        let material = match (&req.jwk, &req.pkcs11) {
+            (Some(_), Some(_)) => {
+                return Err(bad("pkcs11 names a key in an HSM: give no jwk with it"));
+            }
+            (Some(jwk), None) => Material::Software(Box::new(
+                SigningKey::from_private_jwk(jwk).map_err(|e| bad(format!("jwk: {e}")))?,
+            )),
+            (None, Some(p)) => {
+                let (reference, generate) =
+                    pkcs11_reference(p).map_err(VerifierError::InvalidRequest)?;
+                let signer = self
+                    .deps
+                    .keys
+                    .external_signer(&reference, generate.then_some(Algorithm::Es256))
+                    .await
+                    .map_err(|e| match e {
+                        ExternalKeyError::Invalid(m) => bad(format!("pkcs11: {m}")),
+                        unavailable => hsm_unavailable(unavailable),
+                    })?;
+                Material::Hsm(reference, signer)
+            }
+            (None, None) if req.x5c.is_some() => {
+                return Err(bad("x5c needs the key it certifies (jwk or pkcs11)"));
+            }
+            (None, None) => Material::Software(Box::new(SigningKey::generate(
+                Algorithm::Es256,
+                self.deps.rng.as_ref(),
+            )?)),
         };
-        if config.haip && key.algorithm() != Algorithm::Es256 {
+        let public = material.public_key();
+        if config.haip && material.algorithm() != Algorithm::Es256 {
             return Err(bad(
                 "HAIP 1.0 §7: a HAIP verifier signs with ES256 (a P-256 jwk)",
             ));
         }
-        let thumbprint = key.public_key().thumbprint();
+        let thumbprint = public.thumbprint();
         if keys.keys.iter().any(|k| k.kid == thumbprint) {
             return Err(VerifierError::Conflict(
                 "this key is one of the verifier's keys already".into(),
@@ -455,8 +580,8 @@ impl Verifier {
                 let chain = x509::parse_x5c(&json!(x5c)).map_err(|e| bad(format!("x5c: {e}")))?;
                 let leaf = chain.first().ok_or_else(|| bad("x5c is empty"))?;
                 let leaf_key = x509::leaf_public_key(leaf).map_err(|e| bad(format!("x5c: {e}")))?;
-                if &leaf_key != key.public_key() {
-                    return Err(bad("the x5c leaf does not certify jwk"));
+                if leaf_key != public {
+                    return Err(bad("the x5c leaf does not certify the key"));
                 }
                 if config.prefix == ClientIdPrefix::X509SanDns {
                     // Spec: OID4VP 1.0 §5.9.3: the client_id host is a dNSName SAN of the leaf.
@@ -480,7 +605,7 @@ impl Verifier {
             }
             None => None,
         };
-        let identity = self.identity(verifier, config.prefix, key.public_key(), configured, now)?;
+        let identity = self.identity(verifier, config.prefix, &public, configured, now)?;
         let would_be = VerifierConfig {
             x5c: identity.x5c.clone(),
             x5c_configured: identity.x5c_configured,
@@ -493,7 +618,24 @@ impl Verifier {
         for k in all.iter_mut().filter(|k| k.retired_at.is_none()) {
             k.retired_at = Some(activate_at.secs());
         }
-        all.push(VerifierKey::new(&key, identity, now, activate_at)?);
+        all.push(match material {
+            Material::Software(key) => VerifierKey::new(&key, identity, now, activate_at)?,
+            Material::Hsm(reference, signer) => {
+                let key = VerifierKey::external(
+                    &public,
+                    signer.algorithm(),
+                    reference,
+                    identity,
+                    now,
+                    activate_at,
+                );
+                self.hsm_signers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(key.kid.clone(), signer);
+                key
+            }
+        });
         let plain = zeroize::Zeroizing::new(
             serde_json::to_vec(&SealedKeys { keys: all })
                 .map_err(|e| VerifierError::Internal(e.to_string()))?,

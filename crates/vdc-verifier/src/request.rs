@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vdc_core::jose::jwe::EcdhPrivateKey;
-use vdc_core::jose::{LocalSigner, jws};
+use vdc_core::jose::jws;
 use vdc_core::rng::random_b64;
 use vdc_core::x509;
 use vdc_store::{PresentationRequestRecord, PresentationStatus, SecretHash};
@@ -765,18 +765,17 @@ impl Verifier {
         let stored = keys.for_client_id(client_id, self.now())?;
         let mut header = Map::new();
         header.insert("typ".into(), REQUEST_OBJECT_TYP.into());
-        let mut signer = LocalSigner::new(stored.signing_key()?);
+        let signer = self.signer_of(stored).await?;
         let sent = stored.sent_x5c()?;
         if !sent.is_empty() {
             // A server-made chain: the leaf only, the CA is the anchor the wallet holds. An
             // operator's chain is sent as configured (RFC 7515 §4.1.6).
             header.insert("x5c".into(), x509::to_x5c(&sent));
-            signer = signer.with_x5c(sent);
         }
         if let Some(kid) = stored.header_kid() {
             header.insert("kid".into(), kid.into());
         }
-        Ok(jws::sign_with_options(header, claims, &signer, false).await?)
+        Ok(jws::sign_with_options(header, claims, signer.as_ref(), false).await?)
     }
 
     /// `GET /api/v1/verifiers/{verifier}/requests/{id}`: the contract's result object; a

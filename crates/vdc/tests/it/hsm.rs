@@ -4,6 +4,8 @@
 //! `@openid4vc/openid4vci`, the credential verified by `@sd-jwt/sd-jwt-vc`) with the
 //! credential signed in the token; the credential of the software key still verifies; after a
 //! restart the key is opened from its stored reference; and the operator's mistakes are 400s.
+//! A verifier's request-signing key generated in the token signs requests a wallet completes,
+//! before and after a restart; without the module both answer 503.
 
 use serde_json::{Value, json};
 use vdc_core::jose::jws;
@@ -149,6 +151,69 @@ async fn issuance_with_a_key_in_the_hsm(backend: Backend) {
     let ready = server.http.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status().as_u16(), 200);
 
+    // A verifier's request-signing key in the token: its requests are signed there and a
+    // wallet completes one, before and after a restart.
+    let (wallet, _) = crate::presentation::holder(&server).await;
+    let v = crate::presentation::verifier(
+        &server,
+        "hsm-v",
+        "x509_hash",
+        vec![server.issuer_url("demo")],
+    )
+    .await;
+    let verifier_keys = "/api/v1/verifiers/hsm-v/keys";
+    let (status, answer) = server
+        .admin_post(verifier_keys, &pkcs11(&token, "absent-verifier-key", false))
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, created) = server
+        .admin_post(verifier_keys, &pkcs11(&token, "hsm-verifier", true))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let verifier_kid = created["kid"].as_str().unwrap().to_owned();
+    let (_, v2) = server.admin_get("/api/v1/verifiers/hsm-v").await;
+    assert_ne!(
+        v2["client_id"], v["client_id"],
+        "x509_hash of the HSM key's certificate"
+    );
+    for round in ["before restart", "after restart"] {
+        let r = crate::presentation::request(
+            &server,
+            "hsm-v",
+            json!({"dcql_query": crate::presentation::badge_query()}),
+        )
+        .await;
+        let id = r["id"].as_str().unwrap();
+        let jwt = server
+            .http
+            .get(server.url(&format!("/verifiers/hsm-v/requests/{id}/request.jwt")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let leaf_der = {
+            use base64::Engine as _;
+            let header = jws::decode(&jwt).unwrap().header.clone();
+            base64::engine::general_purpose::STANDARD
+                .decode(header["x5c"][0].as_str().unwrap())
+                .unwrap()
+        };
+        let leaf_key = vdc_core::x509::leaf_public_key(&leaf_der).unwrap();
+        assert_eq!(leaf_key.thumbprint(), verifier_kid, "{round}");
+        wallet
+            .present(
+                r["authorization_request"].as_str().unwrap(),
+                &crate::presentation::trust_for(&v2),
+            )
+            .await
+            .unwrap();
+        let done = crate::presentation::result(&server, "hsm-v", id).await;
+        assert_eq!(done["status"], "verified", "{round}: {done}");
+        server.restart().await;
+    }
+
     // Without the module allowed, the stored HSM key cannot sign: 503, not 500 or a panic.
     server
         .restart_with(|c| c.pkcs11_modules = String::new())
@@ -163,5 +228,24 @@ async fn issuance_with_a_key_in_the_hsm(backend: Backend) {
         err.contains("503") || err.contains("temporarily_unavailable"),
         "{err}"
     );
+    // Nor the verifier's: its request object is a 503 temporarily_unavailable.
+    let r = crate::presentation::request(
+        &server,
+        "hsm-v",
+        json!({"dcql_query": crate::presentation::badge_query()}),
+    )
+    .await;
+    let answer = server
+        .http
+        .get(server.url(&format!(
+            "/verifiers/hsm-v/requests/{}/request.jwt",
+            r["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 503);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
     server.stop().await;
 }
