@@ -13,7 +13,7 @@
 //! where a `next` key is published from its creation on.
 
 use serde_json::{Value, json};
-use vdc_core::jose::SigningKey;
+use vdc_core::jose::{PublicKey, SigningKey};
 use vdc_core::time::UnixTime;
 pub use vdc_http::keys::{CreateKey, KeyCreated, KeyItem, KeyList};
 use vdc_http::keys::{bounded, time};
@@ -140,7 +140,7 @@ impl Issuer {
             None => SigningKey::generate(alg, self.rng.as_ref())
                 .map_err(|e| IssuerError::Internal(format!("signing key: {e}")))?,
         };
-        let certificates = self.certificates(&def, &key, req.x5c.as_deref(), now)?;
+        let certificates = self.certificates(&def, key.public_key(), req.x5c.as_deref(), now)?;
         if certificates.def.is_some() && activate_at > now {
             return Err(bad(
                 "a key with certificates activates at once (the issuer's certificates change with it): activate_at is for keys without x5c",
@@ -170,9 +170,9 @@ impl Issuer {
     }
 
     /// A rotation to a key in an HSM (contract-next `pkcs11`): the key `key_label` names in
-    /// the token, or a new non-extractable one with `"generate": true` (vdc addition). Only
-    /// for issuers without certificates: a chain certifies one key and vdc makes none for
-    /// HSM keys yet.
+    /// the token, or a new non-extractable one with `"generate": true` (vdc addition),
+    /// certified as a software key would be (an operator's `x5c` given with it, or the HAIP
+    /// chain and mdoc Document Signer certificate vdc makes for its public key).
     async fn create_hsm_key(
         &self,
         def: &IssuerDefinition,
@@ -181,46 +181,52 @@ impl Issuer {
         activate_at: UnixTime,
         newest: &str,
     ) -> Result<KeyCreated> {
-        if req.jwk.is_some() || req.x5c.is_some() {
-            return Err(bad(
-                "pkcs11 names a key in an HSM: give neither jwk nor x5c",
-            ));
+        if req.jwk.is_some() {
+            return Err(bad("pkcs11 names a key in an HSM: give no jwk with it"));
         }
         let (reference, generate) = pkcs11_reference(pkcs11)?;
-        if def.x5c.is_some()
-            || def.document_signer_x5c.is_some()
-            || crate::certificate::needs_chain(def)
-        {
-            return Err(bad(
-                "keys in an HSM are for issuers without certificates (no x5c, HAIP chain or mdoc Document Signer) in this version",
-            ));
-        }
         let alg = def.algorithm()?;
-        let info = self
+        let signer = self
             .keys
-            .rotate_external(
-                &def.id,
-                &reference,
-                generate.then_some(alg),
-                activate_at,
-                newest,
-                self.rng.as_ref(),
-            )
+            .external_signer(&reference, generate.then_some(alg))
             .await
             .map_err(|e| match e {
                 vdc_store::ExternalKeyError::Invalid(m) => bad(format!("pkcs11: {m}")),
                 vdc_store::ExternalKeyError::Unavailable(m) => {
                     IssuerError::TemporarilyUnavailable(format!("pkcs11: {m}"))
                 }
-            })?
-            .map_err(|e| rotation_error(&def.id, e))?;
-        if info.alg != def.signing_alg {
-            // The key was found but is of another algorithm: it must not sign; remove it.
-            let _ = self.keys.delete(&def.id, &info.kid).await;
+            })?;
+        if signer.algorithm() != alg {
+            // An existing key of another algorithm: it must not sign for this issuer.
             return Err(bad(format!(
                 "pkcs11: the key is {}, the issuer signs with {}",
-                info.alg, def.signing_alg
+                signer.algorithm().name(),
+                def.signing_alg
             )));
+        }
+        let now = self.now();
+        let certificates =
+            self.certificates(def, &signer.public_jwk().key, req.x5c.as_deref(), now)?;
+        if certificates.def.is_some() && activate_at > now {
+            return Err(bad(
+                "a key with certificates activates at once (the issuer's certificates change with it): activate_at is for keys without x5c",
+            ));
+        }
+        let info = self
+            .keys
+            .rotate_external(
+                &def.id,
+                &reference,
+                signer.as_ref(),
+                certificates.chain.as_deref(),
+                activate_at,
+                newest,
+                self.rng.as_ref(),
+            )
+            .await
+            .map_err(|e| rotation_error(&def.id, e))?;
+        if let Some(def) = certificates.def {
+            self.store_definition(&def.id.clone(), def).await?;
         }
         Ok(KeyCreated {
             kid: info.kid,
@@ -236,7 +242,7 @@ impl Issuer {
     fn certificates(
         &self,
         def: &IssuerDefinition,
-        key: &SigningKey,
+        key: &PublicKey,
         x5c: Option<&[String]>,
         now: UnixTime,
     ) -> Result<Certificates> {
@@ -245,8 +251,8 @@ impl Issuer {
                 vdc_core::x509::parse_x5c(&json!(x5c)).map_err(|e| bad(format!("x5c: {e}")))?;
             let leaf_key =
                 vdc_core::x509::leaf_public_key(&chain[0]).map_err(|e| bad(format!("x5c: {e}")))?;
-            if &leaf_key != key.public_key() {
-                return Err(bad("x5c leaf does not certify jwk"));
+            if &leaf_key != key {
+                return Err(bad("x5c leaf does not certify the key"));
             }
             // The operator's chain replaces whatever certified the old key (vdc's CA and
             // Document Signer certificate included: mdocs then carry the operator's chain).
@@ -281,7 +287,7 @@ impl Issuer {
             let made = crate::certificate::make_chain(
                 issuer_id,
                 &self.issuer_url(issuer_id),
-                key.public_key(),
+                key,
                 now,
                 self.rng.as_ref(),
             )?;
@@ -293,7 +299,7 @@ impl Issuer {
             crate::mdoc::make_chain(
                 issuer_id,
                 &self.issuer_url(issuer_id),
-                key.public_key(),
+                key,
                 now,
                 self.rng.as_ref(),
             )?

@@ -317,37 +317,34 @@ impl KeyRing {
         }
     }
 
-    /// Adds a key held in an HSM as `issuer_id`'s next key (as [`Self::rotate`]): the key
-    /// `reference` names, or a new non-extractable one there when `generate`. Only the
-    /// reference is stored (sealed), with the public key.
+    /// Adds a key held in an HSM as `issuer_id`'s next key (as [`Self::rotate`]): `signer`,
+    /// opened or generated through [`Self::external_signer`] from `reference`, with the
+    /// certificate chain `x5c` that certifies it, if any. Only the reference is stored
+    /// (sealed), with the public key (and its `x5c`).
     #[allow(clippy::too_many_arguments)]
     pub async fn rotate_external(
         &self,
         issuer_id: &str,
         reference: &Value,
-        generate: Option<Algorithm>,
+        signer: &dyn Signer,
+        x5c: Option<&[Vec<u8>]>,
         activate_at: UnixTime,
         expected_newest: &str,
         rng: &dyn RandomSource,
-    ) -> std::result::Result<Result<KeyInfo>, ExternalKeyError> {
-        let external = self.external()?;
-        let signer = match generate {
-            Some(alg) => external.generate(reference, alg).await?,
-            None => external.open(reference, None, None).await?,
-        };
+    ) -> Result<KeyInfo> {
         let now = self.inner.clock.now();
         let jwk = signer.public_jwk().clone();
         let kid = jwk.kid.clone().unwrap_or_else(|| jwk.thumbprint());
-        let public_jwk = jwk.with_kid(kid.clone()).to_value();
+        let mut public_jwk = jwk.with_kid(kid.clone()).to_value();
+        if let Some(chain) = x5c {
+            public_jwk["x5c"] = vdc_core::x509::to_x5c(chain);
+        }
         let stored = serde_json::json!({ "pkcs11": reference }).to_string();
-        let sealed = match self
+        let sealed = self
             .inner
             .kek
             .seal(stored.as_bytes(), &context(issuer_id, &kid), rng)
-        {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(StoreError::Invalid(sealing_failed(&e)))),
-        };
+            .map_err(|e| StoreError::Invalid(sealing_failed(&e)))?;
         let record = SigningKeyRecord {
             issuer_id: issuer_id.to_owned(),
             kid: kid.clone(),
@@ -358,20 +355,16 @@ impl KeyRing {
             activate_at: activate_at.max(now),
             retired_at: None,
         };
-        if let Err(e) = self
-            .inner
+        self.inner
             .store
             .rotate_signing_key(&record, expected_newest)
-            .await
-        {
-            return Ok(Err(e));
-        }
+            .await?;
         self.forget(issuer_id);
-        Ok(self.keys(issuer_id).await.and_then(|keys| {
+        self.keys(issuer_id).await.and_then(|keys| {
             keys.into_iter()
                 .find(|k| k.kid == kid)
                 .ok_or(StoreError::NotFound("signing key"))
-        }))
+        })
     }
 
     /// The deployment's key-encryption key (for the other secrets services seal).

@@ -387,12 +387,29 @@ impl Verifier {
         })
     }
 
-    /// A verifier's keys, opened (cached while the ciphertext is the one opened).
+    /// A verifier's keys with the identities they sign as: for a row from before rotation,
+    /// the configuration's identity, which may have changed under the same key
+    /// (`align_with_public_url`).
     pub(crate) fn keys_of(
         &self,
         record: &VerifierRecord,
         config: &VerifierConfig,
     ) -> Result<Arc<Keys>> {
+        let keys = self.opened(record, config)?;
+        if keys.rotated {
+            return Ok(keys);
+        }
+        let mut key = keys.keys[0].clone();
+        key.set_identity(legacy_identity(config));
+        Ok(Arc::new(Keys {
+            keys: vec![key],
+            rotated: false,
+        }))
+    }
+
+    /// A verifier's keys as sealed, opened once per ciphertext (a rotation anywhere changes
+    /// the ciphertext, so a reread record is opened again).
+    fn opened(&self, record: &VerifierRecord, config: &VerifierConfig) -> Result<Arc<Keys>> {
         if let Some((sealed, keys)) = self
             .opened_keys
             .lock()
@@ -400,17 +417,7 @@ impl Verifier {
             .get(&record.id)
             && *sealed == record.encrypted_signing_key
         {
-            if keys.rotated {
-                return Ok(keys.clone());
-            }
-            // A row from before rotation: its identity is the configuration's, which may
-            // have changed under the same key (`align_with_public_url`).
-            let mut key = keys.keys[0].clone();
-            key.set_identity(legacy_identity(config));
-            return Ok(Arc::new(Keys {
-                keys: vec![key],
-                rotated: false,
-            }));
+            return Ok(keys.clone());
         }
         let plain = self.open(&record.encrypted_signing_key, &key_context(&record.id))?;
         let value: Value = serde_json::from_slice(&plain)
@@ -449,40 +456,45 @@ impl Verifier {
     /// The signer of a stored key: the software key, or the key in its PKCS#11 token (kept
     /// open; a token that does not answer is a `503`).
     pub(crate) async fn signer_of(&self, key: &VerifierKey) -> Result<Arc<dyn Signer>> {
-        if let Some(jwk) = &key.jwk {
-            return Ok(Arc::new(LocalSigner::new(SigningKey::from_private_jwk(
-                jwk,
-            )?)));
-        }
-        let reference = key
-            .pkcs11
-            .as_ref()
-            .ok_or_else(|| VerifierError::Internal("stored verifier key has no key".into()))?;
         if let Some(signer) = self
-            .hsm_signers
+            .signers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&key.kid)
         {
             return Ok(signer.clone());
         }
+        let signer: Arc<dyn Signer> = match (&key.jwk, &key.pkcs11) {
+            (Some(jwk), _) => Arc::new(LocalSigner::new(SigningKey::from_private_jwk(jwk)?)),
+            (None, Some(reference)) => self.open_hsm_key(&key.kid, reference).await?,
+            (None, None) => {
+                return Err(VerifierError::Internal(
+                    "stored verifier key has no key".into(),
+                ));
+            }
+        };
+        self.signers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key.kid.clone(), signer.clone());
+        Ok(signer)
+    }
+
+    /// Opens the token key `reference` names, checked to be key `kid`.
+    async fn open_hsm_key(&self, kid: &str, reference: &Value) -> Result<Arc<dyn Signer>> {
         let signer = self
             .deps
             .keys
             .external_signer(reference, None)
             .await
             .map_err(hsm_unavailable)?;
-        if signer.public_jwk().key.thumbprint() != key.kid {
+        let found = signer.public_jwk().key.thumbprint();
+        if found != kid {
+            // The label now names another key (replaced in the token): never sign with it.
             return Err(VerifierError::Internal(format!(
-                "the token's key {} is not the verifier's key {}",
-                signer.public_jwk().key.thumbprint(),
-                key.kid
+                "the token's key {found} is not the verifier's key {kid}"
             )));
         }
-        self.hsm_signers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key.kid.clone(), signer.clone());
         Ok(signer)
     }
 
@@ -492,7 +504,12 @@ impl Verifier {
         record: &VerifierRecord,
         mut config: VerifierConfig,
     ) -> Result<VerifierConfig> {
-        let keys = self.keys_of(record, &config)?;
+        let keys = self.opened(record, &config)?;
+        if !keys.rotated {
+            // The configuration records the one key's identity (the hot path of every
+            // verifier that never rotated: nothing to copy).
+            return Ok(config);
+        }
         let active = keys.active(self.now())?;
         config.client_id = active.client_id.clone();
         config.x5c = active.chain()?;
@@ -629,7 +646,7 @@ impl Verifier {
                     now,
                     activate_at,
                 );
-                self.hsm_signers
+                self.signers
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .insert(key.kid.clone(), signer);

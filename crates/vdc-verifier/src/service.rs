@@ -78,8 +78,9 @@ pub struct Verifier {
     /// Each verifier's request-signing keys, opened, with the ciphertext they came from (so
     /// a rotation anywhere is seen as soon as the record is reread).
     pub(crate) opened_keys: Arc<Mutex<HashMap<String, OpenedKeys>>>,
-    /// Request-signing keys in PKCS#11 tokens, open, by `kid` (their RFC 7638 thumbprint).
-    pub(crate) hsm_signers: Arc<Mutex<HashMap<String, Arc<dyn vdc_core::jose::Signer>>>>,
+    /// Request-signing keys, open (parsed, or found in their PKCS#11 token), by `kid` (their
+    /// RFC 7638 thumbprint): a request object costs one signature, not a key parse.
+    pub(crate) signers: Arc<Mutex<HashMap<String, Arc<dyn vdc_core::jose::Signer>>>>,
     /// Pending requests this instance created, so the request object and the response that
     /// follow need no read of them (issue 11). What a pending request holds does not change;
     /// whether it is still pending is decided by the store's conditional update when it
@@ -190,7 +191,7 @@ impl Verifier {
             resolvers: Arc::new(Mutex::new(HashMap::new())),
             records: Arc::new(Mutex::new(HashMap::new())),
             opened_keys: Arc::new(Mutex::new(HashMap::new())),
-            hsm_signers: Arc::new(Mutex::new(HashMap::new())),
+            signers: Arc::new(Mutex::new(HashMap::new())),
             pending: Arc::new(Mutex::new(PendingRequests::default())),
         }
     }

@@ -27,6 +27,148 @@ mod on {
     async fn postgres_issuance_with_a_key_in_the_hsm() {
         super::issuance_with_a_key_in_the_hsm(Backend::Postgres).await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_mdocs_signed_in_the_hsm_carry_a_document_signer_certificate_of_its_key() {
+        super::mdocs_signed_in_the_hsm(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_mdocs_signed_in_the_hsm_carry_a_document_signer_certificate_of_its_key() {
+        super::mdocs_signed_in_the_hsm(Backend::Postgres).await;
+    }
+}
+
+/// Keys in the token with certificates. An mdoc issuer (its Document Signer certificate and
+/// IACA made by vdc) rotated to a generated token key: vdc certifies the token's public key,
+/// the mdocs' `issuerAuth` is signed in the token, verifies with the DS certificate's key and
+/// chains to the exported IACA; a scheduled rotation is refused (the certificate changes with
+/// the key). A HAIP issuer gets a new leaf for its token key. An existing token key with the
+/// operator's chain signs credentials carrying that chain; a chain of another key is refused.
+async fn mdocs_signed_in_the_hsm(backend: Backend) {
+    use crate::mdoc_issuance::{check_issuer_auth, issue_mdocs, mdl_issuer};
+    let server = TestServer::start_with(backend, |c| c.pkcs11_modules = MODULE.to_owned()).await;
+    let token = new_token("mdoc");
+    let (status, body) = server
+        .admin_post("/api/v1/issuers", &mdl_issuer("mdl-hsm"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (software, _) = issue_mdocs(&server, "mdl-hsm", 1).await;
+    let software_ds = check_issuer_auth(&server, "mdl-hsm", &software[0]).await;
+
+    let keys = "/api/v1/issuers/mdl-hsm/keys";
+    let mut scheduled = pkcs11(&token, "mdl-later", true);
+    scheduled["activate"] = json!(false);
+    scheduled["activate_at"] = json!(vdc_core::vc_jose::format_date_time_stamp(
+        vdc_core::time::Clock::now(&server.clock).plus(3_600)
+    ));
+    let (status, answer) = server.admin_post(keys, &scheduled).await;
+    assert_eq!(status, 400, "{answer}");
+
+    let (status, created) = server
+        .admin_post(keys, &pkcs11(&token, "mdl-hsm", true))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let hsm_kid = created["kid"].as_str().unwrap();
+    let (mdocs, _) = issue_mdocs(&server, "mdl-hsm", 1).await;
+    let ds = check_issuer_auth(&server, "mdl-hsm", &mdocs[0]).await;
+    assert_eq!(
+        ds.thumbprint(),
+        hsm_kid,
+        "the DS certificate certifies the token's key"
+    );
+    assert_ne!(ds, software_ds);
+
+    // A HAIP issuer (vdc's per-issuer CA and leaf): the new leaf certifies the token's key
+    // and is what the published key carries.
+    let (status, haip) = server
+        .admin_post(
+            "/api/v1/issuers",
+            &crate::issuer_x5c::haip_issuer_body("haip-hsm"),
+        )
+        .await;
+    assert_eq!(status, 201, "{haip}");
+    let (status, created) = server
+        .admin_post(
+            "/api/v1/issuers/haip-hsm/keys",
+            &pkcs11(&token, "haip-hsm", true),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (_, object) = server.admin_get("/api/v1/issuers/haip-hsm").await;
+    assert_ne!(object["trust_anchor"], haip["trust_anchor"], "a new CA");
+    let leaf = std_der(object["x5c"][0].as_str().unwrap());
+    assert_eq!(
+        vdc_core::x509::leaf_public_key(&leaf).unwrap().thumbprint(),
+        created["kid"].as_str().unwrap()
+    );
+
+    // The operator's chain for an existing token key: pkcs11 (without generate) with x5c.
+    use vdc_core::jose::{Algorithm, Signer as _, SigningKey};
+    let in_token = vdc_pkcs11::Token::open(
+        std::path::Path::new(MODULE),
+        &token,
+        &vdc_pkcs11::softhsm::user_pin(),
+    )
+    .unwrap()
+    .generate(Algorithm::Es256, "operator-key")
+    .unwrap();
+    let rng = vdc_core::rng::SystemRandom::new();
+    let now = vdc_core::time::Clock::now(&server.clock);
+    let spec = |cn: &str| {
+        vdc_core::x509::CertificateSpec::new(cn, now.plus(-60), now.plus(86_400), &rng).unwrap()
+    };
+    let ca_key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();
+    let ca = vdc_core::x509::self_signed(&spec("Operator CA").ca(), &ca_key).unwrap();
+    let leaf = vdc_core::x509::issue(
+        &spec("demo issuer"),
+        &in_token.public_jwk().key,
+        &ca,
+        &ca_key,
+    )
+    .unwrap();
+    let mut body = pkcs11(&token, "operator-key", false);
+    body["x5c"] = json!([std_b64(&leaf), std_b64(&ca)]);
+    // A chain that certifies another key is refused.
+    let other = vdc_core::x509::issue(
+        &spec("other"),
+        SigningKey::generate(Algorithm::Es256, &rng)
+            .unwrap()
+            .public_key(),
+        &ca,
+        &ca_key,
+    )
+    .unwrap();
+    let mut wrong = body.clone();
+    wrong["x5c"] = json!([std_b64(&other), std_b64(&ca)]);
+    let (status, answer) = server.admin_post(KEYS, &wrong).await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, created) = server.admin_post(KEYS, &body).await;
+    assert_eq!(status, 201, "{created}");
+    let credential = issue(&server).await;
+    let header = jws::decode(credential.split('~').next().unwrap())
+        .unwrap()
+        .header
+        .clone();
+    assert_eq!(header["x5c"][0], std_b64(&leaf), "the operator's leaf");
+    assert_eq!(kid_of(&credential), created["kid"].as_str().unwrap());
+    assert_eq!(
+        verify_sd_jwt_vc(&server, "demo", &credential).await["given_name"],
+        "Ada"
+    );
+    server.stop().await;
+}
+
+fn std_b64(der: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(der)
+}
+
+fn std_der(b64: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
 }
 
 const KEYS: &str = "/api/v1/issuers/demo/keys";

@@ -30,7 +30,7 @@ vdc_testkit::both_backends!(
 /// A create body that meets HAIP 1.0's configuration rules (an identity provider, PAR and
 /// DPoP, a scope per configuration, a wallet provider's anchor, `cnf.jwk`, ES256) and has no
 /// `x5c`.
-fn haip_issuer_body(id: &str) -> Value {
+pub(crate) fn haip_issuer_body(id: &str) -> Value {
     use vdc_core::jose::{Algorithm, SigningKey};
     let rng = vdc_core::rng::SystemRandom::new();
     let key = SigningKey::generate(Algorithm::Es256, &rng).unwrap();

@@ -43,7 +43,7 @@ fn mdl_configuration() -> Value {
         "expires_in": LIFETIME})
 }
 
-fn mdl_issuer(id: &str) -> Value {
+pub(crate) fn mdl_issuer(id: &str) -> Value {
     json!({"id": id, "credential_configurations": {"mDL": mdl_configuration()}})
 }
 
@@ -57,7 +57,7 @@ async fn create(server: &TestServer, body: &Value) -> (u16, Value) {
 
 /// Redeems a fresh offer of `mDL` with `keys` jwt proofs (one shared `c_nonce`); answers the
 /// decoded mdocs and the holder keys, in order.
-async fn issue_mdocs(
+pub(crate) async fn issue_mdocs(
     server: &TestServer,
     issuer: &str,
     keys: usize,
@@ -159,7 +159,11 @@ async fn iaca(server: &TestServer, issuer: &str) -> (u16, String, Option<String>
 
 /// Checks `issuerAuth`: ES256, signed by the DS certificate's key, that certificate alone in
 /// `x5chain` and chaining to the issuer's exported IACA; answers the DS key.
-async fn check_issuer_auth(server: &TestServer, issuer: &str, mdoc: &IssuerSigned) -> PublicKey {
+pub(crate) async fn check_issuer_auth(
+    server: &TestServer,
+    issuer: &str,
+    mdoc: &IssuerSigned,
+) -> PublicKey {
     let auth = &mdoc.issuer_auth;
     assert_eq!(auth.algorithm().unwrap(), Algorithm::Es256);
     let x5chain = auth.x5chain().unwrap();
