@@ -42,6 +42,12 @@ pub(crate) async fn third_party_wallet(input: Value) -> Value {
     run_driver("openid4vci-js/wallet.mjs", input).await
 }
 
+/// Runs the third-party OpenID4VP wallet (`@openid4vc/openid4vp`, conformance/README.md for
+/// the JSON contract) on one authorization request.
+pub(crate) async fn third_party_presentation(input: Value) -> Value {
+    run_driver("openid4vp-js/wallet.mjs", input).await
+}
+
 /// Runs a conformance driver (`conformance/<script>`) with `input` on stdin.
 async fn run_driver(script: &'static str, input: Value) -> Value {
     let dir = conformance_dir().clone();

@@ -26,6 +26,7 @@ vdc_testkit::both_backends!(
     requests_in_flight_survive_a_rotation_on_another_instance,
     scheduled_rotation_changes_the_did_client_id_at_activate_at,
     racing_verifier_rotations_add_exactly_one_key,
+    a_third_party_wallet_answers_requests_on_both_sides_of_a_rotation,
     imported_operator_chains_are_used_as_given,
     bad_verifier_rotations_are_refused,
 );
@@ -445,4 +446,81 @@ async fn bad_verifier_rotations_are_refused(server: &TestServer) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(keys(server, "bad-x").await.len(), 1);
+}
+
+/// The independent wallet (`@openid4vc/openid4vp` 0.4.6, KB-JWT by `@sd-jwt/sd-jwt-vc`)
+/// answers a request made before a rotation (it checks key 1's chain against key 1's anchor
+/// and binds to key 1's client_id) and one made after it (key 2, the new anchor); vdc
+/// verifies both. With the old anchor the new request's chain is refused.
+async fn a_third_party_wallet_answers_requests_on_both_sides_of_a_rotation(server: &TestServer) {
+    let offer = server
+        .offer(
+            "demo",
+            &json!({"credential_configuration_ids": ["EmployeeBadge"],
+                "claims": {"EmployeeBadge": {"given_name": "Ada", "family_name": "Lovelace",
+                    "employee_id": "E-1", "department": "R&D"}}}),
+        )
+        .await;
+    let accepted = server
+        .wallet()
+        .accept_offer(offer["offer_uri"].as_str().unwrap(), None, 1)
+        .await
+        .unwrap();
+    let credential = accepted.credentials[0].credential.clone();
+    let holder_jwk: Value = serde_json::from_str(
+        &accepted.credentials[0]
+            .holder_private_jwk
+            .as_ref()
+            .unwrap()
+            .signing_key()
+            .unwrap()
+            .to_private_jwk(),
+    )
+    .unwrap();
+    let v1 = verifier(
+        server,
+        "tp-rot",
+        "x509_hash",
+        vec![server.issuer_url("demo")],
+    )
+    .await;
+    let before = request(
+        server,
+        "tp-rot",
+        json!({"dcql_query": badge_query(), "response_mode": "direct_post.jwt"}),
+    )
+    .await;
+    let (status, created) = server
+        .admin_post(&keys_path("tp-rot"), &json!({"activate": true}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (_, v2) = server.admin_get("/api/v1/verifiers/tp-rot").await;
+    let after = request(server, "tp-rot", json!({"dcql_query": badge_query()})).await;
+    let present = |created: &Value, anchor: &Value| {
+        crate::conformance::third_party_presentation(json!({
+            "authorization_request": created["authorization_request"],
+            "trust_anchor_pem": anchor,
+            "credential": credential,
+            "holder_private_jwk": holder_jwk,
+            "allow_http": true}))
+    };
+    let refused = present(&after, &v1["trust_anchor"]).await;
+    assert_eq!(
+        refused["ok"], false,
+        "key 2's chain under key 1's anchor: {refused}"
+    );
+    // The library's request-object check (x5c against the anchor) is what refuses it.
+    assert_eq!(refused["step"], "library", "{refused}");
+    for (created, v) in [(&before, &v1), (&after, &v2)] {
+        let answer = present(created, &v["trust_anchor"]).await;
+        assert_eq!(answer["ok"], true, "{answer}");
+        assert_eq!(answer["status"], 200, "{answer}");
+        assert_eq!(answer["client_id"], v["client_id"], "{answer}");
+        let r = result(server, "tp-rot", created["id"].as_str().unwrap()).await;
+        assert_eq!(r["status"], "verified", "{r}");
+        assert_eq!(
+            r["presentation"]["badge"][0]["claims"],
+            json!({"given_name": "Ada", "employee_id": "E-1"})
+        );
+    }
 }
