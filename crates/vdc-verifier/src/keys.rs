@@ -653,24 +653,7 @@ impl Verifier {
                 key
             }
         });
-        let plain = zeroize::Zeroizing::new(
-            serde_json::to_vec(&SealedKeys { keys: all })
-                .map_err(|e| VerifierError::Internal(e.to_string()))?,
-        );
-        let sealed = self.seal(&plain, &key_context(verifier))?;
-        let written = self
-            .deps
-            .store
-            .replace_verifier_signing_key(verifier, &record.encrypted_signing_key, &sealed)
-            .await
-            .map_err(|e| match e {
-                vdc_store::StoreError::NotFound(_) => {
-                    VerifierError::NotFound("no such verifier".into())
-                }
-                other => other.into(),
-            })?;
-        self.forget(verifier);
-        if !written {
+        if !self.write_keys(&record, all).await? {
             return Err(VerifierError::Conflict(
                 "another rotation of this verifier won: list its keys and try again".into(),
             ));
@@ -681,6 +664,29 @@ impl Verifier {
             created_at: time(now),
             activate_at: time(activate_at),
         })
+    }
+
+    /// Seals `keys` as the verifier's keys if its row still holds the keys `record` was
+    /// read with (compare-and-set on the ciphertext); false if another write came first.
+    async fn write_keys(&self, record: &VerifierRecord, keys: Vec<VerifierKey>) -> Result<bool> {
+        let plain = zeroize::Zeroizing::new(
+            serde_json::to_vec(&SealedKeys { keys })
+                .map_err(|e| VerifierError::Internal(e.to_string()))?,
+        );
+        let sealed = self.seal(&plain, &key_context(&record.id))?;
+        let written = self
+            .deps
+            .store
+            .replace_verifier_signing_key(&record.id, &record.encrypted_signing_key, &sealed)
+            .await
+            .map_err(|e| match e {
+                vdc_store::StoreError::NotFound(_) => {
+                    VerifierError::NotFound("no such verifier".into())
+                }
+                other => other.into(),
+            })?;
+        self.forget(&record.id);
+        Ok(written)
     }
 
     /// `GET /api/v1/verifiers/{verifier}/keys`: oldest first.
@@ -733,18 +739,7 @@ impl Verifier {
         }
         let mut rest = keys.keys.clone();
         rest.remove(i);
-        let plain = zeroize::Zeroizing::new(
-            serde_json::to_vec(&SealedKeys { keys: rest })
-                .map_err(|e| VerifierError::Internal(e.to_string()))?,
-        );
-        let sealed = self.seal(&plain, &key_context(verifier))?;
-        let written = self
-            .deps
-            .store
-            .replace_verifier_signing_key(verifier, &record.encrypted_signing_key, &sealed)
-            .await?;
-        self.forget(verifier);
-        if !written {
+        if !self.write_keys(&record, rest).await? {
             return Err(VerifierError::Conflict(
                 "the verifier's keys changed meanwhile: list them and try again".into(),
             ));

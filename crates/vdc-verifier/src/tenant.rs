@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vdc_core::base64url;
 use vdc_core::jose::{Algorithm, SigningKey};
-use vdc_core::x509::{self, CertificateSpec, TrustAnchors};
+use vdc_core::x509::{self, TrustAnchors};
 use vdc_store::{StoreError, VerifierRecord};
 
 use crate::error::{Result, VerifierError};
@@ -860,35 +860,13 @@ impl Verifier {
             let key_value: Value = serde_json::from_slice(&key_json)
                 .map_err(|_| VerifierError::Internal("stored signing key unreadable".into()))?;
             let key = SigningKey::from_private_jwk(&key_value)?;
-            let rng = self.deps.rng.as_ref();
-            let now = self.now();
-            let ca_key = SigningKey::generate(Algorithm::Es256, rng)?;
-            let ca_spec = CertificateSpec::new(
-                format!("vdc verifier CA {id}"),
-                now.plus(-60),
-                now.plus(CERT_VALIDITY_SECS),
-                rng,
-            )?
-            .ca();
-            let ca = x509::self_signed(&ca_spec, &ca_key)?;
-            let leaf_spec = CertificateSpec::new(
-                format!("vdc verifier {id}"),
-                now.plus(-60),
-                now.plus(CERT_VALIDITY_SECS),
-                rng,
-            )?;
-            let leaf_spec = match &host {
-                Some(h) => leaf_spec.with_dns_name(h.clone()),
-                None => leaf_spec,
-            };
-            let leaf = x509::issue(&leaf_spec, key.public_key(), &ca, &ca_key)?;
-            let client_id = match prefix {
-                ClientIdPrefix::X509SanDns => format!("x509_san_dns:{}", host.unwrap_or_default()),
-                _ => format!("x509_hash:{}", x509::x509_hash(&leaf)),
-            };
+            // A new CA and leaf for the same key, as a new verifier gets them.
+            let identity = self.identity(id, prefix, key.public_key(), None, self.now())?;
+            let client_id = identity.client_id;
+            let x5c = identity.x5c;
             config["client_id_prefix"] = json!(prefix.as_str());
             config["client_id"] = json!(client_id);
-            config["x5c"] = json!([base64url::encode(&leaf), base64url::encode(&ca)]);
+            config["x5c"] = json!(x5c.iter().map(base64url::encode).collect::<Vec<_>>());
         }
         self.deps.store.update_verifier_config(id, &config).await?;
         self.forget(id);
